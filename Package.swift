@@ -1,0 +1,48 @@
+// swift-tools-version: 6.0
+// PageLab: an executable, byte-exact model of the Linux physical-memory descriptor
+// subsystem. Module boundaries follow ../shared/DESIGN.md; arrows only point down:
+// PageLayout <- PageModel, PageCensus <- PageReport <- pagelab.
+import PackageDescription
+
+let package = Package(
+    name: "PageLab",
+    products: [
+        .library(name: "PageLayout", targets: ["PageLayout"]),
+        .library(name: "PageModel", targets: ["PageModel"]),
+        .library(name: "PageCensus", targets: ["PageCensus"]),
+        .library(name: "PageReport", targets: ["PageReport"]),
+        .executable(name: "pagelab", targets: ["pagelab"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
+    ],
+    targets: [
+        // zlib, for /proc/config.gz, compressed census snapshots and PNG pictures.
+        // Debian's zlib1g-dev is on every machine of this project's kind.
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // The one wrapper around zlib; nothing else imports CZlib.
+        .target(name: "Deflate", dependencies: ["CZlib"]),
+        .target(name: "PageLayout", dependencies: ["Deflate"]),
+        .target(
+            name: "PageModel",
+            dependencies: ["PageLayout", .product(name: "Atomics", package: "swift-atomics")]
+        ),
+        .target(name: "PageCensus", dependencies: ["PageLayout", "Deflate"]),
+        .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "Deflate"]),
+        .executableTarget(
+            name: "pagelab",
+            dependencies: [
+                "PageLayout", "PageModel", "PageCensus", "PageReport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
+        .testTarget(name: "PageLayoutTests", dependencies: ["PageLayout"]),
+        .testTarget(name: "PageModelTests", dependencies: ["PageModel", "PageLayout"]),
+        .testTarget(name: "PageCensusTests", dependencies: ["PageCensus", "PageLayout"]),
+        .testTarget(name: "PageReportTests", dependencies: ["PageReport", "PageCensus", "PageLayout"]),
+        .testTarget(name: "PagelabCLITests", dependencies: ["pagelab"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
