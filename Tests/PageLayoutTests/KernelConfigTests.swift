@@ -25,6 +25,7 @@ func temporaryFile(_ bytes: [UInt8], name: String = "config") throws -> String {
             # CONFIG_NUMA_BALANCING is not set
             CONFIG_NR_CPUS=8192
             CONFIG_PHYSICAL_START=0x1000000
+            CONFIG_ILLEGAL_POINTER_VALUE=0xdead000000000000
             CONFIG_NEG=-3
             CONFIG_LOCALVERSION=""
             CONFIG_CMDLINE="console=ttyS0 \\"quiet\\" \\\\"
@@ -39,6 +40,7 @@ func temporaryFile(_ bytes: [UInt8], name: String = "config") throws -> String {
         #expect(config["NUMA_BALANCING"] == .no)
         #expect(config.number("NR_CPUS") == 8192)
         #expect(config.number("PHYSICAL_START") == 0x1000000)
+        #expect(config.number("ILLEGAL_POINTER_VALUE") == Int(bitPattern: 0xdead_0000_0000_0000))
         #expect(config.number("NEG") == -3)
         #expect(config["LOCALVERSION"] == .string(""))
         #expect(config["CMDLINE"] == .string("console=ttyS0 \"quiet\" \\"))
