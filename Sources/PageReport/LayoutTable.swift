@@ -56,11 +56,15 @@ public enum LayoutTable {
 public struct LayoutDocument: Encodable, Sendable {
     public let arch: String
     public let design: String
+    /// Where the configuration came from: a kconfig path, `preset NAME`, or
+    /// `--arch A defaults`.
+    public let source: String
     public let structs: [StructLayout]
 
-    public init(arch: String, design: String, structs: [StructLayout]) {
+    public init(arch: String, design: String, source: String, structs: [StructLayout]) {
         self.arch = arch
         self.design = design
+        self.source = source
         self.structs = structs
     }
 
@@ -75,6 +79,7 @@ public struct LayoutDocument: Encodable, Sendable {
         var root = encoder.container(keyedBy: Keys.self)
         try root.encode(arch, forKey: .arch)
         try root.encode(design, forKey: .design)
+        try root.encode(source, forKey: .source)
         var list = root.nestedUnkeyedContainer(forKey: .structs)
         for layout in structs {
             var object = list.nestedContainer(keyedBy: Keys.self)

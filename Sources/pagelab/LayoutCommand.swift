@@ -9,8 +9,14 @@ struct Layout: ParsableCommand {
         abstract: "Every descriptor of a design (struct page, folio, ptdesc, slab, ...) with offsets, sizes and union arms."
     )
 
-    @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var arch: String = Arch.x86_64.rawValue
+    @Option(help: "Architecture, with defconfig-like defaults (MEMCG on): \(Arch.allCases.map(\.rawValue).joined(separator: ", ")). The default is x86_64.")
+    var arch: String?
+
+    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz).")
+    var kconfig: String?
+
+    @Option(help: "A named configuration: \(KernelConfig.presetNames.joined(separator: ", ")).")
+    var preset: String?
 
     @Option(help: "Design: \(Design.allCases.map(\.rawValue).joined(separator: ", ")).")
     var design: String = Design.mainline.rawValue
@@ -18,19 +24,38 @@ struct Layout: ParsableCommand {
     @Option(help: "Output format: text, json or svg.")
     var format: OutputFormat = .text
 
-    func run() throws {
+    func validate() throws {
+        if [arch, kconfig, preset].compactMap({ $0 }).count > 1 {
+            throw ValidationError("give one of --arch, --kconfig or --preset")
+        }
         try format.require(oneOf: [.text, .json, .svg])
-        let config = LayoutConfig(arch: try Arch.named(arch))
+    }
+
+    /// The layout inputs and where they came from: a kconfig file or preset (through
+    /// KernelConfig, whose flags budget decides LAST_CPUPID_NOT_IN_PAGE_FLAGS), or an
+    /// arch with its defaults (x86_64 when nothing is named).
+    func chosenConfig() throws -> (LayoutConfig, String) {
+        if kconfig != nil || preset != nil {
+            let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+            return (config.layoutConfig, source)
+        }
+        let arch = try Arch.named(arch ?? Arch.x86_64.rawValue)
+        return (LayoutConfig(arch: arch), "--arch \(arch) defaults")
+    }
+
+    func run() throws {
+        let (config, source) = try chosenConfig()
         let design = try Design.named(design)
         let layouts = Layouts.all(config, design: design)
         switch format {
         case .json:
-            emit(JSONOutput.string(LayoutDocument(arch: config.arch.rawValue, design: design.rawValue, structs: layouts)))
+            emit(JSONOutput.string(LayoutDocument(arch: config.arch.rawValue, design: design.rawValue,
+                                                  source: source, structs: layouts)))
         case .svg:
             emit(LayoutSVG.render(layouts, wordSize: config.wordSize,
                                   title: "pagelab layout: \(design) on \(config.arch)"))
         default:
-            emit("design \(design), arch \(config.arch): \(Self.describe(config))\n\n")
+            emit("design \(design), arch \(config.arch), from \(source): \(Self.describe(config))\n\n")
             emit(LayoutTable.render(layouts))
         }
     }

@@ -55,6 +55,25 @@ import Testing
         #expect(rules.contains { $0["mask"] as? String == "0xf" })
     }
 
+    @Test func presetsAndKconfigFilesDecideTheLayout() throws {
+        let i386 = try json(["--preset", "i386-defconfig"])
+        #expect(i386["source"] as? String == "preset i386-defconfig")
+        #expect(try structNamed("page", in: i386)["size"] as? Int == 32)
+        // x86_64_defconfig has no MEMCG: 56 bytes of members, padded to 64.
+        let x86 = try structNamed("page", in: try json(["--preset", "x86_64-defconfig"]))
+        #expect(x86["size"] as? Int == 64)
+        #expect((x86["holes"] as? [[String: Any]])?.first?["offset"] as? Int == 56)
+        let directory = try CLI.temporaryDirectory()
+        let file = directory.appendingPathComponent("config")
+        try "CONFIG_64BIT=y\nCONFIG_X86_64=y\nCONFIG_MEMCG=y\nCONFIG_SLAB_OBJ_EXT=y\nCONFIG_KMSAN=y\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let kmsan = try json(["--kconfig", file.path])
+        #expect(kmsan["source"] as? String == file.path)
+        let page = try structNamed("page", in: kmsan)
+        #expect(page["size"] as? Int == 80)
+        #expect(try field("kmsan_origin", in: page)["offset"] as? Int == 72)
+    }
+
     @Test func textIsAPaholeLikeTable() throws {
         let result = try CLI.run(["layout", "--design", "lru-pinned"])
         #expect(result.status == 0)
@@ -85,6 +104,9 @@ import Testing
         (["layout", "--design", "nope"], "unknown design 'nope'"),
         (["layout", "--format", "png"], "--format png"),
         (["layout", "--format", "yaml"], "yaml"),
+        (["layout", "--arch", "arm", "--preset", "arm-defconfig"], "give one of --arch, --kconfig or --preset"),
+        (["layout", "--preset", "nope"], "unknown preset 'nope'"),
+        (["layout", "--kconfig", "/nonexistent/config"], "cannot read '/nonexistent/config'"),
     ])
     func badInputIsOneLineAndStatusTwo(arguments: [String], message: String) throws {
         let result = try CLI.run(arguments)
