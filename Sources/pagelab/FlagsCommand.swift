@@ -1,0 +1,52 @@
+// `pagelab flags`: the page->flags bit budget of a kernel configuration.
+import ArgumentParser
+import Foundation
+import PageLayout
+import PageReport
+
+struct Flags: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The page->flags bit budget of a kernel configuration (include/linux/page-flags-layout.h).",
+        discussion: """
+            Without --kconfig or --preset, reads /proc/config.gz when it is readable and \
+            falls back to the x86_64-defconfig preset otherwise; the first line says which. \
+            Presets: \(KernelConfig.presetNames.joined(separator: ", ")).
+            """
+    )
+
+    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz).")
+    var kconfig: String?
+
+    @Option(help: "A named configuration: \(KernelConfig.presetNames.joined(separator: ", ")).")
+    var preset: String?
+
+    @Option(name: .customLong("add-flag"),
+            help: "What if this page flag (PG_name) were added to enum pageflags? Repeatable.")
+    var addFlag: [String] = []
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if kconfig != nil && preset != nil {
+            throw ValidationError("give --kconfig or --preset, not both")
+        }
+        try format.require(oneOf: [.text, .json])
+    }
+
+    func run() throws {
+        let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+        let budget = try FlagsBudget(config: config, addedFlags: addFlag)
+        let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
+        // sizeof(struct page) of each "what if" world: LAST_CPUPID_NOT_IN_PAGE_FLAGS adds
+        // `int _last_cpupid` to the mainline layout.
+        let structPageSize = { (budget: FlagsBudget) in Layouts.structPage(budget.layoutConfig).size }
+        switch format {
+        case .json:
+            emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline,
+                                             structPageSize: structPageSize)))
+        default:
+            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize))
+        }
+    }
+}
