@@ -3,7 +3,7 @@
 import Synchronization
 
 /// What a heap object is, for accounting (descriptors per type) and dumps.
-public enum DescriptorKind: String, CaseIterable, Sendable, Codable {
+public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     /// memdesc designs: `struct folio` allocated apart from the pages.
     case folio
     /// memdesc designs: `struct slab`.
@@ -38,8 +38,8 @@ public final class DescriptorHeap: Sendable {
     private struct State {
         var next: UInt64 = 0
         var freeLists: [Int: [UInt64]] = [:]
-        var liveCount = [Int](repeating: 0, count: DescriptorKind.allCases.count)
-        var liveBytes = [Int](repeating: 0, count: DescriptorKind.allCases.count)
+        var liveCount = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
+        var liveBytes = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
     }
     private let state = Mutex(State())
 
@@ -49,12 +49,12 @@ public final class DescriptorHeap: Sendable {
         region = try RawRegion(byteCount: Int(capacity), noReserve: true, what: "the descriptor heap")
     }
 
-    private static let kindIndex: [DescriptorKind: Int] =
-        Dictionary(uniqueKeysWithValues: DescriptorKind.allCases.enumerated().map { ($1, $0) })
+    private static let kindIndex: [HeapObjectKind: Int] =
+        Dictionary(uniqueKeysWithValues: HeapObjectKind.allCases.enumerated().map { ($1, $0) })
 
     /// Allocates `size` zeroed bytes at an address aligned to `alignment` (a power of two
     /// ≤ 4096). Linux: `kmem_cache_zalloc()`. nil when the heap is exhausted (ENOMEM).
-    public func allocate(size: Int, alignment: Int, kind: DescriptorKind) -> UInt64? {
+    public func allocate(size: Int, alignment: Int, kind: HeapObjectKind) -> UInt64? {
         let rounded = (max(size, 1) + 15) & ~15
         let align = UInt64(max(alignment, 16))
         let index = Self.kindIndex[kind] ?? 0
@@ -80,7 +80,7 @@ public final class DescriptorHeap: Sendable {
     }
 
     /// Returns an object to the heap. Linux: `kmem_cache_free()`/`kfree()`.
-    public func free(_ address: UInt64, size: Int, alignment: Int, kind: DescriptorKind) {
+    public func free(_ address: UInt64, size: Int, alignment: Int, kind: HeapObjectKind) {
         let rounded = (max(size, 1) + 15) & ~15
         let align = max(alignment, 16)
         let index = Self.kindIndex[kind] ?? 0
@@ -102,10 +102,10 @@ public final class DescriptorHeap: Sendable {
     public func contains(_ address: UInt64) -> Bool { address >= base && address - base < capacity }
 
     /// Live objects and their bytes per kind.
-    public func usage() -> [DescriptorKind: (count: Int, bytes: Int)] {
+    public func usage() -> [HeapObjectKind: (count: Int, bytes: Int)] {
         state.withLock { state in
-            var result: [DescriptorKind: (count: Int, bytes: Int)] = [:]
-            for (i, kind) in DescriptorKind.allCases.enumerated() {
+            var result: [HeapObjectKind: (count: Int, bytes: Int)] = [:]
+            for (i, kind) in HeapObjectKind.allCases.enumerated() {
                 result[kind] = (state.liveCount[i], state.liveBytes[i])
             }
             return result

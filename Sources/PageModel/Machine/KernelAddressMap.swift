@@ -16,6 +16,8 @@ public struct KernelAddressMap: Sendable, Equatable {
     public let structPageSize: UInt64
     public let heapBase: UInt64
     public let heapCapacity: UInt64
+    /// PAGE_OFFSET: the direct map of all physical memory (64-bit), `page_address()`.
+    public let directMapBase: UInt64
     /// BITS_PER_LONG / 8: pointer fields are this wide in the memmap.
     public let wordSize: Int
 
@@ -32,17 +34,20 @@ public struct KernelAddressMap: Sendable, Equatable {
             // VMALLOC_START (the kernel carves slab objects from the direct map; the model
             // keeps descriptors out of model RAM so that their bytes are counted apart).
             vmemmapBase = 0xffff_ea00_0000_0000
+            directMapBase = 0xffff_8880_0000_0000
             heapBase = 0xffff_c900_0000_0000
             heapCapacity = heapBytes
         case .arm64:
             // 48-bit VA, 4 KiB pages: VMEMMAP_START = -1 GiB - VMEMMAP_SIZE (2^41).
             vmemmapBase = 0xffff_fdff_c000_0000
+            directMapBase = 0xffff_0000_0000_0000
             heapBase = 0xffff_8001_0000_0000
             heapCapacity = heapBytes
         case .i386, .i386PAE, .arm:
             // FLATMEM: mem_map lies in lowmem above PAGE_OFFSET (0xc0000000) and the
             // kernel image; descriptors follow it. All of it must stay below the fixmap.
             vmemmapBase = 0xc200_0000
+            directMapBase = 0xc000_0000
             let afterMemmap = (vmemmapBase + memmapBytes + 0xfffff) & ~UInt64(0xfffff)
             heapBase = afterMemmap
             let ceiling: UInt64 = 0xff80_0000

@@ -13,6 +13,8 @@ public final class FrameContents: Sendable {
     public static let frameSize = MachineConfig.pageSize
     public let frameCount: Int
     private let region: RawRegion
+    /// The host address of frame 0 (the model's direct map).
+    var base: UnsafeMutableRawPointer { region.base }
 
     public init(frameCount: Int) throws(MachineError) {
         self.frameCount = frameCount

@@ -42,6 +42,18 @@ struct MemmapContext {
     var heapBase: UInt64
     var heapCapacity: UInt64
     var heapHost: UnsafeMutableRawPointer
+    /// The direct map (PAGE_OFFSET): frame contents at kernel addresses. memdesc8 links
+    /// free blocks through their own first bytes there.
+    var directMapBase: UInt64
+    var framesHost: UnsafeMutableRawPointer
+    var frameCount: Int
+    /// Where a store through a wild kernel address lands instead of trapping; each such
+    /// access is counted in `wildAccesses` and reported as corruption.
+    var scratch: UnsafeMutableRawPointer
+    /// The heap block that holds every zone's free-area and per-cpu list heads.
+    var freeAreaBase: UInt64 = 0
+    var freeAreaBytes: UInt64 = 0
+    var wildAccesses = 0
 
     /// The host address of a pfn's struct page. The pfn must lie in a present section.
     @inline(__always)
@@ -55,6 +67,8 @@ struct MemmapContext {
     func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
         let heapOffset = address &- heapBase
         if heapOffset < heapCapacity { return heapHost + Int(heapOffset) }
+        let directOffset = address &- directMapBase
+        if directOffset >> 12 < UInt64(frameCount) { return framesHost + Int(directOffset) }
         let offset = address &- vmemmapBase
         let pfn: Int, within: Int
         if pageShift >= 0 {
@@ -130,7 +144,7 @@ public final class Memmap: @unchecked Sendable {
     public let memmapBytes: Int
 
     init(topology: Topology, layout: ModelLayout, fields: FlagsFields, bits: PageFlagBits, addressMap: KernelAddressMap,
-         heap: DescriptorHeap) throws(MachineError) {
+         heap: DescriptorHeap, frames: FrameContents) throws(MachineError) {
         let config = topology.config
         let count = config.sectionCount
         let sections = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: count)
@@ -168,13 +182,19 @@ public final class Memmap: @unchecked Sendable {
             pageShift: shift, sectionShift: config.pfnSectionShift, sectionMask: perSection - 1,
             sectionCount: count, spannedPfns: config.spannedPfns, sections: sections,
             sectionNode: sectionNode, zoneRanges: zoneRanges, zoneRangeCount: flatZones.count,
-            heapBase: heap.base, heapCapacity: heap.capacity, heapHost: heap.pointer(heap.base)))
+            heapBase: heap.base, heapCapacity: heap.capacity, heapHost: heap.pointer(heap.base),
+            // 32-bit: the direct map covers only lowmem and overlaps mem_map's addresses in
+            // the model, so it is not resolved there (only memdesc8, 64-bit, links through it).
+            directMapBase: addressMap.directMapBase, framesHost: frames.base,
+            frameCount: layout.wordSize == 8 ? frames.frameCount : 0,
+            scratch: .allocate(byteCount: 64, alignment: 16)))
     }
 
     deinit {
         context.pointee.sections.deallocate()
         context.pointee.sectionNode.deallocate()
         context.pointee.zoneRanges.deallocate()
+        context.pointee.scratch.deallocate()
         context.deinitialize(count: 1)
         context.deallocate()
     }

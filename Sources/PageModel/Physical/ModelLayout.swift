@@ -69,9 +69,66 @@ public struct ModelLayout: Sendable, Equatable {
     public var slabDescriptorSize = 0
     public var slabCache = -1
     public var ptdescDescriptorSize = 0
-    /// memdesc8's `struct buddy` of a free block: list_head, order, pfn.
-    public var buddyDescriptorSize = 0
 
     /// Whether folios are separately allocated descriptors.
     public var foliosAreDescriptors: Bool { kind != .structPage }
+}
+
+extension ModelLayout {
+    /// Resolves every offset from PageLayout's layouts of `design` on `config`: the only
+    /// place the model learns where a field is.
+    public init(config: LayoutConfig, design: Design) {
+        let page = Layouts.structPage(config, design: design)
+        let folio = Layouts.folio(config, design: design)
+        func at(_ layout: StructLayout, _ name: String) -> Int { layout.offset(of: name) ?? -1 }
+        switch design {
+        case .memdesc32: kind = .memdesc32
+        case .memdesc8: kind = .memdesc8
+        default: kind = .structPage
+        }
+        wordSize = config.wordSize
+        pageSize = page.size
+        flags = at(page, "flags")
+        link = at(page, "buddy_list")
+        compoundHead = at(page, "compound_head")
+        mapping = at(page, "mapping")
+        index = at(page, "__folio_index")
+        privateWord = at(page, "private")
+        mapcount = at(page, "_mapcount")
+        refcount = at(page, "_refcount")
+        memcgData = at(page, "memcg_data")
+        zoneDeviceData = at(page, "zone_device_data")
+        memdesc = at(page, "memdesc")
+
+        folioSize = folio.size
+        folioFlags = at(folio, "flags")
+        folioLru = at(folio, "lru")
+        folioPgmap = at(folio, "pgmap")
+        folioMapping = at(folio, "mapping")
+        folioIndex = at(folio, "index")
+        folioPrivate = at(folio, "private")
+        folioMapcount = at(folio, "_mapcount")
+        folioRefcount = at(folio, "_refcount")
+        folioMemcgData = at(folio, "memcg_data")
+        folioFlags1 = at(folio, "_flags_1")
+        folioLargeMapcount = at(folio, "_large_mapcount")
+        folioNrPagesMapped = at(folio, "_nr_pages_mapped")
+        folioEntireMapcount = at(folio, "_entire_mapcount")
+        folioPincount = at(folio, "_pincount")
+        folioMmIdMapcount = at(folio, "_mm_id_mapcount")
+        folioMmIds = at(folio, "_mm_ids")
+        folioNrPages = config.nrPagesInLargeFolio ? at(folio, "_nr_pages") : -1
+        folioDeferredList = at(folio, "_deferred_list")
+        folioOrder = at(folio, "_order")
+        folioPfn = at(folio, "pfn")
+
+        if kind == .structPage {
+            slabCache = at(Layouts.slab(config), "slab_cache")
+        } else {
+            let slab = Layouts.descriptor(.slab, config)
+            slabDescriptorSize = slab.size
+            slabCache = at(slab, "slab_cache")
+            ptdescDescriptorSize = Layouts.descriptor(.ptdesc, config).size
+        }
+    }
 }
