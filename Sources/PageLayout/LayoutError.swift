@@ -9,6 +9,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case unreadableFile(path: String, reason: String)
     /// A file that was read but is not what it should be (not a kconfig, bad gzip).
     case malformedFile(path: String, reason: String)
+    /// A name that is not acceptable as given (a malformed or already defined page flag).
+    case invalidName(kind: String, name: String, reason: String)
 
     public var description: String {
         switch self {
@@ -18,6 +20,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
             "cannot read '\(path)': \(reason)"
         case let .malformedFile(path, reason):
             "'\(path)' is not usable: \(reason)"
+        case let .invalidName(kind, name, reason):
+            "bad \(kind) name '\(name)': \(reason)"
         }
     }
 }

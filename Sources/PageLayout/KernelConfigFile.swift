@@ -1,0 +1,80 @@
+// Reading a kernel configuration from a file: plain text or gzip (/proc/config.gz,
+// kernel/configs.c with CONFIG_IKCONFIG_PROC), told apart by the gzip magic.
+import Deflate
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension KernelConfig {
+    /// Where the running kernel publishes its configuration (CONFIG_IKCONFIG_PROC).
+    public static let procConfigPath = "/proc/config.gz"
+
+    /// Reads and parses a kconfig file, gzip-compressed or not.
+    ///
+    /// Errors, each one line: `.unreadableFile` for a missing file, a directory or one
+    /// without read permission; `.malformedFile` for corrupt gzip data, binary data, or text
+    /// that is not a kernel configuration.
+    public static func load(path: String) throws(LayoutError) -> KernelConfig {
+        let bytes = try readFile(path)
+        var text = bytes
+        if Zlib.isGzip(bytes) {
+            do {
+                text = try Zlib.decompress(bytes)
+            } catch {
+                throw .malformedFile(path: path, reason: "corrupt gzip data (\(error.message))")
+            }
+        }
+        // A kconfig file is ASCII text; NUL bytes or invalid UTF-8 mean binary data.
+        guard !text.contains(0), let decoded = String(validating: text, as: UTF8.self) else {
+            throw .malformedFile(path: path, reason: "binary data, not a kernel configuration")
+        }
+        return try KernelConfig(text: decoded, source: path)
+    }
+
+    /// True when `path` names a regular file this process may read (used to choose the
+    /// default input: /proc/config.gz when readable).
+    public static func isReadableFile(_ path: String) -> Bool {
+        var status = stat()
+        guard stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG else { return false }
+        return access(path, R_OK) == 0
+    }
+
+    /// The whole file. Reads to end of file rather than trusting `st_size`, which is 0 for
+    /// /proc files.
+    static func readFile(_ path: String) throws(LayoutError) -> [UInt8] {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw .unreadableFile(path: path, reason: errnoText()) }
+        defer { close(descriptor) }
+        var status = stat()
+        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
+            throw .unreadableFile(path: path, reason: "it is a directory")
+        }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count == 0 { break }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unreadableFile(path: path, reason: errnoText())
+            }
+            bytes.append(contentsOf: chunk[0..<count])
+            // A kernel configuration is well under a megabyte; refuse to slurp a disk image.
+            if bytes.count > 64 << 20 {
+                throw .malformedFile(path: path, reason: "larger than 64 MiB, not a kernel configuration")
+            }
+        }
+        return bytes
+    }
+
+    private static func errnoText() -> String {
+        switch errno {
+        case ENOENT: "no such file"
+        case EACCES: "permission denied"
+        case EISDIR: "it is a directory"
+        default: String(cString: strerror(errno))
+        }
+    }
+}

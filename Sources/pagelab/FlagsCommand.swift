@@ -1,0 +1,70 @@
+// `pagelab flags`: the page->flags bit budget of a kernel configuration.
+import ArgumentParser
+import Foundation
+import PageLayout
+import PageReport
+
+struct Flags: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The page->flags bit budget of a kernel configuration (include/linux/page-flags-layout.h).",
+        discussion: """
+            Without --kconfig or --preset, reads /proc/config.gz when it is readable and \
+            falls back to the x86_64-defconfig preset otherwise; the first line says which. \
+            Presets: \(KernelConfig.presetNames.joined(separator: ", ")).
+            """
+    )
+
+    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz).")
+    var kconfig: String?
+
+    @Option(help: "A named configuration: \(KernelConfig.presetNames.joined(separator: ", ")).")
+    var preset: String?
+
+    @Option(name: .customLong("add-flag"),
+            help: "What if this page flag (PG_name) were added to enum pageflags? Repeatable.")
+    var addFlag: [String] = []
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        if kconfig != nil && preset != nil {
+            throw ValidationError("give --kconfig or --preset, not both")
+        }
+        try format.require(oneOf: [.text, .json])
+    }
+
+    func run() throws {
+        let (config, source) = try FlagsInput.load(kconfig: kconfig, preset: preset)
+        let budget = try FlagsBudget(config: config, addedFlags: addFlag)
+        let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
+        switch format {
+        case .json:
+            emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline)))
+        default:
+            emit(FlagsText.render(budget, baseline: baseline, source: source))
+        }
+    }
+}
+
+/// How `flags` (and the report) choose a configuration: --kconfig, --preset, or the
+/// running kernel's when readable, else the x86_64-defconfig preset.
+enum FlagsInput {
+    static let fallbackPreset = "x86_64-defconfig"
+
+    /// The configuration and the sentence that says where it came from.
+    static func load(kconfig: String?, preset: String?) throws -> (KernelConfig, String) {
+        if let kconfig {
+            return (try KernelConfig.load(path: kconfig), kconfig)
+        }
+        if let preset {
+            return (try KernelConfig.preset(preset), "preset \(preset)")
+        }
+        let live = KernelConfig.procConfigPath
+        if KernelConfig.isReadableFile(live) {
+            return (try KernelConfig.load(path: live), "\(live) (the running kernel's, the default)")
+        }
+        return (try KernelConfig.preset(fallbackPreset),
+                "preset \(fallbackPreset) (the default: \(live) is not readable here)")
+    }
+}
