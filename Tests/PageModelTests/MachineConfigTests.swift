@@ -36,10 +36,18 @@ import Testing
         }
     }
 
-    @Test func zoneDeviceIsRejectedOn32Bit() {
-        #expect(throws: MachineError.zoneNotAvailable(zone: "Device", arch: .i386)) {
-            try MachineConfig(ramBytes: 256 << 20, arch: .i386, zones: [.dma, .normal, .device]).validate()
+    @Test func memdescDesignsDoNotFit32Bit() throws {
+        for design in [Design.memdesc32, .memdesc8] {
+            let config = try MachineConfig(ramBytes: 256 << 20, design: design, arch: .i386)
+            #expect(throws: MachineError.self) { try config.validate() }
+            #expect(throws: MachineError.self) { try Machine(config: config) }
         }
+    }
+
+    @Test func zonesFollowTheKernelConfig() throws {
+        #expect(try MachineConfig(ramBytes: 256 << 20).zones == [.dma, .dma32, .normal, .movable, .device])
+        #expect(try MachineConfig(ramBytes: 256 << 20, arch: .i386).zones == [.dma, .normal, .movable])
+        #expect(try MachineConfig(ramBytes: 256 << 20, arch: .arm64).zones == [.dma, .dma32, .normal, .movable])
     }
 
     @Test func holesMustBeSortedAndAligned() {
@@ -50,13 +58,13 @@ import Testing
         #expect(throws: MachineError.self) { try MachineConfig(ramBytes: 256 << 20, holes: [a, b]).validate() }
     }
 
-    @Test func sectionGeometryFollowsTheArch() {
-        let x86 = MachineConfig(ramBytes: 256 << 20)
+    @Test func sectionGeometryFollowsTheArch() throws {
+        let x86 = try MachineConfig(ramBytes: 256 << 20)
         #expect(x86.pagesPerSection == 32768)
         #expect(x86.sectionCount == 2)
-        let pae = MachineConfig(ramBytes: 1 << 30, arch: .i386PAE)
+        let pae = try MachineConfig(ramBytes: 1 << 30, arch: .i386PAE)
         #expect(pae.pagesPerSection == 1 << 17)
-        let holey = MachineConfig(ramBytes: 256 << 20, holes: [PhysicalHole(start: 640 << 10, end: 1 << 20)])
+        let holey = try MachineConfig(ramBytes: 256 << 20, holes: [PhysicalHole(start: 640 << 10, end: 1 << 20)])
         #expect(holey.spannedPfns == 65536 + 96)
         #expect(holey.sectionCount == 3)
     }

@@ -27,10 +27,8 @@ public struct MachineConfig: Sendable, Equatable {
     public var nodes: Int
     /// The descriptor design, which fixes the layout of struct page and the descriptors.
     public var design: Design
-    /// The configuration inputs of the layouts (arch, MEMCG, ...).
-    public var layout: LayoutConfig
-    /// The zones the kernel config has, in `enum zone_type` order.
-    public var zones: [ZoneType]
+    /// The kernel configuration: arch, zones, page flags and their bit budget.
+    public var kernel: KernelConfig
     /// Bytes of ZONE_MOVABLE, taken from the top of the last node (`movablecore=`).
     public var movableBytes: UInt64
     /// Section numbers whose memory is offline (memory hotplug): their memmap exists,
@@ -39,22 +37,37 @@ public struct MachineConfig: Sendable, Equatable {
     /// The page_ext clients the kernel would enable (their `need()` returns true).
     public var pageExtClients: PageExtClients
 
+    /// A machine of `arch` with that arch's default kernel config
+    /// (`Arch.defaultPresetName`), or with `kernel` when given.
     public init(ramBytes: UInt64, holes: [PhysicalHole] = [], nodes: Int = 1,
-                design: Design = .mainline, arch: Arch = .x86_64, layout: LayoutConfig? = nil,
-                zones: [ZoneType]? = nil, movableBytes: UInt64 = 0, offlineSections: Set<Int> = [],
-                pageExtClients: PageExtClients = []) {
+                design: Design = .mainline, arch: Arch = .x86_64, kernel: KernelConfig? = nil,
+                movableBytes: UInt64 = 0, offlineSections: Set<Int> = [],
+                pageExtClients: PageExtClients = []) throws(MachineError) {
         self.ramBytes = ramBytes
         self.holes = holes
         self.nodes = nodes
         self.design = design
-        self.layout = layout ?? LayoutConfig(arch: arch)
-        self.zones = zones ?? ZoneType.defaults(for: layout?.arch ?? arch)
+        if let kernel {
+            self.kernel = kernel
+        } else {
+            do {
+                self.kernel = try KernelConfig.preset(arch.defaultPresetName)
+            } catch {
+                throw .layout(error.description)
+            }
+        }
         self.movableBytes = movableBytes
         self.offlineSections = offlineSections
         self.pageExtClients = pageExtClients
     }
 
-    public var arch: Arch { layout.arch }
+    public var arch: Arch { kernel.arch }
+    /// The page->flags bit budget of the kernel config.
+    public var flagsBudget: FlagsBudget { FlagsBudget(config: kernel) }
+    /// The descriptor-layout inputs (with `_last_cpupid` where the budget moves it out).
+    public var layout: LayoutConfig { flagsBudget.layoutConfig }
+    /// The zones the kernel config has, in `enum zone_type` order.
+    public var zones: [Zone] { Zone.zones(of: kernel) }
     /// PFN_SECTION_SHIFT = SECTION_SIZE_BITS - PAGE_SHIFT.
     public var pfnSectionShift: Int { arch.sectionSizeBits - Self.pageShift }
     /// PAGES_PER_SECTION.
@@ -98,15 +111,16 @@ public struct MachineConfig: Sendable, Equatable {
             throw .beyondPhysmem(bytes: physicalEnd, arch: arch, maxPhysmemBits: maxBits)
         }
         guard nodes <= sectionCount else { throw .tooManyNodes(nodes: nodes, sections: sectionCount) }
-        guard zones.contains(.normal) else { throw .zoneNotAvailable(zone: "without Normal", arch: arch) }
-        for zone in zones where !ZoneType.defaults(for: arch).contains(zone) {
-            throw .zoneNotAvailable(zone: zone.rawValue, arch: arch)
+        if let error = flagsBudget.error { throw .layout("the kernel config does not build: \(error)") }
+        if arch.bitsPerLong == 32, design == .memdesc32 || design == .memdesc8 {
+            throw .designDoesNotFitArch(design: design, arch: arch, reason:
+                "the memdesc plan shrinks a 64-byte struct page; a 32-bit struct page is already 32 bytes and its memdesc word has no room for a 16-byte-aligned pointer and type bits above 28 bits")
         }
         guard movableBytes < ramBytes || movableBytes == 0 else {
             throw .badHole("ZONE_MOVABLE (\(movableBytes) bytes) leaves no RAM for the kernel")
         }
         if movableBytes > 0, !zones.contains(.movable) {
-            throw .zoneNotAvailable(zone: ZoneType.movable.rawValue, arch: arch)
+            throw .zoneNotAvailable(zone: Zone.movable.kernelName, arch: arch)
         }
     }
 }

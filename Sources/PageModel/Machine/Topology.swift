@@ -16,7 +16,7 @@ public struct PfnRange: Sendable, Equatable, Hashable, Codable {
 
 /// One zone's geometry (struct zone's zone_start_pfn, spanned_pages, present_pages).
 public struct ZoneSpan: Sendable, Equatable {
-    public let type: ZoneType
+    public let type: Zone
     /// The zone's index in `enum zone_type` of this config (what page->flags stores).
     public let index: Int
     public let nid: Int

@@ -1,29 +1,17 @@
-// enum zone_type, include/linux/mmzone.h (v6.19 lines 786-870).
+// The model's view of `enum zone_type` (include/linux/mmzone.h): PageLayout's `Zone`
+// (which zones a kernel config has), plus the address limits that place them.
 import PageLayout
 
-/// The kinds of zone. Which exist is a kernel-config choice, and a zone's index
-/// (ZONE_NORMAL = 2 on x86_64, 1 on i386) is its position among those that exist, as in
-/// the kernel's `enum zone_type`; `MachineConfig.zones` fixes that order.
-public enum ZoneType: String, CaseIterable, Sendable, Codable, CustomStringConvertible {
-    case dma = "DMA"
-    case dma32 = "DMA32"
-    case normal = "Normal"
-    case highmem = "HighMem"
-    case movable = "Movable"
-    case device = "Device"
-
-    public var description: String { rawValue }
-
-    /// The zones a defconfig-like kernel of the arch has, in `enum zone_type` order.
-    /// x86_64: ZONE_DMA, ZONE_DMA32, ZONE_NORMAL, ZONE_MOVABLE, ZONE_DEVICE (ZONE_DEVICE
-    /// needs SPARSEMEM_VMEMMAP, 64-bit only [mm/Kconfig ZONE_DEVICE]); i386: DMA, NORMAL,
-    /// HIGHMEM, MOVABLE; 32-bit ARM: NORMAL, HIGHMEM, MOVABLE; arm64: DMA, DMA32, NORMAL,
-    /// MOVABLE, DEVICE.
-    public static func defaults(for arch: Arch) -> [ZoneType] {
-        switch arch {
-        case .x86_64, .arm64: [.dma, .dma32, .normal, .movable, .device]
-        case .i386, .i386PAE: [.dma, .normal, .highmem, .movable]
-        case .arm: [.normal, .highmem, .movable]
+extension Zone {
+    /// The name /proc/zoneinfo and /proc/buddyinfo print (`zone_names[]` of mm/page_alloc.c).
+    public var kernelName: String {
+        switch self {
+        case .dma: "DMA"
+        case .dma32: "DMA32"
+        case .normal: "Normal"
+        case .highmem: "HighMem"
+        case .movable: "Movable"
+        case .device: "Device"
         }
     }
 
@@ -38,10 +26,26 @@ public enum ZoneType: String, CaseIterable, Sendable, Codable, CustomStringConve
         // arm64's zone_dma_limit is 4 GiB without a device tree restriction, which
         // leaves ZONE_DMA32 empty, as on such machines.
         case (.dma, .arm64): 4 << 30
+        case (.dma, .arm): 16 << 20
         case (.dma32, _): 4 << 30
         case (.normal, .i386), (.normal, .i386PAE): 896 << 20
         case (.normal, .arm): 768 << 20
         default: nil
+        }
+    }
+}
+
+extension Arch {
+    /// The kernel configuration a model machine of this arch uses unless told otherwise:
+    /// a distribution-like kernel on x86_64 (with ZONE_DEVICE, as GPUs and pmem need),
+    /// the defconfig-like presets elsewhere.
+    public var defaultPresetName: String {
+        switch self {
+        case .x86_64: "x86_64-distro"
+        case .i386: "i386-defconfig"
+        case .i386PAE: "i386-pae"
+        case .arm: "arm-defconfig"
+        case .arm64: "arm64-defconfig"
         }
     }
 }

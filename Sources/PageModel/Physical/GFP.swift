@@ -1,5 +1,6 @@
 // gfp_t flags and their zone and migratetype selection: include/linux/gfp_types.h,
 // include/linux/gfp.h (gfp_zone(), gfp_migratetype()), include/linux/mmzone.h.
+import PageLayout
 
 /// Allocation flags with the kernel's bit values (`enum { ___GFP_DMA_BIT, ... }`).
 public struct GFP: OptionSet, Sendable, Hashable, CustomStringConvertible {
@@ -62,8 +63,8 @@ public struct GFP: OptionSet, Sendable, Hashable, CustomStringConvertible {
     /// Linux: `gfp_zone()` over GFP_ZONE_TABLE: the highest zone type the request may use.
     /// A zone the config lacks falls back to ZONE_NORMAL (OPT_ZONE_DMA & co.). nil for the
     /// combinations GFP_ZONE_BAD marks invalid (the kernel BUGs on them).
-    public func highestZone(among zones: [ZoneType]) -> ZoneType? {
-        let optional = { (zone: ZoneType) in zones.contains(zone) ? zone : ZoneType.normal }
+    public func highestZone(among zones: [Zone]) -> Zone? {
+        let optional = { (zone: Zone) in zones.contains(zone) ? zone : Zone.normal }
         switch (contains(.dma), contains(.highmem), contains(.dma32), contains(.movable)) {
         case (false, false, false, false), (false, false, false, true): return .normal
         case (true, false, false, _): return optional(.dma)

@@ -1,6 +1,9 @@
 // The memmap: struct pages in real bytes, one raw allocation per present section, as
 // sparse_init() allocates them (mm/sparse.c), found through mem_section[].
 import PageLayout
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Where node and zone live in page->flags (ZONES_PGSHIFT/NODES_PGSHIFT of
 /// include/linux/mm.h), from the flags budget of the kernel config. A width of 0 means
@@ -139,18 +142,25 @@ struct MemmapContext {
 /// this memmap.
 public final class Memmap: @unchecked Sendable {
     let context: UnsafeMutablePointer<MemmapContext>
-    private var regions: [RawRegion] = []
-    /// Bytes of struct pages allocated (present sections only).
-    public let memmapBytes: Int
+    /// The raw memory of each section's struct pages, by section number.
+    private var regions: [Int: RawRegion] = [:]
+    /// Bytes of struct pages allocated (present sections, hot-added ones included).
+    public private(set) var memmapBytes: Int
+    let pagesPerSection: Int
 
     init(topology: Topology, layout: ModelLayout, fields: FlagsFields, bits: PageFlagBits, addressMap: KernelAddressMap,
          heap: DescriptorHeap, frames: FrameContents) throws(MachineError) {
         let config = topology.config
-        let count = config.sectionCount
-        let sections = UnsafeMutablePointer<UnsafeMutableRawPointer?>.allocate(capacity: count)
-        sections.initialize(repeating: nil, count: count)
-        let sectionNode = UnsafeMutablePointer<Int32>.allocate(capacity: count)
-        for s in 0..<count { sectionNode[s] = Int32(topology.sectionNode[s]) }
+        // NR_MEM_SECTIONS for MAX_PHYSMEM_BITS: memory hotplug (ZONE_DEVICE) may add
+        // sections anywhere below it. calloc keeps the untouched table free.
+        let count = 1 << (config.arch.maxPhysmemBits - config.arch.sectionSizeBits)
+        guard let sectionTable = calloc(count, MemoryLayout<UnsafeMutableRawPointer?>.stride),
+              let nodeTable = calloc(count, MemoryLayout<Int32>.stride) else {
+            throw .hostMemory(what: "mem_section[]", bytes: UInt64(count * 12), errno: errno)
+        }
+        let sections = sectionTable.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: count)
+        let sectionNode = nodeTable.bindMemory(to: Int32.self, capacity: count)
+        for s in 0..<topology.sectionNode.count { sectionNode[s] = Int32(topology.sectionNode[s]) }
         let flatZones = topology.zones.flatMap { $0 }.filter { $0.span.count > 0 }
         let zoneRanges = UnsafeMutablePointer<(nid: Int32, zone: Int32, start: Int, end: Int)>.allocate(capacity: max(1, flatZones.count))
         for (i, z) in flatZones.enumerated() {
@@ -158,29 +168,30 @@ public final class Memmap: @unchecked Sendable {
         }
         let pageSize = layout.pageSize
         var bytes = 0
-        var regions: [RawRegion] = []
+        var regions: [Int: RawRegion] = [:]
         let perSection = config.pagesPerSection
         do {
-            for s in 0..<count where topology.sectionPresent[s] {
+            for s in 0..<topology.sectionPresent.count where topology.sectionPresent[s] {
                 let region = try RawRegion(byteCount: perSection * pageSize, noReserve: false, what: "the memmap of section \(s)")
-                regions.append(region)
+                regions[s] = region
                 sections[s] = region.base
                 bytes += perSection * pageSize
             }
         } catch {
-            sections.deallocate()
-            sectionNode.deallocate()
+            free(sectionTable)
+            free(nodeTable)
             zoneRanges.deallocate()
             throw error
         }
         self.regions = regions
         memmapBytes = bytes
+        pagesPerSection = perSection
         let shift = pageSize.nonzeroBitCount == 1 ? pageSize.trailingZeroBitCount : -1
         context = .allocate(capacity: 1)
         context.initialize(to: MemmapContext(
             layout: layout, fields: fields, bits: bits, vmemmapBase: addressMap.vmemmapBase, pageSize: pageSize,
             pageShift: shift, sectionShift: config.pfnSectionShift, sectionMask: perSection - 1,
-            sectionCount: count, spannedPfns: config.spannedPfns, sections: sections,
+            sectionCount: count, spannedPfns: count * perSection, sections: sections,
             sectionNode: sectionNode, zoneRanges: zoneRanges, zoneRangeCount: flatZones.count,
             heapBase: heap.base, heapCapacity: heap.capacity, heapHost: heap.pointer(heap.base),
             // 32-bit: the direct map covers only lowmem and overlaps mem_map's addresses in
@@ -190,9 +201,30 @@ public final class Memmap: @unchecked Sendable {
             scratch: .allocate(byteCount: 64, alignment: 16)))
     }
 
+    /// Linux: `sparse_add_section()` (memory hotplug): allocates and zeroes a section's
+    /// struct pages. Returns false if the section already has them.
+    func addSection(_ section: Int, nid: Int) throws(MachineError) -> Bool {
+        guard section >= 0, section < context.pointee.sectionCount, context.pointee.sections[section] == nil else { return false }
+        let region = try RawRegion(byteCount: pagesPerSection * context.pointee.pageSize, noReserve: false,
+                                   what: "the memmap of section \(section)")
+        regions[section] = region
+        context.pointee.sections[section] = region.base
+        context.pointee.sectionNode[section] = Int32(nid)
+        memmapBytes += pagesPerSection * context.pointee.pageSize
+        return true
+    }
+
+    /// Linux: `sparse_remove_section()`.
+    func removeSection(_ section: Int) {
+        guard section >= 0, section < context.pointee.sectionCount, regions[section] != nil else { return }
+        context.pointee.sections[section] = nil
+        regions[section] = nil
+        memmapBytes -= pagesPerSection * context.pointee.pageSize
+    }
+
     deinit {
-        context.pointee.sections.deallocate()
-        context.pointee.sectionNode.deallocate()
+        free(context.pointee.sections)
+        free(context.pointee.sectionNode)
         context.pointee.zoneRanges.deallocate()
         context.pointee.scratch.deallocate()
         context.deinitialize(count: 1)

@@ -33,7 +33,7 @@ public enum BuddyConstants {
 /// `buddy_list` words (or, in memdesc8, the free memory's first bytes).
 public final class MemoryZone: @unchecked Sendable {
     public let span: ZoneSpan
-    public var type: ZoneType { span.type }
+    public var type: Zone { span.type }
     public var nid: Int { span.nid }
     let context: UnsafeMutablePointer<MemmapContext>
     /// Kernel address of `free_area[0].free_list[0]`; lists follow [order][migratetype].
@@ -135,8 +135,9 @@ public final class MemoryZone: @unchecked Sendable {
     }
 
     /// Linux: `__free_one_page()`: merge with free buddies while possible, then put the
-    /// block at the head of its list, or at the tail when `buddy_merge_likely()`.
-    func freeOne(_ startPfn: Int, order startOrder: Int, type: Int, _ st: inout State) {
+    /// block at the head of its list, or at the tail with FPI_TO_TAIL or when
+    /// `buddy_merge_likely()`.
+    func freeOne(_ startPfn: Int, order startOrder: Int, type: Int, toTail: Bool = false, _ st: inout State) {
         var pfn = startPfn, order = startOrder
         let zoneID = context.pointee.zoneID(pfn)
         var buddyPfn = pfn
@@ -150,8 +151,8 @@ public final class MemoryZone: @unchecked Sendable {
             pfn &= buddyPfn
             order += 1
         }
-        var tail = false
-        if order < BuddyConstants.maxOrder - 1 {
+        var tail = toTail
+        if !toTail, order < BuddyConstants.maxOrder - 1 {
             // buddy_merge_likely(): if the buddy of the next order up is free, this block
             // is likely to merge soon; keep it at the tail so it is not handed out first.
             let buddy = pfn ^ (1 << order)

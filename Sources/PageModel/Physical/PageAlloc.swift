@@ -1,0 +1,133 @@
+// The page allocator's entry points: alloc_pages()/__free_pages() and what they call
+// (mm/page_alloc.c: get_page_from_freelist(), rmqueue(), prep_new_page(),
+// post_alloc_hook(), free_frozen_pages(), __free_pages_prepare(), warn_alloc()).
+import PageLayout
+
+extension Machine {
+    /// Linux: `alloc_pages_node(nid, gfp, order)` / `alloc_pages(gfp, order)`.
+    /// Returns the first page of 2^order pages with refcount 1, or nil (and a
+    /// `warn_alloc()` diagnostic unless __GFP_NOWARN) when no zone allowed by `gfp` has a
+    /// free block above its watermark, or when failure is injected.
+    public func allocPages(_ gfp: GFP, order: Int = 0, nid preferred: Int? = nil) -> Page? {
+        guard order >= 0, order <= BuddyConstants.maxOrder else {
+            // WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER, gfp)
+            if !gfp.contains(.nowarn) {
+                diagnostics.record(Diagnostic(kind: .warn, reason: "alloc_pages: order \(order) > MAX_PAGE_ORDER (\(BuddyConstants.maxOrder))"))
+            }
+            stats.withLock { $0.failures += 1 }
+            return nil
+        }
+        if injection.withLock({ $0.shouldFail(gfp: gfp, order: order) }) {
+            stats.withLock { $0.failures += 1; $0.injectedFailures += 1 }
+            warnAlloc(gfp, order: order, injected: true)
+            return nil
+        }
+        let zoneTypes = config.zones
+        guard let highest = gfp.highestZone(among: zoneTypes), let highestIndex = zoneTypes.firstIndex(of: highest) else {
+            diagnostics.record(Diagnostic(kind: .bug, reason: "gfp_zone(\(gfp)): GFP_ZONE_BAD combination of zone modifiers"))
+            stats.withLock { $0.failures += 1 }
+            return nil
+        }
+        let type = gfp.migratetype.rawValue
+        let local = min(max(preferred ?? 0, 0), zones.count - 1)
+        let nodes = gfp.contains(.thisnode) ? [local] : [local] + (0..<zones.count).filter { $0 != local }
+        // get_page_from_freelist() at ALLOC_WMARK_LOW, then the slow path's ALLOC_WMARK_MIN
+        // (halved with __GFP_HIGH); the model has nothing to reclaim or compact.
+        for pass in 0..<2 {
+            for nid in nodes {
+                for index in stride(from: highestIndex, through: 0, by: -1) {
+                    let zone = zones[nid][index]
+                    let taken: Int? = zone.state.withLock { st in
+                        guard st.managed > 0 else { return nil }
+                        var mark = pass == 0 ? st.watermarks.low : st.watermarks.min
+                        if pass == 1, gfp.contains(.high) { mark -= mark / 2 }
+                        guard zone.watermarkOK(order: order, mark: mark, &st) else { return nil }
+                        if order <= BuddyConstants.costlyOrder, type < MigrateType.pcpTypes {
+                            return zone.rmqueuePcp(order: order, type: type, &st)
+                        }
+                        return zone.rmqueue(order: order, type: type, &st)
+                    }
+                    if let pfn = taken {
+                        stats.withLock { $0.allocations += 1 }
+                        return prepNewPage(pfn, order: order, gfp: gfp)
+                    }
+                }
+            }
+        }
+        stats.withLock { $0.failures += 1 }
+        warnAlloc(gfp, order: order, injected: false)
+        return nil
+    }
+
+    /// Linux: `warn_alloc()`: "page allocation failure", unless __GFP_NOWARN.
+    func warnAlloc(_ gfp: GFP, order: Int, injected: Bool) {
+        guard !gfp.contains(.nowarn) else { return }
+        let why = injected ? " (fail_page_alloc)" : ""
+        diagnostics.record(Diagnostic(kind: .warn, reason: "page allocation failure: order:\(order), mode:\(gfp), nodemask=(null)\(why)"))
+    }
+
+    /// Linux: `prep_new_page()` / `post_alloc_hook()`: `private` 0, refcount 1, zeroed
+    /// with __GFP_ZERO, a compound page (or, in the memdesc designs, a folio) with
+    /// __GFP_COMP.
+    func prepNewPage(_ pfn: Int, order: Int, gfp: GFP) -> Page {
+        let ctx = context.pointee
+        let page = Page(unchecked: pfn, context)
+        switch layout.kind {
+        case .structPage:
+            page.privateValue = 0
+            page.setRefcount(1)
+        case .memdesc32:
+            page.privateValue = 0
+            for i in 0..<(1 << order) { Page(unchecked: pfn + i, context).memdesc = memdesc32Misc }
+            page.setRefcount(1)
+        case .memdesc8:
+            // Misc memory (no refcount), its order in bits 12-17 of every page's word.
+            let word = UInt64(order) << MemdescWord.orderShift
+            for i in 0..<(1 << order) { ctx.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
+        }
+        if gfp.contains(.zero) { frames.clear(pfn: pfn, count: 1 << order) }
+        if gfp.contains(.comp), order > 0 || layout.foliosAreDescriptors {
+            _ = prepCompound(pfn, order: order)
+        }
+        return page
+    }
+
+    /// Linux: `__free_pages(page, order)`: drop a reference; free at zero. A
+    /// non-compound high-order allocation whose first page is still referenced frees its
+    /// other parts. memdesc8 Misc memory has no refcount and is freed at once.
+    public func freePages(_ page: Page, order: Int) {
+        guard order >= 0, order <= BuddyConstants.maxOrder, memmap.isValid(pfn: page.pfn) else {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(max(page.pfn, 0)), reason: "__free_pages: bad order \(order)"))
+            return
+        }
+        if layout.kind == .memdesc8 {
+            freeFrozenPages(page.pfn, order: order)
+            return
+        }
+        let head = layout.kind == .structPage && page.isHead
+        if page.refDecAndTest() {
+            freeFrozenPages(page.pfn, order: order)
+        } else if !head {
+            var o = order
+            while o > 0 {
+                o -= 1
+                freeFrozenPages(page.pfn + (1 << o), order: o)
+            }
+        }
+    }
+
+    /// Linux: `free_frozen_pages()`: checks, then the per-cpu list or the buddy lists.
+    func freeFrozenPages(_ pfn: Int, order: Int) {
+        guard freePagesPrepare(pfn, order: order), let zone = zone(of: pfn) else { return }
+        stats.withLock { $0.frees += 1 }
+        zone.state.withLock { st in
+            var type = zone.migratetype(of: pfn, &st)
+            if order <= BuddyConstants.costlyOrder, type != MigrateType.isolate.rawValue {
+                if type >= MigrateType.pcpTypes { type = MigrateType.movable.rawValue }
+                zone.freePcp(pfn, order: order, type: type, &st)
+            } else {
+                zone.freeOne(pfn, order: order, type: type, &st)
+            }
+        }
+    }
+}
