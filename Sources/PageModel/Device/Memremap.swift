@@ -194,7 +194,7 @@ extension Machine {
         }
         let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
         page.flags &= ~0xff
-        if layout.folioNrPages >= 0 { folio.setWord(layout.folioNrPages, 0) }
+        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self) }
         page.mapping = 0
         folio.pgmap = pgmap.address
         page.index = 0   // folio->share = 0

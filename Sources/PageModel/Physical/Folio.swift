@@ -74,11 +74,11 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
         return Int(word(layout.folioFlags1) & 0xff)
     }
 
-    /// Linux: `folio_nr_pages()`: `_nr_pages` where NR_PAGES_IN_LARGE_FOLIO, else
+    /// Linux: `folio_nr_pages()`: `_nr_pages` (an unsigned int) where NR_PAGES_IN_LARGE_FOLIO, else
     /// 1 << order.
     public var nrPages: Int {
         if isLarge, layout.folioNrPages >= 0, !layout.foliosAreDescriptors {
-            return Int(word(layout.folioNrPages))
+            return Int(raw.load(fromByteOffset: layout.folioNrPages, as: UInt32.self))
         }
         return 1 << order
     }

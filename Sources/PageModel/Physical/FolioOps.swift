@@ -26,7 +26,7 @@ extension Machine {
         }
         let folio = Folio(raw: head.raw, address: headAddress, pfn: pfn, context: context)
         folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~0xff) | UInt64(order))
-        if layout.folioNrPages >= 0 { folio.setWord(layout.folioNrPages, UInt64(1 << order)) }
+        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(1 << order), toByteOffset: layout.folioNrPages, as: UInt32.self) }
         folio.setAtomic(layout.folioLargeMapcount, -1)
         if config.layout.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
         if config.layout.mmID, layout.folioMmIds >= 0, layout.folioMmIdMapcount >= 0 {
