@@ -24,6 +24,8 @@ public final class Machine: @unchecked Sendable {
     public let diagnostics = DiagnosticLog()
     /// `NODE_DATA(nid)->node_zones[]`, indexed [nid][zone index].
     public let zones: [[MemoryZone]]
+    /// The page_ext tables, nil when no client needs them (nothing is allocated then).
+    public let pageExt: PageExtStore?
     /// Pages reserved at boot (memblock): the first page, the zero page, the memmap.
     public internal(set) var reservedPages = 0
     /// The pfn of `empty_zero_page` (a reserved page of the kernel image).
@@ -32,6 +34,8 @@ public final class Machine: @unchecked Sendable {
     public private(set) var initSeconds = 0.0
     let injection = Mutex(FailInjection())
     let stats = Mutex(AllocationStats())
+    /// Pages holding page tables (NR_PAGETABLE).
+    let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
     let deviceRegions = Mutex<[PfnRange]>([])
     let pageblockOrder: Int
@@ -89,6 +93,9 @@ public final class Machine: @unchecked Sendable {
             zones.append(built)
         }
         self.zones = zones
+        // page_ext_init() runs after the memmap exists; its tables are host memory
+        // counted apart, as the memmap is.
+        pageExt = try PageExtStore(config: config, topology: topology)
         boot()
         initSeconds = Self.now() - start
     }

@@ -109,6 +109,10 @@ extension Machine {
             }
         }
         reservedPages = reserved.reduce(0) { $0 + $1.count }
+        if layout.kind == .memdesc8 {
+            // Misc subtype 1: the zero page (kernelnewbies Memdescs, revisions B and C).
+            Page(unchecked: zeroPagePfn, context).memdesc = UInt64(MemdescMiscSubtype.zeroPage.rawValue) << MemdescWord.miscSubtypeShift
+        }
         // memblock_free_all(): hand every free range to the buddy allocator in the
         // largest aligned blocks (__free_pages_memory()), FPI_TO_TAIL.
         for range in free {

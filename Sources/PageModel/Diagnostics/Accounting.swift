@@ -1,0 +1,55 @@
+// What a machine's descriptors cost, counted from what was allocated (DESIGN.md
+// principle 7: measured, not asserted).
+import PageLayout
+import Synchronization
+
+/// Bytes and descriptor counts of a machine at one moment.
+public struct Accounting: Sendable, Equatable {
+    /// Bytes of struct pages (present sections, hot-added ones included).
+    public var memmapBytes: Int
+    /// Bytes of separately allocated descriptors (memdesc folios, slabs, ptdescs).
+    public var descriptorBytes: Int
+    /// Descriptors alive, by kind.
+    public var descriptors: [String: Int]
+    /// Bytes of page_ext tables.
+    public var pageExtBytes: Int
+    /// Bytes of pages holding page tables.
+    public var pageTableBytes: Int
+    /// Bytes of other kernel objects the model allocated (pagemaps, kmem_caches, zones).
+    public var otherHeapBytes: Int
+    /// sizeof(struct page) of the design.
+    public var structPageSize: Int
+    /// Pfns spanned by RAM (holes included).
+    public var pfns: Int
+
+    /// All the descriptor overhead: memmap, descriptors and page_ext.
+    public var totalBytes: Int { memmapBytes + descriptorBytes + pageExtBytes }
+}
+
+extension Machine {
+    /// Counts the machine's descriptor memory now.
+    public func accounting() -> Accounting {
+        let usage = heap.usage()
+        let descriptorKinds: [HeapObjectKind] = [.folio, .slab, .ptdesc]
+        var descriptors: [String: Int] = [:]
+        for kind in descriptorKinds { descriptors[kind.rawValue] = usage[kind]?.count ?? 0 }
+        let other = HeapObjectKind.allCases.filter { !descriptorKinds.contains($0) }.reduce(0) { $0 + (usage[$1]?.bytes ?? 0) }
+        return Accounting(
+            memmapBytes: memmap.memmapBytes,
+            descriptorBytes: descriptorKinds.reduce(0) { $0 + (usage[$1]?.bytes ?? 0) },
+            descriptors: descriptors,
+            pageExtBytes: pageExt?.bytes ?? 0,
+            pageTableBytes: pageTablePages.load(ordering: .relaxed) * MachineConfig.pageSize,
+            otherHeapBytes: other,
+            structPageSize: layout.pageSize,
+            pfns: config.spannedPfns)
+    }
+
+    /// The page allocator's counters.
+    public var allocationStats: AllocationStats { stats.withLock { $0 } }
+
+    /// Sets `fail_page_alloc`'s parameters. Linux: /sys/kernel/debug/fail_page_alloc.
+    public func injectAllocationFailures(_ injection: FailInjection) {
+        self.injection.withLock { $0 = injection }
+    }
+}
