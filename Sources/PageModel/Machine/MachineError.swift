@@ -23,6 +23,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
     /// A hole outside RAM, overlapping another, or leaving no RAM.
     case badHole(String)
     case layout(String)
+    /// A size that is not a number with an optional K/M/G/T/P suffix.
+    case badSize(String)
 
     public var description: String {
         switch self {
@@ -48,6 +50,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
             "bad memory hole: \(reason)"
         case let .layout(reason):
             "layout: \(reason)"
+        case let .badSize(text):
+            "'\(text)' is not a size (use a number with an optional K, M, G, T or P suffix, e.g. 64G)"
         }
     }
 }
