@@ -93,7 +93,7 @@ extension Machine {
     /// or 1 for MEMORY_DEVICE_GENERIC), compound pages when `vmemmapShift` > 0.
     public func memremapPages(type: MemoryType, bytes: UInt64, nid: Int = 0, vmemmapShift: Int = 0,
                               ops: DevPagemapOps, owner: UInt64? = nil) throws(DeviceError) -> DevPagemap {
-        guard let deviceIndex = config.zones.firstIndex(of: .device) else {
+        guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
             throw .unsupported("the kernel config has no ZONE_DEVICE")
         }
         guard layout.kind == .structPage, layout.folioPgmap >= 0 else {

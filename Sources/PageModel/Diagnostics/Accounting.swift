@@ -46,10 +46,11 @@ extension Machine {
     }
 
     /// The page allocator's counters.
-    public var allocationStats: AllocationStats { stats.withLock { $0 } }
+    public var allocationStats: AllocationStats { counters.snapshot }
 
     /// Sets `fail_page_alloc`'s parameters. Linux: /sys/kernel/debug/fail_page_alloc.
     public func injectAllocationFailures(_ injection: FailInjection) {
         self.injection.withLock { $0 = injection }
+        injectionArmed.store(injection.times != 0, ordering: .relaxed)
     }
 }

@@ -33,7 +33,19 @@ public final class Machine: @unchecked Sendable {
     /// Seconds spent building the machine (memmap init and handing RAM to the buddy).
     public private(set) var initSeconds = 0.0
     let injection = Mutex(FailInjection())
-    let stats = Mutex(AllocationStats())
+    /// Whether failure injection is on: checked without the lock on every allocation.
+    let injectionArmed = Atomic<Bool>(false)
+    let counters = AllocationCounters()
+    /// `enum zone_type` of the config, resolved once.
+    let zoneTypes: [Zone]
+    /// PAGE_FLAGS_CHECK_AT_FREE and PAGE_FLAGS_CHECK_AT_PREP of the config.
+    let checkAtFree: UInt64
+    let checkAtPrep: UInt64
+    /// `node_zonelists[ZONELIST_FALLBACK]` per preferred node and highest zone index: the
+    /// zones to try in order (the preferred node's from the highest index down, then the
+    /// other nodes'); `[ZONELIST_NOFALLBACK]` for __GFP_THISNODE.
+    let zonelists: [[[MemoryZone]]]
+    let thisNodeZonelists: [[[MemoryZone]]]
     /// Pages holding page tables (NR_PAGETABLE).
     let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
@@ -52,6 +64,9 @@ public final class Machine: @unchecked Sendable {
         topology = Topology(config: config)
         flagsBudget = config.flagsBudget
         flagBits = PageFlagBits(members: flagsBudget.flags.map { ($0.name, $0.bit) })
+        checkAtFree = flagBits.checkAtFree
+        checkAtPrep = flagBits.checkAtPrep
+        zoneTypes = config.zones
         layout = ModelLayout(config: config.layout, design: config.design)
         pageblockOrder = BuddyConstants.pageblockOrder(config.arch)
         let heapBytes: UInt64 = config.arch.bitsPerLong == 64 ? max(256 << 20, config.ramBytes / 16) : 256 << 20
@@ -93,6 +108,16 @@ public final class Machine: @unchecked Sendable {
             zones.append(built)
         }
         self.zones = zones
+        var fallback: [[[MemoryZone]]] = [], local: [[[MemoryZone]]] = []
+        for nid in zones.indices {
+            let order = [nid] + zones.indices.filter { $0 != nid }
+            fallback.append(zoneTypes.indices.map { highest in
+                order.flatMap { n in stride(from: highest, through: 0, by: -1).map { zones[n][$0] } }
+            })
+            local.append(zoneTypes.indices.map { highest in stride(from: highest, through: 0, by: -1).map { zones[nid][$0] } })
+        }
+        zonelists = fallback
+        thisNodeZonelists = local
         // page_ext_init() runs after the memmap exists; its tables are host memory
         // counted apart, as the memmap is.
         pageExt = try PageExtStore(config: config, topology: topology)
@@ -147,6 +172,22 @@ public struct FailInjection: Sendable, Equatable {
         guard seen % interval == 0 else { return false }
         if times > 0 { times -= 1 }
         return true
+    }
+}
+
+/// The allocator's event counters, bumped with relaxed atomics (vmstat's per-cpu
+/// counters are not exact either).
+final class AllocationCounters: Sendable {
+    let allocations = Atomic<Int>(0)
+    let frees = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    let injectedFailures = Atomic<Int>(0)
+    let badPages = Atomic<Int>(0)
+
+    var snapshot: AllocationStats {
+        AllocationStats(allocations: allocations.load(ordering: .relaxed), frees: frees.load(ordering: .relaxed),
+                        failures: failures.load(ordering: .relaxed), injectedFailures: injectedFailures.load(ordering: .relaxed),
+                        badPages: badPages.load(ordering: .relaxed))
     }
 }
 

@@ -175,7 +175,7 @@ extension Machine {
         if folio.mapping & ~1 != 0, folio.mapping & 1 == 0 { reason = "non-NULL mapping" }
         if folio.refcount != 0 { reason = "nonzero _refcount" }
         if let pins = folio.pincount, pins != 0 { reason = "nonzero pincount" }
-        if folio.flags & flagBits.checkAtFree != 0 { reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" }
+        if folio.flags & checkAtFree != 0 { reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" }
         if folio.memcgData != 0 { reason = "page still charged to cgroup" }
         if let reason {
             badPage(folio.headPage, reason: reason)

@@ -2,6 +2,7 @@
 // (mm/page_alloc.c: __free_pages_prepare(), free_tail_page_prepare(),
 // page_expected_state(), page_bad_reason(), bad_page(); mm/debug.c: __dump_page()).
 import PageLayout
+import Synchronization
 
 extension Machine {
     /// TAIL_MAPPING = (void *)0x400 + POISON_POINTER_DELTA [include/linux/poison.h].
@@ -38,8 +39,7 @@ extension Machine {
     }
 
     private func freePagesPrepareStructPage(_ page: Page, order: Int) -> Bool {
-        let bits = flagBits
-        let prepMask = bits.checkAtPrep
+        let prepMask = checkAtPrep
         let compound = page.isHead
         var bad = 0
         if order > 0 {
@@ -53,7 +53,7 @@ extension Machine {
         if page.mapping & 1 != 0 { page.mapping = 0 }
         // Reset the page_type (which overlays _mapcount).
         if PageType.hasType(page.pageType) { page.pageType = UInt32.max }
-        if let reason = badReason(page, checkFlags: bits.checkAtFree) {
+        if let reason = badReason(page, checkFlags: checkAtFree) {
             badPage(page, reason: reason)
             bad += 1
         }
@@ -127,7 +127,7 @@ extension Machine {
     func badPage(_ page: Page, reason: String) {
         let dump = dumpPage(page, reason: reason)
         if layout.kind == .structPage { page.mapcountRaw = -1 }
-        stats.withLock { $0.badPages += 1 }
+        counters.badPages.add(1, ordering: .relaxed)
         diagnostics.record(Diagnostic(kind: .badPage, pfn: UInt64(page.pfn), reason: reason, dump: dump))
     }
 

@@ -1,6 +1,7 @@
 // The memmap: struct pages in real bytes, one raw allocation per present section, as
 // sparse_init() allocates them (mm/sparse.c), found through mem_section[].
 import PageLayout
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -142,10 +143,11 @@ struct MemmapContext {
 /// this memmap.
 public final class Memmap: @unchecked Sendable {
     let context: UnsafeMutablePointer<MemmapContext>
-    /// The raw memory of each section's struct pages, by section number.
-    private var regions: [Int: RawRegion] = [:]
+    /// The raw memory of each section's struct pages, by section number, and their
+    /// bytes (present sections, hot-added ones included). Changed by memory hotplug.
+    private let regions: Mutex<(bySection: [Int: RawRegion], bytes: Int)>
     /// Bytes of struct pages allocated (present sections, hot-added ones included).
-    public private(set) var memmapBytes: Int
+    public var memmapBytes: Int { regions.withLock { $0.bytes } }
     let pagesPerSection: Int
 
     init(topology: Topology, layout: ModelLayout, fields: FlagsFields, bits: PageFlagBits, addressMap: KernelAddressMap,
@@ -183,8 +185,7 @@ public final class Memmap: @unchecked Sendable {
             zoneRanges.deallocate()
             throw error
         }
-        self.regions = regions
-        memmapBytes = bytes
+        self.regions = Mutex((regions, bytes))
         pagesPerSection = perSection
         let shift = pageSize.nonzeroBitCount == 1 ? pageSize.trailingZeroBitCount : -1
         context = .allocate(capacity: 1)
@@ -204,22 +205,27 @@ public final class Memmap: @unchecked Sendable {
     /// Linux: `sparse_add_section()` (memory hotplug): allocates and zeroes a section's
     /// struct pages. Returns false if the section already has them.
     func addSection(_ section: Int, nid: Int) throws(MachineError) -> Bool {
-        guard section >= 0, section < context.pointee.sectionCount, context.pointee.sections[section] == nil else { return false }
-        let region = try RawRegion(byteCount: pagesPerSection * context.pointee.pageSize, noReserve: false,
-                                   what: "the memmap of section \(section)")
-        regions[section] = region
-        context.pointee.sections[section] = region.base
-        context.pointee.sectionNode[section] = Int32(nid)
-        memmapBytes += pagesPerSection * context.pointee.pageSize
-        return true
+        guard section >= 0, section < context.pointee.sectionCount else { return false }
+        let bytes = pagesPerSection * context.pointee.pageSize
+        return try regions.withLock { regions throws(MachineError) -> Bool in
+            guard regions.bySection[section] == nil else { return false }
+            let region = try RawRegion(byteCount: bytes, noReserve: false, what: "the memmap of section \(section)")
+            regions.bySection[section] = region
+            regions.bytes += bytes
+            context.pointee.sectionNode[section] = Int32(nid)
+            context.pointee.sections[section] = region.base
+            return true
+        }
     }
 
     /// Linux: `sparse_remove_section()`.
     func removeSection(_ section: Int) {
-        guard section >= 0, section < context.pointee.sectionCount, regions[section] != nil else { return }
-        context.pointee.sections[section] = nil
-        regions[section] = nil
-        memmapBytes -= pagesPerSection * context.pointee.pageSize
+        guard section >= 0, section < context.pointee.sectionCount else { return }
+        regions.withLock { regions in
+            guard regions.bySection.removeValue(forKey: section) != nil else { return }
+            context.pointee.sections[section] = nil
+            regions.bytes -= pagesPerSection * context.pointee.pageSize
+        }
     }
 
     deinit {

@@ -100,9 +100,8 @@ public final class MemoryZone: @unchecked Sendable {
     /// does not matter here: both happen under the zone lock).
     @inline(__always)
     func addToFreeList(_ pfn: Int, order: Int, type: Int, tail: Bool, _ st: inout State) {
-        let ctx = context.pointee
-        ctx.setBuddy(pfn, order: order)
-        ctx.listAdd(ctx.linkAddress(pfn), head(order: order, type: type), tail: tail)
+        context.pointee.setBuddy(pfn, order: order)
+        context.pointee.listAdd(context.pointee.linkAddress(pfn), head(order: order, type: type), tail: tail)
         st.nrFree[order * BuddyConstants.migrateTypes + type] += 1
         st.freePages += 1 << order
     }
@@ -110,9 +109,8 @@ public final class MemoryZone: @unchecked Sendable {
     /// Linux: `del_page_from_free_list()`.
     @inline(__always)
     func deleteFromFreeList(_ pfn: Int, order: Int, type: Int, _ st: inout State) {
-        let ctx = context.pointee
-        ctx.listDel(ctx.linkAddress(pfn))
-        ctx.clearBuddy(pfn)
+        context.pointee.listDel(context.pointee.linkAddress(pfn))
+        context.pointee.clearBuddy(pfn)
         st.nrFree[order * BuddyConstants.migrateTypes + type] -= 1
         st.freePages -= 1 << order
     }
@@ -129,9 +127,8 @@ public final class MemoryZone: @unchecked Sendable {
     /// same zone (ZONEID).
     @inline(__always)
     func isBuddy(_ buddyPfn: Int, order: Int, zoneID: Int) -> Bool {
-        let ctx = context.pointee
-        guard buddyPfn < ctx.spannedPfns, ctx.sections[buddyPfn >> ctx.sectionShift] != nil else { return false }
-        return ctx.buddyOrder(buddyPfn) == order && ctx.zoneID(buddyPfn) == zoneID
+        guard buddyPfn < context.pointee.spannedPfns, context.pointee.sections[buddyPfn >> context.pointee.sectionShift] != nil else { return false }
+        return context.pointee.buddyOrder(buddyPfn) == order && context.pointee.zoneID(buddyPfn) == zoneID
     }
 
     /// Linux: `__free_one_page()`: merge with free buddies while possible, then put the
@@ -214,9 +211,8 @@ public final class MemoryZone: @unchecked Sendable {
         let first = max(pfn & ~(blockPages - 1), span.span.start)
         let end = min(first + blockPages, span.span.end)
         var p = first
-        let ctx = context.pointee
         while p < end {
-            let o = ctx.buddyOrder(p)
+            let o = context.pointee.buddyOrder(p)
             if o >= 0 {
                 let old = migratetype(of: p, &st)
                 if old != type {
@@ -252,23 +248,22 @@ public final class MemoryZone: @unchecked Sendable {
     func rmqueuePcp(order: Int, type: Int, _ st: inout State) -> Int? {
         let index = Self.pindex(order: order, type: type)
         let h = pcpHead(index)
-        let ctx = context.pointee
-        if ctx.next(h) == h {
+        if context.pointee.next(h) == h {
             let batch = max(1, st.pcpBatch >> order)
             for _ in 0..<batch {
                 guard let pfn = rmqueue(order: order, type: type, &st) else { break }
                 markPcp(pfn, order: order)
-                ctx.listAdd(ctx.linkAddress(pfn), h, tail: true)
+                context.pointee.listAdd(context.pointee.linkAddress(pfn), h, tail: true)
                 st.pcpCount[index] += 1
                 st.pcpTotal += 1 << order
                 // NR_FREE_PAGES keeps counting pages on pcp lists as allocated, as the
                 // kernel's vmstat does; zone free pages below are the buddy's.
             }
         }
-        let first = ctx.next(h)
+        let first = context.pointee.next(h)
         guard first != h else { return nil }
-        ctx.listDel(first)
-        let pfn = ctx.pfn(ofLink: first)
+        context.pointee.listDel(first)
+        let pfn = context.pointee.pfn(ofLink: first)
         st.pcpCount[index] -= 1
         st.pcpTotal -= 1 << order
         return pfn
@@ -279,19 +274,17 @@ public final class MemoryZone: @unchecked Sendable {
     /// set, which no buddy order matches, and `__free_one_page()` never merges with it.
     @inline(__always)
     func markPcp(_ pfn: Int, order: Int) {
-        let ctx = context.pointee
-        guard ctx.layout.privateWord >= 0 else { return }
-        let value = ctx.layout.kind == .memdesc32 ? UInt64(order) | 0x100 : UInt64(order)
-        RawMemory.storeWord(value, ctx.pagePointer(pfn) + ctx.layout.privateWord, wordSize: ctx.layout.wordSize)
+        guard context.pointee.layout.privateWord >= 0 else { return }
+        let value = context.pointee.layout.kind == .memdesc32 ? UInt64(order) | 0x100 : UInt64(order)
+        RawMemory.storeWord(value, context.pointee.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
     }
 
     /// Linux: `free_frozen_page_commit()`: add to the per-cpu list, and return pages to
     /// the buddy lists (`free_pcppages_bulk()`) once the list holds `high` pages.
     func freePcp(_ pfn: Int, order: Int, type: Int, _ st: inout State) {
         let index = Self.pindex(order: order, type: type)
-        let ctx = context.pointee
         markPcp(pfn, order: order)
-        ctx.listAdd(ctx.linkAddress(pfn), pcpHead(index), tail: false)
+        context.pointee.listAdd(context.pointee.linkAddress(pfn), pcpHead(index), tail: false)
         st.pcpCount[index] += 1
         st.pcpTotal += 1 << order
         if st.pcpTotal >= st.pcpHigh { freePcpBulk(count: st.pcpBatch, &st) }
@@ -303,17 +296,16 @@ public final class MemoryZone: @unchecked Sendable {
         var remaining = count
         var index = 0
         var idle = 0
-        let ctx = context.pointee
         while remaining > 0, st.pcpTotal > 0, idle < BuddyConstants.pcpLists {
             let h = pcpHead(index)
-            let last = ctx.prev(h)
+            let last = context.pointee.prev(h)
             if last != h {
                 idle = 0
                 let order = index / MigrateType.pcpTypes
-                ctx.listDel(last)
-                let pfn = ctx.pfn(ofLink: last)
-                if ctx.layout.privateWord >= 0 {
-                    RawMemory.storeWord(0, ctx.pagePointer(pfn) + ctx.layout.privateWord, wordSize: ctx.layout.wordSize)
+                context.pointee.listDel(last)
+                let pfn = context.pointee.pfn(ofLink: last)
+                if context.pointee.layout.privateWord >= 0 {
+                    RawMemory.storeWord(0, context.pointee.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
                 }
                 st.pcpCount[index] -= 1
                 st.pcpTotal -= 1 << order

@@ -2,6 +2,7 @@
 // (mm/page_alloc.c: get_page_from_freelist(), rmqueue(), prep_new_page(),
 // post_alloc_hook(), free_frozen_pages(), __free_pages_prepare(), warn_alloc()).
 import PageLayout
+import Synchronization
 
 extension Machine {
     /// Linux: `alloc_pages_node(nid, gfp, order)` / `alloc_pages(gfp, order)`.
@@ -14,29 +15,27 @@ extension Machine {
             if !gfp.contains(.nowarn) {
                 diagnostics.record(Diagnostic(kind: .warn, reason: "alloc_pages: order \(order) > MAX_PAGE_ORDER (\(BuddyConstants.maxOrder))"))
             }
-            stats.withLock { $0.failures += 1 }
+            counters.failures.add(1, ordering: .relaxed)
             return nil
         }
-        if injection.withLock({ $0.shouldFail(gfp: gfp, order: order) }) {
-            stats.withLock { $0.failures += 1; $0.injectedFailures += 1 }
+        if injectionArmed.load(ordering: .relaxed), injection.withLock({ $0.shouldFail(gfp: gfp, order: order) }) {
+            counters.failures.add(1, ordering: .relaxed)
+            counters.injectedFailures.add(1, ordering: .relaxed)
             warnAlloc(gfp, order: order, injected: true)
             return nil
         }
-        let zoneTypes = config.zones
         guard let highest = gfp.highestZone(among: zoneTypes), let highestIndex = zoneTypes.firstIndex(of: highest) else {
             diagnostics.record(Diagnostic(kind: .bug, reason: "gfp_zone(\(gfp)): GFP_ZONE_BAD combination of zone modifiers"))
-            stats.withLock { $0.failures += 1 }
+            counters.failures.add(1, ordering: .relaxed)
             return nil
         }
         let type = gfp.migratetype.rawValue
         let local = min(max(preferred ?? 0, 0), zones.count - 1)
-        let nodes = gfp.contains(.thisnode) ? [local] : [local] + (0..<zones.count).filter { $0 != local }
+        let zonelist = gfp.contains(.thisnode) ? thisNodeZonelists[local][highestIndex] : zonelists[local][highestIndex]
         // get_page_from_freelist() at ALLOC_WMARK_LOW, then the slow path's ALLOC_WMARK_MIN
         // (halved with __GFP_HIGH); the model has nothing to reclaim or compact.
         for pass in 0..<2 {
-            for nid in nodes {
-                for index in stride(from: highestIndex, through: 0, by: -1) {
-                    let zone = zones[nid][index]
+            for zone in zonelist {
                     let taken: Int? = zone.state.withLock { st in
                         guard st.managed > 0 else { return nil }
                         var mark = pass == 0 ? st.watermarks.low : st.watermarks.min
@@ -48,13 +47,12 @@ extension Machine {
                         return zone.rmqueue(order: order, type: type, &st)
                     }
                     if let pfn = taken {
-                        stats.withLock { $0.allocations += 1 }
+                        counters.allocations.add(1, ordering: .relaxed)
                         return prepNewPage(pfn, order: order, gfp: gfp)
                     }
-                }
             }
         }
-        stats.withLock { $0.failures += 1 }
+        counters.failures.add(1, ordering: .relaxed)
         warnAlloc(gfp, order: order, injected: false)
         return nil
     }
@@ -70,7 +68,6 @@ extension Machine {
     /// with __GFP_ZERO, a compound page (or, in the memdesc designs, a folio) with
     /// __GFP_COMP.
     func prepNewPage(_ pfn: Int, order: Int, gfp: GFP) -> Page {
-        let ctx = context.pointee
         let page = Page(unchecked: pfn, context)
         switch layout.kind {
         case .structPage:
@@ -83,7 +80,7 @@ extension Machine {
         case .memdesc8:
             // Misc memory (no refcount), its order in bits 12-17 of every page's word.
             let word = UInt64(order) << MemdescWord.orderShift
-            for i in 0..<(1 << order) { ctx.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
+            for i in 0..<(1 << order) { context.pointee.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
         }
         if gfp.contains(.zero) { frames.clear(pfn: pfn, count: 1 << order) }
         if gfp.contains(.comp), order > 0 || layout.foliosAreDescriptors {
@@ -119,7 +116,7 @@ extension Machine {
     /// Linux: `free_frozen_pages()`: checks, then the per-cpu list or the buddy lists.
     func freeFrozenPages(_ pfn: Int, order: Int) {
         guard freePagesPrepare(pfn, order: order), let zone = zone(of: pfn) else { return }
-        stats.withLock { $0.frees += 1 }
+        counters.frees.add(1, ordering: .relaxed)
         zone.state.withLock { st in
             var type = zone.migratetype(of: pfn, &st)
             if order <= BuddyConstants.costlyOrder, type != MigrateType.isolate.rawValue {
