@@ -46,7 +46,10 @@ extension Machine {
     }
 
     /// The page allocator's counters.
-    public var allocationStats: AllocationStats { counters.snapshot }
+    public var allocationStats: AllocationStats {
+        let perZone = allZones.map { zone in zone.state.withLock { ($0.allocations, $0.frees) } }
+        return counters.snapshot(allocations: perZone.reduce(0) { $0 + $1.0 }, frees: perZone.reduce(0) { $0 + $1.1 })
+    }
 
     /// Sets `fail_page_alloc`'s parameters. Linux: /sys/kernel/debug/fail_page_alloc.
     public func injectAllocationFailures(_ injection: FailInjection) {

@@ -44,8 +44,17 @@ public final class Machine: @unchecked Sendable {
     /// `node_zonelists[ZONELIST_FALLBACK]` per preferred node and highest zone index: the
     /// zones to try in order (the preferred node's from the highest index down, then the
     /// other nodes'); `[ZONELIST_NOFALLBACK]` for __GFP_THISNODE.
-    let zonelists: [[[MemoryZone]]]
-    let thisNodeZonelists: [[[MemoryZone]]]
+    /// Unretained, in raw buffers so that the hot paths touch no reference counts
+    /// (`zones` keeps the zones alive): `zonelistZones` holds every list back to back;
+    /// `zonelistRanges[(nid * MAX_NR_ZONES + highest) * 2 + thisnode]` its (start, count).
+    let zonelistZones: UnsafeMutablePointer<Unmanaged<MemoryZone>>
+    let zonelistRanges: UnsafeMutablePointer<(start: Int, count: Int)>
+    /// `zones` flattened, [nid * MAX_NR_ZONES + zone index].
+    let zoneTable: UnsafeMutablePointer<Unmanaged<MemoryZone>>
+    let zoneTableCount: Int
+    /// `gfp_zone()` per combination of the four zone modifiers (bits 0-3 of gfp_t): the
+    /// highest zone index, or -1 for GFP_ZONE_BAD.
+    let gfpZoneTable: [Int]
     /// Pages holding page tables (NR_PAGETABLE).
     let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
@@ -108,21 +117,44 @@ public final class Machine: @unchecked Sendable {
             zones.append(built)
         }
         self.zones = zones
-        var fallback: [[[MemoryZone]]] = [], local: [[[MemoryZone]]] = []
+        var lists: [Unmanaged<MemoryZone>] = []
+        var ranges: [(start: Int, count: Int)] = []
         for nid in zones.indices {
             let order = [nid] + zones.indices.filter { $0 != nid }
-            fallback.append(zoneTypes.indices.map { highest in
-                order.flatMap { n in stride(from: highest, through: 0, by: -1).map { zones[n][$0] } }
-            })
-            local.append(zoneTypes.indices.map { highest in stride(from: highest, through: 0, by: -1).map { zones[nid][$0] } })
+            for highest in zoneTypes.indices {
+                for thisnode in [false, true] {
+                    let start = lists.count
+                    for n in (thisnode ? [nid] : order) {
+                        for index in stride(from: highest, through: 0, by: -1) { lists.append(Unmanaged.passUnretained(zones[n][index])) }
+                    }
+                    ranges.append((start, lists.count - start))
+                }
+            }
         }
-        zonelists = fallback
-        thisNodeZonelists = local
+        zonelistZones = .allocate(capacity: lists.count)
+        zonelistZones.initialize(from: lists, count: lists.count)
+        zonelistRanges = .allocate(capacity: ranges.count)
+        zonelistRanges.initialize(from: ranges, count: ranges.count)
+        let flat = zones.flatMap { $0 }.map { Unmanaged.passUnretained($0) }
+        zoneTable = .allocate(capacity: flat.count)
+        zoneTable.initialize(from: flat, count: flat.count)
+        zoneTableCount = flat.count
+        let types = zoneTypes
+        gfpZoneTable = (0..<16).map { bits in
+            guard let zone = GFP(rawValue: UInt32(bits)).highestZone(among: types) else { return -1 }
+            return types.firstIndex(of: zone) ?? -1
+        }
         // page_ext_init() runs after the memmap exists; its tables are host memory
         // counted apart, as the memmap is.
         pageExt = try PageExtStore(config: config, topology: topology)
         boot()
         initSeconds = Self.now() - start
+    }
+
+    deinit {
+        zonelistZones.deallocate()
+        zonelistRanges.deallocate()
+        zoneTable.deallocate()
     }
 
     static func now() -> Double {
@@ -133,6 +165,14 @@ public final class Machine: @unchecked Sendable {
 
     /// All zones, node by node.
     public var allZones: [MemoryZone] { zones.flatMap { $0 } }
+
+    /// The zone of a valid pfn, unretained (hot paths). Linux: `page_zone()`.
+    @inline(__always)
+    func zoneRef(of pfn: Int) -> Unmanaged<MemoryZone>? {
+        let ctx = context
+        let index = ctx.pointee.nid(of: pfn) &* zoneTypes.count &+ ctx.pointee.zone(of: pfn)
+        return index >= 0 && index < zoneTableCount ? zoneTable[index] : nil
+    }
 
     /// The zone of a pfn. Linux: `page_zone()`.
     public func zone(of pfn: Int) -> MemoryZone? {
@@ -178,14 +218,12 @@ public struct FailInjection: Sendable, Equatable {
 /// The allocator's event counters, bumped with relaxed atomics (vmstat's per-cpu
 /// counters are not exact either).
 final class AllocationCounters: Sendable {
-    let allocations = Atomic<Int>(0)
-    let frees = Atomic<Int>(0)
     let failures = Atomic<Int>(0)
     let injectedFailures = Atomic<Int>(0)
     let badPages = Atomic<Int>(0)
 
-    var snapshot: AllocationStats {
-        AllocationStats(allocations: allocations.load(ordering: .relaxed), frees: frees.load(ordering: .relaxed),
+    func snapshot(allocations: Int, frees: Int) -> AllocationStats {
+        AllocationStats(allocations: allocations, frees: frees,
                         failures: failures.load(ordering: .relaxed), injectedFailures: injectedFailures.load(ordering: .relaxed),
                         badPages: badPages.load(ordering: .relaxed))
     }

@@ -76,7 +76,6 @@ extension Machine {
     }
 
     func boot() {
-        let ctx = context.pointee
         let reserved = bootReservations()
         let free = freeRanges(reserved: reserved)
         let reservedBit: UInt64 = flagBits.reserved >= 0 ? 1 << UInt64(flagBits.reserved) : 0
@@ -101,7 +100,7 @@ extension Machine {
                         let isFree = freeIndex < free.count && free[freeIndex].contains(pfn)
                         let runEnd = isFree ? min(sectionEnd, free[freeIndex].end)
                                             : min(sectionEnd, freeIndex < free.count ? max(pfn + 1, free[freeIndex].start) : sectionEnd)
-                        initPages(pfn..<runEnd, flags: isFree ? flags : flags | reservedBit, reserved: !isFree, ctx)
+                        initPages(pfn..<runEnd, flags: isFree ? flags : flags | reservedBit, reserved: !isFree)
                         if !isFree { reservedCount += runEnd - pfn }
                         pfn = runEnd
                     }
@@ -133,19 +132,20 @@ extension Machine {
     }
 
     /// Linux: `__init_single_page()` for a run of pfns with the same flags.
-    private func initPages(_ pfns: Range<Int>, flags: UInt64, reserved: Bool, _ ctx: MemmapContext) {
-        let l = ctx.layout
+    private func initPages(_ pfns: Range<Int>, flags: UInt64, reserved: Bool) {
+        let l = layout
+        let ctx = context
         let word = l.wordSize
         switch l.kind {
         case .structPage, .memdesc32:
             let lastCpupid = config.layout.lastCpupidNotInPageFlags
                 ? Layouts.structPage(config.layout, design: config.design).offset(of: "_last_cpupid") ?? -1 : -1
             for pfn in pfns {
-                let p = ctx.pagePointer(pfn)
+                let p = ctx.pointee.pagePointer(pfn)
                 RawMemory.storeWord(flags, p + l.flags, wordSize: word)
                 if l.kind == .structPage {
                     p.storeBytes(of: -1, toByteOffset: l.mapcount, as: Int32.self)
-                    let link = ctx.pageAddress(pfn) &+ UInt64(l.link)
+                    let link = ctx.pointee.pageAddress(pfn) &+ UInt64(l.link)
                     RawMemory.storeWord(link, p + l.link, wordSize: word)
                     RawMemory.storeWord(link, p + l.link + word, wordSize: word)
                     if lastCpupid >= 0 { p.storeBytes(of: -1, toByteOffset: lastCpupid, as: Int32.self) }

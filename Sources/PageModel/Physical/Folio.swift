@@ -18,16 +18,15 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     public func hash(into hasher: inout Hasher) { hasher.combine(address) }
     public var description: String { "folio pfn:0x\(String(pfn, radix: 16)) @0x\(String(address, radix: 16)) order:\(order)" }
 
-    @inline(__always) var layout: ModelLayout { context.pointee.layout }
 
     @inline(__always)
     func word(_ offset: Int) -> UInt64 {
-        offset >= 0 ? RawMemory.loadWord(raw + offset, wordSize: layout.wordSize) : 0
+        offset >= 0 ? RawMemory.loadWord(raw + offset, wordSize: context.pointee.layout.wordSize) : 0
     }
 
     @inline(__always)
     func setWord(_ offset: Int, _ value: UInt64) {
-        if offset >= 0 { RawMemory.storeWord(value, raw + offset, wordSize: layout.wordSize) }
+        if offset >= 0 { RawMemory.storeWord(value, raw + offset, wordSize: context.pointee.layout.wordSize) }
     }
 
     @inline(__always)
@@ -49,140 +48,140 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     /// `folio->flags.f`.
     public var flags: UInt64 {
-        get { word(layout.folioFlags) }
-        nonmutating set { setWord(layout.folioFlags, newValue) }
+        get { word(context.pointee.layout.folioFlags) }
+        nonmutating set { setWord(context.pointee.layout.folioFlags, newValue) }
     }
 
-    public func testFlag(_ bit: Int) -> Bool { bit >= 0 && layout.folioFlags >= 0 && flags & (1 << UInt64(bit)) != 0 }
+    public func testFlag(_ bit: Int) -> Bool { bit >= 0 && context.pointee.layout.folioFlags >= 0 && flags & (1 << UInt64(bit)) != 0 }
     public func setFlag(_ bit: Int) {
-        if bit >= 0, layout.folioFlags >= 0 { RawMemory.setBit(bit, raw + layout.folioFlags, wordSize: layout.wordSize) }
+        if bit >= 0, context.pointee.layout.folioFlags >= 0 { RawMemory.setBit(bit, raw + context.pointee.layout.folioFlags, wordSize: context.pointee.layout.wordSize) }
     }
     public func clearFlag(_ bit: Int) {
-        if bit >= 0, layout.folioFlags >= 0 { RawMemory.clearBit(bit, raw + layout.folioFlags, wordSize: layout.wordSize) }
+        if bit >= 0, context.pointee.layout.folioFlags >= 0 { RawMemory.clearBit(bit, raw + context.pointee.layout.folioFlags, wordSize: context.pointee.layout.wordSize) }
     }
 
     /// Linux: `folio_test_large()`: PG_head in the 64-byte family, order > 0 otherwise.
     public var isLarge: Bool {
-        layout.foliosAreDescriptors ? order > 0 : testFlag(context.pointee.bits.head)
+        context.pointee.layout.foliosAreDescriptors ? order > 0 : testFlag(context.pointee.bits.head)
     }
 
     /// Linux: `folio_order()`: `_flags_1 & 0xff` for a large folio, else 0; the
     /// descriptor's `_order` in the memdesc designs.
     public var order: Int {
-        if layout.folioOrder >= 0 { return Int(raw.load(fromByteOffset: layout.folioOrder, as: UInt8.self)) }
-        guard testFlag(context.pointee.bits.head), layout.folioFlags1 >= 0 else { return 0 }
-        return Int(word(layout.folioFlags1) & 0xff)
+        if context.pointee.layout.folioOrder >= 0 { return Int(raw.load(fromByteOffset: context.pointee.layout.folioOrder, as: UInt8.self)) }
+        guard testFlag(context.pointee.bits.head), context.pointee.layout.folioFlags1 >= 0 else { return 0 }
+        return Int(word(context.pointee.layout.folioFlags1) & 0xff)
     }
 
     /// Linux: `folio_nr_pages()`: `_nr_pages` (an unsigned int) where NR_PAGES_IN_LARGE_FOLIO, else
     /// 1 << order.
     public var nrPages: Int {
-        if isLarge, layout.folioNrPages >= 0, !layout.foliosAreDescriptors {
-            return Int(raw.load(fromByteOffset: layout.folioNrPages, as: UInt32.self))
+        if isLarge, context.pointee.layout.folioNrPages >= 0, !context.pointee.layout.foliosAreDescriptors {
+            return Int(raw.load(fromByteOffset: context.pointee.layout.folioNrPages, as: UInt32.self))
         }
         return 1 << order
     }
 
     /// `folio->mapping`.
     public var mapping: UInt64 {
-        get { word(layout.folioMapping) }
-        nonmutating set { setWord(layout.folioMapping, newValue) }
+        get { word(context.pointee.layout.folioMapping) }
+        nonmutating set { setWord(context.pointee.layout.folioMapping, newValue) }
     }
 
     /// `folio->index`.
     public var index: UInt64 {
-        get { word(layout.folioIndex) }
-        nonmutating set { setWord(layout.folioIndex, newValue) }
+        get { word(context.pointee.layout.folioIndex) }
+        nonmutating set { setWord(context.pointee.layout.folioIndex, newValue) }
     }
 
     /// `folio->private`.
     public var privateValue: UInt64 {
-        get { word(layout.folioPrivate) }
-        nonmutating set { setWord(layout.folioPrivate, newValue) }
+        get { word(context.pointee.layout.folioPrivate) }
+        nonmutating set { setWord(context.pointee.layout.folioPrivate, newValue) }
     }
 
     /// `folio->memcg_data`.
     public var memcgData: UInt64 {
-        get { word(layout.folioMemcgData) }
-        nonmutating set { setWord(layout.folioMemcgData, newValue) }
+        get { word(context.pointee.layout.folioMemcgData) }
+        nonmutating set { setWord(context.pointee.layout.folioMemcgData, newValue) }
     }
 
     /// `folio->pgmap` (ZONE_DEVICE: the lru slot in v6.19).
     public var pgmap: UInt64 {
-        get { word(layout.folioPgmap) }
-        nonmutating set { setWord(layout.folioPgmap, newValue) }
+        get { word(context.pointee.layout.folioPgmap) }
+        nonmutating set { setWord(context.pointee.layout.folioPgmap, newValue) }
     }
 
     /// Linux: `folio_ref_count()`.
     @inline(__always)
-    public var refcount: Int32 { atomic(layout.folioRefcount) }
+    public var refcount: Int32 { atomic(context.pointee.layout.folioRefcount) }
 
     /// Linux: `folio_set_count()`.
-    public func setRefcount(_ value: Int32) { setAtomic(layout.folioRefcount, value) }
+    public func setRefcount(_ value: Int32) { setAtomic(context.pointee.layout.folioRefcount, value) }
 
     /// Linux: `folio_get()`: `folio_ref_inc()` (relaxed, no return value).
     @inline(__always)
     public func get() {
-        if layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + layout.folioRefcount, 1) }
+        if context.pointee.layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + context.pointee.layout.folioRefcount, 1) }
     }
 
     /// Linux: `folio_ref_add()`.
     public func refAdd(_ nr: Int32) {
-        if layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + layout.folioRefcount, nr) }
+        if context.pointee.layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + context.pointee.layout.folioRefcount, nr) }
     }
 
     /// Linux: `folio_put_testzero()` (fully ordered): true when the count reached 0.
     @inline(__always)
     func putTestZero() -> Bool {
-        layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + layout.folioRefcount, 1) == 0
+        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + context.pointee.layout.folioRefcount, 1) == 0
     }
 
     /// Linux: `folio_ref_sub_and_test()`.
     func refSubAndTest(_ nr: Int32) -> Bool {
-        layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + layout.folioRefcount, nr) == 0
+        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + context.pointee.layout.folioRefcount, nr) == 0
     }
 
     /// `folio->_mapcount` of the head (small folios) as stored (-1: unmapped).
     public var mapcountRaw: Int32 {
-        get { layout.folioMapcount >= 0 ? atomic(layout.folioMapcount) : -1 }
-        nonmutating set { setAtomic(layout.folioMapcount, newValue) }
+        get { context.pointee.layout.folioMapcount >= 0 ? atomic(context.pointee.layout.folioMapcount) : -1 }
+        nonmutating set { setAtomic(context.pointee.layout.folioMapcount, newValue) }
     }
 
     /// `_large_mapcount` as stored (-1 after prep); nil where the design has none.
-    public var largeMapcountRaw: Int32? { layout.folioLargeMapcount >= 0 ? atomic(layout.folioLargeMapcount) : nil }
+    public var largeMapcountRaw: Int32? { context.pointee.layout.folioLargeMapcount >= 0 ? atomic(context.pointee.layout.folioLargeMapcount) : nil }
     /// `_entire_mapcount` as stored (-1 after prep).
-    public var entireMapcountRaw: Int32? { layout.folioEntireMapcount >= 0 ? atomic(layout.folioEntireMapcount) : nil }
+    public var entireMapcountRaw: Int32? { context.pointee.layout.folioEntireMapcount >= 0 ? atomic(context.pointee.layout.folioEntireMapcount) : nil }
     /// `_nr_pages_mapped`.
-    public var nrPagesMapped: Int32? { layout.folioNrPagesMapped >= 0 ? atomic(layout.folioNrPagesMapped) : nil }
+    public var nrPagesMapped: Int32? { context.pointee.layout.folioNrPagesMapped >= 0 ? atomic(context.pointee.layout.folioNrPagesMapped) : nil }
 
     /// Whether this folio has its own `_pincount` (64-bit: order ≥ 1; 32-bit: order ≥ 2;
     /// memdesc folios: always). Linux: `folio_has_pincount()`.
     public var hasPincount: Bool {
-        guard layout.folioPincount >= 0 else { return false }
-        if layout.foliosAreDescriptors { return true }
-        return layout.wordSize == 8 ? isLarge : order > 1
+        guard context.pointee.layout.folioPincount >= 0 else { return false }
+        if context.pointee.layout.foliosAreDescriptors { return true }
+        return context.pointee.layout.wordSize == 8 ? isLarge : order > 1
     }
 
     /// `folio->_pincount` (atomic_read); nil where this folio has none.
-    public var pincount: Int32? { hasPincount ? atomic(layout.folioPincount) : nil }
+    public var pincount: Int32? { hasPincount ? atomic(context.pointee.layout.folioPincount) : nil }
 
     /// `atomic_add(nr, &folio->_pincount)`.
     public func pincountAdd(_ nr: Int32) {
-        if hasPincount { RawMemory.atomicAdd(raw + layout.folioPincount, nr) }
+        if hasPincount { RawMemory.atomicAdd(raw + context.pointee.layout.folioPincount, nr) }
     }
 
     /// The host pointer and offset of any folio field, for layout-level tests.
     public func loadWord(atOffset offset: Int) -> UInt64? {
-        let span = layout.foliosAreDescriptors ? layout.folioSize : nrPages * layout.pageSize
-        guard offset >= 0, offset + layout.wordSize <= span else { return nil }
+        let span = context.pointee.layout.foliosAreDescriptors ? context.pointee.layout.folioSize : nrPages * context.pointee.layout.pageSize
+        guard offset >= 0, offset + context.pointee.layout.wordSize <= span else { return nil }
         return word(offset)
     }
 
     /// Stores a word at a folio offset; false outside the folio.
     @discardableResult
     public func storeWord(_ value: UInt64, atOffset offset: Int) -> Bool {
-        let span = layout.foliosAreDescriptors ? layout.folioSize : nrPages * layout.pageSize
-        guard offset >= 0, offset + layout.wordSize <= span else { return false }
+        let span = context.pointee.layout.foliosAreDescriptors ? context.pointee.layout.folioSize : nrPages * context.pointee.layout.pageSize
+        guard offset >= 0, offset + context.pointee.layout.wordSize <= span else { return false }
         setWord(offset, value)
         return true
     }

@@ -44,15 +44,21 @@ public final class MemoryZone: @unchecked Sendable {
     let listHeadSize: UInt64
 
     struct State {
-        var nrFree: [Int]
+        /// `free_area[order].nr_free` per migratetype, [order * MIGRATE_TYPES + type].
+        /// Raw buffers owned by the zone: no copy-on-write checks on the hot path.
+        let nrFree: UnsafeMutablePointer<Int>
         var freePages = 0
-        var pcpCount: [Int]
+        let pcpCount: UnsafeMutablePointer<Int>
         var pcpTotal = 0
-        var pageblockTypes: [UInt8]
+        /// The migratetype of each pageblock (the kernel's pageblock_flags bitmap).
+        let pageblockTypes: UnsafeMutablePointer<UInt8>
         var managed = 0
         var watermarks = (min: 0, low: 0, high: 0)
         var pcpHigh = 0
         var pcpBatch = 1
+        /// pgalloc and pgfree events of this zone (counted under the lock).
+        var allocations = 0
+        var frees = 0
     }
     let state: Mutex<State>
 
@@ -65,11 +71,23 @@ public final class MemoryZone: @unchecked Sendable {
         pcpHeads = heads + UInt64(BuddyConstants.orders * BuddyConstants.migrateTypes) * 2 * word
         self.pageblockOrder = pageblockOrder
         let blocks = span.span.count == 0 ? 0 : ((span.span.end - 1) >> pageblockOrder) - (span.span.start >> pageblockOrder) + 1
-        state = Mutex(State(nrFree: [Int](repeating: 0, count: BuddyConstants.orders * BuddyConstants.migrateTypes),
-                            pcpCount: [Int](repeating: 0, count: BuddyConstants.pcpLists),
-                            pageblockTypes: [UInt8](repeating: UInt8(MigrateType.movable.rawValue), count: blocks)))
+        let nrFree = UnsafeMutablePointer<Int>.allocate(capacity: BuddyConstants.orders * BuddyConstants.migrateTypes)
+        nrFree.initialize(repeating: 0, count: BuddyConstants.orders * BuddyConstants.migrateTypes)
+        let pcpCount = UnsafeMutablePointer<Int>.allocate(capacity: BuddyConstants.pcpLists)
+        pcpCount.initialize(repeating: 0, count: BuddyConstants.pcpLists)
+        let types = UnsafeMutablePointer<UInt8>.allocate(capacity: max(blocks, 1))
+        types.initialize(repeating: UInt8(MigrateType.movable.rawValue), count: max(blocks, 1))
+        state = Mutex(State(nrFree: nrFree, pcpCount: pcpCount, pageblockTypes: types))
         for i in 0..<(BuddyConstants.orders * BuddyConstants.migrateTypes + BuddyConstants.pcpLists) {
             context.pointee.listInit(heads + UInt64(i) * listHeadSize)
+        }
+    }
+
+    deinit {
+        state.withLock { st in
+            st.nrFree.deallocate()
+            st.pcpCount.deallocate()
+            st.pageblockTypes.deallocate()
         }
     }
 

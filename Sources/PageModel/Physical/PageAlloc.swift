@@ -24,32 +24,32 @@ extension Machine {
             warnAlloc(gfp, order: order, injected: true)
             return nil
         }
-        guard let highest = gfp.highestZone(among: zoneTypes), let highestIndex = zoneTypes.firstIndex(of: highest) else {
+        let highestIndex = gfpZoneTable[Int(gfp.rawValue & 0xf)]
+        guard highestIndex >= 0 else {
             diagnostics.record(Diagnostic(kind: .bug, reason: "gfp_zone(\(gfp)): GFP_ZONE_BAD combination of zone modifiers"))
             counters.failures.add(1, ordering: .relaxed)
             return nil
         }
         let type = gfp.migratetype.rawValue
         let local = min(max(preferred ?? 0, 0), zones.count - 1)
-        let zonelist = gfp.contains(.thisnode) ? thisNodeZonelists[local][highestIndex] : zonelists[local][highestIndex]
-        // get_page_from_freelist() at ALLOC_WMARK_LOW, then the slow path's ALLOC_WMARK_MIN
-        // (halved with __GFP_HIGH); the model has nothing to reclaim or compact.
+        let range = zonelistRanges[((local &* zoneTypes.count &+ highestIndex) << 1) | (gfp.contains(.thisnode) ? 1 : 0)]
         for pass in 0..<2 {
-            for zone in zonelist {
-                    let taken: Int? = zone.state.withLock { st in
+            for slot in range.start..<(range.start + range.count) {
+                let ref = zonelistZones[slot]
+                let taken: Int? = ref._withUnsafeGuaranteedRef { zone in
+                    zone.state.withLock { st in
                         guard st.managed > 0 else { return nil }
                         var mark = pass == 0 ? st.watermarks.low : st.watermarks.min
                         if pass == 1, gfp.contains(.high) { mark -= mark / 2 }
                         guard zone.watermarkOK(order: order, mark: mark, &st) else { return nil }
-                        if order <= BuddyConstants.costlyOrder, type < MigrateType.pcpTypes {
-                            return zone.rmqueuePcp(order: order, type: type, &st)
-                        }
-                        return zone.rmqueue(order: order, type: type, &st)
+                        let pfn = order <= BuddyConstants.costlyOrder && type < MigrateType.pcpTypes
+                            ? zone.rmqueuePcp(order: order, type: type, &st)
+                            : zone.rmqueue(order: order, type: type, &st)
+                        if pfn != nil { st.allocations += 1 }
+                        return pfn
                     }
-                    if let pfn = taken {
-                        counters.allocations.add(1, ordering: .relaxed)
-                        return prepNewPage(pfn, order: order, gfp: gfp)
-                    }
+                }
+                if let pfn = taken { return prepNewPage(pfn, order: order, gfp: gfp) }
             }
         }
         counters.failures.add(1, ordering: .relaxed)
@@ -115,15 +115,17 @@ extension Machine {
 
     /// Linux: `free_frozen_pages()`: checks, then the per-cpu list or the buddy lists.
     func freeFrozenPages(_ pfn: Int, order: Int) {
-        guard freePagesPrepare(pfn, order: order), let zone = zone(of: pfn) else { return }
-        counters.frees.add(1, ordering: .relaxed)
-        zone.state.withLock { st in
-            var type = zone.migratetype(of: pfn, &st)
-            if order <= BuddyConstants.costlyOrder, type != MigrateType.isolate.rawValue {
-                if type >= MigrateType.pcpTypes { type = MigrateType.movable.rawValue }
-                zone.freePcp(pfn, order: order, type: type, &st)
-            } else {
-                zone.freeOne(pfn, order: order, type: type, &st)
+        guard freePagesPrepare(pfn, order: order), let ref = zoneRef(of: pfn) else { return }
+        ref._withUnsafeGuaranteedRef { zone in
+            zone.state.withLock { st in
+                st.frees += 1
+                var type = zone.migratetype(of: pfn, &st)
+                if order <= BuddyConstants.costlyOrder, type != MigrateType.isolate.rawValue {
+                    if type >= MigrateType.pcpTypes { type = MigrateType.movable.rawValue }
+                    zone.freePcp(pfn, order: order, type: type, &st)
+                } else {
+                    zone.freeOne(pfn, order: order, type: type, &st)
+                }
             }
         }
     }
