@@ -34,7 +34,7 @@ import Testing
         #expect(slab.offset(of: "freelist_counters") == 32)
         let objects = try #require(slab.field("objects"))
         #expect(objects.offset == 40 && objects.bitOffset == 16 && objects.bitWidth == 15)
-        #expect(slab.offset(of: "stride") == 44)
+        #expect(slab.field("frozen")?.bitOffset == 31)
         // 32-bit ARM has no freelist_full_t (no aligned struct page): no double-word cmpxchg.
         #expect(Layouts.slab(LayoutConfig(arch: .arm)).field("freelist_counters") == nil)
     }

@@ -52,6 +52,9 @@ extension Layouts {
         if config.wantPageVirtual { page0.append(.member("virtual", t.pointer("void"))) }
         if config.lastCpupidNotInPageFlags { page0.append(.member("_last_cpupid", t.int)) }
 
+        // v6.19 declares _nr_pages_mapped and the _mm_id members unconditionally:
+        // CONFIG_PAGE_MAPCOUNT and CONFIG_MM_ID decide whether they are maintained,
+        // not where anything lies.
         var mapcounts: [Decl] = [
             .member("_large_mapcount", t.atomic, note: "initialised to -1"),
             .member("_nr_pages_mapped", t.atomic, note: "maintained with CONFIG_PAGE_MAPCOUNT"),
@@ -108,7 +111,7 @@ extension Layouts {
         var rules: [LayoutRule] = []
         if let lru = layout.field("lru") {
             rules.append(LayoutRule(
-                field: "lru", offset: lru.offset, size: lru.offset > 0 ? lru.size / 2 : lru.size, mask: 0x1,
+                field: "lru", offset: lru.offset, size: lru.size / 2, mask: 0x1,
                 rule: "the head's lru.next, __filler and pgmap alias compound_head: they are pointers or even values, so a head page never reads as PageTail",
                 source: "include/linux/mm_types.h:499-510 (FOLIO_MATCH(compound_head, lru))"))
         }

@@ -44,9 +44,9 @@ extension Layouts {
     /// SLUB updates together with one double-word cmpxchg.
     static func freelistCounters(_ t: CTypes, _ config: LayoutConfig) -> [Decl] {
         var counterArms: [Decl] = [.member("counters", t.ulong)]
-        var bits: [Decl] = [.bitfields(t.uint, [("inuse", 16), ("objects", 15), ("frozen", 1)])]
-        if config.arch.bitsPerLong == 64 { bits.append(.member("stride", t.uint)) }
-        counterArms.append(.group(arm: "inuse", bits))
+        // v6.19 has only the three bitfields here; the 64-bit `stride` member after
+        // them arrived in 7.0 (commit 7a8e71bc619d) and is left out.
+        counterArms.append(.group(arm: "inuse", [.bitfields(t.uint, [("inuse", 16), ("objects", 15), ("frozen", 1)])]))
         var arms: [Decl] = [.group(arm: "freelist", [
             .member("freelist", t.pointer("void"), note: "first free object"),
             .union(counterArms),

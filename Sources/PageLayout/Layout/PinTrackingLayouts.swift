@@ -17,9 +17,15 @@ extension Layouts {
         ])
         return StructLayout(
             name: "page_ext", size: layout.size, align: layout.align, fields: layout.fields,
-            rules: [LayoutRule(field: "flags", offset: 0, size: config.wordSize, mask: 0x1,
-                               rule: "the section's page_ext base pointer (not the entry) uses bit 0 as PAGE_EXT_INVALID while a section is offlined; lookups then return NULL",
-                               source: "mm/page_ext.c:240-264")],
+            rules: [
+                LayoutRule(field: "flags", offset: 0, size: config.wordSize,
+                           mask: config.arch.bitsPerLong == 64 ? 0x3 : 0xf,
+                           rule: "enum page_ext_flags: PAGE_EXT_OWNER (bit 0) and PAGE_EXT_OWNER_ALLOCATED (bit 1) for page_owner; on 32-bit also PAGE_EXT_YOUNG (2) and PAGE_EXT_IDLE (3) for page_idle",
+                           source: "include/linux/page_ext.h:25-55"),
+                LayoutRule(field: "dma_pinned_flags", offset: layout.offset(of: "dma_pinned_flags") ?? 0, size: 4, mask: 0x1,
+                           rule: "PageLab's pin client: bit 0 is PageDmaPinned; the entry is found by lookup_page_ext() under RCU, and is NULL before page_ext is initialised",
+                           source: "mm/page_ext.c:240-264,500-560; seeds 000, 002"),
+            ],
             note: "seeds 000 (option 4) and 002: pin flag and count in a page_ext client, allocated for every pfn")
     }
 
