@@ -215,8 +215,9 @@ public struct KernelConfig: Sendable, Equatable {
             }
             return escaped ? nil : .string(text)
         }
-        if raw.hasPrefix("0x") || raw.hasPrefix("0X"), let value = Int(raw.dropFirst(2), radix: 16) {
-            return .number(value)
+        if raw.hasPrefix("0x") || raw.hasPrefix("0X"), let value = UInt64(raw.dropFirst(2), radix: 16) {
+            // 64-bit hex values such as ILLEGAL_POINTER_VALUE=0xdead000000000000 keep their bits.
+            return .number(Int(truncatingIfNeeded: value))
         }
         if let value = Int(raw) { return .number(value) }
         // conf_set_sym_val() accepts unquoted text for string symbols.

@@ -33,6 +33,24 @@ extension KernelConfig {
         return try KernelConfig(text: decoded, source: path)
     }
 
+    /// The preset used when neither a file nor a preset is named and /proc/config.gz
+    /// cannot be read.
+    public static let fallbackPresetName = "x86_64-defconfig"
+
+    /// The configuration a command works on, and the phrase that says where it came from:
+    /// `kconfig` when given, else the named `preset`, else the running kernel's
+    /// /proc/config.gz when readable, else the `x86_64-defconfig` preset.
+    public static func chosen(kconfig: String? = nil, preset: String? = nil) throws(LayoutError)
+        -> (config: KernelConfig, source: String) {
+        if let kconfig { return (try load(path: kconfig), kconfig) }
+        if let preset { return (try self.preset(preset), "preset \(preset)") }
+        if isReadableFile(procConfigPath) {
+            return (try load(path: procConfigPath), "\(procConfigPath) (the running kernel's, the default)")
+        }
+        return (try self.preset(fallbackPresetName),
+                "preset \(fallbackPresetName) (the default: \(procConfigPath) is not readable here)")
+    }
+
     /// True when `path` names a regular file this process may read (used to choose the
     /// default input: /proc/config.gz when readable).
     public static func isReadableFile(_ path: String) -> Bool {

@@ -56,7 +56,7 @@ public enum FlagsText {
         var labels = [Character](repeating: " ", count: bits)
         for segment in segments {
             let text = segment.label
-            guard segment.width >= text.count + 2 else { continue }
+            guard segment.width >= text.count else { continue }
             let start = bits - 1 - segment.high + (segment.width - text.count) / 2
             for (offset, character) in text.enumerated() { labels[start + offset] = character }
         }

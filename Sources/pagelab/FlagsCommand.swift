@@ -35,7 +35,7 @@ struct Flags: ParsableCommand {
     }
 
     func run() throws {
-        let (config, source) = try FlagsInput.load(kconfig: kconfig, preset: preset)
+        let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
         let budget = try FlagsBudget(config: config, addedFlags: addFlag)
         let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
         switch format {
@@ -44,27 +44,5 @@ struct Flags: ParsableCommand {
         default:
             emit(FlagsText.render(budget, baseline: baseline, source: source))
         }
-    }
-}
-
-/// How `flags` (and the report) choose a configuration: --kconfig, --preset, or the
-/// running kernel's when readable, else the x86_64-defconfig preset.
-enum FlagsInput {
-    static let fallbackPreset = "x86_64-defconfig"
-
-    /// The configuration and the sentence that says where it came from.
-    static func load(kconfig: String?, preset: String?) throws -> (KernelConfig, String) {
-        if let kconfig {
-            return (try KernelConfig.load(path: kconfig), kconfig)
-        }
-        if let preset {
-            return (try KernelConfig.preset(preset), "preset \(preset)")
-        }
-        let live = KernelConfig.procConfigPath
-        if KernelConfig.isReadableFile(live) {
-            return (try KernelConfig.load(path: live), "\(live) (the running kernel's, the default)")
-        }
-        return (try KernelConfig.preset(fallbackPreset),
-                "preset \(fallbackPreset) (the default: \(live) is not readable here)")
     }
 }
