@@ -72,14 +72,14 @@ import Testing
     @Test func invalidPagemapsAreRefused() throws {
         let machine = try Self.deviceMachine()
         let plain = try Machine(ramBytes: 256 << 20)
-        #expect(throws: DeviceError.invalid("MEMORY_DEVICE_PRIVATE needs CONFIG_DEVICE_PRIVATE")) {
+        #expect(throws: KernelError.invalid("MEMORY_DEVICE_PRIVATE needs CONFIG_DEVICE_PRIVATE")) {
             try plain.memremapPages(type: .devicePrivate, bytes: 128 << 20, ops: DevPagemapOps(folioFree: { _ in }, hasMigrateToRam: true), owner: 1)
         }
-        #expect(throws: DeviceError.self) { try machine.memremapPages(type: .devicePrivate, bytes: 128 << 20, ops: DevPagemapOps(), owner: 1) }
-        #expect(throws: DeviceError.self) { try machine.memremapPages(type: .deviceCoherent, bytes: 128 << 20, ops: DevPagemapOps(folioFree: { _ in })) }
-        #expect(throws: DeviceError.self) { try machine.memremapPages(type: .generic, bytes: 4096, ops: DevPagemapOps()) }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .devicePrivate, bytes: 128 << 20, ops: DevPagemapOps(), owner: 1) }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .deviceCoherent, bytes: 128 << 20, ops: DevPagemapOps(folioFree: { _ in })) }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .generic, bytes: 4096, ops: DevPagemapOps()) }
         let i386 = try Machine(config: MachineConfig(ramBytes: 256 << 20, arch: .i386))
-        #expect(throws: DeviceError.unsupported("the kernel config has no ZONE_DEVICE")) {
+        #expect(throws: KernelError.unsupported("the kernel config has no ZONE_DEVICE")) {
             try i386.memremapPages(type: .generic, bytes: 64 << 20, ops: DevPagemapOps())
         }
     }

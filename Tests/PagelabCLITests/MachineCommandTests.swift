@@ -50,6 +50,8 @@ import Testing
         ["machine", "--ram", "256M", "--format", "svg"],
         ["machine", "--ram", "8G", "--arch", "i386"],
         ["machine"],
+        ["machine", "--ram", "64T"],
+        ["machine", "--ram", "256M", "--arch", "i386", "--nodes", "2"],
     ])
     func badMachinesExitTwoWithOneLine(arguments: [String]) throws {
         let result = try CLI.run(arguments)

@@ -23,22 +23,6 @@ public enum MemoryType: Int, CaseIterable, Sendable, CustomStringConvertible {
     }
 }
 
-/// What can go wrong creating a pagemap: the kernel's `memremap_pages()` returns
-/// ERR_PTR(-EINVAL) and friends.
-public enum DeviceError: Error, Equatable, CustomStringConvertible {
-    case invalid(String)
-    case unsupported(String)
-    case noSpace(String)
-
-    public var description: String {
-        switch self {
-        case let .invalid(why): "EINVAL: \(why)"
-        case let .unsupported(why): "EOPNOTSUPP: \(why)"
-        case let .noSpace(why): "ENOMEM: \(why)"
-        }
-    }
-}
-
 /// `struct dev_pagemap_ops`: the driver's callbacks.
 public struct DevPagemapOps: Sendable {
     /// `folio_free(folio)`: the folio's refcount reached 0 (PRIVATE, COHERENT, P2PDMA).
@@ -92,7 +76,7 @@ extension Machine {
     /// PG_reserved, `pgmap` in the folio's lru slot, `zone_device_data = NULL`, refcount 0,
     /// or 1 for MEMORY_DEVICE_GENERIC), compound pages when `vmemmapShift` > 0.
     public func memremapPages(type: MemoryType, bytes: UInt64, nid: Int = 0, vmemmapShift: Int = 0,
-                              ops: DevPagemapOps, owner: UInt64? = nil) throws(DeviceError) -> DevPagemap {
+                              ops: DevPagemapOps, owner: UInt64? = nil) throws(KernelError) -> DevPagemap {
         guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
             throw .unsupported("the kernel config has no ZONE_DEVICE")
         }
@@ -119,7 +103,7 @@ extension Machine {
         let pages = Int(bytes >> UInt64(MachineConfig.pageShift))
         guard pages % (1 << vmemmapShift) == 0 else { throw .invalid("the range is not a multiple of the compound page size") }
 
-        let range: PfnRange = try deviceRegions.withLock { regions throws(DeviceError) in
+        let range: PfnRange = try deviceRegions.withLock { regions throws(KernelError) in
             // request_free_mem_region(): highest free range below the top, going down.
             var end = 1 << (config.arch.maxPhysmemBits - MachineConfig.pageShift)
             for taken in regions.sorted(by: { $0.start > $1.start }) where taken.start < end {

@@ -77,6 +77,13 @@ public final class Machine: @unchecked Sendable {
         checkAtPrep = flagBits.checkAtPrep
         zoneTypes = config.zones
         layout = ModelLayout(config: config.layout, design: config.design)
+        // The memmap is real host memory: refuse one the host cannot hold rather than be
+        // killed for it (frame contents are sparse and cost only what is touched).
+        let memmapBytes = UInt64(topology.sectionPresent.filter { $0 }.count * config.pagesPerSection * layout.pageSize)
+        let hostBytes = UInt64(max(0, sysconf(Int32(_SC_PHYS_PAGES)))) &* UInt64(max(0, sysconf(Int32(_SC_PAGESIZE))))
+        guard hostBytes == 0 || memmapBytes <= hostBytes / 10 * 9 else {
+            throw .memmapExceedsHost(memmapBytes: memmapBytes, hostBytes: hostBytes)
+        }
         pageblockOrder = BuddyConstants.pageblockOrder(config.arch)
         let heapBytes: UInt64 = config.arch.bitsPerLong == 64 ? max(256 << 20, config.ramBytes / 16) : 256 << 20
         addressMap = try KernelAddressMap(arch: config.arch, structPageSize: layout.pageSize,

@@ -111,6 +111,9 @@ public struct MachineConfig: Sendable, Equatable {
             throw .beyondPhysmem(bytes: physicalEnd, arch: arch, maxPhysmemBits: maxBits)
         }
         guard nodes <= sectionCount else { throw .tooManyNodes(nodes: nodes, sections: sectionCount) }
+        // MAX_NUMNODES = 1 << NODES_SHIFT with CONFIG_NUMA, else 1.
+        let maxNodes = kernel.isEnabled("NUMA") ? 1 << (kernel.number("NODES_SHIFT") ?? 0) : 1
+        guard nodes <= maxNodes else { throw .tooManyNodesForConfig(nodes: nodes, maxNumnodes: maxNodes) }
         if let error = flagsBudget.error { throw .layout("the kernel config does not build: \(error)") }
         if arch.bitsPerLong == 32, design == .memdesc32 || design == .memdesc8 {
             throw .designDoesNotFitArch(design: design, arch: arch, reason:

@@ -10,6 +10,10 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
     case notSectionMultiple(what: String, bytes: UInt64, sectionBytes: UInt64)
     case zeroNodes
     case tooManyNodes(nodes: Int, sections: Int)
+    /// More nodes than the kernel config's MAX_NUMNODES.
+    case tooManyNodesForConfig(nodes: Int, maxNumnodes: Int)
+    /// A memmap larger than the host's memory: building it would get the process killed.
+    case memmapExceedsHost(memmapBytes: UInt64, hostBytes: UInt64)
     /// More physical address space than the architecture's MAX_PHYSMEM_BITS.
     case beyondPhysmem(bytes: UInt64, arch: Arch, maxPhysmemBits: Int)
     /// A design whose layout does not exist on this architecture.
@@ -36,6 +40,10 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
             "a machine needs at least one NUMA node"
         case let .tooManyNodes(nodes, sections):
             "\(nodes) NUMA nodes cannot share \(sections) memory sections (at least one section per node)"
+        case let .tooManyNodesForConfig(nodes, maxNumnodes):
+            "\(nodes) NUMA nodes exceed the kernel config's MAX_NUMNODES (\(maxNumnodes))"
+        case let .memmapExceedsHost(memmapBytes, hostBytes):
+            "a memmap of \(memmapBytes) bytes does not fit this host's \(hostBytes) bytes of memory"
         case let .beyondPhysmem(bytes, arch, bits):
             "\(bytes) bytes of physical address space exceed \(arch)'s MAX_PHYSMEM_BITS (\(bits))"
         case let .designDoesNotFitArch(design, arch, reason):

@@ -36,7 +36,7 @@ extension Machine {
     /// Linux: `kmem_cache_create(name, size, align, 0, NULL)`. The slab order is the
     /// smallest that holds `slub_min_objects` (4 × (fls(nr_cpus) + 1) = 8 for one CPU)
     /// objects, at most PAGE_ALLOC_COSTLY_ORDER (`calculate_order()`).
-    public func kmemCacheCreate(name: String, size: Int, align: Int = 8) throws(DeviceError) -> KmemCache {
+    public func kmemCacheCreate(name: String, size: Int, align: Int = 8) throws(KernelError) -> KmemCache {
         guard size > 0, align > 0, align.nonzeroBitCount == 1, align <= MachineConfig.pageSize else {
             throw .invalid("kmem_cache_create(\(name)): size \(size), align \(align)")
         }
