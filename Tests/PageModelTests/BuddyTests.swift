@@ -85,3 +85,34 @@ import Testing
         #expect(dma32.watermarks.high == dma32.watermarks.min + 2 * delta)
     }
 }
+
+@Suite struct PageblockTests {
+    @Test func isolatedPageblocksAreNotAllocatedAndMergeBackWhenUndone() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        let dma = machine.zones[0][0]
+        #expect(machine.setPageblockMigratetype(pfn: 1024, .isolate))
+        #expect(machine.pageblockMigratetype(pfn: 1024) == .isolate)
+        #expect(machine.pageblockMigratetype(pfn: 1536) == .movable)
+        #expect(dma.freeList(order: 9, type: .isolate) == [1024])
+        #expect(dma.freeList(order: 9, type: .movable) == [1536, 512])
+        var pages: [Page] = []
+        while let page = machine.allocPages([.kernel, .dma, .nowarn], order: 0) { pages.append(page) }
+        #expect(!pages.contains { $0.pfn >= 1024 && $0.pfn < 1536 })
+        for page in pages { machine.freePages(page, order: 0) }
+        dma.drainPcp()
+        #expect(machine.setPageblockMigratetype(pfn: 1024, .movable))
+        #expect(dma.freeList(order: 9, type: .isolate) == [])
+        // Moving the pageblock back lets 1024 merge with 1536 on the next free; the free
+        // page count is whole again.
+        #expect(dma.freePages == 3840)
+        #expect(machine.setPageblockMigratetype(pfn: 1 << 30, .isolate) == false)
+    }
+
+    @Test func cmaPageblocksServeOnlyMovableAllocations() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        for block in stride(from: 256, to: 4096, by: 512) { machine.setPageblockMigratetype(pfn: block, .cma) }
+        let movable = try #require(machine.allocPages([.user, .movable, .dma], order: 0))
+        #expect(machine.pageblockMigratetype(pfn: movable.pfn) == .cma)
+        #expect(machine.allocPages([.kernel, .dma, .nowarn], order: 0) == nil)
+    }
+}

@@ -249,10 +249,15 @@ public final class MemoryZone: @unchecked Sendable {
         }
     }
 
-    /// Linux: `__rmqueue()`.
+    /// Linux: `__rmqueue()`: the requested type, then (movable requests, ALLOC_CMA) the
+    /// CMA lists (`__rmqueue_cma_fallback()`), then stealing from other types.
     @inline(__always)
     func rmqueue(order: Int, type: Int, _ st: inout State) -> Int? {
-        rmqueueSmallest(order: order, type: type, &st) ?? rmqueueFallback(order: order, type: type, &st)
+        if let pfn = rmqueueSmallest(order: order, type: type, &st) { return pfn }
+        if type == MigrateType.movable.rawValue, let pfn = rmqueueSmallest(order: order, type: MigrateType.cma.rawValue, &st) {
+            return pfn
+        }
+        return rmqueueFallback(order: order, type: type, &st)
     }
 
     // MARK: Per-cpu lists
@@ -393,6 +398,8 @@ public final class MemoryZone: @unchecked Sendable {
 
     /// Linux: `drain_pages_zone()`: every per-cpu page back to the buddy lists.
     public func drainPcp() {
-        state.withLock { st in freePcpBulk(count: st.pcpTotal, &st) }
+        state.withLock { drainPcpLocked(&$0) }
     }
+
+    func drainPcpLocked(_ st: inout State) { freePcpBulk(count: st.pcpTotal, &st) }
 }
