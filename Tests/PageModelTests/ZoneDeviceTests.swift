@@ -67,6 +67,10 @@ import Testing
         #expect(folio.order == 9)
         #expect(machine.compoundHead(machine.page(pgmap.range.start + 511)!) == head)
         #expect(machine.page(pgmap.range.start + 512)?.isHead == true)
+        // Device pages never reach the buddy allocator.
+        machine.freeFrozenPages(pgmap.range.start + 1024, order: 0)
+        #expect(machine.diagnostics.of(kind: .warn).map(\.reason) == ["freeing a ZONE_DEVICE page to the page allocator"])
+        #expect(machine.zones[0][4].freePages == 0)
     }
 
     @Test func invalidPagemapsAreRefused() throws {

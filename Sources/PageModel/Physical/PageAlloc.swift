@@ -115,7 +115,14 @@ extension Machine {
 
     /// Linux: `free_frozen_pages()`: checks, then the per-cpu list or the buddy lists.
     func freeFrozenPages(_ pfn: Int, order: Int) {
-        guard freePagesPrepare(pfn, order: order), let ref = zoneRef(of: pfn) else { return }
+        guard let ref = zoneRef(of: pfn) else { return }
+        if ref._withUnsafeGuaranteedRef({ $0.span.type == .device }) {
+            // ZONE_DEVICE pages belong to their pagemap, never to the buddy allocator.
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(pfn), reason: "freeing a ZONE_DEVICE page to the page allocator",
+                                          dump: dumpPage(Page(unchecked: pfn, context))))
+            return
+        }
+        guard freePagesPrepare(pfn, order: order) else { return }
         ref._withUnsafeGuaranteedRef { zone in
             zone.state.withLock { st in
                 st.frees += 1
