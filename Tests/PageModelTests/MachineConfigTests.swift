@@ -135,3 +135,16 @@ import Testing
         #expect(!frames.clear(pfn: (1 << 28) - 1, count: 2))
     }
 }
+
+@Suite struct ByteSizeTests {
+    @Test func sizesParseWithBinarySuffixes() throws {
+        #expect(try ByteSize.parse("4096") == 4096)
+        #expect(try ByteSize.parse("256M") == 256 << 20)
+        #expect(try ByteSize.parse("64G") == 64 << 30)
+        #expect(try ByteSize.parse("1TiB") == 1 << 40)
+        #expect(try ByteSize.parse("2k") == 2048)
+        for bad in ["", "G", "12X", "-1G", "99999999999P"] {
+            #expect(throws: MachineError.badSize(bad)) { try ByteSize.parse(bad) }
+        }
+    }
+}

@@ -4,11 +4,15 @@
 /// B accepted), as `pagelab machine --ram` takes it.
 public enum ByteSize {
     public static func parse(_ text: String) throws(MachineError) -> UInt64 {
-        var digits = Substring(text.trimmingCharacters(in: .whitespaces).uppercased())
-        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) { digits = digits.dropLast(suffix.count); break }
+        var digits = Substring(text.uppercased().filter { $0 != " " })
+        for suffix in ["IB", "B"] where digits.hasSuffix(suffix) {
+            digits = digits.dropLast(suffix.count)
+            break
+        }
         var shift: UInt64 = 0
-        if let last = digits.last, let index = "KMGTP".firstIndex(of: last) {
-            shift = 10 * UInt64("KMGTP".distance(from: "KMGTP".startIndex, to: index) + 1)
+        let units = "KMGTP"
+        if let last = digits.last, let index = units.firstIndex(of: last) {
+            shift = 10 * UInt64(units.distance(from: units.startIndex, to: index) + 1)
             digits = digits.dropLast()
         }
         guard !digits.isEmpty, let value = UInt64(digits), value <= UInt64.max >> shift else {
@@ -16,14 +20,4 @@ public enum ByteSize {
         }
         return value << shift
     }
-}
-
-extension String {
-    fileprivate func trimmingCharacters(in _: Whitespace) -> String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
-    }
-    fileprivate enum Whitespace { case whitespaces }
 }
