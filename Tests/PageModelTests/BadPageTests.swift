@@ -105,6 +105,7 @@ import Testing
         machine.folioPut(folio)
         let bad = machine.diagnostics.of(kind: .badPage)
         #expect(bad.map(\.reason) == [reason])
+        #expect(machine.wildPointerAccesses == 0)
         #expect(bad.first?.pfn == UInt64(folio.pfn + tail))
         for zone in machine.allZones { zone.drainPcp() }
         #expect(!machine.zones[0][1].freeList(order: 3, type: .unmovable).contains(folio.pfn))
@@ -123,5 +124,15 @@ import Testing
         #expect(lines[1].contains("(lru|"))
         #expect(lines[1].contains("node=0|zone=\(page.zoneIndex)"))
         #expect(lines.filter { $0.hasPrefix("raw: ") }.count == 2)
+    }
+
+    @Test func corruptedListWordsAreCountedNotTrapped() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        let dma = machine.zones[0][0]
+        let page = try #require(machine.page(1024))   // first free block of ZONE_DMA's order-10 list
+        page.storeWord(0x1234_5678, atOffset: machine.layout.link + machine.layout.wordSize)   // buddy_list.prev
+        let taken = dma.state.withLock { dma.rmqueue(order: 10, type: MigrateType.movable.rawValue, &$0) }
+        #expect(taken == 1024)
+        #expect(machine.wildPointerAccesses == 1)
     }
 }

@@ -116,3 +116,32 @@ import Testing
         #expect(machine.allocPages([.kernel, .dma, .nowarn], order: 0) == nil)
     }
 }
+
+@Suite struct ConcurrencyTests {
+    /// The zone lock and atomic refcounts keep concurrent allocators consistent.
+    @Test func concurrentAllocateAndFreeLosesNothing() async throws {
+        let machine = try Machine(ramBytes: 512 << 20)
+        for zone in machine.allZones { zone.drainPcp() }
+        let before = machine.allZones.reduce(0) { $0 + $1.freePages }
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    var held: [(Page, Int)] = []
+                    for i in 0..<5_000 {
+                        let order = (i + worker) % 4
+                        if let page = machine.allocPages(.kernel, order: order) { held.append((page, order)) }
+                        if held.count > 64 {
+                            let (page, order) = held.removeFirst()
+                            machine.freePages(page, order: order)
+                        }
+                    }
+                    for (page, order) in held { machine.freePages(page, order: order) }
+                }
+            }
+        }
+        for zone in machine.allZones { zone.drainPcp() }
+        #expect(machine.allZones.reduce(0) { $0 + $1.freePages } == before)
+        #expect(machine.diagnostics.count == 0)
+        #expect(machine.wildPointerAccesses == 0)
+    }
+}

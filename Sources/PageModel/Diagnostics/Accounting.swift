@@ -51,6 +51,11 @@ extension Machine {
         return counters.snapshot(allocations: perZone.reduce(0) { $0 + $1.0 }, frees: perZone.reduce(0) { $0 + $1.1 })
     }
 
+    /// List-pointer loads and stores that went through a kernel address outside the
+    /// memmap, the descriptor heap and the direct map (a corrupted list word); they hit a
+    /// scratch buffer instead of trapping. 0 on a healthy machine.
+    public var wildPointerAccesses: Int { context.pointee.wildAccesses }
+
     /// Sets `fail_page_alloc`'s parameters. Linux: /sys/kernel/debug/fail_page_alloc.
     public func injectAllocationFailures(_ injection: FailInjection) {
         self.injection.withLock { $0 = injection }

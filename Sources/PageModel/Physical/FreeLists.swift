@@ -18,7 +18,9 @@ let memdesc32Misc: UInt64 = 1
 extension MemmapContext {
     @inline(__always)
     mutating func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
-        hostPointer(address) ?? scratch
+        if let host = hostPointer(address) { return host }
+        wildAccesses &+= 1
+        return scratch
     }
 
     @inline(__always) mutating func next(_ entry: UInt64) -> UInt64 {
