@@ -6,12 +6,14 @@ public enum KernelError: Error, Equatable, CustomStringConvertible {
     case invalid(String)
     case unsupported(String)
     case noSpace(String)
+    case busy(String)
 
     public var description: String {
         switch self {
         case let .invalid(why): "EINVAL: \(why)"
         case let .unsupported(why): "EOPNOTSUPP: \(why)"
         case let .noSpace(why): "ENOMEM: \(why)"
+        case let .busy(why): "EBUSY: \(why)"
         }
     }
 }

@@ -55,6 +55,8 @@ public final class Machine: @unchecked Sendable {
     /// `gfp_zone()` per combination of the four zone modifiers (bits 0-3 of gfp_t): the
     /// highest zone index, or -1 for GFP_ZONE_BAD.
     let gfpZoneTable: [Int]
+    /// Sections whose memory is online.
+    let onlineSections: Mutex<Set<Int>>
     /// Pages holding page tables (NR_PAGETABLE).
     let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
@@ -154,6 +156,8 @@ public final class Machine: @unchecked Sendable {
         // page_ext_init() runs after the memmap exists; its tables are host memory
         // counted apart, as the memmap is.
         pageExt = try PageExtStore(config: config, topology: topology)
+        let present = topology.sectionPresent, offline = config.offlineSections
+        onlineSections = Mutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
         boot()
         initSeconds = Self.now() - start
     }

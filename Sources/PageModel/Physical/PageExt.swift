@@ -1,6 +1,7 @@
 // page_ext: per-section tables of per-pfn extension data (mm/page_ext.c,
 // include/linux/page_ext.h), sized by the enabled clients.
 import PageLayout
+import Synchronization
 
 /// One pfn's page_ext entry: `struct page_ext` (the shared flags word) followed by the
 /// clients' data at their offsets.
@@ -28,11 +29,13 @@ public struct PageExtEntry: @unchecked Sendable {
 /// `section->page_ext + page_ext_size * pfn` (`lookup_page_ext()`).
 public final class PageExtStore: @unchecked Sendable {
     public let layout: PageExtLayout
-    private var tables: [Int: RawRegion] = [:]
+    /// Tables by section number; sections come and go with memory hotplug.
+    private let tables = Mutex<[Int: RawRegion]>([:])
     private let pfnSectionShift: Int
     private let wordSize: Int
+    private let tableBytes: Int
     /// Bytes of page_ext tables allocated.
-    public private(set) var bytes = 0
+    public var bytes: Int { tables.withLock { $0.count } * tableBytes }
 
     /// Builds the tables of every present, online section, or returns nil when no
     /// client is enabled: then nothing is allocated.
@@ -49,22 +52,32 @@ public final class PageExtStore: @unchecked Sendable {
         self.layout = layout
         pfnSectionShift = config.pfnSectionShift
         wordSize = config.layout.wordSize
-        let tableBytes = layout.entrySize << config.pfnSectionShift
+        tableBytes = layout.entrySize << config.pfnSectionShift
         for section in 0..<topology.sectionPresent.count
         where topology.sectionPresent[section] && !config.offlineSections.contains(section) {
-            tables[section] = try RawRegion(byteCount: tableBytes, noReserve: false, what: "the page_ext table of section \(section)")
-            bytes += tableBytes
+            try addTable(section: section)
         }
+    }
+
+    /// Linux: `init_section_page_ext()` at memory online.
+    func addTable(section: Int) throws(MachineError) {
+        let region = try RawRegion(byteCount: tableBytes, noReserve: false, what: "the page_ext table of section \(section)")
+        tables.withLock { $0[section] = region }
+    }
+
+    /// Linux: `__free_page_ext()` at memory offline.
+    func removeTable(section: Int) {
+        _ = tables.withLock { $0.removeValue(forKey: section) }
     }
 
     /// Linux: `page_ext_lookup(pfn)`: nil for a pfn whose section has no table (offline,
     /// hot-added device memory, a hole).
     public func lookup(pfn: Int) -> PageExtEntry? {
-        guard pfn >= 0, let table = tables[pfn >> pfnSectionShift] else { return nil }
+        guard pfn >= 0, let table = tables.withLock({ $0[pfn >> pfnSectionShift] }) else { return nil }
         let index = pfn & ((1 << pfnSectionShift) - 1)
         return PageExtEntry(raw: table.base + index * layout.entrySize, layout: layout, wordSize: wordSize)
     }
 
     /// Sections with a table.
-    public var sectionCount: Int { tables.count }
+    public var sectionCount: Int { tables.withLock { $0.count } }
 }

@@ -29,6 +29,19 @@ extension Machine {
                 order -= 1
             }
             zone.claimPageblocks(containing: start, order: zone.pageblockOrder, to: type.rawValue, &st)
+            if type != .isolate {
+                // unset_migratetype_isolate(): free blocks go back through
+                // __free_one_page() so that they merge with their buddies again.
+                let end = min(start + (1 << zone.pageblockOrder), zone.span.span.end)
+                var p = start
+                while p < end {
+                    let order = context.pointee.buddyOrder(p)
+                    guard order >= 0 else { p += 1; continue }
+                    zone.deleteFromFreeList(p, order: order, type: type.rawValue, &st)
+                    zone.freeOne(p, order: order, type: type.rawValue, &st)
+                    p += 1 << order
+                }
+            }
         }
         return true
     }
