@@ -36,6 +36,14 @@ import Testing
         }
     }
 
+    @Test func lowmemOnlyKernelsRefuseHighMemory() throws {
+        // i386-defconfig has no HIGHMEM: the kernel would ignore RAM above 896 MiB.
+        #expect(throws: MachineError.beyondLowmem(bytes: 1 << 30, lowmemBytes: 896 << 20)) {
+            try MachineConfig(ramBytes: 1 << 30, arch: .i386).validate()
+        }
+        try MachineConfig(ramBytes: 1 << 30, arch: .i386PAE).validate()
+    }
+
     @Test func memdescDesignsDoNotFit32Bit() throws {
         for design in [Design.memdesc32, .memdesc8] {
             let config = try MachineConfig(ramBytes: 256 << 20, design: design, arch: .i386)

@@ -111,6 +111,9 @@ public struct MachineConfig: Sendable, Equatable {
             throw .beyondPhysmem(bytes: physicalEnd, arch: arch, maxPhysmemBits: maxBits)
         }
         guard nodes <= sectionCount else { throw .tooManyNodes(nodes: nodes, sections: sectionCount) }
+        if arch.bitsPerLong == 32, !zones.contains(.highmem), let lowmem = Zone.normal.addressLimit(on: arch), physicalEnd > lowmem {
+            throw .beyondLowmem(bytes: physicalEnd, lowmemBytes: lowmem)
+        }
         // MAX_NUMNODES = 1 << NODES_SHIFT with CONFIG_NUMA, else 1.
         let maxNodes = kernel.isEnabled("NUMA") ? 1 << (kernel.number("NODES_SHIFT") ?? 0) : 1
         guard nodes <= maxNodes else { throw .tooManyNodesForConfig(nodes: nodes, maxNumnodes: maxNodes) }

@@ -16,6 +16,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
     case memmapExceedsHost(memmapBytes: UInt64, hostBytes: UInt64)
     /// More physical address space than the architecture's MAX_PHYSMEM_BITS.
     case beyondPhysmem(bytes: UInt64, arch: Arch, maxPhysmemBits: Int)
+    /// 32-bit memory above lowmem on a kernel without CONFIG_HIGHMEM (which ignores it).
+    case beyondLowmem(bytes: UInt64, lowmemBytes: UInt64)
     /// A design whose layout does not exist on this architecture.
     case designDoesNotFitArch(design: Design, arch: Arch, reason: String)
     /// A zone the kernel cannot have on this architecture (ZONE_DEVICE on 32-bit x86).
@@ -46,6 +48,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
             "a memmap of \(memmapBytes) bytes does not fit this host's \(hostBytes) bytes of memory"
         case let .beyondPhysmem(bytes, arch, bits):
             "\(bytes) bytes of physical address space exceed \(arch)'s MAX_PHYSMEM_BITS (\(bits))"
+        case let .beyondLowmem(bytes, lowmemBytes):
+            "\(bytes) bytes of RAM exceed lowmem (\(lowmemBytes) bytes) and the kernel config has no HIGHMEM"
         case let .designDoesNotFitArch(design, arch, reason):
             "design '\(design)' does not fit arch '\(arch)': \(reason)"
         case let .zoneNotAvailable(zone, arch):
