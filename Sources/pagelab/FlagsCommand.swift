@@ -38,11 +38,15 @@ struct Flags: ParsableCommand {
         let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
         let budget = try FlagsBudget(config: config, addedFlags: addFlag)
         let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
+        // sizeof(struct page) of each "what if" world: LAST_CPUPID_NOT_IN_PAGE_FLAGS adds
+        // `int _last_cpupid` to the mainline layout.
+        let structPageSize = { (budget: FlagsBudget) in Layouts.structPage(budget.layoutConfig).size }
         switch format {
         case .json:
-            emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline)))
+            emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline,
+                                             structPageSize: structPageSize)))
         default:
-            emit(FlagsText.render(budget, baseline: baseline, source: source))
+            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize))
         }
     }
 }

@@ -113,6 +113,9 @@ private func extraFlags(_ count: Int) -> [String] { (1...count).map { "PG_extra_
         #expect(budget.freeBits == 64 - 28 - (10 + 3 + 3 + 2))
         #expect(budget.layoutConfig.lastCpupidNotInPageFlags)
         #expect(!config.layoutConfig.lastCpupidNotInPageFlags)
+        // struct page gains int _last_cpupid after memcg_data: 68 bytes, padded to 16: 80.
+        #expect(Layouts.structPage(config.layoutConfig).size == 64)
+        #expect(Layouts.structPage(budget.layoutConfig).size == 80)
         let changes = budget.changes(since: FlagsBudget(config: config))
         #expect(changes.contains { $0.contains("struct page gains `int _last_cpupid`") })
         #expect(changes.contains("NR_UNUSED_PAGEFLAG_BITS 0 -> -3; bits really free 0 -> 18"))
@@ -260,6 +263,7 @@ private func extraFlags(_ count: Int) -> [String] { (1...count).map { "PG_extra_
         #expect(budget.error == nil)
         #expect(budget.fields.map(\.pgoff) == [64, 54, 51, 35, 35, 35, 35])
         #expect(budget.config.layoutConfig.memcg && !budget.config.layoutConfig.lastCpupidNotInPageFlags)
+        #expect(Layouts.structPage(budget.layoutConfig).size == 64)
     }
 
     /// True on the machine whose configuration `liveConfigMatchesTheKernelHeaders` works by hand.

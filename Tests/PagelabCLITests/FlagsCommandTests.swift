@@ -43,7 +43,7 @@ import Testing
                     "nodes_shift", "nodes_width", "kasan_tag_width", "last_cpupid_shift",
                     "last_cpupid_width", "lru_gen_width", "lru_refs_width", "nr_non_pageflag_bits",
                     "unused_bits", "free_bits", "node_not_in_page_flags", "last_cpupid_not_in_page_flags",
-                    "error", "source", "flags", "fields", "added_flags", "baseline", "changes"] {
+                    "struct_page_size", "error", "source", "flags", "fields", "added_flags", "baseline", "changes"] {
             #expect(object[key] != nil, "missing key \(key)")
         }
         #expect(object["source"] as? String == "preset x86_64-defconfig")
@@ -52,6 +52,7 @@ import Testing
         #expect(object["zones_width"] as? Int == 2)
         #expect(object["nodes_width"] as? Int == 6)
         #expect(object["unused_bits"] as? Int == 34)
+        #expect(object["struct_page_size"] as? Int == 64)
         #expect(object["error"] is NSNull)
         #expect(object["baseline"] is NSNull)
         #expect((object["flags"] as? [String: Int])?["PG_arch_2"] == 21)
@@ -65,6 +66,7 @@ import Testing
         let object = try json(["--preset", "i386-defconfig"])
         #expect(object["bits_per_long"] as? Int == 32)
         #expect(object["unused_bits"] as? Int == 8)
+        #expect(object["struct_page_size"] as? Int == 32)
     }
 
     @Test func whatIfShowsWhatMovesOut() throws {
@@ -78,6 +80,9 @@ import Testing
         let baseline = try #require(object["baseline"] as? [String: Any])
         #expect(baseline["nr_pageflags"] as? Int == 25)
         #expect(baseline["last_cpupid_not_in_page_flags"] as? Bool == false)
+        // int _last_cpupid after memcg_data: 64 + 4, padded to the 16-byte alignment.
+        #expect(baseline["struct_page_size"] as? Int == 64)
+        #expect(object["struct_page_size"] as? Int == 80)
         let changes = try #require(object["changes"] as? [String])
         #expect(changes.contains { $0.contains("int _last_cpupid") })
     }
@@ -88,6 +93,9 @@ import Testing
         let text = try CLI.run(["flags", "--preset", "i386-pae", "--add-flag", "PG_a", "--add-flag", "PG_b"])
         #expect(text.status == 0)
         #expect(text.stdout.contains("#error \"Not enough bits in page flags\""))
+        let distro = try CLI.run(["flags", "--preset", "x86_64-distro", "--add-flag", "PG_a", "--add-flag", "PG_b",
+                                  "--add-flag", "PG_c"])
+        #expect(distro.stdout.contains("  - sizeof(struct page) 64 -> 80 bytes\n"))
     }
 
     @Test func textDrawsTheBarAndNamesTheSource() throws {
