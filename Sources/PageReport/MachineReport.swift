@@ -98,7 +98,7 @@ public struct MachineReport: Encodable, Sendable {
         zones = machine.allZones.map { zone in
             let marks = zone.watermarks
             return MachineZoneRow(node: zone.nid, name: zone.type.kernelName, spanned: zone.span.span.count,
-                                  present: zone.span.present, managed: zone.managed, free: zone.freePages,
+                                  present: zone.present, managed: zone.managed, free: zone.freePages,
                                   watermarkMin: marks.min, watermarkLow: marks.low, watermarkHigh: marks.high)
         }
         buddyinfo = machine.allZones.filter { $0.managed > 0 }.map {

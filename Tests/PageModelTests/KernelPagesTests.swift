@@ -104,5 +104,6 @@ import Testing
         #expect(ext.sectionCount == 3)
         #expect(ext.lookup(pfn: 3 << 15) == nil)
         #expect(machine.page(3 << 15)?.isReserved == true)
+        #expect(machine.zones[0][1].present == machine.zones[0][1].span.present - 32768)
     }
 }

@@ -11,6 +11,7 @@ import Testing
         try machine.offlineSection(2)
         #expect(!machine.isSectionOnline(2))
         #expect(dma32.managed == managed - 32768)
+        #expect(dma32.present == dma32.span.present - 32768)
         #expect(dma32.freePages == free - 32768)
         #expect(machine.page(2 << 15)?.isReserved == true)
         #expect(machine.pageExt?.lookup(pfn: 2 << 15) == nil)
@@ -22,6 +23,7 @@ import Testing
         for page in pages { machine.freePages(page, order: 4) }
         try machine.onlineSection(2)
         #expect(dma32.managed == managed)
+        #expect(dma32.present == dma32.span.present)
         for zone in machine.allZones { zone.drainPcp() }
         #expect(dma32.freePages == free)
         #expect(machine.pageExt?.lookup(pfn: 2 << 15) != nil)

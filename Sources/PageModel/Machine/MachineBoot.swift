@@ -108,6 +108,18 @@ extension Machine {
             }
         }
         reservedPages = reserved.reduce(0) { $0 + $1.count }
+        // present_pages: the span's RAM less its offline sections.
+        for zone in allZones {
+            var offline = 0
+            for s in config.offlineSections where s < config.sectionCount {
+                let range = PfnRange(start: s << config.pfnSectionShift, end: (s + 1) << config.pfnSectionShift)
+                for r in topology.ram {
+                    let lo = max(r.start, range.start, zone.span.span.start), hi = min(r.end, range.end, zone.span.span.end)
+                    if hi > lo { offline += hi - lo }
+                }
+            }
+            zone.state.withLock { $0.present = zone.span.present - offline }
+        }
         if layout.kind == .memdesc8 {
             // Misc subtype 1: the zero page (kernelnewbies Memdescs, revisions B and C).
             Page(unchecked: zeroPagePfn, context).memdesc = UInt64(MemdescMiscSubtype.zeroPage.rawValue) << MemdescWord.miscSubtypeShift

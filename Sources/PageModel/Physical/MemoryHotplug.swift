@@ -42,6 +42,7 @@ extension Machine {
                 zone.state.withLock { st in
                     zone.deleteFromFreeList(head, order: order, type: zone.migratetype(of: head, &st), &st)
                     st.managed -= 1 << order
+                    st.present -= 1 << order
                 }
             }
             for p in head..<(head + (1 << order)) {
@@ -88,6 +89,7 @@ extension Machine {
                         }
                         zone.freeOne(pfn, order: order, type: MigrateType.movable.rawValue, toTail: true, &st)
                         st.managed += 1 << order
+                        st.present += 1 << order
                     }
                 }
             }

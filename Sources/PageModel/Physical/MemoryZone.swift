@@ -53,6 +53,8 @@ public final class MemoryZone: @unchecked Sendable {
         /// The migratetype of each pageblock (the kernel's pageblock_flags bitmap).
         let pageblockTypes: UnsafeMutablePointer<UInt8>
         var managed = 0
+        /// present_pages: RAM of the span that is online (memory hotplug changes it).
+        var present = 0
         var watermarks = (min: 0, low: 0, high: 0)
         var pcpHigh = 0
         var pcpBatch = 1
@@ -379,6 +381,8 @@ public final class MemoryZone: @unchecked Sendable {
     public var pcpPages: Int { state.withLock { $0.pcpTotal } }
     /// managed_pages.
     public var managed: Int { state.withLock { $0.managed } }
+    /// present_pages: online RAM in the zone's span.
+    public var present: Int { state.withLock { $0.present } }
     /// WMARK_MIN, WMARK_LOW, WMARK_HIGH in pages.
     public var watermarks: (min: Int, low: Int, high: Int) { state.withLock { $0.watermarks } }
 
