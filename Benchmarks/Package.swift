@@ -9,9 +9,10 @@ let package = Package(
     platforms: [.macOS(.v13)],
     dependencies: [
         // Named explicitly: a path dependency is otherwise identified by its directory name,
-        // which differs between checkouts.
+        // which is not "PageLab" in a clone or worktree of another name.
         .package(name: "PageLab", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.2.0"),
     ],
     targets: [
         .executableTarget(
@@ -21,6 +22,7 @@ let package = Package(
                 .product(name: "PageLayout", package: "PageLab"),
                 .product(name: "PageModel", package: "PageLab"),
                 .product(name: "PageCensus", package: "PageLab"),
+                .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Benchmarks/PageLabBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]

@@ -1,0 +1,244 @@
+// ZONE_DEVICE pages: struct dev_pagemap and memremap_pages()/memunmap_pages(),
+// zone_device_page_init(), free_zone_device_folio() (include/linux/memremap.h,
+// mm/memremap.c, mm/mm_init.c: memmap_init_zone_device()).
+import PageLayout
+import Synchronization
+
+/// `enum memory_type` [include/linux/memremap.h:30-75]; 0 is reserved.
+public enum MemoryType: Int, CaseIterable, Sendable, CustomStringConvertible {
+    case devicePrivate = 1
+    case deviceCoherent = 2
+    case fsDax = 3
+    case generic = 4
+    case pciP2PDMA = 5
+
+    public var description: String {
+        switch self {
+        case .devicePrivate: "MEMORY_DEVICE_PRIVATE"
+        case .deviceCoherent: "MEMORY_DEVICE_COHERENT"
+        case .fsDax: "MEMORY_DEVICE_FS_DAX"
+        case .generic: "MEMORY_DEVICE_GENERIC"
+        case .pciP2PDMA: "MEMORY_DEVICE_PCI_P2PDMA"
+        }
+    }
+}
+
+/// `struct dev_pagemap_ops`: the driver's callbacks.
+public struct DevPagemapOps: Sendable {
+    /// `folio_free(folio)`: the folio's refcount reached 0 (PRIVATE, COHERENT, P2PDMA).
+    public var folioFree: (@Sendable (Folio) -> Void)?
+    /// Whether `migrate_to_ram` is provided (required for PRIVATE).
+    public var hasMigrateToRam: Bool
+    public init(folioFree: (@Sendable (Folio) -> Void)? = nil, hasMigrateToRam: Bool = false) {
+        self.folioFree = folioFree
+        self.hasMigrateToRam = hasMigrateToRam
+    }
+}
+
+/// `struct dev_pagemap`. Its kernel address (from the descriptor heap) is what
+/// `folio->pgmap` holds; the registry maps it back to this object.
+public final class DevPagemap: Sendable {
+    public let type: MemoryType
+    public let range: PfnRange
+    /// `vmemmap_shift`: the order of the compound pages the pagemap is made of.
+    public let vmemmapShift: Int
+    public let ops: DevPagemapOps
+    /// `owner`: the driver's cookie (PRIVATE and COHERENT require one).
+    public let owner: UInt64?
+    public let nid: Int
+    /// The kernel address of the struct dev_pagemap.
+    public let address: UInt64
+    /// `pgmap->ref` (a percpu_ref): pages handed out and not yet freed.
+    let references = Atomic<Int>(0)
+
+    init(type: MemoryType, range: PfnRange, vmemmapShift: Int, ops: DevPagemapOps, owner: UInt64?, nid: Int, address: UInt64) {
+        self.type = type
+        self.range = range
+        self.vmemmapShift = vmemmapShift
+        self.ops = ops
+        self.owner = owner
+        self.nid = nid
+        self.address = address
+    }
+
+    /// Pages of this pagemap currently in use (`percpu_ref` count).
+    public var pagesInUse: Int { references.load(ordering: .relaxed) }
+}
+
+extension Machine {
+    /// MAX_FOLIO_ORDER: PUD_ORDER (18) where gigantic folios exist (64-bit), else
+    /// MAX_PAGE_ORDER.
+    var maxFolioOrder: Int { config.arch.bitsPerLong == 64 ? 18 : BuddyConstants.maxOrder }
+
+    /// Linux: `memremap_pages()` over a range from `request_free_mem_region()` (the top of
+    /// the physical address space, below 2^MAX_PHYSMEM_BITS, section aligned). Adds the
+    /// sections, initialises their struct pages in ZONE_DEVICE (`memmap_init_zone_device()`:
+    /// PG_reserved, `pgmap` in the folio's lru slot, `zone_device_data = NULL`, refcount 0,
+    /// or 1 for MEMORY_DEVICE_GENERIC), compound pages when `vmemmapShift` > 0.
+    public func memremapPages(type: MemoryType, bytes: UInt64, nid: Int = 0, vmemmapShift: Int = 0,
+                              ops: DevPagemapOps, owner: UInt64? = nil) throws(KernelError) -> DevPagemap {
+        guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
+            throw .unsupported("the kernel config has no ZONE_DEVICE")
+        }
+        guard layout.kind == .structPage, layout.folioPgmap >= 0 else {
+            throw .unsupported("design '\(config.design)' has no folio->pgmap (its folio descriptor keeps none)")
+        }
+        switch type {
+        case .devicePrivate:
+            guard config.kernel.isEnabled("DEVICE_PRIVATE") else { throw .invalid("MEMORY_DEVICE_PRIVATE needs CONFIG_DEVICE_PRIVATE") }
+            guard ops.hasMigrateToRam, ops.folioFree != nil else { throw .invalid("MEMORY_DEVICE_PRIVATE needs migrate_to_ram and folio_free") }
+            guard owner != nil else { throw .invalid("MEMORY_DEVICE_PRIVATE needs an owner") }
+        case .deviceCoherent:
+            guard ops.folioFree != nil else { throw .invalid("MEMORY_DEVICE_COHERENT needs folio_free") }
+            guard owner != nil else { throw .invalid("MEMORY_DEVICE_COHERENT needs an owner") }
+        case .pciP2PDMA:
+            guard ops.folioFree != nil else { throw .invalid("MEMORY_DEVICE_PCI_P2PDMA needs folio_free") }
+        case .fsDax, .generic:
+            break
+        }
+        guard vmemmapShift >= 0, vmemmapShift <= maxFolioOrder else { throw .invalid("vmemmap_shift \(vmemmapShift) > MAX_FOLIO_ORDER") }
+        guard nid >= 0, nid < zones.count else { throw .invalid("node \(nid) does not exist") }
+        let sectionBytes = config.sectionBytes
+        guard bytes > 0, bytes % sectionBytes == 0 else { throw .invalid("a pagemap of \(bytes) bytes is not whole sections") }
+        let pages = Int(bytes >> UInt64(MachineConfig.pageShift))
+        guard pages % (1 << vmemmapShift) == 0 else { throw .invalid("the range is not a multiple of the compound page size") }
+
+        let range: PfnRange = try deviceRegions.withLock { regions throws(KernelError) in
+            // request_free_mem_region(): highest free range below the top, going down.
+            var end = 1 << (config.arch.maxPhysmemBits - MachineConfig.pageShift)
+            for taken in regions.sorted(by: { $0.start > $1.start }) where taken.start < end {
+                if taken.end <= end - pages { break }
+                end = taken.start
+            }
+            guard end - pages >= config.spannedPfns else { throw .noSpace("no free physical address range of \(bytes) bytes") }
+            let range = PfnRange(start: end - pages, end: end)
+            regions.append(range)
+            return range
+        }
+        guard let address = heap.allocate(size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) else {
+            throw .noSpace("no room for struct dev_pagemap")
+        }
+        let pgmap = DevPagemap(type: type, range: range, vmemmapShift: vmemmapShift, ops: ops, owner: owner, nid: nid, address: address)
+        for section in (range.start >> config.pfnSectionShift)..<(range.end >> config.pfnSectionShift) {
+            do {
+                _ = try memmap.addSection(section, nid: nid)
+            } catch {
+                throw .noSpace(error.description)
+            }
+        }
+        registry.register(pgmap, at: address)
+        let flags = initialFlags(nid: nid, zone: deviceIndex) | (flagBits.reserved >= 0 ? 1 << UInt64(flagBits.reserved) : 0)
+        let step = 1 << vmemmapShift
+        for head in stride(from: range.start, to: range.end, by: step) {
+            for pfn in head..<(head + step) { initZoneDevicePage(pfn, flags: flags, pgmap: pgmap) }
+            if vmemmapShift > 0 {
+                _ = prepCompound(head, order: vmemmapShift)
+                for pfn in (head + 1)..<(head + step) { Page(unchecked: pfn, context).setRefcount(0) }
+            }
+        }
+        return pgmap
+    }
+
+    /// Linux: `__init_zone_device_page()`.
+    private func initZoneDevicePage(_ pfn: Int, flags: UInt64, pgmap: DevPagemap) {
+        let page = Page(unchecked: pfn, context)
+        page.flags = flags
+        page.mapcountRaw = -1
+        let link = page.address &+ UInt64(layout.link)
+        page.storeWord(link, atOffset: layout.link)
+        page.storeWord(link, atOffset: layout.link + layout.wordSize)
+        // page_folio(page)->pgmap = pgmap: the folio field in the lru slot.
+        page.storeWord(pgmap.address, atOffset: layout.folioPgmap)
+        page.zoneDeviceData = 0
+        page.setRefcount(pgmap.type == .generic ? 1 : 0)
+    }
+
+    /// The pagemap a ZONE_DEVICE page belongs to. Linux: `page_pgmap()`, which WARNs if
+    /// the page is not in ZONE_DEVICE.
+    public func pagePgmap(_ page: Page) -> DevPagemap? {
+        guard zone(of: page.pfn)?.type == .device, let folio = pageFolio(page) else {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "page_pgmap: page is not ZONE_DEVICE"))
+            return nil
+        }
+        return registry.object(at: folio.pgmap, as: DevPagemap.self)
+    }
+
+    /// Linux: `zone_device_page_init(page, pgmap, order)`: a free device page (refcount 0)
+    /// becomes a folio with refcount 1, locked, compound if `order` > 0, holding a
+    /// reference on the pagemap per page.
+    public func zoneDevicePageInit(_ page: Page, pgmap: DevPagemap, order: Int = 0) -> Folio? {
+        guard pgmap.range.contains(page.pfn), page.pfn + (1 << order) <= pgmap.range.end, order <= maxFolioOrder else {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "zone_device_page_init: page outside its pagemap"))
+            return nil
+        }
+        if page.refcount != 0 {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "zone_device_page_init: refcount \(page.refcount), expected 0",
+                                          dump: dumpPage(page)))
+            return nil
+        }
+        let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
+        page.flags &= ~0xff
+        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self) }
+        page.mapping = 0
+        folio.pgmap = pgmap.address
+        page.index = 0   // folio->share = 0
+        pgmap.references.add(1 << order, ordering: .relaxed)
+        folio.setRefcount(1)
+        _ = page.tryLock()
+        if order > 0 { _ = prepCompound(page.pfn, order: order) }
+        return folio
+    }
+
+    /// Linux: `free_zone_device_folio()` at refcount 0: clear `mapping` (but for FS_DAX
+    /// and GENERIC), then per type: PRIVATE/COHERENT `folio_free()` and drop the pagemap
+    /// references; GENERIC back to refcount 1; FS_DAX wakes waiters; P2PDMA `folio_free()`.
+    func freeZoneDeviceFolio(_ folio: Folio) {
+        guard let pgmap = registry.object(at: folio.pgmap, as: DevPagemap.self) else {
+            diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(folio.pfn),
+                                          reason: "free_zone_device_folio: folio->pgmap 0x\(String(folio.pgmap, radix: 16)) is not a dev_pagemap",
+                                          dump: dumpPage(folio.headPage)))
+            return
+        }
+        let nr = folio.nrPages
+        if folio.mapping & 1 != 0, flagBits.owner2 >= 0 {
+            for i in 0..<nr { folio.page(i)?.clearFlag(flagBits.owner2) }   // PG_anon_exclusive
+        }
+        if pgmap.type != .fsDax, pgmap.type != .generic { folio.mapping = 0 }
+        switch pgmap.type {
+        case .devicePrivate, .deviceCoherent:
+            guard let free = pgmap.ops.folioFree else {
+                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "free_zone_device_folio: no folio_free"))
+                return
+            }
+            free(folio)
+            pgmap.references.subtract(nr, ordering: .relaxed)
+        case .generic:
+            folio.setRefcount(1)
+        case .fsDax:
+            break   // wake_up_var(&folio->page): nobody waits in the model
+        case .pciP2PDMA:
+            pgmap.ops.folioFree?(folio)
+        }
+        if pgmap.type != .devicePrivate, pgmap.type != .deviceCoherent, pgmap.type != .generic {
+            pgmap.references.subtract(min(nr, pgmap.references.load(ordering: .relaxed)), ordering: .relaxed)
+        }
+    }
+
+    /// Linux: `memunmap_pages()`: only once every page is free (the kernel waits on the
+    /// percpu_ref; the model records a BUG and keeps the pagemap).
+    @discardableResult
+    public func memunmapPages(_ pgmap: DevPagemap) -> Bool {
+        let inUse = pgmap.pagesInUse
+        guard inUse == 0 else {
+            diagnostics.record(Diagnostic(kind: .bug, reason: "memunmap_pages: \(inUse) pages of the \(pgmap.type) pagemap still referenced"))
+            return false
+        }
+        for section in (pgmap.range.start >> config.pfnSectionShift)..<(pgmap.range.end >> config.pfnSectionShift) {
+            memmap.removeSection(section)
+        }
+        registry.unregister(pgmap.address)
+        heap.free(pgmap.address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap)
+        deviceRegions.withLock { $0.removeAll { $0 == pgmap.range } }
+        return true
+    }
+}

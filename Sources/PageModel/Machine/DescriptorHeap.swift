@@ -1,0 +1,114 @@
+// The model's kernel heap for descriptors: what kmem_cache_alloc()/kzalloc() hand out
+// in the kernel (mm/slub.c), as real bytes at kernel addresses.
+import Synchronization
+
+/// What a heap object is, for accounting (descriptors per type) and dumps.
+public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
+    /// memdesc designs: `struct folio` allocated apart from the pages.
+    case folio
+    /// memdesc designs: `struct slab`.
+    case slab
+    /// memdesc designs: `struct ptdesc`.
+    case ptdesc
+    /// memdesc8: `struct buddy` of a free block (memdesc type Buddy).
+    case buddy
+    /// `struct dev_pagemap` (mm/memremap.c).
+    case pagemap
+    /// `struct address_space`.
+    case addressSpace = "address_space"
+    /// `struct kmem_cache`.
+    case kmemCache = "kmem_cache"
+    /// `struct zone`'s free-area list heads and other allocator bookkeeping.
+    case zone
+}
+
+/// A bump allocator with per-size free lists over one sparse host reservation. Objects
+/// are zeroed when handed out (kzalloc/__GFP_ZERO semantics) and aligned to the
+/// requested alignment; sizes are rounded up to 16 bytes so that every size class keeps
+/// 16-byte alignment, which memdescs require [kernelnewbies Memdescs: "allocated from a
+/// slab with 16-byte alignment, so the bottom 4 bits carry the type"].
+///
+/// Deliberate difference: the kernel carves these objects out of slab pages in RAM; the
+/// model keeps them in their own address range, so that descriptor bytes are counted
+/// apart from memmap bytes and never compete with model RAM.
+public final class DescriptorHeap: Sendable {
+    public let base: UInt64
+    public let capacity: UInt64
+    private let region: RawRegion
+    private struct State {
+        var next: UInt64 = 0
+        var freeLists: [Int: [UInt64]] = [:]
+        var liveCount = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
+        var liveBytes = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
+    }
+    private let state = Mutex(State())
+
+    public init(base: UInt64, capacity: UInt64) throws(MachineError) {
+        self.base = base
+        self.capacity = capacity
+        region = try RawRegion(byteCount: Int(capacity), noReserve: true, what: "the descriptor heap")
+    }
+
+    private static let kindIndex: [HeapObjectKind: Int] =
+        Dictionary(uniqueKeysWithValues: HeapObjectKind.allCases.enumerated().map { ($1, $0) })
+
+    /// Allocates `size` zeroed bytes at an address aligned to `alignment` (a power of two
+    /// ≤ 4096). Linux: `kmem_cache_zalloc()`. nil when the heap is exhausted (ENOMEM).
+    public func allocate(size: Int, alignment: Int, kind: HeapObjectKind) -> UInt64? {
+        let rounded = (max(size, 1) + 15) & ~15
+        let align = UInt64(max(alignment, 16))
+        let index = Self.kindIndex[kind] ?? 0
+        let address: UInt64? = state.withLock { state in
+            let key = rounded &* 4096 &+ Int(align)
+            let found: UInt64
+            if let reused = state.freeLists[key]?.popLast() {
+                found = reused
+            } else {
+                let offset = (state.next + align - 1) & ~(align - 1)
+                guard offset + UInt64(rounded) <= capacity else { return nil }
+                state.next = offset + UInt64(rounded)
+                found = base + offset
+            }
+            state.liveCount[index] += 1
+            state.liveBytes[index] += rounded
+            return found
+        }
+        if let address {
+            pointer(address).initializeMemory(as: UInt8.self, repeating: 0, count: rounded)
+        }
+        return address
+    }
+
+    /// Returns an object to the heap. Linux: `kmem_cache_free()`/`kfree()`.
+    public func free(_ address: UInt64, size: Int, alignment: Int, kind: HeapObjectKind) {
+        let rounded = (max(size, 1) + 15) & ~15
+        let align = max(alignment, 16)
+        let index = Self.kindIndex[kind] ?? 0
+        state.withLock { state in
+            state.freeLists[rounded &* 4096 &+ align, default: []].append(address)
+            state.liveCount[index] -= 1
+            state.liveBytes[index] -= rounded
+        }
+    }
+
+    /// The host pointer behind a heap address. The caller guarantees the address was
+    /// handed out by this heap (`contains`).
+    @inline(__always)
+    public func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
+        region.base + Int(address &- base)
+    }
+
+    @inline(__always)
+    public func contains(_ address: UInt64) -> Bool { address >= base && address - base < capacity }
+
+    /// Live objects and their bytes per kind.
+    public func usage() -> [HeapObjectKind: (count: Int, bytes: Int)] {
+        state.withLock { state in
+            var result: [HeapObjectKind: (count: Int, bytes: Int)] = [:]
+            for (i, kind) in HeapObjectKind.allCases.enumerated() {
+                result[kind] = (state.liveCount[i], state.liveBytes[i])
+            }
+            return result
+        }
+    }
+}

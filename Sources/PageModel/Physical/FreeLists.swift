@@ -1,0 +1,145 @@
+// struct list_head in the memmap's real bytes (include/linux/list.h) and the buddy
+// markers of a free block (mm/page_alloc.c: set_buddy_order(), PageBuddy(),
+// buddy_order()), per memmap kind.
+import PageLayout
+
+/// LIST_POISON1/2 = 0x100/0x122 + POISON_POINTER_DELTA (0xdead000000000000 on 64-bit,
+/// CONFIG_ILLEGAL_POINTER_VALUE; 0 on 32-bit) [include/linux/poison.h].
+enum ListPoison {
+    static func first(wordSize: Int) -> UInt64 { (wordSize == 8 ? 0xdead_0000_0000_0000 : 0) + 0x100 }
+    static func second(wordSize: Int) -> UInt64 { (wordSize == 8 ? 0xdead_0000_0000_0000 : 0) + 0x122 }
+}
+
+/// memdesc32's Misc type: in the 32-byte layout `buddy_list` overlaps the memdesc word,
+/// so every value with bits 0-1 clear reads as Buddy and Misc is renumbered to 1
+/// ("types become 0 Buddy, 1 Misc, 2 File, 3 Anon, 4 Buddy", KN-Memdescs/Path, print).
+let memdesc32Misc: UInt64 = 1
+
+extension MemmapContext {
+    @inline(__always)
+    mutating func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
+        if let host = hostPointer(address) { return host }
+        wildAccesses &+= 1
+        return scratch
+    }
+
+    @inline(__always) mutating func next(_ entry: UInt64) -> UInt64 {
+        RawMemory.loadWord(pointer(entry), wordSize: layout.wordSize)
+    }
+    @inline(__always) mutating func prev(_ entry: UInt64) -> UInt64 {
+        RawMemory.loadWord(pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
+    }
+    @inline(__always) mutating func setNext(_ entry: UInt64, _ value: UInt64) {
+        RawMemory.storeWord(value, pointer(entry), wordSize: layout.wordSize)
+    }
+    @inline(__always) mutating func setPrev(_ entry: UInt64, _ value: UInt64) {
+        RawMemory.storeWord(value, pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
+    }
+
+    /// Linux: `INIT_LIST_HEAD()`.
+    @inline(__always) mutating func listInit(_ head: UInt64) {
+        setNext(head, head)
+        setPrev(head, head)
+    }
+
+    /// Linux: `list_add()` (after `head`) or `list_add_tail()` (before it).
+    @inline(__always) mutating func listAdd(_ entry: UInt64, _ head: UInt64, tail: Bool) {
+        let before = tail ? prev(head) : head
+        let after = tail ? head : next(head)
+        setPrev(after, entry)
+        setNext(entry, after)
+        setPrev(entry, before)
+        setNext(before, entry)
+    }
+
+    /// Linux: `list_del()`: unlink and poison.
+    @inline(__always) mutating func listDel(_ entry: UInt64) {
+        let n = next(entry), p = prev(entry)
+        setPrev(n, p)
+        setNext(p, n)
+        setNext(entry, ListPoison.first(wordSize: layout.wordSize))
+        setPrev(entry, ListPoison.second(wordSize: layout.wordSize))
+    }
+
+    // MARK: Free blocks
+
+    /// The address of the list_head that links a free block: the struct page's
+    /// `buddy_list`, or, in memdesc8 (no room in an 8-byte page), the first 16 bytes of
+    /// the free block's own memory in the direct map.
+    @inline(__always)
+    mutating func linkAddress(_ pfn: Int) -> UInt64 {
+        layout.kind == .memdesc8 ? directMapBase &+ UInt64(pfn) << 12 : pageAddress(pfn) &+ UInt64(layout.link)
+    }
+
+    /// The pfn whose link is at `address` (the inverse of `linkAddress`).
+    @inline(__always)
+    mutating func pfn(ofLink address: UInt64) -> Int {
+        if layout.kind == .memdesc8 { return Int(truncatingIfNeeded: (address &- directMapBase) >> 12) }
+        return pfn(ofPageAddress: address &- UInt64(layout.link)) ?? -1
+    }
+
+    /// Linux: `set_buddy_order()`: order in `private`, then `__SetPageBuddy()`
+    /// (page_type = PGTY_buddy << 24). memdesc32: the order in `private` (the list link
+    /// itself makes the word read as Buddy); memdesc8: a Buddy word with the order in
+    /// bits 12-17.
+    @inline(__always)
+    mutating func setBuddy(_ pfn: Int, order: Int) {
+        let page = pagePointer(pfn)
+        switch layout.kind {
+        case .structPage:
+            RawMemory.storeWord(UInt64(order), page + layout.privateWord, wordSize: layout.wordSize)
+            RawMemory.atomicSet(page + layout.mapcount, Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24))
+        case .memdesc32:
+            RawMemory.storeWord(UInt64(order), page + layout.privateWord, wordSize: layout.wordSize)
+        case .memdesc8:
+            page.storeBytes(of: UInt64(order) << MemdescWord.orderShift | UInt64(MemdescType.buddy.rawValue),
+                            toByteOffset: layout.memdesc, as: UInt64.self)
+        }
+    }
+
+    /// Linux: `__ClearPageBuddy()` + `set_page_private(page, 0)` after `list_del()`.
+    @inline(__always)
+    mutating func clearBuddy(_ pfn: Int) {
+        let page = pagePointer(pfn)
+        switch layout.kind {
+        case .structPage:
+            RawMemory.atomicSet(page + layout.mapcount, -1)
+            RawMemory.storeWord(0, page + layout.privateWord, wordSize: layout.wordSize)
+        case .memdesc32:
+            page.storeBytes(of: memdesc32Misc, toByteOffset: layout.memdesc, as: UInt64.self)
+            RawMemory.storeWord(0, page + layout.privateWord, wordSize: layout.wordSize)
+        case .memdesc8:
+            page.storeBytes(of: 0, toByteOffset: layout.memdesc, as: UInt64.self)
+        }
+    }
+
+    /// The order of a free block starting at `pfn`, or -1 if it is not PageBuddy.
+    /// Linux: `PageBuddy()` + `buddy_order()`.
+    @inline(__always)
+    mutating func buddyOrder(_ pfn: Int) -> Int {
+        let page = pagePointer(pfn)
+        switch layout.kind {
+        case .structPage:
+            let type = UInt32(bitPattern: RawMemory.atomicRead(page + layout.mapcount))
+            guard type >> 24 == UInt32(PageType.buddy.rawValue) else { return -1 }
+            return Int(truncatingIfNeeded: RawMemory.loadWord(page + layout.privateWord, wordSize: layout.wordSize))
+        case .memdesc32:
+            let word = page.load(fromByteOffset: layout.memdesc, as: UInt64.self)
+            // Buddy: a list pointer (bits 0-1 clear) into the memmap or at a free-area
+            // head. A ptdesc pointer (type 8) reads alike, but points at a descriptor in
+            // the heap outside the free-area heads.
+            guard word != 0, word & 3 == 0 else { return -1 }
+            let target = word & ~0xf
+            if target &- heapBase < heapCapacity, target &- freeAreaBase >= freeAreaBytes { return -1 }
+            return Int(truncatingIfNeeded: RawMemory.loadWord(page + layout.privateWord, wordSize: layout.wordSize))
+        case .memdesc8:
+            let word = page.load(fromByteOffset: layout.memdesc, as: UInt64.self)
+            guard word & MemdescWord.typeMask == UInt64(MemdescType.buddy.rawValue) else { return -1 }
+            return Int(truncatingIfNeeded: (word & MemdescWord.orderMask) >> MemdescWord.orderShift)
+        }
+    }
+
+    /// Linux: `page_zone_id()`: node and zone together (two pages merge only if equal).
+    @inline(__always)
+    mutating func zoneID(_ pfn: Int) -> Int { nid(of: pfn) << 4 | zone(of: pfn) }
+}

@@ -1,0 +1,134 @@
+// The byte offsets the model reads and writes, resolved once per machine from the
+// layouts of PageLayout (never typed in), so that hot paths do no name lookups.
+import PageLayout
+
+/// How a design keeps its per-page state, which decides what `page_folio()` reads.
+public enum MemmapKind: Sendable, Equatable {
+    /// The 64-byte family (mainline and the 2018 designs): folios overlay struct pages.
+    case structPage
+    /// memdesc32: a 32-byte struct page with flags, a memdesc word and `_refcount`;
+    /// folios, slabs and ptdescs are separately allocated descriptors.
+    case memdesc32
+    /// memdesc8: one 8-byte memdesc word per page; everything else in descriptors.
+    case memdesc8
+}
+
+/// Offsets (bytes) of the fields the model touches. -1 marks a field the design does not
+/// have. Page offsets are from the start of a struct page; folio offsets from the start of
+/// the folio (the head struct page, or the folio descriptor in the memdesc designs).
+public struct ModelLayout: Sendable, Equatable {
+    public var kind: MemmapKind
+    /// sizeof(long): pointer and flags words are this wide.
+    public var wordSize: Int
+    /// sizeof(struct page) of the design.
+    public var pageSize: Int
+
+    // struct page
+    public var flags = -1
+    /// `lru`/`buddy_list`/`pcp_list` (a list_head): where free pages are linked.
+    public var link = -1
+    /// `compound_head` (tail pages: head address | 1).
+    public var compoundHead = -1
+    public var mapping = -1
+    public var index = -1
+    public var privateWord = -1
+    /// `page_type` ∪ `_mapcount`.
+    public var mapcount = -1
+    public var refcount = -1
+    public var memcgData = -1
+    /// The ZONE_DEVICE arm's `zone_device_data`.
+    public var zoneDeviceData = -1
+    /// The memdesc word (memdesc designs).
+    public var memdesc = -1
+
+    // struct folio (overlaying pages) or the folio descriptor
+    public var folioSize = 0
+    public var folioFlags = -1
+    public var folioLru = -1
+    public var folioPgmap = -1
+    public var folioMapping = -1
+    public var folioIndex = -1
+    public var folioPrivate = -1
+    public var folioMapcount = -1
+    public var folioRefcount = -1
+    public var folioMemcgData = -1
+    public var folioFlags1 = -1
+    public var folioLargeMapcount = -1
+    public var folioNrPagesMapped = -1
+    public var folioEntireMapcount = -1
+    public var folioPincount = -1
+    public var folioMmIdMapcount = -1
+    public var folioMmIds = -1
+    public var folioNrPages = -1
+    public var folioDeferredList = -1
+    /// memdesc folio: `_order` (u8) and `pfn`.
+    public var folioOrder = -1
+    public var folioPfn = -1
+
+    // descriptors of the memdesc designs (0 in the struct page family)
+    public var slabDescriptorSize = 0
+    public var slabCache = -1
+    public var ptdescDescriptorSize = 0
+
+    /// Whether folios are separately allocated descriptors.
+    public var foliosAreDescriptors: Bool { kind != .structPage }
+}
+
+extension ModelLayout {
+    /// Resolves every offset from PageLayout's layouts of `design` on `config`: the only
+    /// place the model learns where a field is.
+    public init(config: LayoutConfig, design: Design) {
+        let page = Layouts.structPage(config, design: design)
+        let folio = Layouts.folio(config, design: design)
+        func at(_ layout: StructLayout, _ name: String) -> Int { layout.offset(of: name) ?? -1 }
+        switch design {
+        case .memdesc32: kind = .memdesc32
+        case .memdesc8: kind = .memdesc8
+        default: kind = .structPage
+        }
+        wordSize = config.wordSize
+        pageSize = page.size
+        flags = at(page, "flags")
+        link = at(page, "buddy_list")
+        compoundHead = at(page, "compound_head")
+        mapping = at(page, "mapping")
+        index = at(page, "__folio_index")
+        privateWord = at(page, "private")
+        mapcount = at(page, "_mapcount")
+        refcount = at(page, "_refcount")
+        memcgData = at(page, "memcg_data")
+        zoneDeviceData = at(page, "zone_device_data")
+        memdesc = at(page, "memdesc")
+
+        folioSize = folio.size
+        folioFlags = at(folio, "flags")
+        folioLru = at(folio, "lru")
+        folioPgmap = at(folio, "pgmap")
+        folioMapping = at(folio, "mapping")
+        folioIndex = at(folio, "index")
+        folioPrivate = at(folio, "private")
+        folioMapcount = at(folio, "_mapcount")
+        folioRefcount = at(folio, "_refcount")
+        folioMemcgData = at(folio, "memcg_data")
+        folioFlags1 = at(folio, "_flags_1")
+        folioLargeMapcount = at(folio, "_large_mapcount")
+        folioNrPagesMapped = at(folio, "_nr_pages_mapped")
+        folioEntireMapcount = at(folio, "_entire_mapcount")
+        folioPincount = at(folio, "_pincount")
+        folioMmIdMapcount = at(folio, "_mm_id_mapcount")
+        folioMmIds = at(folio, "_mm_ids")
+        folioNrPages = config.nrPagesInLargeFolio ? at(folio, "_nr_pages") : -1
+        folioDeferredList = at(folio, "_deferred_list")
+        folioOrder = at(folio, "_order")
+        folioPfn = at(folio, "pfn")
+
+        if kind == .structPage {
+            slabCache = at(Layouts.slab(config), "slab_cache")
+        } else {
+            let slab = Layouts.descriptor(.slab, config)
+            slabDescriptorSize = slab.size
+            slabCache = at(slab, "slab_cache")
+            ptdescDescriptorSize = Layouts.descriptor(.ptdesc, config).size
+        }
+    }
+}

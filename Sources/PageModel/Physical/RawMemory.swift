@@ -1,0 +1,124 @@
+// Word-sized and atomic access to the raw bytes of the memmap and the descriptor heap,
+// with an explicit memory ordering at every call (include/linux/atomic.h, page_ref.h).
+import Atomics
+
+/// Loads and stores of `unsigned long` words (4 or 8 bytes, BITS_PER_LONG) and atomic
+/// operations on `atomic_t`/`unsigned long` fields in raw memory. The model's only way
+/// to touch a field; every offset comes from the resolved layout.
+///
+/// Orderings follow the kernel: `atomic_read`/`atomic_set` are relaxed;
+/// `atomic_inc`/`atomic_add` are relaxed (no return value); value-returning RMW
+/// operations (`atomic_dec_and_test`, `atomic_add_return`, `test_and_set_bit`) are fully
+/// ordered; `atomic_set_release` is a release store.
+enum RawMemory {
+    // swift-atomics' representations, named through UnsafeAtomic so that they do not clash
+    // with the standard library's Synchronization.AtomicRepresentable.
+    typealias Int32Storage = UnsafeAtomic<Int32>.Storage
+    typealias UInt32Storage = UnsafeAtomic<UInt32>.Storage
+    typealias UInt64Storage = UnsafeAtomic<UInt64>.Storage
+
+    @inline(__always)
+    static func loadWord(_ p: UnsafeMutableRawPointer, wordSize: Int) -> UInt64 {
+        wordSize == 8 ? p.load(as: UInt64.self) : UInt64(p.load(as: UInt32.self))
+    }
+
+    @inline(__always)
+    static func storeWord(_ value: UInt64, _ p: UnsafeMutableRawPointer, wordSize: Int) {
+        if wordSize == 8 { p.storeBytes(of: value, as: UInt64.self) } else { p.storeBytes(of: UInt32(truncatingIfNeeded: value), as: UInt32.self) }
+    }
+
+    @inline(__always)
+    private static func atomic32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int32Storage> {
+        p.assumingMemoryBound(to: Int32Storage.self)
+    }
+
+    /// Linux: `atomic_read()`.
+    @inline(__always)
+    static func atomicRead(_ p: UnsafeMutableRawPointer) -> Int32 {
+        Int32Storage.atomicLoad(at: atomic32(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic_read_acquire()`.
+    @inline(__always)
+    static func atomicReadAcquire(_ p: UnsafeMutableRawPointer) -> Int32 {
+        Int32Storage.atomicLoad(at: atomic32(p), ordering: .acquiring)
+    }
+
+    /// Linux: `atomic_set()`.
+    @inline(__always)
+    static func atomicSet(_ p: UnsafeMutableRawPointer, _ value: Int32) {
+        Int32Storage.atomicStore(value, at: atomic32(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic_set_release()`.
+    @inline(__always)
+    static func atomicSetRelease(_ p: UnsafeMutableRawPointer, _ value: Int32) {
+        Int32Storage.atomicStore(value, at: atomic32(p), ordering: .releasing)
+    }
+
+    /// Linux: `atomic_add()` (no return value, relaxed).
+    @inline(__always)
+    static func atomicAdd(_ p: UnsafeMutableRawPointer, _ value: Int32) {
+        _ = Int32Storage.atomicLoadThenWrappingIncrement(by: value, at: atomic32(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic_add_return()` (fully ordered); returns the new value.
+    @inline(__always)
+    static func atomicAddReturn(_ p: UnsafeMutableRawPointer, _ value: Int32) -> Int32 {
+        Int32Storage.atomicLoadThenWrappingIncrement(by: value, at: atomic32(p), ordering: .sequentiallyConsistent) &+ value
+    }
+
+    /// Linux: `atomic_sub_return()` (fully ordered); returns the new value.
+    @inline(__always)
+    static func atomicSubReturn(_ p: UnsafeMutableRawPointer, _ value: Int32) -> Int32 {
+        Int32Storage.atomicLoadThenWrappingDecrement(by: value, at: atomic32(p), ordering: .sequentiallyConsistent) &- value
+    }
+
+    /// Linux: `atomic_try_cmpxchg()` (fully ordered). Returns the value found.
+    @inline(__always)
+    static func atomicCompareExchange(_ p: UnsafeMutableRawPointer, expected: Int32, desired: Int32) -> (exchanged: Bool, original: Int32) {
+        Int32Storage.atomicCompareExchange(expected: expected, desired: desired, at: atomic32(p), ordering: .sequentiallyConsistent)
+    }
+
+    /// Linux: `set_bit()` on an `unsigned long` (relaxed RMW, as the kernel's
+    /// non-value-returning bitops).
+    @inline(__always)
+    static func setBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
+        if wordSize == 8 {
+            _ = UInt64Storage.atomicLoadThenBitwiseOr(with: 1 << UInt64(bit), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .relaxed)
+        } else {
+            _ = UInt32Storage.atomicLoadThenBitwiseOr(with: 1 << UInt32(bit), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .relaxed)
+        }
+    }
+
+    /// Linux: `clear_bit()`.
+    @inline(__always)
+    static func clearBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
+        if wordSize == 8 {
+            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .relaxed)
+        } else {
+            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .relaxed)
+        }
+    }
+
+    /// Linux: `test_and_set_bit_lock()` (acquire); returns the old bit.
+    @inline(__always)
+    static func testAndSetBitLock(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) -> Bool {
+        if wordSize == 8 {
+            let mask: UInt64 = 1 << UInt64(bit)
+            return UInt64Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .acquiring) & mask != 0
+        }
+        let mask: UInt32 = 1 << UInt32(bit)
+        return UInt32Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .acquiring) & mask != 0
+    }
+
+    /// Linux: `clear_bit_unlock()` (release).
+    @inline(__always)
+    static func clearBitUnlock(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
+        if wordSize == 8 {
+            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .releasing)
+        } else {
+            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .releasing)
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// `pagelab machine`: build a model machine, run the self-check, print what it costs.
+import ArgumentParser
+import PageLayout
+import PageModel
+import PageReport
+
+struct MachineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "machine",
+        abstract: "Build a model machine, allocate and free a realistic mix, and print its zones, buddyinfo and costs.",
+        discussion: """
+            The kernel config is the arch's preset (x86_64: x86_64-distro; i386: i386-defconfig; \
+            i386-pae; arm: arm-defconfig; arm64: arm64-defconfig). RAM must be whole memory \
+            sections (128 MiB on x86_64). Exit status 1 if the self-check fails.
+            """
+    )
+
+    @Option(help: "RAM size, e.g. 256M, 64G, 1T.")
+    var ram: String
+
+    @Option(help: "NUMA nodes.")
+    var nodes: Int = 1
+
+    @Option(help: "Descriptor design: \(Design.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var design: String = Design.mainline.rawValue
+
+    @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var arch: String = Arch.x86_64.rawValue
+
+    @Option(help: "text or json.")
+    var format: OutputFormat = .text
+
+    func validate() throws {
+        try format.require(oneOf: [.text, .json])
+    }
+
+    func run() throws {
+        let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
+                                       design: try Design.named(design), arch: try Arch.named(arch))
+        let machine = try Machine(config: config)
+        let check = machine.selfCheck()
+        let report = MachineReport(machine: machine, check: check, peakRSSBytes: HostMemory.peakResidentBytes())
+        emit(format == .json ? JSONOutput.string(report) : MachineText.render(report))
+        if !check.passed { throw ExitCode(1) }
+    }
+}

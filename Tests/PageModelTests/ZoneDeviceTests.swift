@@ -1,0 +1,141 @@
+import PageLayout
+@testable import PageModel
+import Synchronization
+import Testing
+
+/// memremap_pages() and the life of a ZONE_DEVICE page for each memory type.
+@Suite struct ZoneDeviceTests {
+    final class FreedFolios: Sendable {
+        let pfns = Mutex<[Int]>([])
+    }
+
+    /// x86_64-distro with CONFIG_DEVICE_PRIVATE (which MEMORY_DEVICE_PRIVATE requires).
+    static func deviceMachine() throws -> Machine {
+        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+        return try Machine(config: MachineConfig(ramBytes: 256 << 20, kernel: kernel))
+    }
+
+    @Test(arguments: MemoryType.allCases)
+    func lifecycle(type: MemoryType) throws {
+        let machine = try Self.deviceMachine()
+        let freed = FreedFolios()
+        let ops = DevPagemapOps(folioFree: { folio in freed.pfns.withLock { $0.append(folio.pfn) } },
+                                hasMigrateToRam: type == .devicePrivate)
+        let pgmap = try machine.memremapPages(type: type, bytes: 128 << 20, ops: ops, owner: 0xfeed)
+        // request_free_mem_region(): the top of the 46-bit physical address space.
+        #expect(pgmap.range.end == 1 << 34)
+        #expect(pgmap.range.count == 32768)
+        #expect(machine.accounting().memmapBytes == (65536 + 32768) * 64)
+        let page = try #require(machine.page(pgmap.range.start))
+        #expect(machine.zone(of: page.pfn)?.type == .device)
+        #expect(page.isReserved)
+        #expect(machine.pagePgmap(page) === pgmap)
+        // pgmap lives in the folio's lru slot, which is the page's first union word.
+        #expect(page.loadWord(atOffset: machine.layout.folioPgmap) == pgmap.address)
+        #expect(machine.layout.folioPgmap == machine.layout.link)
+        #expect(page.zoneDeviceData == 0)
+        #expect(machine.layout.zoneDeviceData == 16)
+        #expect(page.refcount == (type == .generic ? 1 : 0))
+        if type == .generic { return }
+
+        let folio = try #require(machine.zoneDevicePageInit(page, pgmap: pgmap))
+        #expect(folio.refcount == 1)
+        #expect(page.testFlag(machine.flagBits.locked))
+        #expect(pgmap.pagesInUse == 1)
+        #expect(!machine.memunmapPages(pgmap))
+        page.unlock()
+        machine.folioPut(folio)
+        // Freed at refcount 0 (not 1, since the 2022 cleanup), through folio_free.
+        switch type {
+        case .devicePrivate, .deviceCoherent, .pciP2PDMA:
+            #expect(freed.pfns.withLock { $0 } == [page.pfn])
+        case .fsDax, .generic:
+            #expect(freed.pfns.withLock { $0 }.isEmpty)
+        }
+        #expect(pgmap.pagesInUse == 0)
+        #expect(machine.diagnostics.count == 1)   // the refused memunmap_pages
+        #expect(machine.memunmapPages(pgmap))
+        #expect(machine.page(pgmap.range.start) == nil)
+        #expect(machine.accounting().memmapBytes == 65536 * 64)
+    }
+
+    @Test func compoundPagemapsPrepareFolios() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        let pgmap = try machine.memremapPages(type: .fsDax, bytes: 128 << 20, vmemmapShift: 9, ops: DevPagemapOps())
+        let head = try #require(machine.page(pgmap.range.start))
+        let folio = try #require(machine.pageFolio(head))
+        #expect(folio.order == 9)
+        #expect(machine.compoundHead(machine.page(pgmap.range.start + 511)!) == head)
+        #expect(machine.page(pgmap.range.start + 512)?.isHead == true)
+        // Device pages never reach the buddy allocator.
+        machine.freeFrozenPages(pgmap.range.start + 1024, order: 0)
+        #expect(machine.diagnostics.of(kind: .warn).map(\.reason) == ["freeing a ZONE_DEVICE page to the page allocator"])
+        #expect(machine.zones[0][4].freePages == 0)
+    }
+
+    @Test func invalidPagemapsAreRefused() throws {
+        let machine = try Self.deviceMachine()
+        let plain = try Machine(ramBytes: 256 << 20)
+        #expect(throws: KernelError.invalid("MEMORY_DEVICE_PRIVATE needs CONFIG_DEVICE_PRIVATE")) {
+            try plain.memremapPages(type: .devicePrivate, bytes: 128 << 20, ops: DevPagemapOps(folioFree: { _ in }, hasMigrateToRam: true), owner: 1)
+        }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .devicePrivate, bytes: 128 << 20, ops: DevPagemapOps(), owner: 1) }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .deviceCoherent, bytes: 128 << 20, ops: DevPagemapOps(folioFree: { _ in })) }
+        #expect(throws: KernelError.self) { try machine.memremapPages(type: .generic, bytes: 4096, ops: DevPagemapOps()) }
+        let i386 = try Machine(config: MachineConfig(ramBytes: 256 << 20, arch: .i386))
+        #expect(throws: KernelError.unsupported("the kernel config has no ZONE_DEVICE")) {
+            try i386.memremapPages(type: .generic, bytes: 64 << 20, ops: DevPagemapOps())
+        }
+    }
+}
+
+/// Allocation failure: watermarks, injection, impossible requests.
+@Suite struct AllocationFailureTests {
+    @Test func exhaustingAZoneFailsAtTheMinWatermark() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        var pages: [Page] = []
+        while let page = machine.allocPages([.kernel, .dma, .nowarn], order: 0) { pages.append(page) }
+        let dma = machine.zones[0][0]
+        // The last allocation that worked left free pages at or above WMARK_MIN.
+        #expect(dma.freePages + dma.pcpPages >= dma.watermarks.min - 1)
+        #expect(pages.count > 3000)
+        #expect(machine.diagnostics.count == 0)
+        #expect(machine.allocPages([.kernel, .dma], order: 0) == nil)
+        #expect(machine.diagnostics.of(kind: .warn).first?.reason.hasPrefix("page allocation failure: order:0, mode:0x") == true)
+        // __GFP_HIGH dips below min (to half of it).
+        #expect(machine.allocPages([.kernel, .dma, .high, .nowarn], order: 0) != nil)
+        for page in pages { machine.freePages(page, order: 0) }
+    }
+
+    @Test func injectedFailuresFollowTimesAndInterval() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        machine.injectAllocationFailures(FailInjection(times: 2, interval: 2))
+        let results = (0..<6).map { _ in machine.allocPages([.kernel, .nowarn]) != nil }
+        #expect(results == [true, false, true, false, true, true])
+        #expect(machine.allocationStats.injectedFailures == 2)
+        machine.injectAllocationFailures(FailInjection(times: -1))
+        #expect(machine.allocPages([.kernel, .nofail]) != nil)   // __GFP_NOFAIL is never failed
+        #expect(machine.allocPages(.kernel) == nil)
+        #expect(machine.diagnostics.all.last?.reason.hasSuffix("(fail_page_alloc)") == true)
+    }
+
+    @Test func impossibleRequestsAreRecordedNotTrapped() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        #expect(machine.allocPages(.kernel, order: 11) == nil)
+        #expect(machine.allocPages([.kernel, .dma, .dma32]) == nil)   // GFP_ZONE_BAD
+        #expect(machine.diagnostics.of(kind: .bug).count == 1)
+        #expect(machine.page(-1) == nil && machine.page(1 << 40) == nil)
+    }
+
+    @Test func zoneSelectionFollowsGfp() throws {
+        let machine = try Machine(ramBytes: (4 << 30) + (256 << 20))
+        let zoneOf = { (gfp: GFP) -> Zone? in machine.allocPages(gfp).flatMap { machine.zone(of: $0.pfn)?.type } }
+        #expect(zoneOf([.kernel, .dma]) == .dma)
+        #expect(zoneOf([.kernel, .dma32]) == .dma32)
+        #expect(zoneOf(.kernel) == .normal)
+        #expect(zoneOf(.highuserMovable) == .normal)   // ZONE_MOVABLE is empty here
+        let movable = try Machine(config: MachineConfig(ramBytes: (4 << 30) + (256 << 20), movableBytes: 128 << 20))
+        #expect(movable.allocPages(.highuserMovable).flatMap { movable.zone(of: $0.pfn)?.type } == .movable)
+        #expect(movable.allocPages(.kernel).flatMap { movable.zone(of: $0.pfn)?.type } == .normal)
+    }
+}
