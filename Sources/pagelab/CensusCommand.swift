@@ -33,6 +33,9 @@ struct CensusCommand: ParsableCommand {
     @Option(name: .customLong("descriptor-size"), help: "Override a memdesc descriptor size: folio|folio-large|slab|ptdesc|zpdesc=BYTES.")
     var descriptorSize: [String] = []
 
+    @Option(help: ArgumentHelp("Directory to read the live census from instead of /proc (a copy of it).", visibility: .hidden))
+    var proc: String = "/proc"
+
     func run() throws {
         try format.require(oneOf: [.text, .json, .svg, .png])
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
@@ -42,7 +45,7 @@ struct CensusCommand: ParsableCommand {
         var machines: [Census] = []
         if from.isEmpty {
             let progress = Progress(enabled: isatty(STDERR_FILENO) != 0)
-            let (census, writer) = try LiveCensus.run(picture: picture, save: save != nil) { progress.show(done: $0, of: $1) }
+            let (census, writer) = try LiveCensus.run(procRoot: proc, picture: picture, save: save != nil) { progress.show(done: $0, of: $1) }
             progress.clear()
             if let save, let writer { try writer.write(to: save) }
             machines = [census]

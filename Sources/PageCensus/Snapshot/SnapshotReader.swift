@@ -69,7 +69,7 @@ public enum SnapshotReader {
                     try body.runs(into: &counts, count: count)
                     try body.runs(into: &cgroups, count: count)
                     guard body.remaining == 0 else { throw SnapshotDecodeError("\(body.remaining) stray bytes after the pfns") }
-                    if builder == nil { builder = CensusBuilder(info: info, picture: picture, expectedPfns: expectedPfns(info)) }
+                    if builder == nil { builder = CensusBuilder(info: info, picture: picture, expectedPfns: LiveCensus.expectedPfns(info)) }
                     if count == SnapshotFormat.chunkPfns {
                         builder?.consume(flags: flags, counts: counts, cgroups: cgroups)
                     } else {
@@ -98,15 +98,6 @@ public enum SnapshotReader {
             records += 1
             offset = start + storedLength
         }
-    }
-
-    /// The pfn count recorded by the machine's iomem, to size a picture before the pfns
-    /// arrive (the END record comes last).
-    private static func expectedPfns(_ info: SnapshotInfo) -> Int {
-        guard let iomem = info.text("iomem") else { return 1 << 20 }
-        let ram = Iomem(parsing: iomem).ramRanges
-        let top = ram.last?.upperBound ?? 0
-        return (top + info.pagesPerSection - 1) / max(1, info.pagesPerSection) * info.pagesPerSection
     }
 
     private static func parseInfo(_ raw: [UInt8]) -> SnapshotInfo {

@@ -29,7 +29,7 @@ public enum MemmapPicture {
         let width = min(requested, picture.pixels.count)
         let mapRows = (picture.pixels.count + width - 1) / width
         var canvas = Canvas(width: width, height: 0)
-        let scale = width >= 600 ? 2 : 1
+        let scale = max(1, width / 680)
         let line = 8 * scale
         let kinds = PageKind.allCases.filter { census[$0].pages > 0 }
         let columns = max(1, min(4, width / (150 * scale)))

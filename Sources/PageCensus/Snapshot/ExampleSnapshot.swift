@@ -1,0 +1,20 @@
+// The census snapshot bundled with PageLab, for machines where /proc/kpageflags cannot
+// be read (not root, or not Linux): `pagelab report` falls back to it and says so.
+import Foundation
+
+public enum ExampleSnapshot {
+    /// A real census of a 24 GiB x86-64 Firecracker guest running Linux 6.18
+    /// (the machine of real-machine-census.md), taken with `pagelab census --save`.
+    public static let name = "example-census.pglb"
+
+    /// The bundled file's path, if the resource bundle is present.
+    public static var path: String? {
+        Bundle.module.url(forResource: "example-census", withExtension: "pglb")?.path
+    }
+
+    /// Reads and analyses the bundled snapshot.
+    public static func census(picture: Bool = false) throws(CensusError) -> Census {
+        guard let path else { throw .unreadable(path: name, reason: "the PageCensus resource bundle is missing") }
+        return try SnapshotReader.census(path: path, picture: picture)
+    }
+}
