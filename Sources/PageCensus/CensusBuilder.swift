@@ -76,6 +76,12 @@ public struct CensusBuilder {
         }
     }
 
+    /// The same as `consume(flags:counts:cgroups:)`, on buffers the caller owns.
+    public mutating func consume(flags: UnsafeBufferPointer<UInt64>, counts: UnsafeBufferPointer<UInt64>,
+                                 cgroups: UnsafeBufferPointer<UInt64>) {
+        consume(flags, counts, cgroups, min(flags.count, counts.count, cgroups.count))
+    }
+
     private mutating func consume(_ flags: UnsafeBufferPointer<UInt64>, _ counts: UnsafeBufferPointer<UInt64>,
                                   _ cgroups: UnsafeBufferPointer<UInt64>, _ n: Int) {
         let head = KernelPageFlags.compoundHead.rawValue, tail = KernelPageFlags.compoundTail.rawValue

@@ -45,7 +45,7 @@ struct CensusCommand: ParsableCommand {
         var machines: [Census] = []
         if from.isEmpty {
             let progress = Progress(enabled: isatty(STDERR_FILENO) != 0)
-            let (census, writer) = try LiveCensus.run(procRoot: proc, picture: picture, save: save != nil) { progress.show(done: $0, of: $1) }
+            let (census, writer) = try LiveCensus.run(procRoot: proc, picture: picture, save: save != nil, flagsOnly: pageTypes && save == nil) { progress.show(done: $0, of: $1) }
             progress.clear()
             if let save, let writer { try writer.write(to: save) }
             machines = [census]

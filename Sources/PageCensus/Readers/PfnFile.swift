@@ -8,10 +8,11 @@ import Darwin
 
 /// One of the 8-byte-per-pfn files, read sequentially in large chunks with read(2).
 /// The file descriptor is the only resource; all pointer work on the caller's buffer is
-/// in `read(into:)`.
-public final class PfnFile {
+/// in `read(into:)`. Sendable: the descriptor never changes, and each file is read by
+/// one thread at a time.
+public final class PfnFile: @unchecked Sendable {
     public let path: String
-    private let fd: Int32
+    fileprivate let fd: Int32
 
     /// Opens `path` read-only. Linux: `proc_create("kpageflags", S_IRUSR, ...)`, mode
     /// 0400, so this fails for anyone but root.
@@ -44,6 +45,29 @@ public final class PfnFile {
             return 0
         }
         if failure != 0 { throw .unreadable(path: path, reason: String(cString: strerror(failure))) }
+        return got / 8
+    }
+}
+
+extension PfnFile {
+    /// Fills `buffer` with the entries of pfns `pfn ..< pfn + buffer.count` using pread(2),
+    /// so that several threads can read disjoint ranges of one file at once (the kernel
+    /// takes no lock for it: `kpage_read()` only calls `cond_resched()` per pfn). Returns
+    /// how many entries were read; fewer only at end of file.
+    public func read(into buffer: UnsafeMutableBufferPointer<UInt64>, atPfn pfn: Int) throws(CensusError) -> Int {
+        guard let base = buffer.baseAddress else { return 0 }
+        let raw = UnsafeMutableRawPointer(base)
+        let wanted = buffer.count * 8
+        var got = 0
+        while got < wanted {
+            let n = pread(fd, raw + got, wanted - got, off_t(pfn * 8 + got))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw .unreadable(path: path, reason: String(cString: strerror(errno)))
+            }
+            if n == 0 { break }
+            got += n
+        }
         return got / 8
     }
 }

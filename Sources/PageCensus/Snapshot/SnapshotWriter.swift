@@ -49,6 +49,18 @@ public struct SnapshotWriter {
         pfns += UInt64(count)
     }
 
+    /// The same as `append(flags:counts:cgroups:count:)`, on buffers the caller owns.
+    public mutating func append(flags: UnsafeBufferPointer<UInt64>, counts: UnsafeBufferPointer<UInt64>,
+                                cgroups: UnsafeBufferPointer<UInt64>) {
+        let count = min(flags.count, counts.count, cgroups.count)
+        var chunk = ByteWriter()
+        chunk.u64(pfns)
+        chunk.u32(UInt32(count))
+        for values in [flags, counts, cgroups] { chunk.runs(values, count: count) }
+        record(.pfns, chunk.bytes)
+        pfns += UInt64(count)
+    }
+
     /// The whole file, END record included.
     public func finished() -> [UInt8] {
         var copy = self
