@@ -89,3 +89,15 @@ import Testing
         #expect(throws: CensusError.self) { try LiveCensus.run(procRoot: "/nonexistent-proc") }
     }
 }
+
+@Suite struct CensusSourceTests {
+    @Test func liveOrExampleAlwaysGivesACensusAndSaysWhich() throws {
+        let (census, note) = try CensusSource.liveOrExample()
+        #expect(census.pfns > 0)
+        if LiveCensusTests.readable {
+            #expect(note.hasPrefix("census of this machine"))
+        } else {
+            #expect(note.contains("bundled example"))
+        }
+    }
+}

@@ -18,3 +18,19 @@ public enum ExampleSnapshot {
         return try SnapshotReader.census(path: path, picture: picture)
     }
 }
+
+/// Where a census for the report comes from: the running machine when /proc/kpageflags
+/// can be read, otherwise the bundled example, with a sentence saying which.
+public enum CensusSource {
+    /// The live census, or the bundled example when the live one fails (not root, not
+    /// Linux); `note` says which was used and why, for the report to print.
+    public static func liveOrExample(picture: Bool = false) throws(CensusError) -> (census: Census, note: String) {
+        do {
+            let (census, _) = try LiveCensus.run(picture: picture)
+            return (census, "census of this machine (Linux \(census.info.kernelRelease))")
+        } catch {
+            let census = try ExampleSnapshot.census(picture: picture)
+            return (census, "this machine's /proc/kpageflags cannot be read (\(error)); using the bundled example census of a 24 GiB x86-64 machine (Linux \(census.info.kernelRelease))")
+        }
+    }
+}
