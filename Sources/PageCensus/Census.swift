@@ -77,6 +77,13 @@ public struct Census: Sendable, Equatable {
     public var pageSize: Int { info.pageSize }
     public var inUsePages: Int { PageKind.allCases.filter(\.isInUse).reduce(0) { $0 + self[$1].pages } }
 
+    /// The orders (from 3 up) where the decomposed free runs agree with /proc/buddyinfo.
+    /// Orders 0-2 churn during the read and include pages on pcp lists, which read as 0
+    /// (real-machine-census.md §6).
+    public var buddyOrdersMatching: [Int] {
+        (3...Census.maxPageOrder).filter { $0 < buddyinfo.count && buddyinfo[$0] == buddyBlocks[$0] }
+    }
+
     /// Uninitialised memmap that the zones account for: Σ (present − managed). The
     /// classification's `uninitialised` count should not exceed it.
     public var zonesUnmanaged: Int { zones.reduce(0) { $0 + max(0, $1.present - $1.managed) } }

@@ -105,6 +105,8 @@ public enum PageKind: UInt8, CaseIterable, Sendable, Codable, CustomStringConver
     @inline(__always)
     public static func classify(_ flags: UInt64) -> PageKind {
         if flags == 0 { return .untyped }
+        // Kernels before the kpage_read() refactor (6.16) report holes as KPF_NOPAGE.
+        if flags & KernelPageFlags.nopage.rawValue != 0 { return .hole }
         if flags & KernelPageFlags.hwpoison.rawValue != 0 { return .hwpoison }
         if flags & KernelPageFlags.offline.rawValue != 0 { return .offline }
         if flags & KernelPageFlags.buddy.rawValue != 0 { return .free }

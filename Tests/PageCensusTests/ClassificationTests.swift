@@ -50,6 +50,7 @@ import Testing
         let census = machine.census()
         #expect(census.buddyBlocks == [Int](repeating: 1, count: 11))
         #expect(census.buddyinfo == [Int](repeating: 1, count: 11))
+        #expect(census.buddyOrdersMatching == Array(3...10))
     }
 
     @Test func slabJunkBitsDoNotMakeAnon() {
@@ -93,6 +94,7 @@ import Testing
         #expect(PageKind.classify(KernelPageFlags([.anon, .swapbacked]).rawValue) == .anon)
         #expect(PageKind.classify(KernelPageFlags([.compoundHead]).rawValue) == .otherCompound)
         #expect(PageKind.classify(KernelPageFlags([.reserved]).rawValue) == .reserved)
+        #expect(PageKind.classify(KernelPageFlags.nopage.rawValue) == .hole)   // older kernels' holes
         #expect(PageKind.classify(KernelPageFlags([.huge, .compoundTail]).rawValue) == .hugetlb)
     }
 }

@@ -47,8 +47,10 @@ public struct CensusJSON: Encodable {
     }
     struct Checks: Encodable {
         let uninitialised, zonesPresentMinusManaged, irregularCompounds, slabWithAnon, slabWithKsm: Int
+        let buddyOrdersMatching: [Int]
         enum CodingKeys: String, CodingKey {
             case uninitialised
+            case buddyOrdersMatching = "buddy_orders_matching"
             case zonesPresentMinusManaged = "zones_present_minus_managed", irregularCompounds = "irregular_compounds"
             case slabWithAnon = "slab_with_anon", slabWithKsm = "slab_with_ksm"
         }
@@ -121,7 +123,8 @@ public struct CensusJSON: Encodable {
         cgroups = Dictionary(uniqueKeysWithValues: census.cgroups.map { (String($0.key), $0.value) })
         zones = census.zones
         checks = Checks(uninitialised: census[.uninitialised].pages, zonesPresentMinusManaged: census.zonesUnmanaged,
-                        irregularCompounds: census.irregularCompounds, slabWithAnon: census.slabWithAnon, slabWithKsm: census.slabWithKsm)
+                        irregularCompounds: census.irregularCompounds, slabWithAnon: census.slabWithAnon, slabWithKsm: census.slabWithKsm,
+                        buddyOrdersMatching: census.buddyOrdersMatching)
         self.machines = machines.map {
             Machine(machine: $0.info.machine, kernel: $0.info.kernelRelease, pfns: $0.pfns,
                     pfnsWithMemmap: $0.pfnsWithMemmap, inUsePages: $0.inUsePages)

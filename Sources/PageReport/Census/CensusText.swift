@@ -75,6 +75,9 @@ public enum CensusText {
         checks.append(["uninitialised memmap (classified)", "\(census[.uninitialised].pages)"])
         checks.append(["zones: present - managed", "\(census.zonesUnmanaged)"])
         checks.append(["irregular head/tail runs", "\(census.irregularCompounds)"])
+        if !census.buddyinfo.isEmpty {
+            checks.append(["free-block orders 3-\(Census.maxPageOrder) equal to buddyinfo", census.buddyOrdersMatching.map(String.init).joined(separator: " ")])
+        }
         checks.append(["slab pages with junk KPF_ANON", "\(census.slabWithAnon)"])
         checks.append(["slab pages with junk KPF_KSM", "\(census.slabWithKsm)"])
         checks.append(["memory cgroups charged", "\(census.cgroups.count)"])
