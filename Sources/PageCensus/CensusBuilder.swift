@@ -96,10 +96,21 @@ public struct CensusBuilder {
         let stride = Self.statStride
         var stats = self.stats
         var units = self.units
-        self.stats = []; self.units = []
-        defer { self.stats = stats; self.units = units }
+        var mapcounts = self.mapcountSmall
+        self.stats = []; self.units = []; self.mapcountSmall = []
+        var slabWithAnon = 0, slabWithKsm = 0
+        var flagsValue = flagsRunValue, flagsLength = flagsRunLength
+        var cgroupValue = cgroupRunValue, cgroupLength = cgroupRunLength
+        let wantPicture = picturePixels != nil
+        defer {
+            self.stats = stats; self.units = units; self.mapcountSmall = mapcounts
+            census.slabWithAnon += slabWithAnon; census.slabWithKsm += slabWithKsm
+            flagsRunValue = flagsValue; flagsRunLength = flagsLength
+            cgroupRunValue = cgroupValue; cgroupRunLength = cgroupLength
+        }
         stats.withUnsafeMutableBufferPointer { st in
         units.withUnsafeMutableBufferPointer { un in
+        mapcounts.withUnsafeMutableBufferPointer { mc in
         for i in 0..<n {
             let pfn = first + i
             if pfn == nextSection {
@@ -151,21 +162,24 @@ public struct CensusBuilder {
                     }
                 }
             }
-            if f & slabAnon == slabAnon { census.slabWithAnon += 1 }
-            if f & slabKsm == slabKsm { census.slabWithKsm += 1 }
+            if f & slabAnon == slabAnon { slabWithAnon += 1 }
+            if f & slabKsm == slabKsm { slabWithKsm += 1 }
             let k = Int(kind.rawValue) * stride
             st[k] += 1
             let c = counts[i]
             if c != 0 { st[k + 3] += 1 }
-            if c < 1024 { mapcountSmall[Int(c)] += 1 } else { census.mapcount[Int(clamping: c), default: 0] += 1 }
+            if c < 1024 { mc[Int(c)] += 1 } else { census.mapcount[Int(clamping: c), default: 0] += 1 }
             let g = cgroups[i]
             if g != 0 { st[k + 4] += 1 }
-            if g == cgroupRunValue { cgroupRunLength += 1 } else { flushCgroupRun(); cgroupRunValue = g; cgroupRunLength = 1 }
-            if sectionHasMemmap { st[k + 5] += 1 }
-            if f == flagsRunValue && flagsRunLength > 0 { flagsRunLength += 1 } else {
-                flushFlagsRun(); flagsRunValue = f; flagsRunLength = 1
+            if g == cgroupValue { cgroupLength += 1 } else {
+                recordCgroupRun(cgroupValue, cgroupLength); cgroupValue = g; cgroupLength = 1
             }
-            if picturePixels != nil { addPixel(kind) }
+            if sectionHasMemmap { st[k + 5] += 1 }
+            if f == flagsValue && flagsLength > 0 { flagsLength += 1 } else {
+                recordFlagsRun(flagsValue, flagsLength); flagsValue = f; flagsLength = 1
+            }
+            if wantPicture { addPixel(kind) }
+        }
         }
         }
         }
@@ -211,19 +225,27 @@ public struct CensusBuilder {
         buddyLength = 0
     }
 
-    private mutating func flushFlagsRun() {
-        guard flagsRunLength > 0 else { return }
-        if let index = flagIndex[flagsRunValue] {
-            census.flagCombinations[index].pages += flagsRunLength
+    private mutating func recordFlagsRun(_ value: UInt64, _ length: Int) {
+        guard length > 0 else { return }
+        if let index = flagIndex[value] {
+            census.flagCombinations[index].pages += length
         } else {
-            flagIndex[flagsRunValue] = census.flagCombinations.count
-            census.flagCombinations.append(FlagCount(flags: flagsRunValue, pages: flagsRunLength))
+            flagIndex[value] = census.flagCombinations.count
+            census.flagCombinations.append(FlagCount(flags: value, pages: length))
         }
+    }
+
+    private mutating func recordCgroupRun(_ value: UInt64, _ length: Int) {
+        if value != 0 && length > 0 { census.cgroups[value, default: 0] += length }
+    }
+
+    private mutating func flushFlagsRun() {
+        recordFlagsRun(flagsRunValue, flagsRunLength)
         flagsRunLength = 0
     }
 
     private mutating func flushCgroupRun() {
-        if cgroupRunValue != 0 && cgroupRunLength > 0 { census.cgroups[cgroupRunValue, default: 0] += cgroupRunLength }
+        recordCgroupRun(cgroupRunValue, cgroupRunLength)
         cgroupRunLength = 0
     }
 
