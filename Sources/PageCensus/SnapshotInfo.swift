@@ -1,3 +1,5 @@
+import PageLayout
+
 // What a census records about the machine besides its pfns.
 
 /// The kernel and machine a census was taken on, and the /proc text files read with it.
@@ -30,6 +32,19 @@ public struct SnapshotInfo: Sendable, Equatable {
         self.pagesPerSection = pagesPerSection
         self.createdAt = createdAt
         self.files = files
+    }
+
+    /// PageLayout's architecture for `uname -m` (nil for one PageLab does not lay out).
+    public var layoutArch: Arch? { Self.layoutArch(uname: arch) }
+
+    public static func layoutArch(uname machine: String) -> Arch? {
+        switch machine {
+        case "x86_64", "amd64": .x86_64
+        case "aarch64", "arm64": .arm64
+        case "i386", "i486", "i586", "i686": .i386
+        case _ where machine.hasPrefix("armv"): .arm
+        default: nil
+        }
     }
 
     public func text(_ name: String) -> String? {

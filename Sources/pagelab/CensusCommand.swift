@@ -57,7 +57,7 @@ struct CensusCommand: ParsableCommand {
         if pageTypes {
             return try write(PageTypesTable.render(census, raw: raw))
         }
-        let costs = CensusCosts.compute(census, overrides: overrides)
+        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides)
         switch format {
         case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds)))
         case .svg: try write(CensusSVG.render(census, costs: costs))

@@ -1,6 +1,7 @@
 // A census of the running machine: /proc/kpageflags, kpagecount and kpagecgroup
 // (fs/proc/page.c) read in chunks of 2^18 pfns, with the /proc text files around them.
 import Foundation
+import PageLayout
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -69,9 +70,9 @@ public enum LiveCensus {
         }
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
         let arch = field(name.machine)
-        // SECTION_SIZE_BITS: 27 on x86-64 (arch/x86/include/asm/sparsemem.h), 27 on arm64
-        // with 4 KiB pages; PAGES_PER_SECTION = 1 << (SECTION_SIZE_BITS - PAGE_SHIFT).
-        let sectionBits = 27
+        // PAGES_PER_SECTION = 1 << (SECTION_SIZE_BITS - PAGE_SHIFT); SECTION_SIZE_BITS from
+        // PageLayout's Arch (27 on x86-64 and on arm64 with 4 KiB pages).
+        let sectionBits = SnapshotInfo.layoutArch(uname: arch)?.sectionSizeBits ?? 27
         return SnapshotInfo(
             kernelRelease: field(name.release),
             kernelVersion: (try? WholeFile.text(procRoot + "/version"))?.trimmingCharacters(in: .newlines) ?? "",
