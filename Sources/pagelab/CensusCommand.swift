@@ -12,16 +12,16 @@ struct CensusCommand: ParsableCommand {
         abstract: "Classify every pfn of this machine (/proc/kpageflags, root) or of saved snapshots, and cost each descriptor design on it."
     )
 
-    @Option(help: "Write a compressed, checksummed snapshot of the live census to FILE.")
+    @Option(help: ArgumentHelp("Write a compressed, checksummed snapshot of the live census to FILE.", valueName: "file"))
     var save: String?
 
-    @Option(help: "Analyse a saved snapshot instead of the live machine (repeat for a fleet).")
+    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet).", valueName: "file"))
     var from: [String] = []
 
     @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space).")
     var format: OutputFormat = .text
 
-    @Option(help: "Write the output to FILE instead of standard output.")
+    @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "file"))
     var output: String?
 
     @Flag(name: .customLong("page-types"), help: "Print the flag-combination table of the kernel's tools/mm/page-types.")
@@ -30,14 +30,15 @@ struct CensusCommand: ParsableCommand {
     @Flag(help: "With --page-types: raw mode (page-types -r): kernel-hacker bits and expanded overloaded flags.")
     var raw = false
 
-    @Option(name: .customLong("descriptor-size"), help: "Override a memdesc descriptor size: folio|folio-large|slab|ptdesc|zpdesc=BYTES.")
+    @Option(name: .customLong("descriptor-size"), help: ArgumentHelp("Override a memdesc descriptor size: folio|folio-large|slab|ptdesc|zpdesc=BYTES.", valueName: "kind=bytes"))
     var descriptorSize: [String] = []
 
-    @Option(help: ArgumentHelp("Directory to read the live census from instead of /proc (a copy of it).", visibility: .hidden))
+    @Option(help: ArgumentHelp("Read the live census from DIR (kpageflags, kpagecount, kpagecgroup, iomem, ...) instead of /proc.", valueName: "dir"))
     var proc: String = "/proc"
 
     func run() throws {
         try format.require(oneOf: [.text, .json, .svg, .png])
+        if raw && !pageTypes { throw ValidationError("--raw is a mode of --page-types") }
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
         let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
         let started = Date()

@@ -110,6 +110,7 @@ import Testing
     @Test func badUsage() throws {
         #expect(try CLI.run(["census", "--format", "html"]).status == 2)
         #expect(try CLI.run(["census", "--from", Self.example, "--save", "/tmp/x.pglb"]).status == 2)
+        #expect(try CLI.run(["census", "--from", Self.example, "--raw"]).status == 2)
     }
 
     @Test(.enabled(if: liveReadable, "/proc/kpageflags is readable only by root on Linux"))
@@ -125,5 +126,29 @@ import Testing
         let b = try JSONSerialization.jsonObject(with: Data(loaded.stdout.utf8)) as? [String: Any]
         #expect(a?["pfns"] as? Int == b?["pfns"] as? Int)
         #expect((a?["kinds"] as? NSDictionary) == (b?["kinds"] as? NSDictionary))
+    }
+
+    @Test func procCopyFromAFakeProcDirectory() throws {
+        // A /proc copy with 3 sections of flags: 2 free pages, one slab page, zeros.
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var flags = [UInt64](repeating: 0, count: 3 * 32768)
+        flags[0] = 1 << 10; flags[1] = 1 << 10; flags[2] = 1 << 7 | 1 << 12
+        let bytes = flags.flatMap { value in (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+        try Data(bytes).write(to: dir.appendingPathComponent("kpageflags"))
+        try Data("00000000-17ffffff : System RAM\n".utf8).write(to: dir.appendingPathComponent("iomem"))
+        let table = try CLI.run(["census", "--proc", dir.path, "--page-types"])
+        #expect(table.status == 0)
+        #expect(table.stdout.contains("0x0000000000000400\t         2        0  __________B_"))
+        #expect(table.stdout.contains("0x0000000000001080\t         1        0  _______S____a_"))
+        #expect(table.stdout.hasSuffix("             total\t     98304      384\n"))
+        let json = try CLI.run(["census", "--proc", dir.path, "--format", "json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+        let kinds = try #require(object["kinds"] as? [String: [String: Int]])
+        #expect(kinds["free"]?["pages"] == 2)
+        #expect(kinds["slab"]?["pages"] == 1)
+        #expect(kinds["anon"]?["pages"] == 0)
+        #expect(kinds["uninitialised"]?["pages"] == 2 * 32768)   // the two all-zero sections
+        #expect(kinds["untyped"]?["pages"] == 32768 - 3)
     }
 }
