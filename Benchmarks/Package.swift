@@ -8,7 +8,9 @@ let package = Package(
     name: "PageLabBenchmarks",
     platforms: [.macOS(.v13)],
     dependencies: [
-        .package(path: ".."),
+        // Named explicitly: a path dependency is otherwise identified by its directory name,
+        // which differs between checkouts.
+        .package(name: "PageLab", path: ".."),
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
