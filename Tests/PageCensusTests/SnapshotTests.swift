@@ -101,3 +101,20 @@ import Testing
         }
     }
 }
+
+@Suite struct LargeSnapshotTests {
+    @Test func appendSplitsIntoRecordsOfAtMostChunkPfns() throws {
+        let pfns = 3 * (1 << 18) + 5
+        var flags = [UInt64](repeating: KernelPageFlags.buddy.rawValue, count: pfns)
+        flags[pfns - 1] = KernelPageFlags.reserved.rawValue
+        let zeros = [UInt64](repeating: 0, count: pfns)
+        var writer = SnapshotWriter(info: SnapshotInfo(kernelRelease: "t"))
+        writer.append(flags: flags, counts: zeros, cgroups: zeros, count: pfns)
+        let census = try SnapshotReader.census(bytes: writer.finished(), path: "big")
+        #expect(census.pfns == pfns)
+        #expect(census[.free].pages == pfns - 1)
+        #expect(census[.reserved].pages == 1)
+        // 3 × 2^18 + 4 free pfns from pfn 0: 768 blocks of order 10, then one of order 2.
+        #expect(census.buddyBlocks[10] == 768 && census.buddyBlocks[2] == 1)
+    }
+}

@@ -37,19 +37,28 @@ public struct SnapshotWriter {
         records += 1
     }
 
-    /// Appends the next `count` pfns (in pfn order, continuing the previous call).
+    /// Appends the next `count` pfns (in pfn order, continuing the previous call), as
+    /// PFNS records of at most `SnapshotFormat.chunkPfns` pfns each.
     public mutating func append(flags: [UInt64], counts: [UInt64], cgroups: [UInt64], count: Int) {
-        var chunk = ByteWriter()
-        chunk.u64(pfns)
-        chunk.u32(UInt32(count))
-        for values in [flags, counts, cgroups] {
-            values.withUnsafeBufferPointer { chunk.runs($0, count: count) }
+        let count = min(count, flags.count, counts.count, cgroups.count)
+        flags.withUnsafeBufferPointer { f in
+            counts.withUnsafeBufferPointer { c in
+                cgroups.withUnsafeBufferPointer { g in
+                    var start = 0
+                    while start < count {
+                        let end = min(start + SnapshotFormat.chunkPfns, count)
+                        append(flags: UnsafeBufferPointer(rebasing: f[start..<end]),
+                               counts: UnsafeBufferPointer(rebasing: c[start..<end]),
+                               cgroups: UnsafeBufferPointer(rebasing: g[start..<end]))
+                        start = end
+                    }
+                }
+            }
         }
-        record(.pfns, chunk.bytes)
-        pfns += UInt64(count)
     }
 
-    /// The same as `append(flags:counts:cgroups:count:)`, on buffers the caller owns.
+    /// One PFNS record for the given pfns (at most `SnapshotFormat.chunkPfns` of them), on
+    /// buffers the caller owns.
     public mutating func append(flags: UnsafeBufferPointer<UInt64>, counts: UnsafeBufferPointer<UInt64>,
                                 cgroups: UnsafeBufferPointer<UInt64>) {
         let count = min(flags.count, counts.count, cgroups.count)
