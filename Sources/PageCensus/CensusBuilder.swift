@@ -44,7 +44,9 @@ public struct CensusBuilder {
 
     /// `info` carries iomem (RAM ranges; without it every pfn counts as RAM), zoneinfo,
     /// buddyinfo and vmstat. `expectedPfns` sizes the picture when `picture` is true.
-    public init(info: SnapshotInfo, picture: Bool = false, expectedPfns: Int = 0) {
+    /// `pictureMaxPixels` bounds the picture: above it, one pixel stands for a block of
+    /// 2^k pfns and takes the block's most common kind.
+    public init(info: SnapshotInfo, picture: Bool = false, expectedPfns: Int = 0, pictureMaxPixels: Int = 1 << 23) {
         census = Census(info: info)
         pagesPerSection = max(1, info.pagesPerSection)
         if let iomem = info.text("iomem") {
@@ -57,7 +59,7 @@ public struct CensusBuilder {
         census.zones = info.text("zoneinfo").map(ZoneInfo.parse) ?? []
         census.buddyinfo = info.text("buddyinfo").map(BuddyInfo.parse) ?? []
         census.zsmallocPages = info.text("vmstat").flatMap { KeyValueFile.parse($0)["nr_zspages"] } ?? 0
-        pictureBlock = KindPicture.pfnsPerPixel(pfns: expectedPfns)
+        pictureBlock = KindPicture.pfnsPerPixel(pfns: expectedPfns, maxPixels: pictureMaxPixels)
         if picture { picturePixels = [UInt8](); picturePixels?.reserveCapacity(expectedPfns / pictureBlock + 1) }
     }
 

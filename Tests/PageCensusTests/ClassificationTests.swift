@@ -98,3 +98,23 @@ import Testing
         #expect(PageKind.classify(KernelPageFlags([.huge, .compoundTail]).rawValue) == .hugetlb)
     }
 }
+
+@Suite struct PictureTests {
+    @Test func onePixelPerPfnOrPerBlockWithTheMostCommonKind() {
+        let machine = SyntheticMachine.standard()
+        let full = machine.census().picture
+        #expect(full?.pfnsPerPixel == 1)
+        #expect(full?.pixels.count == 16384)
+        #expect(full?.pixels[2048] == PageKind.free.rawValue)
+        #expect(full?.pixels[8192] == PageKind.hole.rawValue)
+
+        var builder = CensusBuilder(info: machine.info, picture: true, expectedPfns: 16384, pictureMaxPixels: 16)
+        builder.consume(flags: machine.flags, counts: machine.counts, cgroups: machine.cgroups)
+        let blocks = builder.finish().picture
+        #expect(blocks?.pfnsPerPixel == 1024)
+        // Block 12: 492 reserved against 513 anon; block 13: 512 hugetlb against 512 zero
+        // page, a tie, which goes to the kind listed first.
+        #expect(blocks?.pixels == [PageKind.pageCache, .pageCache, .free, .free, .uninitialised, .uninitialised, .uninitialised, .uninitialised,
+                                   .hole, .hole, .hole, .hole, .anon, .zeroPage, .reserved, .reserved].map(\.rawValue))
+    }
+}
