@@ -7,9 +7,19 @@ public enum ExampleSnapshot {
     /// (the machine of real-machine-census.md), taken with `pagelab census --save`.
     public static let name = "example-census.pglb"
 
-    /// The bundled file's path, if the resource bundle is present.
+    /// The bundled file's path, if the resource bundle is present. SwiftPM's generated
+    /// `Bundle.module` traps when the bundle has not been copied along with a relocated
+    /// binary, so this looks for the bundle itself: beside the executable (as SwiftPM
+    /// lays it out), then in the source tree this was built from.
     public static var path: String? {
-        Bundle.module.url(forResource: "example-census", withExtension: "pglb")?.path
+        let bundle = "PageLab_PageCensus.resources/" + name
+        var candidates = [Bundle.main.bundleURL.appendingPathComponent(bundle).path]
+        if let executable = Bundle.main.executableURL {
+            candidates.append(executable.deletingLastPathComponent().appendingPathComponent(bundle).path)
+        }
+        candidates.append(URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Resources/" + name).path)
+        return candidates.first { FileManager.default.isReadableFile(atPath: $0) }
     }
 
     /// Reads and analyses the bundled snapshot.
