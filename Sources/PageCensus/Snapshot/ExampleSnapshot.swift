@@ -3,8 +3,9 @@
 import Foundation
 
 public enum ExampleSnapshot {
-    /// A real census of a 24 GiB x86-64 Firecracker guest running Linux 6.18
-    /// (the machine of real-machine-census.md), taken with `pagelab census --save`.
+    /// A real census of a 24 GiB, 2-vCPU x86-64 Firecracker guest running Linux
+    /// 6.18.44 (the kind of machine real-machine-census.md describes), taken with
+    /// `pagelab census --save`: 6,553,600 pfns in about 420 KB.
     public static let name = "example-census.pglb"
 
     /// The bundled file's path, if the resource bundle is present. SwiftPM's generated
