@@ -6,7 +6,7 @@ public enum CensusSVG {
     static let memmapColor = "#4e79a7", descriptorColor = "#f28e2b", pageExtColor = "#59a14f"
 
     public static func render(_ census: Census, costs: [DesignCensusCost]) -> String {
-        let rowHeight = 28, labelWidth = 190, barWidth = 560, top = 56
+        let rowHeight = 28, labelWidth = 250, barWidth = 560, top = 56
         let width = labelWidth + barWidth + 200
         let height = top + rowHeight * costs.count + 50
         let largest = max(1, costs.map(\.totalBytes).max() ?? 1)
