@@ -28,7 +28,7 @@ let package = Package(
             name: "PageModel",
             dependencies: ["PageLayout", .product(name: "Atomics", package: "swift-atomics")]
         ),
-        .target(name: "PageCensus", dependencies: ["PageLayout", "Deflate"]),
+        .target(name: "PageCensus", dependencies: ["PageLayout", "Deflate"], resources: [.copy("Resources/example-census.pglb")]),
         .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "Deflate"]),
         .executableTarget(
             name: "pagelab",

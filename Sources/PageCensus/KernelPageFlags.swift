@@ -48,3 +48,83 @@ public struct KernelPageFlags: OptionSet, Sendable, Hashable {
     public static let arch2 = KernelPageFlags(bit: 41)
     public static let arch3 = KernelPageFlags(bit: 42)
 }
+
+extension KernelPageFlags {
+    // The bits tools/mm/page-types.c adds itself ("take some arbitrary free slots for
+    // expanding overloaded flags, not part of kernel API"); the kernel never writes them.
+    public static let anonExclusive = KernelPageFlags(rawValue: 1 << 47)
+    public static let readahead = KernelPageFlags(rawValue: 1 << 48)
+    public static let slubFrozen = KernelPageFlags(rawValue: 1 << 50)
+    public static let slubDebug = KernelPageFlags(rawValue: 1 << 51)
+    public static let file = KernelPageFlags(rawValue: 1 << 61)
+    public static let swap = KernelPageFlags(rawValue: 1 << 62)
+    public static let mmapExclusive = KernelPageFlags(rawValue: 1 << 63)
+
+    /// `KPF_HACKERS_BITS` of page-types.c: bits 32-47, shown only in raw mode.
+    public static let hackersBits = KernelPageFlags(rawValue: 0xffff << 32)
+    /// `KPF_OVERLOADED_BITS` of page-types.c: bits 48-63.
+    public static let overloadedBits = KernelPageFlags(rawValue: 0xffff << 48)
+    /// `BITS_COMPOUND` of page-types.c.
+    public static let compound: KernelPageFlags = [.compoundHead, .compoundTail]
+
+    /// One named bit: `page_flag_names[]` of tools/mm/page-types.c, "S:slab" split into
+    /// the one-letter symbol and the long name.
+    public struct Name: Sendable, Equatable {
+        public let bit: Int
+        public let symbol: Character
+        public let name: String
+    }
+
+    /// Every bit page-types names, in bit order (its `page_flag_names[]`, with the
+    /// same letters, so that symbolic flags read the same). Bit 42 (KPF_ARCH_3) is not
+    /// in page-types' table.
+    public static let names: [Name] = [
+        (0, "L", "locked"), (1, "E", "error"), (2, "R", "referenced"), (3, "U", "uptodate"),
+        (4, "D", "dirty"), (5, "l", "lru"), (6, "A", "active"), (7, "S", "slab"),
+        (8, "W", "writeback"), (9, "I", "reclaim"), (10, "B", "buddy"), (11, "M", "mmap"),
+        (12, "a", "anonymous"), (13, "s", "swapcache"), (14, "b", "swapbacked"),
+        (15, "H", "compound_head"), (16, "T", "compound_tail"), (17, "G", "huge"),
+        (18, "u", "unevictable"), (19, "X", "hwpoison"), (20, "n", "nopage"), (21, "x", "ksm"),
+        (22, "t", "thp"), (23, "o", "offline"), (24, "z", "zero_page"), (25, "i", "idle_page"),
+        (26, "g", "pgtable"),
+        (32, "r", "reserved"), (33, "m", "mlocked"), (34, "d", "owner_2"), (35, "P", "private"),
+        (36, "p", "private_2"), (37, "O", "owner_private"), (38, "h", "arch"), (39, "c", "uncached"),
+        (40, "f", "softdirty"), (41, "H", "arch_2"),
+        (47, "d", "anon_exclusive"), (48, "I", "readahead"), (50, "A", "slub_frozen"),
+        (51, "E", "slub_debug"), (61, "F", "file"), (62, "w", "swap"), (63, "1", "mmap_exclusive"),
+    ].map { Name(bit: $0.0, symbol: $0.1, name: $0.2) }
+
+    /// page-types' `page_flag_name()`: one character per named bit, `_` where clear.
+    public var symbolicName: String {
+        String(Self.names.map { rawValue & (1 << UInt64($0.bit)) != 0 ? $0.symbol : "_" })
+    }
+
+    /// page-types' `page_flag_longname()`: the names of the set bits, comma-separated.
+    public var longName: String {
+        Self.names.filter { rawValue & (1 << UInt64($0.bit)) != 0 }.map(\.name).joined(separator: ",")
+    }
+
+    /// page-types' `well_known_flags()` (its default mode): hides the kernel-hacker bits
+    /// and the compound bits of pages that are not hugetlb.
+    public var wellKnown: KernelPageFlags {
+        var flags = subtracting(.hackersBits)
+        if !flags.isDisjoint(with: .compound) && !flags.contains(.huge) { flags.subtract(.compound) }
+        return flags
+    }
+
+    /// page-types' `expand_overloaded_flags()` (raw mode, no pagemap entry).
+    public var expandedOverloaded: KernelPageFlags {
+        var flags = self
+        if flags.contains(.anon) && flags.contains(.mappedToDisk) {
+            flags.formSymmetricDifference([.mappedToDisk, .anonExclusive])
+        }
+        if flags.contains(.slab) {
+            if flags.contains(.active) { flags.formSymmetricDifference([.active, .slubFrozen]) }
+            if flags.contains(.error) { flags.formSymmetricDifference([.error, .slubDebug]) }
+        }
+        if flags.intersection([.reclaim, .writeback]) == .reclaim {
+            flags.formSymmetricDifference([.reclaim, .readahead])
+        }
+        return flags
+    }
+}

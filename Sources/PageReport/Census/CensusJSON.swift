@@ -1,0 +1,134 @@
+// `pagelab census --format json`: the keys the README documents.
+import PageCensus
+
+/// The JSON document of a census. Keys: kernel, machine, pfns, pfns_with_memmap,
+/// ram_pages, page_size, kinds, folio_orders, thp_heads, buddy_blocks, buddyinfo,
+/// descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds.
+public struct CensusJSON: Encodable {
+    struct Kind: Encodable {
+        let pages, bytes, heads, tails, mapped, memcgCharged: Int
+        enum CodingKeys: String, CodingKey { case pages, bytes, heads, tails, mapped; case memcgCharged = "memcg_charged" }
+    }
+    struct Descriptors: Encodable {
+        let folio, folioLarge, slab, ptdesc, zpdesc: Int
+        enum CodingKeys: String, CodingKey { case folio, slab, ptdesc, zpdesc; case folioLarge = "folio_large" }
+    }
+    struct DesignRow: Encodable {
+        let design: String
+        let structPageSize, memmapBytes, descriptorBytes, pageExtBytes, totalBytes: Int
+        let percentOfRam, inUseBytesPerPage: Double
+        let inUseBytes, notInUseBytes: Int
+        let descriptorSizes: [String: Int]
+        let breakEvenOrder: Int?
+        let perKindBytes: [String: Int]
+        enum CodingKeys: String, CodingKey {
+            case design
+            case structPageSize = "struct_page_size", memmapBytes = "memmap_bytes", descriptorBytes = "descriptor_bytes"
+            case pageExtBytes = "page_ext_bytes", totalBytes = "total_bytes", percentOfRam = "percent_of_ram"
+            case inUseBytesPerPage = "in_use_bytes_per_page", inUseBytes = "in_use_bytes", notInUseBytes = "not_in_use_bytes"
+            case descriptorSizes = "descriptor_sizes", breakEvenOrder = "break_even_order", perKindBytes = "per_kind_bytes"
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(design, forKey: .design)
+            try c.encode(structPageSize, forKey: .structPageSize)
+            try c.encode(memmapBytes, forKey: .memmapBytes)
+            try c.encode(descriptorBytes, forKey: .descriptorBytes)
+            try c.encode(pageExtBytes, forKey: .pageExtBytes)
+            try c.encode(totalBytes, forKey: .totalBytes)
+            try c.encode(percentOfRam, forKey: .percentOfRam)
+            try c.encode(inUseBytesPerPage, forKey: .inUseBytesPerPage)
+            try c.encode(inUseBytes, forKey: .inUseBytes)
+            try c.encode(notInUseBytes, forKey: .notInUseBytes)
+            try c.encode(descriptorSizes, forKey: .descriptorSizes)
+            try c.encode(breakEvenOrder, forKey: .breakEvenOrder)  // null when there is none
+            try c.encode(perKindBytes, forKey: .perKindBytes)
+        }
+    }
+    struct Checks: Encodable {
+        let uninitialised, zonesPresentMinusManaged, irregularCompounds, slabWithAnon, slabWithKsm: Int
+        let buddyOrdersMatching: [Int]
+        enum CodingKeys: String, CodingKey {
+            case uninitialised
+            case buddyOrdersMatching = "buddy_orders_matching"
+            case zonesPresentMinusManaged = "zones_present_minus_managed", irregularCompounds = "irregular_compounds"
+            case slabWithAnon = "slab_with_anon", slabWithKsm = "slab_with_ksm"
+        }
+    }
+    struct Machine: Encodable {
+        let machine, kernel: String
+        let pfns, pfnsWithMemmap, inUsePages: Int
+        enum CodingKeys: String, CodingKey { case machine, kernel, pfns; case pfnsWithMemmap = "pfns_with_memmap"; case inUsePages = "in_use_pages" }
+    }
+
+    let kernel, machine: String
+    let pfns, pfnsWithMemmap, ramPages, pageSize: Int
+    let kinds: [String: Kind]
+    let folioOrders: [String: [Int]]
+    let thpHeads, buddyBlocks, buddyinfo: [Int]
+    let descriptors: Descriptors
+    let designs: [DesignRow]
+    let mapcount: [String: Int]
+    let cgroups: [String: Int]
+    let zones: [Zone]
+    let checks: Checks
+    let machines: [Machine]
+    let seconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo
+        case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
+        case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
+    }
+
+    public init(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double) {
+        kernel = census.info.kernelRelease
+        machine = census.info.machine
+        pfns = census.pfns
+        pfnsWithMemmap = census.pfnsWithMemmap
+        ramPages = census.ramPages
+        pageSize = census.pageSize
+        var kinds: [String: Kind] = [:]
+        var orders: [String: [Int]] = [:]
+        for kind in PageKind.allCases {
+            let s = census[kind]
+            kinds[kind.key] = Kind(pages: s.pages, bytes: s.pages * census.pageSize, heads: s.heads, tails: s.tails,
+                                   mapped: s.mapped, memcgCharged: s.charged)
+            let units = census.units[Int(kind.rawValue)]
+            if units.contains(where: { $0 > 0 }) {
+                let last = units.lastIndex(where: { $0 > 0 }) ?? 0
+                orders[kind.key] = Array(units[0...last])
+            }
+        }
+        self.kinds = kinds
+        folioOrders = orders
+        thpHeads = census.thpHeads
+        buddyBlocks = census.buddyBlocks
+        buddyinfo = census.buddyinfo
+        let counts = DescriptorCounts(census)
+        descriptors = Descriptors(folio: counts.smallFolios.reduce(0, +), folioLarge: counts.largeFolios.reduce(0, +),
+                                  slab: counts.totalSlabs, ptdesc: counts.totalPtdescs, zpdesc: counts.totalZpdescs)
+        designs = costs.map { c in
+            DesignRow(design: c.design.rawValue, structPageSize: c.structPageSize, memmapBytes: c.memmapBytes,
+                      descriptorBytes: c.descriptorBytes, pageExtBytes: c.pageExtBytes, totalBytes: c.totalBytes,
+                      percentOfRam: (c.percentOfRAM * 10000).rounded() / 10000,
+                      inUseBytesPerPage: (c.inUseBytesPerPage * 100).rounded() / 100,
+                      inUseBytes: c.inUseBytes, notInUseBytes: c.notInUseBytes,
+                      descriptorSizes: c.hasDescriptors ? ["folio": c.sizes.folio, "folio_large": c.sizes.folioLarge, "slab": c.sizes.slab,
+                                                           "ptdesc": c.sizes.ptdesc, "zpdesc": c.sizes.zpdesc] : [:],
+                      breakEvenOrder: c.breakEvenOrder,
+                      perKindBytes: Dictionary(uniqueKeysWithValues: PageKind.allCases.map { ($0.key, c.perKind[Int($0.rawValue)]) }))
+        }
+        mapcount = Dictionary(uniqueKeysWithValues: census.mapcount.map { (String($0.key), $0.value) })
+        cgroups = Dictionary(uniqueKeysWithValues: census.cgroups.map { (String($0.key), $0.value) })
+        zones = census.zones
+        checks = Checks(uninitialised: census[.uninitialised].pages, zonesPresentMinusManaged: census.zonesUnmanaged,
+                        irregularCompounds: census.irregularCompounds, slabWithAnon: census.slabWithAnon, slabWithKsm: census.slabWithKsm,
+                        buddyOrdersMatching: census.buddyOrdersMatching)
+        self.machines = machines.map {
+            Machine(machine: $0.info.machine, kernel: $0.info.kernelRelease, pfns: $0.pfns,
+                    pfnsWithMemmap: $0.pfnsWithMemmap, inUsePages: $0.inUsePages)
+        }
+        self.seconds = (seconds * 1000).rounded() / 1000
+    }
+}

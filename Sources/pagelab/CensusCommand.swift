@@ -1,0 +1,102 @@
+// `pagelab census`: classify every pfn of this machine (or of saved snapshots) and cost
+// every descriptor design on it.
+import ArgumentParser
+import Foundation
+import PageCensus
+import PageLayout
+import PageReport
+
+struct CensusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "census",
+        abstract: "Classify every pfn of this machine (/proc/kpageflags, root) or of saved snapshots, and cost each descriptor design on it."
+    )
+
+    @Option(help: ArgumentHelp("Write a compressed, checksummed snapshot of the live census to FILE.", valueName: "file"))
+    var save: String?
+
+    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet).", valueName: "file"))
+    var from: [String] = []
+
+    @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space).")
+    var format: OutputFormat = .text
+
+    @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "file"))
+    var output: String?
+
+    @Flag(name: .customLong("page-types"), help: "Print the flag-combination table of the kernel's tools/mm/page-types.")
+    var pageTypes = false
+
+    @Flag(help: "With --page-types: raw mode (page-types -r): kernel-hacker bits and expanded overloaded flags.")
+    var raw = false
+
+    @Option(name: .customLong("descriptor-size"), help: ArgumentHelp("Override a memdesc descriptor size: folio|folio-large|slab|ptdesc|zpdesc=BYTES.", valueName: "kind=bytes"))
+    var descriptorSize: [String] = []
+
+    @Option(help: ArgumentHelp("Read the live census from DIR (kpageflags, kpagecount, kpagecgroup, iomem, ...) instead of /proc.", valueName: "dir"))
+    var proc: String = "/proc"
+
+    func run() throws {
+        try format.require(oneOf: [.text, .json, .svg, .png])
+        if raw && !pageTypes { throw ValidationError("--raw is a mode of --page-types") }
+        if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
+        let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
+        let started = Date()
+        let picture = format == .png
+        var machines: [Census] = []
+        if from.isEmpty {
+            let progress = Progress(enabled: isatty(STDERR_FILENO) != 0)
+            let (census, writer) = try LiveCensus.run(procRoot: proc, picture: picture, save: save != nil, flagsOnly: pageTypes && save == nil) { progress.show(done: $0, of: $1) }
+            progress.clear()
+            if let save, let writer { try writer.write(to: save) }
+            machines = [census]
+        } else {
+            for path in from { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
+        }
+        let census = Census.fleet(machines)
+        let seconds = Date().timeIntervalSince(started)
+        if pageTypes {
+            return try write(PageTypesTable.render(census, raw: raw))
+        }
+        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides)
+        switch format {
+        case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds)))
+        case .svg: try write(CensusSVG.render(census, costs: costs))
+        case .png:
+            guard let png = MemmapPicture.png(census) else {
+                throw ValidationError("--format png needs one machine's census (not a fleet of \(machines.count))")
+            }
+            try write(bytes: png)
+        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds))
+        }
+    }
+
+    private func write(_ text: String) throws { try write(bytes: Array(text.utf8)) }
+
+    private func write(bytes: [UInt8]) throws {
+        guard let output else { return FileHandle.standardOutput.write(Data(bytes)) }
+        do { try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
+            throw CensusError.unwritable(path: output, reason: error.localizedDescription)
+        }
+    }
+}
+
+/// Progress on a terminal only: one line on standard error, rewritten in place.
+final class Progress {
+    let enabled: Bool
+    private var lastPercent = -1
+    init(enabled: Bool) { self.enabled = enabled }
+
+    func show(done: Int, of total: Int) {
+        guard enabled, total > 0 else { return }
+        let percent = done * 100 / total
+        guard percent != lastPercent else { return }
+        lastPercent = percent
+        FileHandle.standardError.write(Data("\rcensus: \(done) of \(total) pfns (\(percent) %)".utf8))
+    }
+
+    func clear() {
+        guard enabled, lastPercent >= 0 else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
+    }
+}
