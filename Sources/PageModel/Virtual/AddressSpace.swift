@@ -1,0 +1,230 @@
+// struct mm_struct: one address space, its VMAs, its flags and its mmap_lock.
+// Mirrors include/linux/mm_types.h (mm_struct) and the lookup helpers of mm/mmap.c
+// (find_vma(), find_vma_prev(), vma_lookup(), find_vma_intersection()).
+import Atomics
+
+/// The shape of a model process's user address space (the arch parts of mm/mmap.c).
+public struct AddressSpaceLayout: Sendable, Equatable {
+    /// TASK_SIZE: the first address past user space.
+    public var taskSize: UInt64
+    /// mm->mmap_base: where top-down get_unmapped_area() starts.
+    public var mmapBase: UInt64
+    /// vm.mmap_min_addr: no mapping below it (MAP_FIXED below it is EPERM).
+    public var mmapMinAddr: UInt64
+    /// vm.max_map_count: the most VMAs an mm may have.
+    public var maxMapCount: Int
+    /// stack_guard_gap: the gap kept below a VM_GROWSDOWN VMA.
+    public var stackGuardGap: UInt64
+
+    /// The x86-64 defaults without address-space randomisation.
+    public init(
+        taskSize: UInt64 = UserVM.taskSize, mmapBase: UInt64 = UserVM.mmapBase,
+        mmapMinAddr: UInt64 = UserVM.mmapMinAddr, maxMapCount: Int = UserVM.maxMapCount,
+        stackGuardGap: UInt64 = UserVM.stackGuardGap
+    ) {
+        self.taskSize = taskSize
+        self.mmapBase = mmapBase
+        self.mmapMinAddr = mmapMinAddr
+        self.maxMapCount = maxMapCount
+        self.stackGuardGap = stackGuardGap
+    }
+
+    /// TASK_UNMAPPED_BASE: PAGE_ALIGN(TASK_SIZE / 3), the bottom-up fallback's floor.
+    public var taskUnmappedBase: UInt64 { UserVM.pageAlign(taskSize / 3) }
+}
+
+/// An address space (`struct mm_struct`).
+///
+/// Thread safety: `MM` is Sendable because every mutable stored property except `flagWord`
+/// is read and written only with `mmapLock` held (for write to change, for read or write to
+/// look), and `flagWord` is an atomic. Methods whose names start with `locked` or that
+/// live in the VMA-operation files without taking the lock expect the caller to hold it;
+/// the public operations take it themselves.
+public final class MM: @unchecked Sendable {
+    /// mm->mmap_lock.
+    public let mmapLock = MMapLock()
+    /// The address space's geometry.
+    public let layout: AddressSpaceLayout
+    /// The page-table side of the VMA operations.
+    public let pageOps: any VMAPageOps
+
+    /// mm->flags (MMF_*), atomic as the kernel's bitmap ops are.
+    private let flagWord: ManagedAtomic<UInt64>
+    /// The VMAs (mm->mm_mt). Guarded by mmapLock.
+    var tree = VMATree()
+    /// mm->locked_vm in pages. Guarded by mmapLock.
+    var lockedVMPages: UInt64 = 0
+    /// The next VMA identity. Guarded by mmapLock.
+    private var nextVMASerial: UInt64 = 1
+
+    /// anon_vma serials are global: anon_vmas outlive and cross mms (fork).
+    private static let anonVMASerial = ManagedAtomic<UInt64>(0)
+
+    /// Linux: `mm_alloc()`; a new mm starts top-down (MMF_TOPDOWN) as on x86-64.
+    public init(layout: AddressSpaceLayout = AddressSpaceLayout(), pageOps: any VMAPageOps = NoPageOps()) {
+        self.layout = layout
+        self.pageOps = pageOps
+        self.flagWord = ManagedAtomic(MMFlags.topDown.rawValue)
+    }
+
+    // MARK: mm flags
+
+    /// mm->flags.
+    public var flags: MMFlags { MMFlags(rawValue: flagWord.load(ordering: .relaxed)) }
+
+    /// Linux: `mm_flags_set()`; atomic, callable without the mmap_lock.
+    public func setFlags(_ flags: MMFlags) {
+        _ = flagWord.loadThenBitwiseOr(with: flags.rawValue, ordering: .relaxed)
+    }
+
+    /// Linux: `mm_flags_clear()`. MMF_HAS_PINNED is sticky and is never cleared.
+    public func clearFlags(_ flags: MMFlags) {
+        _ = flagWord.loadThenBitwiseAnd(with: ~flags.subtracting(.hasPinned).rawValue, ordering: .relaxed)
+    }
+
+    /// Linux: `mm_set_has_pinned_flag()` (mm/gup.c), called by every FOLL_PIN: test first,
+    /// so the common already-set case does not dirty the cache line, then set atomically.
+    /// The bit is never cleared for the life of the mm.
+    public func setHasPinned() {
+        if !hasPinned { _ = flagWord.loadThenBitwiseOr(with: MMFlags.hasPinned.rawValue, ordering: .relaxed) }
+    }
+
+    /// `mm_flags_test(MMF_HAS_PINNED, mm)`: whether FOLL_PIN has ever run on this mm.
+    public var hasPinned: Bool { flags.contains(.hasPinned) }
+
+    // MARK: lookups (taking the lock)
+
+    /// All VMAs in address order (a snapshot, like reading /proc/PID/maps).
+    public var vmas: [VMA] { mmapLock.withReadLock { tree.vmas } }
+
+    /// mm->map_count.
+    public var mapCount: Int { mmapLock.withReadLock { tree.count } }
+
+    /// mm->total_vm in pages.
+    public var totalVMPages: UInt64 { mmapLock.withReadLock { tree.vmas.reduce(0) { $0 + $1.pages } } }
+
+    /// mm->locked_vm in pages.
+    public var lockedVM: UInt64 { mmapLock.withReadLock { lockedVMPages } }
+
+    /// Linux: `find_vma()`: the first VMA with `end > addr`, which may start above `addr`.
+    public func findVMA(_ addr: UInt64) -> VMA? { mmapLock.withReadLock { tree.find(addr) } }
+
+    /// Linux: `vma_lookup()`: the VMA containing `addr`.
+    public func vmaLookup(_ addr: UInt64) -> VMA? { mmapLock.withReadLock { lockedVMALookup(addr) } }
+
+    /// Linux: `find_vma_intersection()`: the first VMA intersecting `[start, end)`.
+    public func findVMAIntersection(_ start: UInt64, _ end: UInt64) -> VMA? {
+        mmapLock.withReadLock { lockedFindVMAIntersection(start, end) }
+    }
+
+    // MARK: lookups for callers holding the mmap_lock
+
+    /// find_vma() for a caller that holds the mmap_lock.
+    public func lockedFindVMA(_ addr: UInt64) -> VMA? { tree.find(addr) }
+
+    /// vma_lookup() for a caller that holds the mmap_lock.
+    public func lockedVMALookup(_ addr: UInt64) -> VMA? { tree.index(containing: addr).map { tree[$0] } }
+
+    /// find_vma_intersection() for a caller that holds the mmap_lock.
+    public func lockedFindVMAIntersection(_ start: UInt64, _ end: UInt64) -> VMA? {
+        let range = tree.indices(intersecting: start, end)
+        return range.isEmpty ? nil : tree[range.lowerBound]
+    }
+
+    /// Linux: `find_vma_prev()` for a caller that holds the mmap_lock: find_vma() and the
+    /// VMA before it.
+    func lockedFindVMAPrev(_ addr: UInt64) -> (vma: VMA?, prev: VMA?) {
+        let index = tree.firstIndex(endAbove: addr)
+        return (index < tree.count ? tree[index] : nil, index > 0 ? tree[index - 1] : nil)
+    }
+
+    // MARK: anon_vma
+
+    /// Linux: `anon_vma_prepare()`: give the VMA containing `addr` an anon_vma if it has none,
+    /// reusing a mergeable neighbour's (find_mergeable_anon_vma()) so that the two may still
+    /// merge later. Returns the anon_vma.
+    ///
+    /// Deviation: the kernel does this under the mmap_lock for read plus
+    /// mm->page_table_lock; the model takes the mmap_lock for write, because the VMA is a
+    /// value in the mm's array.
+    public func anonVMAPrepare(at addr: UInt64) throws(Errno) -> AnonVMA {
+        try mmapLock.withWriteLock { () throws(Errno) -> AnonVMA in
+            guard let index = tree.index(containing: addr) else { throw Errno.EFAULT }
+            return lockedAnonVMAPrepare(index)
+        }
+    }
+
+    /// anon_vma_prepare() for a caller that holds the mmap_lock for write.
+    func lockedAnonVMAPrepare(_ index: Int) -> AnonVMA {
+        if let existing = tree[index].anonVMA { return existing }
+        let vma = tree[index]
+        var chosen: AnonVMA?
+        // find_mergeable_anon_vma(): a neighbour that could merge with this VMA apart from
+        // the anon_vma, whose own anon_vma is not shared with a fork parent.
+        for neighbour in [index + 1, index - 1] where neighbour >= 0 && neighbour < tree.count {
+            let other = tree[neighbour]
+            guard let candidate = other.anonVMA, !other.hadUncowedParents else { continue }
+            let touching = neighbour > index ? other.start == vma.end : other.end == vma.start
+            let sameKind = (other.flags.symmetricDifference(vma.flags)).subtracting(
+                [.read, .write, .exec, .mayRead, .mayWrite, .mayExec, .softDirty, .maybeGuard]).isEmpty
+            let linear = neighbour > index
+                ? other.pgoff == vma.pgoff + vma.pages : other.pgoff + other.pages == vma.pgoff
+            if touching && sameKind && linear && other.file == vma.file {
+                chosen = candidate
+                break
+            }
+        }
+        let anonVMA = chosen ?? newAnonVMA()
+        tree[index].anonVMA = anonVMA
+        tree[index].anonVMAChainLength = 1
+        return anonVMA
+    }
+
+    /// A fresh anon_vma (anon_vma_alloc()).
+    func newAnonVMA() -> AnonVMA {
+        AnonVMA(serial: Self.anonVMASerial.wrappingIncrementThenLoad(ordering: .relaxed))
+    }
+
+    /// A fresh VMA identity (vm_area_alloc()). Caller holds the mmap_lock for write.
+    func newVMAID() -> VMAID {
+        defer { nextVMASerial += 1 }
+        return VMAID(rawValue: nextVMASerial)
+    }
+
+    /// Links a new VMA with the given attributes without merging (vma_link(); the kernel's
+    /// VMA tests call it `alloc_and_link_vma()`). Caller holds the mmap_lock for write and
+    /// the range must be free.
+    @discardableResult
+    func lockedLinkVMA(
+        start: UInt64, end: UInt64, pgoff: UInt64, flags: VMFlags,
+        file: FileRef? = nil, anonVMA: AnonVMA? = nil
+    ) -> Int {
+        let vma = VMA(id: newVMAID(), start: start, end: end, pgoff: pgoff, flags: flags,
+                      file: file, anonVMA: anonVMA)
+        return tree.insert(vma)
+    }
+
+    // MARK: invariants
+
+    /// Checks the VMA list: sorted, non-overlapping, page aligned, non-empty, inside user
+    /// space, within vm.max_map_count (validate_mm()). Returns the problems found.
+    public func checkInvariants() -> [String] {
+        mmapLock.withReadLock {
+            var problems: [String] = []
+            var previousEnd: UInt64 = 0
+            for vma in tree.vmas {
+                if vma.start >= vma.end { problems.append("\(vma.id): empty or inverted \(vma)") }
+                if UserVM.isUnaligned(vma.start) || UserVM.isUnaligned(vma.end) {
+                    problems.append("\(vma.id): unaligned \(vma)")
+                }
+                if vma.start < previousEnd { problems.append("\(vma.id): overlaps its predecessor \(vma)") }
+                if vma.end > layout.taskSize { problems.append("\(vma.id): beyond TASK_SIZE \(vma)") }
+                previousEnd = vma.end
+            }
+            if tree.count > layout.maxMapCount + 1 {
+                problems.append("map_count \(tree.count) exceeds max_map_count \(layout.maxMapCount)")
+            }
+            return problems
+        }
+    }
+}
