@@ -47,7 +47,8 @@ public protocol VMAPageOps: Sendable {
     func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno)
 
     /// mm_populate(): fault in `[start, end)` (MAP_POPULATE, MAP_LOCKED, mremap of a
-    /// VM_LOCKED VMA). Called with the mmap_lock held for read.
+    /// VM_LOCKED VMA; mprotect() making a private VM_LOCKED VMA writable). Called with the
+    /// mmap_lock held for read from mmap() and for write from mprotect(), as in the kernel.
     func populate(start: UInt64, end: UInt64, in mm: MM)
 }
 

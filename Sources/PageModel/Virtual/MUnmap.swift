@@ -1,0 +1,60 @@
+// munmap(): removing mappings, splitting the VMAs at both ends. Mirrors do_vmi_munmap(),
+// do_vmi_align_munmap(), vms_gather_munmap_vmas() and vms_complete_munmap_vmas() of
+// mm/vma.c (Linux v6.19).
+
+extension MM {
+    /// Linux: `munmap()` (`__vm_munmap()`): remove every mapping in
+    /// `[addr, addr + PAGE_ALIGN(length))`, splitting VMAs that straddle either end.
+    /// Unmapping a range with nothing mapped succeeds.
+    public func munmap(addr: UInt64, length: UInt64) throws(Errno) {
+        try mmapLock.withWriteLock { () throws(Errno) in
+            try doMunmap(start: addr, length: length)
+        }
+    }
+
+    /// Linux: `do_vmi_munmap()`: argument checks, then the unmap. Caller holds the
+    /// mmap_lock for write.
+    func doMunmap(start: UInt64, length: UInt64) throws(Errno) {
+        if UserVM.isUnaligned(start) || start > layout.taskSize || length > layout.taskSize - start {
+            throw Errno.EINVAL
+        }
+        let end = start + UserVM.pageAlign(length)
+        if end == start { throw Errno.EINVAL }
+        try doVMIMunmap(start: start, end: end)
+    }
+
+    /// Linux: `do_vmi_align_munmap()`: split at `start` and `end` and remove the VMAs in
+    /// between, unmapping their pages and freeing their page tables. Caller holds the
+    /// mmap_lock for write; `start` and `end` are page aligned.
+    func doVMIMunmap(start: UInt64, end: UInt64) throws(Errno) {
+        var range = tree.indices(intersecting: start, end)
+        guard !range.isEmpty else { return }
+        var first = range.lowerBound
+        if tree[first].start < start {
+            // Splitting off a hole in the middle would leave one VMA more: refuse at the limit.
+            if end < tree[first].end && tree.count >= layout.maxMapCount { throw Errno.ENOMEM }
+            first = try splitVMA(at: first, start, newBelow: true, checkMapCount: false)
+        }
+        range = tree.indices(intersecting: start, end)
+        let last = range.upperBound - 1
+        if tree[last].end > end {
+            try splitVMA(at: last, end, newBelow: false, checkMapCount: false)
+        }
+        range = tree.indices(intersecting: start, end)
+        first = range.lowerBound
+
+        let removed = Array(tree.vmas[range])
+        let floor = first > 0 ? tree[first - 1].end : 0
+        let ceiling = range.upperBound < tree.count ? tree[range.upperBound].start : 0
+        for vma in removed {
+            pageOps.unmapRange(vma, start: vma.start, end: vma.end, in: self)
+            if vma.flags.contains(.locked) {
+                lockedVMPages -= min(lockedVMPages, vma.pages)
+            }
+        }
+        tree.removeSubrange(range)
+        if let firstVMA = removed.first, let lastVMA = removed.last {
+            pageOps.freePageTables(start: firstVMA.start, end: lastVMA.end, floor: floor, ceiling: ceiling, in: self)
+        }
+    }
+}
