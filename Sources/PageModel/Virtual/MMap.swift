@@ -71,6 +71,9 @@ extension MM {
 
         if let file {
             let mode = file.file.mode
+            // file_mmap_ok(): the mapped range must fit below MAX_LFS_FILESIZE.
+            let maxSize = UInt64(Int64.max)
+            if length > maxSize || pgoff > (maxSize - length) >> UserVM.pageShift { throw Errno.EOVERFLOW }
             var type = flags.type
             if type == .shared {
                 // Plain MAP_SHARED ignores unknown flags; MAP_SHARED_VALIDATE rejects them.
@@ -126,16 +129,13 @@ extension MM {
         // accountable_mapping(): private writable memory is charged to the commit.
         if vmFlags.intersection([.noReserve, .shared, .write]) == .write { vmFlags.insert(.account) }
 
-        var mappedFile = file
-        if file == nil && vmFlags.contains(.shared) {
-            // shmem_zero_setup(): a shared anonymous mapping is backed by its own shmem file.
-            // The merge below is attempted first with no file, as the kernel does, and
-            // cannot succeed since every existing shared anonymous VMA has its own file.
-            mappedFile = nil
-        }
-        var request = VMAMergeRequest(start: addr, end: end, pgoff: pgoff, flags: vmFlags, file: mappedFile)
+        // The merge is attempted before a shared anonymous mapping gets its shmem file (as
+        // in the kernel), and cannot succeed for one: every existing shared anonymous VMA
+        // has its own file, and private ones lack VM_SHARED.
+        var request = VMAMergeRequest(start: addr, end: end, pgoff: pgoff, flags: vmFlags, file: file)
         var index = mergeNewRange(&request)
         if index == nil {
+            // shmem_zero_setup(): a shared anonymous mapping is backed by its own shmem file.
             let backing = file ?? (vmFlags.contains(.shared) ? FileRef(SharedAnonymousFile(size: length)) : nil)
             index = lockedLinkVMA(start: addr, end: end, pgoff: pgoff, flags: vmFlags, file: backing)
         }
