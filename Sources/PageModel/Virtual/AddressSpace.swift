@@ -159,14 +159,16 @@ public final class MM: @unchecked Sendable {
         if let existing = tree[index].anonVMA { return existing }
         let vma = tree[index]
         var chosen: AnonVMA?
-        // find_mergeable_anon_vma(): a neighbour that could merge with this VMA apart from
-        // the anon_vma, whose own anon_vma is not shared with a fork parent.
+        // find_mergeable_anon_vma(): a neighbour that could merge with this VMA after an
+        // mprotect(), whose own anon_vma is not shared with a fork parent
+        // (reusable_anon_vma()).
         for neighbour in [index + 1, index - 1] where neighbour >= 0 && neighbour < tree.count {
             let other = tree[neighbour]
             guard let candidate = other.anonVMA, !other.hadUncowedParents else { continue }
             let touching = neighbour > index ? other.start == vma.end : other.end == vma.start
-            let sameKind = (other.flags.symmetricDifference(vma.flags)).subtracting(
-                [.read, .write, .exec, .mayRead, .mayWrite, .mayExec, .softDirty, .maybeGuard]).isEmpty
+            // anon_vma_compatible(): only the access flags and VM_SOFTDIRTY may differ.
+            let sameKind = other.flags.symmetricDifference(vma.flags)
+                .subtracting(VMFlags.accessFlags.union(.softDirty)).isEmpty
             let linear = neighbour > index
                 ? other.pgoff == vma.pgoff + vma.pages : other.pgoff + other.pages == vma.pgoff
             if touching && sameKind && linear && other.file == vma.file {
