@@ -122,6 +122,32 @@ import Testing
         #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x9000_0000, length: 4 * page, advice: .collapse) }
     }
 
+    @Test func removeAndGuardRegions() throws {
+        let ops = RecordingPageOps()
+        let mm = MM(pageOps: ops)
+        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
+        try mm.madvise(addr: base, length: page, advice: .remove)
+        #expect(ops.events.last == .advise(.remove, base, base + page))
+        try mm.mmap(addr: base + 0x10_0000, length: page, prot: [.read, .write], flags: [.private, .fixed], file: TestFile())
+        #expect(throws: Errno.EACCES) { try mm.madvise(addr: base + 0x10_0000, length: page, advice: .remove) }
+        try mm.mmap(addr: base + 0x20_0000, length: 2 * page, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x20_0000, length: page, advice: .remove) }
+        // Guard regions mark the whole VMA VM_MAYBE_GUARD, a sticky flag: no split.
+        try mm.madvise(addr: base + 0x20_0000, length: page, advice: .guardInstall)
+        #expect(mm.vmaLookup(base + 0x20_0000).map { $0.flags.contains(.maybeGuard) && $0.length == 2 * page } == true)
+        try mm.mmap(addr: base + 0x30_0000, length: page, prot: .read, flags: anon.union(.locked))
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: page, advice: .guardInstall) }
+        try mm.madvise(addr: base + 0x30_0000, length: page, advice: .guardRemove)
+    }
+
+    @Test func collapseInsideOnePMDIsEINVAL() throws {
+        let mm = MM()
+        try mm.mmap(addr: 0x4000_0000, length: 2 * UserVM.pmdSize, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x4000_1000, length: page, advice: .collapse) }
+        // An aligned-empty range: nothing to collapse, success.
+        try mm.madvise(addr: 0x4000_1000, length: UserVM.pmdSize, advice: .collapse)
+    }
+
     @Test func mergeableSetsTheMMFlag() throws {
         let mm = MM()
         try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: anon)

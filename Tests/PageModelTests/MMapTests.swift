@@ -190,6 +190,42 @@ import Testing
         #expect(throws: Errno.ENOMEM) { try counted.mmap(length: page, prot: .read, flags: anon) }
     }
 
+    /// tools/testing/vma/tests/mmap.c: test_mmap_region_basic.
+    @Test func mmapRegionBasic() throws {
+        let mm = MM()
+        func region(_ addr: UInt64, _ pgoff: UInt64) throws(Errno) -> UInt64 {
+            try mm.mmapLock.withWriteLock { () throws(Errno) -> UInt64 in
+                try mm.mmapRegion(file: nil, addr: addr, length: 0x3000, vmFlags: testFlags, pgoff: pgoff)
+            }
+        }
+        #expect(try region(0x300000, 0x300) == 0x300000)
+        #expect(try region(0x250000, 0x250) == 0x250000)
+        // Merging to 0x300000 of length 0x6000, then to 0x24d000 of length 0x6000.
+        #expect(try region(0x303000, 0x303) == 0x303000)
+        #expect(try region(0x24d000, 0x24d) == 0x24d000)
+        #expect(mm.mapCount == 2)
+        #expect(mm.spans == [Span(0x24d000, 0x253000, 0x24d), Span(0x300000, 0x306000, 0x300)])
+    }
+
+    @Test func fileMmapPrepareAddsFlagsOrRefuses() throws {
+        let mm = MM()
+        let base: UInt64 = 0x1000_0000
+        let device = DeviceFile()
+        try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: [.shared, .fixed], file: device)
+        #expect(mm.vmas.first?.flags.description == "rd wr sh mr mw me ms pf io de dd sd")
+        // VM_SPECIAL: the next part of the device does not merge.
+        try mm.mmap(addr: base + 2 * page, length: page, prot: [.read, .write], flags: [.shared, .fixed],
+                    file: device, offset: 2 * page)
+        #expect(mm.mapCount == 2)
+        // A refusing mmap_prepare() leaves what MAP_FIXED would have replaced.
+        #expect(throws: Errno.ENODEV) {
+            try mm.mmap(addr: base, length: page, prot: .read, flags: [.shared, .fixed], file: DeviceFile(refuse: true))
+        }
+        #expect(mm.mapCount == 2)
+        // MAP_HUGETLB on a file that is not on hugetlbfs.
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.shared, .hugeTLB], file: TestFile()) }
+    }
+
     @Test func findVMASemantics() throws {
         let mm = MM()
         try mm.mmap(addr: 0x1000_0000, length: page, prot: .read, flags: anon.union(.fixed))

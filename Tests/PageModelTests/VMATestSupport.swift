@@ -113,6 +113,20 @@ final class TestFile: MappedFile {
     }
 }
 
+/// A character device whose mmap_prepare() marks the mapping as a PFN map, as a driver's
+/// mmap that calls remap_pfn_range() does, or refuses.
+final class DeviceFile: MappedFile {
+    let size: UInt64 = 1 << 20
+    var mode: FileMode { [.read, .write] }
+    var name: String { "/dev/model" }
+    let refuse: Bool
+    init(refuse: Bool = false) { self.refuse = refuse }
+    func mmapPrepare(flags: inout VMFlags, pgoff: UInt64, length: UInt64) throws(Errno) {
+        if refuse { throw Errno.ENODEV }
+        flags.formUnion([.io, .pfnMap, .dontExpand, .dontDump])
+    }
+}
+
 /// A page-ops hook that records what the VMA layer asked of the page tables.
 final class RecordingPageOps: VMAPageOps {
     enum Event: Equatable {

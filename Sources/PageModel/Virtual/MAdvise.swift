@@ -86,9 +86,12 @@ extension MM {
             try madviseCollapse(vma, start: start, end: end)
             return index
         case .guardInstall, .guardRemove:
-            // Guard regions: not on VM_SPECIAL or VM_HUGETLB or locked VMAs; installing one
-            // marks the VMA VM_MAYBE_GUARD (the markers themselves live in the page tables).
-            if !vma.flags.isDisjoint(with: VMFlags.special.union([.hugeTLB, .locked])) { throw Errno.EINVAL }
+            // is_valid_guard_vma(): not on VM_SPECIAL or VM_HUGETLB VMAs, nor installing on
+            // VM_LOCKED ones; installing marks the VMA VM_MAYBE_GUARD (the markers
+            // themselves live in the page tables).
+            var disallowed = VMFlags.special.union(.hugeTLB)
+            if advice == .guardInstall { disallowed.insert(.locked) }
+            if !vma.flags.isDisjoint(with: disallowed) { throw Errno.EINVAL }
             if advice == .guardInstall && !vma.flags.contains(.maybeGuard) {
                 tree[index].flags.insert(.maybeGuard)
             }
@@ -176,10 +179,11 @@ extension MM {
                 return
             }
         case .remove:
-            // madvise_remove(): only shared, writable file (shmem) mappings, not locked.
-            if !vma.flags.isDisjoint(with: .lockedMask) { throw Errno.EINVAL }
+            // madvise_remove(): only file mappings that are shared and may be written
+            // (vma_is_shared_maywrite()), not VM_LOCKED.
+            if vma.flags.contains(.locked) { throw Errno.EINVAL }
             guard vma.file != nil else { throw Errno.EINVAL }
-            if vma.flags.intersection([.shared, .write]) != [.shared, .write] { throw Errno.EACCES }
+            if vma.flags.intersection([.shared, .mayWrite]) != [.shared, .mayWrite] { throw Errno.EACCES }
         case .populateRead, .populateWrite:
             // madvise_populate(): VM_PFNMAP/VM_IO cannot be populated (EINVAL); an access the
             // VMA does not allow is the SIGSEGV case, EFAULT.
@@ -208,6 +212,10 @@ extension MM {
         // The VMA must hold a whole aligned PMD for any order to be suitable.
         let vmaHstart = (vma.start + UserVM.pmdSize - 1) & ~(UserVM.pmdSize - 1)
         if vmaHstart + UserVM.pmdSize > vma.end { throw Errno.EINVAL }
+        // A range inside one PMD leaves hend below hstart: the kernel's count of collapsed
+        // THPs (0) then differs from (hend - hstart) >> HPAGE_PMD_SHIFT and it reports the
+        // initial SCAN_FAIL as EINVAL; an empty aligned range is a success.
+        if hstart > hend { throw Errno.EINVAL }
         guard hstart < hend else { return }
         try pageOps.collapse(vma, start: hstart, end: hend, in: self)
     }

@@ -24,9 +24,12 @@ extension MM {
             guard let file else { throw Errno.EBADF }
             mapped = FileRef(file)
         }
-        // MAP_HUGETLB asks for a hugetlbfs file; the model has no hugetlb pool, so the
-        // reservation fails as it does on a kernel with no huge pages reserved.
-        if flags.contains(.hugeTLB) && mapped == nil { throw Errno.ENOMEM }
+        if flags.contains(.hugeTLB) {
+            // MAP_HUGETLB on a file that is not on hugetlbfs is EINVAL; anonymous MAP_HUGETLB
+            // asks for a hugetlbfs file, and the model has no hugetlb pool, so the
+            // reservation fails as on a kernel with no huge pages reserved.
+            throw mapped == nil ? Errno.ENOMEM : Errno.EINVAL
+        }
         let (start, populate) = try mmapLock.withWriteLock { () throws(Errno) -> (UInt64, Bool) in
             try doMmap(addr: addr, length: length, prot: prot, flags: flags, file: mapped,
                        pgoff: offset >> UserVM.pageShift)
@@ -122,6 +125,9 @@ extension MM {
     func mmapRegion(file: FileRef?, addr: UInt64, length: UInt64, vmFlags flagsIn: VMFlags, pgoff: UInt64) throws(Errno) -> UInt64 {
         var vmFlags = flagsIn
         let end = addr + length
+        // f_op->mmap_prepare(): the file may add flags (a device sets VM_PFNMAP, VM_IO,
+        // VM_DONTEXPAND...) or refuse, before anything already mapped there is touched.
+        if let file { try file.file.mmapPrepare(flags: &vmFlags, pgoff: pgoff, length: length) }
         // Unmap any existing mapping in the area (MAP_FIXED).
         if !tree.indices(intersecting: addr, end).isEmpty {
             try doVMIMunmap(start: addr, end: end)

@@ -25,11 +25,16 @@ public protocol MappedFile: AnyObject, Sendable {
     var hasVMClose: Bool { get }
     /// A short name for listings ("/dev/zero (deleted)", "data.bin").
     var name: String { get }
+    /// Linux: `f_op->mmap_prepare()`: called by mmap() for a new mapping of `length` bytes
+    /// from page `pgoff`; may add VMA flags (a driver's VM_PFNMAP | VM_IO | VM_DONTEXPAND |
+    /// VM_DONTDUMP, a DAX file's VM_HUGEPAGE...) or refuse with an errno.
+    func mmapPrepare(flags: inout VMFlags, pgoff: UInt64, length: UInt64) throws(Errno)
 }
 
 extension MappedFile {
     public var mmapSupportedFlags: MapFlags { [] }
     public var hasVMClose: Bool { false }
+    public func mmapPrepare(flags: inout VMFlags, pgoff: UInt64, length: UInt64) throws(Errno) {}
 }
 
 /// The identity of a mapped file inside a VMA: equal when it is the same object.
