@@ -93,6 +93,21 @@ import Testing
         #expect(throws: Errno.EFAULT) { try mm.anonVMAPrepare(at: 0x5000_0000) }
     }
 
+    @Test func racingAnonVMAPreparesAgree() async throws {
+        let mm = MM()
+        let addr = try mm.mmap(length: 16 * page, prot: [.read, .write], flags: [.private, .anonymous])
+        let results = await withTaskGroup(of: ObjectIdentifier?.self) { group in
+            for index in 0..<8 {
+                group.addTask { (try? mm.anonVMAPrepare(at: addr + UInt64(index) * page)).map(ObjectIdentifier.init) }
+            }
+            var all: [ObjectIdentifier?] = []
+            for await result in group { all.append(result) }
+            return all
+        }
+        #expect(results.count == 8)
+        #expect(Set(results.compactMap { $0 }).count == 1)
+    }
+
     @Test func concurrentMappersAndReaders() async throws {
         let mm = MM()
         await withTaskGroup(of: Void.self) { group in

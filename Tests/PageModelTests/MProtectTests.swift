@@ -85,6 +85,17 @@ import Testing
         #expect(mm.vmas.first?.flags.contains(.read) == true)
     }
 
+    @Test func memoryDenyWriteExecute() throws {
+        let mm = MM()
+        mm.setFlags(.hasMDWE)
+        #expect(throws: Errno.EACCES) { try mm.mmap(length: page, prot: [.read, .write, .exec], flags: [.private, .anonymous]) }
+        let code = try mm.mmap(length: page, prot: [.read, .exec], flags: [.private, .anonymous])
+        let data = try mm.mmap(length: page, prot: [.read, .write], flags: [.private, .anonymous])
+        #expect(throws: Errno.EACCES) { try mm.mprotect(addr: data, length: page, prot: [.read, .exec]) }
+        #expect(throws: Errno.EACCES) { try mm.mprotect(addr: code, length: page, prot: [.read, .write, .exec]) }
+        try mm.mprotect(addr: code, length: page, prot: .exec)
+    }
+
     @Test func growsDownExtendsToTheVMAStart() throws {
         let mm = MM()
         try mm.mmap(addr: base, length: 4 * page, prot: [.read, .write], flags: anon.union(.growsDown))

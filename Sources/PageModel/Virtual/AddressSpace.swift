@@ -141,23 +141,23 @@ public final class MM: @unchecked Sendable {
     // MARK: anon_vma
 
     /// Linux: `anon_vma_prepare()`: give the VMA containing `addr` an anon_vma if it has none,
-    /// reusing a mergeable neighbour's (find_mergeable_anon_vma()) so that the two may still
-    /// merge later. Returns the anon_vma.
-    ///
-    /// Deviation: the kernel does this under the mmap_lock for read plus
-    /// mm->page_table_lock; the model takes the mmap_lock for write, because the VMA is a
-    /// value in the mm's array.
+    /// reusing a compatible neighbour's (find_mergeable_anon_vma()) so that the two may still
+    /// merge later. Returns the anon_vma. Takes the mmap_lock for read, as a fault does.
     public func anonVMAPrepare(at addr: UInt64) throws(Errno) -> AnonVMA {
-        try mmapLock.withWriteLock { () throws(Errno) -> AnonVMA in
-            guard let index = tree.index(containing: addr) else { throw Errno.EFAULT }
-            return lockedAnonVMAPrepare(index)
+        try mmapLock.withReadLock { () throws(Errno) -> AnonVMA in
+            guard let anonVMA = lockedAnonVMAPrepare(at: addr) else { throw Errno.EFAULT }
+            return anonVMA
         }
     }
 
-    /// anon_vma_prepare() for a caller that holds the mmap_lock for write.
-    func lockedAnonVMAPrepare(_ index: Int) -> AnonVMA {
-        if let existing = tree[index].anonVMA { return existing }
+    /// anon_vma_prepare() for a caller that holds the mmap_lock (for read, as the fault
+    /// path does, or for write). Racing callers get the same anon_vma: the VMA's anon_vma
+    /// pointer is set once, atomically (the kernel serialises this on mm->page_table_lock).
+    /// Nil if no VMA contains `addr`.
+    public func lockedAnonVMAPrepare(at addr: UInt64) -> AnonVMA? {
+        guard let index = tree.index(containing: addr) else { return nil }
         let vma = tree[index]
+        if let existing = vma.anonVMA { return existing }
         var chosen: AnonVMA?
         // find_mergeable_anon_vma(): a neighbour that could merge with this VMA after an
         // mprotect(), whose own anon_vma is not shared with a fork parent
@@ -176,10 +176,7 @@ public final class MM: @unchecked Sendable {
                 break
             }
         }
-        let anonVMA = chosen ?? newAnonVMA()
-        tree[index].anonVMA = anonVMA
-        tree[index].anonVMAChainLength = 1
-        return anonVMA
+        return vma.anonSlot.setIfNil(chosen ?? newAnonVMA())
     }
 
     /// A fresh anon_vma (anon_vma_alloc()).

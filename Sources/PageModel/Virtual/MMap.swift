@@ -125,6 +125,7 @@ extension MM {
     func mmapRegion(file: FileRef?, addr: UInt64, length: UInt64, vmFlags flagsIn: VMFlags, pgoff: UInt64) throws(Errno) -> UInt64 {
         var vmFlags = flagsIn
         let end = addr + length
+        if mapDenyWriteExec(old: vmFlags, new: vmFlags) { throw Errno.EACCES }
         // f_op->mmap_prepare(): the file may add flags (a device sets VM_PFNMAP, VM_IO,
         // VM_DONTEXPAND...) or refuse, before anything already mapped there is touched.
         if let file { try file.file.mmapPrepare(flags: &vmFlags, pgoff: pgoff, length: length) }
@@ -157,5 +158,13 @@ extension MM {
             }
         }
         return addr
+    }
+
+    /// Linux: `map_deny_write_exec()` (include/linux/mman.h): with memory-deny-write-execute
+    /// (MMF_HAS_MDWE, prctl(PR_SET_MDWE)) a VMA may not become writable and executable, nor
+    /// executable if it was not.
+    func mapDenyWriteExec(old: VMFlags, new: VMFlags) -> Bool {
+        guard flags.contains(.hasMDWE), new.contains(.exec) else { return false }
+        return new.contains(.write) || !old.contains(.exec)
     }
 }

@@ -48,6 +48,7 @@ extension MM {
                 if !newFlags.subtracting(mayAsAccess).intersection(.accessFlags).isEmpty {
                     throw Errno.EACCES
                 }
+                if mapDenyWriteExec(old: vma.flags, new: newFlags) { throw Errno.EACCES }
                 let rangeEnd = min(vma.end, end)
                 index = try mprotectFixup(at: index, start: cursor, end: rangeEnd, newFlags: newFlags)
                 cursor = tree[index].end

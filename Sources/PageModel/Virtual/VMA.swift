@@ -1,5 +1,6 @@
 // struct vm_area_struct, as a value. Mirrors include/linux/mm_types.h (the fields that
 // mm/vma.c, mm/mmap.c, mm/mprotect.c, mm/madvise.c and mm/mremap.c read and write).
+import Atomics
 
 /// The identity of one `vm_area_struct`. A VMA keeps its identity while it is expanded,
 /// shrunk or re-flagged in place; splitting makes a new one for the split-off part and a
@@ -22,6 +23,23 @@ public final class AnonVMA: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "anon_vma#\(serial)" }
 }
 
+/// The `vma->anon_vma` pointer of one VMA. anon_vma_prepare() sets it once from nil while
+/// the mmap_lock is held only for read (racing faults must agree on one anon_vma), so it
+/// is an atomic set-once reference; everything else that changes it (merge, mremap, fork)
+/// holds the mmap_lock for write and installs a new slot.
+final class AnonVMASlot: Sendable {
+    private let reference = ManagedAtomicLazyReference<AnonVMA>()
+
+    init(_ anonVMA: AnonVMA?) {
+        if let anonVMA { _ = reference.storeIfNilThenLoad(anonVMA) }
+    }
+
+    var value: AnonVMA? { reference.load() }
+
+    /// Sets the anon_vma if there is none yet; returns the one that won.
+    func setIfNil(_ anonVMA: AnonVMA) -> AnonVMA { reference.storeIfNilThenLoad(anonVMA) }
+}
+
 /// One virtual memory area: `[start, end)` of one mm with one set of flags, one backing
 /// object and one page offset.
 ///
@@ -41,7 +59,12 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
     /// `vm_file`; nil for anonymous memory.
     public internal(set) var file: FileRef?
     /// `anon_vma`; nil until the first anonymous fault (anon_vma_prepare()).
-    public internal(set) var anonVMA: AnonVMA?
+    public internal(set) var anonVMA: AnonVMA? {
+        get { anonSlot.value }
+        set { anonSlot = AnonVMASlot(newValue) }
+    }
+    /// Where `anonVMA` lives (see AnonVMASlot). Copies of this value share it.
+    private(set) var anonSlot: AnonVMASlot
     /// The length of the VMA's `anon_vma_chain`: 1 for a VMA with its own anon_vma, more for
     /// a child of fork that still shares its parents' (vma_had_uncowed_parents()).
     public internal(set) var anonVMAChainLength: Int
@@ -81,7 +104,7 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
         self.pgoff = pgoff
         self.flags = flags
         self.file = file
-        self.anonVMA = anonVMA
+        self.anonSlot = AnonVMASlot(anonVMA)
         self.anonVMAChainLength = anonVMAChainLength
         self.writeSeq = 0
     }
