@@ -125,6 +125,15 @@ import Testing
         #expect(flags.contains(.noReserve) && !flags.contains(.account))
     }
 
+    @Test func droppableAndMapsLine() throws {
+        let mm = MM()
+        let addr = try mm.mmap(addr: 0x1000_0000, length: page, prot: [.read, .write], flags: [.droppable, .anonymous])
+        #expect(mm.vmaLookup(addr)?.flags.description == "rd wr mr mw me nr wf dd sd dp")
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.droppable, .anonymous, .locked]) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: .droppable, file: TestFile()) }
+        #expect(mm.vmaLookup(addr)?.description == "10000000-10001000 rw-p 10000000 [anon]")
+    }
+
     @Test func populateAndLocked() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)

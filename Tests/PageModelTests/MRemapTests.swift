@@ -30,6 +30,15 @@ import Testing
         #expect(mm.vmas.first?.id == id)
     }
 
+    @Test func growInPlaceMergesTheNextVMAItReaches() throws {
+        let mm = MM()
+        try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base + 4 * page, length: 2 * page, prot: [.read, .write], flags: anon)
+        #expect(mm.mapCount == 2)
+        #expect(try mm.mremap(oldAddr: base, oldLength: 2 * page, newLength: 4 * page, flags: []) == base)
+        #expect(mm.spans == [Span(base, base + 6 * page, 0x10000)])
+    }
+
     @Test func growBlockedNeedsMayMoveAndThenMoves() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)

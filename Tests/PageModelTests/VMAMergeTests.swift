@@ -1,7 +1,8 @@
 // Ports of the kernel's VMA merge tests (tools/testing/vma/tests/merge.c, Linux v6.19):
 // test_simple_merge, test_simple_modify, test_merge_new (all 16 sticky permutations),
 // test_vma_merge_special_flags, test_vma_merge_with_close, test_vma_merge_new_with_close,
-// test_merge_existing (all 8 sticky permutations), test_anon_vma_non_mergeable.
+// test_merge_existing (all 8 sticky permutations), test_anon_vma_non_mergeable,
+// test_simple_expand, test_merge_extend, test_copy_vma, test_expand_only_mode.
 @testable import PageModel
 import Testing
 
@@ -296,5 +297,52 @@ import Testing
         #expect(mm.mergeNew(0x2000, 0x3000, 2, file: TestFile()) == nil)
         #expect(mm.mergeNew(0x2000, 0x3000, 2, file: file) != nil)
         #expect(mm.spans == [Span(0, 0x3000, 0)])
+    }
+
+    @Test func simpleExpand() {
+        let mm = MM()
+        let id = mm.link(0, 0x1000, 0)
+        let result = mm.mmapLock.withWriteLock { mm.mergeExtend(at: 0, delta: 0x2000).map { mm.tree[$0].id } }
+        #expect(result == id)
+        #expect(mm.spans == [Span(0, 0x3000, 0)])
+    }
+
+    @Test func mergeExtend() {
+        // Extend a VMA into the gap between itself and the following VMA: they merge.
+        let mm = MM()
+        let vma = mm.link(0, 0x1000, 0)
+        mm.link(0x3000, 0x4000, 3)
+        let result = mm.mmapLock.withWriteLock { mm.mergeExtend(at: 0, delta: 0x2000).map { mm.tree[$0].id } }
+        #expect(result == vma)
+        #expect(mm.spans == [Span(0, 0x4000, 0)])
+        #expect((mm.vma(vma)?.writeSeq ?? 0) > 0)
+        #expect(mm.mapCount == 1)
+    }
+
+    @Test func copyVMA() {
+        let mm = MM()
+        // Move backwards and do not merge.
+        let vma = mm.link(0x3000, 0x5000, 3)
+        let copied = mm.mmapLock.withWriteLock { mm.tree[mm.copyVMA(at: 0, to: 0, length: 0x2000, pgoff: 0)].id }
+        #expect(copied != vma)
+        #expect(mm.vma(copied).map { Span($0.start, $0.end, $0.pgoff) } == Span(0, 0x2000, 0))
+        #expect(mm.cleanup() == 2)
+
+        // Move a VMA into position next to another and merge the two.
+        mm.link(0, 0x2000, 0)
+        let next = mm.link(0x6000, 0x8000, 6)
+        let merged = mm.mmapLock.withWriteLock { mm.tree[mm.copyVMA(at: 0, to: 0x4000, length: 0x2000, pgoff: 4)].id }
+        #expect(merged == next)
+        #expect(mm.vma(next).map { Span($0.start, $0.end, $0.pgoff) } == Span(0x4000, 0x8000, 4))
+    }
+
+    @Test func expandOnlyMode() {
+        // just_expand merges with the previous VMA only, ignoring the one before it.
+        let mm = MM()
+        mm.link(0, 0x2000, 0)
+        let prev = mm.link(0x3000, 0x5000, 3)
+        #expect(mm.mergeNew(0x5000, 0x9000, 5, justExpand: true) == prev)
+        #expect(mm.vma(prev).map { Span($0.start, $0.end, $0.pgoff) } == Span(0x3000, 0x9000, 3))
+        #expect(mm.mapCount == 2)
     }
 }

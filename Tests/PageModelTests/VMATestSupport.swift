@@ -60,10 +60,10 @@ extension MM {
 
     /// merge_new(): try to merge a new range; the id of the VMA it merged into, or nil.
     func mergeNew(_ start: UInt64, _ end: UInt64, _ pgoff: UInt64, _ flags: VMFlags = testFlags,
-                  file: (any MappedFile)? = nil, anon: AnonVMA? = nil) -> VMAID? {
+                  file: (any MappedFile)? = nil, anon: AnonVMA? = nil, justExpand: Bool = false) -> VMAID? {
         mmapLock.withWriteLock {
             var request = VMAMergeRequest(start: start, end: end, pgoff: pgoff, flags: flags,
-                                          file: file.map(FileRef.init), anonVMA: anon)
+                                          file: file.map(FileRef.init), anonVMA: anon, justExpand: justExpand)
             return mergeNewRange(&request).map { tree[$0].id }
         }
     }

@@ -35,11 +35,12 @@ public struct AddressSpaceLayout: Sendable, Equatable {
 
 /// An address space (`struct mm_struct`).
 ///
-/// Thread safety: `MM` is Sendable because every mutable stored property except `flagWord`
-/// is read and written only with `mmapLock` held (for write to change, for read or write to
-/// look), and `flagWord` is an atomic. Methods whose names start with `locked` or that
-/// live in the VMA-operation files without taking the lock expect the caller to hold it;
-/// the public operations take it themselves.
+/// Thread safety (the invariant that makes the `@unchecked Sendable` true): every mutable
+/// stored property is read only with `mmapLock` held and written only with it held for
+/// write, except `flagWord`, an atomic, and each VMA's anon_vma pointer, a set-once atomic
+/// that anon_vma_prepare() may fill under the read lock. Methods whose names start with
+/// `locked`, and the internal helpers of the VMA-operation files, expect the caller to hold
+/// the lock; the public operations take it themselves.
 public final class MM: @unchecked Sendable {
     /// mm->mmap_lock.
     public let mmapLock = MMapLock()

@@ -152,10 +152,9 @@ extension MM {
         }
     }
 
-    /// The flags that make a VMA ineligible for KSM (`VM_SHARED | VM_MAYSHARE | VM_PFNMAP |
-    /// VM_IO | VM_DONTEXPAND | VM_HUGETLB | VM_MIXEDMAP | VM_DROPPABLE` and friends).
+    /// vma_ksm_compatible(): the flags that make a VMA ineligible for KSM.
     static let ksmIneligible: VMFlags = [
-        .shared, .mayShare, .pfnMap, .io, .dontExpand, .hugeTLB, .mixedMap, .droppable, .sealed,
+        .shared, .mayShare, .pfnMap, .io, .dontExpand, .hugeTLB, .mixedMap, .droppable,
     ]
 
     /// The VMA-level checks of the page-level advice, then the page-table hook.

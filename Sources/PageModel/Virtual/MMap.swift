@@ -104,6 +104,12 @@ extension MM {
                 // Ignore pgoff.
                 pgoff = 0
                 vmFlags.formUnion([.shared, .mayShare])
+            case .droppable:
+                // A locked or stack area makes no sense to be droppable.
+                if flags.contains(.locked) || vmFlags.contains(.growsDown) { throw Errno.EINVAL }
+                // Droppable pages are not reserved, and survive neither fork nor coredump.
+                vmFlags.formUnion([.droppable, .noReserve, .wipeOnFork, .dontDump])
+                pgoff = addr >> UserVM.pageShift
             case .private:
                 pgoff = addr >> UserVM.pageShift
             default:

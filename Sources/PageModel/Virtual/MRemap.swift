@@ -134,13 +134,11 @@ extension MM {
         return end <= layout.taskSize && vma.start >= layout.mmapMinAddr
     }
 
-    /// expand_vma_in_place() through vma_merge_extend(): grow the VMA itself (just_expand).
+    /// expand_vma_in_place(): grow the VMA through vma_merge_extend() (which also merges a
+    /// compatible next VMA that the growth reaches).
     private func expandInPlace(_ index: Int, _ request: RemapRequest) throws(Errno) {
         let vma = tree[index]
-        var merge = VMAMergeRequest(
-            start: vma.end, end: vma.end + request.delta, pgoff: vma.pgoff + vma.pages,
-            flags: vma.flags, file: vma.file, anonVMA: vma.anonVMA, justExpand: true)
-        guard mergeNewRange(&merge) != nil else { throw Errno.ENOMEM }
+        guard mergeExtend(at: index, delta: request.delta) != nil else { throw Errno.ENOMEM }
         if vma.flags.contains(.locked) { lockedVMPages += request.delta >> UserVM.pageShift }
     }
 
@@ -182,24 +180,9 @@ extension MM {
         let source = tree[sourceIndex]
         let newEnd = request.newAddr + request.newLength
 
-        // copy_vma(): an anonymous VMA not yet faulted takes the pgoff of its new place, to
-        // improve its chance of merging there.
-        var pgoff = source.pageOffset(of: request.addr)
-        if source.isAnonymous && source.anonVMA == nil { pgoff = request.newAddr >> UserVM.pageShift }
-        var merge = VMAMergeRequest(
-            start: request.newAddr, end: newEnd, pgoff: pgoff, flags: source.flags,
-            file: source.file, anonVMA: source.anonVMA,
-            copiedFromHadUncowedParents: source.hadUncowedParents)
-        let newIndex: Int
-        if let merged = mergeNewRange(&merge) {
-            newIndex = merged
-        } else {
-            var copy = source.duplicate(as: newVMAID())
-            copy.start = request.newAddr
-            copy.end = newEnd
-            copy.pgoff = pgoff
-            newIndex = tree.insert(copy)
-        }
+        let newIndex = copyVMA(
+            at: sourceIndex, to: request.newAddr, length: request.newLength,
+            pgoff: source.pageOffset(of: request.addr))
         let newVMA = tree[newIndex]
         // The source may have been merged into the new VMA (an unfaulted anonymous VMA).
         guard let currentSource = tree.index(containing: request.addr).map({ tree[$0] }) ?? (request.oldLength == 0 ? source : nil)

@@ -118,9 +118,12 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         let perms = (flags.contains(.read) ? "r" : "-") + (flags.contains(.write) ? "w" : "-")
             + (flags.contains(.exec) ? "x" : "-") + (flags.contains(.mayShare) ? "s" : "p")
-        let off = String(pgoff << UserVM.pageShift, radix: 16)
+        func hex(_ value: UInt64) -> String {
+            let digits = String(value, radix: 16)
+            return String(repeating: "0", count: max(0, 8 - digits.count)) + digits
+        }
         let name = file?.file.name ?? "[anon]"
-        return "\(String(start, radix: 16))-\(String(end, radix: 16)) \(perms) \(off) \(name)"
+        return "\(hex(start))-\(hex(end)) \(perms) \(hex(pgoff << UserVM.pageShift)) \(name)"
     }
 
     public static func == (lhs: VMA, rhs: VMA) -> Bool {

@@ -193,6 +193,39 @@ extension MM {
         return m + 1
     }
 
+    /// Linux: `vma_merge_extend()`: grow the VMA at `index` by `delta` bytes into the free
+    /// range after it, merging a compatible next VMA that the growth reaches. Returns the
+    /// index of the grown VMA, or nil (a VM_SPECIAL VMA cannot be extended this way).
+    /// Caller holds the mmap_lock for write.
+    func mergeExtend(at index: Int, delta: UInt64) -> Int? {
+        let vma = tree[index]
+        var request = VMAMergeRequest(
+            start: vma.end, end: vma.end + delta, pgoff: vma.pgoff + vma.pages, flags: vma.flags,
+            file: vma.file, anonVMA: vma.anonVMA)
+        return mergeNewRange(&request)
+    }
+
+    /// Linux: `copy_vma()`: a copy of the VMA at `index` placed at the free range
+    /// `[addr, addr + length)` with page offset `pgoff`, merged into a neighbour there when
+    /// possible (vma_merge_copied_range()), else linked as a new VMA. An anonymous VMA that
+    /// was never faulted takes the pgoff of its new address, to improve its chance of
+    /// merging. Returns the index of the VMA now covering the range. Caller holds the
+    /// mmap_lock for write.
+    func copyVMA(at index: Int, to addr: UInt64, length: UInt64, pgoff pgoffIn: UInt64) -> Int {
+        let source = tree[index]
+        var pgoff = pgoffIn
+        if source.isAnonymous && source.anonVMA == nil { pgoff = addr >> UserVM.pageShift }
+        var request = VMAMergeRequest(
+            start: addr, end: addr + length, pgoff: pgoff, flags: source.flags, file: source.file,
+            anonVMA: source.anonVMA, copiedFromHadUncowedParents: source.hadUncowedParents)
+        if let merged = mergeNewRange(&request) { return merged }
+        var copy = source.duplicate(as: newVMAID())
+        copy.start = addr
+        copy.end = addr + length
+        copy.pgoff = pgoff
+        return tree.insert(copy)
+    }
+
     /// Linux: `split_vma()` (and `__split_vma()` when `checkMapCount` is false): split the
     /// VMA at `index` at `addr`. With `newBelow` the new VMA is the lower part and the
     /// original keeps the upper; otherwise the new VMA is the upper part. Returns the index
