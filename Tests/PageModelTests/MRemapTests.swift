@@ -169,6 +169,10 @@ import Testing
         mm.link(0x6000_0000, 0x6000_2000, 0, [.read, .write, .dontExpand, .pfnMap, .io])
         #expect(throws: Errno.EFAULT) { try remap(0x6000_0000, 2 * page, 4 * page, .mayMove) }
         #expect(throws: Errno.EINVAL) { try remap(0x6000_0000, 2 * page, 2 * page, [.mayMove, .dontUnmap]) }
+        // Addresses at the very top of the 64-bit space do not trap.
+        #expect(throws: Errno.EFAULT) { try remap(0xffff_ffff_ffff_f000, 2 * page, 2 * page, [.mayMove, .fixed], 0x2000_0000) }
+        #expect(throws: Errno.EFAULT) { try remap(0xffff_ffff_ffff_f000, page, 2 * page, .mayMove) }
+        #expect(throws: Errno.EINVAL) { try remap(base, page, page, [.mayMove, .fixed], 0xffff_ffff_ffff_f000) }
         #expect(mm.checkInvariants().isEmpty)
     }
 }

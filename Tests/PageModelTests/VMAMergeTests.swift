@@ -2,7 +2,8 @@
 // test_simple_merge, test_simple_modify, test_merge_new (all 16 sticky permutations),
 // test_vma_merge_special_flags, test_vma_merge_with_close, test_vma_merge_new_with_close,
 // test_merge_existing (all 8 sticky permutations), test_anon_vma_non_mergeable,
-// test_simple_expand, test_merge_extend, test_copy_vma, test_expand_only_mode.
+// test_dup_anon_vma, test_simple_expand, test_merge_extend, test_copy_vma,
+// test_expand_only_mode.
 @testable import PageModel
 import Testing
 
@@ -344,5 +345,53 @@ import Testing
         #expect(mm.mergeNew(0x5000, 0x9000, 5, justExpand: true) == prev)
         #expect(mm.vma(prev).map { Span($0.start, $0.end, $0.pgoff) } == Span(0x3000, 0x9000, 3))
         #expect(mm.mapCount == 2)
+    }
+
+    @Test func dupAnonVMA() {
+        let mm = MM()
+        let dummy = mm.dummyAnonVMA()
+        func span(_ id: VMAID) -> Span? { mm.vma(id).map { Span($0.start, $0.end, $0.pgoff) } }
+
+        // Expanding prev over next, deleting it, gives prev next's anon_vma.
+        var prev = mm.link(0, 0x3000, 0)
+        var next = mm.link(0x3000, 0x5000, 3, anon: dummy)
+        #expect(mm.mergeExisting(middle: next, 0x3000, 0x5000, 3, anon: dummy) == prev)
+        #expect(span(prev) == Span(0, 0x5000, 0))
+        #expect(mm.vma(prev)?.anonVMA === dummy)
+        mm.cleanup()
+
+        // next has the anon_vma; prev extends, vma and next are deleted.
+        prev = mm.link(0, 0x3000, 0)
+        var vma = mm.link(0x3000, 0x5000, 3)
+        next = mm.link(0x5000, 0x8000, 5, anon: dummy)
+        #expect(mm.mergeExisting(middle: vma, 0x3000, 0x5000, 3) == prev)
+        #expect(span(prev) == Span(0, 0x8000, 0))
+        #expect(mm.vma(prev)?.anonVMA === dummy)
+        mm.cleanup()
+
+        // vma has the anon_vma; prev extends, vma and next are deleted.
+        prev = mm.link(0, 0x3000, 0)
+        vma = mm.link(0x3000, 0x5000, 3, anon: dummy)
+        mm.link(0x5000, 0x8000, 5)
+        #expect(mm.mergeExisting(middle: vma, 0x3000, 0x5000, 3, anon: dummy) == prev)
+        #expect(span(prev) == Span(0, 0x8000, 0))
+        #expect(mm.vma(prev)?.anonVMA === dummy)
+        mm.cleanup()
+
+        // vma has the anon_vma; prev extends over part of it.
+        prev = mm.link(0, 0x3000, 0)
+        vma = mm.link(0x3000, 0x8000, 3, anon: dummy)
+        #expect(mm.mergeExisting(middle: vma, 0x3000, 0x5000, 3, anon: dummy) == prev)
+        #expect(span(prev) == Span(0, 0x5000, 0))
+        #expect(mm.vma(prev)?.anonVMA === dummy)
+        mm.cleanup()
+
+        // vma has the anon_vma; next extends down over part of it.
+        vma = mm.link(0, 0x5000, 0, anon: dummy)
+        next = mm.link(0x5000, 0x8000, 5)
+        #expect(mm.mergeExisting(middle: vma, 0x3000, 0x5000, 3, anon: dummy) == next)
+        #expect(span(next) == Span(0x3000, 0x8000, 3))
+        #expect(mm.vma(next)?.anonVMA === dummy)
+        #expect(span(vma) == Span(0, 0x3000, 0))
     }
 }

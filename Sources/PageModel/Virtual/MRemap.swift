@@ -226,7 +226,9 @@ extension MM {
     /// `[addr, addr + len)`, keeping the gaps between them.
     private func remapMove(_ request: inout RemapRequest) throws(Errno) -> UInt64 {
         let start = request.addr
-        let end = start + request.oldLength
+        // A range wrapping past 2^64 finds no VMA in the kernel's walk: EFAULT.
+        let (end, overflow) = start.addingReportingOverflow(request.oldLength)
+        if overflow { throw Errno.EFAULT }
         var target = request.newAddr
         var result: UInt64?
         var lastEnd: UInt64 = 0
