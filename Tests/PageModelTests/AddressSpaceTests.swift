@@ -59,7 +59,9 @@ import Testing
             (.EAGAIN, 11, "EAGAIN"), (.ENOMEM, 12, "ENOMEM"), (.EACCES, 13, "EACCES"),
             (.EFAULT, 14, "EFAULT"), (.EBUSY, 16, "EBUSY"), (.EEXIST, 17, "EEXIST"),
             (.EINVAL, 22, "EINVAL"), (.ENOSPC, 28, "ENOSPC"), (.EOVERFLOW, 75, "EOVERFLOW"),
-            (.EOPNOTSUPP, 95, "EOPNOTSUPP"),
+            (.EOPNOTSUPP, 95, "EOPNOTSUPP"), (.EBADF, 9, "EBADF"), (.ENODEV, 19, "ENODEV"),
+            (.ETXTBSY, 26, "ETXTBSY"), (.EHOSTDOWN, 112, "EHOSTDOWN"), (.EHWPOISON, 133, "EHWPOISON"),
+            (.ENOTSUPP, 524, "ENOTSUPP"),
         ]
         for (errno, value, name) in expected {
             #expect(errno.rawValue == value)

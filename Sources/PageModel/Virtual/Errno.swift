@@ -65,6 +65,47 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
     /// Hardware memory error (the kernel's signal-less SIGBUS analogue for poisoned pages).
     public static let EHWPOISON = Errno(rawValue: 133)
 
+    /// No child processes.
+    public static let ECHILD = Errno(rawValue: 10)
+    /// Cross-device link.
+    public static let EXDEV = Errno(rawValue: 18)
+    /// Not a directory.
+    public static let ENOTDIR = Errno(rawValue: 20)
+    /// Is a directory.
+    public static let EISDIR = Errno(rawValue: 21)
+    /// File table overflow.
+    public static let ENFILE = Errno(rawValue: 23)
+    /// Too many open files.
+    public static let EMFILE = Errno(rawValue: 24)
+    /// Not a typewriter (inappropriate ioctl).
+    public static let ENOTTY = Errno(rawValue: 25)
+    /// Broken pipe.
+    public static let EPIPE = Errno(rawValue: 32)
+    /// Resource deadlock would occur.
+    public static let EDEADLK = Errno(rawValue: 35)
+    /// File name too long.
+    public static let ENAMETOOLONG = Errno(rawValue: 36)
+    /// Directory not empty.
+    public static let ENOTEMPTY = Errno(rawValue: 39)
+    /// No data available.
+    public static let ENODATA = Errno(rawValue: 61)
+    /// Timed out.
+    public static let ETIMEDOUT = Errno(rawValue: 110)
+    /// Host is down (used by migration for a device that went away).
+    public static let EHOSTDOWN = Errno(rawValue: 112)
+    /// Operation already in progress.
+    public static let EALREADY = Errno(rawValue: 114)
+    /// Operation now in progress.
+    public static let EINPROGRESS = Errno(rawValue: 115)
+    /// Stale file handle.
+    public static let ESTALE = Errno(rawValue: 116)
+    /// Remote I/O error.
+    public static let EREMOTEIO = Errno(rawValue: 121)
+    /// Operation canceled.
+    public static let ECANCELED = Errno(rawValue: 125)
+    /// Kernel-internal: operation is not supported (never seen by user space as such).
+    public static let ENOTSUPP = Errno(rawValue: 524)
+
     private static let table: [Int32: (name: String, message: String)] = [
         1: ("EPERM", "Operation not permitted"),
         2: ("ENOENT", "No such file or directory"),
@@ -92,6 +133,26 @@ public struct Errno: Error, RawRepresentable, Hashable, Sendable, CustomStringCo
         75: ("EOVERFLOW", "Value too large for defined data type"),
         95: ("EOPNOTSUPP", "Operation not supported"),
         133: ("EHWPOISON", "Memory page has hardware error"),
+        10: ("ECHILD", "No child processes"),
+        18: ("EXDEV", "Invalid cross-device link"),
+        20: ("ENOTDIR", "Not a directory"),
+        21: ("EISDIR", "Is a directory"),
+        23: ("ENFILE", "Too many open files in system"),
+        24: ("EMFILE", "Too many open files"),
+        25: ("ENOTTY", "Inappropriate ioctl for device"),
+        32: ("EPIPE", "Broken pipe"),
+        35: ("EDEADLK", "Resource deadlock avoided"),
+        36: ("ENAMETOOLONG", "File name too long"),
+        39: ("ENOTEMPTY", "Directory not empty"),
+        61: ("ENODATA", "No data available"),
+        110: ("ETIMEDOUT", "Connection timed out"),
+        112: ("EHOSTDOWN", "Host is down"),
+        114: ("EALREADY", "Operation already in progress"),
+        115: ("EINPROGRESS", "Operation now in progress"),
+        116: ("ESTALE", "Stale file handle"),
+        121: ("EREMOTEIO", "Remote I/O error"),
+        125: ("ECANCELED", "Operation canceled"),
+        524: ("ENOTSUPP", "Operation is not supported"),
     ]
 
     /// The kernel's name for the value ("EINVAL"), or "E<number>" for one the table lacks.
