@@ -76,31 +76,31 @@ import Testing
         let mm = MM()
         let base: UInt64 = 0x1000_0000
         let anon: MapFlags = [.private, .anonymous, .fixed]
-        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: anon)
-        try mm.mmap(addr: base + page, length: page, prot: [.read, .write, .exec], flags: anon)
+        try mm.mmap(addr: base, length: pageBytes, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base + pageBytes, length: pageBytes, prot: [.read, .write, .exec], flags: anon)
         #expect(mm.mapCount == 2)
         let first = try mm.anonVMAPrepare(at: base)
         #expect(try mm.anonVMAPrepare(at: base) === first)
         // The neighbour differs only in an access flag (anon_vma_compatible()): it shares
         // the anon_vma, so the two can merge after an mprotect().
-        #expect(try mm.anonVMAPrepare(at: base + page) === first)
-        try mm.mprotect(addr: base + page, length: page, prot: [.read, .write])
-        #expect(mm.spans == [Span(base, base + 2 * page, 0x10000)])
+        #expect(try mm.anonVMAPrepare(at: base + pageBytes) === first)
+        try mm.mprotect(addr: base + pageBytes, length: pageBytes, prot: [.read, .write])
+        #expect(mm.spans == [Span(base, base + 2 * pageBytes, 0x10000)])
         // A read-only neighbour lacks VM_ACCOUNT: not compatible, it gets its own.
-        try mm.mmap(addr: base + 2 * page, length: page, prot: .read, flags: anon)
-        #expect(try mm.anonVMAPrepare(at: base + 2 * page) !== first)
+        try mm.mmap(addr: base + 2 * pageBytes, length: pageBytes, prot: .read, flags: anon)
+        #expect(try mm.anonVMAPrepare(at: base + 2 * pageBytes) !== first)
         // A far-away VMA gets its own too.
-        try mm.mmap(addr: base + 0x10_0000, length: page, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base + 0x10_0000, length: pageBytes, prot: [.read, .write], flags: anon)
         #expect(try mm.anonVMAPrepare(at: base + 0x10_0000) !== first)
         #expect(throws: Errno.EFAULT) { try mm.anonVMAPrepare(at: 0x5000_0000) }
     }
 
     @Test func racingAnonVMAPreparesAgree() async throws {
         let mm = MM()
-        let addr = try mm.mmap(length: 16 * page, prot: [.read, .write], flags: [.private, .anonymous])
+        let addr = try mm.mmap(length: 16 * pageBytes, prot: [.read, .write], flags: [.private, .anonymous])
         let results = await withTaskGroup(of: ObjectIdentifier?.self) { group in
             for index in 0..<8 {
-                group.addTask { (try? mm.anonVMAPrepare(at: addr + UInt64(index) * page)).map(ObjectIdentifier.init) }
+                group.addTask { (try? mm.anonVMAPrepare(at: addr + UInt64(index) * pageBytes)).map(ObjectIdentifier.init) }
             }
             var all: [ObjectIdentifier?] = []
             for await result in group { all.append(result) }
@@ -117,18 +117,18 @@ import Testing
                 group.addTask {
                     let base = 0x1000_0000 + UInt64(worker) * 0x100_0000
                     for round in 0..<200 {
-                        let addr = base + UInt64(round % 16) * 2 * page
-                        _ = try? mm.mmap(addr: addr, length: 2 * page, prot: [.read, .write],
+                        let addr = base + UInt64(round % 16) * 2 * pageBytes
+                        _ = try? mm.mmap(addr: addr, length: 2 * pageBytes, prot: [.read, .write],
                                          flags: [.private, .anonymous, .fixed])
-                        _ = try? mm.mprotect(addr: addr, length: page, prot: .read)
-                        _ = try? mm.madvise(addr: addr, length: 2 * page, advice: .dontFork)
-                        if round % 3 == 0 { _ = try? mm.munmap(addr: addr + page, length: page) }
+                        _ = try? mm.mprotect(addr: addr, length: pageBytes, prot: .read)
+                        _ = try? mm.madvise(addr: addr, length: 2 * pageBytes, advice: .dontFork)
+                        if round % 3 == 0 { _ = try? mm.munmap(addr: addr + pageBytes, length: pageBytes) }
                     }
                 }
             }
             for _ in 0..<2 {
                 group.addTask {
-                    for round in 0..<400 { _ = mm.findVMA(0x1000_0000 + UInt64(round) * page) }
+                    for round in 0..<400 { _ = mm.findVMA(0x1000_0000 + UInt64(round) * pageBytes) }
                 }
             }
         }

@@ -14,17 +14,17 @@ import Testing
 
     @Test func dontForkSplitsAndDoForkMergesBack() throws {
         let mm = MM()
-        try mm.mmap(addr: base, length: 3 * page, prot: [.read, .write], flags: anon)
-        try mm.madvise(addr: base + page, length: page, advice: .dontFork)
-        #expect(mm.spans == [Span(base, base + page, 0x10000), Span(base + page, base + 2 * page, 0x10001),
-                             Span(base + 2 * page, base + 3 * page, 0x10002)])
+        try mm.mmap(addr: base, length: 3 * pageBytes, prot: [.read, .write], flags: anon)
+        try mm.madvise(addr: base + pageBytes, length: pageBytes, advice: .dontFork)
+        #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + pageBytes, base + 2 * pageBytes, 0x10001),
+                             Span(base + 2 * pageBytes, base + 3 * pageBytes, 0x10002)])
         #expect(mm.vmas.map { $0.flags.contains(.dontCopy) } == [false, true, false])
         #expect(mm.vmas[1].flags.rawValue & 0x20000 != 0)
         // Again: nothing changes.
-        try mm.madvise(addr: base + page, length: page, advice: .dontFork)
+        try mm.madvise(addr: base + pageBytes, length: pageBytes, advice: .dontFork)
         #expect(mm.mapCount == 3)
-        try mm.madvise(addr: base, length: 3 * page, advice: .doFork)
-        #expect(mm.spans == [Span(base, base + 3 * page, 0x10000)])
+        try mm.madvise(addr: base, length: 3 * pageBytes, advice: .doFork)
+        #expect(mm.spans == [Span(base, base + 3 * pageBytes, 0x10000)])
         #expect(mm.vmas.first?.flags == anonRWFlags)
     }
 
@@ -47,60 +47,60 @@ import Testing
     @Test func pageLevelAdviceReachesThePageOps() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 4 * page, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
         ops.clear()
-        try mm.madvise(addr: base, length: 2 * page, advice: .dontNeed)
-        try mm.madvise(addr: base + page, length: page, advice: .free)
-        try mm.madvise(addr: base, length: 4 * page, advice: .pageOut)
-        #expect(ops.events == [.advise(.dontNeed, base, base + 2 * page), .advise(.free, base + page, base + 2 * page),
-                               .advise(.pageOut, base, base + 4 * page)])
+        try mm.madvise(addr: base, length: 2 * pageBytes, advice: .dontNeed)
+        try mm.madvise(addr: base + pageBytes, length: pageBytes, advice: .free)
+        try mm.madvise(addr: base, length: 4 * pageBytes, advice: .pageOut)
+        #expect(ops.events == [.advise(.dontNeed, base, base + 2 * pageBytes), .advise(.free, base + pageBytes, base + 2 * pageBytes),
+                               .advise(.pageOut, base, base + 4 * pageBytes)])
         // Page-level advice does not split.
         #expect(mm.mapCount == 1)
     }
 
     @Test func gapsAreSkippedAndReportedAsENOMEM() throws {
         let mm = MM()
-        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: anon)
-        try mm.mmap(addr: base + 2 * page, length: page, prot: [.read, .write], flags: anon)
-        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: base, length: 3 * page, advice: .dontFork) }
+        try mm.mmap(addr: base, length: pageBytes, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base + 2 * pageBytes, length: pageBytes, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: base, length: 3 * pageBytes, advice: .dontFork) }
         #expect(mm.vmas.map { $0.flags.contains(.dontCopy) } == [true, true])
-        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: 0x5000_0000, length: page, advice: .dontNeed) }
-        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: base - page, length: page, advice: .dontNeed) }
+        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: 0x5000_0000, length: pageBytes, advice: .dontNeed) }
+        #expect(throws: Errno.ENOMEM) { try mm.madvise(addr: base - pageBytes, length: pageBytes, advice: .dontNeed) }
     }
 
     @Test func badArgumentsGetTheKernelsErrno() throws {
         let mm = MM()
-        try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: anon)
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: page, advice: Advice(rawValue: 7)) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: page, advice: Advice(rawValue: 999)) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 8, length: page, advice: .dontNeed) }
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: pageBytes, advice: Advice(rawValue: 7)) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: pageBytes, advice: Advice(rawValue: 999)) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 8, length: pageBytes, advice: .dontNeed) }
         // A "small negative" length rounds up to zero.
         #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: UInt64.max, advice: .dontNeed) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: UInt64.max - 2 * page, advice: .dontNeed) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: UInt64.max - 2 * pageBytes, advice: .dontNeed) }
         // A zero length is a successful no-op, even on an unmapped address.
         try mm.madvise(addr: 0x5000_0000, length: 0, advice: .dontNeed)
-        #expect(throws: Errno.EPERM) { try mm.madvise(addr: base, length: page, advice: .hwPoison) }
+        #expect(throws: Errno.EPERM) { try mm.madvise(addr: base, length: pageBytes, advice: .hwPoison) }
     }
 
     @Test func perVMAChecks() throws {
         let mm = MM()
         // VM_LOCKED: MADV_DONTNEED and MADV_PAGEOUT refuse, MADV_DONTNEED_LOCKED accepts.
-        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: anon.union(.locked))
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: page, advice: .dontNeed) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: page, advice: .pageOut) }
-        try mm.madvise(addr: base, length: page, advice: .dontNeedLocked)
+        try mm.mmap(addr: base, length: pageBytes, prot: [.read, .write], flags: anon.union(.locked))
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: pageBytes, advice: .dontNeed) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base, length: pageBytes, advice: .pageOut) }
+        try mm.madvise(addr: base, length: pageBytes, advice: .dontNeedLocked)
         // MADV_FREE only on anonymous private memory.
-        try mm.mmap(addr: base + 0x10_0000, length: page, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x10_0000, length: page, advice: .free) }
-        try mm.mmap(addr: base + 0x20_0000, length: page, prot: .read, flags: [.private, .fixed], file: TestFile())
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x20_0000, length: page, advice: .free) }
+        try mm.mmap(addr: base + 0x10_0000, length: pageBytes, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x10_0000, length: pageBytes, advice: .free) }
+        try mm.mmap(addr: base + 0x20_0000, length: pageBytes, prot: .read, flags: [.private, .fixed], file: TestFile())
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x20_0000, length: pageBytes, advice: .free) }
         // MADV_WIPEONFORK only on anonymous private memory.
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x10_0000, length: page, advice: .wipeOnFork) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x10_0000, length: pageBytes, advice: .wipeOnFork) }
         // MADV_DOFORK on VM_IO, MADV_DONTNEED on VM_PFNMAP.
         mm.link(base + 0x30_0000, base + 0x30_1000, 0, [.read, .write, .io, .pfnMap, .dontCopy, .dontExpand])
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: page, advice: .doFork) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: page, advice: .dontNeed) }
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: page, advice: .doDump) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: pageBytes, advice: .doFork) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: pageBytes, advice: .dontNeed) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: pageBytes, advice: .doDump) }
     }
 
     @Test func collapseChecksTheVMAAndPassesTheAlignedRange() throws {
@@ -109,7 +109,7 @@ import Testing
         let pmd = UserVM.pmdSize
         try mm.mmap(addr: 0x4000_0000, length: 3 * pmd, prot: [.read, .write], flags: anon)
         ops.clear()
-        try mm.madvise(addr: 0x4000_0000 + page, length: 2 * pmd, advice: .collapse)
+        try mm.madvise(addr: 0x4000_0000 + pageBytes, length: 2 * pmd, advice: .collapse)
         // Only the whole PMDs inside the range: [0x40200000, 0x40400000).
         #expect(ops.events == [.collapse(0x4020_0000, 0x4040_0000)])
         try mm.madvise(addr: 0x4000_0000, length: 3 * pmd, advice: .noHugePage)
@@ -118,43 +118,43 @@ import Testing
         try mm.mmap(addr: 0x8000_0000, length: pmd, prot: .read, flags: [.private, .fixed], file: TestFile(size: 4 << 20))
         #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x8000_0000, length: pmd, advice: .collapse) }
         // A VMA too small to hold an aligned PMD.
-        try mm.mmap(addr: 0x9000_0000, length: 4 * page, prot: [.read, .write], flags: anon)
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x9000_0000, length: 4 * page, advice: .collapse) }
+        try mm.mmap(addr: 0x9000_0000, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x9000_0000, length: 4 * pageBytes, advice: .collapse) }
     }
 
     @Test func removeAndGuardRegions() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
-        try mm.madvise(addr: base, length: page, advice: .remove)
-        #expect(ops.events.last == .advise(.remove, base, base + page))
-        try mm.mmap(addr: base + 0x10_0000, length: page, prot: [.read, .write], flags: [.private, .fixed], file: TestFile())
-        #expect(throws: Errno.EACCES) { try mm.madvise(addr: base + 0x10_0000, length: page, advice: .remove) }
-        try mm.mmap(addr: base + 0x20_0000, length: 2 * page, prot: [.read, .write], flags: anon)
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x20_0000, length: page, advice: .remove) }
+        try mm.mmap(addr: base, length: pageBytes, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
+        try mm.madvise(addr: base, length: pageBytes, advice: .remove)
+        #expect(ops.events.last == .advise(.remove, base, base + pageBytes))
+        try mm.mmap(addr: base + 0x10_0000, length: pageBytes, prot: [.read, .write], flags: [.private, .fixed], file: TestFile())
+        #expect(throws: Errno.EACCES) { try mm.madvise(addr: base + 0x10_0000, length: pageBytes, advice: .remove) }
+        try mm.mmap(addr: base + 0x20_0000, length: 2 * pageBytes, prot: [.read, .write], flags: anon)
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x20_0000, length: pageBytes, advice: .remove) }
         // Guard regions mark the whole VMA VM_MAYBE_GUARD, a sticky flag: no split.
-        try mm.madvise(addr: base + 0x20_0000, length: page, advice: .guardInstall)
-        #expect(mm.vmaLookup(base + 0x20_0000).map { $0.flags.contains(.maybeGuard) && $0.length == 2 * page } == true)
-        try mm.mmap(addr: base + 0x30_0000, length: page, prot: .read, flags: anon.union(.locked))
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: page, advice: .guardInstall) }
-        try mm.madvise(addr: base + 0x30_0000, length: page, advice: .guardRemove)
+        try mm.madvise(addr: base + 0x20_0000, length: pageBytes, advice: .guardInstall)
+        #expect(mm.vmaLookup(base + 0x20_0000).map { $0.flags.contains(.maybeGuard) && $0.length == 2 * pageBytes } == true)
+        try mm.mmap(addr: base + 0x30_0000, length: pageBytes, prot: .read, flags: anon.union(.locked))
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: base + 0x30_0000, length: pageBytes, advice: .guardInstall) }
+        try mm.madvise(addr: base + 0x30_0000, length: pageBytes, advice: .guardRemove)
     }
 
     @Test func collapseInsideOnePMDIsEINVAL() throws {
         let mm = MM()
         try mm.mmap(addr: 0x4000_0000, length: 2 * UserVM.pmdSize, prot: [.read, .write], flags: anon)
-        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x4000_1000, length: page, advice: .collapse) }
+        #expect(throws: Errno.EINVAL) { try mm.madvise(addr: 0x4000_1000, length: pageBytes, advice: .collapse) }
         // An aligned-empty range: nothing to collapse, success.
         try mm.madvise(addr: 0x4000_1000, length: UserVM.pmdSize, advice: .collapse)
     }
 
     @Test func mergeableSetsTheMMFlag() throws {
         let mm = MM()
-        try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: anon)
-        try mm.madvise(addr: base, length: 2 * page, advice: .mergeable)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: [.read, .write], flags: anon)
+        try mm.madvise(addr: base, length: 2 * pageBytes, advice: .mergeable)
         #expect(mm.flags.contains(.vmMergeable))
         #expect(mm.vmas.first?.flags.contains(.mergeable) == true)
-        try mm.madvise(addr: base, length: 2 * page, advice: .unmergeable)
+        try mm.madvise(addr: base, length: 2 * pageBytes, advice: .unmergeable)
         #expect(mm.vmas.first?.flags.contains(.mergeable) == false)
     }
 }

@@ -8,11 +8,11 @@ import Testing
     @Test func firstMappingsGoTopDownBelowMmapBaseAndMerge() throws {
         let mm = MM()
         #expect(UserVM.mmapBase == 0x7fff_f7ff_f000)
-        let first = try mm.mmap(length: page, prot: [.read, .write], flags: anon)
+        let first = try mm.mmap(length: pageBytes, prot: [.read, .write], flags: anon)
         #expect(first == 0x7fff_f7ff_e000)
         let id = try #require(mm.findVMA(first)?.id)
         // The next mapping lands just below and merges into the same VMA.
-        let second = try mm.mmap(length: page, prot: [.read, .write], flags: anon)
+        let second = try mm.mmap(length: pageBytes, prot: [.read, .write], flags: anon)
         #expect(second == 0x7fff_f7ff_d000)
         #expect(mm.spans == [Span(0x7fff_f7ff_d000, 0x7fff_f7ff_f000, 0x7_ffff_7ffd)])
         #expect(mm.vmas.first?.id == id)
@@ -33,58 +33,58 @@ import Testing
 
     @Test func hintIsUsedWhenFreeAndRoundedUpToMmapMinAddr() throws {
         let mm = MM()
-        #expect(try mm.mmap(addr: 0x1000_0000, length: page, prot: .read, flags: anon) == 0x1000_0000)
-        #expect(try mm.mmap(addr: 0x2000_0123, length: page, prot: .read, flags: anon) == 0x2000_1000)
-        #expect(try mm.mmap(addr: 0x1000, length: page, prot: .read, flags: anon) == 0x10000)
+        #expect(try mm.mmap(addr: 0x1000_0000, length: pageBytes, prot: .read, flags: anon) == 0x1000_0000)
+        #expect(try mm.mmap(addr: 0x2000_0123, length: pageBytes, prot: .read, flags: anon) == 0x2000_1000)
+        #expect(try mm.mmap(addr: 0x1000, length: pageBytes, prot: .read, flags: anon) == 0x10000)
         // An occupied hint falls back to the top-down search.
-        #expect(try mm.mmap(addr: 0x1000_0000, length: page, prot: .read, flags: anon) == 0x7fff_f7ff_e000)
+        #expect(try mm.mmap(addr: 0x1000_0000, length: pageBytes, prot: .read, flags: anon) == 0x7fff_f7ff_e000)
     }
 
     @Test func hintInsideTheStackGuardGapIsRefused() throws {
         let mm = MM()
-        try mm.mmap(addr: 0x2000_0000, length: 4 * page, prot: [.read, .write],
+        try mm.mmap(addr: 0x2000_0000, length: 4 * pageBytes, prot: [.read, .write],
                     flags: anon.union([.fixed, .growsDown]))
         #expect(mm.vmas.first?.flags.contains(.growsDown) == true)
         // [0x1ffff000, 0x20000000) ends above vm_start_gap() = 0x20000000 - 1 MiB.
-        let addr = try mm.mmap(addr: 0x1fff_f000, length: page, prot: .read, flags: anon)
+        let addr = try mm.mmap(addr: 0x1fff_f000, length: pageBytes, prot: .read, flags: anon)
         #expect(addr != 0x1fff_f000)
         // Below the gap it is accepted.
-        #expect(try mm.mmap(addr: 0x1fef_f000, length: page, prot: .read, flags: anon) == 0x1fef_f000)
+        #expect(try mm.mmap(addr: 0x1fef_f000, length: pageBytes, prot: .read, flags: anon) == 0x1fef_f000)
     }
 
     @Test func mapFixedReplacesAndSplits() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
         let base: UInt64 = 0x1000_0000
-        try mm.mmap(addr: base, length: 4 * page, prot: [.read, .write], flags: anon.union(.fixed))
+        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon.union(.fixed))
         ops.clear()
-        #expect(try mm.mmap(addr: base + page, length: page, prot: .read, flags: anon.union(.fixed)) == base + page)
-        #expect(mm.spans == [Span(base, base + page, 0x10000), Span(base + page, base + 2 * page, 0x10001),
-                             Span(base + 2 * page, base + 4 * page, 0x10002)])
+        #expect(try mm.mmap(addr: base + pageBytes, length: pageBytes, prot: .read, flags: anon.union(.fixed)) == base + pageBytes)
+        #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + pageBytes, base + 2 * pageBytes, 0x10001),
+                             Span(base + 2 * pageBytes, base + 4 * pageBytes, 0x10002)])
         #expect(mm.vmas.map(\.flags.description) == ["rd wr mr mw me ac sd", "rd mr mw me sd", "rd wr mr mw me ac sd"])
         #expect(ops.events == [
-            .boundary(base + page), .boundary(base + 2 * page), .unmap(base + page, base + 2 * page),
-            .freeTables(base + page, base + 2 * page, floor: base + page, ceiling: base + 2 * page),
+            .boundary(base + pageBytes), .boundary(base + 2 * pageBytes), .unmap(base + pageBytes, base + 2 * pageBytes),
+            .freeTables(base + pageBytes, base + 2 * pageBytes, floor: base + pageBytes, ceiling: base + 2 * pageBytes),
         ])
     }
 
     @Test func mapFixedNoReplace() throws {
         let mm = MM()
         let base: UInt64 = 0x1000_0000
-        try mm.mmap(addr: base, length: 2 * page, prot: .read, flags: anon.union(.fixed))
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: .read, flags: anon.union(.fixed))
         #expect(throws: Errno.EEXIST) {
-            try mm.mmap(addr: base + page, length: 2 * page, prot: .read, flags: anon.union(.fixedNoReplace))
+            try mm.mmap(addr: base + pageBytes, length: 2 * pageBytes, prot: .read, flags: anon.union(.fixedNoReplace))
         }
-        #expect(try mm.mmap(addr: base + 2 * page, length: page, prot: .read, flags: anon.union(.fixedNoReplace)) == base + 2 * page)
+        #expect(try mm.mmap(addr: base + 2 * pageBytes, length: pageBytes, prot: .read, flags: anon.union(.fixedNoReplace)) == base + 2 * pageBytes)
         // Same flags, contiguous: merged.
-        #expect(mm.spans == [Span(base, base + 3 * page, 0x10000)])
+        #expect(mm.spans == [Span(base, base + 3 * pageBytes, 0x10000)])
     }
 
     @Test func sharedAnonymousMappingsHaveTheirOwnShmemFile() throws {
         let mm = MM()
         let base: UInt64 = 0x1000_0000
-        try mm.mmap(addr: base, length: page, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
-        try mm.mmap(addr: base + page, length: page, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
+        try mm.mmap(addr: base, length: pageBytes, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
+        try mm.mmap(addr: base + pageBytes, length: pageBytes, prot: [.read, .write], flags: [.shared, .anonymous, .fixed])
         let vmas = mm.vmas
         #expect(vmas.count == 2)
         #expect(vmas.map(\.flags.description) == ["rd wr sh mr mw me ms sd", "rd wr sh mr mw me ms sd"])
@@ -97,57 +97,57 @@ import Testing
         let readOnly = TestFile(mode: .read)
         let base: UInt64 = 0x1000_0000
         // Private: VM_MAYWRITE stays (a private copy may be written after mprotect).
-        try mm.mmap(addr: base, length: 2 * page, prot: .read, flags: [.private, .fixed], file: readOnly)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: .read, flags: [.private, .fixed], file: readOnly)
         #expect(mm.vmas.last?.flags.description == "rd mr mw me sd")
         // Shared of a read-only file: VM_SHARED and VM_MAYWRITE dropped, VM_MAYSHARE kept.
-        try mm.mmap(addr: base + 0x10_0000, length: page, prot: .read, flags: [.shared, .fixed], file: readOnly)
+        try mm.mmap(addr: base + 0x10_0000, length: pageBytes, prot: .read, flags: [.shared, .fixed], file: readOnly)
         #expect(mm.vmas.last?.flags.description == "rd mr me ms sd")
         // Shared writable of a writable file.
         let writable = TestFile()
-        try mm.mmap(addr: base + 0x20_0000, length: 2 * page, prot: [.read, .write], flags: [.shared, .fixed], file: writable)
+        try mm.mmap(addr: base + 0x20_0000, length: 2 * pageBytes, prot: [.read, .write], flags: [.shared, .fixed], file: writable)
         #expect(mm.vmas.last?.flags.description == "rd wr sh mr mw me ms sd")
         // The next two pages of the same file, placed right after: one VMA.
-        try mm.mmap(addr: base + 0x20_0000 + 2 * page, length: 2 * page, prot: [.read, .write],
-                    flags: [.shared, .fixed], file: writable, offset: 2 * page)
-        #expect(mm.vmas.last.map { Span($0.start, $0.end, $0.pgoff) } == Span(base + 0x20_0000, base + 0x20_0000 + 4 * page, 0))
+        try mm.mmap(addr: base + 0x20_0000 + 2 * pageBytes, length: 2 * pageBytes, prot: [.read, .write],
+                    flags: [.shared, .fixed], file: writable, offset: 2 * pageBytes)
+        #expect(mm.vmas.last.map { Span($0.start, $0.end, $0.pgoff) } == Span(base + 0x20_0000, base + 0x20_0000 + 4 * pageBytes, 0))
         // At a non-contiguous offset: a separate VMA.
-        try mm.mmap(addr: base + 0x20_0000 + 4 * page, length: page, prot: [.read, .write],
-                    flags: [.shared, .fixed], file: writable, offset: 9 * page)
+        try mm.mmap(addr: base + 0x20_0000 + 4 * pageBytes, length: pageBytes, prot: [.read, .write],
+                    flags: [.shared, .fixed], file: writable, offset: 9 * pageBytes)
         #expect(mm.mapCount == 4)
     }
 
     @Test func flagBitsFromMapFlags() throws {
         let mm = MM()
-        let stack = try mm.mmap(length: page, prot: [.read, .write], flags: anon.union(.stack))
+        let stack = try mm.mmap(length: pageBytes, prot: [.read, .write], flags: anon.union(.stack))
         #expect(mm.vmaLookup(stack)?.flags.contains(.noHugePage) == true)
-        let noReserve = try mm.mmap(addr: 0x1000_0000, length: page, prot: [.read, .write], flags: anon.union(.noReserve))
+        let noReserve = try mm.mmap(addr: 0x1000_0000, length: pageBytes, prot: [.read, .write], flags: anon.union(.noReserve))
         let flags = try #require(mm.vmaLookup(noReserve)?.flags)
         #expect(flags.contains(.noReserve) && !flags.contains(.account))
     }
 
     @Test func droppableAndMapsLine() throws {
         let mm = MM()
-        let addr = try mm.mmap(addr: 0x1000_0000, length: page, prot: [.read, .write], flags: [.droppable, .anonymous])
+        let addr = try mm.mmap(addr: 0x1000_0000, length: pageBytes, prot: [.read, .write], flags: [.droppable, .anonymous])
         #expect(mm.vmaLookup(addr)?.flags.description == "rd wr mr mw me nr wf dd sd dp")
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.droppable, .anonymous, .locked]) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: .droppable, file: TestFile()) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.droppable, .anonymous, .locked]) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: .droppable, file: TestFile()) }
         #expect(mm.vmaLookup(addr)?.description == "10000000-10001000 rw-p 10000000 [anon]")
     }
 
     @Test func populateAndLocked() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
-        let addr = try mm.mmap(addr: 0x1000_0000, length: 3 * page, prot: [.read, .write], flags: anon.union(.populate))
-        #expect(ops.events == [.populate(addr, addr + 3 * page)])
+        let addr = try mm.mmap(addr: 0x1000_0000, length: 3 * pageBytes, prot: [.read, .write], flags: anon.union(.populate))
+        #expect(ops.events == [.populate(addr, addr + 3 * pageBytes)])
         ops.clear()
         // MAP_POPULATE | MAP_NONBLOCK does not populate.
-        try mm.mmap(addr: 0x2000_0000, length: page, prot: .read, flags: anon.union([.populate, .nonBlock]))
+        try mm.mmap(addr: 0x2000_0000, length: pageBytes, prot: .read, flags: anon.union([.populate, .nonBlock]))
         #expect(ops.events.isEmpty)
-        let locked = try mm.mmap(addr: 0x3000_0000, length: 2 * page, prot: .read, flags: anon.union(.locked))
+        let locked = try mm.mmap(addr: 0x3000_0000, length: 2 * pageBytes, prot: .read, flags: anon.union(.locked))
         #expect(mm.vmaLookup(locked)?.flags.contains(.locked) == true)
         #expect(mm.lockedVM == 2)
-        #expect(ops.events == [.populate(locked, locked + 2 * page)])
-        try mm.munmap(addr: locked, length: page)
+        #expect(ops.events == [.populate(locked, locked + 2 * pageBytes)])
+        try mm.munmap(addr: locked, length: pageBytes)
         #expect(mm.lockedVM == 1)
     }
 
@@ -155,29 +155,29 @@ import Testing
         let mm = MM()
         let rw: Prot = [.read, .write]
         #expect(throws: Errno.EINVAL) { try mm.mmap(length: 0, prot: rw, flags: anon) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(addr: 0x1000_0800, length: page, prot: rw, flags: anon.union(.fixed)) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: rw, flags: .anonymous) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: rw, flags: [.shared, .private, .anonymous]) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: rw, flags: [.shared, .anonymous, .growsDown]) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [], file: TestFile()) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.private], file: TestFile(), offset: 100) }
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.private, .growsDown], file: TestFile()) }
-        #expect(throws: Errno.EBADF) { try mm.mmap(length: page, prot: .read, flags: .private) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(addr: 0x1000_0800, length: pageBytes, prot: rw, flags: anon.union(.fixed)) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: rw, flags: .anonymous) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: rw, flags: [.shared, .private, .anonymous]) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: rw, flags: [.shared, .anonymous, .growsDown]) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [], file: TestFile()) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.private], file: TestFile(), offset: 100) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.private, .growsDown], file: TestFile()) }
+        #expect(throws: Errno.EBADF) { try mm.mmap(length: pageBytes, prot: .read, flags: .private) }
         #expect(throws: Errno.ENOMEM) { try mm.mmap(length: 1 << 47, prot: rw, flags: anon) }
         #expect(throws: Errno.ENOMEM) { try mm.mmap(length: UInt64.max, prot: rw, flags: anon) }
         #expect(throws: Errno.ENOMEM) { try mm.mmap(length: 2 << 20, prot: rw, flags: anon.union(.hugeTLB)) }
-        #expect(throws: Errno.EPERM) { try mm.mmap(addr: 0x1000, length: page, prot: rw, flags: anon.union(.fixed)) }
+        #expect(throws: Errno.EPERM) { try mm.mmap(addr: 0x1000, length: pageBytes, prot: rw, flags: anon.union(.fixed)) }
         #expect(throws: Errno.EACCES) {
-            try mm.mmap(length: page, prot: rw, flags: .shared, file: TestFile(mode: .read))
+            try mm.mmap(length: pageBytes, prot: rw, flags: .shared, file: TestFile(mode: .read))
         }
-        #expect(throws: Errno.EACCES) { try mm.mmap(length: page, prot: .read, flags: .private, file: TestFile(mode: .write)) }
+        #expect(throws: Errno.EACCES) { try mm.mmap(length: pageBytes, prot: .read, flags: .private, file: TestFile(mode: .write)) }
         #expect(throws: Errno.EOPNOTSUPP) {
-            try mm.mmap(length: page, prot: .read, flags: [.sharedValidate, .sync], file: TestFile())
+            try mm.mmap(length: pageBytes, prot: .read, flags: [.sharedValidate, .sync], file: TestFile())
         }
         // Plain MAP_SHARED ignores the flag MAP_SHARED_VALIDATE rejects.
-        #expect(throws: Never.self) { try mm.mmap(length: page, prot: .read, flags: [.shared, .sync], file: TestFile()) }
+        #expect(throws: Never.self) { try mm.mmap(length: pageBytes, prot: .read, flags: [.shared, .sync], file: TestFile()) }
         #expect(throws: Errno.EOVERFLOW) {
-            try mm.mmap(length: 2 * page, prot: .read, flags: .private, file: TestFile(), offset: 0x7fff_ffff_ffff_f000)
+            try mm.mmap(length: 2 * pageBytes, prot: .read, flags: .private, file: TestFile(), offset: 0x7fff_ffff_ffff_f000)
         }
         #expect(mm.checkInvariants().isEmpty)
     }
@@ -186,17 +186,17 @@ import Testing
         let small = AddressSpaceLayout(taskSize: 0x10_0000, mmapBase: 0x10_0000, mmapMinAddr: 0x10000, maxMapCount: 4)
         let mm = MM(layout: small)
         #expect(try mm.mmap(length: 0xf0000, prot: .read, flags: anon) == 0x10000)
-        #expect(throws: Errno.ENOMEM) { try mm.mmap(length: page, prot: .read, flags: anon) }
+        #expect(throws: Errno.ENOMEM) { try mm.mmap(length: pageBytes, prot: .read, flags: anon) }
 
         let counted = MM(layout: AddressSpaceLayout(maxMapCount: 4))
         // Alternate protections so that nothing merges: five VMAs are allowed (the check is
         // map_count > max_map_count), the sixth is not.
         for index in 0..<5 {
-            try counted.mmap(addr: 0x1000_0000 + UInt64(index) * page, length: page,
+            try counted.mmap(addr: 0x1000_0000 + UInt64(index) * pageBytes, length: pageBytes,
                              prot: index % 2 == 0 ? .read : [.read, .write], flags: anon.union(.fixed))
         }
         #expect(counted.mapCount == 5)
-        #expect(throws: Errno.ENOMEM) { try counted.mmap(length: page, prot: .read, flags: anon) }
+        #expect(throws: Errno.ENOMEM) { try counted.mmap(length: pageBytes, prot: .read, flags: anon) }
     }
 
     /// tools/testing/vma/tests/mmap.c: test_mmap_region_basic.
@@ -220,25 +220,25 @@ import Testing
         let mm = MM()
         let base: UInt64 = 0x1000_0000
         let device = DeviceFile()
-        try mm.mmap(addr: base, length: 2 * page, prot: [.read, .write], flags: [.shared, .fixed], file: device)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: [.read, .write], flags: [.shared, .fixed], file: device)
         #expect(mm.vmas.first?.flags.description == "rd wr sh mr mw me ms pf io de dd sd")
         // VM_SPECIAL: the next part of the device does not merge.
-        try mm.mmap(addr: base + 2 * page, length: page, prot: [.read, .write], flags: [.shared, .fixed],
-                    file: device, offset: 2 * page)
+        try mm.mmap(addr: base + 2 * pageBytes, length: pageBytes, prot: [.read, .write], flags: [.shared, .fixed],
+                    file: device, offset: 2 * pageBytes)
         #expect(mm.mapCount == 2)
         // A refusing mmap_prepare() leaves what MAP_FIXED would have replaced.
         #expect(throws: Errno.ENODEV) {
-            try mm.mmap(addr: base, length: page, prot: .read, flags: [.shared, .fixed], file: DeviceFile(refuse: true))
+            try mm.mmap(addr: base, length: pageBytes, prot: .read, flags: [.shared, .fixed], file: DeviceFile(refuse: true))
         }
         #expect(mm.mapCount == 2)
         // MAP_HUGETLB on a file that is not on hugetlbfs.
-        #expect(throws: Errno.EINVAL) { try mm.mmap(length: page, prot: .read, flags: [.shared, .hugeTLB], file: TestFile()) }
+        #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.shared, .hugeTLB], file: TestFile()) }
     }
 
     @Test func findVMASemantics() throws {
         let mm = MM()
-        try mm.mmap(addr: 0x1000_0000, length: page, prot: .read, flags: anon.union(.fixed))
-        try mm.mmap(addr: 0x2000_0000, length: page, prot: .read, flags: anon.union(.fixed))
+        try mm.mmap(addr: 0x1000_0000, length: pageBytes, prot: .read, flags: anon.union(.fixed))
+        try mm.mmap(addr: 0x2000_0000, length: pageBytes, prot: .read, flags: anon.union(.fixed))
         #expect(mm.findVMA(0)?.start == 0x1000_0000)
         #expect(mm.findVMA(0x1000_0fff)?.start == 0x1000_0000)
         #expect(mm.findVMA(0x1000_1000)?.start == 0x2000_0000)
@@ -257,58 +257,58 @@ import Testing
     @Test func unmapSplitsAtBothEnds() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 4 * page, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
         ops.clear()
-        try mm.munmap(addr: base + page, length: 2 * page)
-        #expect(mm.spans == [Span(base, base + page, 0x10000), Span(base + 3 * page, base + 4 * page, 0x10003)])
+        try mm.munmap(addr: base + pageBytes, length: 2 * pageBytes)
+        #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + 3 * pageBytes, base + 4 * pageBytes, 0x10003)])
         #expect(ops.events == [
-            .boundary(base + page), .boundary(base + 3 * page), .unmap(base + page, base + 3 * page),
-            .freeTables(base + page, base + 3 * page, floor: base + page, ceiling: base + 3 * page),
+            .boundary(base + pageBytes), .boundary(base + 3 * pageBytes), .unmap(base + pageBytes, base + 3 * pageBytes),
+            .freeTables(base + pageBytes, base + 3 * pageBytes, floor: base + pageBytes, ceiling: base + 3 * pageBytes),
         ])
     }
 
     @Test func unmapAcrossSeveralVMAs() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 2 * page, prot: .read, flags: anon)
-        try mm.mmap(addr: base + 2 * page, length: 2 * page, prot: [.read, .write], flags: anon)
-        try mm.mmap(addr: base + 4 * page, length: 2 * page, prot: .read, flags: anon)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: .read, flags: anon)
+        try mm.mmap(addr: base + 2 * pageBytes, length: 2 * pageBytes, prot: [.read, .write], flags: anon)
+        try mm.mmap(addr: base + 4 * pageBytes, length: 2 * pageBytes, prot: .read, flags: anon)
         #expect(mm.mapCount == 3)
         ops.clear()
-        try mm.munmap(addr: base + page, length: 4 * page)
-        #expect(mm.spans == [Span(base, base + page, 0x10000), Span(base + 5 * page, base + 6 * page, 0x10005)])
+        try mm.munmap(addr: base + pageBytes, length: 4 * pageBytes)
+        #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + 5 * pageBytes, base + 6 * pageBytes, 0x10005)])
         #expect(ops.events.filter { if case .unmap = $0 { true } else { false } } == [
-            .unmap(base + page, base + 2 * page), .unmap(base + 2 * page, base + 4 * page),
-            .unmap(base + 4 * page, base + 5 * page),
+            .unmap(base + pageBytes, base + 2 * pageBytes), .unmap(base + 2 * pageBytes, base + 4 * pageBytes),
+            .unmap(base + 4 * pageBytes, base + 5 * pageBytes),
         ])
     }
 
     @Test func lengthIsRoundedAndHolesAreFine() throws {
         let mm = MM()
-        try mm.mmap(addr: base, length: 2 * page, prot: .read, flags: anon)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: .read, flags: anon)
         try mm.munmap(addr: base, length: 1)
-        #expect(mm.spans == [Span(base + page, base + 2 * page, 0x10001)])
+        #expect(mm.spans == [Span(base + pageBytes, base + 2 * pageBytes, 0x10001)])
         // Nothing mapped there: success.
-        try mm.munmap(addr: 0x5000_0000, length: 16 * page)
-        try mm.munmap(addr: base, length: 3 * page)
+        try mm.munmap(addr: 0x5000_0000, length: 16 * pageBytes)
+        try mm.munmap(addr: base, length: 3 * pageBytes)
         #expect(mm.vmas.isEmpty)
     }
 
     @Test func badArgumentsAreEINVAL() {
         let mm = MM()
-        #expect(throws: Errno.EINVAL) { try mm.munmap(addr: base + 1, length: page) }
+        #expect(throws: Errno.EINVAL) { try mm.munmap(addr: base + 1, length: pageBytes) }
         #expect(throws: Errno.EINVAL) { try mm.munmap(addr: base, length: 0) }
-        #expect(throws: Errno.EINVAL) { try mm.munmap(addr: UserVM.taskSize + page, length: page) }
+        #expect(throws: Errno.EINVAL) { try mm.munmap(addr: UserVM.taskSize + pageBytes, length: pageBytes) }
         #expect(throws: Errno.EINVAL) { try mm.munmap(addr: base, length: UserVM.taskSize) }
     }
 
     @Test func holeAtTheMapCountLimitIsENOMEM() throws {
         let mm = MM(layout: AddressSpaceLayout(maxMapCount: 1))
-        try mm.mmap(addr: base, length: 3 * page, prot: .read, flags: anon)
-        #expect(throws: Errno.ENOMEM) { try mm.munmap(addr: base + page, length: page) }
-        #expect(mm.spans == [Span(base, base + 3 * page, 0x10000)])
+        try mm.mmap(addr: base, length: 3 * pageBytes, prot: .read, flags: anon)
+        #expect(throws: Errno.ENOMEM) { try mm.munmap(addr: base + pageBytes, length: pageBytes) }
+        #expect(mm.spans == [Span(base, base + 3 * pageBytes, 0x10000)])
         // Trimming an end does not add a VMA and is allowed.
-        try mm.munmap(addr: base, length: page)
-        #expect(mm.spans == [Span(base + page, base + 3 * page, 0x10001)])
+        try mm.munmap(addr: base, length: pageBytes)
+        #expect(mm.spans == [Span(base + pageBytes, base + 3 * pageBytes, 0x10001)])
     }
 }

@@ -8,7 +8,7 @@ import Synchronization
 let testFlags: VMFlags = [.read, .write, .mayRead, .mayWrite]
 /// The flags of a fresh private anonymous read-write mapping: "rd wr mr mw me ac sd".
 let anonRWFlags: VMFlags = [.read, .write, .mayRead, .mayWrite, .mayExec, .account, .softDirty]
-let page = UserVM.pageSize
+let pageBytes = UserVM.pageSize
 
 /// start, end and pgoff of one VMA, for comparing whole VMA lists.
 struct Span: Equatable, CustomStringConvertible {
