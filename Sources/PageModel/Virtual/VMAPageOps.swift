@@ -39,7 +39,9 @@ public protocol VMAPageOps: Sendable {
     /// The page-level part of an madvise() behaviour on `[start, end)` of `vma`, after the
     /// VMA-level checks passed: MADV_DONTNEED(_LOCKED) zaps, MADV_FREE marks lazy-free,
     /// MADV_PAGEOUT/MADV_COLD reclaim or deactivate, MADV_WILLNEED reads ahead,
-    /// MADV_POPULATE_READ/WRITE fault in. Errors are the kernel's for those paths.
+    /// MADV_POPULATE_READ/WRITE fault in, MADV_REMOVE punches a hole in the backing file,
+    /// MADV_GUARD_INSTALL/REMOVE place or clear guard markers. Errors are the kernel's
+    /// for those paths.
     func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno)
 
     /// MADV_COLLAPSE on the PMD-aligned `[start, end)` of `vma` (madvise_collapse()): collapse
