@@ -77,6 +77,7 @@ extension MM {
     /// madvise_vma_behavior(): one VMA part. Returns the index of the VMA covering it.
     private func madviseVMABehavior(at index: Int, start: UInt64, end: UInt64, advice: Advice) throws(Errno) -> Int {
         let vma = tree[index]
+        if !Self.canMadviseModify(vma, advice) { throw Errno.EPERM }
         switch advice {
         case .remove, .willNeed, .cold, .pageOut, .free, .dontNeed, .dontNeedLocked,
              .populateRead, .populateWrite:

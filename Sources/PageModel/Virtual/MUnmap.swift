@@ -33,9 +33,14 @@ extension MM {
         if tree[first].start < start {
             // Splitting off a hole in the middle would leave one VMA more: refuse at the limit.
             if end < tree[first].end && tree.count >= layout.maxMapCount { throw Errno.ENOMEM }
+            // Don't bother splitting a VMA that cannot be unmapped anyway.
+            if tree[first].flags.contains(.sealed) { throw Errno.EPERM }
             first = try splitVMA(at: first, start, newBelow: true, checkMapCount: false)
         }
         range = tree.indices(intersecting: start, end)
+        // A sealed VMA anywhere in the range refuses the whole unmap (a split already made
+        // at the start stays, as in vms_gather_munmap_vmas()).
+        if tree.vmas[range].contains(where: { $0.flags.contains(.sealed) }) { throw Errno.EPERM }
         let last = range.upperBound - 1
         if tree[last].end > end {
             try splitVMA(at: last, end, newBelow: false, checkMapCount: false)
