@@ -1,4 +1,4 @@
-// Random sequences of mmap/munmap/mprotect/madvise/mremap on a small window, checked page
+// Random sequences of mmap/munmap/mprotect/madvise/mlock/mremap on a small window, checked page
 // by page against a reference model of what Linux does, and for VMA lists that are
 // sorted, non-overlapping and fully merged (in this world of never-faulted anonymous
 // memory every operation leaves mergeable neighbours merged).
@@ -10,6 +10,7 @@ import Testing
     struct PageState: Equatable {
         var prot: Prot
         var dontFork: Bool
+        var locked = false
 
         /// The VMA flags Linux gives never-faulted private anonymous memory with this state.
         var flags: VMFlags {
@@ -17,6 +18,7 @@ import Testing
             flags.formUnion(VMFlags(prot: prot))
             if prot.contains(.write) { flags.insert(.account) }
             if dontFork { flags.insert(.dontCopy) }
+            if locked { flags.insert(.locked) }
             return flags
         }
     }
@@ -39,7 +41,7 @@ import Testing
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomOperationsMatchTheReference(seed: UInt64) throws {
         var rng = SplitMix(state: seed)
-        let mm = MM()
+        let mm = MM(layout: AddressSpaceLayout(memlockLimit: nil))
         var reference: [Int: PageState] = [:]
         let prots: [Prot] = [.none, .read, [.read, .write], [.read, .exec]]
         func addr(_ page: Int) -> UInt64 { Self.base + UInt64(page) * UserVM.pageSize }
@@ -51,7 +53,7 @@ import Testing
             let prot = prots[Int.random(in: 0..<prots.count, using: &rng)]
             let length = UInt64(count) * UserVM.pageSize
             let hole = pages.contains { reference[$0] == nil }
-            switch Int.random(in: 0..<6, using: &rng) {
+            switch Int.random(in: 0..<7, using: &rng) {
             case 0, 1:
                 try mm.mmap(addr: addr(first), length: length, prot: prot, flags: [.private, .anonymous, .fixed])
                 for page in pages { reference[page] = PageState(prot: prot, dontFork: false) }
@@ -80,6 +82,22 @@ import Testing
                 }
                 // Every mapped page in the range changes; gaps are skipped.
                 for page in pages where reference[page] != nil { reference[page]?.dontFork = advice == .dontFork }
+            case 5:
+                let lock = Bool.random(using: &rng)
+                do {
+                    if lock {
+                        try mm.mlock(addr: addr(first), length: length)
+                    } else {
+                        try mm.munlock(addr: addr(first), length: length)
+                    }
+                    #expect(!hole, "seed \(seed) step \(step): mlock over a hole succeeded")
+                } catch {
+                    #expect(hole && error == .ENOMEM, "seed \(seed) step \(step): mlock \(error)")
+                }
+                for page in pages {
+                    guard reference[page] != nil else { break }
+                    reference[page]?.locked = lock
+                }
             default:
                 // MREMAP_FIXED move of the same size to a disjoint place in the window.
                 let target = Int.random(in: 0...(Self.window - count), using: &rng)
@@ -113,13 +131,14 @@ import Testing
             let firstPage = Int((vma.start - Self.base) / UserVM.pageSize)
             for page in firstPage..<(firstPage + Int(vma.pages)) {
                 seen[page] = PageState(prot: Prot(rawValue: UInt32(vma.flags.intersection(.accessFlags).rawValue)),
-                                       dontFork: vma.flags.contains(.dontCopy))
+                                       dontFork: vma.flags.contains(.dontCopy), locked: vma.flags.contains(.locked))
                 if let expected = reference[page] {
                     #expect(vma.flags == expected.flags, "seed \(seed) step \(step): page \(page) \(vma.flags) != \(expected.flags)")
                 }
             }
         }
         #expect(seen == reference, "seed \(seed) step \(step): mapped pages differ")
+        #expect(mm.lockedVM == UInt64(reference.values.filter(\.locked).count), "seed \(seed) step \(step): locked_vm")
         // Fully merged: no two touching VMAs with the same flags.
         for (left, right) in zip(vmas, vmas.dropFirst()) where left.end == right.start {
             #expect(left.flags != right.flags, "seed \(seed) step \(step): unmerged \(left) | \(right)")

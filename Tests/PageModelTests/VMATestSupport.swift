@@ -138,6 +138,7 @@ final class RecordingPageOps: VMAPageOps {
         case advise(Advice, UInt64, UInt64)
         case collapse(UInt64, UInt64)
         case populate(UInt64, UInt64)
+        case mlock(UInt64, UInt64, locked: Bool)
     }
 
     let log = Mutex<[Event]>([])
@@ -168,4 +169,7 @@ final class RecordingPageOps: VMAPageOps {
         record(.collapse(start, end))
     }
     func populate(start: UInt64, end: UInt64, in mm: MM) { record(.populate(start, end)) }
+    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+        record(.mlock(start, end, locked: vma.flags.contains(.locked)))
+    }
 }

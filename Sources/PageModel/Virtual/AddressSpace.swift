@@ -15,18 +15,23 @@ public struct AddressSpaceLayout: Sendable, Equatable {
     public var maxMapCount: Int
     /// stack_guard_gap: the gap kept below a VM_GROWSDOWN VMA.
     public var stackGuardGap: UInt64
+    /// RLIMIT_MEMLOCK in bytes, for a process without CAP_IPC_LOCK; nil for one with it
+    /// (no limit). 0 forbids mlock() altogether (can_do_mlock()).
+    public var memlockLimit: UInt64?
 
-    /// The x86-64 defaults without address-space randomisation.
+    /// The x86-64 defaults without address-space randomisation, for an unprivileged process
+    /// with the default RLIMIT_MEMLOCK of 8 MiB (MLOCK_LIMIT since Linux 5.16).
     public init(
         taskSize: UInt64 = UserVM.taskSize, mmapBase: UInt64 = UserVM.mmapBase,
         mmapMinAddr: UInt64 = UserVM.mmapMinAddr, maxMapCount: Int = UserVM.maxMapCount,
-        stackGuardGap: UInt64 = UserVM.stackGuardGap
+        stackGuardGap: UInt64 = UserVM.stackGuardGap, memlockLimit: UInt64? = 8 << 20
     ) {
         self.taskSize = taskSize
         self.mmapBase = mmapBase
         self.mmapMinAddr = mmapMinAddr
         self.maxMapCount = maxMapCount
         self.stackGuardGap = stackGuardGap
+        self.memlockLimit = memlockLimit
     }
 
     /// TASK_UNMAPPED_BASE: PAGE_ALIGN(TASK_SIZE / 3), the bottom-up fallback's floor.
@@ -55,6 +60,9 @@ public final class MM: @unchecked Sendable {
     var tree = VMATree()
     /// mm->locked_vm in pages. Guarded by mmapLock.
     var lockedVMPages: UInt64 = 0
+    /// mm->def_flags: flags every new VMA gets (VM_LOCKED after mlockall(MCL_FUTURE)).
+    /// Guarded by mmapLock.
+    var defFlags: VMFlags = []
     /// The next VMA identity. Guarded by mmapLock.
     private var nextVMASerial: UInt64 = 1
 

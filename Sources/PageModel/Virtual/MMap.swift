@@ -69,8 +69,10 @@ extension MM {
             throw Errno.EEXIST
         }
         vmFlags.formUnion(VMFlags(mapFlags: flags))
+        vmFlags.formUnion(defFlags)
         vmFlags.formUnion([.mayRead, .mayWrite, .mayExec])
-        // MAP_LOCKED: can_do_mlock() holds (RLIMIT_MEMLOCK unlimited in the model).
+        if flags.contains(.locked) && !canDoMlock { throw Errno.EPERM }
+        if !mlockFutureOK(vmFlags, bytes: length) { throw Errno.EAGAIN }
 
         if let file {
             let mode = file.file.mode

@@ -99,6 +99,7 @@ extension MM {
         let pgoff = vma.pageOffset(of: request.addr)
         if pgoff &+ (request.newLength >> UserVM.pageShift) < pgoff { throw Errno.EINVAL }
         if !vma.flags.isDisjoint(with: [.dontExpand, .pfnMap]) { throw Errno.EFAULT }
+        if !mlockFutureOK(vma.flags, bytes: request.delta) { throw Errno.EAGAIN }
     }
 
     /// mremap_at(): no new address requested: nothing, shrink, or expand.

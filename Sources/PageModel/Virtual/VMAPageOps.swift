@@ -1,7 +1,8 @@
 // The page-level side of the VMA operations: what mm/vma.c, mm/mprotect.c, mm/madvise.c
-// and mm/mremap.c ask of the page tables (unmap_vmas(), free_pgtables(),
+// mm/mremap.c and mm/mlock.c ask of the page tables (unmap_vmas(), free_pgtables(),
 // change_protection(), move_page_tables(), vma_adjust_trans_huge(), zap_page_range_single(),
-// madvise_free_pte_range(), reclaim_pages(), madvise_collapse()'s scan, populate_vma_page_range()).
+// madvise_free_pte_range(), reclaim_pages(), madvise_collapse()'s scan,
+// mlock_vma_pages_range(), populate_vma_page_range()).
 
 /// The hook through which the VMA layer drives the page tables.
 ///
@@ -48,6 +49,10 @@ public protocol VMAPageOps: Sendable {
     /// each 2 MiB range into a THP, throwing madvise_collapse_errno() of the last failure.
     func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno)
 
+    /// mlock_vma_pages_range(): `vma` now has its new VM_LOCKED/VM_LOCKONFAULT flags over
+    /// `[start, end)`; mlock or munlock the folios mapped there.
+    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM)
+
     /// mm_populate(): fault in `[start, end)` (MAP_POPULATE, MAP_LOCKED, mremap of a
     /// VM_LOCKED VMA; mprotect() making a private VM_LOCKED VMA writable). Called with the
     /// mmap_lock held for read from mmap() and for write from mprotect(), as in the kernel.
@@ -64,6 +69,7 @@ extension VMAPageOps {
     }
     public func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {}
     public func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {}
+    public func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {}
     public func populate(start: UInt64, end: UInt64, in mm: MM) {}
 }
 
