@@ -95,6 +95,14 @@ import Testing
         #expect(throws: Errno.EFAULT) { try mm.anonVMAPrepare(at: 0x5000_0000) }
     }
 
+    @Test func mmapReadTrylockFailsWhileWriteLocked() {
+        let mm = MM()
+        #expect(mm.mmapLock.tryWithReadLock { 1 } == 1)
+        mm.mmapLock.withWriteLock {
+            #expect(mm.mmapLock.tryWithReadLock { 1 } == nil)
+        }
+    }
+
     @Test func racingAnonVMAPreparesAgree() async throws {
         let mm = MM()
         let addr = try mm.mmap(length: 16 * pageBytes, prot: [.read, .write], flags: [.private, .anonymous])

@@ -17,21 +17,16 @@ public final class MMapLock: @unchecked Sendable {
     // Invariant: `lock` is initialised in init and destroyed only in deinit; pthread_rwlock
     // is itself thread-safe, which is what makes this handle Sendable.
     private let lock: UnsafeMutablePointer<pthread_rwlock_t>
-    /// mm->mm_lock_seq analogue: bumped each time the lock is taken for write.
-    private let writeSequence: UnsafeMutablePointer<UInt64>
 
     public init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
         pthread_rwlock_init(lock, nil)
-        writeSequence = .allocate(capacity: 1)
-        writeSequence.initialize(to: 0)
     }
 
     deinit {
         pthread_rwlock_destroy(lock)
         lock.deallocate()
-        writeSequence.deallocate()
     }
 
     /// Linux: `mmap_read_lock()` ... `mmap_read_unlock()`.
@@ -44,7 +39,6 @@ public final class MMapLock: @unchecked Sendable {
     /// Linux: `mmap_write_lock()` ... `mmap_write_unlock()`.
     public func withWriteLock<T, E: Error>(_ body: () throws(E) -> T) throws(E) -> T {
         pthread_rwlock_wrlock(lock)
-        writeSequence.pointee &+= 1
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
@@ -55,7 +49,4 @@ public final class MMapLock: @unchecked Sendable {
         defer { pthread_rwlock_unlock(lock) }
         return try body()
     }
-
-    /// How many times the lock has been taken for write (read it under the lock).
-    var writeLockCount: UInt64 { writeSequence.pointee }
 }

@@ -12,7 +12,6 @@ struct VMATree: Sendable {
     private(set) var vmas: [VMA] = []
 
     var count: Int { vmas.count }
-    var isEmpty: Bool { vmas.isEmpty }
     subscript(index: Int) -> VMA {
         get { vmas[index] }
         set { vmas[index] = newValue }
@@ -53,14 +52,6 @@ struct VMATree: Sendable {
             if vmas[mid].start < end { last = mid + 1 } else { high = mid }
         }
         return first..<max(first, last)
-    }
-
-    /// The index of the VMA with this identity, near `addr` (O(log n)).
-    func index(of id: VMAID, near addr: UInt64) -> Int? {
-        guard let index = index(containing: addr), vmas[index].id == id else {
-            return vmas.firstIndex { $0.id == id }
-        }
-        return index
     }
 
     /// Inserts a VMA that overlaps none, keeping the order; returns its index.
