@@ -130,6 +130,8 @@ import Testing
                                          flags: [.private, .anonymous, .fixed])
                         _ = try? mm.mprotect(addr: addr, length: pageBytes, prot: .read)
                         _ = try? mm.madvise(addr: addr, length: 2 * pageBytes, advice: .dontFork)
+                        _ = try? mm.madvise(addr: addr, length: 2 * pageBytes, advice: .dontNeed)
+                        _ = try? mm.anonVMAPrepare(at: addr)
                         if round % 3 == 0 { _ = try? mm.munmap(addr: addr + pageBytes, length: pageBytes) }
                     }
                 }

@@ -30,12 +30,30 @@ extension MM {
             // Memory-failure injection needs CAP_SYS_ADMIN, which model processes lack.
             throw Errno.EPERM
         }
-        // MADV_DONTNEED, MADV_FREE, MADV_COLD, MADV_PAGEOUT, MADV_WILLNEED, MADV_POPULATE_*
-        // and MADV_COLLAPSE take the mmap_lock for read in the kernel; the model takes it for
-        // write for all advice, since even those may split nothing but read VMAs that a
-        // concurrent writer would otherwise change (a stricter, equally correct choice).
-        try mmapLock.withWriteLock { () throws(Errno) in
-            try madviseWalkVMAs(start: addr, end: end, advice: advice)
+        // get_lock_mode(): advice that only acts on pages runs under the mmap_lock for read,
+        // concurrently with faults and GUP, as in the kernel (which uses the per-VMA lock for
+        // MADV_DONTNEED and MADV_FREE); advice that changes VMA flags takes it for write.
+        if Self.takesReadLock(advice) {
+            try mmapLock.withReadLock { () throws(Errno) in
+                try madviseWalkVMAs(start: addr, end: end, advice: advice)
+            }
+        } else {
+            try mmapLock.withWriteLock { () throws(Errno) in
+                try madviseWalkVMAs(start: addr, end: end, advice: advice)
+            }
+        }
+    }
+
+    /// The advice get_lock_mode() runs under the read lock. Deviation: MADV_GUARD_INSTALL and
+    /// MADV_GUARD_REMOVE take the write lock in the model, because installing sets
+    /// VM_MAYBE_GUARD in the VMA, which the kernel does with an atomic bit operation.
+    static func takesReadLock(_ advice: Advice) -> Bool {
+        switch advice {
+        case .remove, .willNeed, .cold, .pageOut, .populateRead, .populateWrite, .collapse,
+             .dontNeed, .dontNeedLocked, .free:
+            return true
+        default:
+            return false
         }
     }
 

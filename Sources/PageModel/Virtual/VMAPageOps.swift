@@ -11,10 +11,12 @@
 /// table layer implements. Every method has a no-op default, so an MM without page tables
 /// (`NoPageOps`) behaves like a kernel whose address space has never been touched.
 ///
-/// Calling convention: every method is called with the mm's mmap_lock held (for write,
-/// except `populate`, which is called with it held for read, after mmap() dropped the write
-/// lock as mm_populate() does). Implementations must not call back into the MM's locking
-/// API; the VMAs they are given are current snapshots.
+/// Calling convention: every method is called with the mm's mmap_lock held: for write,
+/// except `advise` and `collapse` (held for read, so page-level madvise() runs concurrently
+/// with faults as in the kernel; for write for MADV_GUARD_*) and `populate` (held for read after mmap(), mlock() and
+/// mremap() dropped the write lock, as mm_populate() does; for write from mprotect()).
+/// Implementations must not call back into the MM's locking API; the VMAs they are given
+/// are current snapshots.
 public protocol VMAPageOps: Sendable {
     /// vma_adjust_trans_huge(): a VMA boundary is about to be placed at `addr` (split,
     /// shrink or partial merge); a PMD-mapped THP spanning `addr` must be split first.
