@@ -132,6 +132,8 @@ import Testing
         #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.droppable, .anonymous, .locked]) }
         #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: .droppable, file: TestFile()) }
         #expect(mm.vmaLookup(addr)?.description == "10000000-10001000 rw-p 10000000 [anon]")
+        try mm.mmap(addr: 0x2000_0000, length: pageBytes, prot: .read, flags: [.shared, .fixed], file: TestFile(), offset: 0x3000)
+        #expect(mm.procMaps == "10000000-10001000 rw-p 10000000 [anon]\n20000000-20001000 r--s 00003000 test.bin")
     }
 
     @Test func populateAndLocked() throws {
@@ -233,6 +235,38 @@ import Testing
         #expect(mm.mapCount == 2)
         // MAP_HUGETLB on a file that is not on hugetlbfs.
         #expect(throws: Errno.EINVAL) { try mm.mmap(length: pageBytes, prot: .read, flags: [.shared, .hugeTLB], file: TestFile()) }
+    }
+
+    @Test func expandStackGrowsDownToTheFault() throws {
+        let mm = MM(layout: AddressSpaceLayout(stackLimit: 64 * UserVM.pageSize))
+        let top: UInt64 = 0x2000_0000
+        try mm.mmap(addr: top, length: 4 * pageBytes, prot: [.read, .write], flags: anon.union([.fixed, .growsDown]))
+        #expect(mm.expandStack(top + 5)?.start == top)
+        let grown = try #require(mm.expandStack(top - 2 * pageBytes + 0x123))
+        #expect(Span(grown.start, grown.end, grown.pgoff) == Span(top - 2 * pageBytes, top + 4 * pageBytes, 0x1fffe))
+        #expect(grown.anonVMA != nil)
+        // RLIMIT_STACK: 64 pages in all.
+        #expect(mm.expandStack(top + 4 * pageBytes - 65 * pageBytes) == nil)
+        #expect(mm.expandStack(top + 4 * pageBytes - 64 * pageBytes)?.pages == 64)
+        // Nothing above, or a VMA above that does not grow down: SIGSEGV.
+        #expect(mm.expandStack(top + 0x100_0000) == nil)
+        try mm.mmap(addr: 0x4000_0000, length: pageBytes, prot: .read, flags: anon.union(.fixed))
+        #expect(mm.expandStack(0x3fff_f000) == nil)
+    }
+
+    @Test func expandStackKeepsTheGuardGap() throws {
+        let mm = MM()
+        let top: UInt64 = 0x2000_0000
+        try mm.mmap(addr: top, length: pageBytes, prot: [.read, .write], flags: anon.union([.fixed, .growsDown]))
+        try mm.mmap(addr: 0x1fe0_0000, length: pageBytes, prot: .read, flags: anon.union(.fixed))
+        // 0x1ff00000 is less than 1 MiB above the VMA ending at 0x1fe01000.
+        #expect(mm.expandStack(0x1ff0_0000) == nil)
+        #expect(mm.expandStack(0x1ff0_1000)?.start == 0x1ff0_1000)
+        // An inaccessible (PROT_NONE) VMA below is no obstacle.
+        let other = MM()
+        try other.mmap(addr: top, length: pageBytes, prot: [.read, .write], flags: anon.union([.fixed, .growsDown]))
+        try other.mmap(addr: top - 2 * pageBytes, length: pageBytes, prot: .none, flags: anon.union(.fixed))
+        #expect(other.expandStack(top - pageBytes)?.start == top - pageBytes)
     }
 
     @Test func findVMASemantics() throws {

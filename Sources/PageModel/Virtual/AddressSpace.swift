@@ -18,13 +18,17 @@ public struct AddressSpaceLayout: Sendable, Equatable {
     /// RLIMIT_MEMLOCK in bytes, for a process without CAP_IPC_LOCK; nil for one with it
     /// (no limit). 0 forbids mlock() altogether (can_do_mlock()).
     public var memlockLimit: UInt64?
+    /// RLIMIT_STACK in bytes: how far a VM_GROWSDOWN VMA may grow (acct_stack_growth()).
+    public var stackLimit: UInt64
 
     /// The x86-64 defaults without address-space randomisation, for an unprivileged process
-    /// with the default RLIMIT_MEMLOCK of 8 MiB (MLOCK_LIMIT since Linux 5.16).
+    /// with the default RLIMIT_MEMLOCK of 8 MiB (MLOCK_LIMIT since Linux 5.16) and
+    /// RLIMIT_STACK of 8 MiB (_STK_LIM).
     public init(
         taskSize: UInt64 = UserVM.taskSize, mmapBase: UInt64 = UserVM.mmapBase,
         mmapMinAddr: UInt64 = UserVM.mmapMinAddr, maxMapCount: Int = UserVM.maxMapCount,
-        stackGuardGap: UInt64 = UserVM.stackGuardGap, memlockLimit: UInt64? = 8 << 20
+        stackGuardGap: UInt64 = UserVM.stackGuardGap, memlockLimit: UInt64? = 8 << 20,
+        stackLimit: UInt64 = 8 << 20
     ) {
         self.taskSize = taskSize
         self.mmapBase = mmapBase
@@ -32,6 +36,7 @@ public struct AddressSpaceLayout: Sendable, Equatable {
         self.maxMapCount = maxMapCount
         self.stackGuardGap = stackGuardGap
         self.memlockLimit = memlockLimit
+        self.stackLimit = stackLimit
     }
 
     /// TASK_UNMAPPED_BASE: PAGE_ALIGN(TASK_SIZE / 3), the bottom-up fallback's floor.
@@ -105,6 +110,10 @@ public final class MM: @unchecked Sendable {
 
     /// All VMAs in address order (a snapshot, like reading /proc/PID/maps).
     public var vmas: [VMA] { mmapLock.withReadLock { tree.vmas } }
+
+    /// The VMAs as /proc/PID/maps shows them, one line each
+    /// ("10000000-10001000 rw-p 10000000 [anon]"; the model shows no device or inode).
+    public var procMaps: String { vmas.map(\.description).joined(separator: "\n") }
 
     /// mm->map_count.
     public var mapCount: Int { mmapLock.withReadLock { tree.count } }
