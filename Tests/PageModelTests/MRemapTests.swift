@@ -1,4 +1,6 @@
-// mremap() of the model address space against Linux v6.19 (mm/mremap.c).
+// mremap() of the model address space against Linux v6.19 (mm/mremap.c), with the VMA-level
+// cases of tools/testing/selftests/mm/mremap_test.c (mremap_expand_merge,
+// mremap_expand_merge_offset) and mremap_dontunmap.c (partial mapping).
 @testable import PageModel
 import Testing
 
@@ -37,6 +39,37 @@ import Testing
         #expect(mm.mapCount == 2)
         #expect(try mm.mremap(oldAddr: base, oldLength: 2 * pageBytes, newLength: 4 * pageBytes, flags: []) == base)
         #expect(mm.spans == [Span(base, base + 6 * pageBytes, 0x10000)])
+    }
+
+    /// mremap_test.c: mremap_expand_merge.
+    @Test func expandMerge() throws {
+        let mm = MM()
+        let start = try mm.mmap(length: 3 * pageBytes, prot: [.read, .write], flags: [.private, .anonymous])
+        try mm.munmap(addr: start + pageBytes, length: pageBytes)
+        #expect(try mm.mremap(oldAddr: start, oldLength: pageBytes, newLength: 2 * pageBytes, flags: []) == start)
+        #expect(mm.spans == [Span(start, start + 3 * pageBytes, start >> 12)])
+    }
+
+    /// mremap_test.c: mremap_expand_merge_offset.
+    @Test func expandMergeOffset() throws {
+        let mm = MM()
+        let start = try mm.mmap(length: 3 * pageBytes, prot: [.read, .write], flags: [.private, .anonymous])
+        try mm.munmap(addr: start + 2 * pageBytes, length: pageBytes)
+        #expect(try mm.mremap(oldAddr: start + pageBytes, oldLength: pageBytes, newLength: 2 * pageBytes, flags: []) == start + pageBytes)
+        #expect(mm.spans == [Span(start, start + 3 * pageBytes, start >> 12)])
+    }
+
+    /// mremap_dontunmap.c: mremap_dontunmap_partial_mapping: moving part of a VMA with
+    /// MREMAP_DONTUNMAP leaves the source VMA whole, with its anon_vma.
+    @Test func dontUnmapPartialMapping() throws {
+        let mm = MM()
+        let source = try mm.mmap(addr: base, length: 10 * pageBytes, prot: [.read, .write], flags: anon)
+        let anonVMA = try mm.anonVMAPrepare(at: source)
+        let dest = try mm.mremap(oldAddr: source + 5 * pageBytes, oldLength: 5 * pageBytes, newLength: 5 * pageBytes,
+                                 flags: [.mayMove, .dontUnmap])
+        #expect(mm.vmaLookup(source).map { Span($0.start, $0.end, $0.pgoff) } == Span(base, base + 10 * pageBytes, 0x10000))
+        #expect(mm.vmaLookup(source)?.anonVMA === anonVMA)
+        #expect(mm.vmaLookup(dest).map { Span($0.start, $0.end, $0.pgoff) } == Span(dest, dest + 5 * pageBytes, 0x10005))
     }
 
     @Test func growBlockedNeedsMayMoveAndThenMoves() throws {
