@@ -336,6 +336,23 @@ import Testing
         #expect(throws: Errno.EINVAL) { try mm.munmap(addr: base, length: UserVM.taskSize) }
     }
 
+    @Test func exitMmapUnmapsEverything() throws {
+        let ops = RecordingPageOps()
+        let mm = MM(pageOps: ops)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: .read, flags: anon.union(.locked))
+        try mm.mmap(addr: base + 0x10_0000, length: pageBytes, prot: .read, flags: anon)
+        try mm.mseal(addr: base + 0x10_0000, length: pageBytes)
+        ops.clear()
+        mm.exitMmap()
+        #expect(mm.vmas.isEmpty && mm.lockedVM == 0)
+        #expect(ops.events == [
+            .unmap(base, base + 2 * pageBytes), .unmap(base + 0x10_0000, base + 0x10_1000),
+            .freeTables(base, base + 0x10_1000, floor: 0, ceiling: 0),
+        ])
+        mm.exitMmap()
+        #expect(ops.events.count == 3)
+    }
+
     @Test func holeAtTheMapCountLimitIsENOMEM() throws {
         let mm = MM(layout: AddressSpaceLayout(maxMapCount: 1))
         try mm.mmap(addr: base, length: 3 * pageBytes, prot: .read, flags: anon)

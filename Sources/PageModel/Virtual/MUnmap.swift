@@ -1,6 +1,6 @@
 // munmap(): removing mappings, splitting the VMAs at both ends. Mirrors do_vmi_munmap(),
 // do_vmi_align_munmap(), vms_gather_munmap_vmas() and vms_complete_munmap_vmas() of
-// mm/vma.c (Linux v6.19).
+// mm/vma.c, and exit_mmap() of mm/mmap.c (Linux v6.19).
 
 extension MM {
     /// Linux: `munmap()` (`__vm_munmap()`): remove every mapping in
@@ -60,6 +60,19 @@ extension MM {
         tree.removeSubrange(range)
         if let firstVMA = removed.first, let lastVMA = removed.last {
             pageOps.freePageTables(start: firstVMA.start, end: lastVMA.end, floor: floor, ceiling: ceiling, in: self)
+        }
+    }
+
+    /// Linux: `exit_mmap()`: tear the whole address space down when its last user goes:
+    /// unmap every VMA (sealed ones too), free all page tables, and leave the mm empty.
+    public func exitMmap() {
+        mmapLock.withWriteLock {
+            let all = tree.vmas
+            guard let first = all.first, let last = all.last else { return }
+            for vma in all { pageOps.unmapRange(vma, start: vma.start, end: vma.end, in: self) }
+            pageOps.freePageTables(start: first.start, end: last.end, floor: 0, ceiling: 0, in: self)
+            tree.removeSubrange(0..<all.count)
+            lockedVMPages = 0
         }
     }
 }
