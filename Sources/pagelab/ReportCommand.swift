@@ -1,6 +1,7 @@
 // `pagelab report`: the main job.
 import ArgumentParser
 import Foundation
+import PageReport
 
 struct Report: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -10,10 +11,29 @@ struct Report: ParsableCommand {
     @Option(help: "Directory for index.html and its pictures.")
     var out: String = "pagelab-report"
 
+    @Option(help: "A kernel .config (plain or gzip) instead of the running kernel's.")
+    var kconfig: String?
+
+    @Option(help: "A named kernel configuration preset (see `pagelab flags --help`).")
+    var preset: String?
+
+    func validate() throws {
+        if kconfig != nil && preset != nil { throw ValidationError("give --kconfig or --preset, not both") }
+    }
+
     func run() throws {
-        // Filled in as the modules land: flags budget, layouts, census, compare.
-        let url = URL(fileURLWithPath: out, isDirectory: true)
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        emit("PageLab report written to \(url.path)/index.html\n")
+        let report = try PageLabReport.make(kconfig: kconfig, preset: preset)
+        let directory = URL(fileURLWithPath: out, isDirectory: true)
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            try Data(report.html.utf8).write(to: directory.appendingPathComponent("index.html"))
+            for (name, bytes) in report.files {
+                try Data(bytes).write(to: directory.appendingPathComponent(name))
+            }
+        } catch {
+            throw ValidationError("cannot write the report to '\(out)': \(error.localizedDescription)")
+        }
+        emit(report.text)
+        emit("\nPageLab report written to \(directory.path)/index.html\n")
     }
 }
