@@ -1,18 +1,10 @@
 // Hot paths of PageLab, measured with package-benchmark. Each suite lives in its own
 // file beside this one and registers itself from `benchmarks`.
 import Benchmark
-import PageLayout
 
 let benchmarks: @Sendable () -> Void = {
     Benchmark.defaultConfiguration = .init(metrics: [.wallClock, .throughput, .peakMemoryResident],
                                            maxDuration: .seconds(2), maxIterations: 1_000_000)
-    Benchmark("Design.named (parse every design)") { benchmark in
-        for _ in benchmark.scaledIterations {
-            for design in Design.allCases {
-                blackHole(try? Design.named(design.rawValue))
-            }
-        }
-    }
     registerModelBenchmarks()
     registerCensusBenchmarks()
 }

@@ -74,19 +74,17 @@ struct ByteReader {
 
     var remaining: Int { bytes.count - position }
 
-    mutating func u32() throws(SnapshotDecodeError) -> UInt32 {
-        guard remaining >= 4 else { throw SnapshotDecodeError("truncated (need 4 bytes, have \(remaining))") }
-        var value: UInt32 = 0
-        for k in 0..<4 { value |= UInt32(bytes[position + k]) << UInt32(8 * k) }
-        position += 4
-        return value
-    }
+    mutating func u32() throws(SnapshotDecodeError) -> UInt32 { try littleEndian() }
 
-    mutating func u64() throws(SnapshotDecodeError) -> UInt64 {
-        guard remaining >= 8 else { throw SnapshotDecodeError("truncated (need 8 bytes, have \(remaining))") }
-        var value: UInt64 = 0
-        for k in 0..<8 { value |= UInt64(bytes[position + k]) << UInt64(8 * k) }
-        position += 8
+    mutating func u64() throws(SnapshotDecodeError) -> UInt64 { try littleEndian() }
+
+    /// A little-endian unsigned integer of T's width.
+    private mutating func littleEndian<T: FixedWidthInteger & UnsignedInteger>() throws(SnapshotDecodeError) -> T {
+        let width = MemoryLayout<T>.size
+        guard remaining >= width else { throw SnapshotDecodeError("truncated (need \(width) bytes, have \(remaining))") }
+        var value: T = 0
+        for k in 0..<width { value |= T(bytes[position + k]) << (8 * k) }
+        position += width
         return value
     }
 

@@ -19,13 +19,7 @@ extension MM {
     /// the mapped parts were advised, as the kernel does.
     public func madvise(addr: UInt64, length: UInt64, advice: Advice) throws(Errno) {
         guard Self.isValidAdvice(advice) else { throw Errno.EINVAL }
-        if UserVM.isUnaligned(addr) { throw Errno.EINVAL }
-        let len = UserVM.pageAlign(length)
-        // A length rounded up from a small negative value to zero.
-        if length != 0 && len == 0 { throw Errno.EINVAL }
-        let (end, overflow) = addr.addingReportingOverflow(len)
-        if overflow { throw Errno.EINVAL }
-        if end == addr { return }
+        guard let end = try UserVM.checkedEnd(addr: addr, length: length) else { return }
         if advice == .hwPoison || advice == .softOffline {
             // Memory-failure injection needs CAP_SYS_ADMIN, which model processes lack.
             throw Errno.EPERM

@@ -11,13 +11,7 @@ extension MM {
     /// ENOMEM if any part of the range is unmapped (nothing is sealed then).
     public func mseal(addr: UInt64, length: UInt64, flags: UInt64 = 0) throws(Errno) {
         if flags != 0 { throw Errno.EINVAL }
-        if UserVM.isUnaligned(addr) { throw Errno.EINVAL }
-        let len = UserVM.pageAlign(length)
-        // A length rounded up from a small negative value to zero.
-        if length != 0 && len == 0 { throw Errno.EINVAL }
-        let (end, overflow) = addr.addingReportingOverflow(len)
-        if overflow { throw Errno.EINVAL }
-        if end == addr { return }
+        guard let end = try UserVM.checkedEnd(addr: addr, length: length) else { return }
         try mmapLock.withWriteLock { () throws(Errno) in
             // range_contains_unmapped(): the first pass changes nothing.
             var cursor = addr

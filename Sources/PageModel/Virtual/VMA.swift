@@ -158,4 +158,17 @@ public enum UserVM {
 
     /// offset_in_page() != 0.
     static func isUnaligned(_ value: UInt64) -> Bool { value & (pageSize - 1) != 0 }
+
+    /// The page-aligned end of [addr, addr + length), checked as madvise() and mseal()
+    /// check their range: EINVAL for an unaligned start, for a length that PAGE_ALIGN()
+    /// wraps to 0 (a small negative value), or for a range past 2^64; nil for an empty
+    /// range, which both calls accept as a no-op.
+    static func checkedEnd(addr: UInt64, length: UInt64) throws(Errno) -> UInt64? {
+        if isUnaligned(addr) { throw Errno.EINVAL }
+        let len = pageAlign(length)
+        if length != 0 && len == 0 { throw Errno.EINVAL }
+        let (end, overflow) = addr.addingReportingOverflow(len)
+        if overflow { throw Errno.EINVAL }
+        return end == addr ? nil : end
+    }
 }
