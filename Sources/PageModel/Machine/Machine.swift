@@ -26,6 +26,10 @@ public final class Machine: @unchecked Sendable {
     public let zones: [[MemoryZone]]
     /// The page_ext tables, nil when no client needs them (nothing is allocated then).
     public let pageExt: PageExtStore?
+    /// `NODE_DATA(nid)->__lruvec`, one per node.
+    public let lruvecs: [LRUVec]
+    /// The pin-tracking state of the machine's design (Pinning/).
+    public let pins: PinState
     /// Pages reserved at boot (memblock): the first page, the zero page, the memmap.
     public internal(set) var reservedPages = 0
     /// The pfn of `empty_zero_page` (a reserved page of the kernel image).
@@ -156,6 +160,8 @@ public final class Machine: @unchecked Sendable {
         // page_ext_init() runs after the memmap exists; its tables are host memory
         // counted apart, as the memmap is.
         pageExt = try PageExtStore(config: config, topology: topology)
+        lruvecs = Self.makeLRUVecs(nodes: topology.nodes.count, heap: heap, context: context)
+        pins = PinState(design: config.design)
         let present = topology.sectionPresent, offline = config.offlineSections
         onlineSections = Mutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
         boot()

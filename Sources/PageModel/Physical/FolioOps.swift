@@ -154,6 +154,7 @@ extension Machine {
     /// Linux: `__folio_put()`: ZONE_DEVICE folios go back to their pagemap; others to the
     /// allocator (`free_frozen_pages(&folio->page, folio_order(folio))`).
     func freeFolio(_ folio: Folio) {
+        lruRemoveOnFree(folio)
         let order = folio.order
         if layout.kind == .structPage {
             if zone(of: folio.pfn)?.type == .device {

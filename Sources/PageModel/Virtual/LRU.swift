@@ -1,0 +1,175 @@
+// The LRU lists: struct lruvec per node and folio_add_lru() / folio_isolate_lru() /
+// folio_putback_lru() / lruvec_del_folio() (include/linux/mm_inline.h, mm/swap.c,
+// mm/vmscan.c). Classic two-list LRU (no MGLRU).
+import PageLayout
+import Synchronization
+
+/// `enum lru_list`.
+public enum LRUList: Int, CaseIterable, Sendable {
+    case inactiveAnon = 0, activeAnon, inactiveFile, activeFile, unevictable
+}
+
+/// One node's `struct lruvec`: five list_heads in the descriptor heap (kernel
+/// addresses, as `pglist_data.__lruvec.lists[]`), threaded through `folio->lru` in the
+/// memmap (or in the folio descriptor in the memdesc designs), under `lru_lock`.
+///
+/// Invariant: a folio is on exactly one list of its node's lruvec iff PG_lru is set;
+/// PG_lru is only changed under `lock`.
+public final class LRUVec: @unchecked Sendable {
+    /// The kernel address of `lists[0]`; list `i` is at `base + i * 2 * wordSize`.
+    let base: UInt64
+    let wordSize: Int
+    /// lruvec->lru_lock, and the folio count per list (lru_zone_size summed over zones).
+    let lock = Mutex<[Int]>(Array(repeating: 0, count: LRUList.allCases.count))
+
+    init(base: UInt64, wordSize: Int) {
+        self.base = base
+        self.wordSize = wordSize
+    }
+
+    func head(_ list: LRUList) -> UInt64 { base &+ UInt64(list.rawValue * 2 * wordSize) }
+
+    /// Folios on each list.
+    public var sizes: [LRUList: Int] {
+        lock.withLock { counts in Dictionary(uniqueKeysWithValues: LRUList.allCases.map { ($0, counts[$0.rawValue]) }) }
+    }
+}
+
+extension Machine {
+    /// Allocates and initialises every node's lruvec list heads.
+    static func makeLRUVecs(nodes: Int, heap: DescriptorHeap, context: UnsafeMutablePointer<MemmapContext>) -> [LRUVec] {
+        let wordSize = context.pointee.layout.wordSize
+        let bytes = LRUList.allCases.count * 2 * wordSize
+        return (0..<nodes).compactMap { _ in
+            guard let base = heap.allocate(size: bytes, alignment: 16, kind: .zone) else { return nil }
+            let vec = LRUVec(base: base, wordSize: wordSize)
+            for list in LRUList.allCases { context.pointee.listInit(vec.head(list)) }
+            return vec
+        }
+    }
+
+    /// The lruvec of a folio's node. Linux: `folio_lruvec()`.
+    func lruvec(of folio: Folio) -> LRUVec? {
+        let nid = context.pointee.nid(of: folio.pfn)
+        return nid >= 0 && nid < lruvecs.count ? lruvecs[nid] : nil
+    }
+
+    /// Linux: `folio_lru_list()`: unevictable, else anon (swap-backed) or file, active or not.
+    func lruList(of folio: Folio) -> LRUList {
+        if folio.testFlag(flagBits.unevictable) { return .unevictable }
+        let file = !folio.testFlag(flagBits.swapbacked)
+        let active = folio.testFlag(flagBits.active)
+        switch (file, active) {
+        case (false, false): return .inactiveAnon
+        case (false, true): return .activeAnon
+        case (true, false): return .inactiveFile
+        case (true, true): return .activeFile
+        }
+    }
+
+    /// The address of a folio's `lru` list_head.
+    private func lruLink(_ folio: Folio) -> UInt64 { folio.address &+ UInt64(layout.folioLru) }
+
+    /// Linux: `folio_add_lru()` (without the per-cpu batch): PG_lru set and the folio at
+    /// the head of its list. A folio already on an LRU is left alone (the kernel's
+    /// VM_BUG_ON_FOLIO(folio_test_lru(folio))), recorded.
+    public func folioAddLRU(_ folio: Folio) {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return }
+        vec.lock.withLock { counts in
+            guard !folio.testFlag(flagBits.lru) else {
+                diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_add_lru: folio already on an LRU list"))
+                return
+            }
+            let list = lruList(of: folio)
+            context.pointee.listAdd(lruLink(folio), vec.head(list), tail: false)
+            folio.setFlag(flagBits.lru)
+            counts[list.rawValue] += 1
+        }
+    }
+
+    /// Linux: `folio_isolate_lru()`: if PG_lru is set, clear it, take a reference for the
+    /// isolator and unlink the folio. False if the folio was not on an LRU.
+    @discardableResult
+    public func folioIsolateLRU(_ folio: Folio) -> Bool {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return false }
+        return vec.lock.withLock { counts in
+            guard folio.testFlag(flagBits.lru) else { return false }
+            folio.get()
+            delete(folio, &counts)
+            return true
+        }
+    }
+
+    /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.
+    public func folioPutbackLRU(_ folio: Folio) {
+        folioAddLRU(folio)
+        folioPut(folio)
+    }
+
+    /// Linux: `lruvec_del_folio()` from `__page_cache_release()`: a folio whose last
+    /// reference went leaves its LRU before it is freed.
+    func lruRemoveOnFree(_ folio: Folio) {
+        guard layout.folioLru >= 0, folio.testFlag(flagBits.lru), let vec = lruvec(of: folio) else { return }
+        vec.lock.withLock { counts in
+            if folio.testFlag(flagBits.lru) { delete(folio, &counts) }
+        }
+    }
+
+    private func delete(_ folio: Folio, _ counts: inout [Int]) {
+        let list = lruList(of: folio)
+        context.pointee.listDel(lruLink(folio))
+        folio.clearFlag(flagBits.lru)
+        counts[list.rawValue] -= 1
+    }
+
+    /// Linux: `isolate_lru_folios()`: up to `count` folios from the tail (the oldest) of
+    /// `list` on node `nid`, each isolated with a reference (PG_lru cleared). Folios whose
+    /// refcount is already 0 (being freed) are skipped, as `folio_try_get()` skips them.
+    public func isolateLRUFolios(nid: Int, list: LRUList, count: Int) -> [Folio] {
+        guard nid >= 0, nid < lruvecs.count, count > 0 else { return [] }
+        let vec = lruvecs[nid]
+        return vec.lock.withLock { counts in
+            var taken: [Folio] = []
+            let head = vec.head(list)
+            var link = context.pointee.prev(head)
+            while link != head, taken.count < count {
+                let previous = context.pointee.prev(link)
+                let address = link &- UInt64(layout.folioLru)
+                if let folio = folio(atAddress: address), folio.refAddUnless(1, unless: 0) {
+                    delete(folio, &counts)
+                    taken.append(folio)
+                }
+                link = previous
+            }
+            return taken
+        }
+    }
+
+    /// The folio whose first byte is at a kernel address (a head struct page in the
+    /// memmap, or a folio descriptor in the heap).
+    func folio(atAddress address: UInt64) -> Folio? {
+        if layout.foliosAreDescriptors {
+            guard heap.contains(address) else { return nil }
+            let raw = heap.pointer(address)
+            let pfn = Int(truncatingIfNeeded: RawMemory.loadWord(raw + layout.folioPfn, wordSize: layout.wordSize))
+            return Folio(raw: raw, address: address, pfn: pfn, context: context)
+        }
+        guard let page = memmap.page(atAddress: address) else { return nil }
+        return Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
+    }
+}
+
+extension Folio {
+    /// Linux: `folio_try_get()` style `atomic_add_unless(&folio->_refcount, nr, u)`.
+    func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
+        guard context.pointee.layout.folioRefcount >= 0 else { return false }
+        let p = raw + context.pointee.layout.folioRefcount
+        var current = RawMemory.atomicRead(p)
+        while current != u {
+            let (done, found) = RawMemory.atomicCompareExchange(p, expected: current, desired: current &+ nr)
+            if done { return true }
+            current = found
+        }
+        return false
+    }
+}
