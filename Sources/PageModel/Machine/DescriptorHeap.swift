@@ -20,6 +20,8 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case kmemCache = "kmem_cache"
     /// `struct zone`'s free-area list heads and other allocator bookkeeping.
     case zone
+    /// `struct anon_vma` (mm/rmap.c): what an anonymous folio's mapping points to.
+    case anonVMA = "anon_vma"
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects

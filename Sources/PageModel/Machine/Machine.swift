@@ -28,6 +28,12 @@ public final class Machine: @unchecked Sendable {
     public let pageExt: PageExtStore?
     /// `NODE_DATA(nid)->__lruvec`, one per node.
     public let lruvecs: [LRUVec]
+    /// Deferred freeing of page tables under lockless walkers (GUP-fast).
+    public let tableRCU = PageTableRCU()
+    /// Events of the virtual memory model (faults, COW copies, swap, migration).
+    public let vmEvents = VMEvents()
+    /// The THP sysfs controls (/sys/kernel/mm/transparent_hugepage/).
+    public let thp = THPControls()
     /// The pin-tracking state of the machine's design (Pinning/).
     public let pins: PinState
     /// Pages reserved at boot (memblock): the first page, the zero page, the memmap.

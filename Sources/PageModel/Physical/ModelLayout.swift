@@ -69,6 +69,9 @@ public struct ModelLayout: Sendable, Equatable {
     public var slabDescriptorSize = 0
     public var slabCache = -1
     public var ptdescDescriptorSize = 0
+    /// `ptdesc->ptl` (the split page-table lock, a 4-byte spinlock_t): from the start of
+    /// the table's struct page, or of its ptdesc descriptor in the memdesc designs.
+    public var ptdescPtl = -1
 
     /// Whether folios are separately allocated descriptors.
     public var foliosAreDescriptors: Bool { kind != .structPage }
@@ -124,11 +127,14 @@ extension ModelLayout {
 
         if kind == .structPage {
             slabCache = at(Layouts.slab(config), "slab_cache")
+            ptdescPtl = at(Layouts.ptdesc(config), "ptl")
         } else {
             let slab = Layouts.descriptor(.slab, config)
             slabDescriptorSize = slab.size
             slabCache = at(slab, "slab_cache")
-            ptdescDescriptorSize = Layouts.descriptor(.ptdesc, config).size
+            let ptdesc = Layouts.descriptor(.ptdesc, config)
+            ptdescDescriptorSize = ptdesc.size
+            ptdescPtl = at(ptdesc, "ptl")
         }
     }
 }

@@ -121,4 +121,8 @@ enum RawMemory {
             _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .releasing)
         }
     }
+
+    /// Linux: `smp_mb()`.
+    @inline(__always)
+    static func fullFence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
 }

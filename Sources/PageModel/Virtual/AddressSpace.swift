@@ -59,6 +59,10 @@ public final class MM: @unchecked Sendable {
     /// The page-table side of the VMA operations.
     public let pageOps: any VMAPageOps
 
+    /// mm->write_protect_seq: odd while fork() write-protects the parent's anonymous
+    /// pages, so that GUP-fast can see it raced with fork (gup_fast(), FOLL_PIN).
+    public let writeProtectSeq = ManagedAtomic<UInt64>(0)
+
     /// mm->flags (MMF_*), atomic as the kernel's bitmap ops are.
     private let flagWord: ManagedAtomic<UInt64>
     /// The VMAs (mm->mm_mt). Guarded by mmapLock.
@@ -194,12 +198,14 @@ public final class MM: @unchecked Sendable {
                 break
             }
         }
-        return vma.anonSlot.setIfNil(chosen ?? newAnonVMA())
+        let anonVMA = vma.anonSlot.setIfNil(chosen ?? newAnonVMA())
+        anonVMA.addMapper(self)
+        return anonVMA
     }
 
-    /// A fresh anon_vma (anon_vma_alloc()).
-    func newAnonVMA() -> AnonVMA {
-        AnonVMA(serial: Self.anonVMASerial.wrappingIncrementThenLoad(ordering: .relaxed))
+    /// A fresh anon_vma (anon_vma_alloc()); a fork child's has its parent's as `parent`.
+    func newAnonVMA(parent: AnonVMA? = nil) -> AnonVMA {
+        AnonVMA(serial: Self.anonVMASerial.wrappingIncrementThenLoad(ordering: .relaxed), parent: parent)
     }
 
     /// A fresh VMA identity (vm_area_alloc()). Caller holds the mmap_lock for write.

@@ -1,6 +1,7 @@
 // struct vm_area_struct, as a value. Mirrors include/linux/mm_types.h (the fields that
 // mm/vma.c, mm/mmap.c, mm/mprotect.c, mm/madvise.c and mm/mremap.c read and write).
 import Atomics
+import Synchronization
 
 /// The identity of one `vm_area_struct`. A VMA keeps its identity while it is expanded,
 /// shrunk or re-flagged in place; splitting makes a new one for the split-off part and a
@@ -12,15 +13,80 @@ public struct VMAID: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var description: String { "vma#\(rawValue)" }
 }
 
-/// An `anon_vma`: the reverse-mapping root that anonymous pages of a VMA point to.
-/// The model keeps only its identity (the rmap part of the virtual memory model builds on
-/// it); two VMAs may merge only if their anon_vmas are compatible (is_mergeable_anon_vma()).
+/// An `anon_vma`: the reverse-mapping object that anonymous folios of a VMA point to
+/// (`folio->mapping = anon_vma | FOLIO_MAPPING_ANON`). Two VMAs may merge only if their
+/// anon_vmas are compatible (is_mergeable_anon_vma()).
+///
+/// The kernel links every VMA that may map a folio of this anon_vma through
+/// anon_vma_chains in an interval tree. The model keeps the coarser fact the rmap walk
+/// needs: the mms whose VMAs may (`mappers`, weakly held) and the parent anon_vma of a
+/// fork child's (`parent`); the walk then finds the VMAs by the folio's index, as
+/// anon_vma_interval_tree_foreach() does.
 public final class AnonVMA: Sendable, Hashable, CustomStringConvertible {
     public let serial: UInt64
-    init(serial: UInt64) { self.serial = serial }
+    /// anon_vma->parent: the anon_vma of the fork parent's VMA (nil for a root).
+    public let parent: AnonVMA?
+    /// The kernel address of the struct anon_vma, assigned on first use.
+    private let addressWord = ManagedAtomic<UInt64>(0)
+    private let mapperList = Mutex<[ObjectIdentifier: WeakMM]>([:])
+
+    init(serial: UInt64, parent: AnonVMA? = nil) {
+        self.serial = serial
+        self.parent = parent
+    }
     public static func == (lhs: AnonVMA, rhs: AnonVMA) -> Bool { lhs === rhs }
     public func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(self)) }
     public var description: String { "anon_vma#\(serial)" }
+
+    /// The kernel address of this anon_vma in `machine`'s heap (anon_vma_alloc(): a slab
+    /// object of its own), allocated and registered the first time a folio points to it.
+    /// nil if the heap is exhausted.
+    func address(in machine: Machine) -> UInt64? {
+        let current = addressWord.load(ordering: .acquiring)
+        if current != 0 { return current }
+        guard let fresh = machine.heap.allocate(size: 16, alignment: 16, kind: .anonVMA) else { return nil }
+        let (won, original) = addressWord.compareExchange(expected: 0, desired: fresh, ordering: .acquiringAndReleasing)
+        if !won {
+            machine.heap.free(fresh, size: 16, alignment: 16, kind: .anonVMA)
+            return original
+        }
+        machine.registry.register(self, at: fresh)
+        return fresh
+    }
+
+    /// Records that `mm` has VMAs using this anon_vma (and so its ancestors' folios).
+    func addMapper(_ mm: MM) {
+        var node: AnonVMA? = self
+        while let anonVMA = node {
+            anonVMA.mapperList.withLock { $0[ObjectIdentifier(mm)] = WeakMM(mm) }
+            node = anonVMA.parent
+        }
+    }
+
+    /// The live mms that may map folios of this anon_vma.
+    var mappers: [MM] {
+        mapperList.withLock { list in
+            list = list.filter { $0.value.mm != nil }
+            return list.values.compactMap(\.mm)
+        }
+    }
+
+    /// Whether `self` is `other` or one of its ancestors (a VMA whose anon_vma is `other`
+    /// may map folios of `self`).
+    func isAncestor(of other: AnonVMA) -> Bool {
+        var node: AnonVMA? = other
+        while let anonVMA = node {
+            if anonVMA === self { return true }
+            node = anonVMA.parent
+        }
+        return false
+    }
+}
+
+/// A weak reference to an mm (the rmap must not keep exited processes alive).
+struct WeakMM: @unchecked Sendable {
+    weak var mm: MM?
+    init(_ mm: MM) { self.mm = mm }
 }
 
 /// The `vma->anon_vma` pointer of one VMA. anon_vma_prepare() sets it once from nil while

@@ -1,0 +1,98 @@
+// Faults on file-backed VMAs: do_fault() and do_read_fault(), do_cow_fault(),
+// do_shared_fault() of mm/memory.c, with the page cache as the file's
+// vm_ops->fault (filemap_fault(), shmem_fault()) and vma_wants_writenotify() of mm/mmap.c.
+
+/// What the fault path needs from a file's page cache (`struct address_space` and its
+/// `vm_operations_struct`).
+public protocol FaultableMapping: AnyObject, Sendable {
+    /// Linux: `filemap_fault()` / `shmem_fault()`: an uptodate folio covering page
+    /// `index` with one reference taken for the caller, unlocked. Throws for an index
+    /// past EOF (the fault becomes SIGBUS) or when no memory is left (ENOMEM: OOM).
+    func faultFolio(index: UInt64) throws(Errno) -> Folio
+    /// Linux: `mapping_can_writeback()`: shared writable mappings need dirty tracking
+    /// (write-notify), so they start read-only and fault on the first write.
+    var needsDirtyTracking: Bool { get }
+    /// Linux: `folio_mark_dirty()`.
+    func folioMarkDirty(_ folio: Folio)
+    /// Registers an mm whose page tables map the file (the i_mmap tree), so that
+    /// truncation and the rmap reach its PTEs.
+    func registerMapper(_ tables: UserPageTables)
+}
+
+/// A mapped file backed by a page cache.
+public protocol PageCacheBackedFile: MappedFile {
+    /// The file's page cache on `machine` (the inode's i_mapping).
+    func pageCache(on machine: Machine) -> (any FaultableMapping)?
+}
+
+extension UserPageTables {
+    /// The page cache behind a file VMA, if it has one.
+    func fileMapping(_ vma: VMA) -> (any FaultableMapping)? {
+        (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: machine)
+    }
+
+    /// Linux: `vma_wants_writenotify()` for a shared writable mapping: a filesystem that
+    /// writes back tracks dirtying through write faults.
+    func wantsWriteNotify(_ vma: VMA, _ mapping: any FaultableMapping) -> Bool {
+        vma.flags.contains(.shared) && vma.flags.contains(.write) && mapping.needsDirtyTracking
+    }
+
+    /// Linux: `do_fault()`: a read maps the page-cache page (do_read_fault()); a write to
+    /// a private mapping maps a private copy (do_cow_fault()); a write to a shared mapping
+    /// maps the page writable and dirties it (do_shared_fault()).
+    func doFault(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
+        guard let mapping = fileMapping(vma) else { return .sigbus }
+        let index = machine.linearPageIndex(vma, address)
+        let folio: Folio
+        do { folio = try mapping.faultFolio(index: index) } catch {
+            return error == .ENOMEM ? .oom : .sigbus
+        }
+        mapping.registerMapper(self)
+        let pfn = folio.pfn + Int(index &- folio.index)
+        let write = flags.contains(.write)
+        if write && !vma.flags.contains(.shared) {
+            return doCOWFault(mm, vma, address: address, pte: pte, table: table, source: folio, pfn: pfn, flags: flags)
+        }
+        var writable = false, dirty = false
+        if vma.flags.contains(.shared) && vma.flags.contains(.write) {
+            if write {
+                mapping.folioMarkDirty(folio)
+                writable = true
+                dirty = true
+            } else {
+                writable = !wantsWriteNotify(vma, mapping)
+            }
+        }
+        lockTable(table)
+        guard pte.load().isNone else {
+            unlockTable(table)
+            machine.folioPut(folio)
+            return []
+        }
+        machine.folioAddRmapPTEs(folio, firstPfn: pfn, nr: 1)
+        pte.store(.page(pfn: pfn, writable: writable, dirty: dirty))
+        unlockTable(table)
+        return []
+    }
+
+    /// Linux: `do_cow_fault()`: a new anonymous folio with the file page's bytes; the
+    /// page-cache reference is dropped once copied.
+    func doCOWFault(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, source: Folio, pfn: Int, flags: FaultFlags) -> VMFault {
+        defer { machine.folioPut(source) }
+        guard let anonVMA = mm.lockedAnonVMAPrepare(at: address) else { return .oom }
+        guard let new = machine.folioAlloc(userGFP(flags)) else { return .oom }
+        machine.frames.copy(from: pfn, to: new.pfn)
+        lockTable(table)
+        guard pte.load().isNone,
+              machine.folioAddNewAnonRmap(new, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: false) else {
+            unlockTable(table)
+            machine.folioPut(new)
+            return []
+        }
+        pte.store(.page(pfn: new.pfn, writable: vma.flags.contains(.write), dirty: true))
+        unlockTable(table)
+        machine.folioAddLRU(new)
+        VMEvents.bump(machine.vmEvents.cowCopies)
+        return []
+    }
+}
