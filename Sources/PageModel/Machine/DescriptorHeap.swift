@@ -20,6 +20,8 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case kmemCache = "kmem_cache"
     /// `struct zone`'s free-area list heads and other allocator bookkeeping.
     case zone
+    /// The proxy design's `struct dynamic_page`, one per pinned page (seed 003).
+    case dynamicPage = "dynamic_page"
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects
