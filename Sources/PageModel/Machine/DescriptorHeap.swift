@@ -22,6 +22,8 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case zone
     /// `struct anon_vma` (mm/rmap.c): what an anonymous folio's mapping points to.
     case anonVMA = "anon_vma"
+    /// The proxy design's `struct dynamic_page`, one per pinned page (seed 003).
+    case dynamicPage = "dynamic_page"
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects

@@ -167,7 +167,7 @@ public final class Machine: @unchecked Sendable {
         // counted apart, as the memmap is.
         pageExt = try PageExtStore(config: config, topology: topology)
         lruvecs = Self.makeLRUVecs(nodes: topology.nodes.count, heap: heap, context: context)
-        pins = PinState(design: config.design)
+        pins = try PinState(config: config, layout: layout, flagsBudget: flagsBudget, nodes: topology.nodes.count)
         let present = topology.sectionPresent, offline = config.offlineSections
         onlineSections = Mutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
         boot()

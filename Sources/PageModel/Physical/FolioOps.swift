@@ -141,13 +141,15 @@ extension Machine {
     /// Linux: `get_page()`: `folio_get(page_folio(page))`. Memory without a folio in the
     /// memdesc designs has no refcount: recorded as a warning.
     public func getPage(_ page: Page) {
+        let page = gupResultTarget(page, operation: "get_page")
         if let folio = pageFolio(page) { folio.get() }
         else { diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "get_page() on memory without a refcount (memdesc Misc)")) }
     }
 
     /// Linux: `put_page()`: `folio_put(page_folio(page))`.
     public func putPage(_ page: Page) {
-        if let folio = pageFolio(page) { folioPut(folio) }
+        let page = gupResultTarget(page, operation: "put_page")
+        if let folio = pageFolio(page) { if pinsAllowPut(folio) { folioPut(folio) } }
         else { diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "put_page() on memory without a refcount (memdesc Misc)")) }
     }
 

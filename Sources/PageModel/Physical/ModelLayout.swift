@@ -40,6 +40,12 @@ public struct ModelLayout: Sendable, Equatable {
     public var zoneDeviceData = -1
     /// The memdesc word (memdesc designs).
     public var memdesc = -1
+    /// dma-pinned-field (seed 000): `atomic_t _dma_pinned_count` after `_refcount`.
+    public var dmaPinnedCount = -1
+    /// lru-pinned designs (seed 002): `dma_pinned_flags` (aliases lru.next) and
+    /// `dma_pinned_count` (aliases lru.prev).
+    public var lruDmaPinnedFlags = -1
+    public var lruDmaPinnedCount = -1
 
     // struct folio (overlaying pages) or the folio descriptor
     public var folioSize = 0
@@ -102,6 +108,9 @@ extension ModelLayout {
         memcgData = at(page, "memcg_data")
         zoneDeviceData = at(page, "zone_device_data")
         memdesc = at(page, "memdesc")
+        dmaPinnedCount = at(page, "_dma_pinned_count")
+        lruDmaPinnedFlags = at(page, "dma_pinned_flags")
+        lruDmaPinnedCount = at(page, "dma_pinned_count")
 
         folioSize = folio.size
         folioFlags = at(folio, "flags")

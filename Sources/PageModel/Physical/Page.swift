@@ -19,6 +19,14 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
         raw = context.pointee.pagePointer(pfn)
     }
 
+    /// A view of a struct page that lives outside the memmap: the proxy design's
+    /// `struct dynamic_page` embeds one (Pinning/ProxyPins.swift).
+    init(outOfMemmap raw: UnsafeMutableRawPointer, pfn: Int, _ context: UnsafeMutablePointer<MemmapContext>) {
+        self.pfn = pfn
+        self.context = context
+        self.raw = raw
+    }
+
     public static func == (a: Page, b: Page) -> Bool { a.pfn == b.pfn && a.context == b.context }
     public func hash(into hasher: inout Hasher) { hasher.combine(pfn) }
     public var description: String { "page pfn:0x\(String(pfn, radix: 16)) @0x\(String(address, radix: 16))" }

@@ -1,9 +1,61 @@
-// The machine's pin-tracking state: which design tracks DMA pins, and the exact shadow
-// count every design keeps beside its own answer (see Pinning/ for the designs).
+// The machine's pin-tracking state: the design's tracker, the exact shadow count every
+// design keeps beside its own answer, the node counters NR_FOLL_PIN_ACQUIRED/RELEASED
+// (include/linux/mmzone.h:221-222) and the per-site tallies of PinnedPages.
+import Atomics
 import PageLayout
+import Synchronization
 
 /// Per-machine pin state, chosen by the machine's design.
-public final class PinState: Sendable {
+public final class PinState: @unchecked Sendable {
     public let design: Design
-    init(design: Design) { self.design = design }
+    /// The design, as the one protocol every pin goes through.
+    public let tracker: any PinTracker
+    let shadow: PinShadow
+    let counters = PinCounters()
+    /// `NR_FOLL_PIN_ACQUIRED` and `NR_FOLL_PIN_RELEASED` per node, in PAGE_SIZE units,
+    /// bumped exactly where the kernel bumps them (`node_stat_mod_folio()`).
+    let nodeAcquired: [ManagedAtomic<Int>]
+    let nodeReleased: [ManagedAtomic<Int>]
+    /// The zone index of ZONE_DEVICE, or -1 (the P2PDMA and longterm checks).
+    let deviceZoneIndex: Int
+    let movableZoneIndex: Int
+    /// The page flag that marks a proxy's embedded struct page (proxy design), or -1.
+    let proxyBit: Int
+    /// Outstanding pins per PinnedPages site ("file:line"), and leaked ones.
+    let sites = Mutex<(outstanding: [String: Int], leaked: [String: Int])>(([:], [:]))
+
+    init(config: MachineConfig, layout: ModelLayout, flagsBudget: FlagsBudget, nodes: Int) throws(MachineError) {
+        design = config.design
+        shadow = try PinShadow(pfns: config.spannedPfns)
+        nodeAcquired = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
+        nodeReleased = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
+        deviceZoneIndex = config.zones.firstIndex(of: .device) ?? -1
+        movableZoneIndex = config.zones.firstIndex(of: .movable) ?? -1
+        let proxyFlag = flagsBudget.flags.first { $0.name == ProxyPins.markerFlag }?.bit ?? -1
+        proxyBit = config.design == .proxy ? proxyFlag : -1
+        switch config.design {
+        case .mainline: tracker = MainlinePins()
+        case .dmaPinnedField: tracker = DMAPinnedFieldPins(layout: layout)
+        case .lruPinned, .lruPinnedRearranged: tracker = LRUPinnedPins(design: config.design, layout: layout, config: config.layout)
+        case .pageExt: tracker = PageExtPins(config: config.layout)
+        case .proxy: tracker = ProxyPins(config: config.layout, layout: layout, markerBit: proxyFlag)
+        case .memdesc32, .memdesc8: tracker = MemdescPins(design: config.design)
+        }
+    }
+
+    /// The statistics now.
+    public var stats: PinStats { counters.snapshot }
+
+    /// `nr_foll_pin_acquired` and `nr_foll_pin_released` of each node.
+    public var nodeCounters: [(acquired: Int, released: Int)] {
+        zip(nodeAcquired, nodeReleased).map { ($0.load(ordering: .relaxed), $1.load(ordering: .relaxed)) }
+    }
+
+    /// Pins outstanding per pinning site of `PinnedPages`.
+    public var outstandingBySite: [String: Int] { sites.withLock { $0.outstanding } }
+    /// Pins left outstanding by tokens dropped without unpin, per site.
+    public var leakedBySite: [String: Int] { sites.withLock { $0.leaked } }
+
+    /// The exact number of pins outstanding on the folio that starts at `pfn`.
+    public func exactPins(folioPfn pfn: Int) -> Int { Int(shadow.pins(pfn)) }
 }

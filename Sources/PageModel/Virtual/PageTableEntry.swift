@@ -122,29 +122,9 @@ public struct PTE: RawRepresentable, Hashable, Sendable, CustomStringConvertible
     }
 }
 
-/// `swp_entry_t`: a swap type and an offset (a swap slot, or a pfn for the special types).
-/// Linux: `swp_entry(type, offset)` = type << SWP_TYPE_SHIFT | offset, SWP_TYPE_SHIFT =
-/// BITS_PER_XA_VALUE - MAX_SWAPFILES_SHIFT = 58 on 64-bit.
-public struct SwapEntry: Hashable, Sendable, CustomStringConvertible {
-    public var type: Int
-    public var offset: UInt64
-    public init(type: Int, offset: UInt64) {
-        self.type = type
-        self.offset = offset & SwapEntry.offsetMask
-    }
-
-    /// MAX_SWAPFILES_SHIFT.
-    public static let maxSwapfilesShift = 5
-    /// SWP_TYPE_SHIFT on 64-bit.
-    public static let typeShift: UInt64 = 58
-    static let offsetMask: UInt64 = (1 << typeShift) - 1
-    /// swp_entry_t.val.
-    public var value: UInt64 { UInt64(type) << Self.typeShift | offset }
-    public init(value: UInt64) { self.init(type: Int(value >> Self.typeShift), offset: value) }
-
+extension SwapEntry {
     // The special types with every option enabled (MIGRATION, DEVICE_PRIVATE,
-    // MEMORY_FAILURE): MAX_SWAPFILES = 32 - 1 - 3 - 3 - 1 = 24 [include/linux/swap.h].
-    public static let maxSwapfiles = 24
+    // MEMORY_FAILURE, PTE markers): MAX_SWAPFILES = 24 [include/linux/swap.h].
     public static let hwpoisonType = 24
     public static let migrationReadType = 25
     public static let migrationReadExclusiveType = 26
@@ -153,8 +133,6 @@ public struct SwapEntry: Hashable, Sendable, CustomStringConvertible {
     public static let deviceReadType = 29
     public static let deviceExclusiveType = 30
     public static let pteMarkerType = 31
-
-    public var description: String { "swp_entry(\(type), 0x\(String(offset, radix: 16)))" }
 }
 
 /// `enum softleaf_type` [include/linux/leafops.h:19-35].

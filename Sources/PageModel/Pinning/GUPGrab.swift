@@ -1,0 +1,219 @@
+// Grabbing and releasing DMA pins on folios (mm/gup.c v6.19: try_get_folio(),
+// gup_put_folio() 102-113, try_grab_folio() 140-177, folio_add_pin() 212-230,
+// unpin_user_page*() 185-470, try_grab_folio_fast() 517-580). The generic checks are
+// the kernel's; the design's part goes through `pins.tracker`.
+import Atomics
+import PageLayout
+
+extension Machine {
+    /// Linux: `is_zero_folio()` / `is_zero_page()`.
+    @inline(__always)
+    func isZeroPagePfn(_ pfn: Int) -> Bool { pfn == zeroPagePfn }
+
+    /// Linux: `try_grab_folio(folio, refs, FOLL_PIN)` [mm/gup.c:140-177]:
+    /// - `WARN_ON_ONCE(folio_ref_count(folio) <= 0)` → `-ENOMEM`. This is mainline's
+    ///   overflow refusal: a refcount that wrapped into the sign bit (2^21 bias pins on a
+    ///   small folio) reads ≤ 0 and the next pin is refused;
+    /// - a PCI P2PDMA folio without FOLL_PCI_P2PDMA → `-EREMOTEIO`;
+    /// - the zero page: nothing changes, success;
+    /// - otherwise the design's pin, then `NR_FOLL_PIN_ACQUIRED += refs`.
+    /// `page` is the first pinned page of the folio (default: the head).
+    public func tryGrabFolio(_ folio: Folio, refs: Int32 = 1, page: Page? = nil, allowP2PDMA: Bool = false) throws(Errno) {
+        guard refs > 0 else { return }
+        if folio.refcount <= 0 {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
+                                          reason: "try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0): refcount \(folio.refcount) (ENOMEM)",
+                                          dump: dumpPage(folio.headPage)))
+            pins.counters.refusedGrabs.add(1, ordering: .relaxed)
+            throw .ENOMEM
+        }
+        if !allowP2PDMA, isPCIP2PDMA(folio) { throw .EREMOTEIO }
+        if isZeroPagePfn(folio.pfn) { return }
+        if let error = pins.tracker.grab(folio, at: page ?? folio.headPage, refs: refs, fast: false, in: self) {
+            pins.counters.refusedGrabs.add(1, ordering: .relaxed)
+            throw error
+        }
+        notePinsAcquired(folio, refs, nodeStat: true)
+    }
+
+    /// `try_grab_folio(page_folio(page), refs, FOLL_PIN)` from a page, as GUP's slow path
+    /// calls it; the zero page is a no-op even where it has no folio (memdesc designs).
+    /// Memory without a folio (memdesc Misc) has no refcount: WARN and `-ENOMEM`.
+    public func tryGrabPage(_ page: Page, refs: Int32 = 1, allowP2PDMA: Bool = false) throws(Errno) {
+        if isZeroPagePfn(page.pfn) { return }
+        guard let folio = pageFolio(page) else {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "try_grab_folio: memory without a folio has no refcount to pin (ENOMEM)"))
+            pins.counters.refusedGrabs.add(1, ordering: .relaxed)
+            throw .ENOMEM
+        }
+        try tryGrabFolio(folio, refs: refs, page: page, allowP2PDMA: allowP2PDMA)
+    }
+
+    /// Linux: `try_grab_folio_fast(page, refs, FOLL_PIN [| FOLL_LONGTERM])`
+    /// [mm/gup.c:517-580]: the zero page is returned as is; otherwise `try_get_folio()`
+    /// (add-unless-zero on the refcount, then re-check `page_folio()`), the longterm
+    /// check, the design's pin, `smp_mb__after_atomic()`, `NR_FOLL_PIN_ACQUIRED += refs`.
+    /// nil means "fall back to the slow path"; nothing is left taken then.
+    public func tryGrabFolioFast(_ page: Page, refs: Int32 = 1, longterm: Bool = false, allowP2PDMA: Bool = false) -> Folio? {
+        guard refs > 0 else { return nil }
+        if isZeroPagePfn(page.pfn) { return pageFolio(page) }
+        guard let folio = tryGetFolio(page, refs: refs) else { return nil }
+        if (!allowP2PDMA && isPCIP2PDMA(folio)) || (longterm && !folioIsLongtermPinnable(folio)) {
+            folioPutRefs(folio, refs)
+            return nil
+        }
+        if pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self) != nil {
+            folioPutRefs(folio, refs)
+            return nil
+        }
+        atomicMemoryFence(ordering: .sequentiallyConsistent)   // smp_mb__after_atomic()
+        notePinsAcquired(folio, refs, nodeStat: true)
+        return folio
+    }
+
+    /// Linux: `try_get_folio()` [mm/gup.c:70-100]: `WARN_ON_ONCE(folio_ref_count < 0)`,
+    /// `folio_ref_try_add()` (fails on a folio being freed), then the re-check that the
+    /// page still belongs to the folio (it may have been split meanwhile).
+    func tryGetFolio(_ page: Page, refs: Int32) -> Folio? {
+        while true {
+            guard let folio = pageFolio(page) else { return nil }
+            if folio.refcount < 0 {
+                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
+                pins.counters.refusedGrabs.add(1, ordering: .relaxed)
+                return nil
+            }
+            guard folio.refAddUnless(refs, unless: 0) else { return nil }
+            if pageFolio(page) != folio {
+                folioPutRefs(folio, refs)
+                continue
+            }
+            return folio
+        }
+    }
+
+    /// Linux: `gup_put_folio(folio, refs, FOLL_PIN)` [mm/gup.c:102-113]: the zero page is
+    /// a no-op; otherwise `NR_FOLL_PIN_RELEASED += refs` and the design's release. An
+    /// unpin of more pins than the folio has (by the exact count) is recorded and
+    /// refused, so that no pin is lost or doubled.
+    public func gupPutFolio(_ folio: Folio, refs: Int32 = 1, page: Page? = nil) {
+        guard refs > 0, !isZeroPagePfn(folio.pfn) else { return }
+        guard pins.shadow.trySubtract(folio.pfn, Int64(refs)) else {
+            pins.counters.unpinsOfUnpinned.add(1, ordering: .relaxed)
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
+                                          reason: "unpin_user_page: \(refs) pin(s) released on a folio with \(pins.shadow.pins(folio.pfn)) pin(s): refused",
+                                          dump: dumpPage(folio.headPage)))
+            return
+        }
+        pins.counters.released.add(Int(refs), ordering: .relaxed)
+        nodeStat(pins.nodeReleased, folio, refs)
+        pins.tracker.release(folio, at: page, refs: refs, in: self)
+    }
+
+    /// Linux: `folio_add_pin()` [mm/gup.c:212-230]: one more pin on a folio the caller has
+    /// pinned already; the zero page is a no-op. Like the kernel, it does not bump
+    /// NR_FOLL_PIN_ACQUIRED (the exact statistics do count it). A folio without a pin
+    /// (exact count 0) is recorded and left alone.
+    public func folioAddPin(_ folio: Folio) {
+        guard !isZeroPagePfn(folio.pfn) else { return }
+        guard pins.shadow.pins(folio.pfn) > 0 else {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "folio_add_pin: folio is not pinned: refused"))
+            return
+        }
+        pins.tracker.addPin(folio, in: self)
+        notePinsAcquired(folio, 1, nodeStat: false)
+    }
+
+    /// Linux: `unpin_user_page()`: `gup_put_folio(page_folio(page), 1, FOLL_PIN)`; a proxy
+    /// (proxy design) is unpinned through itself.
+    public func unpinUserPage(_ page: Page) {
+        let target = proxyTarget(page) ?? page
+        if isZeroPagePfn(target.pfn) { return }
+        guard let folio = pageFolio(target) else { return }
+        gupPutFolio(folio, refs: 1, page: page)
+    }
+
+    /// Linux: `unpin_user_pages_dirty_lock(pages, npages, make_dirty)` [mm/gup.c:300-360]:
+    /// per folio, if `make_dirty` and it is not dirty, `folio_lock()`, mark it dirty,
+    /// `folio_unlock()`; then release its pins. Runs of entries in the same folio are
+    /// released together (`gup_folio_next()`), except proxies, which go one by one.
+    public func unpinUserPages(_ pages: [Page], makeDirty: Bool = false) {
+        var i = 0
+        while i < pages.count {
+            let page = pages[i]
+            let proxy = proxyTarget(page)
+            let target = proxy ?? page
+            guard !isZeroPagePfn(target.pfn), let folio = pageFolio(target) else { i += 1; continue }
+            var nr = 1
+            if proxy == nil {
+                while i + nr < pages.count, proxyTarget(pages[i + nr]) == nil, pageFolio(pages[i + nr]) == folio { nr += 1 }
+            }
+            if makeDirty { folioMarkDirtyLocked(folio) }
+            gupPutFolio(folio, refs: Int32(nr), page: page)
+            i += nr
+        }
+    }
+
+    /// `folio_lock(); folio_mark_dirty(); folio_unlock()` until the page cache provides
+    /// `folio_mark_dirty()`: PG_dirty set under the folio's PG_locked bit. The model does
+    /// not sleep: a lock held by someone else for long is recorded and the bit set anyway
+    /// (set_bit is atomic).
+    func folioMarkDirtyLocked(_ folio: Folio) {
+        guard !folio.testFlag(flagBits.dirty) else { return }
+        let locked = flagBits.locked, offset = layout.folioFlags
+        guard locked >= 0, offset >= 0 else { folio.setFlag(flagBits.dirty); return }
+        var acquired = false
+        for _ in 0..<10_000 where !acquired {
+            acquired = !RawMemory.testAndSetBitLock(locked, folio.raw + offset, wordSize: layout.wordSize)
+        }
+        if !acquired {
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "unpin_user_pages_dirty_lock: folio lock held elsewhere; PG_dirty set without it"))
+        }
+        folio.setFlag(flagBits.dirty)
+        if acquired { RawMemory.clearBitUnlock(locked, folio.raw + offset, wordSize: layout.wordSize) }
+    }
+
+    /// Linux: `folio_put_refs()`: drop `refs` references, freeing the folio at 0. An
+    /// underflow is the kernel's VM_BUG_ON: recorded, the count restored to 0.
+    func folioPutRefs(_ folio: Folio, _ refs: Int32) {
+        let left = RawMemory.atomicSubReturn(folio.raw + layout.folioRefcount, refs)
+        if left == 0 { freeFolio(folio) }
+        else if left < 0, left &+ refs >= 0 {   // crossed zero (a wrapped bias count may read < 0)
+            diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_put_refs: refcount underflow (\(left))", dump: dumpPage(folio.headPage)))
+            folio.setRefcount(0)
+        }
+    }
+
+    /// Linux: `is_pci_p2pdma_page()`: a ZONE_DEVICE folio of a MEMORY_DEVICE_PCI_P2PDMA map.
+    @inline(__always)
+    func isPCIP2PDMA(_ folio: Folio) -> Bool {
+        guard pins.deviceZoneIndex >= 0, layout.kind == .structPage, context.pointee.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
+        return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .pciP2PDMA
+    }
+
+    /// Linux: `folio_is_longterm_pinnable()` [include/linux/mm.h:2199-2230], without CMA
+    /// (the model has no CMA areas): the zero page yes; device-coherent and fsdax no;
+    /// otherwise not in ZONE_MOVABLE.
+    public func folioIsLongtermPinnable(_ folio: Folio) -> Bool {
+        if isZeroPagePfn(folio.pfn) { return true }
+        let zone = context.pointee.zone(of: folio.pfn)
+        if zone >= 0, zone == pins.deviceZoneIndex {
+            let type = registry.object(at: folio.pgmap, as: DevPagemap.self)?.type
+            return type != .deviceCoherent && type != .fsDax
+        }
+        return zone < 0 || zone != pins.movableZoneIndex
+    }
+
+    @inline(__always)
+    func notePinsAcquired(_ folio: Folio, _ refs: Int32, nodeStat bump: Bool) {
+        pins.shadow.add(folio.pfn, Int64(refs))
+        pins.counters.acquired.add(Int(refs), ordering: .relaxed)
+        if bump { nodeStat(pins.nodeAcquired, folio, refs) }
+    }
+
+    /// Linux: `node_stat_mod_folio(folio, item, refs)`.
+    @inline(__always)
+    private func nodeStat(_ counters: [ManagedAtomic<Int>], _ folio: Folio, _ refs: Int32) {
+        let nid = context.pointee.nid(of: folio.pfn)
+        counters[nid >= 0 && nid < counters.count ? nid : 0].wrappingIncrement(by: Int(refs), ordering: .relaxed)
+    }
+}

@@ -1,0 +1,76 @@
+// Seeds 000 (option 4) and 002: the pin flag and an exact count in a page_ext client
+// (mm/page_ext.c), so struct page stays 64 bytes and every pfn pays page_ext instead.
+// The entry is found by `page_ext_lookup()`; memory without page_ext (ZONE_DEVICE,
+// which is never onlined) cannot be pinned under this design.
+import PageLayout
+
+/// The `page-ext` design.
+public struct PageExtPins: PinTracker {
+    public var design: Design { .pageExt }
+    /// PageDmaPinned: bit 0 of the client's `dma_pinned_flags` (Layouts.pageExt's rule).
+    public static let pageDmaPinned: UInt32 = 1 << 0
+    /// Offsets of `dma_pinned_flags`/`dma_pinned_count` from the client's data, from
+    /// the layout.
+    let flagsWithin: Int
+    let countWithin: Int
+    let locks = StripedLocks()
+
+    init(config: LayoutConfig) {
+        let ext = Layouts.pageExt(config)
+        let flags = ext.offset(of: "dma_pinned_flags") ?? 0
+        flagsWithin = 0
+        countWithin = (ext.offset(of: "dma_pinned_count") ?? flags + 4) - flags
+    }
+
+    /// The host address of the pin client's data of a pfn, or nil without an entry.
+    /// Linux: `page_ext_data(page_ext_get(page), &page_dma_pin_ops)`.
+    func client(_ pfn: Int, in machine: Machine) -> UnsafeMutableRawPointer? {
+        guard let store = machine.pageExt, let offset = store.layout.offset(of: .dmaPin),
+              let entry = store.lookup(pfn: pfn) else { return nil }
+        return entry.raw + offset
+    }
+
+    public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
+        guard let data = client(folio.pfn, in: machine) else {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "page-ext: no page_ext entry for this pfn (ZONE_DEVICE or offline memory): cannot pin (ENOMEM)"))
+            return .ENOMEM
+        }
+        locks.withLock(folio.pfn) {
+            RawMemory.atomicAdd(data + countWithin, refs)
+            let flags = data.load(fromByteOffset: flagsWithin, as: UInt32.self)
+            data.storeBytes(of: flags | Self.pageDmaPinned, toByteOffset: flagsWithin, as: UInt32.self)
+        }
+        if !fast { folio.refAdd(refs) }
+        return nil
+    }
+
+    public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
+        if let data = client(folio.pfn, in: machine) {
+            locks.withLock(folio.pfn) {
+                if RawMemory.atomicSubReturn(data + countWithin, refs) <= 0 {
+                    let flags = data.load(fromByteOffset: flagsWithin, as: UInt32.self)
+                    data.storeBytes(of: flags & ~Self.pageDmaPinned, toByteOffset: flagsWithin, as: UInt32.self)
+                }
+            }
+        }
+        machine.folioPutRefs(folio, refs)
+    }
+
+    public func addPin(_ folio: Folio, in machine: Machine) {
+        guard let data = client(folio.pfn, in: machine) else { return }
+        locks.withLock(folio.pfn) { RawMemory.atomicAdd(data + countWithin, 1) }
+        folio.get()
+    }
+
+    public func maybePinned(_ folio: Folio, in machine: Machine) -> Bool {
+        guard let data = client(folio.pfn, in: machine) else { return false }
+        return data.load(fromByteOffset: flagsWithin, as: UInt32.self) & Self.pageDmaPinned != 0
+    }
+
+    public func referencesHeld(_ folio: Folio, pins: Int64, in machine: Machine) -> Int64 { pins }
+
+    /// The client's count of a pfn as stored (tests), nil without an entry.
+    public func count(pfn: Int, in machine: Machine) -> Int32? {
+        client(pfn, in: machine).map { RawMemory.atomicRead($0 + countWithin) }
+    }
+}
