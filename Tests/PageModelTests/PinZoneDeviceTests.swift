@@ -70,3 +70,31 @@ import Testing
         #expect(machine.diagnostics.of(kind: .corruption).count == 1)
     }
 }
+
+/// lru-pinned on an ordinary folio: the first pin takes it off its LRU (PageDmaPinned |
+/// WasLru in the lru.next word, the isolation reference held), the last unpin puts it
+/// back.
+@Suite struct PinLRUTests {
+    @Test(arguments: [Design.lruPinned, .lruPinnedRearranged])
+    func pinTakesTheFolioOffItsLRU(design: Design) throws {
+        let machine = try Machine(ramBytes: 128 << 20, design: design)
+        let folio = try #require(machine.folioAlloc(.highuserMovable, order: 0))
+        machine.folioAddLRU(folio)
+        let sizes = { machine.lruvecs[0].sizes.values.reduce(0, +) }
+        #expect(sizes() == 1)
+        try machine.tryGrabFolio(folio, refs: 2)
+        #expect(sizes() == 0)
+        #expect(!folio.testFlag(machine.flagBits.lru))
+        #expect(folio.headPage.loadWord(atOffset: machine.layout.lruDmaPinnedFlags) == LRUPinnedPins.pageDmaPinned | LRUPinnedPins.pageDmaPinnedWasLru)
+        #expect(folio.refcount == 4)   // owner + isolation + 2 pins
+        #expect(machine.pins.tracker.referencesHeld(folio, pins: 2, in: machine) == 3)
+        machine.gupPutFolio(folio)
+        #expect(sizes() == 0)
+        machine.gupPutFolio(folio)
+        #expect(sizes() == 1)
+        #expect(folio.testFlag(machine.flagBits.lru))
+        #expect(folio.refcount == 1)
+        #expect(!machine.folioMaybeDMAPinned(folio))
+        #expect(machine.diagnostics.count == 0)
+    }
+}

@@ -225,6 +225,9 @@ public final class PageCacheMapping: @unchecked Sendable {
             _ = folio.tryLock()   // a new folio: nobody else can hold it
             do {
                 try add(folio, at: start)
+                // filemap_add_folio() → folio_add_lru(): reclaim finds it on the file
+                // (or, for shmem, the anon) LRU.
+                machine.folioAddLRU(folio)
                 folio.unlock()
                 return folio
             } catch {
