@@ -1,6 +1,7 @@
 // A model machine: memmap, zones and the buddy allocator, booted as the kernel boots
 // (mm/mm_init.c: memmap_init(), free_area_init(); mm/memblock.c: memblock_free_all();
 // mm/page_alloc.c: setup_per_zone_wmarks(), zone_pcp_init()).
+import Atomics
 import PageLayout
 import Synchronization
 #if canImport(Glibc)
@@ -32,6 +33,9 @@ public final class Machine: @unchecked Sendable {
     public let tableRCU = PageTableRCU()
     /// Events of the virtual memory model (faults, COW copies, swap, migration).
     public let vmEvents = VMEvents()
+    /// The swap devices and the swap cache (swap_info[], swapper_spaces), made on first use.
+    public var swap: SwapSpace { swapSpace.load() ?? swapSpace.storeIfNilThenLoad(SwapSpace(machine: self)) }
+    private let swapSpace = ManagedAtomicLazyReference<SwapSpace>()
     /// The THP sysfs controls (/sys/kernel/mm/transparent_hugepage/).
     public let thp = THPControls()
     /// The pin-tracking state of the machine's design (Pinning/).

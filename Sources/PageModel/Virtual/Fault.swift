@@ -116,7 +116,7 @@ extension UserPageTables {
         if vma.flags.contains(.shared) {
             if unshare { return [] }
             guard let folio else { return .sigbus }
-            if let mapping = fileMapping(vma) { mapping.folioMarkDirty(folio) }
+            if let mapping = fileMapping(vma) { _ = mapping.folioMarkDirty(folio) }
             lockTable(table)
             if pte.load() == orig { pte.store(orig.madeWritableDirty) }
             unlockTable(table)
@@ -144,8 +144,8 @@ extension UserPageTables {
     /// reference, may be reused (and becomes exclusive again). Large folios are copied.
     func canReuseAnonFolio(_ folio: Folio, page: Page) -> Bool {
         guard !folio.isLarge, folio.refcount == 1, machine.folioMapcount(folio) == 1 else { return false }
-        guard folio.headPage.tryLock() else { return false }
-        defer { folio.headPage.unlock() }
+        guard folio.tryLock() else { return false }
+        defer { folio.unlock() }
         guard folio.refcount == 1, machine.folioMapcount(folio) == 1 else { return false }
         machine.setPageAnonExclusive(page, folio: folio, true)
         return true

@@ -2,38 +2,21 @@
 // do_shared_fault() of mm/memory.c, with the page cache as the file's
 // vm_ops->fault (filemap_fault(), shmem_fault()) and vma_wants_writenotify() of mm/mmap.c.
 
-/// What the fault path needs from a file's page cache (`struct address_space` and its
-/// `vm_operations_struct`).
-public protocol FaultableMapping: AnyObject, Sendable {
-    /// Linux: `filemap_fault()` / `shmem_fault()`: an uptodate folio covering page
-    /// `index` with one reference taken for the caller, unlocked. Throws for an index
-    /// past EOF (the fault becomes SIGBUS) or when no memory is left (ENOMEM: OOM).
-    func faultFolio(index: UInt64) throws(Errno) -> Folio
-    /// Linux: `mapping_can_writeback()`: shared writable mappings need dirty tracking
-    /// (write-notify), so they start read-only and fault on the first write.
-    var needsDirtyTracking: Bool { get }
-    /// Linux: `folio_mark_dirty()`.
-    func folioMarkDirty(_ folio: Folio)
-    /// Registers an mm whose page tables map the file (the i_mmap tree), so that
-    /// truncation and the rmap reach its PTEs.
-    func registerMapper(_ tables: UserPageTables)
-}
-
 /// A mapped file backed by a page cache.
 public protocol PageCacheBackedFile: MappedFile {
     /// The file's page cache on `machine` (the inode's i_mapping).
-    func pageCache(on machine: Machine) -> (any FaultableMapping)?
+    func pageCache(on machine: Machine) -> (PageCacheMapping)?
 }
 
 extension UserPageTables {
     /// The page cache behind a file VMA, if it has one.
-    func fileMapping(_ vma: VMA) -> (any FaultableMapping)? {
+    func fileMapping(_ vma: VMA) -> (PageCacheMapping)? {
         (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: machine)
     }
 
     /// Linux: `vma_wants_writenotify()` for a shared writable mapping: a filesystem that
     /// writes back tracks dirtying through write faults.
-    func wantsWriteNotify(_ vma: VMA, _ mapping: any FaultableMapping) -> Bool {
+    func wantsWriteNotify(_ vma: VMA, _ mapping: PageCacheMapping) -> Bool {
         vma.flags.contains(.shared) && vma.flags.contains(.write) && mapping.needsDirtyTracking
     }
 
@@ -47,7 +30,7 @@ extension UserPageTables {
         do { folio = try mapping.faultFolio(index: index) } catch {
             return error == .ENOMEM ? .oom : .sigbus
         }
-        mapping.registerMapper(self)
+        mapping.iMmapAdd(self)
         let pfn = folio.pfn + Int(index &- folio.index)
         let write = flags.contains(.write)
         if write && !vma.flags.contains(.shared) {
@@ -56,7 +39,7 @@ extension UserPageTables {
         var writable = false, dirty = false
         if vma.flags.contains(.shared) && vma.flags.contains(.write) {
             if write {
-                mapping.folioMarkDirty(folio)
+                _ = mapping.folioMarkDirty(folio)
                 writable = true
                 dirty = true
             } else {

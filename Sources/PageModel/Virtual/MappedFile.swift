@@ -1,6 +1,7 @@
 // A file as mmap() sees it: the `struct file` a VMA's vm_file points to, reduced to what
-// mm/mmap.c and mm/vma.c look at. The page cache that backs it comes with a later part of
-// the virtual memory model; until then a file is an identity, a size and an open mode.
+// mm/mmap.c and mm/vma.c look at. Files with a page cache (Files/) also conform to
+// PageCacheBackedFile, which the fault path uses.
+import Atomics
 
 /// The open mode bits of a `struct file` that mmap() checks (`f_mode`, include/linux/fs.h).
 public struct FileMode: OptionSet, Hashable, Sendable {
@@ -46,10 +47,19 @@ public struct FileRef: Equatable, Sendable {
 
 /// The shmem object behind a shared anonymous mapping. Linux: `shmem_zero_setup()` gives
 /// every MAP_SHARED|MAP_ANONYMOUS mapping its own "/dev/zero (deleted)" shmem file, which
-/// is why such mappings never merge with each other.
-public final class SharedAnonymousFile: MappedFile {
+/// is why such mappings never merge with each other. Its shmem inode is made on the
+/// first fault, on the machine that faults.
+public final class SharedAnonymousFile: MappedFile, PageCacheBackedFile {
     public let size: UInt64
     public var mode: FileMode { [.read, .write] }
     public var name: String { "/dev/zero (deleted)" }
+    private let backing = ManagedAtomicLazyReference<OpenFile>()
     public init(size: UInt64) { self.size = size }
+
+    public func pageCache(on machine: Machine) -> PageCacheMapping? {
+        if let file = backing.load() { return file.pageCache }
+        guard let file = try? Filesystem(machine: machine, kind: .shmem, name: "shm").tmpfile(),
+              (try? file.ftruncate(Int64(clamping: size))) != nil else { return nil }
+        return backing.storeIfNilThenLoad(file).pageCache
+    }
 }

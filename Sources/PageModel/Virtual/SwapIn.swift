@@ -1,18 +1,93 @@
-// Swap-in: the swap-entry arm of do_swap_page() (mm/memory.c) with the swap cache
-// (mm/swap_state.c).
+// Swap-in: the swap-entry arm of do_swap_page() (mm/memory.c, v6.19) over the swap
+// cache (mm/swap_state.c: swap_cache_get_folio(), swapin_readahead() without readahead)
+// and swap_free()/folio_free_swap() (mm/swapfile.c).
 
 extension UserPageTables {
-    /// Linux: `do_swap_page()` for a swap entry.
-    func swapIn(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry: PTE, flags: FaultFlags) -> VMFault {
-        .sigbus
+    /// Linux: `do_swap_page()` for a swap entry: find the folio in the swap cache or read
+    /// it from the device into a new one, map it (writable when the entry was exclusive,
+    /// or for a write fault once the folio is ours alone), drop the PTE's swap reference
+    /// and free the swap slot when nothing references it any more.
+    func swapIn(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry orig: PTE, flags: FaultFlags) -> VMFault {
+        guard let entry = orig.swapEntry else { return .sigbus }
+        let swap = machine.swap
+        var result: VMFault = []
+        var folio = swap.cache.getFolio(entry)
+        var fresh = false
+        if folio == nil {
+            do { try swap.prepareSwapin(entry) } catch {
+                // Another task is swapping it in (EEXIST) or the entry is stale.
+                sched_yield_model()
+                return .retry
+            }
+            guard let new = machine.folioAlloc(userGFP(flags)) else {
+                swap.abandonSwapin(entry)
+                return .oom
+            }
+            new.lock()
+            do { try swap.cache.add(new, entry: entry) } catch {
+                new.unlock()
+                swap.abandonSwapin(entry)
+                machine.folioPut(new)
+                return .retry
+            }
+            swap.readFolio(new)
+            new.unlock()
+            folio = new
+            fresh = true
+            result.insert(.major)
+            VMEvents.bump(machine.vmEvents.majorFaults)
+            VMEvents.bump(machine.vmEvents.swapIns)
+        }
+        guard let folio else { return .retry }
+        folio.lock()
+        defer { folio.unlock() }
+        lockTable(table)
+        guard pte.load() == orig else {
+            unlockTable(table)
+            machine.folioPut(folio)
+            return result
+        }
+        // Our reference (from the cache lookup or the allocation) becomes the PTE's. A large
+        // folio still in the swap cache is mapped page by page.
+        let pfn = folio.pfn + Int(entry.offset &- (swap.cache.entry(of: folio)?.offset ?? entry.offset))
+        swap.free(entry)
+        let stillUsed = swap.swapCount(entry) > 0
+        let exclusive = orig.isSwapExclusive || (!stillUsed && !machine.folioMapped(folio))
+        if !machine.folioIsAnon(folio) {
+            guard let anonVMA = mm.lockedAnonVMAPrepare(at: address),
+                  machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: false, exclusive: exclusive) else {
+                unlockTable(table)
+                return .oom
+            }
+        } else {
+            machine.folioAddRmapPTEs(folio, firstPfn: pfn, nr: 1)
+            if exclusive { machine.setPageAnonExclusive(Page(unchecked: pfn, machine.context), folio: folio, true) }
+        }
+        // A shared folio is mapped read-only; a write then takes the COW fault.
+        let writable = exclusive && vma.flags.contains(.write)
+        pte.store(.page(pfn: pfn, writable: writable, dirty: writable && flags.contains(.write)))
+        unlockTable(table)
+        if fresh { machine.folioAddLRU(folio) }
+        // folio_free_swap(): no PTE refers to the slot any more; the swap copy goes.
+        if !stillUsed { swap.cache.remove(folio) }
+        return result
     }
 }
 
 extension Machine {
-    func swapFree(_ entry: SwapEntry) {}
-    func swapDuplicate(_ entry: SwapEntry) -> Bool { true }
-}
-extension UserPageTables {
-    func reclaimMapped(_ vma: VMA, start: UInt64, end: UInt64) {}
-    func collapseHugePage(_ mm: MM, _ vma: VMA, address: UInt64) throws(Errno) {}
+    /// Linux: `swap_free()` of a zapped swap PTE; an entry of no device is recorded.
+    func swapFree(_ entry: SwapEntry) {
+        swap.free(entry)
+        // free_swap_and_cache(): a slot now used only by the swap cache frees its folio.
+        if swap.swapCount(entry) == 0, let folio = swap.cache.lookup(entry), folio.tryLock() {
+            if !folioMapped(folio) { swap.cache.remove(folio) }
+            folio.unlock()
+        }
+    }
+
+    /// Linux: `swap_duplicate()` for fork; false (entry not copied) if the device refuses.
+    func swapDuplicate(_ entry: SwapEntry) -> Bool {
+        do { try swap.duplicate(entry) } catch { return false }
+        return true
+    }
 }

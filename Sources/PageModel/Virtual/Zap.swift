@@ -39,7 +39,7 @@ extension UserPageTables {
     }
 
     /// Linux: `zap_pte_range()`.
-    func zapPTEs(table: Int, start: UInt64, end: UInt64, mapping: (any FaultableMapping)?, dropMarkers: Bool) -> Int {
+    func zapPTEs(table: Int, start: UInt64, end: UInt64, mapping: PageCacheMapping?, dropMarkers: Bool) -> Int {
         var zapped = 0
         let first = Paging.index(start, Paging.pageShift)
         let count = Int((end - start) >> Paging.pageShift)
@@ -54,7 +54,7 @@ extension UserPageTables {
                 _ = pte.getAndClear()
                 zapped += 1
                 guard let folio = normalFolio(entry) else { continue }
-                if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { mapping.folioMarkDirty(folio) }
+                if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
                 machine.folioRemoveRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
                 machine.folioPut(folio)
                 continue
@@ -75,13 +75,13 @@ extension UserPageTables {
     }
 
     /// Linux: `zap_huge_pmd()`.
-    func zapHugePMD(_ pmd: EntrySlot, address: UInt64, mapping: (any FaultableMapping)?) -> Int {
+    func zapHugePMD(_ pmd: EntrySlot, address: UInt64, mapping: PageCacheMapping?) -> Int {
         let table = pmdTablePfn(address)
         lockTable(table)
         let entry = pmd.getAndClear()
         unlockTable(table)
         guard entry.isLeaf, let folio = normalFolio(entry) else { return 0 }
-        if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { mapping.folioMarkDirty(folio) }
+        if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
         machine.folioRemoveRmapPMD(folio)
         machine.folioPut(folio)
         return folio.nrPages

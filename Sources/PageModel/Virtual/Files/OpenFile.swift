@@ -6,7 +6,7 @@ import Synchronization
 /// passed to `mmap(file:)`; the fault path reaches its page cache through `pageCache`.
 ///
 /// Thread safety: `f_pos` is behind a `Mutex` (`f_pos_lock`); the rest is immutable.
-public final class OpenFile: MappedFile {
+public final class OpenFile: MappedFile, PageCacheBackedFile {
     public let inode: Inode
     /// `f_mode`.
     public let mode: FileMode
@@ -22,6 +22,7 @@ public final class OpenFile: MappedFile {
     public var name: String { inode.name }
     /// `file->f_mapping`.
     public var pageCache: PageCacheMapping { inode.mapping }
+    public func pageCache(on machine: Machine) -> PageCacheMapping? { inode.mapping.machine === machine ? inode.mapping : nil }
     /// Linux: `vma_needs_dirty_tracking()` for a shared mapping of this file.
     public var needsDirtyTracking: Bool { inode.mapping.needsDirtyTracking }
     /// `f_pos`.

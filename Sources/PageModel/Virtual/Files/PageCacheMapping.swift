@@ -321,6 +321,25 @@ public final class PageCacheMapping: @unchecked Sendable {
         return true
     }
 
+    /// Linux: `__folio_migrate_mapping()` for a page-cache folio: `new` takes `old`'s
+    /// slot in i_pages and the cache's `nr` references move with it (old keeps none).
+    /// Both are locked by the caller; false if `old` is not in this mapping.
+    func replaceFolio(_ old: Folio, with new: Folio) -> Bool {
+        let nr = old.nrPages
+        let replaced = state.withLock { state -> Bool in
+            guard state.folios[old.index] == old else { return false }
+            state.folios[old.index] = new
+            new.mapping = address
+            new.index = old.index
+            return true
+        }
+        guard replaced else { return false }
+        new.refAdd(Int32(nr))
+        _ = old.refSubAndTest(Int32(nr))   // the caller still holds old: never the last
+        old.mapping = 0
+        return true
+    }
+
     /// Linux: `folio_put_refs(folio, nr)` (`filemap_free_folio()`): drops the cache's
     /// references, freeing the folio if they were the last.
     func putCacheReferences(_ folio: Folio, _ nr: Int) {

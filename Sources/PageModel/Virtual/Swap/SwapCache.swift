@@ -11,7 +11,7 @@ import Synchronization
 /// Thread safety: the table is behind one `Mutex` (the swap address space's xa_lock);
 /// no folio lock is taken while it is held.
 public final class SwapCache: Sendable {
-    let machine: Machine
+    unowned let machine: Machine
     let table: SwapInfoTable
     private let entries = Mutex<[SwapEntry: Folio]>([:])
     private let pages = Atomic<Int>(0)

@@ -27,7 +27,7 @@ public final class SwapDevice: Sendable {
     public let slotCount: Int
     /// `si->prio`: higher is used first.
     public let priority: Int
-    let machine: Machine
+    unowned let machine: Machine
 
     private struct State {
         var map: [UInt8]

@@ -29,7 +29,7 @@ final class SwapInfoTable: Sendable {
 /// Thread safety: `swap_info[]` is behind a `Mutex` (`swap_lock`); devices and the
 /// cache lock themselves.
 public final class SwapSpace: Sendable {
-    public let machine: Machine
+    public unowned let machine: Machine
     /// The swap cache (`swapper_spaces`).
     public let cache: SwapCache
     let table: SwapInfoTable

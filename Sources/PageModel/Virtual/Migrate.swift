@@ -1,0 +1,181 @@
+// Page migration: migrate_pages() / migrate_folio_unmap() / migrate_folio_move()
+// (mm/migrate.c, v6.19), try_to_migrate() / try_to_migrate_one() (mm/rmap.c),
+// remove_migration_ptes(), folio_migrate_mapping() and folio_migrate_flags().
+
+/// The outcome of `migratePages`.
+public struct MigrateResult: Sendable {
+    /// The folios that replaced the migrated ones.
+    public var migrated: [Folio] = []
+    /// Folios that could not be moved, and why (EAGAIN: extra references such as a pin,
+    /// or an mm that could not be walked; ENOMEM: no target page; EBUSY: writeback,
+    /// swap cache or locked).
+    public var failed: [(folio: Folio, errno: Errno)] = []
+}
+
+extension Machine {
+    /// Linux: `migrate_pages()`: moves each folio (its bytes, flags, mapping and every
+    /// PTE, through migration entries) to a new folio from `gfp` on node `nid` (nil:
+    /// any). A folio with references beyond its mappings and caches (a DMA pin, a
+    /// reference held by someone else) is not moved: its mappings are restored and it
+    /// fails with EAGAIN, as folio_migrate_mapping()'s refcount freeze fails. Folios that
+    /// are not on an LRU are skipped (EBUSY). Huge PMDs are split to PTEs first, so a
+    /// migrated THP is PTE-mapped afterwards (the kernel keeps PMD migration entries).
+    public func migratePages(_ folios: [Folio], nid: Int? = nil, gfp: GFP = .highuserMovable) -> MigrateResult {
+        var result = MigrateResult()
+        for folio in folios {
+            guard folioIsolateLRU(folio) else {
+                result.failed.append((folio, .EBUSY))
+                continue
+            }
+            switch migrateOne(folio, nid: nid, gfp: gfp) {
+            case .success(let new):
+                result.migrated.append(new)
+                VMEvents.bump(vmEvents.migrations)
+            case .failure(let errno):
+                folioPutbackLRU(folio)
+                result.failed.append((folio, errno))
+                VMEvents.bump(vmEvents.migrationFailures)
+            }
+        }
+        return result
+    }
+
+    /// One isolated folio (the caller's reference is the isolation's).
+    private func migrateOne(_ src: Folio, nid: Int?, gfp: GFP) -> Result<Folio, Errno> {
+        guard src.tryLock() else { return .failure(.EBUSY) }
+        if src.testFlag(flagBits.writeback) || swap.cache.contains(src) {
+            src.unlock()
+            return .failure(.EBUSY)
+        }
+        let order = src.order
+        guard let dst = folioAlloc(order > 0 ? gfp.union(.comp) : gfp, order: order, nid: nid) else {
+            src.unlock()
+            return .failure(.ENOMEM)
+        }
+        let anon = folioIsAnon(src)
+        let cache = anon ? nil : pageCacheMapping(of: src)
+        let cacheRefs: Int32 = cache != nil ? Int32(src.nrPages) : 0
+        if folioMapped(src) {
+            let unmapped = tryToMigrate(src)
+            guard unmapped, !folioMapped(src) else {
+                removeMigrationPTEs(src, to: src)
+                src.unlock()
+                folioPut(dst)
+                return .failure(.EAGAIN)
+            }
+        }
+        // folio_ref_freeze(src, expected): only the isolation reference and the cache's.
+        guard src.refcount == 1 + cacheRefs else {
+            removeMigrationPTEs(src, to: src)
+            src.unlock()
+            folioPut(dst)
+            return .failure(.EAGAIN)
+        }
+        dst.lock()
+        for i in 0..<src.nrPages { frames.copy(from: src.pfn + i, to: dst.pfn + i) }
+        migrateFlags(from: src, to: dst)
+        if let cache {
+            guard cache.replaceFolio(src, with: dst) else {
+                dst.unlock()
+                removeMigrationPTEs(src, to: src)
+                src.unlock()
+                folioPut(dst)
+                return .failure(.EAGAIN)
+            }
+        } else {
+            dst.mapping = src.mapping
+            dst.index = src.index
+        }
+        removeMigrationPTEs(src, to: dst)
+        src.mapping = 0
+        dst.unlock()
+        src.unlock()
+        folioAddLRU(dst)
+        folioPut(dst)   // the allocation's reference: the mappings and the cache hold it now
+        folioPut(src)   // the isolation reference: src is freed
+        return .success(dst)
+    }
+
+    /// Linux: `folio_migrate_flags()`.
+    private func migrateFlags(from src: Folio, to dst: Folio) {
+        for bit in [flagBits.uptodate, flagBits.dirty, flagBits.swapbacked, flagBits.active, flagBits.referenced,
+                    flagBits.workingset, flagBits.mlocked, flagBits.unevictable] where src.testFlag(bit) {
+            dst.setFlag(bit)
+            if bit != flagBits.uptodate && bit != flagBits.swapbacked { src.clearFlag(bit) }
+        }
+    }
+
+    /// Linux: `try_to_migrate()`: every PTE mapping `src` becomes a migration entry
+    /// (write for a writable PTE, read-exclusive for an exclusive anon page, read
+    /// otherwise); an exclusive anon page that may be pinned refuses and stops the walk.
+    func tryToMigrate(_ src: Folio) -> Bool {
+        let anon = folioIsAnon(src)
+        var ok = true
+        let walked = rmapWalk(src) { site in
+            site.tables.splitHugePMDs(of: src, in: site)
+            forEachMappingPTE(src, in: site) { slot, entry, pfn, huge in
+                guard entry.isPresent, !huge else { return true }
+                let page = Page(unchecked: pfn, context)
+                let exclusive = anon && pageAnonExclusive(page, folio: src)
+                if exclusive {
+                    guard folioTryShareAnonRmap(page, folio: src) else { ok = false; return false }
+                }
+                _ = slot.getAndClear()
+                if entry.isDirty {
+                    if anon { src.setFlag(flagBits.dirty) } else { _ = pageCacheMapping(of: src)?.folioMarkDirty(src) }
+                }
+                slot.store(.migration(pfn: pfn, write: entry.isWritable, exclusive: exclusive))
+                folioRemoveRmapPTEs(src, firstPfn: pfn, nr: 1)
+                folioPut(src)
+                return true
+            }
+            return ok
+        }
+        return ok && walked
+    }
+
+    /// Linux: `remove_migration_ptes()`: each migration entry for a page of `src` becomes
+    /// a PTE for the same page of `dst` (`src` itself when undoing), with its write
+    /// permission and anon exclusivity restored, one reference and mapping each.
+    func removeMigrationPTEs(_ src: Folio, to dst: Folio) {
+        let anon = folioIsAnon(src)
+        // The rmap walk finds the VMAs by src's mapping and index, which dst shares.
+        rmapWalk(src) { site in
+            forEachMappingPTE(src, in: site) { slot, entry, pfn, _ in
+                guard !entry.isPresent else { return true }
+                let leaf = entry.softLeaf
+                guard leaf.isMigration else { return true }
+                let newPfn = dst.pfn + (pfn - src.pfn)
+                let write = leaf == .migrationWrite
+                if anon && (write || leaf == .migrationReadExclusive) {
+                    setPageAnonExclusive(Page(unchecked: newPfn, context), folio: dst, true)
+                }
+                dst.get()
+                folioAddRmapPTEs(dst, firstPfn: newPfn, nr: 1)
+                slot.store(.page(pfn: newPfn, writable: write, dirty: write && dst.testFlag(flagBits.dirty)))
+                return true
+            }
+            return true
+        }
+    }
+}
+
+extension Process {
+    /// Linux: `move_pages(2)` / `mbind(MPOL_MF_MOVE)` for `[address, address + length)`:
+    /// migrate the folios mapped there to node `nid` (nil: any node) from `gfp`.
+    public func migrate(_ address: UInt64, length: UInt64, toNode nid: Int?, gfp: GFP = .highuserMovable) -> MigrateResult {
+        let folios: [Folio] = mm.mmapLock.withReadLock {
+            var found: [Folio] = []
+            var seen = Set<Int>()
+            var addr = address & ~(UserVM.pageSize - 1)
+            while addr < address &+ length {
+                defer { addr &+= UserVM.pageSize }
+                let entry = tables.entry(at: addr).pte
+                guard entry.isPresent, let folio = tables.normalFolio(entry), seen.insert(folio.pfn).inserted else { continue }
+                found.append(folio)
+            }
+            return found
+        }
+        return machine.migratePages(folios, nid: nid, gfp: gfp)
+    }
+}

@@ -1,0 +1,223 @@
+// Reclaim: shrink_folio_list() and shrink_inactive_list() of mm/vmscan.c (v6.19),
+// try_to_unmap() / try_to_unmap_one() of mm/rmap.c, pageout(), __remove_mapping(), and
+// reclaim_pages() for MADV_PAGEOUT (mm/madvise.c).
+
+/// What one reclaim pass did (the pgscan/pgsteal family of /proc/vmstat).
+public struct ReclaimResult: Sendable, Equatable {
+    /// pgscan: folios looked at.
+    public var scanned = 0
+    /// pgsteal: folios freed.
+    public var reclaimed = 0
+    /// Anonymous folios written to swap (pswpout counts their pages).
+    public var swappedOut = 0
+    /// File folios written back before being dropped.
+    public var writtenBack = 0
+    /// Folios kept because they may be DMA-pinned (the check goes through the design).
+    public var keptPinned = 0
+    /// Folios kept for any other reason (locked, mapped by an mm that could not be
+    /// walked, no swap space, shmem without swap).
+    public var kept = 0
+}
+
+extension Machine {
+    /// Linux: `shrink_inactive_list()` + `shrink_folio_list()` on node `nid`: isolates up
+    /// to `count` folios from the tail of the inactive anon and file lists and reclaims
+    /// what it can. Folios that may be DMA-pinned are never swapped or dropped.
+    @discardableResult
+    public func reclaim(nid: Int = 0, count: Int) -> ReclaimResult {
+        var result = ReclaimResult()
+        for list in [LRUList.inactiveFile, .inactiveAnon, .activeFile, .activeAnon] {
+            let want = count - result.reclaimed
+            guard want > 0 else { break }
+            shrinkFolioList(isolateLRUFolios(nid: nid, list: list, count: want), into: &result)
+        }
+        return result
+    }
+
+    /// Linux: `reclaim_pages()` (MADV_PAGEOUT): reclaim exactly these folios.
+    @discardableResult
+    public func reclaimFolios(_ folios: [Folio]) -> ReclaimResult {
+        var result = ReclaimResult()
+        shrinkFolioList(folios.filter { folioIsolateLRU($0) }, into: &result)
+        return result
+    }
+
+    /// Linux: `shrink_folio_list()`. Every folio arrives isolated (off the LRU, with the
+    /// isolation reference); each is freed or put back.
+    func shrinkFolioList(_ folios: [Folio], into result: inout ReclaimResult) {
+        for folio in folios {
+            result.scanned += 1
+            switch shrinkOne(folio, &result) {
+            case .freed:
+                result.reclaimed += 1
+                VMEvents.bump(vmEvents.reclaimed)
+            case .keptPinned:
+                result.keptPinned += 1
+                VMEvents.bump(vmEvents.reclaimKeptPinned)
+                folio.setFlag(flagBits.active)   // activate_locked
+                folioPutbackLRU(folio)
+            case .kept:
+                result.kept += 1
+                folioPutbackLRU(folio)
+            }
+        }
+    }
+
+    private enum ShrinkOutcome { case freed, keptPinned, kept }
+
+    private func shrinkOne(_ folio: Folio, _ result: inout ReclaimResult) -> ShrinkOutcome {
+        guard folio.tryLock() else { return .kept }
+        let anon = folioIsAnon(folio)
+        let swapCache = swap.cache.contains(folio)
+        if folio.testFlag(flagBits.writeback) || folio.testFlag(flagBits.mlocked) || folio.testFlag(flagBits.unevictable) {
+            folio.unlock()
+            return .kept
+        }
+        // "No point in trying to reclaim folio if it is pinned."
+        if folioMaybeDMAPinned(folio) {
+            folio.unlock()
+            return .keptPinned
+        }
+        let lazyFree = anon && !folio.testFlag(flagBits.swapbacked)
+        if anon && !swapCache && !lazyFree {
+            // add_to_swap(): large folios are swapped whole when slots of their size exist.
+            guard let entry = swap.allocate(order: folio.order) else {
+                folio.unlock()
+                return .kept
+            }
+            do { try swap.cache.add(folio, entry: entry) } catch {
+                swap.abandonSwapin(entry, order: folio.order)
+                folio.unlock()
+                return .kept
+            }
+            folio.setFlag(flagBits.dirty)
+        }
+        if folioMapped(folio) {
+            guard tryToUnmap(folio, lazyFree: lazyFree), !folioMapped(folio) else {
+                folio.unlock()
+                return folioMaybeDMAPinned(folio) ? .keptPinned : .kept
+            }
+        }
+        if folioMaybeDMAPinned(folio) {
+            folio.unlock()
+            return .keptPinned
+        }
+        if lazyFree {
+            // A clean MADV_FREE folio is simply dropped; one written again is kept.
+            guard !folio.testFlag(flagBits.dirty), folio.refcount == 1 else {
+                folio.setFlag(flagBits.swapbacked)
+                folio.unlock()
+                return .kept
+            }
+            folio.mapping = 0
+            folio.unlock()
+            folioPut(folio)
+            return .freed
+        }
+        if anon {
+            // pageout() to swap, then __remove_mapping() from the swap cache.
+            if folio.testFlag(flagBits.dirty) {
+                folio.clearFlag(flagBits.dirty)
+                guard swap.writeFolio(folio) else { folio.unlock(); return .kept }
+                VMEvents.bump(vmEvents.swapOuts, folio.nrPages)
+                result.swappedOut += 1
+            }
+            guard folio.refcount == 1 + Int32(folio.nrPages), swap.cache.remove(folio) else {
+                folio.unlock()
+                return .kept
+            }
+            folio.mapping = 0
+            folio.unlock()
+            folioPut(folio)
+            return .freed
+        }
+        guard let mapping = pageCacheMapping(of: folio) else {
+            folio.unlock()
+            return .kept
+        }
+        if folio.testFlag(flagBits.dirty) {
+            guard mapping.writeback(folio) else { folio.unlock(); return .kept }   // shmem: no swap-out of shmem here
+            result.writtenBack += 1
+        }
+        guard mapping.removeMapping(folio) else {
+            folio.unlock()
+            return .kept
+        }
+        folio.unlock()
+        folioPut(folio)
+        return .freed
+    }
+
+    /// Linux: `try_to_unmap()`: replace every PTE mapping `folio` by a swap entry (anon in
+    /// the swap cache) or nothing (file, lazily freed anon). An exclusive anon page
+    /// that may be pinned refuses (`folio_try_share_anon_rmap_pte()`), stopping the walk.
+    /// Huge PMDs are split first. Returns false when something could not be unmapped.
+    func tryToUnmap(_ folio: Folio, lazyFree: Bool) -> Bool {
+        let anon = folioIsAnon(folio)
+        let swapEntry = anon && !lazyFree ? swap.cache.entry(of: folio) : nil
+        var ok = true
+        let walked = rmapWalk(folio) { site in
+            site.tables.splitHugePMDs(of: folio, in: site)
+            forEachMappingPTE(folio, in: site) { slot, entry, pfn, huge in
+                guard entry.isPresent, !huge else { return true }
+                let page = Page(unchecked: pfn, context)
+                if lazyFree && (entry.isDirty || folio.testFlag(flagBits.dirty)) {
+                    // Written since MADV_FREE: it must be kept (and swapped normally later).
+                    folio.setFlag(flagBits.dirty)
+                    ok = false
+                    return false
+                }
+                var exclusive = false
+                if anon && !lazyFree {
+                    exclusive = pageAnonExclusive(page, folio: folio)
+                    guard folioTryShareAnonRmap(page, folio: folio) else { ok = false; return false }
+                }
+                _ = slot.getAndClear()
+                if let swapEntry {
+                    let pageEntry = swapEntry.advanced(by: pfn - folio.pfn)
+                    guard swapDuplicate(pageEntry) else {
+                        slot.store(entry)
+                        ok = false
+                        return false
+                    }
+                    slot.store(.swap(pageEntry, exclusive: exclusive))
+                } else if entry.isDirty {
+                    if anon { folio.setFlag(flagBits.dirty) } else { _ = pageCacheMapping(of: folio)?.folioMarkDirty(folio) }
+                }
+                folioRemoveRmapPTEs(folio, firstPfn: pfn, nr: 1)
+                folioPut(folio)
+                return true
+            }
+            return ok
+        }
+        return ok && walked
+    }
+}
+
+extension UserPageTables {
+    /// Splits every huge PMD of `site` that maps `folio` (try_to_unmap with
+    /// TTU_SPLIT_HUGE_PMD).
+    func splitHugePMDs(of folio: Folio, in site: RmapSite) {
+        guard folio.isLarge, folio.nrPages >= 1 << Paging.pmdOrder else { return }
+        let start = site.address & Paging.pmdMask
+        if let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf, pmd.load().pfn == folio.pfn {
+            splitHugePMD(site.vma, address: start)
+        }
+    }
+
+    /// MADV_PAGEOUT: reclaim the folios mapped in `[start, end)` (madvise_cold_or_pageout_pte_range()
+    /// -> reclaim_pages()). Folios mapped by other mms too are left alone unless only
+    /// this mm maps them, as the kernel skips shared folios.
+    func reclaimMapped(_ vma: VMA, start: UInt64, end: UInt64) {
+        var folios: [Folio] = []
+        var seen = Set<Int>()
+        forEachPresentPTE(vma, start: start, end: end) { _, entry in
+            guard let folio = normalFolio(entry), seen.insert(folio.pfn).inserted,
+                  machine.folioMapcount(folio) == 1 || folio.isLarge else { return }
+            folios.append(folio)
+        }
+        // The walk holds this mm's mmap_lock for read; reclaim's rmap walk takes it again
+        // with trylock (a read lock may be taken twice), so it can proceed.
+        machine.reclaimFolios(folios)
+    }
+}

@@ -1,0 +1,162 @@
+// Walking the reverse map: rmap_walk_anon() / rmap_walk_file() (mm/rmap.c), and what
+// is done at each mapping: try_to_unmap_one() (reclaim: swap or drop),
+// try_to_migrate_one() (migration entries), remove_migration_pte() (mm/migrate.c),
+// folio_mkclean() and unmap_mapping_range() (mm/memory.c).
+
+/// One place that may map a folio: an mm's page tables, the VMA, and the address the
+/// folio's index gives in it (vma_address()).
+struct RmapSite {
+    let tables: UserPageTables
+    let mm: MM
+    let vma: VMA
+    let address: UInt64
+}
+
+extension Machine {
+    /// Linux: `rmap_walk()`: calls `visit` for every VMA that may map `folio` (anon: the
+    /// mms of its anon_vma and their fork children; file: the mms on the mapping's
+    /// i_mmap), with that mm's mmap_lock held for read. The kernel holds the anon_vma or
+    /// i_mmap lock instead; the model takes each mmap_lock with trylock (rwc->try_lock),
+    /// so a walk never deadlocks against a writer: it returns false if some mm could not
+    /// be locked (the folio is then kept, as reclaim keeps a folio it cannot walk).
+    /// `visit` returns false to stop the walk.
+    @discardableResult
+    func rmapWalk(_ folio: Folio, _ visit: (RmapSite) -> Bool) -> Bool {
+        let mapping = folio.mapping
+        let index = folio.index
+        let nr = UInt64(folio.nrPages)
+        var sites: [(MM, (VMA) -> Bool)] = []
+        if mapping & folioMappingAnon != 0 {
+            guard let anonVMA = registry.object(at: mapping & ~folioMappingFlags, as: AnonVMA.self) else { return true }
+            for mm in anonVMA.mappers {
+                sites.append((mm, { vma in vma.anonVMA.map { anonVMA.isAncestor(of: $0) } ?? false }))
+            }
+        } else if let cache = pageCacheMapping(of: folio) {
+            for case let tables as UserPageTables in cache.iMmap {
+                guard let mm = tables.owner else { continue }
+                sites.append((mm, { vma in (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: self) === cache }))
+            }
+        } else {
+            return true
+        }
+        var complete = true
+        for (mm, matches) in sites {
+            guard let tables = mm.pageOps as? UserPageTables else { continue }
+            let locked: Bool? = mm.mmapLock.tryWithReadLock { () -> Bool in
+                for vma in mm.tree.vmas where matches(vma) {
+                    // The folio's pages [index, index + nr) against the VMA's [pgoff, pgoff + pages).
+                    guard index &+ nr > vma.pgoff, index < vma.pgoff &+ vma.pages else { continue }
+                    let first = max(index, vma.pgoff)
+                    let address = vma.start &+ ((first &- vma.pgoff) << 12)
+                    if !visit(RmapSite(tables: tables, mm: mm, vma: vma, address: address)) { return false }
+                }
+                return true
+            }
+            guard let keepGoing = locked else { complete = false; continue }
+            if !keepGoing { return complete }
+        }
+        return complete
+    }
+
+    /// Visits every PTE (or huge PMD) of `site` that maps a page of `folio`, with its
+    /// table locked: `body(slot, entry, pfn, huge)`; returns false from `body` to stop.
+    @discardableResult
+    func forEachMappingPTE(_ folio: Folio, in site: RmapSite, _ body: (EntrySlot, PTE, Int, Bool) -> Bool) -> Bool {
+        let tables = site.tables
+        let nr = folio.nrPages
+        let pfnEnd = folio.pfn + nr
+        var address = site.address
+        let end = min(site.vma.end, site.address &+ UInt64(nr) << 12)
+        while address < end {
+            guard let pmd = tables.pmdSlot(address, allocate: false) else { address = (address & Paging.pmdMask) &+ Paging.pmdSize; continue }
+            let pmdEntry = pmd.load()
+            if pmdEntry.isLeaf {
+                if pmdEntry.pfn == folio.pfn {
+                    let table = tables.pmdTablePfn(address)
+                    tables.lockTable(table)
+                    let current = pmd.load()
+                    let go = current.isLeaf && current.pfn == folio.pfn ? body(pmd, current, folio.pfn, true) : true
+                    tables.unlockTable(table)
+                    if !go { return false }
+                }
+                address = (address & Paging.pmdMask) &+ Paging.pmdSize
+                continue
+            }
+            guard pmdEntry.isPresent else { address = (address & Paging.pmdMask) &+ Paging.pmdSize; continue }
+            let stop = min(end, (address & Paging.pmdMask) &+ Paging.pmdSize)
+            tables.lockTable(pmdEntry.pfn)
+            var go = true
+            while address < stop, go {
+                let pte = tables.slot(pmdEntry.pfn, Paging.index(address, Paging.pageShift))
+                let entry = pte.load()
+                address &+= UserVM.pageSize
+                var pfn = -1
+                if entry.isPresent { pfn = entry.pfn } else if let swap = entry.swapEntry, entry.softLeaf.isMigration { pfn = Int(swap.offset) }
+                if pfn >= folio.pfn && pfn < pfnEnd { go = body(pte, entry, pfn, false) }
+            }
+            tables.unlockTable(pmdEntry.pfn)
+            if !go { return false }
+        }
+        return true
+    }
+}
+
+extension UserPageTables: PageCacheUnmapper {
+    /// Linux: `unmap_mapping_range()` for this mm: zap the PTEs that map pages
+    /// `[firstIndex, lastIndex]` of `mapping` (private COW copies too when `evenCows`).
+    public func unmapMappingRange(_ mapping: PageCacheMapping, firstIndex: UInt64, lastIndex: UInt64, evenCows: Bool) {
+        guard let mm = owner else { return }
+        mm.mmapLock.withReadLock {
+            for vma in mm.tree.vmas {
+                guard (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: machine) === mapping,
+                      lastIndex >= vma.pgoff, firstIndex < vma.pgoff &+ vma.pages else { continue }
+                let start = vma.start &+ (max(firstIndex, vma.pgoff) &- vma.pgoff) << 12
+                let end = min(vma.end, vma.start &+ ((lastIndex &+ 1 &- vma.pgoff) << 12))
+                if evenCows || vma.flags.contains(.shared) {
+                    zapRange(vma, start: start, end: end, dropMarkers: false)
+                } else {
+                    // Keep private COW copies: only PTEs that still map page-cache pages go.
+                    zapFilePages(vma, start: start, end: end, mapping: mapping)
+                }
+            }
+        }
+    }
+
+    /// Linux: `folio_mkclean()` for this mm: write-protect and clean every PTE mapping
+    /// `folio`, so the next write faults and dirties it again. Returns the PTEs cleaned.
+    public func mkcleanFolio(_ mapping: PageCacheMapping, folio: Folio) -> Int {
+        guard let mm = owner else { return 0 }
+        var cleaned = 0
+        _ = mm.mmapLock.tryWithReadLock {
+            for vma in mm.tree.vmas where vma.flags.contains(.shared)
+                && (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: machine) === mapping {
+                guard folio.index &+ UInt64(folio.nrPages) > vma.pgoff, folio.index < vma.pgoff &+ vma.pages else { continue }
+                let address = vma.start &+ ((max(folio.index, vma.pgoff) &- vma.pgoff) << 12)
+                machine.forEachMappingPTE(folio, in: RmapSite(tables: self, mm: mm, vma: vma, address: address)) { slot, entry, _, _ in
+                    if entry.isPresent, entry.isWritable || entry.isDirty {
+                        slot.store(PTE(rawValue: entry.rawValue & ~(PTE.rw | PTE.dirty)))
+                        cleaned += 1
+                    }
+                    return true
+                }
+            }
+        }
+        return cleaned
+    }
+
+    /// Zaps only the PTEs of `[start, end)` that map folios of `mapping`.
+    func zapFilePages(_ vma: VMA, start: UInt64, end: UInt64, mapping: PageCacheMapping) {
+        var addr = start
+        while addr < end {
+            defer { addr += UserVM.pageSize }
+            _ = withPTELock(addr) { pte, _ in
+                let entry = pte.load()
+                guard entry.isPresent, let folio = normalFolio(entry), machine.pageCacheMapping(of: folio) === mapping else { return }
+                _ = pte.getAndClear()
+                if entry.isDirty { _ = mapping.folioMarkDirty(folio) }
+                machine.folioRemoveRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
+                machine.folioPut(folio)
+            }
+        }
+    }
+}
