@@ -17,33 +17,33 @@ let memdesc32Misc: UInt64 = 1
 
 extension MemmapContext {
     @inline(__always)
-    mutating func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
+    func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
         if let host = hostPointer(address) { return host }
-        wildAccesses &+= 1
+        wildAccessCounter.wrappingIncrement(ordering: .relaxed)
         return scratch
     }
 
-    @inline(__always) mutating func next(_ entry: UInt64) -> UInt64 {
+    @inline(__always) func next(_ entry: UInt64) -> UInt64 {
         RawMemory.loadWord(pointer(entry), wordSize: layout.wordSize)
     }
-    @inline(__always) mutating func prev(_ entry: UInt64) -> UInt64 {
+    @inline(__always) func prev(_ entry: UInt64) -> UInt64 {
         RawMemory.loadWord(pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
     }
-    @inline(__always) mutating func setNext(_ entry: UInt64, _ value: UInt64) {
+    @inline(__always) func setNext(_ entry: UInt64, _ value: UInt64) {
         RawMemory.storeWord(value, pointer(entry), wordSize: layout.wordSize)
     }
-    @inline(__always) mutating func setPrev(_ entry: UInt64, _ value: UInt64) {
+    @inline(__always) func setPrev(_ entry: UInt64, _ value: UInt64) {
         RawMemory.storeWord(value, pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
     }
 
     /// Linux: `INIT_LIST_HEAD()`.
-    @inline(__always) mutating func listInit(_ head: UInt64) {
+    @inline(__always) func listInit(_ head: UInt64) {
         setNext(head, head)
         setPrev(head, head)
     }
 
     /// Linux: `list_add()` (after `head`) or `list_add_tail()` (before it).
-    @inline(__always) mutating func listAdd(_ entry: UInt64, _ head: UInt64, tail: Bool) {
+    @inline(__always) func listAdd(_ entry: UInt64, _ head: UInt64, tail: Bool) {
         let before = tail ? prev(head) : head
         let after = tail ? head : next(head)
         setPrev(after, entry)
@@ -53,7 +53,7 @@ extension MemmapContext {
     }
 
     /// Linux: `list_del()`: unlink and poison.
-    @inline(__always) mutating func listDel(_ entry: UInt64) {
+    @inline(__always) func listDel(_ entry: UInt64) {
         let n = next(entry), p = prev(entry)
         setPrev(n, p)
         setNext(p, n)
@@ -67,13 +67,13 @@ extension MemmapContext {
     /// `buddy_list`, or, in memdesc8 (no room in an 8-byte page), the first 16 bytes of
     /// the free block's own memory in the direct map.
     @inline(__always)
-    mutating func linkAddress(_ pfn: Int) -> UInt64 {
+    func linkAddress(_ pfn: Int) -> UInt64 {
         layout.kind == .memdesc8 ? directMapBase &+ UInt64(pfn) << 12 : pageAddress(pfn) &+ UInt64(layout.link)
     }
 
     /// The pfn whose link is at `address` (the inverse of `linkAddress`).
     @inline(__always)
-    mutating func pfn(ofLink address: UInt64) -> Int {
+    func pfn(ofLink address: UInt64) -> Int {
         if layout.kind == .memdesc8 { return Int(truncatingIfNeeded: (address &- directMapBase) >> 12) }
         return pfn(ofPageAddress: address &- UInt64(layout.link)) ?? -1
     }
@@ -83,7 +83,7 @@ extension MemmapContext {
     /// itself makes the word read as Buddy); memdesc8: a Buddy word with the order in
     /// bits 12-17.
     @inline(__always)
-    mutating func setBuddy(_ pfn: Int, order: Int) {
+    func setBuddy(_ pfn: Int, order: Int) {
         let page = pagePointer(pfn)
         switch layout.kind {
         case .structPage:
@@ -99,7 +99,7 @@ extension MemmapContext {
 
     /// Linux: `__ClearPageBuddy()` + `set_page_private(page, 0)` after `list_del()`.
     @inline(__always)
-    mutating func clearBuddy(_ pfn: Int) {
+    func clearBuddy(_ pfn: Int) {
         let page = pagePointer(pfn)
         switch layout.kind {
         case .structPage:
@@ -116,7 +116,7 @@ extension MemmapContext {
     /// The order of a free block starting at `pfn`, or -1 if it is not PageBuddy.
     /// Linux: `PageBuddy()` + `buddy_order()`.
     @inline(__always)
-    mutating func buddyOrder(_ pfn: Int) -> Int {
+    func buddyOrder(_ pfn: Int) -> Int {
         let page = pagePointer(pfn)
         switch layout.kind {
         case .structPage:
@@ -141,5 +141,5 @@ extension MemmapContext {
 
     /// Linux: `page_zone_id()`: node and zone together (two pages merge only if equal).
     @inline(__always)
-    mutating func zoneID(_ pfn: Int) -> Int { nid(of: pfn) << 4 | zone(of: pfn) }
+    func zoneID(_ pfn: Int) -> Int { nid(of: pfn) << 4 | zone(of: pfn) }
 }

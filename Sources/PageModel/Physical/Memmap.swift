@@ -1,5 +1,6 @@
 // The memmap: struct pages in real bytes, one raw allocation per present section, as
 // sparse_init() allocates them (mm/sparse.c), found through mem_section[].
+import Atomics
 import PageLayout
 import Synchronization
 #if canImport(Glibc)
@@ -57,18 +58,20 @@ struct MemmapContext {
     /// The heap block that holds every zone's free-area and per-cpu list heads.
     var freeAreaBase: UInt64 = 0
     var freeAreaBytes: UInt64 = 0
-    var wildAccesses = 0
+    /// Counted atomically: any thread may follow a wild pointer.
+    let wildAccessCounter = ManagedAtomic<Int>(0)
+    var wildAccesses: Int { wildAccessCounter.load(ordering: .relaxed) }
 
     /// The host address of a pfn's struct page. The pfn must lie in a present section.
     @inline(__always)
-    mutating func pagePointer(_ pfn: Int) -> UnsafeMutableRawPointer {
+    func pagePointer(_ pfn: Int) -> UnsafeMutableRawPointer {
         sections[pfn >> sectionShift].unsafelyUnwrapped + (pfn & sectionMask) &* pageSize
     }
 
     /// The host address behind a kernel address in the memmap or the descriptor heap.
     /// nil for any other address (a wild pointer in a corrupted field).
     @inline(__always)
-    mutating func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
+    func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
         let heapOffset = address &- heapBase
         if heapOffset < heapCapacity { return heapHost + Int(heapOffset) }
         let directOffset = address &- directMapBase
@@ -88,18 +91,18 @@ struct MemmapContext {
 
     /// Linux: `page_to_pfn()` for an address inside the memmap; nil otherwise.
     @inline(__always)
-    mutating func pfn(ofPageAddress address: UInt64) -> Int? {
+    func pfn(ofPageAddress address: UInt64) -> Int? {
         let offset = address &- vmemmapBase
         let pfn = pageShift >= 0 ? Int(truncatingIfNeeded: offset >> UInt64(pageShift)) : Int(truncatingIfNeeded: offset / UInt64(pageSize))
         return offset >> 62 == 0 && pfn < spannedPfns ? pfn : nil
     }
 
     @inline(__always)
-    mutating func pageAddress(_ pfn: Int) -> UInt64 { vmemmapBase &+ UInt64(pfn) &* UInt64(pageSize) }
+    func pageAddress(_ pfn: Int) -> UInt64 { vmemmapBase &+ UInt64(pfn) &* UInt64(pageSize) }
 
     /// Linux: `memdesc_nid()` falling back to `section_to_node_table[]`.
     @inline(__always)
-    mutating func nid(of pfn: Int) -> Int {
+    func nid(of pfn: Int) -> Int {
         if fields.nodesWidth > 0, layout.flags >= 0 {
             let word = RawMemory.loadWord(pagePointer(pfn) + layout.flags, wordSize: layout.wordSize)
             return Int(truncatingIfNeeded: word >> UInt64(fields.nodesShift)) & ((1 << fields.nodesWidth) - 1)
@@ -110,7 +113,7 @@ struct MemmapContext {
     /// The zone index from page->flags (`memdesc_zonenum()`), or -1 where the design or
     /// the config keeps no zone there.
     @inline(__always)
-    mutating func zoneFromFlags(_ pfn: Int) -> Int {
+    func zoneFromFlags(_ pfn: Int) -> Int {
         guard fields.zonesWidth > 0, layout.flags >= 0 else { return -1 }
         let word = RawMemory.loadWord(pagePointer(pfn) + layout.flags, wordSize: layout.wordSize)
         return Int(truncatingIfNeeded: word >> UInt64(fields.zonesShift)) & ((1 << fields.zonesWidth) - 1)
@@ -119,7 +122,7 @@ struct MemmapContext {
     /// The zone index by pfn: section_to_node_table[] for the node, then the node's zone
     /// spans (`zone_spans_pfn()`), for designs without page->flags (memdesc8).
     @inline(__always)
-    mutating func zoneByPfn(_ pfn: Int) -> Int {
+    func zoneByPfn(_ pfn: Int) -> Int {
         let nid = Int32(sectionNode[pfn >> sectionShift])
         for i in 0..<zoneRangeCount {
             let z = zoneRanges[i]
@@ -130,7 +133,7 @@ struct MemmapContext {
 
     /// Linux: `page_zonenum()`: from page->flags where kept there, else by pfn.
     @inline(__always)
-    mutating func zone(of pfn: Int) -> Int {
+    func zone(of pfn: Int) -> Int {
         let fromFlags = zoneFromFlags(pfn)
         return fromFlags >= 0 ? fromFlags : zoneByPfn(pfn)
     }

@@ -3,9 +3,10 @@
 
 extension UserPageTables {
     /// Linux: `collapse_huge_page()` for the PMD-aligned 2 MiB at `address`: every PTE
-    /// must be empty, the zero page, or an order-0 anonymous page mapped only here with
-    /// no other reference (a pinned or shared page is SCAN_PAGE_COUNT: EAGAIN); the bytes
-    /// move into a new PMD-mapped THP and the PTE table is freed. Already huge: nothing
+    /// must be empty, the zero page, or an order-0 anonymous page with no reference
+    /// beyond its mappings (a pinned page is SCAN_PAGE_COUNT: EAGAIN; pages shared with a
+    /// fork child are copied, the child keeps its own); the bytes move into a new
+    /// PMD-mapped THP, exclusive to this mm, and the PTE table is freed. Already huge: nothing
     /// to do. Errors as madvise_collapse_errno(): ENOMEM when no THP can be allocated,
     /// EAGAIN for pages in use, EINVAL for what cannot be collapsed (a file VMA, swap).
     func collapseHugePage(_ mm: MM, _ vma: VMA, address: UInt64) throws(Errno) {
@@ -25,7 +26,8 @@ extension UserPageTables {
                 guard entry.isPresent else { throw Errno.EAGAIN }           // swap or migration entries
                 if entry.isSpecial && machine.isZeroPfn(entry.pfn) { continue }
                 guard let folio = normalFolio(entry), machine.folioIsAnon(folio), !folio.isLarge else { throw Errno.EINVAL }
-                guard folio.refcount == 1, machine.folioMapcount(folio) == 1 else { throw Errno.EAGAIN }
+                // is_refcount_suitable(): no reference beyond the mappings (a pin has one).
+                guard folio.refcount == Int32(machine.folioMapcount(folio)) else { throw Errno.EAGAIN }
             }
         }
         let gfp = GFP.highuserMovable.union([.comp, .nowarn])
