@@ -129,3 +129,22 @@ import PageLayout
         machine.folioPut(folio)
     }
 }
+
+@Suite struct MovableMigrationTests {
+    @Test func migrationOutOfZoneMovableWithoutMovableGFP() throws {
+        let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, movableBytes: 128 << 20))
+        let process = try Process(machine: machine)
+        let addr = try process.mmapAnon(8 << 12)
+        for i in 0..<8 { try process.write(pattern(i), at: addr + UInt64(i) << 12) }
+        let movable = Zone.movable
+        func zoneOf(_ i: Int) -> Zone? { machine.zone(of: process.tables.entry(at: addr + UInt64(i) << 12).pte.pfn)?.type }
+        // GFP_HIGHUSER_MOVABLE user memory lands in ZONE_MOVABLE first.
+        #expect((0..<8).allSatisfy { zoneOf($0) == movable })
+        // What FOLL_LONGTERM's migrate_longterm_unpinnable_folios() asks: GFP_USER, no
+        // __GFP_MOVABLE, so the targets come from the kernel's zones.
+        let result = process.migrate(addr, length: 8 << 12, toNode: nil, gfp: .highuser)
+        #expect(result.migrated.count == 8)
+        #expect((0..<8).allSatisfy { zoneOf($0) != movable })
+        for i in 0..<8 { #expect(try process.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
+    }
+}
