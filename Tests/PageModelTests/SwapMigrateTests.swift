@@ -148,3 +148,36 @@ import PageLayout
         for i in 0..<8 { #expect(try process.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
     }
 }
+
+@Suite struct ShmemSwapTests {
+    @Test func sharedAnonymousMemoryIsSwappedAndSharedAfterwards() throws {
+        let (machine, parent) = try makeProcess()
+        _ = try machine.swap.swapon(slots: 256)
+        let addr = try parent.mmapAnon(8 << 12, flags: [.shared, .anonymous])
+        for i in 0..<8 { try parent.write(pattern(i), at: addr + UInt64(i) << 12) }
+        let child = try parent.fork()
+        let free = machine.totalFreePages
+        let result = machine.reclaim(count: 64)
+        #expect(result.swappedOut == 8)
+        #expect(machine.totalFreePages == free + 8)
+        #expect(parent.tables.entry(at: addr).pte.isNone && child.tables.entry(at: addr).pte.isNone)
+        #expect(machine.swap.devices[0].inusePages == 8)
+        for i in 0..<8 { #expect(try child.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
+        try child.write([0x99], at: addr)
+        #expect(try parent.read(addr, count: 1) == [0x99])
+        #expect(machine.swap.devices[0].inusePages == 0)
+    }
+
+    @Test func memfdPagesComeBackThroughPread() throws {
+        let (machine, _) = try makeProcess()
+        _ = try machine.swap.swapon(slots: 64)
+        let file = try Filesystem(machine: machine, kind: .shmem).memfdCreate(name: "swap")
+        for i in 0..<4 { _ = try file.pwrite(pattern(i), offset: Int64(i) << 12) }
+        machine.reclaim(count: 16)
+        #expect(file.pageCache.swappedPages == 4 && file.pageCache.folioCount == 0)
+        #expect(try file.pread(count: 64, offset: 2 << 12) == pattern(2))
+        #expect(file.pageCache.swappedPages == 3)
+        try file.ftruncate(0)
+        #expect(file.pageCache.swappedPages == 0 && machine.swap.devices[0].inusePages == 0)
+    }
+}

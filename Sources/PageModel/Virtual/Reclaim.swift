@@ -135,8 +135,16 @@ extension Machine {
             folio.unlock()
             return .kept
         }
+        if mapping.kind == .shmem {
+            // shmem_writeout(): shmem pages have no backing file; they go to swap.
+            guard mapping.shmemSwapOut(folio) else { folio.unlock(); return .kept }
+            result.swappedOut += 1
+            folio.unlock()
+            folioPut(folio)
+            return .freed
+        }
         if folio.testFlag(flagBits.dirty) {
-            guard mapping.writeback(folio) else { folio.unlock(); return .kept }   // shmem: no swap-out of shmem here
+            guard mapping.writeback(folio) else { folio.unlock(); return .kept }
             result.writtenBack += 1
         }
         guard mapping.removeMapping(folio) else {

@@ -55,7 +55,11 @@ extension OpenFile {
             let index = position >> shift
             let folio: Folio?
             if inode.kind == .shmem {
-                folio = mapping.lookupGet(index)
+                do throws(Errno) { folio = try mapping.lookupOrSwapIn(index) }
+                catch {
+                    if done > 0 { break }
+                    throw error
+                }
             } else {
                 do throws(Errno) { folio = try mapping.getOrCreate(index) }
                 catch {

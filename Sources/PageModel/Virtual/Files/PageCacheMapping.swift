@@ -103,6 +103,9 @@ public final class PageCacheMapping: @unchecked Sendable {
         var folios: [UInt64: Folio] = [:]
         /// `mapping->nrpages`.
         var nrPages = 0
+        /// shmem: pages swapped out, as the swap value entries i_pages holds in their
+        /// place (`shmem_writeout()`); each holds one swap_map reference.
+        var swapped: [UInt64: SwapEntry] = [:]
         /// `mapping->i_mmap`.
         var unmappers: [WeakUnmapper] = []
         var evicted = false
@@ -256,7 +259,7 @@ public final class PageCacheMapping: @unchecked Sendable {
 
     /// The folio covering `index`, found or created, with one reference for the caller.
     func getOrCreate(_ index: UInt64, order: Int? = nil) throws(Errno) -> Folio {
-        if let folio = lookupGet(index) { return folio }
+        if let folio = try lookupOrSwapIn(index) { return folio }
         return try create(index: index, order: order ?? host?.preferredOrder ?? 0)
     }
 
@@ -411,6 +414,8 @@ public final class PageCacheMapping: @unchecked Sendable {
         let all = state.withLock { state -> [Folio] in
             guard !state.evicted else { return [] }
             state.evicted = true
+            defer { state.swapped.removeAll() }
+            for entry in state.swapped.values { machine.swap.free(entry) }
             return Array(state.folios.values)
         }
         for folio in all {

@@ -25,6 +25,7 @@ extension PageCacheMapping {
         }
         let firstIndex = start >> shift
         let lastIndex = end == .max ? UInt64.max : (end - 1) >> shift
+        if let lastFull, firstFull <= lastFull { freeSwapped(firstIndex: firstFull, lastIndex: lastFull) }
         let affected = state.withLock { state -> [Folio] in
             let found = state.folios.values.filter { folio in
                 folio.index <= lastIndex && folio.index + UInt64(folio.nrPages) - 1 >= firstIndex
