@@ -180,8 +180,10 @@ extension Machine {
         page.flags &= ~0xff
         if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self) }
         page.mapping = 0
+        // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
+        // the index word, so the order matters there.
+        page.index = 0
         folio.pgmap = pgmap.address
-        page.index = 0   // folio->share = 0
         pgmap.references.add(1 << order, ordering: .relaxed)
         folio.setRefcount(1)
         _ = page.tryLock()
