@@ -22,7 +22,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Workload: \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var workload: String = WorkloadKind.basic.rawValue
 
-    @Option(help: "RAM of each machine (two nodes; a multiple of 256M), e.g. 256M, 1G.")
+    @Option(help: "RAM of each machine (two nodes; whole 128 MiB sections, at least 256M), e.g. 256M, 1G.")
     var ram: String = "1G"
 
     @Option(help: "text or json.")
