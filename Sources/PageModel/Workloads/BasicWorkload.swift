@@ -52,13 +52,12 @@ enum BasicWorkload {
         let seconds = (ContinuousClock.now - started).seconds
         var events = machine.vmEvents.snapshot
         events.subtract(eventsBefore)
-        let diagnostics = Array(machine.diagnostics.all.dropFirst(diagnosticsBefore))
+        let diagnosticCount = machine.diagnostics.count - diagnosticsBefore
         return WorkloadResult(
             workload: .basic, design: design, ramBytes: ramBytes, nodes: nodes, events: events,
             peakPagesInUse: run.peakPagesInUse, peakAccounting: run.peakAccounting,
             dataErrors: run.dataErrors, failures: run.failureLines, leakedPages: leaked,
-            diagnosticCount: diagnostics.count,
-            firstDiagnostics: diagnostics.prefix(5).map { String($0.description.split(separator: "\n").first ?? "") },
+            diagnosticCount: diagnosticCount, firstDiagnostics: run.firstDiagnostics(since: diagnosticsBefore, limit: 5),
             seconds: seconds, bytesVerified: run.bytesVerified)
     }
 
@@ -113,7 +112,7 @@ enum BasicWorkload {
             for page in 0..<sizes.diskShared { run.write(parent, "disk-shared", page: page) }
             for page in stride(from: 0, to: sizes.diskShared, by: 8) { run.pwrite(diskShared, page: page) }
         }
-        run.sample()
+        run.checkpoint("populate")
 
         // 2. fork(), then writes on both sides: COW copies in the child and the parent,
         //    a THP written by both, the shared file seen by both, private file pages
@@ -140,7 +139,7 @@ enum BasicWorkload {
         if let diskPrivate {
             for page in stride(from: 1, to: sizes.diskPrivate, by: 4) { run.pwrite(diskPrivate, page: page) }
         }
-        run.sample()
+        run.checkpoint("fork and COW")
 
         // 3. Swap: a device, MADV_PAGEOUT in both processes (only folios they map alone
         //    go), then reclaim from node 0's LRU lists (shared COW pages and file pages).
@@ -151,13 +150,13 @@ enum BasicWorkload {
         run.madvise(child, "anon", first: 0, count: sizes.anon / 4, .pageOut)
         run.madvise(parent, "thp", first: sizes.thp / 2, .pageOut)
         machine.reclaim(nid: 0, count: 2 * sizes.unit)
-        run.sample()
+        run.checkpoint("swap")
 
         // 4. Migration of what is still resident to node 1.
         run.migrate(parent, "anon", toNode: 1)
         run.migrate(child, "thp", toNode: 1)
         run.migrate(parent, "disk-private", toNode: 1)
-        run.sample()
+        run.checkpoint("migrate")
         // ... and reclaim on node 1 of what migrated there; MADV_DONTNEED of the first
         // eighth of the parent's anonymous memory (zeroes from now on) and of its private
         // file copies (the file shows through again).
@@ -166,7 +165,9 @@ enum BasicWorkload {
         run.madvise(parent, "disk-private", .dontNeed)
 
         // 5. Every byte, in both processes and in the files.
+        run.checkpoint("reclaim on node 1 and MADV_DONTNEED")
         verifyAll(run, [parent, child], files, phase: "after swap and migration")
+        run.checkpoint("verify")
 
         // 6. munmap: the child drops half of its anonymous memory and its shmem mapping,
         //    the parent a hole in the middle of its THP region (splitting the PMD); then
@@ -174,11 +175,14 @@ enum BasicWorkload {
         run.munmap(child, "anon", first: sizes.anon / 2)
         run.munmap(child, "shmem")
         run.munmap(parent, "thp", first: 128, count: 128)
+        run.checkpoint("munmap")
         verifyAll(run, [parent, child], files, phase: "after munmap")
         child.process.exit()
+        run.checkpoint("the child's exit")
         for page in stride(from: 2, to: sizes.anon, by: 16) { run.write(parent, "anon", page: page) }
         verifyAll(run, [parent], files, phase: "after the child's exit")
         finish(run, [parent], files)
+        run.checkpoint("exit and unlink")
     }
 
     static func verifyAll(_ run: WorkloadRun, _ processes: [ExpectedProcess], _ files: [(Filesystem, ExpectedFile)], phase: String) {

@@ -20,11 +20,35 @@ final class WorkloadRun {
     init(machine: Machine) {
         self.machine = machine
         peakAccounting = machine.accounting()
+        _ = diagnosticsSeen
     }
 
     /// Pages allocated now: managed minus free (buddy and per-cpu lists).
     var pagesInUse: Int {
         machine.allZones.reduce(0) { $0 + $1.managed - $1.freePages - $1.pcpPages }
+    }
+
+    /// The end of a phase of the script: samples memory in use and notes which phase
+    /// the diagnostics recorded since the last checkpoint belong to.
+    func checkpoint(_ phase: String) {
+        sample()
+        let count = machine.diagnostics.count
+        if count > diagnosticsSeen {
+            diagnosticPhases.append((phase, count - diagnosticsSeen))
+            diagnosticsSeen = count
+        }
+    }
+
+    /// The phase each diagnostic since the start was recorded in, in order.
+    private var diagnosticPhases: [(phase: String, count: Int)] = []
+    private lazy var diagnosticsSeen = machine.diagnostics.count
+
+    /// The first diagnostics since the run started, first line each, with their phase.
+    func firstDiagnostics(since start: Int, limit: Int) -> [String] {
+        let all = machine.diagnostics.all.dropFirst(start)
+        var phases = diagnosticPhases.flatMap { Array(repeating: $0.phase, count: $0.count) }
+        phases += Array(repeating: "end", count: max(0, all.count - phases.count))
+        return zip(phases, all).prefix(limit).map { "\($0.0): \($0.1.description.split(separator: "\n").first ?? "")" }
     }
 
     /// Samples memory in use; keeps the accounting of the highest sample.
