@@ -15,9 +15,10 @@ public struct PageLabReport: Sendable {
     /// Builds the report. `kconfig`/`preset` choose the kernel configuration as
     /// `pagelab flags` does (default: /proc/config.gz, else x86_64-defconfig); the census
     /// is of this machine when /proc/kpageflags can be read, else of the bundled example;
-    /// `machineRAM` sizes the model machine built once per design.
+    /// `machineRAM` sizes the model machine built once per design; `compareRAM` the
+    /// machines the basic workload runs on, one per design (nil: no compare section).
     public static func make(kconfig: String? = nil, preset: String? = nil,
-                            machineRAM: UInt64 = 4 << 30) throws -> PageLabReport {
+                            machineRAM: UInt64 = 4 << 30, compareRAM: UInt64? = 256 << 20) throws -> PageLabReport {
         let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
         var files: [String: [UInt8]] = [:]
         var sections = [flagsSection(config, source: source), layoutSection(config, source: source)]
@@ -25,6 +26,7 @@ public struct PageLabReport: Sendable {
         if let png = MemmapPicture.png(census) { files["memmap.png"] = png }
         sections.append(censusSection(census, note: note, picture: files["memmap.png"] != nil))
         sections.append(try machineSection(ram: machineRAM))
+        if let compareRAM { sections.append(try compareSection(ram: compareRAM)) }
         let intro = "Kernel configuration: \(source). Memory: \(note)."
         let text = "PageLab report\n\(intro)\n\n" + sections.map { "== \($0.title)\n\n\($0.text)" }.joined(separator: "\n")
         let html = HTMLReport.render(title: "PageLab report", intro: intro, sections: sections)
@@ -99,5 +101,21 @@ public struct PageLabReport: Sendable {
                 and freed. Every figure is counted by the model.
                 """,
             text: table.render())
+    }
+
+    static func compareSection(ram: UInt64) throws -> ReportSection {
+        let results = try Design.allCases.map { design throws -> WorkloadResult in
+            try WorkloadKind.basic.run(design: design, ramBytes: ram)
+        }
+        let report = CompareReport(workload: .basic, ramBytes: ram, results: results)
+        return ReportSection(
+            id: "compare", title: "One workload through every design",
+            summary: """
+                The basic workload of `pagelab compare` (anonymous, THP, shmem and file memory, \
+                fork with COW on both sides, swap, migration to node 1, munmap) on a \
+                \(Units.bytes(Int64(ram))) two-node model machine per design, with every byte it \
+                wrote read back: \(report.passed ? "no data errors on any design" : "DATA ERRORS, see the table").
+                """,
+            text: CompareText.render(report))
     }
 }

@@ -7,4 +7,5 @@ let benchmarks: @Sendable () -> Void = {
                                            maxDuration: .seconds(2), maxIterations: 1_000_000)
     registerModelBenchmarks()
     registerCensusBenchmarks()
+    registerVirtualMemoryBenchmarks()
 }
