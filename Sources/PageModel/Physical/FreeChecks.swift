@@ -43,6 +43,11 @@ extension Machine {
         let compound = page.isHead
         var bad = 0
         if order > 0 {
+            // `folio->_nr_pages = 0` (NR_PAGES_IN_LARGE_FOLIO): page 1's word that is
+            // memcg_data on an order-0 page.
+            if compound, layout.folioNrPages >= 0 {
+                page.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self)
+            }
             for i in 1..<(1 << order) {
                 let tail = Page(unchecked: page.pfn + i, context)
                 if compound, !freeTailPagePrepare(head: page, tail, index: i) { bad += 1 }
