@@ -157,9 +157,20 @@ extension Machine {
     /// allocator (`free_frozen_pages(&folio->page, folio_order(folio))`).
     func freeFolio(_ folio: Folio) {
         lruRemoveOnFree(folio)
+        freeFolioOffLRU(folio)
+    }
+
+    /// Whether a pfn lies in ZONE_DEVICE (unretained zone lookup, for hot paths).
+    @inline(__always)
+    func isDevicePfn(_ pfn: Int) -> Bool {
+        zoneRef(of: pfn)?._withUnsafeGuaranteedRef { $0.span.type == .device } ?? false
+    }
+
+    /// `__folio_put()` after the folio left its LRU.
+    func freeFolioOffLRU(_ folio: Folio) {
         let order = folio.order
         if layout.kind == .structPage {
-            if zone(of: folio.pfn)?.type == .device {
+            if isDevicePfn(folio.pfn) {
                 freeZoneDeviceFolio(folio)
                 return
             }

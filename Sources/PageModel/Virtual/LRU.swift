@@ -115,6 +115,8 @@ extension Machine {
         }
     }
 
+    func deleteFromLRU(_ folio: Folio, _ counts: inout [Int]) { delete(folio, &counts) }
+
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
         context.pointee.listDel(lruLink(folio))

@@ -14,6 +14,7 @@ extension UserPageTables {
         var zapped = 0
         var addr = start
         let mapping = vma.isAnonymous ? nil : fileMapping(vma)
+        let batch = FolioBatch(machine)
         while addr < end {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, end)
             defer { addr = next }
@@ -33,13 +34,13 @@ extension UserPageTables {
                 guard entry.isPresent, !entry.isLeaf else { continue }
             }
             guard entry.isPresent else { continue }
-            zapped += zapPTEs(table: entry.pfn, start: addr, end: next, mapping: mapping, dropMarkers: dropMarkers)
+            zapped += zapPTEs(table: entry.pfn, start: addr, end: next, mapping: mapping, dropMarkers: dropMarkers, batch: batch)
         }
         return zapped
     }
 
     /// Linux: `zap_pte_range()`.
-    func zapPTEs(table: Int, start: UInt64, end: UInt64, mapping: PageCacheMapping?, dropMarkers: Bool) -> Int {
+    func zapPTEs(table: Int, start: UInt64, end: UInt64, mapping: PageCacheMapping?, dropMarkers: Bool, batch: FolioBatch) -> Int {
         var zapped = 0
         let first = Paging.index(start, Paging.pageShift)
         let count = Int((end - start) >> Paging.pageShift)
@@ -56,7 +57,7 @@ extension UserPageTables {
                 guard let folio = normalFolio(entry) else { continue }
                 if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
                 machine.folioRemoveRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
-                machine.folioPut(folio)
+                batch.put(folio)
                 continue
             }
             switch entry.softLeaf {
