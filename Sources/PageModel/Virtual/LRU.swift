@@ -93,8 +93,10 @@ extension Machine {
     public func folioIsolateLRU(_ folio: Folio) -> Bool {
         guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return false }
         return vec.lock.withLock { counts in
-            guard folio.testFlag(flagBits.lru) else { return false }
-            folio.get()
+            // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
+            // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
+            // be revived.
+            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return false }
             delete(folio, &counts)
             return true
         }

@@ -168,11 +168,15 @@ extension Machine {
                     return false
                 }
                 var exclusive = false
+                // try_to_unmap_one(): the PTE is cleared first (ptep_clear_flush()), then
+                // folio_try_share_anon_rmap_pte() checks for pins after its full barrier,
+                // restoring the PTE on failure: the order that pairs with GUP-fast, which
+                // pins first and then re-reads the PTE.
+                _ = slot.getAndClear()
                 if anon && !lazyFree {
                     exclusive = pageAnonExclusive(page, folio: folio)
-                    guard folioTryShareAnonRmap(page, folio: folio) else { ok = false; return false }
+                    guard folioTryShareAnonRmap(page, folio: folio) else { slot.store(entry); ok = false; return false }
                 }
-                _ = slot.getAndClear()
                 if let swapEntry {
                     let pageEntry = swapEntry.advanced(by: pfn - folio.pfn)
                     guard swapDuplicate(pageEntry) else {
