@@ -108,12 +108,19 @@ extension Machine {
         folioPut(folio)
     }
 
-    /// Linux: `lruvec_del_folio()` from `__page_cache_release()`: a folio whose last
-    /// reference went leaves its LRU before it is freed.
+    /// Linux: `lruvec_del_folio()` + `__folio_clear_lru_flags()` from
+    /// `__page_cache_release()`: a folio whose last reference went leaves its LRU before
+    /// it is freed, and loses PG_active and PG_unevictable with PG_lru (both are in
+    /// PAGE_FLAGS_CHECK_AT_FREE; reclaim's activate_locked sets PG_active on a pinned
+    /// folio, which may be freed later).
     func lruRemoveOnFree(_ folio: Folio) {
         guard layout.folioLru >= 0, folio.testFlag(flagBits.lru), let vec = lruvec(of: folio) else { return }
         vec.lock.withLock { counts in
-            if folio.testFlag(flagBits.lru) { delete(folio, &counts) }
+            if folio.testFlag(flagBits.lru) {
+                delete(folio, &counts)
+                folio.clearFlag(flagBits.active)
+                folio.clearFlag(flagBits.unevictable)
+            }
         }
     }
 

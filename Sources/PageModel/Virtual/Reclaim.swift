@@ -47,6 +47,11 @@ extension Machine {
     func shrinkFolioList(_ folios: [Folio], into result: inout ReclaimResult) {
         for folio in folios {
             result.scanned += 1
+            // shrink_folio_list() never sees an active folio (VM_BUG_ON_FOLIO):
+            // reclaim_pages() clears PG_active as it takes each one, and
+            // shrink_active_list() deactivates. A freed folio must not keep it
+            // (PAGE_FLAGS_CHECK_AT_FREE); activate_locked sets it again below.
+            folio.clearFlag(flagBits.active)
             switch shrinkOne(folio, &result) {
             case .freed:
                 result.reclaimed += 1
