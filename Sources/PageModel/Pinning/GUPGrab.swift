@@ -137,6 +137,12 @@ extension Machine {
     /// `folio_unlock()`; then release its pins. Runs of entries in the same folio are
     /// released together (`gup_folio_next()`), except proxies, which go one by one.
     public func unpinUserPages(_ pages: [Page], makeDirty: Bool = false) {
+        pages.withUnsafeBufferPointer { unpinUserPages($0, makeDirty: makeDirty) }
+    }
+
+    /// `unpin_user_pages_dirty_lock()` over a caller's buffer (no allocation): the
+    /// partner of `Process.pinUserPagesFast(start:nrPages:flags:into:)`.
+    public func unpinUserPages(_ pages: UnsafeBufferPointer<Page>, makeDirty: Bool = false) {
         var i = 0
         while i < pages.count {
             let page = pages[i]

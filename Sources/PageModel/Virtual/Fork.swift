@@ -12,7 +12,11 @@ extension MM {
     func dupMmap(into child: MM, parentTables: UserPageTables, childTables: UserPageTables) throws(Errno) {
         try mmapLock.withWriteLock { () throws(Errno) in
             try child.mmapLock.withWriteLock { () throws(Errno) in
-                writeProtectSeq.wrappingIncrement(ordering: .releasing)
+                // raw_write_seqcount_begin(): the odd count must be visible before any
+                // pin check below reads a refcount (a full fence: GUP-fast pins, fences,
+                // then re-reads the count; store-load order needs fences on both sides).
+                writeProtectSeq.wrappingIncrement(ordering: .sequentiallyConsistent)
+                RawMemory.fullFence()
                 defer { writeProtectSeq.wrappingIncrement(ordering: .releasing) }
                 child.defFlags = defFlags
                 for vma in tree.vmas where !vma.flags.contains(.dontCopy) {

@@ -93,8 +93,10 @@ extension Machine {
     public func folioIsolateLRU(_ folio: Folio) -> Bool {
         guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return false }
         return vec.lock.withLock { counts in
-            guard folio.testFlag(flagBits.lru) else { return false }
-            folio.get()
+            // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
+            // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
+            // be revived.
+            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return false }
             delete(folio, &counts)
             return true
         }
@@ -106,12 +108,19 @@ extension Machine {
         folioPut(folio)
     }
 
-    /// Linux: `lruvec_del_folio()` from `__page_cache_release()`: a folio whose last
-    /// reference went leaves its LRU before it is freed.
+    /// Linux: `lruvec_del_folio()` + `__folio_clear_lru_flags()` from
+    /// `__page_cache_release()`: a folio whose last reference went leaves its LRU before
+    /// it is freed, and loses PG_active and PG_unevictable with PG_lru (both are in
+    /// PAGE_FLAGS_CHECK_AT_FREE; reclaim's activate_locked sets PG_active on a pinned
+    /// folio, which may be freed later).
     func lruRemoveOnFree(_ folio: Folio) {
         guard layout.folioLru >= 0, folio.testFlag(flagBits.lru), let vec = lruvec(of: folio) else { return }
         vec.lock.withLock { counts in
-            if folio.testFlag(flagBits.lru) { delete(folio, &counts) }
+            if folio.testFlag(flagBits.lru) {
+                delete(folio, &counts)
+                folio.clearFlag(flagBits.active)
+                folio.clearFlag(flagBits.unevictable)
+            }
         }
     }
 

@@ -22,11 +22,26 @@ extension Machine {
     /// migrated THP is PTE-mapped afterwards (the kernel keeps PMD migration entries).
     public func migratePages(_ folios: [Folio], nid: Int? = nil, gfp: GFP = .highuserMovable) -> MigrateResult {
         var result = MigrateResult()
+        var isolated: [Folio] = []
         for folio in folios {
             guard folioIsolateLRU(folio) else {
                 result.failed.append((folio, .EBUSY))
                 continue
             }
+            isolated.append(folio)
+        }
+        let moved = migrateIsolatedFolios(isolated, nid: nid, gfp: gfp)
+        result.migrated = moved.migrated
+        result.failed += moved.failed
+        return result
+    }
+
+    /// `migrate_pages()` on a list the caller isolated already (`folio_isolate_lru()`,
+    /// whose reference each entry carries), as check_and_migrate_movable_pages() passes
+    /// it: a failed folio is put back on its LRU (`putback_movable_pages()`).
+    func migrateIsolatedFolios(_ folios: [Folio], nid: Int?, gfp: GFP) -> MigrateResult {
+        var result = MigrateResult()
+        for folio in folios {
             switch migrateOne(folio, nid: nid, gfp: gfp) {
             case .success(let new):
                 result.migrated.append(new)
@@ -117,10 +132,12 @@ extension Machine {
                 guard entry.isPresent, !huge else { return true }
                 let page = Page(unchecked: pfn, context)
                 let exclusive = anon && pageAnonExclusive(page, folio: src)
-                if exclusive {
-                    guard folioTryShareAnonRmap(page, folio: src) else { ok = false; return false }
-                }
+                // try_to_migrate_one(): clear the PTE first, then check for pins (see
+                // try_to_unmap_one() in Reclaim.swift), restoring it on failure.
                 _ = slot.getAndClear()
+                if exclusive {
+                    guard folioTryShareAnonRmap(page, folio: src) else { slot.store(entry); ok = false; return false }
+                }
                 if entry.isDirty {
                     if anon { src.setFlag(flagBits.dirty) } else { _ = pageCacheMapping(of: src)?.folioMarkDirty(src) }
                 }

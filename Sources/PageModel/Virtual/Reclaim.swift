@@ -47,6 +47,11 @@ extension Machine {
     func shrinkFolioList(_ folios: [Folio], into result: inout ReclaimResult) {
         for folio in folios {
             result.scanned += 1
+            // shrink_folio_list() never sees an active folio (VM_BUG_ON_FOLIO):
+            // reclaim_pages() clears PG_active as it takes each one, and
+            // shrink_active_list() deactivates. A freed folio must not keep it
+            // (PAGE_FLAGS_CHECK_AT_FREE); activate_locked sets it again below.
+            folio.clearFlag(flagBits.active)
             switch shrinkOne(folio, &result) {
             case .freed:
                 result.reclaimed += 1
@@ -176,11 +181,15 @@ extension Machine {
                     return false
                 }
                 var exclusive = false
+                // try_to_unmap_one(): the PTE is cleared first (ptep_clear_flush()), then
+                // folio_try_share_anon_rmap_pte() checks for pins after its full barrier,
+                // restoring the PTE on failure: the order that pairs with GUP-fast, which
+                // pins first and then re-reads the PTE.
+                _ = slot.getAndClear()
                 if anon && !lazyFree {
                     exclusive = pageAnonExclusive(page, folio: folio)
-                    guard folioTryShareAnonRmap(page, folio: folio) else { ok = false; return false }
+                    guard folioTryShareAnonRmap(page, folio: folio) else { slot.store(entry); ok = false; return false }
                 }
-                _ = slot.getAndClear()
                 if let swapEntry {
                     let pageEntry = swapEntry.advanced(by: pfn - folio.pfn)
                     guard swapDuplicate(pageEntry) else {
