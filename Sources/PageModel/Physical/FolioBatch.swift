@@ -49,7 +49,7 @@ extension Machine {
         let lruBit = flagBits.lru
         if layout.folioLru >= 0, let first = batch.first(where: { $0.testFlag(lruBit) }), let vec = lruvec(of: first) {
             vec.lock.withLock { counts in
-                for folio in batch where folio.testFlag(lruBit) && lruvec(of: folio) === vec { deleteFromLRU(folio, &counts) }
+                for folio in batch where folio.testFlag(lruBit) && lruvec(of: folio) === vec { releaseFromLRU(folio, &counts) }
             }
         }
         var zone: Unmanaged<MemoryZone>?

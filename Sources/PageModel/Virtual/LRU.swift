@@ -116,15 +116,17 @@ extension Machine {
     func lruRemoveOnFree(_ folio: Folio) {
         guard layout.folioLru >= 0, folio.testFlag(flagBits.lru), let vec = lruvec(of: folio) else { return }
         vec.lock.withLock { counts in
-            if folio.testFlag(flagBits.lru) {
-                delete(folio, &counts)
-                folio.clearFlag(flagBits.active)
-                folio.clearFlag(flagBits.unevictable)
-            }
+            if folio.testFlag(flagBits.lru) { releaseFromLRU(folio, &counts) }
         }
     }
 
-    func deleteFromLRU(_ folio: Folio, _ counts: inout [Int]) { delete(folio, &counts) }
+    /// `lruvec_del_folio()` + `__folio_clear_lru_flags()` for a folio being freed: off
+    /// its list, PG_lru, PG_active and PG_unevictable cleared. Caller holds the lru_lock.
+    func releaseFromLRU(_ folio: Folio, _ counts: inout [Int]) {
+        delete(folio, &counts)
+        folio.clearFlag(flagBits.active)
+        folio.clearFlag(flagBits.unevictable)
+    }
 
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
