@@ -124,14 +124,22 @@ extension UserPageTables {
         }
         if let folio, machine.folioIsAnon(folio) {
             let page = Page(unchecked: orig.pfn, machine.context)
-            if machine.pageAnonExclusive(page, folio: folio) || canReuseAnonFolio(folio, page: page) {
-                if unshare { return [] }
-                lockTable(table)
-                if pte.load() == orig { pte.store(orig.madeWritableDirty) }
+            // do_wp_page() decides under the PTE lock (vmf->ptl): the mapping's reference
+            // keeps the folio alive while wp_can_reuse_anon_folio() locks it, and nobody
+            // can unmap (migrate, reclaim, zap) it meanwhile. Without the lock the folio
+            // could be freed while locked here (bad_page with PG_locked).
+            lockTable(table)
+            guard pte.load() == orig else {
                 unlockTable(table)
-                VMEvents.bump(machine.vmEvents.cowReuses)
                 return []
             }
+            if machine.pageAnonExclusive(page, folio: folio) || canReuseAnonFolio(folio, page: page) {
+                if !unshare { pte.store(orig.madeWritableDirty) }
+                unlockTable(table)
+                if !unshare { VMEvents.bump(machine.vmEvents.cowReuses) }
+                return []
+            }
+            unlockTable(table)
         } else if unshare && folio != nil && !vma.flags.contains(.mayWrite) {
             // Unsharing a file page in a mapping that can never be written: nothing to do
             // (gup_must_unshare() only asks for COW mappings).
