@@ -172,7 +172,7 @@ public final class UserPageTables: @unchecked Sendable {
         var spins = 0
         while !(RawMemory.atomicRead(p) == 0 && RawMemory.atomicCompareExchange(p, expected: 0, desired: 1).exchanged) {
             spins += 1
-            if spins & 63 == 0 { sched_yield_model() }
+            if spins > 32 { sched_yield_model() }
         }
     }
 

@@ -39,30 +39,35 @@ extension UserPageTables {
             VMEvents.bump(machine.vmEvents.swapIns)
         }
         guard let folio else { return .retry }
-        folio.lock()
-        defer { folio.unlock() }
-        lockTable(table)
-        guard pte.load() == orig else {
-            unlockTable(table)
+        // The anon_vma first, so that nothing needs undoing if it cannot be had.
+        guard let anonVMA = mm.lockedAnonVMAPrepare(at: address) else {
             machine.folioPut(folio)
-            return result
+            return .oom
         }
-        // Our reference (from the cache lookup or the allocation) becomes the PTE's. A large
-        // folio still in the swap cache is mapped page by page.
+        folio.lock()
+        lockTable(table)
+        // Our reference (from the cache lookup or the allocation) becomes the PTE's; on
+        // any way out before that it is dropped after the folio is unlocked.
+        func giveUp(_ why: VMFault) -> VMFault {
+            unlockTable(table)
+            folio.unlock()
+            machine.folioPut(folio)
+            return why
+        }
+        guard pte.load() == orig else { return giveUp(result) }
+        // A large folio still in the swap cache is mapped page by page.
         let pfn = folio.pfn + Int(entry.offset &- (swap.cache.entry(of: folio)?.offset ?? entry.offset))
-        swap.free(entry)
-        let stillUsed = swap.swapCount(entry) > 0
+        // This PTE's swap reference is one of swap_count(); others are other PTEs.
+        let stillUsed = swap.swapCount(entry) > 1
         let exclusive = orig.isSwapExclusive || (!stillUsed && !machine.folioMapped(folio))
         if !machine.folioIsAnon(folio) {
-            guard let anonVMA = mm.lockedAnonVMAPrepare(at: address),
-                  machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: false, exclusive: exclusive) else {
-                unlockTable(table)
-                return .oom
-            }
+            guard machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: false,
+                                              exclusive: exclusive) else { return giveUp(.oom) }
         } else {
             machine.folioAddRmapPTEs(folio, firstPfn: pfn, nr: 1)
             if exclusive { machine.setPageAnonExclusive(Page(unchecked: pfn, machine.context), folio: folio, true) }
         }
+        swap.free(entry)
         // A shared folio is mapped read-only; a write then takes the COW fault.
         let writable = exclusive && vma.flags.contains(.write)
         pte.store(.page(pfn: pfn, writable: writable, dirty: writable && flags.contains(.write)))
@@ -70,6 +75,7 @@ extension UserPageTables {
         if fresh { machine.folioAddLRU(folio) }
         // folio_free_swap(): no PTE refers to the slot any more; the swap copy goes.
         if !stillUsed { swap.cache.remove(folio) }
+        folio.unlock()
         return result
     }
 }
@@ -78,11 +84,26 @@ extension Machine {
     /// Linux: `swap_free()` of a zapped swap PTE; an entry of no device is recorded.
     func swapFree(_ entry: SwapEntry) {
         swap.free(entry)
-        // free_swap_and_cache(): a slot now used only by the swap cache frees its folio.
-        if swap.swapCount(entry) == 0, let folio = swap.cache.lookup(entry), folio.tryLock() {
+        // free_swap_and_cache(): a slot now used only by the swap cache frees its folio,
+        // with a reference of our own so that the cache's is never dropped under the lock.
+        guard swap.swapCount(entry) == 0, let folio = swap.cache.getFolio(entry) else { return }
+        if folio.tryLock() {
             if !folioMapped(folio) { swap.cache.remove(folio) }
             folio.unlock()
         }
+        folioPut(folio)
+    }
+
+    /// Linux: `free_swap_cache()` from `free_pages_and_swap_cache()`: an unmapped folio
+    /// left in the swap cache (reclaim kept it) leaves it when no swap entry of it is
+    /// referenced any more. The caller holds a reference; PG_swapcache is tested first,
+    /// so folios outside the swap cache cost one flag test.
+    @inline(__always)
+    func freeSwapCache(_ folio: Folio) {
+        guard folio.testFlag(flagBits.ownerPriv1), folio.testFlag(flagBits.swapbacked), !folioMapped(folio),
+              let entry = swap.cache.entry(of: folio), folio.tryLock() else { return }
+        if (0..<folio.nrPages).allSatisfy({ swap.swapCount(entry.advanced(by: $0)) == 0 }) { swap.cache.remove(folio) }
+        folio.unlock()
     }
 
     /// Linux: `swap_duplicate()` for fork; false (entry not copied) if the device refuses.

@@ -57,6 +57,7 @@ extension UserPageTables {
                 guard let folio = normalFolio(entry) else { continue }
                 if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
                 machine.folioRemoveRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
+                machine.freeSwapCache(folio)
                 batch.put(folio)
                 continue
             }

@@ -61,13 +61,14 @@ extension PageCacheMapping {
         }
         guard let folio else { return nil }
         folio.lock()
-        defer { folio.unlock() }
         // shmem_add_to_page_cache() replacing the swap entry, then swap_free().
         let stillSwapped = state.withLock { $0.swapped[index] == entry }
         guard stillSwapped, (try? add(folio, at: index)) != nil else {
+            folio.unlock()
             machine.folioPut(folio)
             return lookupGet(index)
         }
+        defer { folio.unlock() }
         state.withLock { _ = $0.swapped.removeValue(forKey: index) }
         folio.setFlag(machine.flagBits.swapbacked)
         folio.setFlag(machine.flagBits.uptodate)
