@@ -199,3 +199,24 @@ import PageLayout
         #expect(machine.pinStats.outstanding == 0)
     }
 }
+
+@Suite struct UnpinRangeTests {
+    @Test(arguments: Design.allCases)
+    func unpinUserPageRangeDirtyLockReleasesEveryPinAndDirties(_ design: Design) throws {
+        let (machine, process) = try makeProcess(design)
+        let raw = try process.mmapAnon(4 << 20)
+        let addr = (raw + (1 << 21) - 1) & ~((1 << 21) - 1)
+        try process.mm.madvise(addr: addr, length: 2 << 20, advice: .hugePage)
+        try process.write([1], at: addr)
+        let pages = try process.pinUserPages(start: addr, nrPages: 8, flags: [.write])
+        #expect(pages.count == 8)
+        let first = machine.proxyTarget(pages[0]) ?? pages[0]
+        let folio = try #require(machine.pageFolio(first))
+        folio.clearFlag(machine.flagBits.dirty)
+        machine.unpinUserPageRangeDirtyLock(first, nrPages: 8, makeDirty: true)
+        #expect(machine.pinStats.outstanding == 0)
+        #expect(machine.pinStats.pinsAcquired == 8 && machine.pinStats.pinsReleased == 8)
+        #expect(folio.testFlag(machine.flagBits.dirty))
+        #expect(!machine.folioMaybeDMAPinned(folio))
+    }
+}

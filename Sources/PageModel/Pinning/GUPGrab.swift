@@ -159,10 +159,26 @@ extension Machine {
         }
     }
 
-    /// `folio_lock(); folio_mark_dirty(); folio_unlock()` until the page cache provides
-    /// `folio_mark_dirty()`: PG_dirty set under the folio's PG_locked bit. The model does
-    /// not sleep: a lock held by someone else for long is recorded and the bit set anyway
-    /// (set_bit is atomic).
+    /// Linux: `unpin_user_page_range_dirty_lock(page, npages, make_dirty)`
+    /// [mm/gup.c]: the same over `nrPages` physically contiguous pages from `page`, one
+    /// folio at a time (`gup_folio_range_next()`).
+    public func unpinUserPageRangeDirtyLock(_ page: Page, nrPages: Int, makeDirty: Bool) {
+        var i = 0
+        while i < nrPages {
+            guard let current = memmap.page(page.pfn + i), let folio = pageFolio(current) else { i += 1; continue }
+            let nr = min(nrPages - i, folio.pfn + folio.nrPages - current.pfn)
+            if !isZeroPagePfn(current.pfn) {
+                if makeDirty { folioMarkDirtyLocked(folio) }
+                gupPutFolio(folio, refs: Int32(nr), page: current)
+            }
+            i += max(nr, 1)
+        }
+    }
+
+    /// `folio_lock(); folio_mark_dirty(); folio_unlock()`: a page-cache folio is dirtied
+    /// through its mapping (NR_FILE_DIRTY, writeback will see it), anything else gets
+    /// PG_dirty, under the folio's PG_locked bit. The model does not sleep: a lock held by
+    /// someone else for long is recorded and the folio dirtied anyway (set_bit is atomic).
     func folioMarkDirtyLocked(_ folio: Folio) {
         guard !folio.testFlag(flagBits.dirty) else { return }
         let locked = flagBits.locked, offset = layout.folioFlags
@@ -174,7 +190,7 @@ extension Machine {
         if !acquired {
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "unpin_user_pages_dirty_lock: folio lock held elsewhere; PG_dirty set without it"))
         }
-        folio.setFlag(flagBits.dirty)
+        if let mapping = pageCacheMapping(of: folio) { _ = mapping.folioMarkDirty(folio) } else { folio.setFlag(flagBits.dirty) }
         if acquired { RawMemory.clearBitUnlock(locked, folio.raw + offset, wordSize: layout.wordSize) }
     }
 
