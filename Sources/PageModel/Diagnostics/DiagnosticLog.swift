@@ -4,7 +4,7 @@ import Synchronization
 
 /// A thread-safe, append-only log of `Diagnostic`s.
 public final class DiagnosticLog: Sendable {
-    private let entries = Mutex<[Diagnostic]>([])
+    private let entries = ModelMutex<[Diagnostic]>([])
 
     public init() {}
 

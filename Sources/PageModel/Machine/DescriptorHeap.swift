@@ -45,7 +45,7 @@ public final class DescriptorHeap: Sendable {
         var liveCount = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
         var liveBytes = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
     }
-    private let state = Mutex(State())
+    private let state = ModelMutex(State())
 
     public init(base: UInt64, capacity: UInt64) throws(MachineError) {
         self.base = base

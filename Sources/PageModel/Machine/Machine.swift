@@ -46,7 +46,7 @@ public final class Machine: @unchecked Sendable {
     public internal(set) var zeroPagePfn = 0
     /// Seconds spent building the machine (memmap init and handing RAM to the buddy).
     public private(set) var initSeconds = 0.0
-    let injection = Mutex(FailInjection())
+    let injection = ModelMutex(FailInjection())
     /// Whether failure injection is on: checked without the lock on every allocation.
     let injectionArmed = Atomic<Bool>(false)
     let counters = AllocationCounters()
@@ -70,11 +70,11 @@ public final class Machine: @unchecked Sendable {
     /// highest zone index, or -1 for GFP_ZONE_BAD.
     let gfpZoneTable: [Int]
     /// Sections whose memory is online.
-    let onlineSections: Mutex<Set<Int>>
+    let onlineSections: ModelMutex<Set<Int>>
     /// Pages holding page tables (NR_PAGETABLE).
     let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
-    let deviceRegions = Mutex<[PfnRange]>([])
+    let deviceRegions = ModelMutex<[PfnRange]>([])
     let pageblockOrder: Int
     let context: UnsafeMutablePointer<MemmapContext>
 
@@ -173,7 +173,7 @@ public final class Machine: @unchecked Sendable {
         lruvecs = Self.makeLRUVecs(nodes: topology.nodes.count, heap: heap, context: context)
         pins = try PinState(config: config, layout: layout, flagsBudget: flagsBudget, nodes: topology.nodes.count)
         let present = topology.sectionPresent, offline = config.offlineSections
-        onlineSections = Mutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
+        onlineSections = ModelMutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
         boot()
         initSeconds = Self.now() - start
     }

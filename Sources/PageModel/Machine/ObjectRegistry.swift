@@ -5,7 +5,7 @@ import Synchronization
 /// `kmem_cache`) to the Swift object that models it, so that a pointer read from the
 /// memmap (`folio->pgmap`, `page->mapping`, `slab->slab_cache`) leads back to it.
 public final class ObjectRegistry: Sendable {
-    private let objects = Mutex<[UInt64: any AnyObject & Sendable]>([:])
+    private let objects = ModelMutex<[UInt64: any AnyObject & Sendable]>([:])
 
     public init() {}
 

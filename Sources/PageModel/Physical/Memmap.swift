@@ -148,7 +148,7 @@ public final class Memmap: @unchecked Sendable {
     let context: UnsafeMutablePointer<MemmapContext>
     /// The raw memory of each section's struct pages, by section number, and their
     /// bytes (present sections, hot-added ones included). Changed by memory hotplug.
-    private let regions: Mutex<(bySection: [Int: RawRegion], bytes: Int)>
+    private let regions: ModelMutex<(bySection: [Int: RawRegion], bytes: Int)>
     /// Bytes of struct pages allocated (present sections, hot-added ones included).
     public var memmapBytes: Int { regions.withLock { $0.bytes } }
     let pagesPerSection: Int
@@ -188,7 +188,7 @@ public final class Memmap: @unchecked Sendable {
             zoneRanges.deallocate()
             throw error
         }
-        self.regions = Mutex((regions, bytes))
+        self.regions = ModelMutex((regions, bytes))
         pagesPerSection = perSection
         let shift = pageSize.nonzeroBitCount == 1 ? pageSize.trailingZeroBitCount : -1
         context = .allocate(capacity: 1)

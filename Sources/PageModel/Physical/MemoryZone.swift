@@ -62,7 +62,7 @@ public final class MemoryZone: @unchecked Sendable {
         var allocations = 0
         var frees = 0
     }
-    let state: Mutex<State>
+    let state: ModelMutex<State>
 
     init(span: ZoneSpan, context: UnsafeMutablePointer<MemmapContext>, heads: UInt64, pageblockOrder: Int) {
         self.span = span
@@ -79,7 +79,7 @@ public final class MemoryZone: @unchecked Sendable {
         pcpCount.initialize(repeating: 0, count: BuddyConstants.pcpLists)
         let types = UnsafeMutablePointer<UInt8>.allocate(capacity: max(blocks, 1))
         types.initialize(repeating: UInt8(MigrateType.movable.rawValue), count: max(blocks, 1))
-        state = Mutex(State(nrFree: nrFree, pcpCount: pcpCount, pageblockTypes: types))
+        state = ModelMutex(State(nrFree: nrFree, pcpCount: pcpCount, pageblockTypes: types))
         for i in 0..<(BuddyConstants.orders * BuddyConstants.migrateTypes + BuddyConstants.pcpLists) {
             context.pointee.listInit(heads + UInt64(i) * listHeadSize)
         }

@@ -30,7 +30,7 @@ public struct PageExtEntry: @unchecked Sendable {
 public final class PageExtStore: @unchecked Sendable {
     public let layout: PageExtLayout
     /// Tables by section number; sections come and go with memory hotplug.
-    private let tables = Mutex<[Int: RawRegion]>([:])
+    private let tables = ModelMutex<[Int: RawRegion]>([:])
     private let pfnSectionShift: Int
     private let wordSize: Int
     private let tableBytes: Int

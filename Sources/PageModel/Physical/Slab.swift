@@ -17,7 +17,7 @@ public final class KmemCache: Sendable {
     /// The cache's kernel address (`slab->slab_cache`).
     public let address: UInt64
     /// Slabs with free objects (`kmem_cache_node->partial`), by first pfn, and all slabs.
-    let slabs = Mutex<(partial: [Int], all: Set<Int>)>(([], []))
+    let slabs = ModelMutex<(partial: [Int], all: Set<Int>)>(([], []))
 
     init(name: String, size: Int, align: Int, order: Int, objectsPerSlab: Int, address: UInt64) {
         self.name = name

@@ -64,7 +64,7 @@ public final class GUPTestDevice: @unchecked Sendable {
     public static let longtermUseFast: UInt32 = 2
 
     /// pin_longterm_test_mutex and the pages it guards.
-    private let longterm = Mutex<[Page]?>(nil)
+    private let longterm = ModelMutex<[Page]?>(nil)
     /// The dumps made by the last DUMP_USER_PAGES_TEST.
     public private(set) var lastDumps: [GUPTestDump] = []
 

@@ -29,7 +29,7 @@ public final class LRUPinnedPins: PinTracker {
     let locks = StripedLocks()
     /// ZONE_DEVICE folios pinned at least once: the pgmap they had, and whether its
     /// damage was reported. The model's check, not part of the design.
-    private let device = Mutex<[Int: (pgmap: UInt64, reported: Bool)]>([:])
+    private let device = ModelMutex<[Int: (pgmap: UInt64, reported: Bool)]>([:])
 
     init(design: Design, layout: ModelLayout, config: LayoutConfig) {
         self.design = design

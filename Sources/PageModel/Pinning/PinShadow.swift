@@ -11,7 +11,7 @@ final class PinShadow: @unchecked Sendable {
     private typealias Storage = UnsafeAtomic<Int64>.Storage
     private let region: RawRegion
     private let pfns: Int
-    private let beyond = Mutex<[Int: Int64]>([:])
+    private let beyond = ModelMutex<[Int: Int64]>([:])
 
     init(pfns: Int) throws(MachineError) {
         self.pfns = pfns

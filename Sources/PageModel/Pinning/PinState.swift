@@ -22,7 +22,7 @@ public final class PinState: @unchecked Sendable {
     /// The page flag that marks a proxy's embedded struct page (proxy design), or -1.
     let proxyBit: Int
     /// Outstanding pins per PinnedPages site ("file:line"), and leaked ones.
-    let sites = Mutex<(outstanding: [String: Int], leaked: [String: Int])>(([:], [:]))
+    let sites = ModelMutex<(outstanding: [String: Int], leaked: [String: Int])>(([:], [:]))
 
     init(config: MachineConfig, layout: ModelLayout, flagsBudget: FlagsBudget, nodes: Int) throws(MachineError) {
         design = config.design

@@ -25,7 +25,7 @@ public final class ProxyPins: PinTracker {
     let wordSize: Int
     let markerBit: Int
     /// Live proxies of each pinned folio (by its first pfn), newest last.
-    private let table = Mutex<[Int: [UInt64]]>([:])
+    private let table = ModelMutex<[Int: [UInt64]]>([:])
     private let made = Atomic<Int>(0)
 
     init(config: LayoutConfig, layout: ModelLayout, markerBit: Int) {

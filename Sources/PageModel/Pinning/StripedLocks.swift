@@ -4,7 +4,7 @@ import Synchronization
 
 /// 64 mutexes; a folio's lock is chosen by its first pfn.
 final class StripedLocks: Sendable {
-    private final class Stripe: Sendable { let lock = Mutex(()) }
+    private final class Stripe: Sendable { let lock = ModelMutex(()) }
     private let stripes: [Stripe] = (0..<64).map { _ in Stripe() }
 
     @inline(__always)

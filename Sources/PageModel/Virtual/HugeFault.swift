@@ -13,7 +13,7 @@ public enum THPMode: String, Sendable, CaseIterable {
 /// sizes' `hugepages-<size>kB/enabled` as a bitmask of orders (an order set here is
 /// "always"; the kernel's default leaves every mTHP size at "never").
 public final class THPControls: Sendable {
-    private let state = Mutex<(mode: THPMode, mthpOrders: UInt32)>((.madvise, 0))
+    private let state = ModelMutex<(mode: THPMode, mthpOrders: UInt32)>((.madvise, 0))
     init() {}
 
     public var mode: THPMode {

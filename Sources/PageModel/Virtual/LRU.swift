@@ -20,7 +20,7 @@ public final class LRUVec: @unchecked Sendable {
     let base: UInt64
     let wordSize: Int
     /// lruvec->lru_lock, and the folio count per list (lru_zone_size summed over zones).
-    let lock = Mutex<[Int]>(Array(repeating: 0, count: LRUList.allCases.count))
+    let lock = ModelMutex<[Int]>(Array(repeating: 0, count: LRUList.allCases.count))
 
     init(base: UInt64, wordSize: Int) {
         self.base = base

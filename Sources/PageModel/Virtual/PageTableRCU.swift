@@ -11,7 +11,7 @@ import Synchronization
 /// machine-wide reader count stands for every CPU's irq-disabled section.
 public final class PageTableRCU: Sendable {
     private let readers = Atomic<Int>(0)
-    private let pending = Mutex<[Int]>([])
+    private let pending = ModelMutex<[Int]>([])
     private let pendingCount = Atomic<Int>(0)
 
     init() {}

@@ -28,7 +28,7 @@ public final class AnonVMA: Sendable, Hashable, CustomStringConvertible {
     public let parent: AnonVMA?
     /// The kernel address of the struct anon_vma, assigned on first use.
     private let addressWord = ManagedAtomic<UInt64>(0)
-    private let mapperList = Mutex<[ObjectIdentifier: WeakMM]>([:])
+    private let mapperList = ModelMutex<[ObjectIdentifier: WeakMM]>([:])
 
     init(serial: UInt64, parent: AnonVMA? = nil) {
         self.serial = serial

@@ -85,7 +85,7 @@ public final class Filesystem: Sendable {
         var nextIno: UInt64 = 2   // the root directory has ino 1
         var names: [String: Inode] = [:]
     }
-    private let table = Mutex(Table())
+    private let table = ModelMutex(Table())
 
     /// Linux: `mount -t tmpfs` / mounting a block filesystem.
     /// - Parameters:

@@ -13,7 +13,7 @@ import Darwin
 /// Linux: the inode's blocks on the block device, reached through `->read_folio()` and
 /// `->writepages()`.
 public final class DiskBlocks: Sendable {
-    private let pages = Mutex<[UInt64: [UInt8]]>([:])
+    private let pages = ModelMutex<[UInt64: [UInt8]]>([:])
 
     init() {}
 
@@ -111,7 +111,7 @@ public final class Inode: Sendable {
     private let sizeStore = Atomic<Int64>(0)
     private let linkCount: Atomic<Int>
     /// `inode->i_rwsem`, held for writing by write, truncate and fallocate.
-    let rwsem = Mutex<Void>(())
+    let rwsem = ModelMutex<Void>(())
 
     init(filesystem: Filesystem, name: String, preferredOrder: Int, linked: Bool = true) throws(Errno) {
         ino = filesystem.nextIno()

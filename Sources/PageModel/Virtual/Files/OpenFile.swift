@@ -10,7 +10,7 @@ public final class OpenFile: MappedFile, PageCacheBackedFile {
     public let inode: Inode
     /// `f_mode`.
     public let mode: FileMode
-    private let filePosition = Mutex<Int64>(0)
+    private let filePosition = ModelMutex<Int64>(0)
 
     init(inode: Inode, mode: FileMode) {
         self.inode = inode

@@ -110,7 +110,7 @@ public final class PageCacheMapping: @unchecked Sendable {
         var unmappers: [WeakUnmapper] = []
         var evicted = false
     }
-    let state = Mutex(State())
+    let state = ModelMutex(State())
 
     init(machine: Machine, kind: FilesystemKind, stats: WritebackStats) throws(Errno) {
         guard let address = machine.heap.allocate(size: Self.objectSize, alignment: 8, kind: .addressSpace) else { throw .ENOMEM }

@@ -13,7 +13,7 @@ import Synchronization
 public final class SwapCache: Sendable {
     unowned let machine: Machine
     let table: SwapInfoTable
-    private let entries = Mutex<[SwapEntry: Folio]>([:])
+    private let entries = ModelMutex<[SwapEntry: Folio]>([:])
     private let pages = Atomic<Int>(0)
 
     init(machine: Machine, table: SwapInfoTable) {

@@ -36,7 +36,7 @@ public final class SwapDevice: Sendable {
         var inuse = 0
         var cursor: UInt64 = 1
     }
-    private let state: Mutex<State>
+    private let state: ModelMutex<State>
     private let swapOuts = Atomic<Int>(0)
     private let swapIns = Atomic<Int>(0)
 
@@ -47,7 +47,7 @@ public final class SwapDevice: Sendable {
         self.priority = priority
         var map = [UInt8](repeating: 0, count: slotCount)
         map[0] = SwapConstants.mapBad   // setup_swap_map(): "swap_map[0] = SWAP_MAP_BAD"
-        state = Mutex(State(map: map))
+        state = ModelMutex(State(map: map))
     }
 
     /// `si->pages`: usable slots (all but the header).

@@ -5,7 +5,7 @@ import Synchronization
 
 /// `swap_info[]`: the devices by type number. Shared by `SwapSpace` and `SwapCache`.
 final class SwapInfoTable: Sendable {
-    let devices = Mutex<[SwapDevice?]>(Array(repeating: nil, count: SwapConstants.maxSwapfiles))
+    let devices = ModelMutex<[SwapDevice?]>(Array(repeating: nil, count: SwapConstants.maxSwapfiles))
 
     func device(_ type: Int) -> SwapDevice? {
         guard type >= 0, type < SwapConstants.maxSwapfiles else { return nil }
@@ -33,7 +33,7 @@ public final class SwapSpace: Sendable {
     /// The swap cache (`swapper_spaces`).
     public let cache: SwapCache
     let table: SwapInfoTable
-    private let leastPriority = Mutex(-1)
+    private let leastPriority = ModelMutex(-1)
 
     public init(machine: Machine) {
         self.machine = machine

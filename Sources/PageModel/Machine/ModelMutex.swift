@@ -1,0 +1,42 @@
+// The model's mutex: the kernel's spinlock_t/struct mutex for model state (zone->lock,
+// lru_lock, the swap and page-cache locks, ...), over pthread_mutex_t.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// A mutex guarding a value, with `Synchronization.Mutex`'s `withLock` shape.
+///
+/// Why not `Synchronization.Mutex`: its lock word is taken with atomics compiled into the
+/// prebuilt standard library, which Thread Sanitizer does not see, so TSan reports the
+/// data such a mutex protects as racing. pthread mutexes are intercepted by TSan, which
+/// makes the model's TSan runs (CI) exact. The pthread_mutex_t lives behind a pointer
+/// this object owns, because it must not move.
+///
+/// Invariant (what makes `@unchecked Sendable` true): `value` is read and written only
+/// inside `withLock`.
+public final class ModelMutex<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    public init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+    }
+
+    deinit {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Runs `body` with the lock held and the guarded value.
+    @inline(__always)
+    public func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return try body(&value)
+    }
+}
