@@ -124,7 +124,14 @@ extension Machine {
         }
     }
 
-    func deleteFromLRU(_ folio: Folio, _ counts: inout [Int]) { delete(folio, &counts) }
+    /// `lruvec_del_folio()` + `__folio_clear_lru_flags()` for a folio being freed, under
+    /// the lruvec lock the caller holds (folios_put_refs()' batch): PG_lru, PG_active and
+    /// PG_unevictable all go, as in `lruRemoveOnFree`.
+    func deleteFromLRU(_ folio: Folio, _ counts: inout [Int]) {
+        delete(folio, &counts)
+        folio.clearFlag(flagBits.active)
+        folio.clearFlag(flagBits.unevictable)
+    }
 
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
