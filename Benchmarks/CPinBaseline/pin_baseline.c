@@ -11,7 +11,12 @@
 // per page (atomic sub-and-test). No statistics counters, no fork sequence count: the
 // bare per-page work.
 //
-//   cc -O2 -o pin_baseline pin_baseline.c && ./pin_baseline [MiB] [rounds]
+// With a third argument `model`, it also does what the model adds per page on top of the
+// kernel's work: the smp_mb__after_atomic() as a full fence (the model's portable form of
+// it; on x86 the kernel's is only a compiler barrier), and the exact pin shadow every
+// design keeps (an atomic add per pin, a compare-and-swap subtract per unpin).
+//
+//   cc -O2 -o pin_baseline pin_baseline.c && ./pin_baseline [MiB] [rounds] [model]
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -46,6 +51,7 @@ _Static_assert(__builtin_offsetof(struct page, refcount) == 52, "_refcount at 52
 static uint64_t *arena;       // the page tables, 4 KiB each, the "physical" memory of tables
 static size_t arena_tables, arena_used;
 static struct page *memmap;
+static int64_t *shadow;       // NULL: bare kernel work; else the model's exact pin count per pfn
 
 static uint64_t *table(uint64_t pfn) { return arena + pfn * PTRS; }
 static uint64_t new_table(void) { return arena_used++; }
@@ -97,6 +103,10 @@ static __attribute__((noinline)) long gup_fast(uint64_t pgd_pfn, uint64_t start,
                 if (!ref_try_add(folio, 1)) return nr;
                 if (page_folio(page) != folio) { __atomic_sub_fetch(&folio->refcount, 1, __ATOMIC_SEQ_CST); return nr; }
                 __atomic_add_fetch(&folio->refcount, BIAS - 1, __ATOMIC_SEQ_CST);   // try_grab_folio_fast()
+                if (shadow) {
+                    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+                    __atomic_add_fetch(&shadow[folio - memmap], 1, __ATOMIC_RELAXED);
+                }
                 if (load(pmdp) != pmd || load(ptep) != pte) {
                     __atomic_sub_fetch(&folio->refcount, BIAS, __ATOMIC_SEQ_CST);
                     return nr;
@@ -111,6 +121,12 @@ static __attribute__((noinline)) long gup_fast(uint64_t pgd_pfn, uint64_t start,
 static __attribute__((noinline)) void unpin(struct page **pages, long nr) {
     for (long i = 0; i < nr; i++) {
         struct page *folio = page_folio(pages[i]);
+        if (shadow) {
+            int64_t *slot = &shadow[folio - memmap], old = __atomic_load_n(slot, __ATOMIC_RELAXED);
+            do {
+                if (old < 1) abort();   // an unpin of an unpinned folio
+            } while (!__atomic_compare_exchange_n(slot, &old, old - 1, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+        }
         if (__atomic_sub_fetch(&folio->refcount, BIAS, __ATOMIC_SEQ_CST) == 0) abort();   // never freed here
     }
 }
@@ -129,12 +145,14 @@ static int compare(const void *a, const void *b) {
 int main(int argc, char **argv) {
     long mib = argc > 1 ? atol(argv[1]) : 64;
     int rounds = argc > 2 ? atoi(argv[2]) : 50;
+    int model = argc > 3 && strcmp(argv[3], "model") == 0;
     long npages = mib << (20 - PAGE_SHIFT);
     uint64_t start = 0x7f0000000000ull;   // a typical mmap address
     // Data pfns: spread as the buddy allocator would (not in address order): pfn = 4096 + i*7 mod range.
     long pfns = npages * 2 + 8192;
     memmap = aligned_alloc(64, pfns * sizeof(struct page));
     memset(memmap, 0, pfns * sizeof(struct page));
+    if (model) shadow = calloc(pfns, sizeof(int64_t));
     arena_tables = 8 + npages / PTRS + 8;
     arena = aligned_alloc(4096, arena_tables * 4096);
     memset(arena, 0, arena_tables * 4096);
@@ -165,7 +183,8 @@ int main(int argc, char **argv) {
         ns[r] = (t1 - t0) * 1e9 / npages;
     }
     qsort(ns, rounds, sizeof(double), compare);
-    printf("C baseline: pin_user_pages_fast + unpin_user_pages, %ld MiB of 4 KiB pages (%ld pages), %d rounds\n", mib, npages, rounds);
+    printf("C baseline%s: pin_user_pages_fast + unpin_user_pages, %ld MiB of 4 KiB pages (%ld pages), %d rounds\n",
+           model ? " + the model's fence and exact shadow" : "", mib, npages, rounds);
     printf("  ns/page: p0 %.2f  p50 %.2f  p90 %.2f   (%.1f M pages/s at p50)\n", ns[0], ns[rounds / 2], ns[rounds * 9 / 10],
            1e3 / ns[rounds / 2]);
     return 0;
