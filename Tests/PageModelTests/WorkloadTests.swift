@@ -68,11 +68,14 @@ import Testing
     }
 
     @Test func badInputIsATypedError() {
-        #expect(throws: WorkloadError.unknownWorkload(name: "nope", known: ["basic"])) { try WorkloadKind.named("nope") }
+        #expect(throws: WorkloadError.unknownWorkload(name: "nope", known: ["basic", "pins"])) { try WorkloadKind.named("nope") }
         #expect(throws: WorkloadError.ramTooSmall(bytes: 128 << 20, minimum: 256 << 20)) {
             try WorkloadKind.basic.run(design: .mainline, ramBytes: 128 << 20)
         }
         #expect(throws: WorkloadError.self) { try WorkloadKind.basic.run(design: .mainline, ramBytes: 300 << 20) }
+        #expect(throws: WorkloadError.ramTooSmall(bytes: 128 << 20, minimum: 256 << 20)) {
+            try WorkloadKind.pins.run(design: .mainline, ramBytes: 128 << 20)
+        }
     }
 }
 

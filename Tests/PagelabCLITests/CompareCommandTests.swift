@@ -61,6 +61,7 @@ import Testing
         ["compare", "--designs", ""],
         ["compare", "--designs", "mainline,"],
         ["compare", "--workload", "nope"],
+        ["compare", "--workload", "pins", "--ram", "128M"],
         ["compare", "--ram", "lots"],
         ["compare", "--ram", "128M"],
         ["compare", "--ram", "200M"],
@@ -73,5 +74,51 @@ import Testing
         #expect(result.stderr.hasPrefix("pagelab: error:"))
         #expect(result.stderr.split(separator: "\n").count == 1)
         #expect(result.stdout.isEmpty)
+    }
+}
+
+@Suite struct ComparePinsCommandTests {
+    @Test func pinsWorkloadJSONHasThePinKeys() throws {
+        let result = try CLI.run(["compare", "--workload", "pins", "--ram", "256M", "--format", "json"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(object["workload"] as? String == "pins")
+        let rows = try #require(object["designs"] as? [[String: Any]])
+        #expect(rows.compactMap { $0["design"] as? String } == CompareCommandTests.designs)
+        for row in rows {
+            let design = row["design"] as? String ?? "?"
+            for key in ["struct_page_bytes", "bytes_per_page", "descriptor_bytes", "page_ext_bytes", "proxy_bytes", "proxy_bytes_live",
+                        "pins_acquired", "pins_released", "false_positives", "false_negatives", "exact_tracking", "corruptions",
+                        "data_errors", "ns_per_pin_fast", "timed_pages", "longterm_pages", "fork_pinned_copies",
+                        "reclaim_kept_pinned", "migration_refused_pinned", "moved_out_of_movable", "device_pages_pinned",
+                        "device_pins_refused", "refused_grabs", "faults", "bytes_verified", "failures", "seconds"] {
+                #expect(row[key] != nil, "\(design): missing \(key)")
+            }
+            #expect(row["data_errors"] as? Int == 0, "\(design): \(row["failures"] ?? "")")
+            #expect(row["false_negatives"] as? Int == 0, "\(design)")
+            #expect(row["pins_acquired"] as? Int == row["pins_released"] as? Int, "\(design)")
+            #expect((row["pins_acquired"] as? Int ?? 0) > 0, "\(design)")
+            #expect((row["ns_per_pin_fast"] as? Double ?? 0) > 0, "\(design)")
+            #expect((row["bytes_per_page"] as? Double ?? 0) >= Double(row["struct_page_bytes"] as? Int ?? 0), "\(design)")
+            #expect(row["exact_tracking"] as? Bool == (design != "mainline"))
+            #expect(((row["false_positives"] as? Int ?? 0) > 0) == (design == "mainline"), "\(design)")
+            #expect(((row["corruptions"] as? Int ?? 0) > 0) == (design == "lru-pinned"), "\(design)")
+            #expect(((row["proxy_bytes"] as? Int ?? 0) > 0) == (design == "proxy"), "\(design)")
+        }
+        #expect(rows.first?["struct_page_bytes"] as? Int == 64)
+        #expect(rows.first { $0["design"] as? String == "memdesc8" }?["struct_page_bytes"] as? Int == 8)
+    }
+
+    @Test func pinsTextIsTheHeadlineTable() throws {
+        let result = try CLI.run(["compare", "--workload", "pins", "--designs", "mainline,lru-pinned", "--ram", "256M"])
+        #expect(result.status == 0, "stderr: \(result.stderr)")
+        let lines = result.stdout.split(separator: "\n")
+        #expect(lines.first == "workload pins on 256 MiB RAM, 2 nodes, x86_64, one machine per design")
+        #expect(lines.contains { $0.hasPrefix("  design ") && $0.contains("bytes/page") && $0.contains("false +") && $0.hasSuffix("ns/pin") })
+        #expect(lines.contains { $0.hasPrefix("  bytes/page: memmap + descriptors + page_ext") })
+        #expect(lines.filter { $0.hasPrefix("  mainline ") }.count == 2)
+        #expect(lines.contains { $0.hasPrefix("  mainline ") && $0.contains(" 64 B ") && $0.contains("(bias)") && $0.hasSuffix(" ns") })
+        #expect(result.stdout.contains("every pin released"))
+        #expect(lines.allSatisfy { !$0.hasSuffix(" ") })
     }
 }

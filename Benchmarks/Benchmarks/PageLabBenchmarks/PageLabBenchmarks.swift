@@ -8,4 +8,5 @@ let benchmarks: @Sendable () -> Void = {
     registerModelBenchmarks()
     registerCensusBenchmarks()
     registerVirtualMemoryBenchmarks()
+    registerPinBenchmarks()
 }

@@ -43,7 +43,9 @@ public final class Machine: @unchecked Sendable {
     /// Pages reserved at boot (memblock): the first page, the zero page, the memmap.
     public internal(set) var reservedPages = 0
     /// The pfn of `empty_zero_page` (a reserved page of the kernel image).
-    public internal(set) var zeroPagePfn = 0
+    /// Set once at boot and read on every GUP grab and release: no dynamic exclusivity
+    /// check (the checks cost more than the rest of a GUP-fast pin).
+    @exclusivity(unchecked) public internal(set) var zeroPagePfn = 0
     /// Seconds spent building the machine (memmap init and handing RAM to the buddy).
     public private(set) var initSeconds = 0.0
     let injection = ModelMutex(FailInjection())

@@ -61,6 +61,7 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Linux: `folio_test_large()`: PG_head in the 64-byte family, order > 0 otherwise.
+    @inline(__always)
     public var isLarge: Bool {
         context.pointee.layout.foliosAreDescriptors ? order > 0 : testFlag(context.pointee.bits.head)
     }
@@ -156,6 +157,7 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     /// Whether this folio has its own `_pincount` (64-bit: order ≥ 1; 32-bit: order ≥ 2;
     /// memdesc folios: always). Linux: `folio_has_pincount()`.
+    @inline(__always)
     public var hasPincount: Bool {
         guard context.pointee.layout.folioPincount >= 0 else { return false }
         if context.pointee.layout.foliosAreDescriptors { return true }

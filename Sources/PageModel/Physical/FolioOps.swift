@@ -94,6 +94,7 @@ extension Machine {
     /// Linux: `compound_head()`: the head page of a tail page (bit 0 of compound_head),
     /// else the page itself. In the memdesc designs pages have no compound_head; the
     /// folio's first page is returned for folio pages.
+    @inline(__always)
     public func compoundHead(_ page: Page) -> Page {
         if layout.kind == .structPage {
             let word = page.compoundHeadWord
@@ -106,11 +107,18 @@ extension Machine {
     /// Linux: `page_folio()`. In the memdesc designs, a page whose memdesc is not a
     /// folio (File/Anon) has no folio and this returns nil ("page_folio() returns NULL
     /// for non-folio pages", the 2025 "New York" plan).
+    @inline(__always)
     public func pageFolio(_ page: Page) -> Folio? {
         if layout.kind == .structPage {
             let head = compoundHead(page)
             return Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: context)
         }
+        return memdescPageFolio(page)
+    }
+
+    /// `page_folio()` of the memdesc designs: the folio descriptor the memdesc word
+    /// points to, for File and Anon memdescs only.
+    private func memdescPageFolio(_ page: Page) -> Folio? {
         let word = page.memdesc
         let type = word & MemdescWord.typeMask
         guard type == UInt64(MemdescType.file.rawValue) || type == UInt64(MemdescType.anon.rawValue) else { return nil }

@@ -243,12 +243,14 @@ public final class Memmap: @unchecked Sendable {
     public var layout: ModelLayout { context.pointee.layout }
 
     /// Linux: `pfn_valid()`: the pfn lies in a section that has a memmap.
+    @inline(__always)
     public func isValid(pfn: Int) -> Bool {
         guard pfn >= 0, pfn < context.pointee.spannedPfns else { return false }
         return context.pointee.sections[pfn >> context.pointee.sectionShift] != nil
     }
 
     /// Linux: `pfn_to_page()`. nil for a pfn without a struct page.
+    @inline(__always)
     public func page(_ pfn: Int) -> Page? {
         guard isValid(pfn: pfn) else { return nil }
         return Page(unchecked: pfn, context)

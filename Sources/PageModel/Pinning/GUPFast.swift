@@ -53,9 +53,11 @@ extension Machine {
             if sequence & 1 != 0 { return 0 }
         }
         var nr = 0
+        var batch = PinStatBatch()
         tableRCU.enter()
-        gupFastPGDRange(tables, start: start, end: end, flags: flags, pages: pages, nr: &nr)
+        gupFastPGDRange(tables, start: start, end: end, flags: flags, pages: pages, nr: &nr, batch: &batch)
         tableRCU.leave(machine: self)
+        flush(&batch)
         if pin {
             RawMemory.fullFence()   // smp_rmb() of read_seqcount_retry(), after the pins' smp_mb()
             if mm.writeProtectSeq.load(ordering: .relaxed) != sequence {
@@ -71,7 +73,7 @@ extension Machine {
     /// above the PMD level, which the model never maps).
     @inline(__always)
     func gupFastPGDRange(_ tables: UserPageTables, start: UInt64, end: UInt64, flags: FollFlags,
-                         pages: UnsafeMutablePointer<Page>, nr: inout Int) {
+                         pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) {
         let pudSize: UInt64 = 1 << Paging.pudShift
         var addr = start
         while addr < end {
@@ -86,9 +88,9 @@ extension Machine {
                 let pmd = pmdSlot.load()   // pmdp_get_lockless()
                 guard pmd.isPresent else { return }
                 if pmd.isLeaf {
-                    guard gupFastPMDLeaf(pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr) else { return }
+                    guard gupFastPMDLeaf(pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
                 } else {
-                    guard gupFastPTERange(tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr) else { return }
+                    guard gupFastPTERange(tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
                 }
                 addr = next
             }
@@ -106,7 +108,7 @@ extension Machine {
     /// Linux: `gup_fast_pte_range()`. False: stop here (the rest goes to the slow path).
     @inline(__always)
     func gupFastPTERange(_ tables: UserPageTables, pmd: PTE, pmdSlot: EntrySlot, start: UInt64, end: UInt64, flags: FollFlags,
-                         pages: UnsafeMutablePointer<Page>, nr: inout Int) -> Bool {
+                         pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) -> Bool {
         let write = flags.contains(.write)
         var slot = tables.slot(pmd.pfn, Paging.index(start, Paging.pageShift))
         var addr = start
@@ -116,13 +118,13 @@ extension Machine {
             guard Self.accessPermitted(pte, write: write) else { return false }
             // pte_special(): the zero page and PFN maps go to the slow path.
             guard !pte.isSpecial, let page = memmap.page(pte.pfn) else { return false }
-            guard let folio = gupFastGrab(page, refs: 1, flags: flags) else { return false }
+            guard let folio = gupFastGrab(page, refs: 1, flags: flags, batch: &batch) else { return false }
             if pmdSlot.load() != pmd || slot.load() != pte {
-                gupFastUngrab(folio, page: page, refs: 1, flags: flags)
+                gupFastUngrab(folio, page: page, refs: 1, flags: flags, batch: &batch)
                 return false
             }
             if !gupFastFolioAllowed(folio, flags) || (!pte.isWritable && gupMustUnshare(nil, flags, page)) {
-                gupFastUngrab(folio, page: page, refs: 1, flags: flags)
+                gupFastUngrab(folio, page: page, refs: 1, flags: flags, batch: &batch)
                 return false
             }
             pages[nr] = gupResultPage(page, flags: flags)
@@ -137,17 +139,17 @@ extension Machine {
     /// huge PMD, then the re-check of the PMD.
     @inline(__always)
     func gupFastPMDLeaf(_ orig: PTE, pmdSlot: EntrySlot, start: UInt64, end: UInt64, flags: FollFlags,
-                        pages: UnsafeMutablePointer<Page>, nr: inout Int) -> Bool {
+                        pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) -> Bool {
         guard Self.accessPermitted(orig, write: flags.contains(.write)), !orig.isSpecial else { return false }
         let refs = Int((end &- start) >> UserVM.pageShift)
         let first = orig.pfn + Paging.index(start, Paging.pageShift)
-        guard let page = memmap.page(first), let folio = gupFastGrab(page, refs: Int32(refs), flags: flags) else { return false }
+        guard let page = memmap.page(first), let folio = gupFastGrab(page, refs: Int32(refs), flags: flags, batch: &batch) else { return false }
         if pmdSlot.load() != orig {
-            gupFastUngrab(folio, page: page, refs: Int32(refs), flags: flags)
+            gupFastUngrab(folio, page: page, refs: Int32(refs), flags: flags, batch: &batch)
             return false
         }
         if !gupFastFolioAllowed(folio, flags) || (!orig.isWritable && gupMustUnshare(nil, flags, folio.headPage)) {
-            gupFastUngrab(folio, page: page, refs: Int32(refs), flags: flags)
+            gupFastUngrab(folio, page: page, refs: Int32(refs), flags: flags, batch: &batch)
             return false
         }
         for j in 0..<refs { pages[nr + j] = gupResultPage(Page(unchecked: first + j, context), flags: flags) }
@@ -158,9 +160,9 @@ extension Machine {
     /// Linux: `try_grab_folio_fast(page, refs, flags)`: P2PDMA without FOLL_PCI_P2PDMA
     /// refuses; FOLL_GET is `try_get_folio()`; FOLL_PIN is `tryGrabFolioFast`.
     @inline(__always)
-    func gupFastGrab(_ page: Page, refs: Int32, flags: FollFlags) -> Folio? {
+    func gupFastGrab(_ page: Page, refs: Int32, flags: FollFlags, batch: inout PinStatBatch) -> Folio? {
         if flags.contains(.pin) {
-            return tryGrabFolioFast(page, refs: refs, longterm: flags.contains(.longterm), allowP2PDMA: flags.contains(.pciP2PDMA))
+            return tryGrabFolioFast(page, refs: refs, longterm: flags.contains(.longterm), allowP2PDMA: flags.contains(.pciP2PDMA), batch: &batch)
         }
         guard flags.contains(.get), let folio = tryGetFolio(page, refs: refs) else { return nil }
         if !flags.contains(.pciP2PDMA), isPCIP2PDMA(folio) {
@@ -172,8 +174,8 @@ extension Machine {
 
     /// `gup_put_folio(folio, refs, flags)` on GUP-fast's failure paths.
     @inline(__always)
-    func gupFastUngrab(_ folio: Folio, page: Page, refs: Int32, flags: FollFlags) {
-        if flags.contains(.pin) { gupPutFolio(folio, refs: refs, page: page) } else { folioPutRefs(folio, refs) }
+    func gupFastUngrab(_ folio: Folio, page: Page, refs: Int32, flags: FollFlags, batch: inout PinStatBatch) {
+        if flags.contains(.pin) { gupPutFolio(folio, refs: refs, page: page, batch: &batch) } else { folioPutRefs(folio, refs) }
     }
 
     /// Linux: `gup_fast_folio_allowed(folio, flags)` [mm/gup.c:2738-2807]: a

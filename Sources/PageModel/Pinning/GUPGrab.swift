@@ -55,6 +55,15 @@ extension Machine {
     /// check, the design's pin, `smp_mb__after_atomic()`, `NR_FOLL_PIN_ACQUIRED += refs`.
     /// nil means "fall back to the slow path"; nothing is left taken then.
     public func tryGrabFolioFast(_ page: Page, refs: Int32 = 1, longterm: Bool = false, allowP2PDMA: Bool = false) -> Folio? {
+        var batch = PinStatBatch()
+        defer { flush(&batch) }
+        return tryGrabFolioFast(page, refs: refs, longterm: longterm, allowP2PDMA: allowP2PDMA, batch: &batch)
+    }
+
+    /// `tryGrabFolioFast` with the statistics counted into `batch` (GUP-fast flushes once
+    /// per call, as the kernel's per-cpu vmstat deltas are folded later).
+    @inline(__always)
+    func tryGrabFolioFast(_ page: Page, refs: Int32, longterm: Bool, allowP2PDMA: Bool, batch: inout PinStatBatch) -> Folio? {
         guard refs > 0 else { return nil }
         if isZeroPagePfn(page.pfn) { return pageFolio(page) }
         guard let folio = tryGetFolio(page, refs: refs) else { return nil }
@@ -62,18 +71,24 @@ extension Machine {
             folioPutRefs(folio, refs)
             return nil
         }
-        if pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self) != nil {
+        // Mainline is called directly (its grab inlines); the others through the protocol.
+        let refused = pins.isMainline ? MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+                                      : pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        if refused != nil {
             folioPutRefs(folio, refs)
             return nil
         }
         atomicMemoryFence(ordering: .sequentiallyConsistent)   // smp_mb__after_atomic()
-        notePinsAcquired(folio, refs, nodeStat: true)
+        let slots = pins.shadowSlots
+        if slots.contains(folio.pfn) { slots.add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
+        batch.acquired(folio, refs, in: self)
         return folio
     }
 
     /// Linux: `try_get_folio()` [mm/gup.c:70-100]: `WARN_ON_ONCE(folio_ref_count < 0)`,
     /// `folio_ref_try_add()` (fails on a folio being freed), then the re-check that the
     /// page still belongs to the folio (it may have been split meanwhile).
+    @inline(__always)
     func tryGetFolio(_ page: Page, refs: Int32) -> Folio? {
         while true {
             guard let folio = pageFolio(page) else { return nil }
@@ -96,17 +111,37 @@ extension Machine {
     /// unpin of more pins than the folio has (by the exact count) is recorded and
     /// refused, so that no pin is lost or doubled.
     public func gupPutFolio(_ folio: Folio, refs: Int32 = 1, page: Page? = nil) {
+        var batch = PinStatBatch()
+        gupPutFolio(folio, refs: refs, page: page, batch: &batch)
+        flush(&batch)
+    }
+
+    /// `gupPutFolio` with the statistics counted into `batch`.
+    @inline(__always)
+    func gupPutFolio(_ folio: Folio, refs: Int32, page: Page?, batch: inout PinStatBatch) {
         guard refs > 0, !isZeroPagePfn(folio.pfn) else { return }
-        guard pins.shadow.trySubtract(folio.pfn, Int64(refs)) else {
-            pins.counters.unpinsOfUnpinned.add(1, ordering: .relaxed)
-            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
-                                          reason: "unpin_user_page: \(refs) pin(s) released on a folio with \(pins.shadow.pins(folio.pfn)) pin(s): refused",
-                                          dump: dumpPage(folio.headPage)))
+        let slots = pins.shadowSlots
+        let subtracted = slots.contains(folio.pfn) ? slots.trySubtract(folio.pfn, Int64(refs))
+                                                   : pins.shadow.trySubtractBeyond(folio.pfn, Int64(refs))
+        guard subtracted else {
+            unpinOfUnpinned(folio, refs)
             return
         }
-        pins.counters.released.add(Int(refs), ordering: .relaxed)
-        nodeStat(pins.nodeReleased, folio, refs)
-        pins.tracker.release(folio, at: page, refs: refs, in: self)
+        batch.released(folio, refs, in: self)
+        if pins.isMainline {
+            MainlinePins().release(folio, at: page, refs: refs, in: self)
+        } else {
+            pins.tracker.release(folio, at: page, refs: refs, in: self)
+        }
+    }
+
+    /// An unpin of more pins than the folio has: recorded and refused (cold path).
+    @inline(never)
+    private func unpinOfUnpinned(_ folio: Folio, _ refs: Int32) {
+        pins.counters.unpinsOfUnpinned.add(1, ordering: .relaxed)
+        diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
+                                      reason: "unpin_user_page: \(refs) pin(s) released on a folio with \(pins.shadow.pins(folio.pfn)) pin(s): refused",
+                                      dump: dumpPage(folio.headPage)))
     }
 
     /// Linux: `folio_add_pin()` [mm/gup.c:212-230]: one more pin on a folio the caller has
@@ -143,18 +178,32 @@ extension Machine {
     /// `unpin_user_pages_dirty_lock()` over a caller's buffer (no allocation): the
     /// partner of `Process.pinUserPagesFast(start:nrPages:flags:into:)`.
     public func unpinUserPages(_ pages: UnsafeBufferPointer<Page>, makeDirty: Bool = false) {
+        var batch = PinStatBatch()
+        defer { flush(&batch) }
         var i = 0
+        // The folio of pages[i] when the previous run's scan already looked it up.
+        var known: Folio?
         while i < pages.count {
             let page = pages[i]
             let proxy = proxyTarget(page)
             let target = proxy ?? page
-            guard !isZeroPagePfn(target.pfn), let folio = pageFolio(target) else { i += 1; continue }
+            let found = known ?? pageFolio(target)
+            known = nil
+            guard !isZeroPagePfn(target.pfn), let folio = found else { i += 1; continue }
             var nr = 1
             if proxy == nil {
-                while i + nr < pages.count, proxyTarget(pages[i + nr]) == nil, pageFolio(pages[i + nr]) == folio { nr += 1 }
+                // gup_folio_next(): the run of entries in the same folio.
+                while i + nr < pages.count, proxyTarget(pages[i + nr]) == nil {
+                    let next = pageFolio(pages[i + nr])
+                    guard next == folio else {
+                        known = next
+                        break
+                    }
+                    nr += 1
+                }
             }
             if makeDirty { folioMarkDirtyLocked(folio) }
-            gupPutFolio(folio, refs: Int32(nr), page: page)
+            gupPutFolio(folio, refs: Int32(nr), page: page, batch: &batch)
             i += nr
         }
     }
@@ -196,18 +245,30 @@ extension Machine {
 
     /// Linux: `folio_put_refs()`: drop `refs` references, freeing the folio at 0. An
     /// underflow is the kernel's VM_BUG_ON: recorded, the count restored to 0.
+    @inline(__always)
     func folioPutRefs(_ folio: Folio, _ refs: Int32) {
         let left = RawMemory.atomicSubReturn(folio.raw + layout.folioRefcount, refs)
         if left == 0 { freeFolio(folio) }
         else if left < 0, left &+ refs >= 0 {   // crossed zero (a wrapped bias count may read < 0)
-            diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_put_refs: refcount underflow (\(left))", dump: dumpPage(folio.headPage)))
-            folio.setRefcount(0)
+            folioRefUnderflow(folio, left)
         }
+    }
+
+    @inline(never)
+    private func folioRefUnderflow(_ folio: Folio, _ left: Int32) {
+        diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_put_refs: refcount underflow (\(left))", dump: dumpPage(folio.headPage)))
+        folio.setRefcount(0)
     }
 
     /// Linux: `is_pci_p2pdma_page()`: a ZONE_DEVICE folio of a MEMORY_DEVICE_PCI_P2PDMA map.
     @inline(__always)
     func isPCIP2PDMA(_ folio: Folio) -> Bool {
+        // ZONE_DEVICE ranges all lie above RAM (memremapPages()): a RAM pfn is never one.
+        folio.pfn >= pins.ramPfns && isPCIP2PDMAPagemap(folio)
+    }
+
+    @inline(never)
+    private func isPCIP2PDMAPagemap(_ folio: Folio) -> Bool {
         guard pins.deviceZoneIndex >= 0, layout.kind == .structPage, context.pointee.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .pciP2PDMA
     }
@@ -229,13 +290,58 @@ extension Machine {
     func notePinsAcquired(_ folio: Folio, _ refs: Int32, nodeStat bump: Bool) {
         pins.shadow.add(folio.pfn, Int64(refs))
         pins.counters.acquired.add(Int(refs), ordering: .relaxed)
-        if bump { nodeStat(pins.nodeAcquired, folio, refs) }
+        if bump { pins.nodeAcquired[pins.nodeIndex(context.pointee.nid(of: folio.pfn))].wrappingIncrement(by: Int(refs), ordering: .relaxed) }
     }
 
-    /// Linux: `node_stat_mod_folio(folio, item, refs)`.
+    /// Adds what `batch` counted to the machine's statistics and empties it.
     @inline(__always)
-    private func nodeStat(_ counters: [ManagedAtomic<Int>], _ folio: Folio, _ refs: Int32) {
-        let nid = context.pointee.nid(of: folio.pfn)
-        counters[nid >= 0 && nid < counters.count ? nid : 0].wrappingIncrement(by: Int(refs), ordering: .relaxed)
+    func flush(_ batch: inout PinStatBatch) {
+        if batch.acquired != 0 { pins.counters.acquired.add(batch.acquired, ordering: .relaxed) }
+        if batch.released != 0 { pins.counters.released.add(batch.released, ordering: .relaxed) }
+        batch.flushNodes(pins)
+        batch = PinStatBatch()
+    }
+}
+
+/// Pin statistics counted during one GUP call or one unpin_user_pages() and added to the
+/// machine's counters once at its end: `nr_foll_pin_acquired`/`released` of the folio's
+/// node (the kernel's `node_stat_mod_folio()`, per-cpu deltas folded later) and the
+/// totals. The exact per-folio shadow count is never batched. Runs of one node are
+/// summed; a change of node flushes the previous one's sum.
+struct PinStatBatch {
+    var acquired = 0
+    var released = 0
+    private var acquiredNid = -1, acquiredOnNode = 0
+    private var releasedNid = -1, releasedOnNode = 0
+
+    @inline(__always)
+    mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        acquired &+= Int(refs)
+        let nid = machine.context.pointee.nid(of: folio.pfn)
+        if nid != acquiredNid {
+            if acquiredOnNode != 0 { machine.pins.nodeAcquired[machine.pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
+            acquiredNid = nid
+            acquiredOnNode = 0
+        }
+        acquiredOnNode &+= Int(refs)
+    }
+
+    @inline(__always)
+    mutating func released(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        released &+= Int(refs)
+        let nid = machine.context.pointee.nid(of: folio.pfn)
+        if nid != releasedNid {
+            if releasedOnNode != 0 { machine.pins.nodeReleased[machine.pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
+            releasedNid = nid
+            releasedOnNode = 0
+        }
+        releasedOnNode &+= Int(refs)
+    }
+
+    mutating func flushNodes(_ pins: PinState) {
+        if acquiredOnNode != 0 { pins.nodeAcquired[pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
+        if releasedOnNode != 0 { pins.nodeReleased[pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
+        acquiredOnNode = 0
+        releasedOnNode = 0
     }
 }

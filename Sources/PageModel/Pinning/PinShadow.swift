@@ -4,56 +4,91 @@
 import Atomics
 import Synchronization
 
+/// The RAM part of the shadow as a plain value (a base pointer and a bound), so that the
+/// hot paths (GUP-fast, unpin) reach the atomics without touching any object: copying
+/// it out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
+/// machine's lifetime).
+struct PinShadowSlots: @unchecked Sendable {
+    typealias Storage = UnsafeAtomic<Int64>.Storage
+    let base: UnsafeMutableRawPointer
+    let pfns: Int
+
+    @inline(__always)
+    func contains(_ pfn: Int) -> Bool { pfn >= 0 && pfn < pfns }
+
+    @inline(__always)
+    private func slot(_ pfn: Int) -> UnsafeMutablePointer<Storage> {
+        (base + pfn &* 8).assumingMemoryBound(to: Storage.self)
+    }
+
+    /// Outstanding pins of the folio starting at `pfn` (relaxed load); `pfn` in range.
+    @inline(__always)
+    func pins(_ pfn: Int) -> Int64 { Storage.atomicLoad(at: slot(pfn), ordering: .relaxed) }
+
+    /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`); `pfn` in range.
+    @inline(__always)
+    func add(_ pfn: Int, _ refs: Int64) {
+        _ = Storage.atomicLoadThenWrappingIncrement(by: refs, at: slot(pfn), ordering: .relaxed)
+    }
+
+    /// Removes `refs` pins if at least that many are outstanding; `pfn` in range.
+    @inline(__always)
+    func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
+        var current = Storage.atomicLoad(at: slot(pfn), ordering: .relaxed)
+        while current >= refs {
+            let (done, found) = Storage.atomicCompareExchange(expected: current, desired: current - refs, at: slot(pfn), ordering: .relaxed)
+            if done { return true }
+            current = found
+        }
+        return false
+    }
+}
+
 /// Outstanding pins per folio, keyed by the folio's first pfn: one 64-bit atomic per RAM
 /// pfn in a sparse reservation (only touched host pages cost memory), and a locked table
 /// for pfns beyond RAM (hot-added and ZONE_DEVICE memory, a cold path).
 final class PinShadow: @unchecked Sendable {
-    private typealias Storage = UnsafeAtomic<Int64>.Storage
     private let region: RawRegion
-    private let pfns: Int
+    /// The RAM slots, as a value the hot paths copy.
+    let slots: PinShadowSlots
     private let beyond = ModelMutex<[Int: Int64]>([:])
 
     init(pfns: Int) throws(MachineError) {
-        self.pfns = pfns
         region = try RawRegion(byteCount: max(1, pfns) * 8, noReserve: true, what: "the exact pin shadow")
-    }
-
-    @inline(__always)
-    private func slot(_ pfn: Int) -> UnsafeMutablePointer<Storage> {
-        (region.base + pfn &* 8).assumingMemoryBound(to: Storage.self)
+        slots = PinShadowSlots(base: region.base, pfns: pfns)
     }
 
     /// Outstanding pins of the folio starting at `pfn` (relaxed load).
     @inline(__always)
     func pins(_ pfn: Int) -> Int64 {
-        if pfn >= 0, pfn < pfns { return Storage.atomicLoad(at: slot(pfn), ordering: .relaxed) }
+        if slots.contains(pfn) { return slots.pins(pfn) }
         return beyond.withLock { $0[pfn] ?? 0 }
     }
 
     /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`).
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
-        if pfn >= 0, pfn < pfns {
-            _ = Storage.atomicLoadThenWrappingIncrement(by: refs, at: slot(pfn), ordering: .relaxed)
-        } else {
-            beyond.withLock { $0[pfn, default: 0] += refs }
-        }
+        if slots.contains(pfn) { slots.add(pfn, refs) } else { addBeyond(pfn, refs) }
+    }
+
+    /// `add` for a pfn beyond RAM (cold).
+    @inline(never)
+    func addBeyond(_ pfn: Int, _ refs: Int64) {
+        beyond.withLock { $0[pfn, default: 0] += refs }
     }
 
     /// Removes `refs` pins if at least that many are outstanding; false (nothing changed)
     /// otherwise, so that an unpin of an unpinned folio can neither lose nor double a pin.
     @inline(__always)
     func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
-        if pfn >= 0, pfn < pfns {
-            var current = Storage.atomicLoad(at: slot(pfn), ordering: .relaxed)
-            while current >= refs {
-                let (done, found) = Storage.atomicCompareExchange(expected: current, desired: current - refs, at: slot(pfn), ordering: .relaxed)
-                if done { return true }
-                current = found
-            }
-            return false
-        }
-        return beyond.withLock { table in
+        if slots.contains(pfn) { return slots.trySubtract(pfn, refs) }
+        return trySubtractBeyond(pfn, refs)
+    }
+
+    /// `trySubtract` for a pfn beyond RAM (cold).
+    @inline(never)
+    func trySubtractBeyond(_ pfn: Int, _ refs: Int64) -> Bool {
+        beyond.withLock { table in
             guard let current = table[pfn], current >= refs else { return false }
             table[pfn] = current - refs == 0 ? nil : current - refs
             return true

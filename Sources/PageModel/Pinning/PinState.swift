@@ -11,6 +11,8 @@ public final class PinState: @unchecked Sendable {
     /// The design, as the one protocol every pin goes through.
     public let tracker: any PinTracker
     let shadow: PinShadow
+    /// `shadow.slots`, copied here for the hot paths.
+    let shadowSlots: PinShadowSlots
     let counters = PinCounters()
     /// `NR_FOLL_PIN_ACQUIRED` and `NR_FOLL_PIN_RELEASED` per node, in PAGE_SIZE units,
     /// bumped exactly where the kernel bumps them (`node_stat_mod_folio()`).
@@ -21,12 +23,20 @@ public final class PinState: @unchecked Sendable {
     let movableZoneIndex: Int
     /// The page flag that marks a proxy's embedded struct page (proxy design), or -1.
     let proxyBit: Int
+    /// Whether the design is mainline, whose grab and release the hot paths call
+    /// directly instead of through the `PinTracker` existential.
+    let isMainline: Bool
+    /// Pfns spanned by RAM: ZONE_DEVICE pagemaps are placed above them.
+    let ramPfns: Int
     /// Outstanding pins per PinnedPages site ("file:line"), and leaked ones.
     let sites = ModelMutex<(outstanding: [String: Int], leaked: [String: Int])>(([:], [:]))
 
     init(config: MachineConfig, layout: ModelLayout, flagsBudget: FlagsBudget, nodes: Int) throws(MachineError) {
         design = config.design
+        isMainline = config.design == .mainline
+        ramPfns = config.spannedPfns
         shadow = try PinShadow(pfns: config.spannedPfns)
+        shadowSlots = shadow.slots
         nodeAcquired = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
         nodeReleased = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
         deviceZoneIndex = config.zones.firstIndex(of: .device) ?? -1
@@ -42,6 +52,11 @@ public final class PinState: @unchecked Sendable {
         case .memdesc32, .memdesc8: tracker = MemdescPins(design: config.design)
         }
     }
+
+    /// The index into the node counters for `nid` (node 0 for a pfn of no node, as the
+    /// kernel's device memory is counted on its pagemap's node 0 by default).
+    @inline(__always)
+    func nodeIndex(_ nid: Int) -> Int { nid >= 0 && nid < nodeAcquired.count ? nid : 0 }
 
     /// The statistics now.
     public var stats: PinStats { counters.snapshot }

@@ -8,6 +8,11 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     /// Anonymous, shmem and disk-file memory, a THP region, fork with COW on both sides,
     /// swap-out and swap-in, migration to another node, munmap; every byte verified.
     case basic
+    /// Short-term (O_DIRECT-like) and long-term (RDMA-like) pins of anonymous, THP, memfd,
+    /// disk-file and ZONE_DEVICE memory, fork(), migration and reclaim over pinned
+    /// ranges, a ZONE_MOVABLE machine, a timed GUP-fast loop; every byte verified and
+    /// every pin released.
+    case pins
 
     /// Linux has no such thing; the name is `pagelab compare`'s. Throws for an unknown
     /// name, listing the known ones.
@@ -52,9 +57,12 @@ public struct WorkloadResult: Sendable, Equatable {
     public var seconds: Double
     /// Bytes the workload wrote and verified.
     public var bytesVerified: Int
+    /// The pins workload's pin statistics, costs and timing; nil for other workloads.
+    public var pins: PinFigures? = nil
 
-    /// True when every byte read back as written and no operation failed.
-    public var passed: Bool { dataErrors == 0 && failures.isEmpty }
+    /// True when every byte read back as written, no operation failed, and (pins) the
+    /// design's `folio_maybe_dma_pinned()` never said no for a pinned folio.
+    public var passed: Bool { dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 }
 }
 
 /// Bad input to a workload run. `description` is the one line the command line prints
@@ -84,6 +92,7 @@ extension WorkloadKind {
     public func run(design: Design, ramBytes: UInt64) throws(WorkloadError) -> WorkloadResult {
         switch self {
         case .basic: try BasicWorkload.run(design: design, ramBytes: ramBytes)
+        case .pins: try PinsWorkload.run(design: design, ramBytes: ramBytes)
         }
     }
 
@@ -92,6 +101,7 @@ extension WorkloadKind {
     public func validate(ramBytes: UInt64) throws(WorkloadError) {
         switch self {
         case .basic: try BasicWorkload.validate(ramBytes: ramBytes)
+        case .pins: try PinsWorkload.validate(ramBytes: ramBytes)
         }
     }
 }

@@ -203,12 +203,23 @@ final class WorkloadRun {
         }
     }
 
-    private func check(_ bytes: [UInt8], seed: UInt64, what: String) {
+    func check(_ bytes: [UInt8], seed: UInt64, what: String) {
         bytesVerified += PagePattern.pageSize
         let wrong = PagePattern.mismatches(bytes, seed: seed)
         guard wrong > 0 else { return }
         dataErrors += wrong
         let zero = bytes.allSatisfy { $0 == 0 }
         fail("\(what): \(wrong) bytes differ\(zero ? " (reads as zeroes)" : "")")
+    }
+
+    /// Takes in what a run on another machine of the same workload found: its data
+    /// errors, verified bytes and failures (prefixed), and its diagnostics as failures.
+    func absorb(_ other: WorkloadRun, prefix: String) {
+        dataErrors += other.dataErrors
+        bytesVerified += other.bytesVerified
+        for line in other.failureLines { fail(prefix + line) }
+        for diagnostic in other.machine.diagnostics.all.prefix(Self.maxFailureLines) {
+            fail(prefix + "diagnostic: " + (diagnostic.description.split(separator: "\n").first.map(String.init) ?? ""))
+        }
     }
 }

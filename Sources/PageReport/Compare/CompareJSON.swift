@@ -31,6 +31,8 @@ public struct CompareRow: Encodable, Sendable, Equatable {
     public let diagnostics: Int
     public let firstDiagnostics: [String]
     public let seconds: Double
+    /// The pins workload's figures (absent from other workloads' rows).
+    public let pins: ComparePinFigures?
 
     enum CodingKeys: String, CodingKey {
         case design, faults, migrations, reclaimed, failures, diagnostics, seconds
@@ -42,6 +44,38 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         case pageExtBytes = "page_ext_bytes", pageTableBytes = "page_table_bytes"
         case bytesVerified = "bytes_verified", dataErrors = "data_errors", leakedPages = "leaked_pages"
         case firstDiagnostics = "first_diagnostics"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(design, forKey: .design)
+        try container.encode(faults, forKey: .faults)
+        try container.encode(majorFaults, forKey: .majorFaults)
+        try container.encode(cowCopies, forKey: .cowCopies)
+        try container.encode(cowReuses, forKey: .cowReuses)
+        try container.encode(swapOuts, forKey: .swapOuts)
+        try container.encode(swapIns, forKey: .swapIns)
+        try container.encode(migrations, forKey: .migrations)
+        try container.encode(migrationFailures, forKey: .migrationFailures)
+        try container.encode(reclaimed, forKey: .reclaimed)
+        try container.encode(thpFaultAlloc, forKey: .thpFaultAlloc)
+        try container.encode(thpSplitPmd, forKey: .thpSplitPmd)
+        try container.encode(peakPagesInUse, forKey: .peakPagesInUse)
+        try container.encode(peakDescriptors, forKey: .peakDescriptors)
+        try container.encode(structPageSize, forKey: .structPageSize)
+        try container.encode(memmapBytes, forKey: .memmapBytes)
+        try container.encode(descriptorBytes, forKey: .descriptorBytes)
+        try container.encode(pageExtBytes, forKey: .pageExtBytes)
+        try container.encode(pageTableBytes, forKey: .pageTableBytes)
+        try container.encode(bytesVerified, forKey: .bytesVerified)
+        try container.encode(dataErrors, forKey: .dataErrors)
+        try container.encode(failures, forKey: .failures)
+        try container.encode(leakedPages, forKey: .leakedPages)
+        try container.encode(diagnostics, forKey: .diagnostics)
+        try container.encode(firstDiagnostics, forKey: .firstDiagnostics)
+        try container.encode(seconds, forKey: .seconds)
+        // The pins figures sit beside the others in the same row object.
+        try pins?.encode(to: encoder)
     }
 
     public init(_ result: WorkloadResult) {
@@ -72,6 +106,79 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         diagnostics = result.diagnosticCount
         firstDiagnostics = result.firstDiagnostics
         seconds = result.seconds
+        pins = result.pins.map { ComparePinFigures($0, design: result.design, events: events) }
+    }
+
+    /// False when the row fails its checks: data errors, failed operations, or (pins) a
+    /// false negative of `folio_maybe_dma_pinned()`.
+    public var passed: Bool { dataErrors == 0 && failures.isEmpty && (pins?.falseNegatives ?? 0) == 0 }
+}
+
+/// The pins workload's keys of one row of `pagelab compare --workload pins`.
+public struct ComparePinFigures: Encodable, Sendable, Equatable {
+    public let structPageBytes: Int
+    public let bytesPerPage: Double
+    public let proxyBytes: Int
+    public let proxyBytesLive: Int
+    public let pinsAcquired: Int
+    public let pinsReleased: Int
+    public let falsePositives: Int
+    public let falseNegatives: Int
+    public let exactTracking: Bool
+    public let corruptions: Int
+    public let refusedGrabs: Int
+    public let unpinsOfUnpinned: Int
+    public let putsOfPinnedReferences: Int
+    public let nsPerPinFast: Double
+    public let timedPages: Int
+    public let longtermPages: Int
+    public let forkPinnedCopies: Int
+    public let reclaimKeptPinned: Int
+    public let migrationRefusedPinned: Int
+    public let movedOutOfMovable: Int
+    public let devicePagesPinned: Int
+    public let devicePinsRefused: Int
+    public let deviceNote: String?
+
+    enum CodingKeys: String, CodingKey {
+        case corruptions
+        case structPageBytes = "struct_page_bytes", bytesPerPage = "bytes_per_page"
+        case proxyBytes = "proxy_bytes", proxyBytesLive = "proxy_bytes_live"
+        case pinsAcquired = "pins_acquired", pinsReleased = "pins_released"
+        case falsePositives = "false_positives", falseNegatives = "false_negatives", exactTracking = "exact_tracking"
+        case refusedGrabs = "refused_grabs", unpinsOfUnpinned = "unpins_of_unpinned"
+        case putsOfPinnedReferences = "puts_of_pinned_references"
+        case nsPerPinFast = "ns_per_pin_fast", timedPages = "timed_pages", longtermPages = "longterm_pages"
+        case forkPinnedCopies = "fork_pinned_copies", reclaimKeptPinned = "reclaim_kept_pinned"
+        case migrationRefusedPinned = "migration_refused_pinned", movedOutOfMovable = "moved_out_of_movable"
+        case devicePagesPinned = "device_pages_pinned", devicePinsRefused = "device_pins_refused", deviceNote = "device_note"
+    }
+
+    public init(_ figures: PinFigures, design: Design, events: VMEventCounts) {
+        let stats = figures.stats
+        structPageBytes = figures.costs.structPageBytes
+        bytesPerPage = figures.bytesPerPage
+        proxyBytes = figures.proxyPeakBytes
+        proxyBytesLive = figures.proxyLiveBytes
+        pinsAcquired = stats.pinsAcquired
+        pinsReleased = stats.pinsReleased
+        falsePositives = stats.falsePositives
+        falseNegatives = stats.falseNegatives
+        exactTracking = PinFigures.tracksExactly(design)
+        corruptions = stats.corruptions
+        refusedGrabs = stats.refusedGrabs
+        unpinsOfUnpinned = stats.unpinsOfUnpinned
+        putsOfPinnedReferences = stats.putsOfPinnedReferences
+        nsPerPinFast = figures.nsPerPinFast
+        timedPages = figures.timedPages
+        longtermPages = figures.longtermPages
+        forkPinnedCopies = events.forkPinnedCopies
+        reclaimKeptPinned = events.reclaimKeptPinned
+        migrationRefusedPinned = figures.migrationRefusedPinned
+        movedOutOfMovable = figures.movedOutOfMovable
+        devicePagesPinned = figures.devicePagesPinned
+        devicePinsRefused = figures.devicePinsRefused
+        deviceNote = figures.deviceNote
     }
 }
 
@@ -94,6 +201,8 @@ public struct CompareReport: Encodable, Sendable {
         designs = results.map(CompareRow.init)
     }
 
-    /// True when every design read back every byte and no operation failed.
-    public var passed: Bool { designs.allSatisfy { $0.dataErrors == 0 && $0.failures.isEmpty } }
+    /// True when every design read back every byte, no operation failed, and no design's
+    /// `folio_maybe_dma_pinned()` said no for a pinned folio (the kernel's contract
+    /// forbids false negatives for every design; mainline's false positives are allowed).
+    public var passed: Bool { designs.allSatisfy(\.passed) }
 }

@@ -5,6 +5,7 @@ public enum CompareText {
     public static func render(_ report: CompareReport) -> String {
         var out = "workload \(report.workload) on \(Units.bytes(Int64(report.ramBytes))) RAM, \(report.nodes) nodes, x86_64, "
         out += "one machine per design\n\n"
+        if report.designs.contains(where: { $0.pins != nil }) { return out + renderPins(report) }
         var events = TextTable(["design", "faults", "COW copies", "swap out", "swap in", "migrated", "THP faults",
                                 "verified", "data errors", "leaked", "diagnostics", "time"])
         for row in report.designs {
@@ -28,6 +29,56 @@ public enum CompareText {
         }
         out += report.passed ? "\nevery byte written read back as written on every design\n"
                              : "\nDATA ERRORS: some bytes did not read back as written (exit status 1)\n"
+        return out
+    }
+
+    /// The pins workload: the lab's headline table (what each design costs per page, how
+    /// well it knows what is pinned, what it breaks, and what a pin costs in time), then
+    /// what the pins did to the memory manager, then failures and diagnostics.
+    static func renderPins(_ report: CompareReport) -> String {
+        var out = ""
+        var headline = TextTable(["design", "struct page", "bytes/page", "descriptors", "page_ext", "proxies (peak)",
+                                  "pins", "false +", "false -", "corruptions", "data errors", "ns/pin"])
+        for row in report.designs {
+            guard let pins = row.pins else { continue }
+            headline.append([row.design, "\(pins.structPageBytes) B", Units.format(pins.bytesPerPage, decimals: 2) + " B",
+                             Units.bytes(row.descriptorBytes), Units.bytes(row.pageExtBytes), Units.bytes(pins.proxyBytes),
+                             pins.pinsAcquired == pins.pinsReleased ? "\(pins.pinsAcquired)" : "\(pins.pinsAcquired) (\(pins.pinsAcquired - pins.pinsReleased) held)",
+                             "\(pins.falsePositives)\(pins.exactTracking || pins.falsePositives == 0 ? "" : " (bias)")",
+                             "\(pins.falseNegatives)", "\(pins.corruptions)", "\(row.dataErrors)",
+                             Units.format(pins.nsPerPinFast, decimals: 1) + " ns"])
+        }
+        out += headline.render(indent: "  ") + "\n"
+        if let pages = report.designs.lazy.compactMap(\.pins).first?.timedPages {
+            out += "  bytes/page: memmap + descriptors + page_ext at the peak / pfns; false +/-: folio_maybe_dma_pinned() "
+            out += "against the exact count; ns/pin: pin_user_pages_fast + unpin_user_pages per 4 KiB page "
+            out += "(\(Units.bytes(pages * 4096)) faulted, best of 3)\n\n"
+        }
+        var effects = TextTable(["what the pins did", "long-term", "fork copies", "kept by reclaim", "migration refused",
+                                 "out of MOVABLE", "device pinned", "verified", "leaked", "diagnostics", "time"])
+        for row in report.designs {
+            guard let pins = row.pins else { continue }
+            let device = pins.deviceNote != nil ? "none" : pins.devicePinsRefused > 0
+                ? "\(pins.devicePagesPinned) (\(pins.devicePinsRefused) refused)" : "\(pins.devicePagesPinned)"
+            effects.append([row.design, "\(pins.longtermPages) pages", "\(pins.forkPinnedCopies)", "\(pins.reclaimKeptPinned)",
+                            "\(pins.migrationRefusedPinned)", "\(pins.movedOutOfMovable) pages", device,
+                            Units.bytes(row.bytesVerified), "\(row.leakedPages) pages", "\(row.diagnostics)",
+                            Units.duration(seconds: row.seconds)])
+        }
+        out += effects.render(indent: "  ")
+        for row in report.designs where !row.failures.isEmpty || !row.firstDiagnostics.isEmpty || row.pins?.deviceNote != nil {
+            out += "\n\(row.design):\n"
+            if let note = row.pins?.deviceNote { out += "  device: \(note)\n" }
+            for line in row.failures { out += "  FAILED: \(line)\n" }
+            for line in row.firstDiagnostics { out += "  diagnostic: \(line)\n" }
+        }
+        let negatives = report.designs.filter { ($0.pins?.falseNegatives ?? 0) > 0 }.map(\.design)
+        if !negatives.isEmpty {
+            out += "\nFALSE NEGATIVES: folio_maybe_dma_pinned() said no for pinned folios on \(negatives.joined(separator: ", ")) (exit status 1)\n"
+        }
+        out += report.designs.allSatisfy({ $0.dataErrors == 0 && $0.failures.isEmpty })
+            ? "\nevery byte written read back as written on every design; every pin released\n"
+            : "\nDATA ERRORS: some bytes did not read back as written or an operation failed (exit status 1)\n"
         return out
     }
 }
