@@ -59,7 +59,10 @@ struct MemmapContext {
     var freeAreaBase: UInt64 = 0
     var freeAreaBytes: UInt64 = 0
     /// Counted atomically: any thread may follow a wild pointer.
-    let wildAccessCounter = ManagedAtomic<Int>(0)
+    /// An unmanaged atomic (a pointer), so that the context stays a trivial struct: a
+    /// class reference here would be retained and released by every `context.pointee`
+    /// access on the hot paths. Destroyed with the memmap.
+    let wildAccessCounter = UnsafeAtomic<Int>.create(0)
     var wildAccesses: Int { wildAccessCounter.load(ordering: .relaxed) }
 
     /// The host address of a pfn's struct page. The pfn must lie in a present section.
@@ -236,6 +239,7 @@ public final class Memmap: @unchecked Sendable {
         free(context.pointee.sectionNode)
         context.pointee.zoneRanges.deallocate()
         context.pointee.scratch.deallocate()
+        context.pointee.wildAccessCounter.destroy()
         context.deinitialize(count: 1)
         context.deallocate()
     }
