@@ -18,7 +18,9 @@ import Darwin
 /// inside `withLock`.
 public final class ModelMutex<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    // Guarded by `mutex`: the dynamic exclusivity check a class property would get on
+    // every access is redundant and costly on the allocator's hot path.
+    @exclusivity(unchecked) private var value: Value
 
     public init(_ value: Value) {
         self.value = value
