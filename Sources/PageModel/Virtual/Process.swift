@@ -53,6 +53,11 @@ public final class Process: @unchecked Sendable {
         var tries = 0
         while true {
             if let result = tables.accessIfMapped(address, write: write, body) { return result }
+            // A PTE of a pfn with no frame here (device memory mapped by a driver): the
+            // model has no bytes for it, which a load or store reports as a bus error.
+            if tables.entry(at: address).pte.isPresent, tables.entry(at: address).pte.pfn >= machine.frames.frameCount {
+                throw .bus(address: address)
+            }
             guard let vma = mm.lockedVMALookup(address) else { throw .segv(address: address, accessError: false) }
             guard Self.permits(vma, write: write) else { throw .segv(address: address, accessError: true) }
             let fault = tables.handleFault(mm, vma, address: address, flags: write ? [.write, .user] : [.user])
@@ -162,7 +167,7 @@ extension UserPageTables {
         let table = pmdEntry.pfn
         let pte = slot(table, Paging.index(address, Paging.pageShift))
         let entry = pte.load()
-        guard entry.isPresent, !write || entry.isWritable else { return nil }
+        guard entry.isPresent, !write || entry.isWritable, entry.pfn < machine.frames.frameCount else { return nil }
         lockTable(table)
         defer { unlockTable(table) }
         guard pmd.load() == pmdEntry, pte.load() == entry else { return nil }
