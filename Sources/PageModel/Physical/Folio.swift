@@ -188,3 +188,10 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
         return true
     }
 }
+
+extension Folio {
+    /// Linux: `folio_try_get()` style `atomic_add_unless(&folio->_refcount, nr, u)`.
+    func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
+        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicAddUnless(raw + context.pointee.layout.folioRefcount, nr, unless: u)
+    }
+}

@@ -206,15 +206,9 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     /// Linux: `page_ref_add_unless(page, nr, u)` (fully ordered on success).
     public func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
-        guard context.pointee.layout.refcount >= 0 else { return false }
-        var current = RawMemory.atomicRead(raw + context.pointee.layout.refcount)
-        while current != u {
-            let (done, found) = RawMemory.atomicCompareExchange(raw + context.pointee.layout.refcount, expected: current, desired: current &+ nr)
-            if done { return true }
-            current = found
-        }
-        return false
+        context.pointee.layout.refcount >= 0 && RawMemory.atomicAddUnless(raw + context.pointee.layout.refcount, nr, unless: u)
     }
+
 
     // MARK: Node, zone
 

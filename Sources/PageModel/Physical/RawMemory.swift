@@ -125,4 +125,17 @@ enum RawMemory {
     /// Linux: `smp_mb()`.
     @inline(__always)
     static func fullFence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
+
+    /// Linux: `atomic_add_unless(v, a, u)` (fully ordered on success): adds `a` unless the
+    /// value is `u`; true if it added.
+    @inline(__always)
+    static func atomicAddUnless(_ p: UnsafeMutableRawPointer, _ a: Int32, unless u: Int32) -> Bool {
+        var current = atomicRead(p)
+        while current != u {
+            let (done, found) = atomicCompareExchange(p, expected: current, desired: current &+ a)
+            if done { return true }
+            current = found
+        }
+        return false
+    }
 }

@@ -171,18 +171,3 @@ extension Machine {
         return Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
     }
 }
-
-extension Folio {
-    /// Linux: `folio_try_get()` style `atomic_add_unless(&folio->_refcount, nr, u)`.
-    func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
-        guard context.pointee.layout.folioRefcount >= 0 else { return false }
-        let p = raw + context.pointee.layout.folioRefcount
-        var current = RawMemory.atomicRead(p)
-        while current != u {
-            let (done, found) = RawMemory.atomicCompareExchange(p, expected: current, desired: current &+ nr)
-            if done { return true }
-            current = found
-        }
-        return false
-    }
-}

@@ -53,10 +53,12 @@ public final class Process: @unchecked Sendable {
         var tries = 0
         while true {
             if let result = tables.accessIfMapped(address, write: write, body) { return result }
-            // A PTE of a pfn with no frame here (device memory mapped by a driver): the
-            // model has no bytes for it, which a load or store reports as a bus error.
-            if tables.entry(at: address).pte.isPresent, tables.entry(at: address).pte.pfn >= machine.frames.frameCount {
-                throw .bus(address: address)
+            // Still not accessible after a fault: a PTE of a pfn with no frame (device
+            // memory mapped by a driver) has no bytes in the model, which a load or store
+            // reports as a bus error. Checked only on a retry, off the fault's first pass.
+            if tries > 0 {
+                let pte = tables.entry(at: address).pte
+                if pte.isPresent, pte.pfn >= machine.frames.frameCount { throw .bus(address: address) }
             }
             guard let vma = mm.lockedVMALookup(address) else { throw .segv(address: address, accessError: false) }
             guard Self.permits(vma, write: write) else { throw .segv(address: address, accessError: true) }

@@ -34,31 +34,11 @@ enum BasicWorkload {
 
     static func run(design: Design, ramBytes: UInt64) throws(WorkloadError) -> WorkloadResult {
         try validate(ramBytes: ramBytes)
-        let machine: Machine
-        do { machine = try Machine(ramBytes: ramBytes, design: design, nodes: nodes) } catch { throw .machine(error) }
         let sizes = Sizes(ramBytes: ramBytes)
-        let started = ContinuousClock.now
-        for zone in machine.allZones { zone.drainPcp() }
-        let run = WorkloadRun(machine: machine)
-        let inUseBefore = run.pagesInUse
-        let eventsBefore = machine.vmEvents.snapshot
-        let diagnosticsBefore = machine.diagnostics.count
-        machine.thp.mode = .madvise
-
-        script(run, sizes)
-
-        for zone in machine.allZones { zone.drainPcp() }
-        let leaked = run.pagesInUse - inUseBefore
-        let seconds = (ContinuousClock.now - started).seconds
-        var events = machine.vmEvents.snapshot
-        events.subtract(eventsBefore)
-        let diagnosticCount = machine.diagnostics.count - diagnosticsBefore
-        return WorkloadResult(
-            workload: .basic, design: design, ramBytes: ramBytes, nodes: nodes, events: events,
-            peakPagesInUse: run.peakPagesInUse, peakAccounting: run.peakAccounting,
-            dataErrors: run.dataErrors, failures: run.failureLines, leakedPages: leaked,
-            diagnosticCount: diagnosticCount, firstDiagnostics: run.firstDiagnostics(since: diagnosticsBefore, limit: 5),
-            seconds: seconds, bytesVerified: run.bytesVerified)
+        return try WorkloadRun.measure(.basic, design: design, ramBytes: ramBytes, nodes: nodes) { run in
+            script(run, sizes)
+            return nil
+        }
     }
 
     /// The operations, in order. Every step that fails is recorded by `run` and the

@@ -94,48 +94,28 @@ enum PinsWorkload {
 
     static func run(design: Design, ramBytes: UInt64) throws(WorkloadError) -> WorkloadResult {
         try validate(ramBytes: ramBytes)
-        let machine: Machine
-        do { machine = try Machine(ramBytes: ramBytes, design: design, nodes: nodes) } catch { throw .machine(error) }
         let sizes = Sizes(ramBytes: ramBytes)
-        let started = ContinuousClock.now
-        for zone in machine.allZones { zone.drainPcp() }
-        let run = WorkloadRun(machine: machine)
-        let inUseBefore = run.pagesInUse
-        let eventsBefore = machine.vmEvents.snapshot
-        let diagnosticsBefore = machine.diagnostics.count
-        machine.thp.mode = .madvise
-        let tally = Tally()
-
-        script(run, sizes, tally)
-        movablePart(run, design: design, ramBytes: ramBytes, tally)
-        timedLoop(run, tally)
-
-        for zone in machine.allZones { zone.drainPcp() }
-        let leaked = run.pagesInUse - inUseBefore
-        let seconds = (ContinuousClock.now - started).seconds
-        var events = machine.vmEvents.snapshot
-        events.subtract(eventsBefore)
-        let diagnosticCount = machine.diagnostics.count - diagnosticsBefore
-        let stats = machine.pinStats.adding(tally.movableStats)
-        if stats.pinsAcquired != stats.pinsReleased {
-            run.fail("pins: \(stats.pinsAcquired) acquired but \(stats.pinsReleased) released")
+        return try WorkloadRun.measure(.pins, design: design, ramBytes: ramBytes, nodes: nodes) { run in
+            let machine = run.machine
+            let tally = Tally()
+            script(run, sizes, tally)
+            movablePart(run, design: design, ramBytes: ramBytes, tally)
+            timedLoop(run, tally)
+            let stats = machine.pinStats.adding(tally.movableStats)
+            if stats.pinsAcquired != stats.pinsReleased {
+                run.fail("pins: \(stats.pinsAcquired) acquired but \(stats.pinsReleased) released")
+            }
+            let costs = machine.pinCosts
+            let peak = run.peakAccounting
+            return PinFigures(
+                stats: stats, costs: costs,
+                bytesPerPage: Double(peak.totalBytes) / Double(max(1, peak.pfns)),
+                proxyPeakBytes: tally.proxyPeakBytes, proxyLiveBytes: costs.livePinBytes,
+                nsPerPinFast: tally.nsPerPinFast, timedPages: Int(timedBytes) / PagePattern.pageSize,
+                longtermPages: tally.longtermPages, migrationRefusedPinned: tally.migrationRefusedPinned,
+                movedOutOfMovable: tally.movedOutOfMovable, devicePagesPinned: tally.devicePagesPinned,
+                devicePinsRefused: tally.devicePinsRefused, deviceNote: tally.deviceNote)
         }
-        let costs = machine.pinCosts
-        let peak = run.peakAccounting
-        let figures = PinFigures(
-            stats: stats, costs: costs,
-            bytesPerPage: Double(peak.totalBytes) / Double(max(1, peak.pfns)),
-            proxyPeakBytes: tally.proxyPeakBytes, proxyLiveBytes: costs.livePinBytes,
-            nsPerPinFast: tally.nsPerPinFast, timedPages: Int(timedBytes) / PagePattern.pageSize,
-            longtermPages: tally.longtermPages, migrationRefusedPinned: tally.migrationRefusedPinned,
-            movedOutOfMovable: tally.movedOutOfMovable, devicePagesPinned: tally.devicePagesPinned,
-            devicePinsRefused: tally.devicePinsRefused, deviceNote: tally.deviceNote)
-        return WorkloadResult(
-            workload: .pins, design: design, ramBytes: ramBytes, nodes: nodes, events: events,
-            peakPagesInUse: run.peakPagesInUse, peakAccounting: peak,
-            dataErrors: run.dataErrors, failures: run.failureLines, leakedPages: leaked,
-            diagnosticCount: diagnosticCount, firstDiagnostics: run.firstDiagnostics(since: diagnosticsBefore, limit: 5),
-            seconds: seconds, bytesVerified: run.bytesVerified, pins: figures)
     }
 
     /// A pinned range the workload holds: the GUP results (proxies under the proxy

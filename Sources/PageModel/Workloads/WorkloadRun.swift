@@ -1,6 +1,7 @@
 // The bookkeeping of one workload run: the operations a script performs on the model,
 // each recorded in the expected-content model only when it succeeded, failures kept as
 // lines, the peak of memory in use sampled between phases, and verification.
+import PageLayout
 
 /// One run of a workload on one machine. Not thread safe: a script drives it from one
 /// thread.
@@ -221,5 +222,40 @@ final class WorkloadRun {
         for diagnostic in other.machine.diagnostics.all.prefix(Self.maxFailureLines) {
             fail(prefix + "diagnostic: " + (diagnostic.description.split(separator: "\n").first.map(String.init) ?? ""))
         }
+    }
+}
+
+extension WorkloadRun {
+    /// The frame every workload runs in: a fresh machine of `design`, the per-cpu lists
+    /// drained so that pages in use are counted exactly, THP in "madvise" mode, then
+    /// `script`, then the same accounting again: leaked pages, the VM events and the
+    /// diagnostics of the run, and its wall-clock time (the machine's build excluded).
+    /// `script` returns the pins workload's figures (nil for the others).
+    static func measure(_ workload: WorkloadKind, design: Design, ramBytes: UInt64, nodes: Int,
+                        _ script: (WorkloadRun) -> PinFigures?) throws(WorkloadError) -> WorkloadResult {
+        let machine: Machine
+        do throws(MachineError) { machine = try Machine(ramBytes: ramBytes, design: design, nodes: nodes) } catch { throw .machine(error) }
+        let started = ContinuousClock.now
+        for zone in machine.allZones { zone.drainPcp() }
+        let run = WorkloadRun(machine: machine)
+        let inUseBefore = run.pagesInUse
+        let eventsBefore = machine.vmEvents.snapshot
+        let diagnosticsBefore = machine.diagnostics.count
+        machine.thp.mode = .madvise
+
+        let pins = script(run)
+
+        for zone in machine.allZones { zone.drainPcp() }
+        let leaked = run.pagesInUse - inUseBefore
+        let seconds = (ContinuousClock.now - started).seconds
+        var events = machine.vmEvents.snapshot
+        events.subtract(eventsBefore)
+        return WorkloadResult(
+            workload: workload, design: design, ramBytes: ramBytes, nodes: nodes, events: events,
+            peakPagesInUse: run.peakPagesInUse, peakAccounting: run.peakAccounting,
+            dataErrors: run.dataErrors, failures: run.failureLines, leakedPages: leaked,
+            diagnosticCount: machine.diagnostics.count - diagnosticsBefore,
+            firstDiagnostics: run.firstDiagnostics(since: diagnosticsBefore, limit: 5),
+            seconds: seconds, bytesVerified: run.bytesVerified, pins: pins)
     }
 }
