@@ -87,7 +87,7 @@ import Testing
         case .deferredList:
             tail = 2
             let list = folio.address + UInt64(layout.folioDeferredList)
-            machine.context.pointee.setNext(list, 0xffff_8880_0000_2000)
+            machine.context.pointer(list).storeBytes(of: UInt64(0xffff_8880_0000_2000), as: UInt64.self)   // deferred_list.next
             reason = "on deferred list"
         case .tailMapping:
             tail = 5

@@ -61,8 +61,8 @@ import Testing
         let zone = machine.zones[0][1]
         let free = try #require(zone.freeList(order: 10, type: .movable).first)
         #expect(machine.page(free)!.memdesc & 3 == 0)
-        #expect(machine.context.pointee.buddyOrder(free) == 10)
-        #expect(machine.context.pointee.buddyOrder(folio.pfn) == -1)
+        #expect(machine.context.buddyOrder(free) == 10)
+        #expect(machine.context.buddyOrder(folio.pfn) == -1)
     }
 
     /// Node and zone: from page->flags where the design keeps them, by section table

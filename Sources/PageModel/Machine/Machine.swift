@@ -16,6 +16,9 @@ public final class Machine: @unchecked Sendable {
     public let topology: Topology
     public let layout: ModelLayout
     public let flagsBudget: FlagsBudget
+    /// `config.layout`, computed once: that property derives the flags budget each time,
+    /// and the rmap and free paths ask for it on every page.
+    public let layoutConfig: LayoutConfig
     public let flagBits: PageFlagBits
     public let addressMap: KernelAddressMap
     public let heap: DescriptorHeap
@@ -90,11 +93,12 @@ public final class Machine: @unchecked Sendable {
         self.config = config
         topology = Topology(config: config)
         flagsBudget = config.flagsBudget
+        layoutConfig = flagsBudget.layoutConfig
         flagBits = PageFlagBits(members: flagsBudget.flags.map { ($0.name, $0.bit) })
         checkAtFree = flagBits.checkAtFree
         checkAtPrep = flagBits.checkAtPrep
         zoneTypes = config.zones
-        layout = ModelLayout(config: config.layout, design: config.design)
+        layout = ModelLayout(config: layoutConfig, design: config.design)
         // The memmap is real host memory: refuse one the host cannot hold rather than be
         // killed for it (frame contents are sparse and cost only what is touched).
         let memmapBytes = UInt64(topology.sectionPresent.filter { $0 }.count * config.pagesPerSection * layout.pageSize)
@@ -199,7 +203,7 @@ public final class Machine: @unchecked Sendable {
     @inline(__always)
     func zoneRef(of pfn: Int) -> Unmanaged<MemoryZone>? {
         let ctx = context
-        let index = ctx.pointee.nid(of: pfn) &* zoneTypes.count &+ ctx.pointee.zone(of: pfn)
+        let index = ctx.nid(of: pfn) &* zoneTypes.count &+ ctx.zone(of: pfn)
         return index >= 0 && index < zoneTableCount ? zoneTable[index] : nil
     }
 

@@ -150,14 +150,14 @@ extension Machine {
         let word = l.wordSize
         switch l.kind {
         case .structPage, .memdesc32:
-            let lastCpupid = config.layout.lastCpupidNotInPageFlags
-                ? Layouts.structPage(config.layout, design: config.design).offset(of: "_last_cpupid") ?? -1 : -1
+            let lastCpupid = layoutConfig.lastCpupidNotInPageFlags
+                ? Layouts.structPage(layoutConfig, design: config.design).offset(of: "_last_cpupid") ?? -1 : -1
             for pfn in pfns {
-                let p = ctx.pointee.pagePointer(pfn)
+                let p = ctx.pagePointer(pfn)
                 RawMemory.storeWord(flags, p + l.flags, wordSize: word)
                 if l.kind == .structPage {
                     p.storeBytes(of: -1, toByteOffset: l.mapcount, as: Int32.self)
-                    let link = ctx.pointee.pageAddress(pfn) &+ UInt64(l.link)
+                    let link = ctx.pageAddress(pfn) &+ UInt64(l.link)
                     RawMemory.storeWord(link, p + l.link, wordSize: word)
                     RawMemory.storeWord(link, p + l.link + word, wordSize: word)
                     if lastCpupid >= 0 { p.storeBytes(of: -1, toByteOffset: lastCpupid, as: Int32.self) }

@@ -57,11 +57,12 @@ extension Machine {
         for i in batch.indices {
             let folio = batch[i]
             lruRemoveOnFree(folio)   // a folio of another node's lruvec
-            let simple = layout.kind == .structPage && !folio.isLarge
-            guard simple, let ref = zoneRef(of: folio.pfn), !isDevicePfn(folio.pfn), freePagesPrepare(folio.pfn, order: 0) else {
-                if !simple || isDevicePfn(folio.pfn) { freeFolioOffLRU(folio) }
+            guard layout.kind == .structPage, !folio.isLarge, let ref = zoneRef(of: folio.pfn),
+                  ref._withUnsafeGuaranteedRef({ $0.span.type != .device }) else {
+                freeFolioOffLRU(folio)   // large, memdesc or ZONE_DEVICE folios: their own way
                 continue
             }
+            guard freePagesPrepare(folio.pfn, order: 0) else { continue }   // bad_page(): leaked, as the kernel does
             if zone == nil { zone = ref }
             if zone?.toOpaque() == ref.toOpaque() {
                 batch[pending] = folio   // compact the prepared order-0 folios of this zone in place

@@ -28,8 +28,8 @@ extension Machine {
         folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~0xff) | UInt64(order))
         if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(1 << order), toByteOffset: layout.folioNrPages, as: UInt32.self) }
         folio.setAtomic(layout.folioLargeMapcount, -1)
-        if config.layout.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
-        if config.layout.mmID, layout.folioMmIds >= 0, layout.folioMmIdMapcount >= 0 {
+        if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
+        if layoutConfig.mmID, layout.folioMmIds >= 0, layout.folioMmIdMapcount >= 0 {
             folio.setWord(layout.folioMmIds, 0)
             if layout.wordSize == 8 {
                 folio.raw.storeBytes(of: Int32(-1), toByteOffset: layout.folioMmIdMapcount, as: Int32.self)
@@ -44,7 +44,7 @@ extension Machine {
             folio.setAtomic(layout.folioEntireMapcount, -1)
         }
         if order > 1, layout.folioDeferredList >= 0 {
-            context.pointee.listInit(headAddress &+ UInt64(layout.folioDeferredList))
+            context.listInit(headAddress &+ UInt64(layout.folioDeferredList))
         }
         return folio
     }
@@ -67,7 +67,7 @@ extension Machine {
             if layout.kind == .memdesc32 { page.setRefcount(0) }
         }
         if layout.folioFlags >= 0, layout.flags >= 0 { folio.flags = Page(unchecked: pfn, context).flags }
-        if layout.folioLru >= 0 { context.pointee.listInit(address &+ UInt64(layout.folioLru)) }
+        if layout.folioLru >= 0 { context.listInit(address &+ UInt64(layout.folioLru)) }
         folio.setAtomic(layout.folioMapcount, -1)
         folio.setAtomic(layout.folioPincount, 0)
         if layout.folioOrder >= 0 { folio.raw.storeBytes(of: UInt8(order), toByteOffset: layout.folioOrder, as: UInt8.self) }

@@ -89,15 +89,15 @@ extension Machine {
         switch index {
         case 1:
             if let m = folio.largeMapcountRaw, m != -1 { reason = "nonzero large_mapcount" }
-            else if config.layout.pageMapcount, let n = folio.nrPagesMapped, n != 0 { reason = "nonzero nr_pages_mapped" }
-            else if config.layout.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 0) != -1 { reason = "nonzero mm mapcount 0" }
-            else if config.layout.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 1) != -1 { reason = "nonzero mm mapcount 1" }
+            else if layoutConfig.pageMapcount, let n = folio.nrPagesMapped, n != 0 { reason = "nonzero nr_pages_mapped" }
+            else if layoutConfig.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 0) != -1 { reason = "nonzero mm mapcount 0" }
+            else if layoutConfig.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 1) != -1 { reason = "nonzero mm mapcount 1" }
             else if is64, let e = folio.entireMapcountRaw, e != -1 { reason = "nonzero entire_mapcount" }
             else if is64, layout.folioPincount >= 0, folio.atomic(layout.folioPincount) != 0 { reason = "nonzero pincount" }
         case 2:
             if layout.folioDeferredList >= 0 {
                 let list = head.address &+ UInt64(layout.folioDeferredList)
-                if context.pointee.next(list) != list { reason = "on deferred list" }
+                if context.next(list) != list { reason = "on deferred list" }
             }
             if reason == nil, !is64 {
                 if let e = folio.entireMapcountRaw, e != -1 { reason = "nonzero entire_mapcount" }

@@ -15,50 +15,58 @@ enum ListPoison {
 /// ("types become 0 Buddy, 1 Misc, 2 File, 3 Anon, 4 Buddy", KN-Memdescs/Path, print).
 let memdesc32Misc: UInt64 = 1
 
-extension MemmapContext {
+extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always)
     func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
         if let host = hostPointer(address) { return host }
-        wildAccessCounter.wrappingIncrement(ordering: .relaxed)
-        return scratch
+        pointee.wildAccessCounter.wrappingIncrement(ordering: .relaxed)
+        return pointee.scratch
     }
 
-    @inline(__always) func next(_ entry: UInt64) -> UInt64 {
-        RawMemory.loadWord(pointer(entry), wordSize: layout.wordSize)
+    // A list_head is two words, next then prev. Each address is translated once per
+    // operation: the words of one list_head are read and written through one host pointer.
+    @inline(__always) private func loadNext(_ link: UnsafeMutableRawPointer) -> UInt64 {
+        RawMemory.loadWord(link, wordSize: pointee.layout.wordSize)
     }
-    @inline(__always) func prev(_ entry: UInt64) -> UInt64 {
-        RawMemory.loadWord(pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
+    @inline(__always) private func loadPrev(_ link: UnsafeMutableRawPointer) -> UInt64 {
+        RawMemory.loadWord(link + pointee.layout.wordSize, wordSize: pointee.layout.wordSize)
     }
-    @inline(__always) func setNext(_ entry: UInt64, _ value: UInt64) {
-        RawMemory.storeWord(value, pointer(entry), wordSize: layout.wordSize)
+    @inline(__always) private func storeNext(_ link: UnsafeMutableRawPointer, _ value: UInt64) {
+        RawMemory.storeWord(value, link, wordSize: pointee.layout.wordSize)
     }
-    @inline(__always) func setPrev(_ entry: UInt64, _ value: UInt64) {
-        RawMemory.storeWord(value, pointer(entry) + layout.wordSize, wordSize: layout.wordSize)
+    @inline(__always) private func storePrev(_ link: UnsafeMutableRawPointer, _ value: UInt64) {
+        RawMemory.storeWord(value, link + pointee.layout.wordSize, wordSize: pointee.layout.wordSize)
     }
+
+    @inline(__always) func next(_ entry: UInt64) -> UInt64 { loadNext(pointer(entry)) }
+    @inline(__always) func prev(_ entry: UInt64) -> UInt64 { loadPrev(pointer(entry)) }
 
     /// Linux: `INIT_LIST_HEAD()`.
     @inline(__always) func listInit(_ head: UInt64) {
-        setNext(head, head)
-        setPrev(head, head)
+        let h = pointer(head)
+        storeNext(h, head)
+        storePrev(h, head)
     }
 
     /// Linux: `list_add()` (after `head`) or `list_add_tail()` (before it).
     @inline(__always) func listAdd(_ entry: UInt64, _ head: UInt64, tail: Bool) {
-        let before = tail ? prev(head) : head
-        let after = tail ? head : next(head)
-        setPrev(after, entry)
-        setNext(entry, after)
-        setPrev(entry, before)
-        setNext(before, entry)
+        let h = pointer(head), e = pointer(entry)
+        let before = tail ? loadPrev(h) : head
+        let after = tail ? head : loadNext(h)
+        storePrev(tail ? h : pointer(after), entry)
+        storeNext(e, after)
+        storePrev(e, before)
+        storeNext(tail ? pointer(before) : h, entry)
     }
 
     /// Linux: `list_del()`: unlink and poison.
     @inline(__always) func listDel(_ entry: UInt64) {
-        let n = next(entry), p = prev(entry)
-        setPrev(n, p)
-        setNext(p, n)
-        setNext(entry, ListPoison.first(wordSize: layout.wordSize))
-        setPrev(entry, ListPoison.second(wordSize: layout.wordSize))
+        let e = pointer(entry)
+        let n = loadNext(e), p = loadPrev(e)
+        storePrev(pointer(n), p)
+        storeNext(pointer(p), n)
+        storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
+        storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
     }
 
     // MARK: Free blocks
@@ -68,14 +76,14 @@ extension MemmapContext {
     /// the free block's own memory in the direct map.
     @inline(__always)
     func linkAddress(_ pfn: Int) -> UInt64 {
-        layout.kind == .memdesc8 ? directMapBase &+ UInt64(pfn) << 12 : pageAddress(pfn) &+ UInt64(layout.link)
+        pointee.layout.kind == .memdesc8 ? pointee.directMapBase &+ UInt64(pfn) << 12 : pageAddress(pfn) &+ UInt64(pointee.layout.link)
     }
 
     /// The pfn whose link is at `address` (the inverse of `linkAddress`).
     @inline(__always)
     func pfn(ofLink address: UInt64) -> Int {
-        if layout.kind == .memdesc8 { return Int(truncatingIfNeeded: (address &- directMapBase) >> 12) }
-        return pfn(ofPageAddress: address &- UInt64(layout.link)) ?? -1
+        if pointee.layout.kind == .memdesc8 { return Int(truncatingIfNeeded: (address &- pointee.directMapBase) >> 12) }
+        return pfn(ofPageAddress: address &- UInt64(pointee.layout.link)) ?? -1
     }
 
     /// Linux: `set_buddy_order()`: order in `private`, then `__SetPageBuddy()`
@@ -85,15 +93,15 @@ extension MemmapContext {
     @inline(__always)
     func setBuddy(_ pfn: Int, order: Int) {
         let page = pagePointer(pfn)
-        switch layout.kind {
+        switch pointee.layout.kind {
         case .structPage:
-            RawMemory.storeWord(UInt64(order), page + layout.privateWord, wordSize: layout.wordSize)
-            RawMemory.atomicSet(page + layout.mapcount, Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24))
+            RawMemory.storeWord(UInt64(order), page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
+            RawMemory.atomicSet(page + pointee.layout.mapcount, Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24))
         case .memdesc32:
-            RawMemory.storeWord(UInt64(order), page + layout.privateWord, wordSize: layout.wordSize)
+            RawMemory.storeWord(UInt64(order), page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
         case .memdesc8:
             page.storeBytes(of: UInt64(order) << MemdescWord.orderShift | UInt64(MemdescType.buddy.rawValue),
-                            toByteOffset: layout.memdesc, as: UInt64.self)
+                            toByteOffset: pointee.layout.memdesc, as: UInt64.self)
         }
     }
 
@@ -101,15 +109,15 @@ extension MemmapContext {
     @inline(__always)
     func clearBuddy(_ pfn: Int) {
         let page = pagePointer(pfn)
-        switch layout.kind {
+        switch pointee.layout.kind {
         case .structPage:
-            RawMemory.atomicSet(page + layout.mapcount, -1)
-            RawMemory.storeWord(0, page + layout.privateWord, wordSize: layout.wordSize)
+            RawMemory.atomicSet(page + pointee.layout.mapcount, -1)
+            RawMemory.storeWord(0, page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
         case .memdesc32:
-            page.storeBytes(of: memdesc32Misc, toByteOffset: layout.memdesc, as: UInt64.self)
-            RawMemory.storeWord(0, page + layout.privateWord, wordSize: layout.wordSize)
+            page.storeBytes(of: memdesc32Misc, toByteOffset: pointee.layout.memdesc, as: UInt64.self)
+            RawMemory.storeWord(0, page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
         case .memdesc8:
-            page.storeBytes(of: 0, toByteOffset: layout.memdesc, as: UInt64.self)
+            page.storeBytes(of: 0, toByteOffset: pointee.layout.memdesc, as: UInt64.self)
         }
     }
 
@@ -118,22 +126,22 @@ extension MemmapContext {
     @inline(__always)
     func buddyOrder(_ pfn: Int) -> Int {
         let page = pagePointer(pfn)
-        switch layout.kind {
+        switch pointee.layout.kind {
         case .structPage:
-            let type = UInt32(bitPattern: RawMemory.atomicRead(page + layout.mapcount))
+            let type = UInt32(bitPattern: RawMemory.atomicRead(page + pointee.layout.mapcount))
             guard type >> 24 == UInt32(PageType.buddy.rawValue) else { return -1 }
-            return Int(truncatingIfNeeded: RawMemory.loadWord(page + layout.privateWord, wordSize: layout.wordSize))
+            return Int(truncatingIfNeeded: RawMemory.loadWord(page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize))
         case .memdesc32:
-            let word = page.load(fromByteOffset: layout.memdesc, as: UInt64.self)
+            let word = page.load(fromByteOffset: pointee.layout.memdesc, as: UInt64.self)
             // Buddy: a list pointer (bits 0-1 clear) into the memmap or at a free-area
             // head. A ptdesc pointer (type 8) reads alike, but points at a descriptor in
             // the heap outside the free-area heads.
             guard word != 0, word & 3 == 0 else { return -1 }
             let target = word & ~0xf
-            if target &- heapBase < heapCapacity, target &- freeAreaBase >= freeAreaBytes { return -1 }
-            return Int(truncatingIfNeeded: RawMemory.loadWord(page + layout.privateWord, wordSize: layout.wordSize))
+            if target &- pointee.heapBase < pointee.heapCapacity, target &- pointee.freeAreaBase >= pointee.freeAreaBytes { return -1 }
+            return Int(truncatingIfNeeded: RawMemory.loadWord(page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize))
         case .memdesc8:
-            let word = page.load(fromByteOffset: layout.memdesc, as: UInt64.self)
+            let word = page.load(fromByteOffset: pointee.layout.memdesc, as: UInt64.self)
             guard word & MemdescWord.typeMask == UInt64(MemdescType.buddy.rawValue) else { return -1 }
             return Int(truncatingIfNeeded: (word & MemdescWord.orderMask) >> MemdescWord.orderShift)
         }

@@ -64,71 +64,77 @@ struct MemmapContext {
     /// access on the hot paths. Destroyed with the memmap.
     let wildAccessCounter = UnsafeAtomic<Int>.create(0)
     var wildAccesses: Int { wildAccessCounter.load(ordering: .relaxed) }
+}
 
+/// The context's lookups, called through the pointer the views hold. As methods of the
+/// struct, `context.pointee.f()` would copy all 700 bytes of the context to pass it as
+/// `self` wherever `f` is not inlined; through the pointer, only the fields read are
+/// loaded.
+extension UnsafeMutablePointer where Pointee == MemmapContext {
     /// The host address of a pfn's struct page. The pfn must lie in a present section.
     @inline(__always)
     func pagePointer(_ pfn: Int) -> UnsafeMutableRawPointer {
-        sections[pfn >> sectionShift].unsafelyUnwrapped + (pfn & sectionMask) &* pageSize
+        pointee.sections[pfn >> pointee.sectionShift].unsafelyUnwrapped + (pfn & pointee.sectionMask) &* pointee.pageSize
     }
 
     /// The host address behind a kernel address in the memmap or the descriptor heap.
     /// nil for any other address (a wild pointer in a corrupted field).
     @inline(__always)
     func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
-        let heapOffset = address &- heapBase
-        if heapOffset < heapCapacity { return heapHost + Int(heapOffset) }
-        let directOffset = address &- directMapBase
-        if directOffset >> 12 < UInt64(frameCount) { return framesHost + Int(directOffset) }
-        let offset = address &- vmemmapBase
+        let heapOffset = address &- pointee.heapBase
+        if heapOffset < pointee.heapCapacity { return pointee.heapHost + Int(heapOffset) }
+        let directOffset = address &- pointee.directMapBase
+        if directOffset >> 12 < UInt64(pointee.frameCount) { return pointee.framesHost + Int(directOffset) }
+        let offset = address &- pointee.vmemmapBase
         let pfn: Int, within: Int
-        if pageShift >= 0 {
-            pfn = Int(truncatingIfNeeded: offset >> UInt64(pageShift))
-            within = Int(truncatingIfNeeded: offset) & (pageSize - 1)
+        if pointee.pageShift >= 0 {
+            pfn = Int(truncatingIfNeeded: offset >> UInt64(pointee.pageShift))
+            within = Int(truncatingIfNeeded: offset) & (pointee.pageSize - 1)
         } else {
-            pfn = Int(truncatingIfNeeded: offset / UInt64(pageSize))
-            within = Int(truncatingIfNeeded: offset % UInt64(pageSize))
+            pfn = Int(truncatingIfNeeded: offset / UInt64(pointee.pageSize))
+            within = Int(truncatingIfNeeded: offset % UInt64(pointee.pageSize))
         }
-        guard offset >> 62 == 0, pfn < spannedPfns, let base = sections[pfn >> sectionShift] else { return nil }
-        return base + (pfn & sectionMask) &* pageSize + within
+        guard offset >> 62 == 0, pfn < pointee.spannedPfns, let base = pointee.sections[pfn >> pointee.sectionShift] else { return nil }
+        return base + (pfn & pointee.sectionMask) &* pointee.pageSize + within
     }
 
     /// Linux: `page_to_pfn()` for an address inside the memmap; nil otherwise.
     @inline(__always)
     func pfn(ofPageAddress address: UInt64) -> Int? {
-        let offset = address &- vmemmapBase
-        let pfn = pageShift >= 0 ? Int(truncatingIfNeeded: offset >> UInt64(pageShift)) : Int(truncatingIfNeeded: offset / UInt64(pageSize))
-        return offset >> 62 == 0 && pfn < spannedPfns ? pfn : nil
+        let offset = address &- pointee.vmemmapBase
+        let pfn = pointee.pageShift >= 0 ? Int(truncatingIfNeeded: offset >> UInt64(pointee.pageShift)) : Int(truncatingIfNeeded: offset / UInt64(pointee.pageSize))
+        return offset >> 62 == 0 && pfn < pointee.spannedPfns ? pfn : nil
     }
 
     @inline(__always)
-    func pageAddress(_ pfn: Int) -> UInt64 { vmemmapBase &+ UInt64(pfn) &* UInt64(pageSize) }
+    func pageAddress(_ pfn: Int) -> UInt64 { pointee.vmemmapBase &+ UInt64(pfn) &* UInt64(pointee.pageSize) }
 
     /// Linux: `memdesc_nid()` falling back to `section_to_node_table[]`.
     @inline(__always)
     func nid(of pfn: Int) -> Int {
-        if fields.nodesWidth > 0, layout.flags >= 0 {
-            let word = RawMemory.loadWord(pagePointer(pfn) + layout.flags, wordSize: layout.wordSize)
-            return Int(truncatingIfNeeded: word >> UInt64(fields.nodesShift)) & ((1 << fields.nodesWidth) - 1)
+        if pointee.fields.nodesWidth > 0, pointee.layout.flags >= 0 {
+            let word = RawMemory.loadWord(pagePointer(pfn) + pointee.layout.flags, wordSize: pointee.layout.wordSize)
+            return Int(truncatingIfNeeded: word >> UInt64(pointee.fields.nodesShift)) & ((1 << pointee.fields.nodesWidth) - 1)
         }
-        return Int(sectionNode[pfn >> sectionShift])
+        return Int(pointee.sectionNode[pfn >> pointee.sectionShift])
     }
 
     /// The zone index from page->flags (`memdesc_zonenum()`), or -1 where the design or
     /// the config keeps no zone there.
     @inline(__always)
     func zoneFromFlags(_ pfn: Int) -> Int {
-        guard fields.zonesWidth > 0, layout.flags >= 0 else { return -1 }
-        let word = RawMemory.loadWord(pagePointer(pfn) + layout.flags, wordSize: layout.wordSize)
-        return Int(truncatingIfNeeded: word >> UInt64(fields.zonesShift)) & ((1 << fields.zonesWidth) - 1)
+        guard pointee.fields.zonesWidth > 0, pointee.layout.flags >= 0 else { return -1 }
+        let word = RawMemory.loadWord(pagePointer(pfn) + pointee.layout.flags, wordSize: pointee.layout.wordSize)
+        return Int(truncatingIfNeeded: word >> UInt64(pointee.fields.zonesShift)) & ((1 << pointee.fields.zonesWidth) - 1)
     }
 
     /// The zone index by pfn: section_to_node_table[] for the node, then the node's zone
     /// spans (`zone_spans_pfn()`), for designs without page->flags (memdesc8).
     @inline(__always)
     func zoneByPfn(_ pfn: Int) -> Int {
-        let nid = Int32(sectionNode[pfn >> sectionShift])
-        for i in 0..<zoneRangeCount {
-            let z = zoneRanges[i]
+        let nid = Int32(pointee.sectionNode[pfn >> pointee.sectionShift])
+        for i in 0..<pointee.zoneRangeCount {
+            let z = pointee.zoneRanges[i]
             if z.nid == nid, pfn >= z.start, pfn < z.end { return Int(z.zone) }
         }
         return -1
@@ -267,29 +273,29 @@ public final class Memmap: @unchecked Sendable {
     /// Linux: `virt_to_page()` for a struct page's own address (`compound_head()`
     /// results, list entries): nil if the address is not a struct page's start.
     public func page(atAddress address: UInt64) -> Page? {
-        guard let pfn = context.pointee.pfn(ofPageAddress: address), isValid(pfn: pfn),
-              context.pointee.pageAddress(pfn) == address else { return nil }
+        guard let pfn = context.pfn(ofPageAddress: address), isValid(pfn: pfn),
+              context.pageAddress(pfn) == address else { return nil }
         return Page(unchecked: pfn, context)
     }
 
     /// The node of a pfn (page->flags where kept, section_to_node_table[] otherwise).
-    public func nid(of pfn: Int) -> Int? { isValid(pfn: pfn) ? context.pointee.nid(of: pfn) : nil }
+    public func nid(of pfn: Int) -> Int? { isValid(pfn: pfn) ? context.nid(of: pfn) : nil }
     /// The zone index of a pfn, from page->flags where kept there.
     public func zoneIndexFromFlags(of pfn: Int) -> Int? {
         guard isValid(pfn: pfn) else { return nil }
-        let z = context.pointee.zoneFromFlags(pfn)
+        let z = context.zoneFromFlags(pfn)
         return z >= 0 ? z : nil
     }
     /// The zone index of a pfn by section table and zone spans.
     public func zoneIndexByPfn(of pfn: Int) -> Int? {
         guard isValid(pfn: pfn) else { return nil }
-        let z = context.pointee.zoneByPfn(pfn)
+        let z = context.zoneByPfn(pfn)
         return z >= 0 ? z : nil
     }
     /// Linux: `page_zonenum()`.
     public func zoneIndex(of pfn: Int) -> Int? {
         guard isValid(pfn: pfn) else { return nil }
-        let z = context.pointee.zone(of: pfn)
+        let z = context.zone(of: pfn)
         return z >= 0 ? z : nil
     }
 }

@@ -27,7 +27,7 @@ extension Machine {
         var blocks: [(pfn: Int, order: Int)] = []
         var pfn = start
         while pfn < end {
-            let order = context.pointee.buddyOrder(pfn)
+            let order = context.buddyOrder(pfn)
             guard order >= 0 else {
                 for (block, type) in previous.sorted(by: { $0.key < $1.key }) { setPageblockMigratetype(pfn: block, type) }
                 throw .busy("pfn 0x\(String(pfn, radix: 16)) of section \(section) is in use")

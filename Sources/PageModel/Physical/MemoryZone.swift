@@ -81,7 +81,7 @@ public final class MemoryZone: @unchecked Sendable {
         types.initialize(repeating: UInt8(MigrateType.movable.rawValue), count: max(blocks, 1))
         state = ModelMutex(State(nrFree: nrFree, pcpCount: pcpCount, pageblockTypes: types))
         for i in 0..<(BuddyConstants.orders * BuddyConstants.migrateTypes + BuddyConstants.pcpLists) {
-            context.pointee.listInit(heads + UInt64(i) * listHeadSize)
+            context.listInit(heads + UInt64(i) * listHeadSize)
         }
     }
 
@@ -120,8 +120,8 @@ public final class MemoryZone: @unchecked Sendable {
     /// does not matter here: both happen under the zone lock).
     @inline(__always)
     func addToFreeList(_ pfn: Int, order: Int, type: Int, tail: Bool, _ st: inout State) {
-        context.pointee.setBuddy(pfn, order: order)
-        context.pointee.listAdd(context.pointee.linkAddress(pfn), head(order: order, type: type), tail: tail)
+        context.setBuddy(pfn, order: order)
+        context.listAdd(context.linkAddress(pfn), head(order: order, type: type), tail: tail)
         st.nrFree[order * BuddyConstants.migrateTypes + type] += 1
         st.freePages += 1 << order
     }
@@ -129,8 +129,8 @@ public final class MemoryZone: @unchecked Sendable {
     /// Linux: `del_page_from_free_list()`.
     @inline(__always)
     func deleteFromFreeList(_ pfn: Int, order: Int, type: Int, _ st: inout State) {
-        context.pointee.listDel(context.pointee.linkAddress(pfn))
-        context.pointee.clearBuddy(pfn)
+        context.listDel(context.linkAddress(pfn))
+        context.clearBuddy(pfn)
         st.nrFree[order * BuddyConstants.migrateTypes + type] -= 1
         st.freePages -= 1 << order
     }
@@ -139,8 +139,8 @@ public final class MemoryZone: @unchecked Sendable {
     @inline(__always)
     func firstFree(order: Int, type: Int) -> Int? {
         let h = head(order: order, type: type)
-        let first = context.pointee.next(h)
-        return first == h ? nil : context.pointee.pfn(ofLink: first)
+        let first = context.next(h)
+        return first == h ? nil : context.pfn(ofLink: first)
     }
 
     /// Linux: `page_is_buddy()`: the buddy is free with exactly this order and in the
@@ -148,7 +148,7 @@ public final class MemoryZone: @unchecked Sendable {
     @inline(__always)
     func isBuddy(_ buddyPfn: Int, order: Int, zoneID: Int) -> Bool {
         guard buddyPfn < context.pointee.spannedPfns, context.pointee.sections[buddyPfn >> context.pointee.sectionShift] != nil else { return false }
-        return context.pointee.buddyOrder(buddyPfn) == order && context.pointee.zoneID(buddyPfn) == zoneID
+        return context.buddyOrder(buddyPfn) == order && context.zoneID(buddyPfn) == zoneID
     }
 
     /// Linux: `__free_one_page()`: merge with free buddies while possible, then put the
@@ -156,7 +156,7 @@ public final class MemoryZone: @unchecked Sendable {
     /// `buddy_merge_likely()`.
     func freeOne(_ startPfn: Int, order startOrder: Int, type: Int, toTail: Bool = false, _ st: inout State) {
         var pfn = startPfn, order = startOrder
-        let zoneID = context.pointee.zoneID(pfn)
+        let zoneID = context.zoneID(pfn)
         var buddyPfn = pfn
         while order < BuddyConstants.maxOrder {
             buddyPfn = pfn ^ (1 << order)
@@ -232,7 +232,7 @@ public final class MemoryZone: @unchecked Sendable {
         let end = min(first + blockPages, span.span.end)
         var p = first
         while p < end {
-            let o = context.pointee.buddyOrder(p)
+            let o = context.buddyOrder(p)
             if o >= 0 {
                 let old = migratetype(of: p, &st)
                 if old != type {
@@ -273,22 +273,22 @@ public final class MemoryZone: @unchecked Sendable {
     func rmqueuePcp(order: Int, type: Int, _ st: inout State) -> Int? {
         let index = Self.pindex(order: order, type: type)
         let h = pcpHead(index)
-        if context.pointee.next(h) == h {
+        if context.next(h) == h {
             let batch = max(1, st.pcpBatch >> order)
             for _ in 0..<batch {
                 guard let pfn = rmqueue(order: order, type: type, &st) else { break }
                 markPcp(pfn, order: order)
-                context.pointee.listAdd(context.pointee.linkAddress(pfn), h, tail: true)
+                context.listAdd(context.linkAddress(pfn), h, tail: true)
                 st.pcpCount[index] += 1
                 st.pcpTotal += 1 << order
                 // NR_FREE_PAGES keeps counting pages on pcp lists as allocated, as the
                 // kernel's vmstat does; zone free pages below are the buddy's.
             }
         }
-        let first = context.pointee.next(h)
+        let first = context.next(h)
         guard first != h else { return nil }
-        context.pointee.listDel(first)
-        let pfn = context.pointee.pfn(ofLink: first)
+        context.listDel(first)
+        let pfn = context.pfn(ofLink: first)
         st.pcpCount[index] -= 1
         st.pcpTotal -= 1 << order
         return pfn
@@ -301,7 +301,7 @@ public final class MemoryZone: @unchecked Sendable {
     func markPcp(_ pfn: Int, order: Int) {
         guard context.pointee.layout.privateWord >= 0 else { return }
         let value = context.pointee.layout.kind == .memdesc32 ? UInt64(order) | 0x100 : UInt64(order)
-        RawMemory.storeWord(value, context.pointee.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
+        RawMemory.storeWord(value, context.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
     }
 
     /// Linux: `free_frozen_page_commit()`: add to the per-cpu list, and return pages to
@@ -309,7 +309,7 @@ public final class MemoryZone: @unchecked Sendable {
     func freePcp(_ pfn: Int, order: Int, type: Int, _ st: inout State) {
         let index = Self.pindex(order: order, type: type)
         markPcp(pfn, order: order)
-        context.pointee.listAdd(context.pointee.linkAddress(pfn), pcpHead(index), tail: false)
+        context.listAdd(context.linkAddress(pfn), pcpHead(index), tail: false)
         st.pcpCount[index] += 1
         st.pcpTotal += 1 << order
         if st.pcpTotal >= st.pcpHigh { freePcpBulk(count: st.pcpBatch, &st) }
@@ -323,14 +323,14 @@ public final class MemoryZone: @unchecked Sendable {
         var idle = 0
         while remaining > 0, st.pcpTotal > 0, idle < BuddyConstants.pcpLists {
             let h = pcpHead(index)
-            let last = context.pointee.prev(h)
+            let last = context.prev(h)
             if last != h {
                 idle = 0
                 let order = index / MigrateType.pcpTypes
-                context.pointee.listDel(last)
-                let pfn = context.pointee.pfn(ofLink: last)
+                context.listDel(last)
+                let pfn = context.pfn(ofLink: last)
                 if context.pointee.layout.privateWord >= 0 {
-                    RawMemory.storeWord(0, context.pointee.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
+                    RawMemory.storeWord(0, context.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
                 }
                 st.pcpCount[index] -= 1
                 st.pcpTotal -= 1 << order
@@ -391,10 +391,10 @@ public final class MemoryZone: @unchecked Sendable {
         state.withLock { _ in
             var result: [Int] = []
             let h = head(order: order, type: type.rawValue)
-            var entry = context.pointee.next(h)
+            var entry = context.next(h)
             while entry != h, result.count <= span.span.count {
-                result.append(context.pointee.pfn(ofLink: entry))
-                entry = context.pointee.next(entry)
+                result.append(context.pfn(ofLink: entry))
+                entry = context.next(entry)
             }
             return result
         }

@@ -16,7 +16,7 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     init(unchecked pfn: Int, _ context: UnsafeMutablePointer<MemmapContext>) {
         self.pfn = pfn
         self.context = context
-        raw = context.pointee.pagePointer(pfn)
+        raw = context.pagePointer(pfn)
     }
 
     /// A view of a struct page that lives outside the memmap: the proxy design's
@@ -33,7 +33,7 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
 
 
     /// The struct page's kernel address. Linux: `pfn_to_page()`.
-    public var address: UInt64 { context.pointee.pageAddress(pfn) }
+    public var address: UInt64 { context.pageAddress(pfn) }
 
     // MARK: Raw fields
 
@@ -213,9 +213,9 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     // MARK: Node, zone
 
     /// Linux: `page_to_nid()`.
-    public var nid: Int { context.pointee.nid(of: pfn) }
+    public var nid: Int { context.nid(of: pfn) }
     /// Linux: `page_zonenum()`.
-    public var zoneIndex: Int { context.pointee.zone(of: pfn) }
+    public var zoneIndex: Int { context.zone(of: pfn) }
 
     /// The address of the page's `lru`/`buddy_list` list_head.
     var linkAddress: UInt64 { address &+ UInt64(context.pointee.layout.link) }

@@ -80,7 +80,7 @@ extension Machine {
         case .memdesc8:
             // Misc memory (no refcount), its order in bits 12-17 of every page's word.
             let word = UInt64(order) << MemdescWord.orderShift
-            for i in 0..<(1 << order) { context.pointee.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
+            for i in 0..<(1 << order) { context.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
         }
         if gfp.contains(.zero) { frames.clear(pfn: pfn, count: 1 << order) }
         if gfp.contains(.comp), order > 0 || layout.foliosAreDescriptors {

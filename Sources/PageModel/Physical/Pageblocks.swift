@@ -19,7 +19,7 @@ extension Machine {
             var order = BuddyConstants.maxOrder
             while order > zone.pageblockOrder {
                 let head = start & ~((1 << order) - 1)
-                if head >= zone.span.span.start, context.pointee.buddyOrder(head) == order {
+                if head >= zone.span.span.start, context.buddyOrder(head) == order {
                     zone.deleteFromFreeList(head, order: order, type: zone.migratetype(of: head, &st), &st)
                     for block in stride(from: head, to: head + (1 << order), by: 1 << zone.pageblockOrder) {
                         zone.addToFreeList(block, order: zone.pageblockOrder, type: zone.migratetype(of: block, &st), tail: false, &st)
@@ -35,7 +35,7 @@ extension Machine {
                 let end = min(start + (1 << zone.pageblockOrder), zone.span.span.end)
                 var p = start
                 while p < end {
-                    let order = context.pointee.buddyOrder(p)
+                    let order = context.buddyOrder(p)
                     guard order >= 0 else { p += 1; continue }
                     zone.deleteFromFreeList(p, order: order, type: type.rawValue, &st)
                     zone.freeOne(p, order: order, type: type.rawValue, &st)

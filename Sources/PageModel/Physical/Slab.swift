@@ -66,7 +66,7 @@ extension Machine {
     }
 
     private var slabOffsets: (cache: Int, freelist: Int, counters: Int) {
-        let slab = layout.kind == .structPage ? Layouts.slab(config.layout) : Layouts.descriptor(.slab, config.layout)
+        let slab = layout.kind == .structPage ? Layouts.slab(layoutConfig) : Layouts.descriptor(.slab, layoutConfig)
         return (slab.offset(of: "slab_cache") ?? -1, slab.offset(of: "freelist") ?? -1, slab.offset(of: "counters") ?? -1)
     }
 

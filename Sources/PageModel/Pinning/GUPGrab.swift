@@ -269,7 +269,7 @@ extension Machine {
 
     @inline(never)
     private func isPCIP2PDMAPagemap(_ folio: Folio) -> Bool {
-        guard pins.deviceZoneIndex >= 0, layout.kind == .structPage, context.pointee.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
+        guard pins.deviceZoneIndex >= 0, layout.kind == .structPage, context.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .pciP2PDMA
     }
 
@@ -278,7 +278,7 @@ extension Machine {
     /// otherwise not in ZONE_MOVABLE.
     public func folioIsLongtermPinnable(_ folio: Folio) -> Bool {
         if isZeroPagePfn(folio.pfn) { return true }
-        let zone = context.pointee.zone(of: folio.pfn)
+        let zone = context.zone(of: folio.pfn)
         if zone >= 0, zone == pins.deviceZoneIndex {
             let type = registry.object(at: folio.pgmap, as: DevPagemap.self)?.type
             return type != .deviceCoherent && type != .fsDax
@@ -290,7 +290,7 @@ extension Machine {
     func notePinsAcquired(_ folio: Folio, _ refs: Int32, nodeStat bump: Bool) {
         pins.shadow.add(folio.pfn, Int64(refs))
         pins.counters.acquired.add(Int(refs), ordering: .relaxed)
-        if bump { pins.nodeAcquired[pins.nodeIndex(context.pointee.nid(of: folio.pfn))].wrappingIncrement(by: Int(refs), ordering: .relaxed) }
+        if bump { pins.nodeAcquired[pins.nodeIndex(context.nid(of: folio.pfn))].wrappingIncrement(by: Int(refs), ordering: .relaxed) }
     }
 
     /// Adds what `batch` counted to the machine's statistics and empties it.
@@ -317,7 +317,7 @@ struct PinStatBatch {
     @inline(__always)
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
         acquired &+= Int(refs)
-        let nid = machine.context.pointee.nid(of: folio.pfn)
+        let nid = machine.context.nid(of: folio.pfn)
         if nid != acquiredNid {
             if acquiredOnNode != 0 { machine.pins.nodeAcquired[machine.pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
             acquiredNid = nid
@@ -329,7 +329,7 @@ struct PinStatBatch {
     @inline(__always)
     mutating func released(_ folio: Folio, _ refs: Int32, in machine: Machine) {
         released &+= Int(refs)
-        let nid = machine.context.pointee.nid(of: folio.pfn)
+        let nid = machine.context.nid(of: folio.pfn)
         if nid != releasedNid {
             if releasedOnNode != 0 { machine.pins.nodeReleased[machine.pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
             releasedNid = nid

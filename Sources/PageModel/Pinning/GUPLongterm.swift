@@ -104,7 +104,7 @@ extension Machine {
 
     /// Linux: `folio_is_device_coherent()`.
     func folioIsDeviceCoherent(_ folio: Folio) -> Bool {
-        guard pins.deviceZoneIndex >= 0, context.pointee.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
+        guard pins.deviceZoneIndex >= 0, context.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .deviceCoherent
     }
 }

@@ -71,7 +71,7 @@ public final class LRUPinnedPins: PinTracker {
             var putback = false
             if RawMemory.atomicSubReturn(head.raw + countOffset, refs) <= 0 {
                 // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
-                machine.context.pointee.listInit(folio.address &+ UInt64(lruOffset))
+                machine.context.listInit(folio.address &+ UInt64(lruOffset))
                 putback = flags & Self.pageDmaPinnedWasLru != 0
             }
             if machine.isZoneDevice(folio.pfn) { audit(folio, in: machine) }
@@ -127,6 +127,6 @@ extension Machine {
     /// Whether a pfn is in ZONE_DEVICE (from page->flags, as `folio_is_zone_device()`).
     @inline(__always)
     func isZoneDevice(_ pfn: Int) -> Bool {
-        pins.deviceZoneIndex >= 0 && layout.kind == .structPage && context.pointee.zone(of: pfn) == pins.deviceZoneIndex
+        pins.deviceZoneIndex >= 0 && layout.kind == .structPage && context.zone(of: pfn) == pins.deviceZoneIndex
     }
 }

@@ -3,15 +3,28 @@
 // get_page()/put_page() make on pinned pages and proxies, and what pinning costs.
 // Reclaim, fork and migration call these, never a design directly.
 import PageLayout
+import Atomics
 
 extension Machine {
     /// Linux: `folio_maybe_dma_pinned()`, answered by the machine's design. Every answer
     /// is compared with the exact shadow count: a "yes" without pins is a counted false
     /// positive (mainline's bias: 1024 plain references), a "no" with pins a counted
     /// false negative (which the kernel's contract forbids).
+    ///
+    /// The count is read before and after the answer; an answer given while a pin or
+    /// unpin of this folio ran (the snapshots differ) is not judged: the kernel allows
+    /// either answer then (a GUP-fast pin racing with reclaim or fork backs off when it
+    /// re-checks the PTE), and the shadow is updated a moment after the design's grab
+    /// and before its release. A pin counted in both snapshots was in the design the
+    /// whole time (GUP grabs before it counts, uncounts before it releases), so a "no"
+    /// then is a real false negative. A grab or release caught between its design and
+    /// shadow steps may still show as a false positive under concurrency.
     public func folioMaybeDMAPinned(_ folio: Folio) -> Bool {
+        let before = pins.shadow.word(folio.pfn)
         let answer = pins.tracker.maybePinned(folio, in: self)
-        let exact = pins.shadow.pins(folio.pfn) > 0
+        atomicMemoryFence(ordering: .acquiring)
+        guard pins.shadow.word(folio.pfn) == before else { return answer }
+        let exact = PinSlotWord.pins(before) > 0
         if answer != exact {
             if answer { pins.counters.falsePositives.add(1, ordering: .relaxed) } else { pins.counters.falseNegatives.add(1, ordering: .relaxed) }
         }
@@ -40,7 +53,7 @@ extension Machine {
     /// memmap's struct page of its pfn and carry the proxy mark. nil for any other page.
     @inline(__always)
     func proxyTarget(_ page: Page) -> Page? {
-        guard pins.proxyBit >= 0, page.raw != context.pointee.pagePointer(page.pfn), page.testFlag(pins.proxyBit) else { return nil }
+        guard pins.proxyBit >= 0, page.raw != context.pagePointer(page.pfn), page.testFlag(pins.proxyBit) else { return nil }
         return Page(unchecked: page.pfn, context)
     }
 
@@ -79,7 +92,7 @@ extension Machine {
 
     /// What pin tracking costs on this machine, from its layouts and its allocations.
     public var pinCosts: PinCosts {
-        let mainline = Layouts.structPage(config.layout, design: .mainline).size
+        let mainline = Layouts.structPage(layoutConfig, design: .mainline).size
         let live = heap.usage()[.dynamicPage] ?? (0, 0)
         let extBytes = pageExt?.bytes ?? 0
         return PinCosts(

@@ -4,6 +4,16 @@
 import Atomics
 import Synchronization
 
+/// A shadow slot packs the pins outstanding (low 32 bits) with the number of changes
+/// made to it (high 32 bits, wrapping). Two equal snapshots around a design's answer
+/// prove that no pin or unpin of that folio ran meanwhile, so the answer can be judged
+/// against a count that held the whole time (`folioMaybeDMAPinned`). 2^32 - 1 pins per
+/// folio is the limit, as for the kernel's 32-bit `_pincount`.
+enum PinSlotWord {
+    static let change: Int64 = 1 << 32
+    @inline(__always) static func pins(_ word: Int64) -> Int64 { word & 0xffff_ffff }
+}
+
 /// The RAM part of the shadow as a plain value (a base pointer and a bound), so that the
 /// hot paths (GUP-fast, unpin) reach the atomics without touching any object: copying
 /// it out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
@@ -21,22 +31,29 @@ struct PinShadowSlots: @unchecked Sendable {
         (base + pfn &* 8).assumingMemoryBound(to: Storage.self)
     }
 
-    /// Outstanding pins of the folio starting at `pfn` (relaxed load); `pfn` in range.
+    /// The slot's word (`PinSlotWord`), an acquiring load; `pfn` in range.
     @inline(__always)
-    func pins(_ pfn: Int) -> Int64 { Storage.atomicLoad(at: slot(pfn), ordering: .relaxed) }
+    func word(_ pfn: Int) -> Int64 { Storage.atomicLoad(at: slot(pfn), ordering: .acquiring) }
 
-    /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`); `pfn` in range.
+    /// Outstanding pins of the folio starting at `pfn`; `pfn` in range.
+    @inline(__always)
+    func pins(_ pfn: Int) -> Int64 { PinSlotWord.pins(word(pfn)) }
+
+    /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`: GUP orders it after the
+    /// design's grab with smp_mb__after_atomic()); `pfn` in range.
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
-        _ = Storage.atomicLoadThenWrappingIncrement(by: refs, at: slot(pfn), ordering: .relaxed)
+        _ = Storage.atomicLoadThenWrappingIncrement(by: refs &+ PinSlotWord.change, at: slot(pfn), ordering: .relaxed)
     }
 
     /// Removes `refs` pins if at least that many are outstanding; `pfn` in range.
+    /// Acquiring: the design's release that follows cannot be seen before it.
     @inline(__always)
     func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
         var current = Storage.atomicLoad(at: slot(pfn), ordering: .relaxed)
-        while current >= refs {
-            let (done, found) = Storage.atomicCompareExchange(expected: current, desired: current - refs, at: slot(pfn), ordering: .relaxed)
+        while PinSlotWord.pins(current) >= refs {
+            let (done, found) = Storage.atomicCompareExchange(expected: current, desired: current &- refs &+ PinSlotWord.change,
+                                                              at: slot(pfn), ordering: .acquiring)
             if done { return true }
             current = found
         }
@@ -58,12 +75,16 @@ final class PinShadow: @unchecked Sendable {
         slots = PinShadowSlots(base: region.base, pfns: pfns)
     }
 
-    /// Outstanding pins of the folio starting at `pfn` (relaxed load).
+    /// The slot's word (`PinSlotWord`) of the folio starting at `pfn`.
     @inline(__always)
-    func pins(_ pfn: Int) -> Int64 {
-        if slots.contains(pfn) { return slots.pins(pfn) }
+    func word(_ pfn: Int) -> Int64 {
+        if slots.contains(pfn) { return slots.word(pfn) }
         return beyond.withLock { $0[pfn] ?? 0 }
     }
+
+    /// Outstanding pins of the folio starting at `pfn`.
+    @inline(__always)
+    func pins(_ pfn: Int) -> Int64 { PinSlotWord.pins(word(pfn)) }
 
     /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`).
     @inline(__always)
@@ -71,10 +92,11 @@ final class PinShadow: @unchecked Sendable {
         if slots.contains(pfn) { slots.add(pfn, refs) } else { addBeyond(pfn, refs) }
     }
 
-    /// `add` for a pfn beyond RAM (cold).
+    /// `add` for a pfn beyond RAM (cold). Entries stay when their count returns to 0, so
+    /// that their change count keeps counting.
     @inline(never)
     func addBeyond(_ pfn: Int, _ refs: Int64) {
-        beyond.withLock { $0[pfn, default: 0] += refs }
+        beyond.withLock { $0[pfn, default: 0] &+= refs &+ PinSlotWord.change }
     }
 
     /// Removes `refs` pins if at least that many are outstanding; false (nothing changed)
@@ -89,8 +111,8 @@ final class PinShadow: @unchecked Sendable {
     @inline(never)
     func trySubtractBeyond(_ pfn: Int, _ refs: Int64) -> Bool {
         beyond.withLock { table in
-            guard let current = table[pfn], current >= refs else { return false }
-            table[pfn] = current - refs == 0 ? nil : current - refs
+            guard let current = table[pfn], PinSlotWord.pins(current) >= refs else { return false }
+            table[pfn] = current &- refs &+ PinSlotWord.change
             return true
         }
     }

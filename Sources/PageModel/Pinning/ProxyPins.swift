@@ -87,7 +87,7 @@ public final class ProxyPins: PinTracker {
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         let heap = machine.heap
         let through: UInt64? = page.flatMap { view in
-            view.raw == machine.context.pointee.pagePointer(view.pfn) ? nil : heap.base &+ UInt64(view.raw - heap.pointer(heap.base))
+            view.raw == machine.context.pagePointer(view.pfn) ? nil : heap.base &+ UInt64(view.raw - heap.pointer(heap.base))
         }
         let freed: [UInt64] = table.withLock { table in
             var list = table[folio.pfn] ?? []

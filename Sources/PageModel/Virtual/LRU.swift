@@ -43,14 +43,14 @@ extension Machine {
         return (0..<nodes).compactMap { _ in
             guard let base = heap.allocate(size: bytes, alignment: 16, kind: .zone) else { return nil }
             let vec = LRUVec(base: base, wordSize: wordSize)
-            for list in LRUList.allCases { context.pointee.listInit(vec.head(list)) }
+            for list in LRUList.allCases { context.listInit(vec.head(list)) }
             return vec
         }
     }
 
     /// The lruvec of a folio's node. Linux: `folio_lruvec()`.
     func lruvec(of folio: Folio) -> LRUVec? {
-        let nid = context.pointee.nid(of: folio.pfn)
+        let nid = context.nid(of: folio.pfn)
         return nid >= 0 && nid < lruvecs.count ? lruvecs[nid] : nil
     }
 
@@ -81,7 +81,7 @@ extension Machine {
                 return
             }
             let list = lruList(of: folio)
-            context.pointee.listAdd(lruLink(folio), vec.head(list), tail: false)
+            context.listAdd(lruLink(folio), vec.head(list), tail: false)
             folio.setFlag(flagBits.lru)
             counts[list.rawValue] += 1
         }
@@ -130,7 +130,7 @@ extension Machine {
 
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
-        context.pointee.listDel(lruLink(folio))
+        context.listDel(lruLink(folio))
         folio.clearFlag(flagBits.lru)
         counts[list.rawValue] -= 1
     }
@@ -144,9 +144,9 @@ extension Machine {
         return vec.lock.withLock { counts in
             var taken: [Folio] = []
             let head = vec.head(list)
-            var link = context.pointee.prev(head)
+            var link = context.prev(head)
             while link != head, taken.count < count {
-                let previous = context.pointee.prev(link)
+                let previous = context.prev(link)
                 let address = link &- UInt64(layout.folioLru)
                 if let folio = folio(atAddress: address), folio.refAddUnless(1, unless: 0) {
                     delete(folio, &counts)

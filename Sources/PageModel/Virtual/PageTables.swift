@@ -151,10 +151,10 @@ public final class UserPageTables: @unchecked Sendable {
     @inline(__always)
     func ptlPointer(_ tablePfn: Int) -> UnsafeMutableRawPointer {
         if ptdescInHeap {
-            let word = context.pointee.pagePointer(tablePfn).load(fromByteOffset: context.pointee.layout.memdesc, as: UInt64.self)
+            let word = context.pagePointer(tablePfn).load(fromByteOffset: context.pointee.layout.memdesc, as: UInt64.self)
             return machine.heap.pointer(word & ~MemdescWord.typeMask) + ptlOffset
         }
-        return context.pointee.pagePointer(tablePfn) + ptlOffset
+        return context.pagePointer(tablePfn) + ptlOffset
     }
 
     /// Linux: `ptlock_init()` (spin_lock_init(&ptdesc->ptl)).

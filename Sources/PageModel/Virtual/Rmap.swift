@@ -16,7 +16,7 @@ extension Machine {
 
     @inline(__always)
     func pageMapcountPointer(_ page: Page) -> UnsafeMutableRawPointer? {
-        layout.kind == .structPage && config.layout.pageMapcount && layout.mapcount >= 0 ? page.raw + layout.mapcount : nil
+        layout.kind == .structPage && layoutConfig.pageMapcount && layout.mapcount >= 0 ? page.raw + layout.mapcount : nil
     }
 
     /// Linux: `folio_mapcount()`: how many page-table entries map the folio (a PMD
@@ -75,7 +75,7 @@ extension Machine {
         if pmd {
             folio.setAtomic(layout.folioEntireMapcount, 0)
             folio.setAtomic(layout.folioLargeMapcount, 0)
-            if config.layout.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, entirelyMapped) }
+            if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, entirelyMapped) }
             if exclusive { setPageAnonExclusive(folio.headPage, folio: folio, true) }
         } else {
             for i in 0..<nr {
@@ -84,7 +84,7 @@ extension Machine {
                 if exclusive { setPageAnonExclusive(page, folio: folio, true) }
             }
             folio.setAtomic(layout.folioLargeMapcount, Int32(nr - 1))
-            if config.layout.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, Int32(nr)) }
+            if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, Int32(nr)) }
         }
         return true
     }
@@ -104,7 +104,7 @@ extension Machine {
             }
         }
         RawMemory.atomicAdd(folio.raw + layout.folioLargeMapcount, Int32(nr))
-        if config.layout.pageMapcount, newlyMapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, newlyMapped) }
+        if layoutConfig.pageMapcount, newlyMapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, newlyMapped) }
     }
 
     /// Linux: `folio_add_file_rmap_pmd()` / the PMD part of `folio_add_anon_rmap_pmd()`.
@@ -135,7 +135,7 @@ extension Machine {
             }
         }
         if RawMemory.atomicAddReturn(folio.raw + layout.folioLargeMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
-        if config.layout.pageMapcount, unmapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, -unmapped) }
+        if layoutConfig.pageMapcount, unmapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, -unmapped) }
     }
 
     /// Linux: `folio_remove_rmap_pmd()`.
@@ -144,7 +144,7 @@ extension Machine {
             if RawMemory.atomicAddReturn(folio.raw + layout.folioMapcount, -1) < -1 { mapcountUnderflow(folio) }
             return
         }
-        if RawMemory.atomicAddReturn(folio.raw + layout.folioEntireMapcount, -1) == -1, config.layout.pageMapcount {
+        if RawMemory.atomicAddReturn(folio.raw + layout.folioEntireMapcount, -1) == -1, layoutConfig.pageMapcount {
             RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, -entirelyMapped)
         }
         if RawMemory.atomicAddReturn(folio.raw + layout.folioLargeMapcount, -1) < -1 { mapcountUnderflow(folio) }
