@@ -115,6 +115,31 @@ import Testing
         #expect(machine.pageblockMigratetype(pfn: movable.pfn) == .cma)
         #expect(machine.allocPages([.kernel, .dma, .nowarn], order: 0) == nil)
     }
+
+    /// free_pcppages_bulk() drains the list it was asked for first, from its tail (the
+    /// oldest page), and moves to the next list only when that one is empty.
+    @Test func pcpBulkFreeDrainsTheRequestedListFirstFromTheTail() throws {
+        let machine = try Machine(ramBytes: 256 << 20)
+        let unmovable = try (0..<3).map { _ in try #require(machine.allocPages(.kernel)) }.map(\.pfn)
+        let movable = try (0..<3).map { _ in try #require(machine.allocPages(.highuserMovable)) }.map(\.pfn)
+        let zone = try #require(machine.zone(of: movable[0]))
+        #expect(machine.zone(of: unmovable[0]) === zone)
+        zone.drainPcp()
+        for pfn in unmovable + movable { machine.freePages(machine.page(pfn)!, order: 0) }
+        let unmovableList = MemoryZone.pindex(order: 0, type: MigrateType.unmovable.rawValue)
+        let movableList = MemoryZone.pindex(order: 0, type: MigrateType.movable.rawValue)
+        // Freed pages go to the head: the lists read newest first.
+        #expect(zone.pcpList(unmovableList) == unmovable.reversed())
+        #expect(zone.pcpList(movableList) == movable.reversed())
+        zone.state.withLock { zone.freePcpBulk(count: 2, from: movableList, &$0) }
+        #expect(zone.pcpList(movableList) == [movable[2]])
+        #expect(zone.pcpList(unmovableList) == unmovable.reversed())
+        // Three more: the movable list empties, then the unmovable one is taken, oldest first.
+        zone.state.withLock { zone.freePcpBulk(count: 3, from: movableList, &$0) }
+        #expect(zone.pcpList(movableList) == [])
+        #expect(zone.pcpList(unmovableList) == [unmovable[2]])
+        #expect(zone.pcpPages == 1)
+    }
 }
 
 @Suite struct ConcurrencyTests {

@@ -312,21 +312,27 @@ public final class MemoryZone: @unchecked Sendable {
         context.listAdd(context.linkAddress(pfn), pcpHead(index), tail: false)
         st.pcpCount[index] += 1
         st.pcpTotal += 1 << order
-        if st.pcpTotal >= st.pcpHigh { freePcpBulk(count: st.pcpBatch, &st) }
+        if st.pcpTotal >= st.pcpHigh { freePcpBulk(count: st.pcpBatch, from: index, &st) }
     }
 
-    /// Linux: `free_pcppages_bulk()`: `count` pages from the tails of the lists, round
-    /// robin, back to the buddy lists.
-    func freePcpBulk(count: Int, _ st: inout State) {
-        var remaining = count
-        var index = 0
-        var idle = 0
-        while remaining > 0, st.pcpTotal > 0, idle < BuddyConstants.pcpLists {
+    /// Linux: `free_pcppages_bulk()`: `count` pages (at most what the lists hold) from
+    /// the tails of the lists back to the buddy lists, list `pindex` first; each list is
+    /// drained until enough are freed or it is empty before the next non-empty one, round
+    /// robin, is taken.
+    func freePcpBulk(count: Int, from pindex: Int = 0, _ st: inout State) {
+        var remaining = min(count, st.pcpTotal)
+        var index = pindex
+        while remaining > 0 {
+            var probed = 0
+            while context.next(pcpHead(index)) == pcpHead(index) {
+                index = (index + 1) % BuddyConstants.pcpLists
+                probed += 1
+                if probed == BuddyConstants.pcpLists { return }   // the count says pages, the lists hold none
+            }
             let h = pcpHead(index)
-            let last = context.prev(h)
-            if last != h {
-                idle = 0
-                let order = index / MigrateType.pcpTypes
+            let order = index / MigrateType.pcpTypes
+            repeat {
+                let last = context.prev(h)
                 context.listDel(last)
                 let pfn = context.pfn(ofLink: last)
                 if context.pointee.layout.privateWord >= 0 {
@@ -336,9 +342,7 @@ public final class MemoryZone: @unchecked Sendable {
                 st.pcpTotal -= 1 << order
                 remaining -= 1 << order
                 freeOne(pfn, order: order, type: migratetype(of: pfn, &st), &st)
-            } else {
-                idle += 1
-            }
+            } while remaining > 0 && context.next(h) != h
             index = (index + 1) % BuddyConstants.pcpLists
         }
     }
@@ -393,6 +397,20 @@ public final class MemoryZone: @unchecked Sendable {
             let h = head(order: order, type: type.rawValue)
             var entry = context.next(h)
             while entry != h, result.count <= span.span.count {
+                result.append(context.pfn(ofLink: entry))
+                entry = context.next(entry)
+            }
+            return result
+        }
+    }
+
+    /// The pfns on per-cpu list `pindex` (`order_to_pindex()`), head first (tests, dumps).
+    func pcpList(_ pindex: Int) -> [Int] {
+        state.withLock { st in
+            var result: [Int] = []
+            let h = pcpHead(pindex)
+            var entry = context.next(h)
+            while entry != h, result.count <= st.pcpTotal {
                 result.append(context.pfn(ofLink: entry))
                 entry = context.next(entry)
             }

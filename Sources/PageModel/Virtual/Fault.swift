@@ -66,7 +66,7 @@ extension UserPageTables {
     /// order 0), exclusive, on the LRU.
     func doAnonymousPage(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
         if vma.flags.contains(.shared) { return .sigbus }   // shared anonymous VMAs have a shmem file
-        guard let anonVMA = mm.lockedAnonVMAPrepare(at: address) else { return .oom }
+        guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         if !flags.contains(.write) {
             let zero = PTE.page(pfn: machine.zeroPagePfn, writable: false, special: true)
             lockTable(table)
@@ -164,7 +164,7 @@ extension UserPageTables {
     /// and the reference it held. For an unshare the new entry stays read-only.
     func wpPageCopy(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, old: Folio?,
                     flags: FaultFlags, unshare: Bool) -> VMFault {
-        guard let anonVMA = mm.lockedAnonVMAPrepare(at: address) else { return .oom }
+        guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         let zero = old == nil && machine.isZeroPfn(orig.pfn)
         guard let new = machine.folioAlloc(zero ? userGFP(flags).union(.zero) : userGFP(flags)) else { return .oom }
         if !zero { machine.frames.copy(from: orig.pfn, to: new.pfn) }
