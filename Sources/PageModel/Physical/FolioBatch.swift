@@ -48,8 +48,9 @@ extension Machine {
     func freeFolioBatch(_ batch: UnsafeMutableBufferPointer<Folio>) {
         let lruBit = flagBits.lru
         if layout.folioLru >= 0, let first = batch.first(where: { $0.testFlag(lruBit) }), let vec = lruvec(of: first) {
+            let nid = context.nid(of: first.pfn)   // folio_lruvec(): one per node here
             vec.lock.withLock { counts in
-                for folio in batch where folio.testFlag(lruBit) && lruvec(of: folio) === vec { releaseFromLRU(folio, &counts) }
+                for folio in batch where folio.testFlag(lruBit) && context.nid(of: folio.pfn) == nid { releaseFromLRU(folio, &counts) }
             }
         }
         var zone: Unmanaged<MemoryZone>?
