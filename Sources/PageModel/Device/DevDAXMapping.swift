@@ -9,6 +9,8 @@ public final class DevDAXFile: MappedFile {
     public let size: UInt64
     public var mode: FileMode { [.read, .write] }
     public var name: String { "/dev/dax0.0" }
+    public var isDAX: Bool { true }
+    public var isCharDevice: Bool { true }
     public init(size: UInt64) { self.size = size }
 
     public func mmapPrepare(flags: inout VMFlags, pgoff: UInt64, length: UInt64) throws(Errno) {

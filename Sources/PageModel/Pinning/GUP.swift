@@ -6,8 +6,7 @@
 // include/linux/mm.h. The model's walk holds the mmap_lock for read throughout and never
 // drops it (no VM_FAULT_RETRY with FAULT_FLAG_ALLOW_RETRY): a fault that asks for a retry
 // (a migration entry) is retried in place, as the kernel waits without ALLOW_RETRY.
-// Not modelled: fsdax VMAs (the model has no DAX filesystem, so FOLL_LONGTERM never meets
-// -EOPNOTSUPP), hugetlb, secretmem, the gate area, stack expansion, soft-dirty and
+// Not modelled: hugetlb, secretmem, the gate area, stack expansion, soft-dirty and
 // userfaultfd write-protect in can_follow_write_pte(), NUMA hinting (PROT_NONE) entries.
 import PageLayout
 
@@ -203,8 +202,9 @@ extension Machine {
         let vmFlags = vma.flags
         if !vmFlags.isDisjoint(with: [.io, .pfnMap]) { return .EFAULT }
         if flags.contains(.anon), !vma.isAnonymous { return .EFAULT }
-        // FOLL_LONGTERM on vma_is_fsdax() → -EOPNOTSUPP: the model has no fsdax VMA.
-        // FOLL_SPLIT_PMD on hugetlb → -EOPNOTSUPP and secretmem → -EFAULT: none either.
+        if flags.contains(.longterm), vma.isFsdax { return .EOPNOTSUPP }
+        // FOLL_SPLIT_PMD on hugetlb → -EOPNOTSUPP and secretmem → -EFAULT: the model has
+        // neither.
         if flags.contains(.write) {
             if !vma.isAnonymous, !writableFileMappingAllowed(vma, flags, tables: tables) { return .EFAULT }
             if !vmFlags.contains(.write) {

@@ -26,6 +26,11 @@ public protocol MappedFile: AnyObject, Sendable {
     var hasVMClose: Bool { get }
     /// A short name for listings ("/dev/zero (deleted)", "data.bin").
     var name: String { get }
+    /// `IS_DAX(inode)`: the file's data are mapped straight from persistent memory, with
+    /// no page cache (device-dax, or a file on a filesystem mounted `-o dax`).
+    var isDAX: Bool { get }
+    /// `S_ISCHR(inode->i_mode)`: a character device (device-dax is one, fsdax files are not).
+    var isCharDevice: Bool { get }
     /// Linux: `f_op->mmap_prepare()`: called by mmap() for a new mapping of `length` bytes
     /// from page `pgoff`; may add VMA flags (a driver's VM_PFNMAP | VM_IO | VM_DONTEXPAND |
     /// VM_DONTDUMP, a DAX file's VM_HUGEPAGE...) or refuse with an errno.
@@ -35,6 +40,8 @@ public protocol MappedFile: AnyObject, Sendable {
 extension MappedFile {
     public var mmapSupportedFlags: MapFlags { [] }
     public var hasVMClose: Bool { false }
+    public var isDAX: Bool { false }
+    public var isCharDevice: Bool { false }
     public func mmapPrepare(flags: inout VMFlags, pgoff: UInt64, length: UInt64) throws(Errno) {}
 }
 

@@ -144,6 +144,8 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
     public var length: UInt64 { end - start }
     /// vma_is_anonymous(): no vm_ops, that is no file (a shared anonymous VMA has a shmem file).
     public var isAnonymous: Bool { file == nil }
+    /// vma_is_fsdax(): a DAX file that is not a character device (not device-dax).
+    public var isFsdax: Bool { file.map { $0.file.isDAX && !$0.file.isCharDevice } ?? false }
     /// Whether vm_ops->close exists (such a VMA must never be deleted by a merge).
     public var hasCloseHook: Bool { file?.file.hasVMClose ?? false }
     /// vma_had_uncowed_parents().
