@@ -1,7 +1,8 @@
 // The seed scenario through the page tables: GUP on device-GENERIC pages mapped into a
 // process like device-dax (vm_insert_pages() into a VM_MIXEDMAP VMA). Under lru-pinned
 // the pin overwrites folio->pgmap and zone_device_data (seed 001), which is diagnosed;
-// under lru-pinned-rearranged (Wilcox's arm) nothing is damaged.
+// under lru-pinned-rearranged (Wilcox's arm) nothing is damaged. Loads and stores reach
+// the device memory's own bytes.
 import Testing
 @testable import PageModel
 import PageLayout
@@ -32,9 +33,18 @@ import PageLayout
             #expect(pgmapIntact)
             #expect(machine.pinStats.corruptions == 0)
         }
-        // A CPU access has no bytes behind device pfns in the model: SIGBUS, not a crash.
-        #expect(throws: AccessError.bus(address: addr)) { _ = try process.read(addr, count: 1) }
+        // The CPU reaches device-dax memory through the PTE, whatever the design did to
+        // struct page: the bytes land in the device frame itself.
+        try process.write([0xd4, 0x78], at: addr + (1 << 12) + 16)
+        #expect(try process.read(addr + (1 << 12) + 16, count: 2) == [0xd4, 0x78])
+        #expect(machine.frames.read(pfn: pages[1].pfn, offset: 16, count: 2) == [0xd4, 0x78])
         try process.mm.munmap(addr: addr, length: 4 << 12)
-        if design != .lruPinned { #expect(folio.refcount == 1) }
+        if design != .lruPinned {
+            #expect(folio.refcount == 1)
+            // GENERIC pages idle at refcount 1, so memunmap_pages() finds them free and the
+            // device range loses its bytes with its struct pages.
+            #expect(machine.memunmapPages(pgmap))
+            #expect(machine.frames.pointer(pfn: pages[1].pfn) == nil)
+        }
     }
 }

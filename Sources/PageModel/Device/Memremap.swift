@@ -115,6 +115,15 @@ extension Machine {
             regions.append(range)
             return range
         }
+        if type != .devicePrivate {
+            // Memory the CPU can address has bytes behind its pfns; DEVICE_PRIVATE has none.
+            do {
+                try frames.attachDevice(start: range.start, count: pages)
+            } catch {
+                deviceRegions.withLock { $0.removeAll { $0 == range } }
+                throw .noSpace(error.description)
+            }
+        }
         guard let address = heap.allocate(size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) else {
             throw .noSpace("no room for struct dev_pagemap")
         }
@@ -240,6 +249,7 @@ extension Machine {
         }
         registry.unregister(pgmap.address)
         heap.free(pgmap.address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap)
+        frames.detachDevice(start: pgmap.range.start)
         deviceRegions.withLock { $0.removeAll { $0 == pgmap.range } }
         return true
     }

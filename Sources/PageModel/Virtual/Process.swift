@@ -53,12 +53,12 @@ public final class Process: @unchecked Sendable {
         var tries = 0
         while true {
             if let result = tables.accessIfMapped(address, write: write, body) { return result }
-            // Still not accessible after a fault: a PTE of a pfn with no frame (device
-            // memory mapped by a driver) has no bytes in the model, which a load or store
-            // reports as a bus error. Checked only on a retry, off the fault's first pass.
+            // Still not accessible after a fault: a PTE of a pfn with no bytes behind it
+            // (outside RAM and every CPU-addressable pagemap) is a bus error. Checked only
+            // on a retry, off the fault's first pass.
             if tries > 0 {
                 let pte = tables.entry(at: address).pte
-                if pte.isPresent, pte.pfn >= machine.frames.frameCount { throw .bus(address: address) }
+                if pte.isPresent, machine.frames.pointer(pfn: pte.pfn) == nil { throw .bus(address: address) }
             }
             guard let vma = mm.lockedVMALookup(address) else { throw .segv(address: address, accessError: false) }
             guard Self.permits(vma, write: write) else { throw .segv(address: address, accessError: true) }
@@ -164,17 +164,25 @@ extension UserPageTables {
             defer { unlockTable(table) }
             guard pmd.load() == pmdEntry else { return nil }
             let pfn = pmdEntry.pfn + Paging.index(address, Paging.pageShift)
-            return body(frames + (pfn << 12))
+            guard let frame = frame(pfn) else { return nil }
+            return body(frame)
         }
         let table = pmdEntry.pfn
         let pte = slot(table, Paging.index(address, Paging.pageShift))
         let entry = pte.load()
-        guard entry.isPresent, !write || entry.isWritable, entry.pfn < machine.frames.frameCount else { return nil }
+        guard entry.isPresent, !write || entry.isWritable, let frame = frame(entry.pfn) else { return nil }
         lockTable(table)
         defer { unlockTable(table) }
         guard pmd.load() == pmdEntry, pte.load() == entry else { return nil }
         // The hardware sets the accessed and (for a store) dirty bits.
         if write && !entry.isDirty { pte.store(entry.madeWritableDirty) }
-        return body(frames + (entry.pfn << 12))
+        return body(frame)
+    }
+
+    /// The host address of a frame a PTE maps: RAM directly, device memory through its
+    /// pagemap's bytes (a cold path).
+    @inline(__always)
+    private func frame(_ pfn: Int) -> UnsafeMutableRawPointer? {
+        pfn < machine.frames.frameCount ? frames + (pfn << 12) : machine.frames.pointer(pfn: pfn)
     }
 }
