@@ -16,7 +16,7 @@ public struct PageLabReport: Sendable {
     /// `pagelab flags` does (default: /proc/config.gz, else x86_64-defconfig); the census
     /// is of this machine when /proc/kpageflags can be read, else of the bundled example;
     /// `machineRAM` sizes the model machine built once per design; `compareRAM` the
-    /// machines the basic workload runs on, one per design (nil: no compare section).
+    /// machines the basic and pins workloads run on, one per design (nil: neither section).
     public static func make(kconfig: String? = nil, preset: String? = nil,
                             machineRAM: UInt64 = 4 << 30, compareRAM: UInt64? = 256 << 20) throws -> PageLabReport {
         let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
@@ -26,7 +26,10 @@ public struct PageLabReport: Sendable {
         if let png = MemmapPicture.png(census) { files["memmap.png"] = png }
         sections.append(censusSection(census, note: note, picture: files["memmap.png"] != nil))
         sections.append(try machineSection(ram: machineRAM))
-        if let compareRAM { sections.append(try compareSection(ram: compareRAM)) }
+        if let compareRAM {
+            sections.append(try compareSection(ram: compareRAM))
+            sections.append(try pinsSection(ram: compareRAM))
+        }
         let intro = "Kernel configuration: \(source). Memory: \(note)."
         let text = "PageLab report\n\(intro)\n\n" + sections.map { "== \($0.title)\n\n\($0.text)" }.joined(separator: "\n")
         let html = HTMLReport.render(title: "PageLab report", intro: intro, sections: sections)
@@ -103,11 +106,14 @@ public struct PageLabReport: Sendable {
             text: table.render())
     }
 
+    /// `pagelab compare --workload kind` over every design.
+    private static func everyDesign(_ kind: WorkloadKind, ram: UInt64) throws -> CompareReport {
+        let results = try Design.allCases.map { design throws -> WorkloadResult in try kind.run(design: design, ramBytes: ram) }
+        return CompareReport(workload: kind, ramBytes: ram, results: results)
+    }
+
     static func compareSection(ram: UInt64) throws -> ReportSection {
-        let results = try Design.allCases.map { design throws -> WorkloadResult in
-            try WorkloadKind.basic.run(design: design, ramBytes: ram)
-        }
-        let report = CompareReport(workload: .basic, ramBytes: ram, results: results)
+        let report = try everyDesign(.basic, ram: ram)
         return ReportSection(
             id: "compare", title: "One workload through every design",
             summary: """
@@ -115,6 +121,28 @@ public struct PageLabReport: Sendable {
                 fork with COW on both sides, swap, migration to node 1, munmap) on a \
                 \(Units.bytes(Int64(ram))) two-node model machine per design, with every byte it \
                 wrote read back: \(report.passed ? "no data errors on any design" : "DATA ERRORS, see the table").
+                """,
+            text: CompareText.render(report))
+    }
+
+    static func pinsSection(ram: UInt64) throws -> ReportSection {
+        let report = try everyDesign(.pins, ram: ram)
+        let falseNegatives = report.designs.reduce(0) { $0 + ($1.pins?.falseNegatives ?? 0) }
+        let corrupting = report.designs.filter { ($0.pins?.corruptions ?? 0) > 0 }.map(\.design)
+        let verdict = falseNegatives == 0 ? "no design said \"not pinned\" of a pinned folio" : "\(falseNegatives) FALSE NEGATIVES, see the table"
+        let damage = corrupting.isEmpty ? "" : "; \(corrupting.joined(separator: ", ")) overwrote another arm of struct page on device pages"
+        let released = report.designs.allSatisfy { $0.pins.map { $0.pinsAcquired == $0.pinsReleased } ?? true }
+        let data = report.designs.allSatisfy { $0.dataErrors == 0 } ? "every byte read back as written" : "DATA ERRORS, see the table"
+        return ReportSection(
+            id: "pins", title: "Pinning pages for DMA through every design",
+            summary: """
+                The pins workload of `pagelab compare --workload pins` (short- and long-term \
+                pins of anonymous, THP, memfd, disk-file and ZONE_DEVICE memory; fork, migration \
+                and reclaim over pinned ranges; a timed GUP-fast loop) on a \
+                \(Units.bytes(Int64(ram))) two-node model machine per design: what tracking pins \
+                costs each design in memory and time, and where it breaks. \
+                `folio_maybe_dma_pinned()` is checked against the exact pin count: \
+                \(verdict)\(damage); \(data), \(released ? "every pin released" : "PINS LEFT OUTSTANDING").
                 """,
             text: CompareText.render(report))
     }

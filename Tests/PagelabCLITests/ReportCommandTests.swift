@@ -10,17 +10,20 @@ import Testing
         #expect(result.status == 0, "stderr: \(result.stderr)")
         #expect(result.stdout.contains("Kernel configuration: preset x86_64-defconfig"))
         for title in ["The page->flags bit budget", "Descriptor layouts", "Census of physical memory",
-                      "The model machine, per design", "One workload through every design"] {
+                      "The model machine, per design", "One workload through every design",
+                      "Pinning pages for DMA through every design"] {
             #expect(result.stdout.contains("== \(title)"))
         }
         #expect(result.stdout.contains("memdesc8"))
         let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
-        for id in ["flags", "layout", "census", "machine", "compare"] {
+        for id in ["flags", "layout", "census", "machine", "compare", "pins"] {
             #expect(html.contains("<section id=\"\(id)\">"))
         }
         #expect(html.contains("<svg"))
         #expect(html.contains("no data errors on any design"))
+        #expect(html.contains("not pinned") && html.contains("of a pinned folio; lru-pinned overwrote another arm of struct page"))
+        #expect(html.contains("every byte read back as written, every pin released"))
         // x86_64_defconfig leaves 34 unused bits and a 64-byte struct page (kernel-facts.md §2.7).
         #expect(html.contains("34 unused bits (NR_UNUSED_PAGEFLAG_BITS), struct page 64 bytes"))
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/memmap.png"))
