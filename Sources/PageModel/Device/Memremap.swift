@@ -115,23 +115,33 @@ extension Machine {
             regions.append(range)
             return range
         }
+        // Every failure from here gives back what was taken before it.
+        func release(sections added: Range<Int> = 0..<0, pagemap address: UInt64? = nil) {
+            for section in added { memmap.removeSection(section) }
+            if let address { heap.free(address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) }
+            frames.detachDevice(start: range.start)
+            deviceRegions.withLock { $0.removeAll { $0 == range } }
+        }
         if type != .devicePrivate {
             // Memory the CPU can address has bytes behind its pfns; DEVICE_PRIVATE has none.
             do {
                 try frames.attachDevice(start: range.start, count: pages)
             } catch {
-                deviceRegions.withLock { $0.removeAll { $0 == range } }
+                release()
                 throw .noSpace(error.description)
             }
         }
         guard let address = heap.allocate(size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) else {
+            release()
             throw .noSpace("no room for struct dev_pagemap")
         }
         let pgmap = DevPagemap(type: type, range: range, vmemmapShift: vmemmapShift, ops: ops, owner: owner, nid: nid, address: address)
-        for section in (range.start >> config.pfnSectionShift)..<(range.end >> config.pfnSectionShift) {
+        let firstSection = range.start >> config.pfnSectionShift
+        for section in firstSection..<(range.end >> config.pfnSectionShift) {
             do {
                 _ = try memmap.addSection(section, nid: nid)
             } catch {
+                release(sections: firstSection..<section, pagemap: address)
                 throw .noSpace(error.description)
             }
         }

@@ -392,30 +392,24 @@ public final class MemoryZone: @unchecked Sendable {
 
     /// The pfns of the free blocks on one list, head first (tests, dumps).
     public func freeList(order: Int, type: MigrateType) -> [Int] {
-        state.withLock { _ in
-            var result: [Int] = []
-            let h = head(order: order, type: type.rawValue)
-            var entry = context.next(h)
-            while entry != h, result.count <= span.span.count {
-                result.append(context.pfn(ofLink: entry))
-                entry = context.next(entry)
-            }
-            return result
-        }
+        state.withLock { _ in pfns(onList: head(order: order, type: type.rawValue)) }
     }
 
     /// The pfns on per-cpu list `pindex` (`order_to_pindex()`), head first (tests, dumps).
     func pcpList(_ pindex: Int) -> [Int] {
-        state.withLock { st in
-            var result: [Int] = []
-            let h = pcpHead(pindex)
-            var entry = context.next(h)
-            while entry != h, result.count <= st.pcpTotal {
-                result.append(context.pfn(ofLink: entry))
-                entry = context.next(entry)
-            }
-            return result
+        state.withLock { _ in pfns(onList: pcpHead(pindex)) }
+    }
+
+    /// The pfns linked on the list at `head`, head first, at most one per pfn of the span
+    /// (a corrupted list that loops is cut there). Caller holds the zone lock.
+    private func pfns(onList h: UInt64) -> [Int] {
+        var result: [Int] = []
+        var entry = context.next(h)
+        while entry != h, result.count <= span.span.count {
+            result.append(context.pfn(ofLink: entry))
+            entry = context.next(entry)
         }
+        return result
     }
 
     /// Linux: `drain_pages_zone()`: every per-cpu page back to the buddy lists.
