@@ -128,24 +128,42 @@ import PageLayout
         #expect(try process.read(addr, count: 64) == pattern(3))
         machine.folioPut(folio)
     }
-}
 
-@Suite struct MovableMigrationTests {
-    @Test func migrationOutOfZoneMovableWithoutMovableGFP() throws {
-        let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, movableBytes: 128 << 20))
-        let process = try Process(machine: machine)
-        let addr = try process.mmapAnon(8 << 12)
-        for i in 0..<8 { try process.write(pattern(i), at: addr + UInt64(i) << 12) }
-        let movable = Zone.movable
-        func zoneOf(_ i: Int) -> Zone? { machine.zone(of: process.tables.entry(at: addr + UInt64(i) << 12).pte.pfn)?.type }
-        // GFP_HIGHUSER_MOVABLE user memory lands in ZONE_MOVABLE first.
-        #expect((0..<8).allSatisfy { zoneOf($0) == movable })
-        // What FOLL_LONGTERM's migrate_longterm_unpinnable_folios() asks: GFP_USER, no
-        // __GFP_MOVABLE, so the targets come from the kernel's zones.
-        let result = process.migrate(addr, length: 8 << 12, toNode: nil, gfp: .highuser)
-        #expect(result.migrated.count == 8)
-        #expect((0..<8).allSatisfy { zoneOf($0) != movable })
-        for i in 0..<8 { #expect(try process.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
+    /// do_swap_page() reads the page into a new folio in the swap cache, then finds the
+    /// PTE changed (another thread got there) and gives up; the entry is then zapped
+    /// while the folio is locked, so free_swap_and_cache()'s trylock leaves it in the
+    /// swap cache. The folio has no anon_vma and no PTE, only the cache's reference: it
+    /// must be on the LRU (the kernel adds it before mapping) and reclaim must free it.
+    @Test(arguments: [Design.mainline, .memdesc8])
+    func aSwapInThatLosesItsPTEStaysReclaimable(_ design: Design) throws {
+        let (machine, process) = try makeProcess(design)
+        _ = try machine.swap.swapon(slots: 64)
+        let free = machine.totalFreePages
+        let addr = try process.mmapAnon(1 << 12)
+        try process.write(pattern(0), at: addr)
+        try process.mm.madvise(addr: addr, length: 1 << 12, advice: .pageOut)
+        let swapPTE = process.tables.entry(at: addr).pte
+        let entry = try #require(swapPTE.swapEntry)
+        let vma = try #require(process.mm.vmaLookup(addr))
+        let table = try #require(process.tables.pmdSlot(addr, allocate: false)).load().pfn
+        let slot = process.tables.slot(table, Paging.index(addr, Paging.pageShift))
+        // The fault saw an entry the PTE no longer holds (its exclusive bit differs).
+        let seen = PTE(rawValue: swapPTE.rawValue ^ PTE.swpExclusive)
+        let fault = process.mm.mmapLock.withReadLock {
+            process.tables.swapIn(process.mm, vma, address: addr, pte: slot, table: table, entry: seen, flags: [.user])
+        }
+        #expect(!fault.contains(.sigbus) && !fault.contains(.oom))
+        #expect(process.tables.entry(at: addr).pte == swapPTE)
+        let folio = try #require(machine.swap.cache.getFolio(entry))
+        #expect(folio.testFlag(machine.flagBits.lru) && !machine.folioIsAnon(folio))
+        #expect(folio.tryLock())
+        try process.mm.munmap(addr: addr, length: 1 << 12)
+        folio.unlock()
+        #expect(machine.swap.cache.contains(folio) && folio.refcount == 2)
+        machine.folioPut(folio)   // getFolio()'s reference
+        #expect(machine.reclaim(count: 16).reclaimed == 1)
+        #expect(machine.swap.cache.nrSwapcache == 0 && machine.swap.devices[0].inusePages == 0)
+        #expect(machine.totalFreePages == free)
     }
 }
 
@@ -179,5 +197,24 @@ import PageLayout
         #expect(file.pageCache.swappedPages == 3)
         try file.ftruncate(0)
         #expect(file.pageCache.swappedPages == 0 && machine.swap.devices[0].inusePages == 0)
+    }
+}
+
+@Suite struct MovableMigrationTests {
+    @Test func migrationOutOfZoneMovableWithoutMovableGFP() throws {
+        let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, movableBytes: 128 << 20))
+        let process = try Process(machine: machine)
+        let addr = try process.mmapAnon(8 << 12)
+        for i in 0..<8 { try process.write(pattern(i), at: addr + UInt64(i) << 12) }
+        let movable = Zone.movable
+        func zoneOf(_ i: Int) -> Zone? { machine.zone(of: process.tables.entry(at: addr + UInt64(i) << 12).pte.pfn)?.type }
+        // GFP_HIGHUSER_MOVABLE user memory lands in ZONE_MOVABLE first.
+        #expect((0..<8).allSatisfy { zoneOf($0) == movable })
+        // What FOLL_LONGTERM's migrate_longterm_unpinnable_folios() asks: GFP_USER, no
+        // __GFP_MOVABLE, so the targets come from the kernel's zones.
+        let result = process.migrate(addr, length: 8 << 12, toNode: nil, gfp: .highuser)
+        #expect(result.migrated.count == 8)
+        #expect((0..<8).allSatisfy { zoneOf($0) != movable })
+        for i in 0..<8 { #expect(try process.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
     }
 }

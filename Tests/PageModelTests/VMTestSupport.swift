@@ -5,6 +5,30 @@ import PageLayout
 extension Machine {
     /// Pages free in the buddy allocator and on the per-cpu lists.
     var totalFreePages: Int { allZones.reduce(0) { $0 + $1.freePages + $1.pcpPages } }
+
+    /// Every pfn in a free block of the buddy lists or the per-cpu lists.
+    var freePfns: Set<Int> {
+        var pfns = Set<Int>()
+        for zone in allZones {
+            for order in 0..<BuddyConstants.orders {
+                for type in MigrateType.allCases {
+                    for first in zone.freeList(order: order, type: type) { pfns.formUnion(first..<first + 1 << order) }
+                }
+            }
+            for pindex in 0..<BuddyConstants.pcpLists {
+                let order = pindex / MigrateType.pcpTypes
+                for first in zone.pcpList(pindex) { pfns.formUnion(first..<first + 1 << order) }
+            }
+        }
+        return pfns
+    }
+
+    /// The dumps of the first few pages free in `before` that are not free now (what a
+    /// leak check prints).
+    func dumpLeaked(since before: Set<Int>, limit: Int = 4) -> String {
+        before.subtracting(freePfns).sorted().prefix(limit).map { pfn in page(pfn).map { dumpPage($0) } ?? "pfn 0x\(String(pfn, radix: 16))" }
+            .joined(separator: "\n")
+    }
 }
 
 /// A 64 MiB x86-64 machine of `design` and one process on it.

@@ -37,6 +37,17 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
         if offset >= 0 { RawMemory.atomicSet(raw + offset, value) }
     }
 
+    /// This descriptor with its `pfn` read again. A folio found without a reference
+    /// (GUP-fast's) may name a descriptor that was freed and reused for other memory
+    /// after its pfn was read; once a reference is held the descriptor cannot be reused,
+    /// and this is the folio it describes now. In the 64-byte family the head page is
+    /// the folio, so nothing changes.
+    var reread: Folio {
+        let offset = context.pointee.layout.folioPfn
+        guard context.pointee.layout.foliosAreDescriptors, offset >= 0 else { return self }
+        return Folio(raw: raw, address: address, pfn: Int(truncatingIfNeeded: word(offset)), context: context)
+    }
+
     /// The head struct page. Linux: `&folio->page` / `folio_page(folio, 0)`.
     public var headPage: Page { Page(unchecked: pfn, context) }
 

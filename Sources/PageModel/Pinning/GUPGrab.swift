@@ -87,18 +87,23 @@ extension Machine {
 
     /// Linux: `try_get_folio()` [mm/gup.c:70-100]: `WARN_ON_ONCE(folio_ref_count < 0)`,
     /// `folio_ref_try_add()` (fails on a folio being freed), then the re-check that the
-    /// page still belongs to the folio (it may have been split meanwhile).
+    /// page still belongs to the folio (it may have been split meanwhile). In the
+    /// memdesc designs the descriptor may also have been freed and reused for another
+    /// folio between the lookup and the reference (the kernel would need its folio
+    /// descriptors SLAB_TYPESAFE_BY_RCU for that to be safe): the reference is then on
+    /// that other folio, and is given back to it, as it is now (`reread`).
     @inline(__always)
     func tryGetFolio(_ page: Page, refs: Int32) -> Folio? {
         while true {
-            guard let folio = pageFolio(page) else { return nil }
-            if folio.refcount < 0 {
-                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
+            guard let found = pageFolio(page) else { return nil }
+            if found.refcount < 0 {
+                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(found.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
                 pins.counters.refusedGrabs.add(1, ordering: .relaxed)
                 return nil
             }
-            guard folio.refAddUnless(refs, unless: 0) else { return nil }
-            if pageFolio(page) != folio {
+            guard found.refAddUnless(refs, unless: 0) else { return nil }
+            let folio = found.reread
+            guard let now = pageFolio(page), now == folio, now.pfn == folio.pfn else {
                 folioPutRefs(folio, refs)
                 continue
             }

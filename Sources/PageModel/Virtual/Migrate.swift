@@ -20,6 +20,8 @@ extension Machine {
     /// fails with EAGAIN, as folio_migrate_mapping()'s refcount freeze fails. Folios that
     /// are not on an LRU are skipped (EBUSY). Huge PMDs are split to PTEs first, so a
     /// migrated THP is PTE-mapped afterwards (the kernel keeps PMD migration entries).
+    /// The caller keeps each folio from being freed while it is isolated (a reference,
+    /// or a lock that holds its mapping, as `Process.migrate` does).
     public func migratePages(_ folios: [Folio], nid: Int? = nil, gfp: GFP = .highuserMovable) -> MigrateResult {
         var result = MigrateResult()
         var isolated: [Folio] = []
@@ -156,8 +158,9 @@ extension Machine {
     /// permission and anon exclusivity restored, one reference and mapping each.
     func removeMigrationPTEs(_ src: Folio, to dst: Folio) {
         let anon = folioIsAnon(src)
-        // The rmap walk finds the VMAs by src's mapping and index, which dst shares.
-        rmapWalk(src) { site in
+        // The rmap walk finds the VMAs by src's mapping and index, which dst shares. It
+        // waits for each mm's lock: an entry left behind would never resolve.
+        rmapWalk(src, tryLock: false) { site in
             forEachMappingPTE(src, in: site) { slot, entry, pfn, _ in
                 guard !entry.isPresent else { return true }
                 let leaf = entry.softLeaf
@@ -179,20 +182,45 @@ extension Machine {
 
 extension Process {
     /// Linux: `move_pages(2)` / `mbind(MPOL_MF_MOVE)` for `[address, address + length)`:
-    /// migrate the folios mapped there to node `nid` (nil: any node) from `gfp`.
+    /// migrate the folios mapped there to node `nid` (nil: any node) from `gfp`. Each
+    /// folio is isolated while the entry that maps it is locked (add_folio_for_migration()
+    /// under folio_walk_start()): once the lock is dropped it may be freed, and (memdesc
+    /// designs) its descriptor reused for other memory.
     public func migrate(_ address: UInt64, length: UInt64, toNode nid: Int?, gfp: GFP = .highuserMovable) -> MigrateResult {
-        let folios: [Folio] = mm.mmapLock.withReadLock {
+        var result = MigrateResult()
+        let isolated: [Folio] = mm.mmapLock.withReadLock {
             var found: [Folio] = []
             var seen = Set<Int>()
             var addr = address & ~(UserVM.pageSize - 1)
             while addr < address &+ length {
                 defer { addr &+= UserVM.pageSize }
-                let entry = tables.entry(at: addr).pte
-                guard entry.isPresent, let folio = tables.normalFolio(entry), seen.insert(folio.pfn).inserted else { continue }
-                found.append(folio)
+                tables.withMappingEntryLocked(addr) { entry in
+                    guard entry.isPresent, let folio = tables.normalFolio(entry), seen.insert(folio.pfn).inserted else { return }
+                    if machine.folioIsolateLRU(folio) { found.append(folio) } else { result.failed.append((folio, .EBUSY)) }
+                }
             }
             return found
         }
-        return machine.migratePages(folios, nid: nid, gfp: gfp)
+        let moved = machine.migrateIsolatedFolios(isolated, nid: nid, gfp: gfp)
+        result.migrated = moved.migrated
+        result.failed += moved.failed
+        return result
+    }
+}
+
+extension UserPageTables {
+    /// Calls `body` with the entry that maps `addr` (a huge PMD or a PTE) while the
+    /// table holding it is locked; nothing when no table maps it.
+    func withMappingEntryLocked(_ addr: UInt64, _ body: (PTE) -> Void) {
+        guard let pmd = pmdSlot(addr, allocate: false) else { return }
+        if pmd.load().isLeaf {
+            let table = pmdTablePfn(addr)
+            lockTable(table)
+            defer { unlockTable(table) }
+            let entry = pmd.load()
+            if entry.isLeaf { body(entry) } else { _ = withPTELock(addr) { slot, _ in body(slot.load()) } }
+            return
+        }
+        _ = withPTELock(addr) { slot, _ in body(slot.load()) }
     }
 }

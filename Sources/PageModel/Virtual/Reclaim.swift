@@ -34,7 +34,8 @@ extension Machine {
         return result
     }
 
-    /// Linux: `reclaim_pages()` (MADV_PAGEOUT): reclaim exactly these folios.
+    /// Linux: `reclaim_pages()`: reclaim exactly these folios, which the caller keeps
+    /// from being freed until they are isolated (a reference of its own).
     @discardableResult
     public func reclaimFolios(_ folios: [Folio]) -> ReclaimResult {
         var result = ReclaimResult()
@@ -119,7 +120,9 @@ extension Machine {
             folioPut(folio)
             return .freed
         }
-        if anon {
+        // A swap-cache folio that no PTE took (its swap-in lost a race) has no
+        // anon_vma, so it is not anon, but folio_mapping() is the swap cache's.
+        if anon || swapCache {
             // pageout() to swap, then __remove_mapping() from the swap cache.
             if folio.testFlag(flagBits.dirty) {
                 folio.clearFlag(flagBits.dirty)
@@ -224,17 +227,20 @@ extension UserPageTables {
 
     /// MADV_PAGEOUT: reclaim the folios mapped in `[start, end)` (madvise_cold_or_pageout_pte_range()
     /// -> reclaim_pages()). Folios mapped by other mms too are left alone unless only
-    /// this mm maps them, as the kernel skips shared folios.
+    /// this mm maps them, as the kernel skips shared folios. Each folio is isolated
+    /// while the PTE that maps it is locked, as the kernel does: once the lock is
+    /// dropped the folio may be freed, and (memdesc designs) its descriptor reused.
     func reclaimMapped(_ vma: VMA, start: UInt64, end: UInt64) {
         var folios: [Folio] = []
         var seen = Set<Int>()
         forEachPresentPTE(vma, start: start, end: end) { _, entry in
             guard let folio = normalFolio(entry), seen.insert(folio.pfn).inserted,
-                  machine.folioMapcount(folio) == 1 || folio.isLarge else { return }
+                  machine.folioMapcount(folio) == 1 || folio.isLarge, machine.folioIsolateLRU(folio) else { return }
             folios.append(folio)
         }
         // The walk holds this mm's mmap_lock for read; reclaim's rmap walk takes it again
         // with trylock (a read lock may be taken twice), so it can proceed.
-        machine.reclaimFolios(folios)
+        var result = ReclaimResult()
+        machine.shrinkFolioList(folios, into: &result)
     }
 }

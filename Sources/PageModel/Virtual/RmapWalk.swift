@@ -16,44 +16,59 @@ extension Machine {
     /// Linux: `rmap_walk()`: calls `visit` for every VMA that may map `folio` (anon: the
     /// mms of its anon_vma and their fork children; file: the mms on the mapping's
     /// i_mmap), with that mm's mmap_lock held for read. The kernel holds the anon_vma or
-    /// i_mmap lock instead; the model takes each mmap_lock with trylock (rwc->try_lock),
-    /// so a walk never deadlocks against a writer: it returns false if some mm could not
-    /// be locked (the folio is then kept, as reclaim keeps a folio it cannot walk).
+    /// i_mmap lock instead (deliberate difference: the model has no such locks, the
+    /// mmap_lock keeps the VMAs and page tables from changing under the walk).
+    ///
+    /// With `tryLock` (rwc->try_lock; unmapping for reclaim or migration) each mmap_lock
+    /// is only tried, so a walk never waits on a writer: it returns false if some mm
+    /// could not be locked, and the caller keeps the folio. Without it (restoring
+    /// migration entries, which must reach every mm) the walk waits for each lock. That
+    /// cannot deadlock although the caller holds the folio lock: no writer of an
+    /// mmap_lock waits on a folio lock (zap and fork only trylock folios), and the rwlock
+    /// prefers readers, so readers blocked on the folio lock do not hold the walk up.
     /// `visit` returns false to stop the walk.
     @discardableResult
-    func rmapWalk(_ folio: Folio, _ visit: (RmapSite) -> Bool) -> Bool {
+    func rmapWalk(_ folio: Folio, tryLock: Bool = true, _ visit: (RmapSite) -> Bool) -> Bool {
         let mapping = folio.mapping
         let index = folio.index
         let nr = UInt64(folio.nrPages)
-        var sites: [(MM, (VMA) -> Bool)] = []
+        let mappers: () -> [MM]
+        let matches: (VMA) -> Bool
         if mapping & folioMappingAnon != 0 {
             guard let anonVMA = registry.object(at: mapping & ~folioMappingFlags, as: AnonVMA.self) else { return true }
-            for mm in anonVMA.mappers {
-                sites.append((mm, { vma in vma.anonVMA.map { anonVMA.isAncestor(of: $0) } ?? false }))
-            }
+            mappers = { anonVMA.mappers }
+            matches = { vma in vma.anonVMA.map { anonVMA.isAncestor(of: $0) } ?? false }
         } else if let cache = pageCacheMapping(of: folio) {
-            for case let tables as UserPageTables in cache.iMmap {
-                guard let mm = tables.owner else { continue }
-                sites.append((mm, { vma in (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: self) === cache }))
-            }
+            mappers = { cache.iMmap.compactMap { ($0 as? UserPageTables)?.owner } }
+            matches = { vma in (vma.file?.file as? any PageCacheBackedFile)?.pageCache(on: self) === cache }
         } else {
             return true
         }
         var complete = true
-        for (mm, matches) in sites {
-            guard let tables = mm.pageOps as? UserPageTables else { continue }
-            let locked: Bool? = mm.mmapLock.tryWithReadLock { () -> Bool in
-                for vma in mm.tree.vmas where matches(vma) {
-                    // The folio's pages [index, index + nr) against the VMA's [pgoff, pgoff + pages).
-                    guard index &+ nr > vma.pgoff, index < vma.pgoff &+ vma.pages else { continue }
-                    let first = max(index, vma.pgoff)
-                    let address = vma.start &+ ((first &- vma.pgoff) << 12)
-                    if !visit(RmapSite(tables: tables, mm: mm, vma: vma, address: address)) { return false }
+        var visited = Set<ObjectIdentifier>()
+        // A waiting walk reads the mappers again once it has been through them: a fork
+        // that held a parent's lock while the walk waited added its child (and copied
+        // the parent's entries into it) before letting the walk in, as the kernel's
+        // anon_vma chain puts a child after its parent for the same reason.
+        var pending = mappers()
+        while !pending.isEmpty {
+            for mm in pending where visited.insert(ObjectIdentifier(mm)).inserted {
+                guard let tables = mm.pageOps as? UserPageTables else { continue }
+                let walk = { () -> Bool in
+                    for vma in mm.tree.vmas where matches(vma) {
+                        // The folio's pages [index, index + nr) against the VMA's [pgoff, pgoff + pages).
+                        guard index &+ nr > vma.pgoff, index < vma.pgoff &+ vma.pages else { continue }
+                        let first = max(index, vma.pgoff)
+                        let address = vma.start &+ ((first &- vma.pgoff) << 12)
+                        if !visit(RmapSite(tables: tables, mm: mm, vma: vma, address: address)) { return false }
+                    }
+                    return true
                 }
-                return true
+                let locked: Bool? = tryLock ? mm.mmapLock.tryWithReadLock(walk) : mm.mmapLock.withReadLock(walk)
+                guard let keepGoing = locked else { complete = false; continue }
+                if !keepGoing { return complete }
             }
-            guard let keepGoing = locked else { complete = false; continue }
-            if !keepGoing { return complete }
+            pending = tryLock ? [] : mappers().filter { !visited.contains(ObjectIdentifier($0)) }
         }
         return complete
     }

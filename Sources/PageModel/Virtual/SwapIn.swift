@@ -12,7 +12,6 @@ extension UserPageTables {
         let swap = machine.swap
         var result: VMFault = []
         var folio = swap.cache.getFolio(entry)
-        var fresh = false
         if folio == nil {
             do { try swap.prepareSwapin(entry) } catch {
                 // Another task is swapping it in (EEXIST) or the entry is stale.
@@ -30,10 +29,12 @@ extension UserPageTables {
                 machine.folioPut(new)
                 return .retry
             }
+            // __read_swap_cache_async(): on the LRU at once, before it is mapped, so
+            // that reclaim can find it in the swap cache if the PTE changes meanwhile.
+            machine.folioAddLRU(new)
             swap.readFolio(new)
             new.unlock()
             folio = new
-            fresh = true
             result.insert(.major)
             VMEvents.bump(machine.vmEvents.majorFaults)
             VMEvents.bump(machine.vmEvents.swapIns)
@@ -72,7 +73,6 @@ extension UserPageTables {
         let writable = exclusive && vma.flags.contains(.write)
         pte.store(.page(pfn: pfn, writable: writable, dirty: writable && flags.contains(.write)))
         unlockTable(table)
-        if fresh { machine.folioAddLRU(folio) }
         // folio_free_swap(): no PTE refers to the slot any more; the swap copy goes.
         if !stillUsed { swap.cache.remove(folio) }
         folio.unlock()

@@ -53,6 +53,7 @@ extension PageCacheMapping {
                 machine.folioPut(new)
                 return lookupGet(index)   // someone else is bringing it back
             }
+            machine.folioAddLRU(new)   // as do_swap_page()'s: findable by reclaim from here on
             swap.readFolio(new)
             new.unlock()
             folio = new
@@ -74,7 +75,6 @@ extension PageCacheMapping {
         folio.setFlag(machine.flagBits.uptodate)
         _ = swap.cache.remove(folio)
         swap.free(entry)
-        if !folio.testFlag(machine.flagBits.lru) { machine.folioAddLRU(folio) }
         return folio
     }
 

@@ -22,7 +22,7 @@ final class SwapInfoTable: Sendable {
 ///   (`__remove_mapping()`: slots whose count is 0 are freed) → the folio is freed;
 /// - swap-in (`do_swap_page()`): `cache.getFolio(entry)`; on a miss
 ///   `prepareSwapin(entry)` (EEXIST: someone else is swapping it in) → a new folio →
-///   `cache.add(folio, entry:)` → `readFolio(_:)` → map it, `free(entry)` (`swap_free()`)
+///   `cache.add(folio, entry:)` → onto the LRU → `readFolio(_:)` → map it, `free(entry)` (`swap_free()`)
 ///   → when `swapCount(entry) == 0`, `cache.remove(folio)` (`folio_free_swap()`);
 /// - fork copies a swap PTE with `duplicate(_:)`; zapping one calls `free(_:)`.
 ///
