@@ -16,11 +16,22 @@ enum ListPoison {
 let memdesc32Misc: UInt64 = 1
 
 extension UnsafeMutablePointer where Pointee == MemmapContext {
+    /// The host bytes of the list_head at a kernel address. An address the model cannot
+    /// follow (outside every region, or not word-aligned: a list pointer some design
+    /// overwrote) reaches a scratch list_head instead and is counted
+    /// (`wildPointerAccesses`); x86 would follow a misaligned pointer into whatever
+    /// bytes are there, the model deliberately does not.
     @inline(__always)
     func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
-        if let host = hostPointer(address) { return host }
+        if address & UInt64(pointee.layout.wordSize - 1) == 0, let host = hostPointer(address) { return host }
         pointee.wildAccessCounter.wrappingIncrement(ordering: .relaxed)
         return pointee.scratch
+    }
+
+    /// Whether a kernel address is a list_head the model can follow.
+    @inline(__always)
+    func isFollowable(_ address: UInt64) -> Bool {
+        address & UInt64(pointee.layout.wordSize - 1) == 0 && hostPointer(address) != nil
     }
 
     // A list_head is two words, next then prev. Each address is translated once per
@@ -59,12 +70,34 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         storeNext(tail ? pointer(before) : h, entry)
     }
 
+    /// Linux: `__list_del_entry_valid_or_report()` (CONFIG_DEBUG_LIST): nil when `entry`
+    /// can be unlinked (both neighbours followable and pointing back at it), else the
+    /// kernel's report ("list_del corruption. prev->next should be ..., but was ...").
+    func listDelCorruption(_ entry: UInt64) -> String? {
+        let n = next(entry), p = prev(entry)
+        let hex = { (value: UInt64) in "0x" + String(value, radix: 16) }
+        if n == ListPoison.first(wordSize: pointee.layout.wordSize) { return "list_del corruption, \(hex(entry))->next is LIST_POISON1" }
+        if p == ListPoison.second(wordSize: pointee.layout.wordSize) { return "list_del corruption, \(hex(entry))->prev is LIST_POISON2" }
+        guard isFollowable(n), isFollowable(p) else { return "list_del corruption, \(hex(entry))->next is \(hex(n)), ->prev is \(hex(p))" }
+        if next(p) != entry { return "list_del corruption. prev->next should be \(hex(entry)), but was \(hex(next(p))). (prev=\(hex(p)))" }
+        if prev(n) != entry { return "list_del corruption. next->prev should be \(hex(entry)), but was \(hex(prev(n))). (next=\(hex(n)))" }
+        return nil
+    }
+
     /// Linux: `list_del()`: unlink and poison.
     @inline(__always) func listDel(_ entry: UInt64) {
         let e = pointer(entry)
         let n = loadNext(e), p = loadPrev(e)
         storePrev(pointer(n), p)
         storeNext(pointer(p), n)
+        storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
+        storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
+    }
+
+    /// The poisoning half of `list_del()` alone (what CONFIG_DEBUG_LIST's list_del()
+    /// still does after refusing to unlink a corrupted entry).
+    func listPoison(_ entry: UInt64) {
+        let e = pointer(entry)
         storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
         storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
     }

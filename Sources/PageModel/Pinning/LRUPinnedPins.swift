@@ -48,13 +48,23 @@ public final class LRUPinnedPins: PinTracker {
         let isDevice = machine.isZoneDevice(folio.pfn)
         locks.withLock(folio.pfn) {
             if isDevice { audit(folio, in: machine) }
-            if head.word(flagsOffset) & Self.pageDmaPinned == 0 {
-                if isDevice { device.withLock { if $0[folio.pfn] == nil { $0[folio.pfn] = (folio.pgmap, false) } } }
-                let wasLru = machine.folioIsolateLRU(folio)
-                head.setWord(flagsOffset, Self.pageDmaPinned | (wasLru ? Self.pageDmaPinnedWasLru : 0))
-                head.setWord(countOffset, 0)
+            if isDevice, head.word(flagsOffset) & Self.pageDmaPinned == 0 {
+                device.withLock { if $0[folio.pfn] == nil { $0[folio.pfn] = (folio.pgmap, false) } }
             }
-            RawMemory.atomicAdd(head.raw + countOffset, refs)
+            // Deliberate difference: the words are read and written under the lru_lock.
+            // In the patch an isolator could put the folio back on an LRU between a
+            // failed isolate_lru_page() and SetPageDmaPinned(), which then overwrites
+            // links of a live LRU list; the model keeps that damage out of its lists (it
+            // would bring the whole model down) and keeps the damage it can show: the
+            // pin state written over the lru words of a folio someone else has isolated,
+            // lost when they put it back. A PageDmaPinned folio is never on an LRU.
+            machine.folioIsolateLRU(folio) { wasLru in
+                if wasLru || head.word(flagsOffset) & Self.pageDmaPinned == 0 {
+                    head.setWord(flagsOffset, Self.pageDmaPinned | (wasLru ? Self.pageDmaPinnedWasLru : 0))
+                    head.setWord(countOffset, 0)
+                }
+                RawMemory.atomicAdd(head.raw + countOffset, refs)
+            }
         }
         if !fast { folio.refAdd(refs) }
         return nil
@@ -62,28 +72,35 @@ public final class LRUPinnedPins: PinTracker {
 
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         let head = folio.headPage
-        let putback: Bool = locks.withLock(folio.pfn) {
-            let flags = head.word(flagsOffset)
-            guard flags & Self.pageDmaPinned != 0 else {
-                machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))
-                return false
+        locks.withLock(folio.pfn) {
+            // Under the lru_lock too (the model's, as in grab): the words are read and
+            // written only while nothing can relink them.
+            let putback: Bool = machine.withLRULock(folio) { _ in
+                let flags = head.word(flagsOffset)
+                guard flags & Self.pageDmaPinned != 0 else {
+                    machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))
+                    return false
+                }
+                var putback = false
+                if RawMemory.atomicSubReturn(head.raw + countOffset, refs) <= 0 {
+                    // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
+                    machine.context.listInit(folio.address &+ UInt64(lruOffset))
+                    putback = flags & Self.pageDmaPinnedWasLru != 0
+                }
+                return putback
             }
-            var putback = false
-            if RawMemory.atomicSubReturn(head.raw + countOffset, refs) <= 0 {
-                // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
-                machine.context.listInit(folio.address &+ UInt64(lruOffset))
-                putback = flags & Self.pageDmaPinnedWasLru != 0
-            }
+            // putback_lru_page() inside zone_gup_lock, as the patch does: a pin racing the
+            // last unpin finds the folio either still pinned or back on its LRU.
+            if putback { machine.folioPutbackLRU(folio) }
             if machine.isZoneDevice(folio.pfn) { audit(folio, in: machine) }
-            return putback
         }
-        if putback { machine.folioPutbackLRU(folio) }
         machine.folioPutRefs(folio, refs)
     }
 
+    /// One more pin, as the first one is taken (the folio's pin state may have been
+    /// lost to a putback since).
     public func addPin(_ folio: Folio, in machine: Machine) {
-        locks.withLock(folio.pfn) { RawMemory.atomicAdd(folio.headPage.raw + countOffset, 1) }
-        folio.get()
+        _ = grab(folio, at: folio.headPage, refs: 1, fast: false, in: machine)
     }
 
     /// `PageDmaPinned(page)`: bit 1 of the head's `dma_pinned_flags`.

@@ -90,16 +90,27 @@ extension Machine {
     /// Linux: `folio_isolate_lru()`: if PG_lru is set, clear it, take a reference for the
     /// isolator and unlink the folio. False if the folio was not on an LRU.
     @discardableResult
-    public func folioIsolateLRU(_ folio: Folio) -> Bool {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return false }
+    public func folioIsolateLRU(_ folio: Folio) -> Bool { folioIsolateLRU(folio) { $0 } }
+
+    /// `folio_isolate_lru()`, then `body(isolated)` under the same lru_lock, so that
+    /// nothing puts the folio back on a list (rewriting its lru words) in between.
+    func folioIsolateLRU<T>(_ folio: Folio, thenLocked body: (Bool) -> T) -> T {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body(false) }
         return vec.lock.withLock { counts in
             // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
             // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
             // be revived.
-            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return false }
+            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return body(false) }
             delete(folio, &counts)
-            return true
+            return body(true)
         }
+    }
+
+    /// `body(onLRU)` with the folio's lru_lock held: PG_lru, and so what the lru words
+    /// hold, cannot change until it returns.
+    func withLRULock<T>(_ folio: Folio, _ body: (Bool) -> T) -> T {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body(false) }
+        return vec.lock.withLock { _ in body(folio.testFlag(flagBits.lru)) }
     }
 
     /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.
@@ -128,11 +139,27 @@ extension Machine {
         folio.clearFlag(flagBits.unevictable)
     }
 
+    /// `lruvec_del_folio()`. The list_del() is checked as CONFIG_DEBUG_LIST checks it: a
+    /// design that overwrote the lru words (lru-pinned) leaves neighbours that do not
+    /// point back; the corruption is reported and the neighbours are left alone (the
+    /// entry is still poisoned), so the damage does not spread to other lists.
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
-        context.listDel(lruLink(folio))
+        let link = lruLink(folio)
+        if let report = context.listDelCorruption(link) {
+            reportLRUCorruption(report, folio: folio)
+            context.listPoison(link)
+        } else {
+            context.listDel(link)
+        }
         folio.clearFlag(flagBits.lru)
         counts[list.rawValue] -= 1
+    }
+
+    @inline(never)
+    private func reportLRUCorruption(_ reason: String, folio: Folio?) {
+        diagnostics.record(Diagnostic(kind: .corruption, pfn: folio.map { UInt64($0.pfn) }, reason: "lruvec: \(reason)",
+                                      dump: folio.map { dumpPage($0.headPage) }))
     }
 
     /// Linux: `isolate_lru_folios()`: up to `count` folios from the tail (the oldest) of
@@ -144,13 +171,25 @@ extension Machine {
         return vec.lock.withLock { counts in
             var taken: [Folio] = []
             let head = vec.head(list)
+            // Each step checks the entry it reaches links back to the one it came from,
+            // and the walk ends within the list's length: a list whose words a design
+            // overwrote is reported and left, not followed into garbage or a cycle.
+            var after = head
             var link = context.prev(head)
+            var remaining = counts[list.rawValue]
             while link != head, taken.count < count {
+                guard remaining > 0, context.isFollowable(link), context.next(link) == after else {
+                    reportLRUCorruption("isolate_lru_folios: \(list) list corrupted at 0x\(String(link, radix: 16)) (reached from 0x\(String(after, radix: 16)), \(counts[list.rawValue] - remaining) entries in)",
+                                        folio: nil)
+                    break
+                }
+                remaining -= 1
                 let previous = context.prev(link)
-                let address = link &- UInt64(layout.folioLru)
-                if let folio = folio(atAddress: address), folio.refAddUnless(1, unless: 0) {
+                if let folio = folio(atAddress: link &- UInt64(layout.folioLru)), folio.refAddUnless(1, unless: 0) {
                     delete(folio, &counts)
                     taken.append(folio)
+                } else {
+                    after = link
                 }
                 link = previous
             }
