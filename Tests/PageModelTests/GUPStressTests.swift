@@ -37,7 +37,7 @@ import PageLayout
         let proc = process!
         let base = try proc.mmapAnon(Self.length)
         for i in 0..<Self.pages { try proc.write(pattern(i), at: base + UInt64(i) << 12) }
-        let iterations = Int(ProcessInfo.processInfo.environment["GUP_STRESS_ITERATIONS"] ?? "") ?? 60
+        let iterations = Int(ProcessInfo.processInfo.environment["GUP_STRESS_ITERATIONS"] ?? "") ?? 300
         let bad = ManagedCounter()
         let pinned = ManagedCounter()
         // SIGBUS counts faults that never settled (a migration entry left behind by a

@@ -9,6 +9,6 @@ final class StripedLocks: Sendable {
 
     @inline(__always)
     func withLock<T>(_ pfn: Int, _ body: () -> T) -> T {
-        stripes[pfn & 63].lock.withLock { _ in body() }
+        stripes[pfn & 63].lock.withLock(body)
     }
 }

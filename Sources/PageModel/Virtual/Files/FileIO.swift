@@ -105,7 +105,7 @@ extension OpenFile {
         let total = Int(min(Int64(min(bytes.count, FileLimits.maxRWCount)), maxBytes - offset))
         let mapping = inode.mapping, machine = inode.machine
         let shift = UInt64(FileLimits.pageShift)
-        return try inode.rwsem.withLock { (_: inout Void) throws(Errno) -> Int in
+        return try inode.rwsem.withLock { () throws(Errno) -> Int in
             var done = 0
             while done < total {
                 let position = UInt64(offset) + UInt64(done)
@@ -152,7 +152,7 @@ extension OpenFile {
         guard mode.contains(.write) else { throw .EINVAL }
         guard length <= inode.maxBytes else { throw .EFBIG }
         let mapping = inode.mapping
-        inode.rwsem.withLock { _ in
+        inode.rwsem.withLock {
             let old = inode.size
             if length < old {
                 inode.setSize(length)
@@ -197,7 +197,7 @@ extension OpenFile {
         guard operation == 0 || operation == FallocateMode.punchHole.rawValue else { throw .EOPNOTSUPP }
         let mapping = inode.mapping, machine = inode.machine
         let shift = UInt64(FileLimits.pageShift)
-        try inode.rwsem.withLock { (_: inout Void) throws(Errno) in
+        try inode.rwsem.withLock { () throws(Errno) in
             if operation == FallocateMode.punchHole.rawValue {
                 mapping.truncateRange(start: UInt64(offset), end: UInt64(end), evenCows: false)
                 return
