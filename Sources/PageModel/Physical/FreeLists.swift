@@ -28,12 +28,6 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         return pointee.scratch
     }
 
-    /// Whether a kernel address is a list_head the model can follow.
-    @inline(__always)
-    func isFollowable(_ address: UInt64) -> Bool {
-        address & UInt64(pointee.layout.wordSize - 1) == 0 && hostPointer(address) != nil
-    }
-
     // A list_head is two words, next then prev. Each address is translated once per
     // operation: the words of one list_head are read and written through one host pointer.
     @inline(__always) private func loadNext(_ link: UnsafeMutableRawPointer) -> UInt64 {
@@ -70,20 +64,6 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         storeNext(tail ? pointer(before) : h, entry)
     }
 
-    /// Linux: `__list_del_entry_valid_or_report()` (CONFIG_DEBUG_LIST): nil when `entry`
-    /// can be unlinked (both neighbours followable and pointing back at it), else the
-    /// kernel's report ("list_del corruption. prev->next should be ..., but was ...").
-    func listDelCorruption(_ entry: UInt64) -> String? {
-        let n = next(entry), p = prev(entry)
-        let hex = { (value: UInt64) in "0x" + String(value, radix: 16) }
-        if n == ListPoison.first(wordSize: pointee.layout.wordSize) { return "list_del corruption, \(hex(entry))->next is LIST_POISON1" }
-        if p == ListPoison.second(wordSize: pointee.layout.wordSize) { return "list_del corruption, \(hex(entry))->prev is LIST_POISON2" }
-        guard isFollowable(n), isFollowable(p) else { return "list_del corruption, \(hex(entry))->next is \(hex(n)), ->prev is \(hex(p))" }
-        if next(p) != entry { return "list_del corruption. prev->next should be \(hex(entry)), but was \(hex(next(p))). (prev=\(hex(p)))" }
-        if prev(n) != entry { return "list_del corruption. next->prev should be \(hex(entry)), but was \(hex(prev(n))). (next=\(hex(n)))" }
-        return nil
-    }
-
     /// Linux: `list_del()`: unlink and poison.
     @inline(__always) func listDel(_ entry: UInt64) {
         let e = pointer(entry)
@@ -94,12 +74,44 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
     }
 
-    /// The poisoning half of `list_del()` alone (what CONFIG_DEBUG_LIST's list_del()
-    /// still does after refusing to unlink a corrupted entry).
-    func listPoison(_ entry: UInt64) {
+    /// Linux: `list_del()` with CONFIG_DEBUG_LIST's `__list_del_entry_valid_or_report()`:
+    /// the entry is unlinked only if both neighbours can be followed and point back at
+    /// it; otherwise they are left alone and the kernel's report is returned ("list_del
+    /// corruption. prev->next should be ..., but was ..."). The entry is poisoned either
+    /// way, as list_del() does. Each address is translated once, as in `listDel`.
+    @inline(__always) func listDelChecked(_ entry: UInt64) -> String? {
         let e = pointer(entry)
+        let n = loadNext(e), p = loadPrev(e)
+        let mask = UInt64(pointee.layout.wordSize - 1)
+        var report: String?
+        if n & mask == 0, p & mask == 0, let hn = hostPointer(n), let hp = hostPointer(p), loadPrev(hn) == entry, loadNext(hp) == entry {
+            storePrev(hn, p)
+            storeNext(hp, n)
+        } else {
+            report = listDelReport(entry, next: n, prev: p)
+        }
         storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
         storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
+        return report
+    }
+
+    /// The words of `__list_del_entry_valid_or_report()` for an entry that failed it.
+    @inline(never) private func listDelReport(_ entry: UInt64, next n: UInt64, prev p: UInt64) -> String {
+        let hex = { (value: UInt64) in "0x" + String(value, radix: 16) }
+        let wordSize = pointee.layout.wordSize
+        let mask = UInt64(wordSize - 1)
+        if n == ListPoison.first(wordSize: wordSize) { return "list_del corruption, \(hex(entry))->next is LIST_POISON1" }
+        if p == ListPoison.second(wordSize: wordSize) { return "list_del corruption, \(hex(entry))->prev is LIST_POISON2" }
+        guard n & mask == 0, p & mask == 0, hostPointer(n) != nil, hostPointer(p) != nil else {
+            return "list_del corruption, \(hex(entry))->next is \(hex(n)), ->prev is \(hex(p))"
+        }
+        if self.next(p) != entry { return "list_del corruption. prev->next should be \(hex(entry)), but was \(hex(self.next(p))). (prev=\(hex(p)))" }
+        return "list_del corruption. next->prev should be \(hex(entry)), but was \(hex(prev(n))). (next=\(hex(n)))"
+    }
+
+    /// Whether a kernel address is a list_head the model can follow.
+    @inline(__always) func isFollowable(_ address: UInt64) -> Bool {
+        address & UInt64(pointee.layout.wordSize - 1) == 0 && hostPointer(address) != nil
     }
 
     // MARK: Free blocks

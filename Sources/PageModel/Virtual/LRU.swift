@@ -146,12 +146,7 @@ extension Machine {
     private func delete(_ folio: Folio, _ counts: inout [Int]) {
         let list = lruList(of: folio)
         let link = lruLink(folio)
-        if let report = context.listDelCorruption(link) {
-            reportLRUCorruption(report, folio: folio)
-            context.listPoison(link)
-        } else {
-            context.listDel(link)
-        }
+        if let report = context.listDelChecked(link) { reportLRUCorruption(report, folio: folio) }
         folio.clearFlag(flagBits.lru)
         counts[list.rawValue] -= 1
     }
