@@ -31,6 +31,26 @@ import Testing
         #expect(ops.events.last == .mlock(base + pageBytes, base + 2 * pageBytes, locked: false))
     }
 
+    /// mprotect_fixup(): a private VM_LOCKED VMA made writable is populated, to break
+    /// COW up front; a shared one, or one already writable, is not. (The model
+    /// populates once the write lock is dropped; see MProtect.swift.)
+    @Test func mprotectWritableOfLockedPrivateMemoryPopulates() throws {
+        let ops = RecordingPageOps()
+        let mm = MM(pageOps: ops)
+        try mm.mmap(addr: base, length: 2 * pageBytes, prot: [.read], flags: anon.union(.locked))
+        ops.clear()
+        try mm.mprotect(addr: base, length: 2 * pageBytes, prot: [.read, .write])
+        #expect(ops.events.count == 2)
+        #expect(ops.events.last == .populate(base, base + 2 * pageBytes))
+        ops.clear()
+        try mm.mprotect(addr: base, length: 2 * pageBytes, prot: [.read, .write, .exec])
+        #expect(!ops.events.contains { if case .populate = $0 { true } else { false } })
+        try mm.mmap(addr: base + 4 * pageBytes, length: pageBytes, prot: [.read], flags: [.shared, .anonymous, .fixed, .locked])
+        ops.clear()
+        try mm.mprotect(addr: base + 4 * pageBytes, length: pageBytes, prot: [.read, .write])
+        #expect(!ops.events.contains { if case .populate = $0 { true } else { false } })
+    }
+
     @Test func mlock2OnFaultDoesNotPopulate() throws {
         let ops = RecordingPageOps()
         let mm = MM(pageOps: ops)

@@ -75,7 +75,7 @@ public final class LRUPinnedPins: PinTracker {
         locks.withLock(folio.pfn) {
             // Under the lru_lock too (the model's, as in grab): the words are read and
             // written only while nothing can relink them.
-            let putback: Bool = machine.withLRULock(folio) { _ in
+            let putback: Bool = machine.withLRULock(folio) {
                 let flags = head.word(flagsOffset)
                 guard flags & Self.pageDmaPinned != 0 else {
                     machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))

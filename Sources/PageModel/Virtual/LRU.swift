@@ -106,11 +106,11 @@ extension Machine {
         }
     }
 
-    /// `body(onLRU)` with the folio's lru_lock held: PG_lru, and so what the lru words
-    /// hold, cannot change until it returns.
-    func withLRULock<T>(_ folio: Folio, _ body: (Bool) -> T) -> T {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body(false) }
-        return vec.lock.withLock { _ in body(folio.testFlag(flagBits.lru)) }
+    /// `body` with the folio's lru_lock held: PG_lru, and so what the lru words hold,
+    /// cannot change until it returns.
+    func withLRULock<T>(_ folio: Folio, _ body: () -> T) -> T {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body() }
+        return vec.lock.withLock { _ in body() }
     }
 
     /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.

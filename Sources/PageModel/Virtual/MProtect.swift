@@ -24,6 +24,18 @@ extension MM {
         // arch_validate_prot(): only PROT_READ, PROT_WRITE, PROT_EXEC and PROT_SEM.
         if !prot.subtracting([.read, .write, .exec, .sem]).isEmpty { throw Errno.EINVAL }
 
+        // Ranges of private VM_LOCKED VMAs made writable, populated to break COW.
+        var populate: [Range<UInt64>] = []
+        // Deliberate difference: the kernel populates them inside mprotect_fixup(), with
+        // the lock still held for write; the model does it after, under the read lock, as
+        // __mm_populate() does for mmap and mlock. A fault that must wait for a migration
+        // cannot then hold a write lock that the migration's rmap walk waits for (the
+        // kernel's walk takes the anon_vma lock, the model's the mmap_lock).
+        defer {
+            if !populate.isEmpty {
+                mmapLock.withReadLock { for range in populate { pageOps.populate(start: range.lowerBound, end: range.upperBound, in: self) } }
+            }
+        }
         try mmapLock.withWriteLock { () throws(Errno) in
             let range = tree.indices(intersecting: start, end)
             guard !range.isEmpty else { throw Errno.ENOMEM }
@@ -50,7 +62,7 @@ extension MM {
                 }
                 if mapDenyWriteExec(old: vma.flags, new: newFlags) { throw Errno.EACCES }
                 let rangeEnd = min(vma.end, end)
-                index = try mprotectFixup(at: index, start: cursor, end: rangeEnd, newFlags: newFlags)
+                index = try mprotectFixup(at: index, start: cursor, end: rangeEnd, newFlags: newFlags, populate: &populate)
                 cursor = tree[index].end
                 if cursor >= end { break }
                 index += 1
@@ -61,9 +73,11 @@ extension MM {
 
     /// Linux: `mprotect_fixup()`: apply `newFlags` to `[start, end)` of the VMA at `index`
     /// (splitting or merging through vma_modify_flags()), fix the commit accounting and
-    /// rewrite the PTEs. Returns the index of the VMA covering the range afterwards.
-    /// Caller holds the mmap_lock for write.
-    func mprotectFixup(at index: Int, start: UInt64, end: UInt64, newFlags flagsIn: VMFlags) throws(Errno) -> Int {
+    /// rewrite the PTEs. Returns the index of the VMA covering the range afterwards; a
+    /// range to populate once the lock is dropped is added to `populate`. Caller holds
+    /// the mmap_lock for write.
+    func mprotectFixup(at index: Int, start: UInt64, end: UInt64, newFlags flagsIn: VMFlags,
+                       populate: inout [Range<UInt64>]) throws(Errno) -> Int {
         let vma = tree[index]
         let oldFlags = vma.flags
         if vma.flags.contains(.sealed) { throw Errno.EPERM }
@@ -83,7 +97,7 @@ extension MM {
         pageOps.changeProtection(result, start: start, end: end, in: self)
         // A private VM_LOCKED VMA becoming writable is populated to break COW up front.
         if oldFlags.intersection([.write, .shared, .locked]) == .locked && newFlags.contains(.write) {
-            pageOps.populate(start: start, end: end, in: self)
+            populate.append(start..<end)
         }
         return modified
     }
