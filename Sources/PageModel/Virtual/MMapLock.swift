@@ -21,7 +21,17 @@ public final class MMapLock: @unchecked Sendable {
     public init() {
         lock = .allocate(capacity: 1)
         lock.initialize(to: pthread_rwlock_t())
-        pthread_rwlock_init(lock, nil)
+        // Readers are preferred (glibc's default, made explicit): a reader is let in while
+        // a writer waits. The model's migration relies on it: it waits for read locks
+        // while holding a folio lock, and readers may be waiting on that folio (see
+        // `Machine.rmapWalk`); a waiting writer must not hold them up.
+        var attr = pthread_rwlockattr_t()
+        pthread_rwlockattr_init(&attr)
+        #if canImport(Glibc)
+        pthread_rwlockattr_setkind_np(&attr, Int32(PTHREAD_RWLOCK_PREFER_READER_NP))
+        #endif
+        pthread_rwlock_init(lock, &attr)
+        pthread_rwlockattr_destroy(&attr)
     }
 
     deinit {

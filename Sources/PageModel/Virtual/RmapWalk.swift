@@ -23,9 +23,10 @@ extension Machine {
     /// is only tried, so a walk never waits on a writer: it returns false if some mm
     /// could not be locked, and the caller keeps the folio. Without it (restoring
     /// migration entries, which must reach every mm) the walk waits for each lock. That
-    /// cannot deadlock although the caller holds the folio lock: no writer of an
-    /// mmap_lock waits on a folio lock (zap and fork only trylock folios), and the rwlock
-    /// prefers readers, so readers blocked on the folio lock do not hold the walk up.
+    /// cannot deadlock although the caller holds the folio lock: no holder of an
+    /// mmap_lock for write waits on a folio lock or a migration (zap and fork only
+    /// trylock folios, mprotect populates after dropping it), and the rwlock prefers
+    /// readers, so readers waiting on the folio do not hold the walk up.
     /// `visit` returns false to stop the walk.
     @discardableResult
     func rmapWalk(_ folio: Folio, tryLock: Bool = true, _ visit: (RmapSite) -> Bool) -> Bool {
