@@ -7,8 +7,9 @@ import Foundation
 import PageLayout
 
 @Suite struct VMStressTests {
-    @Test func concurrentFaultsForksUnmapsSwapAndMigration() throws {
-        let machine = try Machine(ramBytes: 256 << 20, nodes: 2)
+    @Test(arguments: Design.allCases)
+    func concurrentFaultsForksUnmapsSwapAndMigration(_ design: Design) throws {
+        let machine = try Machine(ramBytes: 256 << 20, design: design, nodes: 2)
         _ = try machine.swap.swapon(slots: 8192)
         let free = machine.totalFreePages
         let errors = DataErrorCounter()
@@ -67,7 +68,7 @@ import PageLayout
         #expect(machine.swap.cache.nrSwapcache == 0)
         #expect(machine.tableRCU.queued == 0)
         #expect(machine.totalFreePages == free)
-        #expect(machine.diagnostics.of(kind: .bug).isEmpty)
+        #expect(machine.diagnostics.all.filter { $0.kind != .warn }.isEmpty)
     }
 }
 
