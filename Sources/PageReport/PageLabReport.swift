@@ -129,7 +129,9 @@ public struct PageLabReport: Sendable {
         let report = try everyDesign(.pins, ram: ram)
         let falseNegatives = report.designs.reduce(0) { $0 + ($1.pins?.falseNegatives ?? 0) }
         let corrupting = report.designs.filter { ($0.pins?.corruptions ?? 0) > 0 }.map(\.design)
-        let verdict = falseNegatives == 0 ? "no design said \"not pinned\" of a pinned folio" : "\(falseNegatives) FALSE NEGATIVES, see the table"
+        let losing = report.designs.filter { ($0.pins?.falseNegatives ?? 0) > 0 }.map(\.design)
+        let verdict = losing.isEmpty ? "no design said \"not pinned\" of a pinned folio"
+            : "\(losing.joined(separator: ", ")) said \"not pinned\" of a pinned folio (\(falseNegatives) false negatives, see the table)"
         let damage = corrupting.isEmpty ? "" : "; \(corrupting.joined(separator: ", ")) overwrote another arm of struct page on device pages"
         let released = report.designs.allSatisfy { $0.pins.map { $0.pinsAcquired == $0.pinsReleased } ?? true }
         let data = report.designs.allSatisfy { $0.dataErrors == 0 } ? "every byte read back as written" : "DATA ERRORS, see the table"

@@ -16,15 +16,23 @@ import Testing
         #expect(result.dataErrors == 0)
         #expect(result.failures.isEmpty, "\(result.failures)")
         #expect(result.leakedPages == 0)
-        #expect(result.passed)
+        // lru-pinned (both arms) loses the pin taken while reclaim had the folio
+        // isolated: one false negative, which fails the run.
+        let losesIsolatedPin = design == .lruPinned || design == .lruPinnedRearranged
+        #expect(result.passed == !losesIsolatedPin)
         #expect(result.bytesVerified > 0)
         // Every pin taken was released, on both machines.
         #expect(stats.pinsAcquired > 0 && stats.pinsAcquired == stats.pinsReleased)
         #expect(stats.unpinsOfUnpinned == 0 && stats.putsOfPinnedReferences == 0 && stats.leakedPins == 0)
         #expect(pins.costs.livePinObjects == 0 && pins.proxyLiveBytes == 0)
-        // folio_maybe_dma_pinned() never says no for a pinned folio; only mainline's
-        // small-folio bias (the 1024 get_user_pages_fast() references) says yes wrongly.
-        #expect(stats.falseNegatives == 0)
+        // folio_maybe_dma_pinned() says no for a pinned folio only there; only
+        // mainline's small-folio bias (the 1024 get_user_pages_fast() references) says
+        // yes wrongly.
+        #expect(stats.falseNegatives == (losesIsolatedPin ? 1 : 0))
+        if losesIsolatedPin {
+            #expect(result.firstDiagnostics.contains { $0.contains("put_user_page: page is not PageDmaPinned") }
+                    || result.diagnosticCount > result.firstDiagnostics.count)
+        }
         #expect(PinFigures.tracksExactly(design) == Self.exact.contains(design))
         if design == .mainline {
             #expect(stats.falsePositives > 0)
@@ -44,6 +52,10 @@ import Testing
         case .memdesc32, .memdesc8:
             #expect(pins.deviceNote != nil && pins.devicePagesPinned == 0)
             #expect(stats.corruptions == 0)
+        case .lruPinnedRearranged:
+            #expect(pins.devicePagesPinned == PinsWorkload.devicePages)
+            #expect(stats.corruptions == 0)
+            #expect(result.diagnosticCount == 1, "\(result.firstDiagnostics)")   // the lost pin's unpin
         default:
             #expect(pins.devicePagesPinned == PinsWorkload.devicePages)
             #expect(stats.corruptions == 0)

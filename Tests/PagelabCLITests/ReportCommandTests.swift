@@ -22,7 +22,10 @@ import Testing
         }
         #expect(html.contains("<svg"))
         #expect(html.contains("no data errors on any design"))
-        #expect(html.contains("not pinned") && html.contains("of a pinned folio; lru-pinned overwrote another arm of struct page"))
+        // The lru-pinned designs lose a pin to an isolator's putback (the pins workload's
+        // isolated-pin step); lru-pinned also damages device pages.
+        #expect(html.contains("lru-pinned, lru-pinned-rearranged said") && html.contains("not pinned")
+                && html.contains("of a pinned folio (2 false negatives, see the table); lru-pinned overwrote another arm of struct page"))
         #expect(html.contains("every byte read back as written, every pin released"))
         // x86_64_defconfig leaves 34 unused bits and a 64-byte struct page (kernel-facts.md §2.7).
         #expect(html.contains("34 unused bits (NR_UNUSED_PAGEFLAG_BITS), struct page 64 bytes"))

@@ -3,8 +3,8 @@
 // and disk-file pages, the "DMA" writing into the pinned frames, unpin_user_pages_dirty_lock()),
 // long-term pins as RDMA does them (FOLL_LONGTERM of anonymous memory, a THP, a memfd), a
 // driver's 1024 get_user_pages() references on one page (mainline's false positive),
-// ZONE_DEVICE generic pages pinned, fork() while long-term pins are held, migration and
-// reclaim over pinned ranges, a ZONE_MOVABLE machine where a long-term pin migrates first,
+// ZONE_DEVICE generic pages pinned, a pin of a folio reclaim has isolated, fork() while
+// long-term pins are held, migration and reclaim over pinned ranges, a ZONE_MOVABLE machine where a long-term pin migrates first,
 // and a timed pin_user_pages_fast() + unpin_user_pages() loop; every byte verified.
 
 import PageLayout
@@ -233,6 +233,7 @@ enum PinsWorkload {
         //    folio_maybe_dma_pinned(), as reclaim and fork ask. lru-pinned's pin writes
         //    over folio->pgmap: a counted corruption per page.
         devicePins(run, tally)
+        pinWhileIsolated(run, parent, page: sizes.longterm)
         run.checkpoint("bias references and device pins")
 
         // 6. fork() while the long-term pins are held: the child must get copies of the
@@ -322,6 +323,30 @@ enum PinsWorkload {
             run.fail("device: pfn \(folio.pfn) pinned but folio_maybe_dma_pinned() says no")
         }
         for folio in pinned { machine.gupPutFolio(folio) }
+    }
+
+    /// Step 5, a pin racing an isolator: GUP-fast pins an anonymous page whose folio
+    /// reclaim holds isolated (off its LRU, as shrink_folio_list() has it); reclaim sees
+    /// that it may be pinned and puts it back; then folio_maybe_dma_pinned() is asked
+    /// again, as the next reclaim or fork() would, and judged against the exact count.
+    /// lru-pinned wrote its pin state over the isolated folio's lru words and the
+    /// putback rewrote them: "not pinned" while the pin is held, a counted false
+    /// negative (and its unpin finds no PageDmaPinned, a warning).
+    static func pinWhileIsolated(_ run: WorkloadRun, _ parent: ExpectedProcess, page: Int) {
+        let machine = run.machine
+        guard let mapping = parent.mappings["anon"] else { return }
+        let address = mapping.address(ofPage: page)
+        guard let folio = machine.page(parent.process.tables.entry(at: address).pte.pfn).flatMap(machine.pageFolio),
+              machine.folioIsolateLRU(folio) else { return run.fail("pin of an isolated folio: page \(page) is not on an LRU") }
+        let pages: [Page]
+        do { pages = try parent.process.pinUserPagesFast(start: address, nrPages: 1, flags: .write) } catch {
+            machine.folioPutbackLRU(folio)
+            return run.fail("pin of an isolated folio: pin_user_pages_fast: \(error)")
+        }
+        if !machine.folioMaybeDMAPinned(folio) { run.fail("pin of an isolated folio: not pinned right after the pin") }
+        machine.folioPutbackLRU(folio)      // kept by reclaim: it may be pinned
+        _ = machine.folioMaybeDMAPinned(folio)
+        machine.unpinUserPages(pages)
     }
 
     /// The pinned pages of `range` must still be what `target` maps there (not
