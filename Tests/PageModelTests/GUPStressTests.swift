@@ -43,6 +43,9 @@ import PageLayout
         // SIGBUS counts faults that never settled (a migration entry left behind by a
         // finished migration spins the fault to the livelock guard); SEGV is expected.
         let unsettled = ManagedCounter()
+        let access: @Sendable (() throws(AccessError) -> Void) -> Void = { body in
+            do throws(AccessError) { try body() } catch .bus { unsettled.add(1) } catch {}
+        }
 
         let pinner: @Sendable (Int) -> Void = { seed in
             var rng = GUPStressRNG(seed: UInt64(seed))
@@ -69,13 +72,13 @@ import PageLayout
                 let at = base + UInt64(i % 8) << 15   // 8 pages at a time
                 try? proc.mm.munmap(addr: at, length: 8 << 12)
                 _ = try? proc.mm.mmap(addr: at, length: 8 << 12, prot: [.read, .write], flags: [.private, .anonymous, .fixed])
-                do throws(AccessError) { try proc.write([UInt8(truncatingIfNeeded: i)], at: at) } catch .bus { unsettled.add(1) } catch {}
+                access { () throws(AccessError) in try proc.write([UInt8(truncatingIfNeeded: i)], at: at) }
             }
         }
         let forker: @Sendable () -> Void = {
             for _ in 0..<iterations / 10 {
                 guard let child = try? proc.fork() else { continue }
-                do throws(AccessError) { try child.write([0xcc], at: base) } catch .bus { unsettled.add(1) } catch {}
+                access { () throws(AccessError) in try child.write([0xcc], at: base) }
                 child.exit()
             }
         }
@@ -85,7 +88,7 @@ import PageLayout
         let reclaimer: @Sendable () -> Void = {
             for i in 0..<iterations / 3 {
                 try? proc.mm.madvise(addr: base + UInt64(i % 4) << 16, length: 16 << 12, advice: .pageOut)
-                do throws(AccessError) { try proc.touch(base, length: Self.length, write: i % 2 == 0) } catch .bus { unsettled.add(1) } catch {}
+                access { () throws(AccessError) in try proc.touch(base, length: Self.length, write: i % 2 == 0) }
             }
         }
         let all: [String: @Sendable () -> Void] = ["pin1": { pinner(1) }, "pin2": { pinner(2) }, "unmap": unmapper, "fork": forker,
