@@ -121,7 +121,7 @@ import Testing
         #expect(lines.filter { $0.hasPrefix("  mainline ") }.count == 2)
         #expect(lines.contains { $0.hasPrefix("  mainline ") && $0.contains(" 64 B ") && $0.contains("(bias)") && $0.hasSuffix(" ns") })
         #expect(result.stdout.contains("every pin released"))
-        #expect(lines.contains("FALSE NEGATIVES: folio_maybe_dma_pinned() said no for pinned folios on lru-pinned (exit status 1)"))
+        #expect(lines.contains("FALSE NEGATIVES: folio_maybe_dma_pinned() said no for pinned folios on lru-pinned (pagelab compare exits with status 1)"))
         #expect(lines.allSatisfy { !$0.hasSuffix(" ") })
         let alone = try CLI.run(["compare", "--workload", "pins", "--designs", "mainline", "--ram", "256M"])
         #expect(alone.status == 0, "stderr: \(alone.stderr)")

@@ -28,7 +28,7 @@ public enum CompareText {
             for line in row.firstDiagnostics { out += "  diagnostic: \(line)\n" }
         }
         out += report.passed ? "\nevery byte written read back as written on every design\n"
-                             : "\nDATA ERRORS: some bytes did not read back as written (exit status 1)\n"
+                             : "\nDATA ERRORS: some bytes did not read back as written (pagelab compare exits with status 1)\n"
         return out
     }
 
@@ -74,11 +74,11 @@ public enum CompareText {
         }
         let negatives = report.designs.filter { ($0.pins?.falseNegatives ?? 0) > 0 }.map(\.design)
         if !negatives.isEmpty {
-            out += "\nFALSE NEGATIVES: folio_maybe_dma_pinned() said no for pinned folios on \(negatives.joined(separator: ", ")) (exit status 1)\n"
+            out += "\nFALSE NEGATIVES: folio_maybe_dma_pinned() said no for pinned folios on \(negatives.joined(separator: ", ")) (pagelab compare exits with status 1)\n"
         }
         out += report.designs.allSatisfy({ $0.dataErrors == 0 && $0.failures.isEmpty })
             ? "\nevery byte written read back as written on every design; every pin released\n"
-            : "\nDATA ERRORS: some bytes did not read back as written or an operation failed (exit status 1)\n"
+            : "\nDATA ERRORS: some bytes did not read back as written or an operation failed (pagelab compare exits with status 1)\n"
         return out
     }
 }
