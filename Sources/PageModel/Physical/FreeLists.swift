@@ -23,9 +23,16 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     /// bytes are there, the model deliberately does not.
     @inline(__always)
     func pointer(_ address: UInt64) -> UnsafeMutableRawPointer {
-        if address & UInt64(pointee.layout.wordSize - 1) == 0, let host = hostPointer(address) { return host }
+        if let host = followable(address) { return host }
         pointee.wildAccessCounter.wrappingIncrement(ordering: .relaxed)
         return pointee.scratch
+    }
+
+    /// The host bytes of a list_head the model can follow (word-aligned, in the memmap,
+    /// the direct map or the heap); nil otherwise.
+    @inline(__always)
+    func followable(_ address: UInt64) -> UnsafeMutableRawPointer? {
+        address & UInt64(pointee.layout.wordSize - 1) == 0 ? hostPointer(address) : nil
     }
 
     // A list_head is two words, next then prev. Each address is translated once per
@@ -70,6 +77,11 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         let n = loadNext(e), p = loadPrev(e)
         storePrev(pointer(n), p)
         storeNext(pointer(p), n)
+        poison(e)
+    }
+
+    /// list_del()'s LIST_POISON1/2 in an unlinked entry.
+    @inline(__always) private func poison(_ e: UnsafeMutableRawPointer) {
         storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
         storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
     }
@@ -82,16 +94,14 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always) func listDelChecked(_ entry: UInt64) -> String? {
         let e = pointer(entry)
         let n = loadNext(e), p = loadPrev(e)
-        let mask = UInt64(pointee.layout.wordSize - 1)
         var report: String?
-        if n & mask == 0, p & mask == 0, let hn = hostPointer(n), let hp = hostPointer(p), loadPrev(hn) == entry, loadNext(hp) == entry {
+        if let hn = followable(n), let hp = followable(p), loadPrev(hn) == entry, loadNext(hp) == entry {
             storePrev(hn, p)
             storeNext(hp, n)
         } else {
             report = listDelReport(entry, next: n, prev: p)
         }
-        storeNext(e, ListPoison.first(wordSize: pointee.layout.wordSize))
-        storePrev(e, ListPoison.second(wordSize: pointee.layout.wordSize))
+        poison(e)
         return report
     }
 
@@ -99,19 +109,13 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(never) private func listDelReport(_ entry: UInt64, next n: UInt64, prev p: UInt64) -> String {
         let hex = { (value: UInt64) in "0x" + String(value, radix: 16) }
         let wordSize = pointee.layout.wordSize
-        let mask = UInt64(wordSize - 1)
         if n == ListPoison.first(wordSize: wordSize) { return "list_del corruption, \(hex(entry))->next is LIST_POISON1" }
         if p == ListPoison.second(wordSize: wordSize) { return "list_del corruption, \(hex(entry))->prev is LIST_POISON2" }
-        guard n & mask == 0, p & mask == 0, hostPointer(n) != nil, hostPointer(p) != nil else {
+        guard followable(n) != nil, followable(p) != nil else {
             return "list_del corruption, \(hex(entry))->next is \(hex(n)), ->prev is \(hex(p))"
         }
         if self.next(p) != entry { return "list_del corruption. prev->next should be \(hex(entry)), but was \(hex(self.next(p))). (prev=\(hex(p)))" }
         return "list_del corruption. next->prev should be \(hex(entry)), but was \(hex(prev(n))). (next=\(hex(n)))"
-    }
-
-    /// Whether a kernel address is a list_head the model can follow.
-    @inline(__always) func isFollowable(_ address: UInt64) -> Bool {
-        address & UInt64(pointee.layout.wordSize - 1) == 0 && hostPointer(address) != nil
     }
 
     // MARK: Free blocks

@@ -173,7 +173,7 @@ extension Machine {
             var link = context.prev(head)
             var remaining = counts[list.rawValue]
             while link != head, taken.count < count {
-                guard remaining > 0, context.isFollowable(link), context.next(link) == after else {
+                guard remaining > 0, context.followable(link) != nil, context.next(link) == after else {
                     reportLRUCorruption("isolate_lru_folios: \(list) list corrupted at 0x\(String(link, radix: 16)) (reached from 0x\(String(after, radix: 16)), \(counts[list.rawValue] - remaining) entries in)",
                                         folio: nil)
                     break
