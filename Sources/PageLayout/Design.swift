@@ -23,6 +23,10 @@ public enum Design: String, CaseIterable, Sendable, Codable, CustomStringConvert
 
     public var description: String { rawValue }
 
+    /// Whether struct page shrinks to a memdesc (memdesc32, memdesc8): folios, slabs and
+    /// ptdescs are then separately allocated descriptors.
+    public var allocatesDescriptors: Bool { self == .memdesc32 || self == .memdesc8 }
+
     /// Parses a design name as the command line spells it, with a typed error.
     public static func named(_ name: String) throws(LayoutError) -> Design {
         guard let design = Design(rawValue: name) else {

@@ -37,7 +37,7 @@ extension Design {
     public func costs(_ config: LayoutConfig) -> DesignCosts {
         let page = Layouts.structPage(config, design: self)
         var descriptors: [DescriptorKind: Int] = [:]
-        if self == .memdesc32 || self == .memdesc8 {
+        if allocatesDescriptors {
             for kind in DescriptorKind.allCases { descriptors[kind] = Layouts.descriptor(kind, config).size }
         }
         return DesignCosts(

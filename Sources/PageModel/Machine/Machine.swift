@@ -87,7 +87,9 @@ public final class Machine: @unchecked Sendable {
         try self.init(config: MachineConfig(ramBytes: ramBytes, nodes: nodes, design: design, arch: arch))
     }
 
-    public init(config: MachineConfig) throws(MachineError) {
+    /// A machine of `config`. `pinTracker` replaces the design's registered tracker
+    /// (`Design.pinTracker`) over the same layout: a pin-tracking design under test.
+    public init(config: MachineConfig, pinTracker: (any PinTracker.Type)? = nil) throws(MachineError) {
         let start = Self.now()
         try config.validate()
         self.config = config
@@ -175,9 +177,10 @@ public final class Machine: @unchecked Sendable {
         }
         // page_ext_init() runs after the memmap exists; its tables are host memory
         // counted apart, as the memmap is.
-        pageExt = try PageExtStore(config: config, topology: topology)
+        let pinTracker = pinTracker ?? config.design.pinTracker
+        pageExt = try PageExtStore(config: config, topology: topology, pinClientBytes: pinTracker.pageExtClientBytes(layoutConfig))
         lruvecs = Self.makeLRUVecs(nodes: topology.nodes.count, heap: heap, context: context)
-        pins = try PinState(config: config, layout: layout, flagsBudget: flagsBudget, nodes: topology.nodes.count)
+        pins = try PinState(config: config, tracker: pinTracker, layout: layout, flagsBudget: flagsBudget, nodes: topology.nodes.count)
         let present = topology.sectionPresent, offline = config.offlineSections
         onlineSections = ModelMutex(Set(present.indices.filter { present[$0] && !offline.contains($0) }))
         boot()

@@ -38,15 +38,11 @@ public final class PageExtStore: @unchecked Sendable {
     public var bytes: Int { tables.withLock { $0.count } * tableBytes }
 
     /// Builds the tables of every present, online section, or returns nil when no
-    /// client is enabled: then nothing is allocated.
-    init?(config: MachineConfig, topology: Topology) throws(MachineError) {
+    /// client is enabled: then nothing is allocated. `pinClientBytes` is what the
+    /// pin-tracking design needs (`PinTracker.pageExtClientBytes`; 0: no pin client).
+    init?(config: MachineConfig, topology: Topology, pinClientBytes pinBytes: Int) throws(MachineError) {
         var clients = config.pageExtClients
-        var pinBytes = 0
-        if config.design == .pageExt {
-            clients.insert(.dmaPin)
-            let ext = Layouts.pageExt(config.layout)
-            pinBytes = ext.size - (ext.offset(of: "dma_pinned_flags") ?? ext.size)
-        }
+        if pinBytes > 0 { clients.insert(.dmaPin) }
         let layout = PageExtLayout(clients: clients, wordSize: config.layout.wordSize, pinClientBytes: pinBytes)
         guard layout.entrySize > 0 else { return nil }
         self.layout = layout

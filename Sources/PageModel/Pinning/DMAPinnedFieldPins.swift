@@ -7,11 +7,12 @@ import PageLayout
 /// The `dma-pinned-field` design. The count is kept on the folio's head page, as the
 /// 2018 patches did (`page = compound_head(page)` in put_user_page()).
 public struct DMAPinnedFieldPins: PinTracker {
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
     public var design: Design { .dmaPinnedField }
     /// Offset of `_dma_pinned_count` in struct page, from the layout.
     let countOffset: Int
 
-    init(layout: ModelLayout) { countOffset = layout.dmaPinnedCount }
+    public init(_ setup: PinTrackerSetup) { countOffset = setup.layout.dmaPinnedCount }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         guard countOffset >= 0 else { return .ENOMEM }

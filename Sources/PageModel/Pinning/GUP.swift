@@ -189,11 +189,11 @@ extension Machine {
         else { folio.setFlag(flagBits.dirty) }
     }
 
-    /// What a GUP caller receives for a page: the design's proxy for a pin under the
-    /// proxy design, the page itself otherwise.
+    /// What a GUP caller receives for a page: the design's proxy for a pin under a
+    /// design that returns proxies, the page itself otherwise.
     @inline(__always)
     func gupResultPage(_ page: Page, flags: FollFlags) -> Page {
-        guard pins.design == .proxy, flags.contains(.pin) else { return page }
+        guard pins.capabilities.returnsProxies, flags.contains(.pin) else { return page }
         return pins.tracker.gupResult(for: page, in: self)
     }
 

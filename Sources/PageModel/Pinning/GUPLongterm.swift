@@ -48,7 +48,7 @@ extension Machine {
         var isolated: [Folio] = []
         var previous: Folio?
         var isolateAfterUnpin: [Folio] = []
-        let keepsPinnedOffLRU = pins.design == .lruPinned || pins.design == .lruPinnedRearranged
+        let keepsPinnedOffLRU = pins.capabilities.keepsPinnedOffLRU
         for i in 0..<count {
             let page = proxyTarget(pages[i]) ?? pages[i]
             guard let folio = pageFolio(page) else { continue }

@@ -11,6 +11,7 @@ import Synchronization
 /// The `lru-pinned` and `lru-pinned-rearranged` designs: the same tracking over two
 /// layouts (they differ only in the ZONE_DEVICE arm, which `ModelLayout` resolves).
 public final class LRUPinnedPins: PinTracker {
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true, keepsPinnedOffLRU: true) }
     public let design: Design
     /// PageDmaPinned: bit 1 of `dma_pinned_flags` (bit 0 is PageTail's, and a list
     /// pointer in lru.next is at least 4-byte aligned, so bit 1 reads clear on an LRU
@@ -31,7 +32,8 @@ public final class LRUPinnedPins: PinTracker {
     /// damage was reported. The model's check, not part of the design.
     private let device = ModelMutex<[Int: (pgmap: UInt64, reported: Bool)]>([:])
 
-    init(design: Design, layout: ModelLayout, config: LayoutConfig) {
+    public init(_ setup: PinTrackerSetup) {
+        let design = setup.design, layout = setup.layout, config = setup.config
         self.design = design
         flagsOffset = layout.lruDmaPinnedFlags
         countOffset = layout.lruDmaPinnedCount

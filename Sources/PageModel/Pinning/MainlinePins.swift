@@ -6,7 +6,14 @@ import PageLayout
 
 /// The `mainline` design.
 public struct MainlinePins: PinTracker {
+    /// Not exact: a small folio's pins are 1024 references each, and 1024 plain
+    /// references look like a pin.
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: false) }
     public var design: Design { .mainline }
+
+    public init(_ setup: PinTrackerSetup) {}
+    /// The tracker the GUP hot paths call directly (GUPGrab.swift).
+    init() {}
 
     /// Linux: the FOLL_PIN arm of `try_grab_folio()` [mm/gup.c:160-172]
     /// (`folio_ref_add(folio, refs)` + `atomic_add(refs, &folio->_pincount)`, or

@@ -6,7 +6,10 @@ import PageLayout
 /// The `memdesc32` and `memdesc8` designs (the same tracking; they differ in what a
 /// struct page is, which `Folio` already hides).
 public struct MemdescPins: PinTracker {
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
     public let design: Design
+
+    public init(_ setup: PinTrackerSetup) { design = setup.design }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         guard folio.hasPincount else { return .ENOMEM }

@@ -6,6 +6,7 @@ import PageLayout
 
 /// The `page-ext` design.
 public struct PageExtPins: PinTracker {
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
     public var design: Design { .pageExt }
     /// PageDmaPinned: bit 0 of the client's `dma_pinned_flags` (Layouts.pageExt's rule).
     public static let pageDmaPinned: UInt32 = 1 << 0
@@ -15,8 +16,14 @@ public struct PageExtPins: PinTracker {
     let countWithin: Int
     let locks = StripedLocks()
 
-    init(config: LayoutConfig) {
+    /// The client's `dma_pinned_flags` and `dma_pinned_count`, from the layout.
+    public static func pageExtClientBytes(_ config: LayoutConfig) -> Int {
         let ext = Layouts.pageExt(config)
+        return ext.size - (ext.offset(of: "dma_pinned_flags") ?? ext.size)
+    }
+
+    public init(_ setup: PinTrackerSetup) {
+        let ext = Layouts.pageExt(setup.config)
         let flags = ext.offset(of: "dma_pinned_flags") ?? 0
         flagsWithin = 0
         countWithin = (ext.offset(of: "dma_pinned_count") ?? flags + 4) - flags

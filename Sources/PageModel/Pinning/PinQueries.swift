@@ -49,16 +49,22 @@ extension Machine {
     /// The exact pins outstanding on a folio (the shadow count).
     public func exactPins(_ folio: Folio) -> Int { pins.exactPins(folioPfn: folio.pfn) }
 
-    /// The real page behind a proxy view (proxy design): a view whose bytes are not the
-    /// memmap's struct page of its pfn and carry the proxy mark. nil for any other page.
+    /// The real page behind a proxy view, under a design that returns proxies
+    /// (`PinCapabilities.proxyMarkerFlag`): a view whose bytes are not the memmap's
+    /// struct page of its pfn and carry the design's mark. nil for any other page.
     @inline(__always)
     func proxyTarget(_ page: Page) -> Page? {
         guard pins.proxyBit >= 0, page.raw != context.pagePointer(page.pfn), page.testFlag(pins.proxyBit) else { return nil }
         return Page(unchecked: page.pfn, context)
     }
 
-    /// `get_page()`/`put_page()` on a GUP result: a proxy is the misuse the proxy design
-    /// was meant to catch (seed 003: "catching cases that might be doing a get_page() on
+    /// The page a GUP result stands for: the result itself, or the real page behind it
+    /// under a design that returns proxies.
+    @inline(__always)
+    func pageBehind(_ gupResult: Page) -> Page { proxyTarget(gupResult) ?? gupResult }
+
+    /// `get_page()`/`put_page()` on a GUP result: a proxy (a design that returns them) is
+    /// the misuse the proxy design was meant to catch (seed 003: "catching cases that might be doing a get_page() on
     /// a get_user_pages() result"): recorded, and redirected to the real page so that
     /// no reference goes astray.
     @inline(__always)

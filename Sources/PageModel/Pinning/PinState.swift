@@ -10,6 +10,8 @@ public final class PinState: @unchecked Sendable {
     public let design: Design
     /// The design, as the one protocol every pin goes through.
     public let tracker: any PinTracker
+    /// What the design declared about itself (`PinTracker.capabilities`).
+    public let capabilities: PinCapabilities
     let shadow: PinShadow
     /// `shadow.slots`, copied here for the hot paths.
     let shadowSlots: PinShadowSlots
@@ -21,19 +23,24 @@ public final class PinState: @unchecked Sendable {
     /// The zone index of ZONE_DEVICE, or -1 (the P2PDMA and longterm checks).
     let deviceZoneIndex: Int
     let movableZoneIndex: Int
-    /// The page flag that marks a proxy's embedded struct page (proxy design), or -1.
+    /// The page flag that marks a proxy's embedded struct page (a design that returns
+    /// proxies: `PinCapabilities.proxyMarkerFlag`), or -1.
     let proxyBit: Int
     /// Whether the design is mainline, whose grab and release the hot paths call
-    /// directly instead of through the `PinTracker` existential.
+    /// directly instead of through the `PinTracker` existential: the one place the model
+    /// asks which design runs, a measured speed-up of `pin_user_pages_fast()`.
     let isMainline: Bool
     /// Pfns spanned by RAM: ZONE_DEVICE pagemaps are placed above them.
     let ramPfns: Int
     /// Outstanding pins per PinnedPages site ("file:line"), and leaked ones.
     let sites = ModelMutex<(outstanding: [String: Int], leaked: [String: Int])>(([:], [:]))
 
-    init(config: MachineConfig, layout: ModelLayout, flagsBudget: FlagsBudget, nodes: Int) throws(MachineError) {
+    /// The state of a machine whose pins `type` tracks (the design's registered tracker,
+    /// or another over the design's layout: a design under test).
+    init(config: MachineConfig, tracker type: any PinTracker.Type, layout: ModelLayout, flagsBudget: FlagsBudget,
+         nodes: Int) throws(MachineError) {
         design = config.design
-        isMainline = config.design == .mainline
+        isMainline = type == MainlinePins.self
         ramPfns = config.spannedPfns
         shadow = try PinShadow(pfns: config.spannedPfns)
         shadowSlots = shadow.slots
@@ -41,16 +48,10 @@ public final class PinState: @unchecked Sendable {
         nodeReleased = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
         deviceZoneIndex = config.zones.firstIndex(of: .device) ?? -1
         movableZoneIndex = config.zones.firstIndex(of: .movable) ?? -1
-        let proxyFlag = flagsBudget.flags.first { $0.name == ProxyPins.markerFlag }?.bit ?? -1
-        proxyBit = config.design == .proxy ? proxyFlag : -1
-        switch config.design {
-        case .mainline: tracker = MainlinePins()
-        case .dmaPinnedField: tracker = DMAPinnedFieldPins(layout: layout)
-        case .lruPinned, .lruPinnedRearranged: tracker = LRUPinnedPins(design: config.design, layout: layout, config: config.layout)
-        case .pageExt: tracker = PageExtPins(config: config.layout)
-        case .proxy: tracker = ProxyPins(config: config.layout, layout: layout, markerBit: proxyFlag)
-        case .memdesc32, .memdesc8: tracker = MemdescPins(design: config.design)
-        }
+        let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget)
+        capabilities = type.capabilities
+        proxyBit = capabilities.proxyMarkerFlag.map(setup.flagBit) ?? -1
+        tracker = type.init(setup)
     }
 
     /// The index into the node counters for `nid` (node 0 for a pfn of no node, as the

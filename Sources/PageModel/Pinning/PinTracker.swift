@@ -22,7 +22,26 @@ public enum GUPPin {
 /// The generic checks (refcount ≤ 0, the zero page, P2PDMA, the exact shadow count, the
 /// node counters) are done by the caller, so an implementation only adds and removes its
 /// own state and the references its pins hold.
+///
+/// A design also declares what the rest of the model must know about it
+/// (`capabilities`, `pageExtClientBytes`), read once when the machine is made: nothing
+/// outside the design files asks which design runs (DESIGN.md "Pinning/"). A new design
+/// is one file implementing this protocol, registered once in `Design.pinTracker`
+/// (PinDesigns.swift).
 public protocol PinTracker: Sendable {
+    /// What the design does that the rest of the model must know (GUP, long-term
+    /// migration, reports), as a kernel page_ext client declares its needs in
+    /// `page_ext_operations` before anything is allocated.
+    static var capabilities: PinCapabilities { get }
+
+    /// Bytes of page_ext client data per pfn the design needs on `config`, 0 for none.
+    /// Linux: `page_ext_operations.need()` and `.size` (mm/page_ext.c:
+    /// `invoke_need_callbacks()` sizes page_ext from them before allocating it).
+    static func pageExtClientBytes(_ config: LayoutConfig) -> Int
+
+    /// Makes the design's tracker for a machine being built.
+    init(_ setup: PinTrackerSetup)
+
     /// The design this tracker implements.
     var design: Design { get }
 
@@ -57,9 +76,48 @@ public protocol PinTracker: Sendable {
 }
 
 extension PinTracker {
+    public static func pageExtClientBytes(_ config: LayoutConfig) -> Int { 0 }
     public func gupResult(for page: Page, in machine: Machine) -> Page { page }
     public var pinObjectBytes: Int { 0 }
     public var pinAllocations: Int { 0 }
+}
+
+/// What a pin-tracking design declares about itself (`PinTracker.capabilities`). The
+/// model asks these, never the design's name.
+public struct PinCapabilities: Sendable, Equatable {
+    /// `folio_maybe_dma_pinned()` answers from an exact count: no false positives.
+    /// Mainline's is not exact (a small folio with 1024 plain references looks pinned).
+    public var tracksExactly: Bool
+    /// The page flag that marks a proxy's embedded struct page, when GUP hands out proxies
+    /// instead of the pages (`gupResult`); nil when it returns the pages themselves.
+    /// A view carrying the flag whose bytes are not its pfn's struct page is a proxy
+    /// (`Machine.proxyTarget`): unpinned through itself, its `get_page()` a misuse.
+    public var proxyMarkerFlag: String?
+    /// A pinned folio is off its LRU until its last unpin puts it back: long-term pinning
+    /// cannot isolate it for migration while pinned (`check_and_migrate_movable_pages()`
+    /// holds a reference and isolates it after the unpin).
+    public var keepsPinnedOffLRU: Bool
+
+    /// Whether GUP hands out proxies.
+    public var returnsProxies: Bool { proxyMarkerFlag != nil }
+
+    public init(tracksExactly: Bool, proxyMarkerFlag: String? = nil, keepsPinnedOffLRU: Bool = false) {
+        self.tracksExactly = tracksExactly
+        self.proxyMarkerFlag = proxyMarkerFlag
+        self.keepsPinnedOffLRU = keepsPinnedOffLRU
+    }
+}
+
+/// What a design's tracker may read when the machine is made: its design, the
+/// machine's layouts and page flags.
+public struct PinTrackerSetup: Sendable {
+    public let design: Design
+    public let layout: ModelLayout
+    public let config: LayoutConfig
+    public let flagsBudget: FlagsBudget
+
+    /// The bit of the page flag `name` in this config, or -1 when it has none.
+    public func flagBit(_ name: String) -> Int { flagsBudget.flags.first { $0.name == name }?.bit ?? -1 }
 }
 
 /// What pin tracking costs on one machine, measured from its layouts and from the

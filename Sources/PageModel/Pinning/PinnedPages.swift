@@ -65,7 +65,7 @@ extension Machine {
         results.reserveCapacity(pages.count)
         var pinned = 0
         for page in pages {
-            let real = proxyTarget(page) ?? page
+            let real = pageBehind(page)
             if longterm, let folio = pageFolio(real), !folioIsLongtermPinnable(folio) {
                 unpinUserPages(results)
                 throw .EAGAIN

@@ -13,6 +13,7 @@ import Synchronization
 /// memmap by this design, so the bit keeps its architecture meaning on real pages, and
 /// a view is a proxy only if its bytes are not its pfn's struct page as well.
 public final class ProxyPins: PinTracker {
+    public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true, proxyMarkerFlag: markerFlag) }
     public var design: Design { .proxy }
     /// The page flag that marks a dynamic_page's embedded struct page.
     public static let markerFlag = "PG_arch_1"
@@ -28,7 +29,8 @@ public final class ProxyPins: PinTracker {
     private let table = ModelMutex<[Int: [UInt64]]>([:])
     private let made = Atomic<Int>(0)
 
-    init(config: LayoutConfig, layout: ModelLayout, markerBit: Int) {
+    public init(_ setup: PinTrackerSetup) {
+        let config = setup.config, layout = setup.layout
         let proxy = Layouts.dynamicPage(config)
         size = proxy.size
         align = proxy.align
@@ -37,7 +39,7 @@ public final class ProxyPins: PinTracker {
         pfnOffset = proxy.offset(of: "pfn") ?? layout.pageSize + config.wordSize
         flagsOffset = layout.flags
         wordSize = config.wordSize
-        self.markerBit = markerBit
+        markerBit = setup.flagBit(Self.markerFlag)
     }
 
     /// The heap's size of one proxy (kmalloc rounding to 16 bytes).

@@ -41,9 +41,10 @@ public struct PinFigures: Sendable, Equatable {
     public var devicePinsRefused: Int
     public var deviceNote: String?
 
-    /// Designs whose `folio_maybe_dma_pinned()` is exact: every design but mainline,
-    /// whose small-folio bias answers yes for 1024 plain references.
-    public static func tracksExactly(_ design: Design) -> Bool { design != .mainline }
+    /// Designs whose `folio_maybe_dma_pinned()` is exact, as each declares
+    /// (`PinCapabilities.tracksExactly`): all but mainline, whose small-folio bias
+    /// answers yes for 1024 plain references.
+    public static func tracksExactly(_ design: Design) -> Bool { design.pinTracker.capabilities.tracksExactly }
 }
 
 /// The script of `WorkloadKind.pins`. Sizes scale with RAM: a unit is RAM / 256 (at most
@@ -355,7 +356,7 @@ enum PinsWorkload {
         guard let mapping = target.mappings[range.name] else { return run.fail("\(phase): no mapping \(range.name)") }
         var moved = 0
         for (offset, page) in range.pages.enumerated() {
-            let pfn = run.machine.proxyTarget(page)?.pfn ?? page.pfn
+            let pfn = run.machine.pageBehind(page).pfn
             let mapped = target.process.mappedPfn(at: mapping.address(ofPage: range.first + offset))
             if mapped?.pfn != pfn || (writable && mapped?.writable != true) { moved += 1 }
         }
@@ -367,7 +368,7 @@ enum PinsWorkload {
         guard let mapping = parent.mappings[range.name] else { return }
         var shared = 0
         for (offset, page) in range.pages.enumerated() {
-            let pfn = run.machine.proxyTarget(page)?.pfn ?? page.pfn
+            let pfn = run.machine.pageBehind(page).pfn
             if child.process.mappedPfn(at: mapping.address(ofPage: range.first + offset))?.pfn == pfn { shared += 1 }
         }
         if shared > 0 { run.fail("fork: the child maps \(shared) of the parent's long-term pinned pages of \(range.name) instead of copies") }
@@ -378,7 +379,7 @@ enum PinsWorkload {
         for range in held {
             guard let mapping = target.mappings[range.name] else { continue }
             for (offset, page) in range.pages.enumerated() {
-                let pfn = run.machine.proxyTarget(page)?.pfn ?? page.pfn
+                let pfn = run.machine.pageBehind(page).pfn
                 run.verifyFrame(pfn: pfn, seed: target.expectedSeed(mapping, page: range.first + offset),
                                 what: "\(phase): pinned \(range.name) page \(range.first + offset) (pfn \(pfn), as the device reads it)")
             }
@@ -393,7 +394,7 @@ enum PinsWorkload {
         var pinnedFolios = Set<Int>()
         for range in held where range.name == name {
             for page in range.pages {
-                if let folio = machine.pageFolio(machine.proxyTarget(page) ?? page) { pinnedFolios.insert(folio.pfn) }
+                if let folio = machine.pageFolio(machine.pageBehind(page)) { pinnedFolios.insert(folio.pfn) }
             }
         }
         let result = target.process.migrate(mapping.start, length: UInt64(mapping.pages * PagePattern.pageSize), toNode: 1)
@@ -474,7 +475,7 @@ enum PinsWorkload {
             let longterm = name != "short"
             let pinned = run.pin(process, name, first: 0, count: pages, flags: longterm ? [.write, .longterm] : .write, fast: fast)
             let range = Held(name: name, first: 0, pages: pinned)
-            let movable = pinned.filter { machine.zone(of: (machine.proxyTarget($0) ?? $0).pfn)?.type == .movable }.count
+            let movable = pinned.filter { machine.zone(of: machine.pageBehind($0).pfn)?.type == .movable }.count
             if longterm {
                 tally.movedOutOfMovable += pinned.count - movable
                 if movable > 0 { run.fail("\(name): \(movable) long-term pinned pages left in ZONE_MOVABLE") }
@@ -570,7 +571,7 @@ extension WorkloadRun {
         guard let mapping = target.mappings[range.name] else { return fail("\(target.name): DMA into unknown mapping \(range.name)") }
         for offset in stride(from: 0, to: range.pages.count, by: every) {
             let page = range.pages[offset]
-            let pfn = machine.proxyTarget(page)?.pfn ?? page.pfn
+            let pfn = machine.pageBehind(page).pfn
             guard let frame = machine.frames.pointer(pfn: pfn) else {
                 fail("\(target.name): DMA into \(range.name): pfn \(pfn) has no frame")
                 continue
