@@ -105,7 +105,7 @@ extension Machine {
 
     /// Linux: `folio_is_device_coherent()`.
     func folioIsDeviceCoherent(_ folio: Folio) -> Bool {
-        guard pins.deviceZoneIndex >= 0, context.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
+        guard isZoneDevice(folio.pfn) else { return false }
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .deviceCoherent
     }
 }
