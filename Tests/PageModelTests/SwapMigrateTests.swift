@@ -150,7 +150,7 @@ import PageLayout
         // The fault saw an entry the PTE no longer holds (its exclusive bit differs).
         let seen = PTE(rawValue: swapPTE.rawValue ^ PTE.swpExclusive)
         let fault = process.mm.mmapLock.withReadLock {
-            process.tables.swapIn(process.mm, vma, address: addr, pte: slot, table: table, entry: seen, flags: [.user])
+            process.tables.swapIn(vma, address: addr, pte: slot, table: table, entry: seen, flags: [.user])
         }
         #expect(!fault.contains(.sigbus) && !fault.contains(.oom))
         #expect(process.tables.entry(at: addr).pte == swapPTE)

@@ -149,27 +149,27 @@ final class RecordingPageOps: VMAPageOps {
     func clear() { log.withLock { $0.removeAll() } }
     private func record(_ event: Event) { log.withLock { $0.append(event) } }
 
-    func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64, in mm: MM) { record(.boundary(addr)) }
-    func unmapRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) { record(.unmap(start, end)) }
-    func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64, in mm: MM) {
+    func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64) { record(.boundary(addr)) }
+    func unmapRange(_ vma: VMA, start: UInt64, end: UInt64) { record(.unmap(start, end)) }
+    func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64) {
         record(.freeTables(start, end, floor: floor, ceiling: ceiling))
     }
-    func changeProtection(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+    func changeProtection(_ vma: VMA, start: UInt64, end: UInt64) {
         record(.protect(start, end, vma.flags))
     }
-    func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64, in mm: MM) -> UInt64 {
+    func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
         let moved = min(length, moveLimit.withLock { $0 } ?? length)
         record(.move(from: oldAddr, to: newAddr, length: moved))
         return moved
     }
-    func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {
+    func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {
         record(.advise(advice, start, end))
     }
-    func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {
+    func collapse(_ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {
         record(.collapse(start, end))
     }
-    func populate(start: UInt64, end: UInt64, in mm: MM) { record(.populate(start, end)) }
-    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+    func populate(start: UInt64, end: UInt64) { record(.populate(start, end)) }
+    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64) {
         record(.mlock(start, end, locked: vma.flags.contains(.locked)))
     }
 }

@@ -262,7 +262,7 @@ extension Machine {
         if flags.contains(.tried) { faultFlags.insert(.tried) }
         if unshare { faultFlags.insert(.unshare) }
         if pinScope { faultFlags.insert(.memallocPin) }
-        let result = tables.handleFault(mm, vma, address: address, flags: faultFlags)
+        let result = tables.handleFault(vma, address: address, flags: faultFlags)
         if result.isError, let errno = Self.vmFaultToErrno(result, flags) { return errno }
         if result.contains(.retry) { return .EBUSY }
         return nil

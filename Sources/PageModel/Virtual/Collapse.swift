@@ -9,7 +9,7 @@ extension UserPageTables {
     /// PMD-mapped THP, exclusive to this mm, and the PTE table is freed. Already huge: nothing
     /// to do. Errors as madvise_collapse_errno(): ENOMEM when no THP can be allocated,
     /// EAGAIN for pages in use, EINVAL for what cannot be collapsed (a file VMA, swap).
-    func collapseHugePage(_ mm: MM, _ vma: VMA, address: UInt64) throws(Errno) {
+    func collapseHugePage(_ vma: VMA, address: UInt64) throws(Errno) {
         guard vma.isAnonymous, !vma.flags.contains(.shared) else { throw Errno.EINVAL }
         // An empty PMD is SCAN_PMD_NULL, which madvise_collapse_errno() makes EINVAL.
         guard let pmd = pmdSlot(address, allocate: false) else { throw Errno.EINVAL }

@@ -17,17 +17,17 @@ extension UserPageTables {
     /// checked the access against the VMA (access_error()). Returns the kernel's
     /// vm_fault_t; `.retry` means the caller must look again (a migration entry, a lost
     /// race), as the kernel's fault path re-executes the instruction.
-    public func handleFault(_ mm: MM, _ vma: VMA, address: UInt64, flags: FaultFlags) -> VMFault {
+    public func handleFault(_ vma: VMA, address: UInt64, flags: FaultFlags) -> VMFault {
         VMEvents.bump(machine.vmEvents.faults)
         let address = address & ~(UserVM.pageSize - 1)
         guard let pmd = pmdSlot(address, allocate: true) else { return .oom }
         var pmdEntry = pmd.load()
-        if pmdEntry.isNone, let result = hugeAnonymousFault(mm, vma, address: address, pmd: pmd, flags: flags) {
+        if pmdEntry.isNone, let result = hugeAnonymousFault(vma, address: address, pmd: pmd, flags: flags) {
             if result != .fallback { return result }
             pmdEntry = pmd.load()
         }
         if pmdEntry.isLeaf {
-            let result = hugePMDFault(mm, vma, address: address, pmd: pmd, entry: pmdEntry, flags: flags)
+            let result = hugePMDFault(vma, address: address, pmd: pmd, entry: pmdEntry, flags: flags)
             if result != .fallback { return result }
         } else if !pmdEntry.isNone, !pmdEntry.isPresent {
             // A PMD migration entry: wait for the migration to finish.
@@ -35,21 +35,21 @@ extension UserPageTables {
             return .retry
         }
         guard let table = lowerTable(pmd, allocate: true) else { return pmd.load().isLeaf ? .retry : .oom }
-        return handlePTEFault(mm, vma, address: address, table: table, flags: flags)
+        return handlePTEFault(vma, address: address, table: table, flags: flags)
     }
 
     /// Linux: `handle_pte_fault()`.
-    func handlePTEFault(_ mm: MM, _ vma: VMA, address: UInt64, table: Int, flags: FaultFlags) -> VMFault {
+    func handlePTEFault(_ vma: VMA, address: UInt64, table: Int, flags: FaultFlags) -> VMFault {
         let pte = slot(table, Paging.index(address, Paging.pageShift))
         let entry = pte.load()
         if entry.isNone {
-            return vma.isAnonymous ? doAnonymousPage(mm, vma, address: address, pte: pte, table: table, flags: flags)
-                                   : doFault(mm, vma, address: address, pte: pte, table: table, flags: flags)
+            return vma.isAnonymous ? doAnonymousPage(vma, address: address, pte: pte, table: table, flags: flags)
+                                   : doFault(vma, address: address, pte: pte, table: table, flags: flags)
         }
-        if !entry.isPresent { return doSwapPage(mm, vma, address: address, pte: pte, table: table, entry: entry, flags: flags) }
+        if !entry.isPresent { return doSwapPage(vma, address: address, pte: pte, table: table, entry: entry, flags: flags) }
         if flags.contains(.write) || flags.contains(.unshare) {
             if !entry.isWritable || flags.contains(.unshare) {
-                return doWPPage(mm, vma, address: address, pte: pte, table: table, orig: entry, flags: flags)
+                return doWPPage(vma, address: address, pte: pte, table: table, orig: entry, flags: flags)
             }
             // A writable PTE: a spurious fault; the hardware sets dirty and young.
             lockTable(table)
@@ -64,7 +64,7 @@ extension UserPageTables {
     /// Linux: `do_anonymous_page()`: a read maps the shared zero page (special,
     /// read-only); a write maps a new zeroed folio (an mTHP order where allowed, else
     /// order 0), exclusive, on the LRU.
-    func doAnonymousPage(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
+    func doAnonymousPage(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
         if vma.flags.contains(.shared) { return .sigbus }   // shared anonymous VMAs have a shmem file
         guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         if !flags.contains(.write) {
@@ -76,7 +76,7 @@ extension UserPageTables {
             VMEvents.bump(machine.vmEvents.zeroPageFaults)
             return []
         }
-        if let result = mthpAnonymousFault(mm, vma, anonVMA: anonVMA, address: address, table: table, flags: flags) { return result }
+        if let result = mthpAnonymousFault(vma, anonVMA: anonVMA, address: address, table: table, flags: flags) { return result }
         guard let folio = machine.folioAlloc(userGFP(flags).union(.zero)) else { return .oom }
         lockTable(table)
         guard pte.load().isNone else {
@@ -110,7 +110,7 @@ extension UserPageTables {
     /// (wp_page_shared()); an exclusive anonymous page is reused (wp_page_reuse()), as is
     /// one that `wp_can_reuse_anon_folio()` proves exclusive; anything else is copied
     /// (wp_page_copy()).
-    func doWPPage(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, flags: FaultFlags) -> VMFault {
+    func doWPPage(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, flags: FaultFlags) -> VMFault {
         let unshare = flags.contains(.unshare) && !flags.contains(.write)
         let folio = normalFolio(orig)
         if vma.flags.contains(.shared) {
@@ -145,7 +145,7 @@ extension UserPageTables {
             // (gup_must_unshare() only asks for COW mappings).
             return []
         }
-        return wpPageCopy(mm, vma, address: address, pte: pte, table: table, orig: orig, old: folio, flags: flags, unshare: unshare)
+        return wpPageCopy(vma, address: address, pte: pte, table: table, orig: orig, old: folio, flags: flags, unshare: unshare)
     }
 
     /// Linux: `wp_can_reuse_anon_folio()`: a small folio mapped only here, with no other
@@ -162,7 +162,7 @@ extension UserPageTables {
     /// Linux: `wp_page_copy()`: a new exclusive anonymous folio with the old page's bytes
     /// (zeroes for the zero page) replaces the old mapping; the old folio loses a mapping
     /// and the reference it held. For an unshare the new entry stays read-only.
-    func wpPageCopy(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, old: Folio?,
+    func wpPageCopy(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, old: Folio?,
                     flags: FaultFlags, unshare: Bool) -> VMFault {
         guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         let zero = old == nil && machine.isZeroPfn(orig.pfn)

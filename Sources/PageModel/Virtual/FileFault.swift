@@ -23,7 +23,7 @@ extension UserPageTables {
     /// Linux: `do_fault()`: a read maps the page-cache page (do_read_fault()); a write to
     /// a private mapping maps a private copy (do_cow_fault()); a write to a shared mapping
     /// maps the page writable and dirties it (do_shared_fault()).
-    func doFault(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
+    func doFault(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, flags: FaultFlags) -> VMFault {
         guard let mapping = fileMapping(vma) else { return .sigbus }
         let index = machine.linearPageIndex(vma, address)
         let folio: Folio
@@ -34,7 +34,7 @@ extension UserPageTables {
         let pfn = folio.pfn + Int(index &- folio.index)
         let write = flags.contains(.write)
         if write && !vma.flags.contains(.shared) {
-            return doCOWFault(mm, vma, address: address, pte: pte, table: table, source: folio, pfn: pfn, flags: flags)
+            return doCOWFault(vma, address: address, pte: pte, table: table, source: folio, pfn: pfn, flags: flags)
         }
         var writable = false, dirty = false
         if vma.flags.contains(.shared) && vma.flags.contains(.write) {
@@ -60,7 +60,7 @@ extension UserPageTables {
 
     /// Linux: `do_cow_fault()`: a new anonymous folio with the file page's bytes; the
     /// page-cache reference is dropped once copied.
-    func doCOWFault(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, source: Folio, pfn: Int, flags: FaultFlags) -> VMFault {
+    func doCOWFault(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, source: Folio, pfn: Int, flags: FaultFlags) -> VMFault {
         defer { machine.folioPut(source) }
         guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         guard let new = machine.folioAlloc(userGFP(flags)) else { return .oom }

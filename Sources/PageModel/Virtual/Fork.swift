@@ -37,7 +37,7 @@ extension MM {
                     }
                     child.tree.insert(copy)
                     guard !wipe, vma.anonVMA != nil || !vma.flags.intersection(VMFlags.copyOnFork).isEmpty else { continue }
-                    try parentTables.copyPageRange(dst: childTables, dstVMA: copy, srcVMA: vma, srcMM: self)
+                    try parentTables.copyPageRange(dst: childTables, dstVMA: copy, srcVMA: vma)
                 }
             }
         }
@@ -50,7 +50,7 @@ extension UserPageTables {
     static func isCOWMapping(_ flags: VMFlags) -> Bool { flags.intersection([.shared, .mayWrite]) == .mayWrite }
 
     /// Linux: `copy_page_range()` for one VMA.
-    func copyPageRange(dst: UserPageTables, dstVMA: VMA, srcVMA vma: VMA, srcMM: MM) throws(Errno) {
+    func copyPageRange(dst: UserPageTables, dstVMA: VMA, srcVMA vma: VMA) throws(Errno) {
         var addr = vma.start
         let cow = Self.isCOWMapping(vma.flags)
         while addr < vma.end {
@@ -60,20 +60,20 @@ extension UserPageTables {
             var entry = pmd.load()
             if entry.isNone { continue }
             if entry.isLeaf {
-                if try copyHugePMD(dst: dst, srcPMD: pmd, address: addr, vma: vma, srcMM: srcMM, cow: cow) { continue }
+                if try copyHugePMD(dst: dst, srcPMD: pmd, address: addr, vma: vma, cow: cow) { continue }
                 entry = pmd.load()
             }
             guard entry.isPresent, !entry.isLeaf else { continue }
             guard let dstPMD = dst.pmdSlot(addr, allocate: true), let dstTable = dst.lowerTable(dstPMD, allocate: true) else {
                 throw Errno.ENOMEM
             }
-            try copyPTEs(dst: dst, dstTable: dstTable, srcTable: entry.pfn, start: addr, end: next, vma: vma, srcMM: srcMM, cow: cow)
+            try copyPTEs(dst: dst, dstTable: dstTable, srcTable: entry.pfn, start: addr, end: next, vma: vma, cow: cow)
         }
     }
 
     /// Linux: `copy_pte_range()` -> `copy_present_pte()` / `copy_nonpresent_pte()`.
     func copyPTEs(dst: UserPageTables, dstTable: Int, srcTable: Int, start: UInt64, end: UInt64,
-                  vma: VMA, srcMM: MM, cow: Bool) throws(Errno) {
+                  vma: VMA, cow: Bool) throws(Errno) {
         let first = Paging.index(start, Paging.pageShift)
         let count = Int((end - start) >> Paging.pageShift)
         var copyNeeded: [(index: Int, entry: PTE)] = []
@@ -87,7 +87,7 @@ extension UserPageTables {
             if entry.isPresent {
                 if let folio = normalFolio(entry) {
                     if machine.folioIsAnon(folio) {
-                        guard machine.folioTryDupAnonRmap(folio, firstPfn: entry.pfn, nr: 1, pmd: false, srcMM: srcMM) else {
+                        guard machine.folioTryDupAnonRmap(folio, firstPfn: entry.pfn, nr: 1, pmd: false, srcMM: mm) else {
                             // -EBUSY: possibly pinned; copy_present_page() after the locks drop.
                             copyNeeded.append((first + i, entry))
                             continue
@@ -156,13 +156,13 @@ extension UserPageTables {
     /// both; a THP that may be pinned is split and copied at the PTE level instead
     /// (the kernel splits and returns -EAGAIN). Returns false when the caller must copy
     /// PTEs.
-    func copyHugePMD(dst: UserPageTables, srcPMD: EntrySlot, address: UInt64, vma: VMA, srcMM: MM, cow: Bool) throws(Errno) -> Bool {
+    func copyHugePMD(dst: UserPageTables, srcPMD: EntrySlot, address: UInt64, vma: VMA, cow: Bool) throws(Errno) -> Bool {
         var entry = srcPMD.load()
         guard entry.isLeaf, let folio = normalFolio(entry) else { return false }
         guard let dstPMD = dst.pmdSlot(address, allocate: true) else { throw Errno.ENOMEM }
         let table = pmdTablePfn(address)
         lockTable(table)
-        if machine.folioIsAnon(folio), !machine.folioTryDupAnonRmap(folio, firstPfn: folio.pfn, nr: folio.nrPages, pmd: true, srcMM: srcMM) {
+        if machine.folioIsAnon(folio), !machine.folioTryDupAnonRmap(folio, firstPfn: folio.pfn, nr: folio.nrPages, pmd: true, srcMM: mm) {
             unlockTable(table)
             splitHugePMD(vma, address: address)
             return false

@@ -33,7 +33,7 @@ public final class THPControls: Sendable {
 extension UserPageTables {
     /// Linux: `thp_vma_allowable_order(vma, PMD_ORDER)` for the PMD-size fault, and
     /// whether the 2 MiB range around `address` lies inside the VMA.
-    func pmdTHPAllowed(_ mm: MM, _ vma: VMA, address: UInt64) -> Bool {
+    func pmdTHPAllowed(_ vma: VMA, address: UInt64) -> Bool {
         guard vma.isAnonymous, !vma.flags.contains(.shared), !vma.flags.contains(.noHugePage) else { return false }
         let settings = machine.thp.snapshot
         guard settings.mode == .always || (settings.mode == .madvise && vma.flags.contains(.hugePage)) else { return false }
@@ -45,8 +45,8 @@ extension UserPageTables {
     /// PMD in a THP-enabled anonymous VMA. Read faults fall back to the small zero page
     /// (the model has no huge zero page). nil when THP does not apply; `.fallback` when
     /// the allocation failed (thp_fault_fallback) and small pages must be used.
-    func hugeAnonymousFault(_ mm: MM, _ vma: VMA, address: UInt64, pmd: EntrySlot, flags: FaultFlags) -> VMFault? {
-        guard flags.contains(.write), pmdTHPAllowed(mm, vma, address: address) else { return nil }
+    func hugeAnonymousFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, flags: FaultFlags) -> VMFault? {
+        guard flags.contains(.write), pmdTHPAllowed(vma, address: address) else { return nil }
         guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
         let gfp = userGFP(flags).union([.comp, .nowarn, .nomemalloc, .zero]).subtracting(.reclaim)
         guard let folio = machine.folioAlloc(gfp, order: Paging.pmdOrder) else {
@@ -79,7 +79,7 @@ extension UserPageTables {
     /// A fault on a huge PMD: a write or unshare on a read-only one reuses the folio when
     /// its head is exclusive (do_huge_pmd_wp_page()); otherwise the PMD is split and the
     /// fault is handled on the PTEs (`.fallback`), as the kernel does.
-    func hugePMDFault(_ mm: MM, _ vma: VMA, address: UInt64, pmd: EntrySlot, entry: PTE, flags: FaultFlags) -> VMFault {
+    func hugePMDFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, entry: PTE, flags: FaultFlags) -> VMFault {
         guard flags.contains(.write) || flags.contains(.unshare) else { return [] }
         if entry.isWritable && !flags.contains(.unshare) { return [] }
         if let folio = normalFolio(entry), machine.folioIsAnon(folio),
@@ -142,7 +142,7 @@ extension UserPageTables {
     /// naturally aligned range lies in the VMA with every PTE empty gets one folio,
     /// mapped by all its PTEs; nil when no mTHP order applies (order 0 follows), falling
     /// back order by order when an allocation fails.
-    func mthpAnonymousFault(_ mm: MM, _ vma: VMA, anonVMA: AnonVMA, address: UInt64, table: Int, flags: FaultFlags) -> VMFault? {
+    func mthpAnonymousFault(_ vma: VMA, anonVMA: AnonVMA, address: UInt64, table: Int, flags: FaultFlags) -> VMFault? {
         let settings = machine.thp.snapshot
         guard settings.mthpOrders != 0, settings.mode != .never, !vma.flags.contains(.noHugePage) else { return nil }
         for order in stride(from: Paging.pmdOrder - 1, through: 2, by: -1) where settings.mthpOrders & (1 << UInt32(order)) != 0 {

@@ -108,7 +108,7 @@ extension MM {
             if advice == .guardInstall && !vma.flags.contains(.maybeGuard) {
                 tree[index].flags.insert(.maybeGuard)
             }
-            try pageOps.advise(advice, tree[index], start: start, end: end, in: self)
+            try pageOps.advise(advice, tree[index], start: start, end: end)
             return index
         default:
             break
@@ -205,7 +205,7 @@ extension MM {
         default:
             break
         }
-        try pageOps.advise(advice, vma, start: start, end: end, in: self)
+        try pageOps.advise(advice, vma, start: start, end: end)
     }
 
     /// Linux: `madvise_collapse()`: the VMA must allow PMD-sized THPs (thp_vma_allowable_order()
@@ -229,6 +229,6 @@ extension MM {
         // initial SCAN_FAIL as EINVAL; an empty aligned range is a success.
         if hstart > hend { throw Errno.EINVAL }
         guard hstart < hend else { return }
-        try pageOps.collapse(vma, start: hstart, end: hend, in: self)
+        try pageOps.collapse(vma, start: hstart, end: hend)
     }
 }

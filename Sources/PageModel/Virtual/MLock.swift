@@ -63,7 +63,7 @@ extension MM {
             applyMlockallFlags(flags)
         }
         if flags.contains(.current) {
-            mmapLock.withReadLock { pageOps.populate(start: 0, end: layout.taskSize, in: self) }
+            mmapLock.withReadLock { pageOps.populate(start: 0, end: layout.taskSize) }
         }
     }
 
@@ -86,7 +86,7 @@ extension MM {
             try applyVMALockFlags(start: start, length: len, flags: flags)
         }
         if !flags.contains(.lockOnFault) {
-            mmapLock.withReadLock { pageOps.populate(start: start, end: start &+ len, in: self) }
+            mmapLock.withReadLock { pageOps.populate(start: start, end: start &+ len) }
         }
     }
 
@@ -144,7 +144,7 @@ extension MM {
             lockedVMPages += pages
         }
         if !(newFlags.contains(.locked) && oldFlags.contains(.locked)) {
-            pageOps.mlockRange(tree[modified], start: start, end: end, in: self)
+            pageOps.mlockRange(tree[modified], start: start, end: end)
         }
         return modified
     }

@@ -35,7 +35,7 @@ extension MM {
                        pgoff: offset >> UserVM.pageShift)
         }
         if populate {
-            mmapLock.withReadLock { pageOps.populate(start: start, end: start + UserVM.pageAlign(length), in: self) }
+            mmapLock.withReadLock { pageOps.populate(start: start, end: start + UserVM.pageAlign(length)) }
         }
         return start
     }

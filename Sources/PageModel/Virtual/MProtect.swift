@@ -33,7 +33,7 @@ extension MM {
         // kernel's walk takes the anon_vma lock, the model's the mmap_lock).
         defer {
             if !populate.isEmpty {
-                mmapLock.withReadLock { for range in populate { pageOps.populate(start: range.lowerBound, end: range.upperBound, in: self) } }
+                mmapLock.withReadLock { for range in populate { pageOps.populate(start: range.lowerBound, end: range.upperBound) } }
             }
         }
         try mmapLock.withWriteLock { () throws(Errno) in
@@ -94,7 +94,7 @@ extension MM {
         }
         let modified = try modifyFlags(at: index, start: start, end: end, newFlags: newFlags)
         let result = tree[modified]
-        pageOps.changeProtection(result, start: start, end: end, in: self)
+        pageOps.changeProtection(result, start: start, end: end)
         // A private VM_LOCKED VMA becoming writable is populated to break COW up front.
         if oldFlags.intersection([.write, .shared, .locked]) == .locked && newFlags.contains(.write) {
             populate.append(start..<end)

@@ -55,7 +55,7 @@ extension MM {
             return (address, grown)
         }
         if let populate {
-            mmapLock.withReadLock { pageOps.populate(start: populate.lowerBound, end: populate.upperBound, in: self) }
+            mmapLock.withReadLock { pageOps.populate(start: populate.lowerBound, end: populate.upperBound) }
         }
         return result
     }
@@ -191,13 +191,13 @@ extension MM {
 
         let moved = pageOps.movePageTables(
             from: currentSource, oldAddr: request.addr, to: newVMA, newAddr: request.newAddr,
-            length: request.oldLength, in: self)
+            length: request.oldLength)
         if moved < request.oldLength {
             // Move back what was moved and drop the new mapping, as copy_vma_and_data()
             // does on failure.
             _ = pageOps.movePageTables(
                 from: newVMA, oldAddr: request.newAddr, to: currentSource, newAddr: request.addr,
-                length: moved, in: self)
+                length: moved)
             try? doVMIMunmap(start: request.newAddr, end: newEnd)
             throw Errno.ENOMEM
         }

@@ -52,14 +52,14 @@ extension MM {
         let floor = first > 0 ? tree[first - 1].end : 0
         let ceiling = range.upperBound < tree.count ? tree[range.upperBound].start : 0
         for vma in removed {
-            pageOps.unmapRange(vma, start: vma.start, end: vma.end, in: self)
+            pageOps.unmapRange(vma, start: vma.start, end: vma.end)
             if vma.flags.contains(.locked) {
                 lockedVMPages -= min(lockedVMPages, vma.pages)
             }
         }
         tree.removeSubrange(range)
         if let firstVMA = removed.first, let lastVMA = removed.last {
-            pageOps.freePageTables(start: firstVMA.start, end: lastVMA.end, floor: floor, ceiling: ceiling, in: self)
+            pageOps.freePageTables(start: firstVMA.start, end: lastVMA.end, floor: floor, ceiling: ceiling)
         }
     }
 
@@ -69,8 +69,8 @@ extension MM {
         mmapLock.withWriteLock {
             let all = tree.vmas
             guard let first = all.first, let last = all.last else { return }
-            for vma in all { pageOps.unmapRange(vma, start: vma.start, end: vma.end, in: self) }
-            pageOps.freePageTables(start: first.start, end: last.end, floor: 0, ceiling: 0, in: self)
+            for vma in all { pageOps.unmapRange(vma, start: vma.start, end: vma.end) }
+            pageOps.freePageTables(start: first.start, end: last.end, floor: 0, ceiling: 0)
             tree.removeSubrange(0..<all.count)
             lockedVMPages = 0
         }

@@ -5,7 +5,7 @@
 
 extension UserPageTables {
     /// Linux: `do_swap_page()`.
-    func doSwapPage(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry: PTE, flags: FaultFlags) -> VMFault {
+    func doSwapPage(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry: PTE, flags: FaultFlags) -> VMFault {
         switch entry.softLeaf {
         case .none:
             return .retry
@@ -32,7 +32,7 @@ extension UserPageTables {
                                                   reason: "do_swap_page: \(entry.softLeaf) entry without a migrate_to_ram() handler"))
             return .sigbus
         case .swap:
-            return swapIn(mm, vma, address: address, pte: pte, table: table, entry: entry, flags: flags)
+            return swapIn(vma, address: address, pte: pte, table: table, entry: entry, flags: flags)
         }
     }
 }

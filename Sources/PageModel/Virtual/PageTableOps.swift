@@ -5,15 +5,15 @@
 // vma_adjust_trans_huge() (mm/huge_memory.c).
 
 extension UserPageTables: VMAPageOps {
-    public func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64, in mm: MM) {
+    public func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64) {
         if addr & ~Paging.pmdMask != 0 { splitHugePMD(vma, address: addr) }
     }
 
-    public func unmapRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+    public func unmapRange(_ vma: VMA, start: UInt64, end: UInt64) {
         zapRange(vma, start: start, end: end, dropMarkers: true)
     }
 
-    public func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64, in mm: MM) {
+    public func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64) {
         freeTables(start: start, end: end, floor: floor, ceiling: ceiling)
     }
 
@@ -21,7 +21,7 @@ extension UserPageTables: VMAPageOps {
     /// lost VM_WRITE; gaining VM_WRITE leaves PTEs read-only (the next write faults and
     /// reuses or copies, as `can_change_pte_writable()` allows only exclusive anon pages
     /// to be made writable at once: the model makes those writable too).
-    public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+    public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64) {
         let writable = vma.flags.contains(.write)
         forEachPresentPTE(vma, start: start, end: end) { pte, entry in
             if !writable {
@@ -36,7 +36,7 @@ extension UserPageTables: VMAPageOps {
     /// Linux: `move_page_tables()`: every entry of the old range moves to the new one
     /// (huge PMDs are split first unless both ends are PMD aligned; the model splits
     /// them). Anonymous folios keep their index (mremap moves vm_pgoff with the VMA).
-    public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64, in mm: MM) -> UInt64 {
+    public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
         var offset: UInt64 = 0
         while offset < length {
             let src = oldAddr + offset, dst = newAddr + offset
@@ -58,7 +58,7 @@ extension UserPageTables: VMAPageOps {
         return length
     }
 
-    public func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {
+    public func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {
         switch advice {
         case .dontNeed, .dontNeedLocked:
             zapRange(vma, start: start, end: end, dropMarkers: false)
@@ -67,7 +67,7 @@ extension UserPageTables: VMAPageOps {
         case .pageOut, .cold:
             if advice == .pageOut { reclaimMapped(vma, start: start, end: end) }
         case .populateRead, .populateWrite:
-            try populateRange(mm, vma, start: start, end: end, write: advice == .populateWrite)
+            try populateRange(vma, start: start, end: end, write: advice == .populateWrite)
         case .willNeed, .remove:
             if advice == .remove { zapRange(vma, start: start, end: end, dropMarkers: false) }
         case .guardInstall:
@@ -79,15 +79,15 @@ extension UserPageTables: VMAPageOps {
         }
     }
 
-    public func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {
+    public func collapse(_ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {
         var addr = start
         while addr < end {
-            try collapseHugePage(mm, vma, address: addr)
+            try collapseHugePage(vma, address: addr)
             addr += Paging.pmdSize
         }
     }
 
-    public func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {
+    public func mlockRange(_ vma: VMA, start: UInt64, end: UInt64) {
         let lock = vma.flags.contains(.locked)
         forEachPresentPTE(vma, start: start, end: end) { _, entry in
             guard let folio = normalFolio(entry) else { return }
@@ -95,13 +95,13 @@ extension UserPageTables: VMAPageOps {
         }
     }
 
-    public func populate(start: UInt64, end: UInt64, in mm: MM) {
+    public func populate(start: UInt64, end: UInt64) {
         var addr = start
         while addr < end {
             guard let vma = mm.lockedVMALookup(addr) else { addr += UserVM.pageSize; continue }
             let stop = min(end, vma.end)
             let write = vma.flags.contains(.write) && !vma.flags.contains(.shared)
-            try? populateRange(mm, vma, start: addr, end: stop, write: write)
+            try? populateRange(vma, start: addr, end: stop, write: write)
             addr = stop
         }
     }
@@ -131,10 +131,10 @@ extension UserPageTables: VMAPageOps {
     }
 
     /// Linux: `madvise_populate()` / `faultin_page()` over a range.
-    func populateRange(_ mm: MM, _ vma: VMA, start: UInt64, end: UInt64, write: Bool) throws(Errno) {
+    func populateRange(_ vma: VMA, start: UInt64, end: UInt64, write: Bool) throws(Errno) {
         var addr = start
         while addr < end {
-            let fault = handleFault(mm, vma, address: addr, flags: write ? [.write] : [])
+            let fault = handleFault(vma, address: addr, flags: write ? [.write] : [])
             if fault.contains(.oom) { throw Errno.ENOMEM }
             if fault.contains(.sigbus) || fault.contains(.sigsegv) || fault.contains(.hwpoison) { throw Errno.EFAULT }
             if !fault.contains(.retry) { addr += UserVM.pageSize }

@@ -63,6 +63,11 @@ public final class UserPageTables: @unchecked Sendable {
     /// The mm these tables belong to. Set once by `Process` before the tables are shared;
     /// weak, because the mm owns the tables (as its VMAPageOps).
     weak var owner: MM?
+    /// The same mm, for what it drives through its tables (faults, fork, GUP, the VMA
+    /// operations): those run only while it lives (their caller holds it), so the
+    /// reference is unretained, read on every fault without reference counting. Set
+    /// with `owner`. Rmap, which finds the tables through a file's i_mmap, uses `owner`.
+    unowned(unsafe) var mm: MM!
     private let exited = ManagedAtomic<Bool>(false)
 
     /// Marks the tables torn down; true for the first caller only.

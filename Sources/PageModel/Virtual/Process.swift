@@ -17,6 +17,7 @@ public final class Process: @unchecked Sendable {
         tables = try UserPageTables(machine: machine)
         mm = MM(layout: layout, pageOps: tables)
         tables.owner = mm
+        tables.mm = mm
     }
 
     init(machine: Machine, mm: MM, tables: UserPageTables) {
@@ -24,6 +25,7 @@ public final class Process: @unchecked Sendable {
         self.mm = mm
         self.tables = tables
         tables.owner = mm
+        tables.mm = mm
     }
 
     deinit { exit() }
@@ -62,7 +64,7 @@ public final class Process: @unchecked Sendable {
             }
             guard let vma = mm.lockedVMALookup(address) else { throw .segv(address: address, accessError: false) }
             guard Self.permits(vma, write: write) else { throw .segv(address: address, accessError: true) }
-            let fault = tables.handleFault(mm, vma, address: address, flags: write ? [.write, .user] : [.user])
+            let fault = tables.handleFault(vma, address: address, flags: write ? [.write, .user] : [.user])
             if fault.contains(.oom) { throw .outOfMemory(address: address) }
             if fault.contains(.sigsegv) { throw .segv(address: address, accessError: true) }
             if fault.contains(.sigbus) || fault.contains(.hwpoison) { throw .bus(address: address) }

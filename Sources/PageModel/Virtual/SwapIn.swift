@@ -7,7 +7,7 @@ extension UserPageTables {
     /// it from the device into a new one, map it (writable when the entry was exclusive,
     /// or for a write fault once the folio is ours alone), drop the PTE's swap reference
     /// and free the swap slot when nothing references it any more.
-    func swapIn(_ mm: MM, _ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry orig: PTE, flags: FaultFlags) -> VMFault {
+    func swapIn(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, entry orig: PTE, flags: FaultFlags) -> VMFault {
         guard let entry = orig.swapEntry else { return .sigbus }
         let swap = machine.swap
         var result: VMFault = []

@@ -166,7 +166,7 @@ extension MM {
             if deleteMiddle {
                 tree.remove(at: m)
             } else {
-                pageOps.vmaBoundaryWillMove(middle, to: request.end, in: self)
+                pageOps.vmaBoundaryWillMove(middle, to: request.end)
                 middle.pgoff += (request.end - middle.start) >> UserVM.pageShift
                 middle.start = request.end
                 middle.writeSeq += 1
@@ -186,7 +186,7 @@ extension MM {
             tree.remove(at: m)
             return m
         }
-        pageOps.vmaBoundaryWillMove(middle, to: request.start, in: self)
+        pageOps.vmaBoundaryWillMove(middle, to: request.start)
         middle.end = request.start
         middle.writeSeq += 1
         tree[m] = middle
@@ -235,7 +235,7 @@ extension MM {
         if checkMapCount && tree.count >= layout.maxMapCount { throw Errno.ENOMEM }
         var vma = tree[index]
         guard addr > vma.start && addr < vma.end else { return index }
-        pageOps.vmaBoundaryWillMove(vma, to: addr, in: self)
+        pageOps.vmaBoundaryWillMove(vma, to: addr)
         var new = vma.duplicate(as: newVMAID())
         if newBelow {
             new.end = addr

@@ -16,28 +16,29 @@
 /// with faults as in the kernel; for write for MADV_GUARD_*) and `populate` (held for read after mmap(), mlock() and
 /// mremap() dropped the write lock, as mm_populate() does; for write from mprotect()).
 /// Implementations must not call back into the MM's locking API; the VMAs they are given
-/// are current snapshots.
+/// are current snapshots. An implementation belongs to one mm and knows it
+/// (`UserPageTables.mm`): the calls do not pass it.
 public protocol VMAPageOps: Sendable {
     /// vma_adjust_trans_huge(): a VMA boundary is about to be placed at `addr` (split,
     /// shrink or partial merge); a PMD-mapped THP spanning `addr` must be split first.
-    func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64, in mm: MM)
+    func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64)
 
     /// unmap_vmas() for one VMA: drop the mappings of `[start, end)` (munmap, MAP_FIXED
     /// over a mapping, mremap shrink or move source).
-    func unmapRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM)
+    func unmapRange(_ vma: VMA, start: UInt64, end: UInt64)
 
     /// free_pgtables(): free the page-table pages of `[start, end)` that no longer map
     /// anything, not touching tables shared with `floor`..`ceiling` neighbours (0 = none).
-    func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64, in mm: MM)
+    func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64)
 
     /// change_protection(): `vma` (already carrying its new flags) covers `[start, end)`
     /// whose PTEs must be rewritten.
-    func changeProtection(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM)
+    func changeProtection(_ vma: VMA, start: UInt64, end: UInt64)
 
     /// move_page_tables(): move the entries of `length` bytes from `oldAddr` in `from` to
     /// `newAddr` in `to`. Returns the bytes moved (the kernel may move less and then
     /// undo); the default moves everything, there being nothing to move.
-    func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64, in mm: MM) -> UInt64
+    func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64
 
     /// The page-level part of an madvise() behaviour on `[start, end)` of `vma`, after the
     /// VMA-level checks passed: MADV_DONTNEED(_LOCKED) zaps, MADV_FREE marks lazy-free,
@@ -45,34 +46,34 @@ public protocol VMAPageOps: Sendable {
     /// MADV_POPULATE_READ/WRITE fault in, MADV_REMOVE punches a hole in the backing file,
     /// MADV_GUARD_INSTALL/REMOVE place or clear guard markers. Errors are the kernel's
     /// for those paths.
-    func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno)
+    func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64) throws(Errno)
 
     /// MADV_COLLAPSE on the PMD-aligned `[start, end)` of `vma` (madvise_collapse()): collapse
     /// each 2 MiB range into a THP, throwing madvise_collapse_errno() of the last failure.
-    func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno)
+    func collapse(_ vma: VMA, start: UInt64, end: UInt64) throws(Errno)
 
     /// mlock_vma_pages_range(): `vma` now has its new VM_LOCKED/VM_LOCKONFAULT flags over
     /// `[start, end)`; mlock or munlock the folios mapped there.
-    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM)
+    func mlockRange(_ vma: VMA, start: UInt64, end: UInt64)
 
     /// mm_populate(): fault in `[start, end)` (MAP_POPULATE, MAP_LOCKED, mremap of a
     /// VM_LOCKED VMA; mprotect() making a private VM_LOCKED VMA writable). Called with the
     /// mmap_lock held for read from mmap() and for write from mprotect(), as in the kernel.
-    func populate(start: UInt64, end: UInt64, in mm: MM)
+    func populate(start: UInt64, end: UInt64)
 }
 
 extension VMAPageOps {
-    public func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64, in mm: MM) {}
-    public func unmapRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {}
-    public func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64, in mm: MM) {}
-    public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {}
-    public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64, in mm: MM) -> UInt64 {
+    public func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64) {}
+    public func unmapRange(_ vma: VMA, start: UInt64, end: UInt64) {}
+    public func freePageTables(start: UInt64, end: UInt64, floor: UInt64, ceiling: UInt64) {}
+    public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64) {}
+    public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
         length
     }
-    public func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {}
-    public func collapse(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) throws(Errno) {}
-    public func mlockRange(_ vma: VMA, start: UInt64, end: UInt64, in mm: MM) {}
-    public func populate(start: UInt64, end: UInt64, in mm: MM) {}
+    public func advise(_ advice: Advice, _ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {}
+    public func collapse(_ vma: VMA, start: UInt64, end: UInt64) throws(Errno) {}
+    public func mlockRange(_ vma: VMA, start: UInt64, end: UInt64) {}
+    public func populate(start: UInt64, end: UInt64) {}
 }
 
 /// An address space without page tables: every page-level effect is a no-op.
