@@ -22,7 +22,7 @@ import PageLayout
         }
         // Calling gup_fast() itself: all 16 again, nothing from the slow path.
         let direct = buffer.withUnsafeMutableBufferPointer {
-            machine.gupFast(process.mm, process.tables, start: addr, end: addr + 16 << 12, flags: [.pin, .write], pages: $0.baseAddress!)
+            process.tables.gupFast(start: addr, end: addr + 16 << 12, flags: [.pin, .write], pages: $0.baseAddress!)
         }
         #expect(direct == 16)
         #expect(machine.pinStats.pinsAcquired == 32)
@@ -47,7 +47,7 @@ import PageLayout
         var buffer = [Page](repeating: Page(unchecked: 0, machine.context), count: 8)
         func fast(_ start: UInt64, _ n: Int, _ flags: FollFlags) -> Int {
             buffer.withUnsafeMutableBufferPointer {
-                machine.gupFast(process.mm, process.tables, start: start, end: start + UInt64(n) << 12, flags: flags, pages: $0.baseAddress!)
+                process.tables.gupFast(start: start, end: start + UInt64(n) << 12, flags: flags, pages: $0.baseAddress!)
             }
         }
         // Nothing mapped; then the zero page (pte_special).

@@ -196,9 +196,12 @@ extension Machine {
         guard pins.capabilities.returnsProxies, flags.contains(.pin) else { return page }
         return pins.tracker.gupResult(for: page, in: self)
     }
+}
 
+/// The slow GUP walk over the page tables of one mm (`tables.mm`).
+extension UserPageTables {
     /// Linux: `check_vma_flags(vma, gup_flags)` [mm/gup.c:1200-1260].
-    func checkVMAFlags(_ vma: VMA, _ flags: FollFlags, tables: UserPageTables) -> Errno? {
+    func checkVMAFlags(_ vma: VMA, _ flags: FollFlags) -> Errno? {
         let vmFlags = vma.flags
         if !vmFlags.isDisjoint(with: [.io, .pfnMap]) { return .EFAULT }
         if flags.contains(.anon), !vma.isAnonymous { return .EFAULT }
@@ -206,7 +209,7 @@ extension Machine {
         // FOLL_SPLIT_PMD on hugetlb → -EOPNOTSUPP and secretmem → -EFAULT: the model has
         // neither.
         if flags.contains(.write) {
-            if !vma.isAnonymous, !writableFileMappingAllowed(vma, flags, tables: tables) { return .EFAULT }
+            if !vma.isAnonymous, !writableFileMappingAllowed(vma, flags) { return .EFAULT }
             if !vmFlags.contains(.write) {
                 if !flags.contains(.force) { return .EFAULT }
                 // FOLL_FORCE writes only break COW in private mappings.
@@ -222,16 +225,16 @@ extension Machine {
     /// Linux: `writable_file_mapping_allowed()` [mm/gup.c:1182-1198]: only a
     /// FOLL_PIN|FOLL_LONGTERM write to a VMA that `vma_needs_dirty_tracking()` (shared,
     /// writable, on a filesystem that writes back: the model's `.disk` kind) is refused.
-    func writableFileMappingAllowed(_ vma: VMA, _ flags: FollFlags, tables: UserPageTables) -> Bool {
+    func writableFileMappingAllowed(_ vma: VMA, _ flags: FollFlags) -> Bool {
         guard flags.isSuperset(of: [.pin, .longterm]) else { return true }
-        return !vmaNeedsDirtyTracking(vma, tables: tables)
+        return !vmaNeedsDirtyTracking(vma)
     }
 
     /// Linux: `vma_needs_dirty_tracking()` [mm/vma.c:2056-2071].
-    func vmaNeedsDirtyTracking(_ vma: VMA, tables: UserPageTables) -> Bool {
+    func vmaNeedsDirtyTracking(_ vma: VMA) -> Bool {
         guard vma.flags.isSuperset(of: [.write, .shared]) else { return false }
         if vma.flags.contains(.pfnMap) { return false }
-        return tables.fileMapping(vma)?.needsDirtyTracking ?? false
+        return fileMapping(vma)?.needsDirtyTracking ?? false
     }
 
     /// Linux: `vm_fault_to_errno()`.
@@ -248,8 +251,7 @@ extension Machine {
     /// ALLOW_RETRY/KILLABLE/INTERRUPTIBLE, RETRY_NOWAIT and TRIED as the flags ask, and
     /// the memalloc_pin scope of FOLL_LONGTERM (`pinScope`). A fault error becomes its
     /// errno; VM_FAULT_RETRY is -EBUSY. nil: faulted, look again.
-    func faultinPage(_ tables: UserPageTables, _ mm: MM, _ vma: VMA, address: UInt64, flags: FollFlags,
-                     unshare: Bool, pinScope: Bool) -> Errno? {
+    func faultinPage(_ vma: VMA, address: UInt64, flags: FollFlags, unshare: Bool, pinScope: Bool) -> Errno? {
         if flags.contains(.nofault) { return .EFAULT }
         var faultFlags: FaultFlags = []
         if flags.contains(.write) { faultFlags.insert(.write) }
@@ -262,7 +264,7 @@ extension Machine {
         if flags.contains(.tried) { faultFlags.insert(.tried) }
         if unshare { faultFlags.insert(.unshare) }
         if pinScope { faultFlags.insert(.memallocPin) }
-        let result = tables.handleFault(vma, address: address, flags: faultFlags)
+        let result = handleFault(vma, address: address, flags: faultFlags)
         if result.isError, let errno = Self.vmFaultToErrno(result, flags) { return errno }
         if result.contains(.retry) { return .EBUSY }
         return nil
@@ -275,19 +277,19 @@ extension Machine {
     /// Linux: `__get_user_pages_locked()`: FOLL_GET is implied by a `pages` array without
     /// FOLL_PIN, FOLL_PIN marks the mm MMF_HAS_PINNED, and the walk runs under the
     /// mmap_lock held for read (taken here: model callers never hold it).
-    func getUserPagesLocked(_ mm: MM, _ tables: UserPageTables, start: UInt64, nrPages: Int, flags flagsIn: FollFlags,
+    func getUserPagesLocked(start: UInt64, nrPages: Int, flags flagsIn: FollFlags,
                             pages: UnsafeMutablePointer<Page>?, pinScope: Bool) -> GUPCount {
         var flags = flagsIn
         if pages != nil, !flags.contains(.pin) { flags.insert(.get) }
         if flags.contains(.pin) { mm.setHasPinned() }
         return mm.mmapLock.withReadLock {
-            getUserPagesWalk(mm, tables, start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: pinScope)
+            getUserPagesWalk(start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: pinScope)
         }
     }
 
     /// Linux: `__get_user_pages()`. The caller holds the mmap_lock for read. Returns the
     /// pages taken, or the errno of the first failure when none was.
-    func getUserPagesWalk(_ mm: MM, _ tables: UserPageTables, start startIn: UInt64, nrPages: Int, flags: FollFlags,
+    func getUserPagesWalk(start startIn: UInt64, nrPages: Int, flags: FollFlags,
                           pages: UnsafeMutablePointer<Page>?, pinScope: Bool) -> GUPCount {
         guard nrPages > 0 else { return 0 }
         var start = startIn & ~(UserVM.pageSize - 1)
@@ -299,12 +301,12 @@ extension Machine {
             if vma == nil || start >= vma!.end {
                 if flags.contains(.madvPopulate) {
                     guard let found = mm.lockedVMALookup(start) else { failure = .ENOMEM; break walk }
-                    if checkVMAFlags(found, flags, tables: tables) != nil { failure = .EINVAL; break walk }
+                    if checkVMAFlags(found, flags) != nil { failure = .EINVAL; break walk }
                     vma = found
                 } else {
                     // gup_vma_lookup(): the model does not expand stacks here.
                     guard let found = mm.lockedVMALookup(start) else { failure = .EFAULT; break walk }
-                    if let error = checkVMAFlags(found, flags, tables: tables) { failure = error; break walk }
+                    if let error = checkVMAFlags(found, flags) { failure = error; break walk }
                     vma = found
                 }
             }
@@ -314,7 +316,7 @@ extension Machine {
             var tries = 0
             retry: while true {
                 let unshare: Bool
-                switch tables.followPageMask(current, address: start, flags: flags) {
+                switch followPageMask(current, address: start, flags: flags) {
                 case .page(let found, let foundMask):
                     page = found
                     mask = foundMask
@@ -329,7 +331,7 @@ extension Machine {
                 case .fault: unshare = false
                 case .unshare: unshare = true
                 }
-                if let error = faultinPage(tables, mm, current, address: start, flags: flags, unshare: unshare, pinScope: pinScope),
+                if let error = faultinPage(current, address: start, flags: flags, unshare: unshare, pinScope: pinScope),
                    error != .EBUSY, error != .EAGAIN {
                     // -EBUSY/-EAGAIN (VM_FAULT_RETRY): the model retries in place, as the
                     // kernel's fault waits when FAULT_FLAG_ALLOW_RETRY is not set.
@@ -338,7 +340,7 @@ extension Machine {
                 }
                 tries += 1
                 if tries > Self.gupRetryLimit {
-                    diagnostics.record(Diagnostic(kind: .warn, reason: "__get_user_pages: 0x\(String(start, radix: 16)) did not settle after \(Self.gupRetryLimit) faults (EFAULT)"))
+                    machine.diagnostics.record(Diagnostic(kind: .warn, reason: "__get_user_pages: 0x\(String(start, radix: 16)) did not settle after \(Self.gupRetryLimit) faults (EFAULT)"))
                     failure = .EFAULT
                     break walk
                 }
@@ -350,14 +352,14 @@ extension Machine {
                 if increment > 1 {
                     // A large folio: the references for the rest of the range at once.
                     let next = Page(unchecked: page.pfn + 1, page.context)
-                    if gupGrab(next, refs: Int32(increment - 1), flags: flags) != nil {
-                        gupUngrab(page, refs: 1, flags: flags)
+                    if machine.gupGrab(next, refs: Int32(increment - 1), flags: flags) != nil {
+                        machine.gupUngrab(page, refs: 1, flags: flags)
                         failure = .EFAULT
                         break walk
                     }
                 }
                 for j in 0..<increment {
-                    pages[taken + j] = gupResultPage(Page(unchecked: page.pfn + j, page.context), flags: flags)
+                    pages[taken + j] = machine.gupResultPage(Page(unchecked: page.pfn + j, page.context), flags: flags)
                 }
             }
             taken += increment

@@ -27,7 +27,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: nil, flags: &flags, toSet: .touch) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupLongtermLocked(mm, tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            tables.gupLongtermLocked(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 
@@ -38,7 +38,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: nil, flags: &flags, toSet: .get) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupFastFallback(mm, tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            tables.gupFastFallback(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 
@@ -51,7 +51,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: locked, flags: &flags, toSet: [.touch, .remote]) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupLongtermLocked(target.mm, target.tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            target.tables.gupLongtermLocked(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 
@@ -63,7 +63,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: nil, flags: &flags, toSet: .pin) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupLongtermLocked(mm, tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            tables.gupLongtermLocked(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 
@@ -74,7 +74,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: nil, flags: &flags, toSet: .pin) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupFastFallback(mm, tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            tables.gupFastFallback(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 
@@ -86,7 +86,7 @@ extension Process {
         var flags = flags
         guard machine.isValidGUPArgs(pages: true, locked: nil, flags: &flags, toSet: .pin) else { return gupErrno(.EINVAL) }
         guard nrPages <= pages.count, let base = pages.baseAddress else { return nrPages == 0 ? 0 : gupErrno(.EINVAL) }
-        return machine.gupFastFallback(mm, tables, start: start, nrPages: nrPages, flags: flags, pages: base)
+        return tables.gupFastFallback(start: start, nrPages: nrPages, flags: flags, pages: base)
     }
 
     /// Linux: `pin_user_pages_remote(mm, start, nr_pages, gup_flags, pages, locked)`:
@@ -97,7 +97,7 @@ extension Process {
         guard machine.isValidGUPArgs(pages: true, locked: locked, flags: &flags, toSet: [.pin, .touch, .remote]) else { throw .EINVAL }
         let gupFlags = flags
         return try collect(nrPages) { pages in
-            machine.gupLongtermLocked(target.mm, target.tables, start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
+            target.tables.gupLongtermLocked(start: start, nrPages: nrPages, flags: gupFlags, pages: pages)
         }
     }
 }

@@ -11,17 +11,17 @@
 // lock (mainline; designs that keep pins in side tables pay for them in their grab).
 import PageLayout
 
-extension Machine {
+extension UserPageTables {
     /// Linux: `gup_fast_fallback(start, nr_pages, gup_flags, pages)`: flags outside the
     /// fast set are a WARN and -EINVAL; FOLL_PIN sets MMF_HAS_PINNED; an overflowing
     /// range is -EOVERFLOW and one past TASK_SIZE_MAX -EFAULT. GUP-fast takes what it
     /// can from the start of the range; unless FOLL_FAST_ONLY, the rest goes through
     /// `__gup_longterm_locked()` with FOLL_TOUCH|FOLL_UNLOCKABLE. An error of the slow
     /// path is returned only when GUP-fast got nothing.
-    func gupFastFallback(_ mm: MM, _ tables: UserPageTables, start startIn: UInt64, nrPages: Int, flags: FollFlags,
+    func gupFastFallback(start startIn: UInt64, nrPages: Int, flags: FollFlags,
                          pages: UnsafeMutablePointer<Page>) -> GUPCount {
         guard flags.isSubset(of: FollFlags.fastAllowed) else {
-            diagnostics.record(Diagnostic(kind: .warn, reason: "gup_fast_fallback: WARN_ON_ONCE(gup_flags \(flags) outside the GUP-fast flags): EINVAL"))
+            machine.diagnostics.record(Diagnostic(kind: .warn, reason: "gup_fast_fallback: WARN_ON_ONCE(gup_flags \(flags) outside the GUP-fast flags): EINVAL"))
             return gupErrno(.EINVAL)
         }
         if flags.contains(.pin) { mm.setHasPinned() }
@@ -32,9 +32,9 @@ extension Machine {
         if overflow { return gupErrno(.EOVERFLOW) }
         if end > UserVM.taskSize { return gupErrno(.EFAULT) }
         guard nrPages > 0 else { return 0 }
-        let pinned = gupFast(mm, tables, start: start, end: end, flags: flags, pages: pages)
+        let pinned = gupFast(start: start, end: end, flags: flags, pages: pages)
         if pinned == nrPages || flags.contains(.fastOnly) { return pinned }
-        let rest = gupLongtermLocked(mm, tables, start: start &+ (UInt64(pinned) << UserVM.pageShift), nrPages: nrPages - pinned,
+        let rest = gupLongtermLocked(start: start &+ (UInt64(pinned) << UserVM.pageShift), nrPages: nrPages - pinned,
                                      flags: flags.union([.touch, .unlockable]), pages: pages + pinned)
         if rest < 0 { return pinned > 0 ? pinned : rest }
         return rest + pinned
@@ -44,7 +44,7 @@ extension Machine {
     /// (an odd count means fork() is write-protecting: take nothing), the lockless walk
     /// inside the table-RCU section, then `read_seqcount_retry()`: if fork() ran
     /// meanwhile, everything pinned is unpinned and nothing is returned.
-    func gupFast(_ mm: MM, _ tables: UserPageTables, start: UInt64, end: UInt64, flags: FollFlags,
+    func gupFast(start: UInt64, end: UInt64, flags: FollFlags,
                  pages: UnsafeMutablePointer<Page>) -> Int {
         var sequence: UInt64 = 0
         let pin = flags.contains(.pin)
@@ -54,20 +54,22 @@ extension Machine {
         }
         var nr = 0
         var batch = PinStatBatch()
-        tableRCU.enter()
-        gupFastPGDRange(tables, start: start, end: end, flags: flags, pages: pages, nr: &nr, batch: &batch)
-        tableRCU.leave(machine: self)
-        flush(&batch)
+        machine.tableRCU.enter()
+        machine.gupFastPGDRange(self, start: start, end: end, flags: flags, pages: pages, nr: &nr, batch: &batch)
+        machine.tableRCU.leave(machine: machine)
+        machine.flush(&batch)
         if pin {
             RawMemory.fullFence()   // smp_rmb() of read_seqcount_retry(), after the pins' smp_mb()
             if mm.writeProtectSeq.load(ordering: .relaxed) != sequence {
-                unpinUserPages(UnsafeBufferPointer(start: pages, count: nr))   // gup_fast_unpin_user_pages()
+                machine.unpinUserPages(UnsafeBufferPointer(start: pages, count: nr))   // gup_fast_unpin_user_pages()
                 return 0
             }
         }
         return nr
     }
+}
 
+extension Machine {
     /// Linux: `gup_fast_pgd_range()` → `gup_fast_p4d_range()` → `gup_fast_pud_range()` →
     /// `gup_fast_pmd_range()`: stops at the first entry that is not present (or a leaf
     /// above the PMD level, which the model never maps).

@@ -5,7 +5,7 @@
 // refused with -EOPNOTSUPP by check_vma_flags() first) are unpinned, migrated out, and
 // the whole range is pinned again.
 
-extension Machine {
+extension UserPageTables {
     /// How often `__gup_longterm_locked()` re-pins a range whose folios keep needing
     /// migration before the model gives up with -ENOMEM (the kernel retries without
     /// bound; a folio that is never isolatable would hang it).
@@ -15,26 +15,28 @@ extension Machine {
     /// With it, inside `memalloc_pin_save()` (faults allocate without __GFP_MOVABLE): pin
     /// the range, then `check_and_migrate_movable_pages()`, again while that says -EAGAIN.
     /// Returns the pages pinned (all longterm-pinnable) or the errno.
-    func gupLongtermLocked(_ mm: MM, _ tables: UserPageTables, start: UInt64, nrPages: Int, flags: FollFlags,
+    func gupLongtermLocked(start: UInt64, nrPages: Int, flags: FollFlags,
                            pages: UnsafeMutablePointer<Page>?) -> GUPCount {
         guard flags.contains(.longterm) else {
-            return getUserPagesLocked(mm, tables, start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: false)
+            return getUserPagesLocked(start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: false)
         }
         var rounds = 0
         while true {
-            let pinned = getUserPagesLocked(mm, tables, start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: true)
+            let pinned = getUserPagesLocked(start: start, nrPages: nrPages, flags: flags, pages: pages, pinScope: true)
             guard pinned > 0, let pages else { return pinned }
-            let rc = checkAndMigrateMovablePages(pages, count: pinned)
+            let rc = machine.checkAndMigrateMovablePages(pages, count: pinned)
             if rc == 0 { return pinned }
             if rc != gupErrno(.EAGAIN) { return rc }
             rounds += 1
             if rounds >= Self.longtermRetryLimit {
-                diagnostics.record(Diagnostic(kind: .warn, reason: "__gup_longterm_locked: folios still not longterm-pinnable after \(rounds) migrations (the kernel would keep retrying): ENOMEM"))
+                machine.diagnostics.record(Diagnostic(kind: .warn, reason: "__gup_longterm_locked: folios still not longterm-pinnable after \(rounds) migrations (the kernel would keep retrying): ENOMEM"))
                 return gupErrno(.ENOMEM)
             }
         }
     }
+}
 
+extension Machine {
     /// Linux: `check_and_migrate_movable_pages(nr_pages, pages)`: 0 when every folio may
     /// stay pinned (they all do); otherwise every page is unpinned, the unpinnable
     /// folios are migrated (`migrate_pages(..., GFP_USER | __GFP_NOWARN,
