@@ -168,17 +168,11 @@ extension Machine {
         freeFolioOffLRU(folio)
     }
 
-    /// Whether a pfn lies in ZONE_DEVICE (unretained zone lookup, for hot paths).
-    @inline(__always)
-    func isDevicePfn(_ pfn: Int) -> Bool {
-        zoneRef(of: pfn)?._withUnsafeGuaranteedRef { $0.span.type == .device } ?? false
-    }
-
     /// `__folio_put()` after the folio left its LRU.
     func freeFolioOffLRU(_ folio: Folio) {
         let order = folio.order
         if layout.kind == .structPage {
-            if isDevicePfn(folio.pfn) {
+            if isZoneDevice(folio.pfn) {
                 freeZoneDeviceFolio(folio)
                 return
             }
