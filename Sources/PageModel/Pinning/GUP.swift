@@ -193,7 +193,7 @@ extension Machine {
     /// design that returns proxies, the page itself otherwise.
     @inline(__always)
     func gupResultPage(_ page: Page, flags: FollFlags) -> Page {
-        guard pins.capabilities.returnsProxies, flags.contains(.pin) else { return page }
+        guard pins.returnsProxies, flags.contains(.pin) else { return page }
         return pins.tracker.gupResult(for: page, in: self)
     }
 }

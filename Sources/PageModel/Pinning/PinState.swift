@@ -12,6 +12,9 @@ public final class PinState: @unchecked Sendable {
     public let tracker: any PinTracker
     /// What the design declared about itself (`PinTracker.capabilities`).
     public let capabilities: PinCapabilities
+    /// `capabilities.returnsProxies`, copied here for the GUP walk (a Bool to load, not
+    /// an optional String to test).
+    let returnsProxies: Bool
     let shadow: PinShadow
     /// `shadow.slots`, copied here for the hot paths.
     let shadowSlots: PinShadowSlots
@@ -50,6 +53,7 @@ public final class PinState: @unchecked Sendable {
         movableZoneIndex = config.zones.firstIndex(of: .movable) ?? -1
         let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget)
         capabilities = type.capabilities
+        returnsProxies = capabilities.returnsProxies
         proxyBit = capabilities.proxyMarkerFlag.map(setup.flagBit) ?? -1
         tracker = type.init(setup)
     }
