@@ -9,12 +9,13 @@ import Testing
 /// The toy: an exact pin count per folio in a side table (keyed by the folio's first
 /// pfn, as an xarray would be), plus one reference per pin. Struct page is untouched,
 /// so it runs over mainline's layout.
-final class SideTablePins: PinTracker {
+class SideTablePins: PinTracker, @unchecked Sendable {   // unchecked: not final (a subclass below); its state is a let and a mutex
     static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
+    class func pageExtClientBytes(_ config: LayoutConfig) -> Int { 0 }
     let design: Design
     let table = ModelMutex<[Int: Int32]>([:])
 
-    init(_ setup: PinTrackerSetup) { design = setup.design }
+    required init(_ setup: PinTrackerSetup) { design = setup.design }
 
     func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         table.withLock { $0[folio.pfn, default: 0] += refs }
@@ -40,6 +41,12 @@ final class SideTablePins: PinTracker {
     func referencesHeld(_ folio: Folio, pins: Int64, in machine: Machine) -> Int64 { pins }
 
     func pins(of folio: Folio) -> Int32 { table.withLock { $0[folio.pfn] ?? 0 } }
+}
+
+/// The toy declaring a page_ext client of 12 bytes (which it leaves unused): the machine
+/// sizes page_ext from the declaration alone, as `invoke_need_callbacks()` does.
+final class SideTablePinsNeedingPageExt: SideTablePins {
+    override class func pageExtClientBytes(_ config: LayoutConfig) -> Int { 12 }
 }
 
 @Suite struct ToyPinDesignTests {
@@ -84,6 +91,16 @@ final class SideTablePins: PinTracker {
         #expect(stats.falsePositives == 0)
         #expect(stats.falseNegatives == 0)
         #expect(machine.diagnostics.count == 0)
+    }
+
+    /// mm/page_ext.c: an entry is `struct page_ext` (one unsigned long of flags, 8 bytes
+    /// on x86-64) followed by each client's `size` bytes at its offset.
+    @Test func aDeclaredPageExtNeedSizesPageExt() throws {
+        let machine = try Machine(config: MachineConfig(ramBytes: 128 << 20, design: .mainline), pinTracker: SideTablePinsNeedingPageExt.self)
+        let ext = try #require(machine.pageExt)
+        #expect(ext.layout.offset(of: .dmaPin) == 8)
+        #expect(ext.layout.entrySize == 8 + 12)
+        #expect(ext.sectionCount > 0)
     }
 
     /// Every registered design's tracker is the type the machine runs, and says it
