@@ -93,8 +93,9 @@ final class SideTablePinsNeedingPageExt: SideTablePins {
         #expect(machine.diagnostics.count == 0)
     }
 
-    /// mm/page_ext.c: an entry is `struct page_ext` (one unsigned long of flags, 8 bytes
-    /// on x86-64) followed by each client's `size` bytes at its offset.
+    /// mm/page_ext.c `invoke_need_callbacks()`: an entry is `struct page_ext` (one
+    /// unsigned long of flags, 8 bytes on x86-64, there because the pin client uses the
+    /// shared flags) followed by each needed client's `size` bytes at its offset.
     @Test func aDeclaredPageExtNeedSizesPageExt() throws {
         let machine = try Machine(config: MachineConfig(ramBytes: 128 << 20, design: .mainline), pinTracker: SideTablePinsNeedingPageExt.self)
         let ext = try #require(machine.pageExt)

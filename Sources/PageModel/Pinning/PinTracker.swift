@@ -25,7 +25,8 @@ public enum GUPPin {
 ///
 /// A design also declares what the rest of the model must know about it
 /// (`capabilities`, `pageExtClientBytes`), read once when the machine is made: nothing
-/// outside the design files asks which design runs (DESIGN.md "Pinning/"). A new design
+/// outside the design files asks which design runs (DESIGN.md "Pinning/") but GUP's
+/// mainline fast path (`PinState.isMainline`). A new design
 /// is one file implementing this protocol, registered once in `Design.pinTracker`
 /// (PinDesigns.swift).
 public protocol PinTracker: Sendable {
