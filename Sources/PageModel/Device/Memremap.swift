@@ -80,7 +80,7 @@ extension Machine {
         guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
             throw .unsupported("the kernel config has no ZONE_DEVICE")
         }
-        guard layout.kind == .structPage, layout.folioPgmap >= 0 else {
+        guard layout.kind.describesZoneDevice, layout.folioPgmap >= 0 else {
             throw .unsupported("design '\(config.design)' has no folio->pgmap (its folio descriptor keeps none)")
         }
         switch type {

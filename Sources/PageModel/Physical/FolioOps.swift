@@ -60,12 +60,7 @@ extension Machine {
             return nil
         }
         let folio = Folio(raw: heap.pointer(address), address: address, pfn: pfn, context: context)
-        let word = address | UInt64(MemdescType.file.rawValue)
-        for i in 0..<(1 << order) {
-            let page = Page(unchecked: pfn + i, context)
-            page.memdesc = word
-            if layout.kind == .memdesc32 { page.setRefcount(0) }
-        }
+        context.stampFolio(pfn, order: order, descriptor: address)
         if layout.folioFlags >= 0, layout.flags >= 0 { folio.flags = Page(unchecked: pfn, context).flags }
         if layout.folioLru >= 0 { context.listInit(address &+ UInt64(layout.folioLru)) }
         folio.setAtomic(layout.folioMapcount, -1)
@@ -91,43 +86,8 @@ extension Machine {
         return folio
     }
 
-    /// Linux: `compound_head()`: the head page of a tail page (bit 0 of compound_head),
-    /// else the page itself. In the memdesc designs pages have no compound_head; the
-    /// folio's first page is returned for folio pages.
-    @inline(__always)
-    public func compoundHead(_ page: Page) -> Page {
-        if layout.kind == .structPage {
-            let word = page.compoundHeadWord
-            if word & 1 != 0, let head = memmap.page(atAddress: word &- 1) { return head }
-            return page
-        }
-        return pageFolio(page)?.headPage ?? page
-    }
-
-    /// Linux: `page_folio()`. In the memdesc designs, a page whose memdesc is not a
-    /// folio (File/Anon) has no folio and this returns nil ("page_folio() returns NULL
-    /// for non-folio pages", the 2025 "New York" plan).
-    @inline(__always)
-    public func pageFolio(_ page: Page) -> Folio? {
-        if layout.kind == .structPage {
-            let head = compoundHead(page)
-            return Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: context)
-        }
-        return memdescPageFolio(page)
-    }
-
-    /// `page_folio()` of the memdesc designs: the folio descriptor the memdesc word
-    /// points to, for File and Anon memdescs only.
-    private func memdescPageFolio(_ page: Page) -> Folio? {
-        let word = page.memdesc
-        let type = word & MemdescWord.typeMask
-        guard type == UInt64(MemdescType.file.rawValue) || type == UInt64(MemdescType.anon.rawValue) else { return nil }
-        let address = word & ~MemdescWord.typeMask
-        guard heap.contains(address) else { return nil }
-        let raw = heap.pointer(address)
-        let pfn = layout.folioPfn >= 0 ? Int(truncatingIfNeeded: RawMemory.loadWord(raw + layout.folioPfn, wordSize: layout.wordSize)) : page.pfn
-        return Folio(raw: raw, address: address, pfn: pfn, context: context)
-    }
+    // compound_head() and page_folio() are the descriptor scheme's questions
+    // (Physical/Descriptors/Descriptors.swift).
 
     /// Linux: `folio_get()`.
     @inline(__always)
@@ -174,39 +134,6 @@ extension Machine {
         zoneRef(of: pfn)?._withUnsafeGuaranteedRef { $0.span.type == .device } ?? false
     }
 
-    /// `__folio_put()` after the folio left its LRU.
-    func freeFolioOffLRU(_ folio: Folio) {
-        let order = folio.order
-        if layout.kind == .structPage {
-            if isDevicePfn(folio.pfn) {
-                freeZoneDeviceFolio(folio)
-                return
-            }
-            if order > 1, layout.folioDeferredList >= 0 {
-                // folio_unqueue_deferred_split(): the model keeps no split queue, so a
-                // folio still on one is a bad page below.
-            }
-            if order > 0, let second = folio.page(1) { second.clearFlag(flagBits.workingset) }
-            freeFrozenPages(folio.pfn, order: order)
-            return
-        }
-        // memdesc designs: check the descriptor as free_pages_prepare() checks a page,
-        // reset the pages' words, free the descriptor and then the memory.
-        var reason: String?
-        if folio.mapcountRaw != -1 { reason = "nonzero mapcount" }
-        if folio.mapping & ~1 != 0, folio.mapping & 1 == 0 { reason = "non-NULL mapping" }
-        if folio.refcount != 0 { reason = "nonzero _refcount" }
-        if let pins = folio.pincount, pins != 0 { reason = "nonzero pincount" }
-        if folio.flags & checkAtFree != 0 { reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" }
-        if folio.memcgData != 0 { reason = "page still charged to cgroup" }
-        if let reason {
-            badPage(folio.headPage, reason: reason)
-            return
-        }
-        for i in 0..<(1 << order) {
-            Page(unchecked: folio.pfn + i, context).memdesc = layout.kind == .memdesc32 ? memdesc32Misc : 0
-        }
-        heap.free(folio.address, size: layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio)
-        freeFrozenPages(folio.pfn, order: order)
-    }
+    // `__folio_put()` after the folio left its LRU is the scheme's `freeFolio`
+    // (Physical/Descriptors/): `freeFolioOffLRU(_:)`.
 }

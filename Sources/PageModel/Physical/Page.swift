@@ -47,6 +47,12 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
         if offset >= 0 { RawMemory.storeWord(value, raw + offset, wordSize: context.pointee.layout.wordSize) }
     }
 
+    /// A 32-bit field (`int`, `atomic_t` at init time) at a byte offset; ignored for -1.
+    @inline(__always)
+    func setInt32(_ offset: Int, _ value: Int32) {
+        if offset >= 0 { raw.storeBytes(of: value, toByteOffset: offset, as: Int32.self) }
+    }
+
     /// A word at any byte offset of the struct page (layout-level tests, dumps).
     public func loadWord(atOffset offset: Int) -> UInt64? {
         guard offset >= 0, offset + context.pointee.layout.wordSize <= context.pointee.layout.pageSize else { return nil }

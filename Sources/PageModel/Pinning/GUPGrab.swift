@@ -274,7 +274,7 @@ extension Machine {
 
     @inline(never)
     private func isPCIP2PDMAPagemap(_ folio: Folio) -> Bool {
-        guard pins.deviceZoneIndex >= 0, layout.kind == .structPage, context.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
+        guard pins.deviceZoneIndex >= 0, layout.kind.describesZoneDevice, context.zone(of: folio.pfn) == pins.deviceZoneIndex else { return false }
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .pciP2PDMA
     }
 

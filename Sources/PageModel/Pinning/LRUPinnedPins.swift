@@ -144,6 +144,6 @@ extension Machine {
     /// Whether a pfn is in ZONE_DEVICE (from page->flags, as `folio_is_zone_device()`).
     @inline(__always)
     func isZoneDevice(_ pfn: Int) -> Bool {
-        pins.deviceZoneIndex >= 0 && layout.kind == .structPage && context.zone(of: pfn) == pins.deviceZoneIndex
+        pins.deviceZoneIndex >= 0 && layout.kind.describesZoneDevice && context.zone(of: pfn) == pins.deviceZoneIndex
     }
 }

@@ -16,7 +16,8 @@ extension Machine {
 
     @inline(__always)
     func pageMapcountPointer(_ page: Page) -> UnsafeMutableRawPointer? {
-        layout.kind == .structPage && layoutConfig.pageMapcount && layout.mapcount >= 0 ? page.raw + layout.mapcount : nil
+        let offset = context.pageMapcountOffset
+        return layoutConfig.pageMapcount && offset >= 0 ? page.raw + offset : nil
     }
 
     /// Linux: `folio_mapcount()`: how many page-table entries map the folio (a PMD
@@ -36,20 +37,16 @@ extension Machine {
     // MARK: PageAnonExclusive
 
     /// Linux: `PageAnonExclusive()`: PG_anon_exclusive (= PG_owner_2) of the page; for a
-    /// PMD-mapped THP, of the head. memdesc8 has no per-page flags: the model keeps the
-    /// bit in the folio descriptor's flags, per folio (a deliberate difference).
+    /// PMD-mapped THP, of the head. Where the bit lives is the descriptor scheme's
+    /// (memdesc8 has no per-page flags and keeps it per folio).
     @inline(__always)
     public func pageAnonExclusive(_ page: Page, folio: Folio) -> Bool {
-        layout.kind == .memdesc8 ? folio.testFlag(flagBits.owner2) : page.testFlag(flagBits.owner2)
+        context.anonExclusive(page, folio: folio, bit: flagBits.owner2)
     }
 
     @inline(__always)
     func setPageAnonExclusive(_ page: Page, folio: Folio, _ on: Bool) {
-        if layout.kind == .memdesc8 {
-            if on { folio.setFlag(flagBits.owner2) } else { folio.clearFlag(flagBits.owner2) }
-        } else {
-            if on { page.setFlag(flagBits.owner2) } else { page.clearFlag(flagBits.owner2) }
-        }
+        context.setAnonExclusive(page, folio: folio, bit: flagBits.owner2, on)
     }
 
     // MARK: Adding mappings
