@@ -26,17 +26,17 @@ extension Machine {
         }
         let folio = Folio(raw: head.raw, address: headAddress, pfn: pfn, context: context)
         folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~0xff) | UInt64(order))
-        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(1 << order), toByteOffset: layout.folioNrPages, as: UInt32.self) }
+        folio.setUInt32(layout.folioNrPages, UInt32(1 << order))
         folio.setAtomic(layout.folioLargeMapcount, -1)
         if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
         if layoutConfig.mmID, layout.folioMmIds >= 0, layout.folioMmIdMapcount >= 0 {
             folio.setWord(layout.folioMmIds, 0)
             if layout.wordSize == 8 {
-                folio.raw.storeBytes(of: Int32(-1), toByteOffset: layout.folioMmIdMapcount, as: Int32.self)
-                folio.raw.storeBytes(of: Int32(-1), toByteOffset: layout.folioMmIdMapcount + 4, as: Int32.self)
+                folio.setInt32(layout.folioMmIdMapcount, -1)
+                folio.setInt32(layout.folioMmIdMapcount + 4, -1)
             } else {
-                folio.raw.storeBytes(of: Int16(-1), toByteOffset: layout.folioMmIdMapcount, as: Int16.self)
-                folio.raw.storeBytes(of: Int16(-1), toByteOffset: layout.folioMmIdMapcount + 2, as: Int16.self)
+                folio.setInt16(layout.folioMmIdMapcount, -1)
+                folio.setInt16(layout.folioMmIdMapcount + 2, -1)
             }
         }
         if layout.wordSize == 8 || order > 1 {
@@ -65,9 +65,9 @@ extension Machine {
         if layout.folioLru >= 0 { context.listInit(address &+ UInt64(layout.folioLru)) }
         folio.setAtomic(layout.folioMapcount, -1)
         folio.setAtomic(layout.folioPincount, 0)
-        if layout.folioOrder >= 0 { folio.raw.storeBytes(of: UInt8(order), toByteOffset: layout.folioOrder, as: UInt8.self) }
+        folio.setUInt8(layout.folioOrder, UInt8(order))
         folio.setWord(layout.folioPfn, UInt64(pfn))
-        RawMemory.atomicSetRelease(folio.raw + layout.folioRefcount, 1)
+        folio.setAtomicRelease(layout.folioRefcount, 1)
         return folio
     }
 

@@ -19,9 +19,7 @@ extension Machine {
         if order > 0 {
             // `folio->_nr_pages = 0` (NR_PAGES_IN_LARGE_FOLIO): page 1's word that is
             // memcg_data on an order-0 page.
-            if compound, layout.folioNrPages >= 0 {
-                page.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self)
-            }
+            if compound { Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context).setUInt32(layout.folioNrPages, 0) }
             for i in 1..<(1 << order) {
                 let tail = Page(unchecked: page.pfn + i, context)
                 if compound, !freeTailPagePrepare(head: page, tail, index: i) { bad += 1 }
@@ -96,8 +94,8 @@ extension Machine {
     func mmIdMapcount(_ folio: Folio, _ i: Int) -> Int32 {
         let offset = layout.folioMmIdMapcount
         return layout.wordSize == 8
-            ? folio.raw.load(fromByteOffset: offset + 4 * i, as: Int32.self)
-            : Int32(folio.raw.load(fromByteOffset: offset + 2 * i, as: Int16.self))
+            ? folio.int32(offset + 4 * i)
+            : Int32(folio.int16(offset + 2 * i))
     }
 
     /// Linux: `bad_page()`: report "BUG: Bad page state" with a dump, reset the mapcount

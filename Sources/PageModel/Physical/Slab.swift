@@ -80,15 +80,15 @@ extension Machine {
             freePages(head, order: cache.order)
             return nil
         }
-        RawMemory.storeWord(cache.address, slab + offsets.cache, wordSize: layout.wordSize)
+        slab.setWord(offsets.cache, cache.address)
         guard let frame = frames.pointer(pfn: pfn) else { return pfn }
         // The freelist: each free object's first word holds the next free object.
         for i in 0..<cache.objectsPerSlab {
             let next = i + 1 < cache.objectsPerSlab ? objectAddress(pfn: pfn, offset: (i + 1) * cache.size) : 0
             RawMemory.storeWord(next, frame + i * cache.size, wordSize: layout.wordSize)
         }
-        RawMemory.storeWord(objectAddress(pfn: pfn, offset: 0), slab + offsets.freelist, wordSize: layout.wordSize)
-        slab.storeBytes(of: UInt32(cache.objectsPerSlab) << 16, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setWord(offsets.freelist, objectAddress(pfn: pfn, offset: 0))
+        slab.setUInt32(offsets.counters, UInt32(cache.objectsPerSlab) << 16)
         cache.slabs.withLock { $0.partial.append(pfn); $0.all.insert(pfn) }
         return pfn
     }
@@ -99,14 +99,14 @@ extension Machine {
         var pfn = cache.slabs.withLock { $0.partial.last }
         if pfn == nil { pfn = allocateSlab(cache, gfp: gfp) }
         guard let pfn, let slab = slabDescriptor(pfn), let frame = frames.pointer(pfn: pfn) else { return nil }
-        let object = RawMemory.loadWord(slab + offsets.freelist, wordSize: layout.wordSize)
+        let object = slab.word(offsets.freelist)
         guard object != 0 else { return nil }
         let offset = Int(object &- objectAddress(pfn: pfn, offset: 0))
         let next = RawMemory.loadWord(frame + offset, wordSize: layout.wordSize)
-        RawMemory.storeWord(next, slab + offsets.freelist, wordSize: layout.wordSize)
-        let counters = slab.load(fromByteOffset: offsets.counters, as: UInt32.self)
+        slab.setWord(offsets.freelist, next)
+        let counters = slab.uint32(offsets.counters)
         let inuse = (counters & 0xffff) + 1
-        slab.storeBytes(of: counters & ~0xffff | inuse, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setUInt32(offsets.counters, counters & ~0xffff | inuse)
         if gfp.contains(.zero) { (frame + offset).initializeMemory(as: UInt8.self, repeating: 0, count: cache.size) }
         if next == 0 { cache.slabs.withLock { $0.partial.removeAll { $0 == pfn } } }
         return object
@@ -119,17 +119,17 @@ extension Machine {
         let pfn = Int(truncatingIfNeeded: (object &- addressMap.directMapBase) >> 12)
         let head = memmap.isValid(pfn: pfn) ? slabHead(pfn) : -1
         guard head >= 0, let slab = slabDescriptor(head), let frame = frames.pointer(pfn: head),
-              RawMemory.loadWord(slab + offsets.cache, wordSize: layout.wordSize) == cache.address else {
+              slab.word(offsets.cache) == cache.address else {
             diagnostics.record(Diagnostic(kind: .warn, pfn: pfn >= 0 ? UInt64(pfn) : nil,
                                           reason: "kmem_cache_free(\(cache.name)): object 0x\(String(object, radix: 16)) is not from this cache"))
             return
         }
         let offset = Int(object &- objectAddress(pfn: head, offset: 0))
-        RawMemory.storeWord(RawMemory.loadWord(slab + offsets.freelist, wordSize: layout.wordSize), frame + offset, wordSize: layout.wordSize)
-        RawMemory.storeWord(object, slab + offsets.freelist, wordSize: layout.wordSize)
-        let counters = slab.load(fromByteOffset: offsets.counters, as: UInt32.self)
+        RawMemory.storeWord(slab.word(offsets.freelist), frame + offset, wordSize: layout.wordSize)
+        slab.setWord(offsets.freelist, object)
+        let counters = slab.uint32(offsets.counters)
         let inuse = (counters & 0xffff) &- 1
-        slab.storeBytes(of: counters & ~0xffff | inuse, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setUInt32(offsets.counters, counters & ~0xffff | inuse)
         cache.slabs.withLock { slabs in if !slabs.partial.contains(head) { slabs.partial.append(head) } }
         if inuse == 0 {
             // discard_slab() for an empty slab beyond the first partial one.
@@ -158,7 +158,7 @@ extension Machine {
             return slabs.all
         }
         for pfn in all.sorted() {
-            if let slab = slabDescriptor(pfn), slab.load(fromByteOffset: offsets.counters, as: UInt32.self) & 0xffff != 0 {
+            if let slab = slabDescriptor(pfn), slab.uint32(offsets.counters) & 0xffff != 0 {
                 diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(pfn), reason: "kmem_cache_destroy \(cache.name): Slab cache still has objects"))
                 continue
             }

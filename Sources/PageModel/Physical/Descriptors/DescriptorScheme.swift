@@ -108,15 +108,18 @@ protocol DescriptorScheme {
 
     // MARK: Slabs and page tables
 
-    /// Linux: `allocate_slab()`'s marking: the slab descriptor's host bytes, or nil when
+    /// Linux: `allocate_slab()`'s marking: the slab descriptor's bytes, or nil when
     /// the descriptor heap is exhausted (the pages are then still the caller's).
-    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> UnsafeMutableRawPointer?
+    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes?
     /// The slab descriptor of a slab starting at `pfn`, or nil if it is not one.
-    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> UnsafeMutableRawPointer?
+    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> DescriptorBytes?
     /// The first pfn of the slab holding `pfn` (`virt_to_slab()`), or -1.
     static func slabHead(_ machine: Machine, _ pfn: Int) -> Int
     /// Linux: `__free_slab()`'s `__ClearPageSlab()`: the marks (and descriptor) go.
     static func detachSlab(_ machine: Machine, _ pfn: Int, order: Int)
+    /// The struct ptdesc of a page-table page (`page_ptdesc()`): the struct page's own
+    /// bytes, or the descriptor its memdesc word points to.
+    static func ptdesc(_ ctx: MemmapContextPointer, _ pfn: Int) -> DescriptorBytes
     /// Linux: `pagetable_ctor()`'s marking; false when the descriptor heap is exhausted.
     static func attachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool
     /// Linux: `pagetable_dtor()`: false (and a WARN) if `page` is not a page table.

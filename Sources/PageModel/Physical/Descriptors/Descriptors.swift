@@ -195,6 +195,16 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         }
     }
 
+    /// The struct ptdesc of a page-table page (`page_ptdesc()`).
+    @inline(__always)
+    func ptdesc(_ pfn: Int) -> DescriptorBytes {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.ptdesc(self, pfn)
+        case .memdesc32: Memdesc32Scheme.ptdesc(self, pfn)
+        case .memdesc8: Memdesc8Scheme.ptdesc(self, pfn)
+        }
+    }
+
     /// Linux: `PageAnonExclusive()`.
     @inline(__always)
     func anonExclusive(_ page: Page, folio: Folio, bit: Int) -> Bool {
@@ -262,7 +272,7 @@ extension Machine {
     }
 
     /// `allocate_slab()`'s marking: the slab descriptor, or nil (heap exhausted).
-    func attachSlab(_ head: Page, order: Int) -> UnsafeMutableRawPointer? {
+    func attachSlab(_ head: Page, order: Int) -> DescriptorBytes? {
         switch layout.kind {
         case .structPage: StructPageScheme.attachSlab(self, head, order: order)
         case .memdesc32: Memdesc32Scheme.attachSlab(self, head, order: order)
@@ -271,7 +281,7 @@ extension Machine {
     }
 
     /// The slab descriptor of a slab starting at `pfn`, or nil.
-    func slabDescriptor(_ pfn: Int) -> UnsafeMutableRawPointer? {
+    func slabDescriptor(_ pfn: Int) -> DescriptorBytes? {
         switch layout.kind {
         case .structPage: StructPageScheme.slabDescriptor(self, pfn)
         case .memdesc32: Memdesc32Scheme.slabDescriptor(self, pfn)

@@ -67,10 +67,7 @@ extension MemdescScheme {
         guard type == UInt64(MemdescType.file.rawValue) || type == UInt64(MemdescType.anon.rawValue) else { return nil }
         let address = word & ~MemdescWord.typeMask
         guard machine.heap.contains(address) else { return nil }
-        let folio = Folio(raw: machine.heap.pointer(address), address: address, pfn: page.pfn, context: page.context)
-        let layout = page.context.pointee.layout
-        guard layout.folioPfn >= 0 else { return folio }
-        return Folio(raw: folio.raw, address: address, pfn: Int(truncatingIfNeeded: folio.word(layout.folioPfn)), context: page.context)
+        return Folio(raw: machine.heap.pointer(address), address: address, pfn: page.pfn, context: page.context).reread
     }
 
     /// Every page's word = folio | File; the pages' own `_refcount` stays 0 ("0 for
@@ -122,18 +119,22 @@ extension MemdescScheme {
 
     /// A `memdesc_slab` from the descriptor heap, every page's word pointing to it (type
     /// Slab), the pages frozen.
-    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> UnsafeMutableRawPointer? {
+    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes? {
         guard let address = machine.heap.allocate(size: machine.layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab) else {
             return nil
         }
         stampDescriptor(machine.context, head.pfn, count: 1 << order, address | UInt64(MemdescType.slab.rawValue))
-        return machine.heap.pointer(address)
+        return slabBytes(machine, address)
     }
 
-    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> UnsafeMutableRawPointer? {
+    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> DescriptorBytes? {
         let word = Page(unchecked: pfn, machine.context).memdesc
         guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return nil }
-        return machine.heap.pointer(word & ~MemdescWord.typeMask)
+        return slabBytes(machine, word & ~MemdescWord.typeMask)
+    }
+
+    private static func slabBytes(_ machine: Machine, _ address: UInt64) -> DescriptorBytes {
+        DescriptorBytes(raw: machine.heap.pointer(address), pfn: -1, span: machine.layout.slabDescriptorSize, context: machine.context)
     }
 
     /// The first of the pages whose words point to the same slab.
@@ -149,6 +150,14 @@ extension MemdescScheme {
         let address = Page(unchecked: pfn, machine.context).memdesc & ~MemdescWord.typeMask
         machine.context.stampMemdesc(pfn, count: 1 << order, miscWord(order: order))
         machine.heap.free(address, size: machine.layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab)
+    }
+
+    /// The `memdesc_ptdesc` the page's word points to.
+    @inline(__always)
+    static func ptdesc(_ ctx: MemmapContextPointer, _ pfn: Int) -> DescriptorBytes {
+        let address = Page(unchecked: pfn, ctx).memdesc & ~MemdescWord.typeMask
+        return DescriptorBytes(raw: ctx.pointee.heapHost + Int(truncatingIfNeeded: address &- ctx.pointee.heapBase), pfn: -1,
+                               span: ctx.pointee.layout.ptdescDescriptorSize, context: ctx)
     }
 
     /// A `memdesc_ptdesc` from the descriptor heap, every page's word pointing to it

@@ -141,14 +141,16 @@ enum StructPageScheme: DescriptorScheme {
 
     /// Slabs are frozen pages (refcount 0) in v6.19 (alloc_frozen_pages()), marked
     /// PGTY_slab; struct slab overlays the head page.
-    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> UnsafeMutableRawPointer? {
+    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes? {
         head.setRefcount(0)
         head.pageType = UInt32(PageType.slab.rawValue) << 24
-        return head.raw
+        return slabDescriptor(machine, head.pfn)
     }
 
-    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> UnsafeMutableRawPointer? {
-        Page(unchecked: pfn, machine.context).raw
+    /// struct slab is the head page's bytes (`sizeof(struct slab) <= sizeof(struct page)`).
+    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> DescriptorBytes? {
+        let page = Page(unchecked: pfn, machine.context)
+        return DescriptorBytes(raw: page.raw, pfn: pfn, span: page.span, context: page.context)
     }
 
     static func slabHead(_ machine: Machine, _ pfn: Int) -> Int {
@@ -159,6 +161,13 @@ enum StructPageScheme: DescriptorScheme {
         let head = Page(unchecked: pfn, machine.context)
         head.pageType = UInt32.max
         head.setWord(machine.layout.slabCache, 0)
+    }
+
+    /// struct ptdesc overlays the struct page.
+    @inline(__always)
+    static func ptdesc(_ ctx: MemmapContextPointer, _ pfn: Int) -> DescriptorBytes {
+        let page = Page(unchecked: pfn, ctx)
+        return DescriptorBytes(raw: page.raw, pfn: pfn, span: page.span, context: ctx)
     }
 
     /// `__folio_set_pgtable()`: PGTY_table.
