@@ -9,6 +9,8 @@ import Atomics
 /// frame handles, never by computing an address themselves.
 ///
 /// Checks (debug builds only): atomics are naturally aligned, as the hardware requires.
+/// Each bitop spells out its own ordering: swift-atomics takes orderings only as
+/// literal constants, so the near-identical bodies cannot share one helper.
 /// Left to the caller: that the address is inside live memory (the views check that).
 ///
 /// Orderings follow the kernel: `atomic_read`/`atomic_set` are relaxed;

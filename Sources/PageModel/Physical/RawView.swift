@@ -49,32 +49,29 @@ extension RawView {
         if offset >= 0 { RawMemory.storeWord(value, field(offset, wordSize), wordSize: wordSize) }
     }
 
+    /// A plain (non-atomic) integer field; 0 for a field the design lacks.
+    @inline(__always)
+    private func plain<T: FixedWidthInteger>(_ offset: Int, as: T.Type) -> T {
+        offset >= 0 ? field(offset, MemoryLayout<T>.size).load(as: T.self) : 0
+    }
+
+    @inline(__always)
+    private func setPlain<T: FixedWidthInteger>(_ offset: Int, _ value: T) {
+        if offset >= 0 { field(offset, MemoryLayout<T>.size).storeBytes(of: value, as: T.self) }
+    }
+
     /// A u64 field (the memdesc word is 64 bits on every word size).
-    @inline(__always)
-    func uint64(_ offset: Int) -> UInt64 { offset >= 0 ? field(offset, 8).load(as: UInt64.self) : 0 }
-    @inline(__always)
-    func setUInt64(_ offset: Int, _ value: UInt64) { if offset >= 0 { field(offset, 8).storeBytes(of: value, as: UInt64.self) } }
-
-    @inline(__always)
-    func uint32(_ offset: Int) -> UInt32 { offset >= 0 ? field(offset, 4).load(as: UInt32.self) : 0 }
-    @inline(__always)
-    func setUInt32(_ offset: Int, _ value: UInt32) { if offset >= 0 { field(offset, 4).storeBytes(of: value, as: UInt32.self) } }
-
+    @inline(__always) func uint64(_ offset: Int) -> UInt64 { plain(offset, as: UInt64.self) }
+    @inline(__always) func setUInt64(_ offset: Int, _ value: UInt64) { setPlain(offset, value) }
+    @inline(__always) func uint32(_ offset: Int) -> UInt32 { plain(offset, as: UInt32.self) }
+    @inline(__always) func setUInt32(_ offset: Int, _ value: UInt32) { setPlain(offset, value) }
     /// A 32-bit field (`int`, an `atomic_t` at init time).
-    @inline(__always)
-    func setInt32(_ offset: Int, _ value: Int32) { if offset >= 0 { field(offset, 4).storeBytes(of: value, as: Int32.self) } }
-    @inline(__always)
-    func int32(_ offset: Int) -> Int32 { offset >= 0 ? field(offset, 4).load(as: Int32.self) : 0 }
-
-    @inline(__always)
-    func int16(_ offset: Int) -> Int16 { offset >= 0 ? field(offset, 2).load(as: Int16.self) : 0 }
-    @inline(__always)
-    func setInt16(_ offset: Int, _ value: Int16) { if offset >= 0 { field(offset, 2).storeBytes(of: value, as: Int16.self) } }
-
-    @inline(__always)
-    func uint8(_ offset: Int) -> UInt8 { offset >= 0 ? field(offset, 1).load(as: UInt8.self) : 0 }
-    @inline(__always)
-    func setUInt8(_ offset: Int, _ value: UInt8) { if offset >= 0 { field(offset, 1).storeBytes(of: value, as: UInt8.self) } }
+    @inline(__always) func int32(_ offset: Int) -> Int32 { plain(offset, as: Int32.self) }
+    @inline(__always) func setInt32(_ offset: Int, _ value: Int32) { setPlain(offset, value) }
+    @inline(__always) func int16(_ offset: Int) -> Int16 { plain(offset, as: Int16.self) }
+    @inline(__always) func setInt16(_ offset: Int, _ value: Int16) { setPlain(offset, value) }
+    @inline(__always) func uint8(_ offset: Int) -> UInt8 { plain(offset, as: UInt8.self) }
+    @inline(__always) func setUInt8(_ offset: Int, _ value: UInt8) { setPlain(offset, value) }
 
     /// Copies the first `count` bytes of another descriptor over this one's (the proxy
     /// design's copy of a struct page into its dynamic_page).

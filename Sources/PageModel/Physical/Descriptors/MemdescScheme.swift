@@ -137,12 +137,13 @@ extension MemdescScheme {
         DescriptorBytes(raw: machine.heap.pointer(address), pfn: -1, span: machine.layout.slabDescriptorSize, context: machine.context)
     }
 
-    /// The first of the pages whose words point to the same slab.
+    /// The first of the pages whose words point to the same slab (a slab never spans a
+    /// hole in the memmap: the walk stops at one).
     static func slabHead(_ machine: Machine, _ pfn: Int) -> Int {
         let word = Page(unchecked: pfn, machine.context).memdesc
         guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return -1 }
         var head = pfn
-        while head > 0, Page(unchecked: head - 1, machine.context).memdesc == word { head -= 1 }
+        while machine.memmap.isValid(pfn: head - 1), Page(unchecked: head - 1, machine.context).memdesc == word { head -= 1 }
         return head
     }
 
