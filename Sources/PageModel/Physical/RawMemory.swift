@@ -23,6 +23,7 @@ enum RawMemory {
     typealias Int32Storage = UnsafeAtomic<Int32>.Storage
     typealias UInt32Storage = UnsafeAtomic<UInt32>.Storage
     typealias UInt64Storage = UnsafeAtomic<UInt64>.Storage
+    typealias Int64Storage = UnsafeAtomic<Int64>.Storage
 
     @inline(__always)
     static func loadWord(_ p: UnsafeMutableRawPointer, wordSize: Int) -> UInt64 {
@@ -162,6 +163,36 @@ enum RawMemory {
         }
         let mask: UInt32 = 1 << UInt32(bit)
         return UInt32Storage.atomicLoadThenBitwiseAnd(with: ~mask, at: atomicLong32(p), ordering: .sequentiallyConsistent) & mask != 0
+    }
+
+    @inline(__always)
+    private static func atomic64(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int64Storage> {
+        assert(Int(bitPattern: p) & 7 == 0, "a misaligned atomic64_t")
+        return p.assumingMemoryBound(to: Int64Storage.self)
+    }
+
+    /// Linux: `atomic64_read()` (relaxed).
+    @inline(__always)
+    static func atomic64Read(_ p: UnsafeMutableRawPointer) -> Int64 {
+        Int64Storage.atomicLoad(at: atomic64(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic64_read_acquire()`.
+    @inline(__always)
+    static func atomic64ReadAcquire(_ p: UnsafeMutableRawPointer) -> Int64 {
+        Int64Storage.atomicLoad(at: atomic64(p), ordering: .acquiring)
+    }
+
+    /// Linux: `atomic64_add()` (relaxed, no return value; wrapping).
+    @inline(__always)
+    static func atomic64Add(_ p: UnsafeMutableRawPointer, _ value: Int64) {
+        _ = Int64Storage.atomicLoadThenWrappingIncrement(by: value, at: atomic64(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic64_try_cmpxchg_acquire()`. Returns the value found.
+    @inline(__always)
+    static func atomic64CompareExchangeAcquire(_ p: UnsafeMutableRawPointer, expected: Int64, desired: Int64) -> (exchanged: Bool, original: Int64) {
+        Int64Storage.atomicCompareExchange(expected: expected, desired: desired, at: atomic64(p), ordering: .acquiring)
     }
 
     /// Linux: `smp_mb()`.
