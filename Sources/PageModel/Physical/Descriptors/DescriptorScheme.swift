@@ -27,7 +27,7 @@ typealias MemmapContextPointer = UnsafeMutablePointer<MemmapContext>
 ///
 /// A new scheme is one file with a caseless enum conforming to this protocol, plus one
 /// `MemmapKind` case and one line per question in `Descriptors.swift`
-/// (Tests/PageModelTests/Physical/Descriptors/ToySchemeTests.swift shows one).
+/// (Tests/PageModelTests/Physical/Descriptors/OrderInFrameScheme.swift is a toy one).
 protocol DescriptorScheme {
     // MARK: What the scheme is
 
@@ -39,8 +39,8 @@ protocol DescriptorScheme {
     /// Whether memory without a descriptor (Misc) has a `_refcount` that
     /// `__free_pages()` drops (memdesc8's 8-byte page has none).
     static var miscPagesHaveRefcount: Bool { get }
-    /// The layouts of struct slab and struct ptdesc, and whether they are separately
-    /// allocated (false: they overlay the struct page).
+    /// The layouts of struct slab and struct ptdesc: overlaying the struct page
+    /// (mm/slab.h, mm_types.h) or the memdesc plan's separately allocated descriptors.
     static func slabLayout(_ config: LayoutConfig) -> StructLayout
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout
     /// Why the scheme does not fit a word size, or nil if it does.
