@@ -80,7 +80,7 @@ extension Machine {
         guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
             throw .unsupported("the kernel config has no ZONE_DEVICE")
         }
-        guard layout.kind == .structPage, layout.folioPgmap >= 0 else {
+        guard layout.kind.describesZoneDevice, layout.folioPgmap >= 0 else {
             throw .unsupported("design '\(config.design)' has no folio->pgmap (its folio descriptor keeps none)")
         }
         switch type {
@@ -197,7 +197,7 @@ extension Machine {
         }
         let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
         page.flags &= ~0xff
-        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self) }
+        folio.setUInt32(layout.folioNrPages, 0)
         page.mapping = 0
         // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
         // the index word, so the order matters there.

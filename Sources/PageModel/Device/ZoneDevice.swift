@@ -7,6 +7,6 @@ extension Machine {
     /// struct page designs have ZONE_DEVICE memory (`memremapPages` refuses the others).
     @inline(__always)
     func isZoneDevice(_ pfn: Int) -> Bool {
-        pins.deviceZoneIndex >= 0 && layout.kind == .structPage && context.zone(of: pfn) == pins.deviceZoneIndex
+        pins.deviceZoneIndex >= 0 && layout.kind.describesZoneDevice && context.zone(of: pfn) == pins.deviceZoneIndex
     }
 }

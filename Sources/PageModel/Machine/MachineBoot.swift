@@ -120,10 +120,7 @@ extension Machine {
             }
             zone.state.withLock { $0.present = zone.span.present - offline }
         }
-        if layout.kind == .memdesc8 {
-            // Misc subtype 1: the zero page (kernelnewbies Memdescs, revisions B and C).
-            Page(unchecked: zeroPagePfn, context).memdesc = UInt64(MemdescMiscSubtype.zeroPage.rawValue) << MemdescWord.miscSubtypeShift
-        }
+        context.initZeroPage(zeroPagePfn)
         // memblock_free_all(): hand every free range to the buddy allocator in the
         // largest aligned blocks (__free_pages_memory()), FPI_TO_TAIL.
         for range in free {
@@ -145,32 +142,9 @@ extension Machine {
 
     /// Linux: `__init_single_page()` for a run of pfns with the same flags.
     private func initPages(_ pfns: Range<Int>, flags: UInt64, reserved: Bool) {
-        let l = layout
-        let ctx = context
-        let word = l.wordSize
-        switch l.kind {
-        case .structPage, .memdesc32:
-            let lastCpupid = layoutConfig.lastCpupidNotInPageFlags
-                ? Layouts.structPage(layoutConfig, design: config.design).offset(of: "_last_cpupid") ?? -1 : -1
-            for pfn in pfns {
-                let p = ctx.pagePointer(pfn)
-                RawMemory.storeWord(flags, p + l.flags, wordSize: word)
-                if l.kind == .structPage {
-                    p.storeBytes(of: -1, toByteOffset: l.mapcount, as: Int32.self)
-                    let link = ctx.pageAddress(pfn) &+ UInt64(l.link)
-                    RawMemory.storeWord(link, p + l.link, wordSize: word)
-                    RawMemory.storeWord(link, p + l.link + word, wordSize: word)
-                    if lastCpupid >= 0 { p.storeBytes(of: -1, toByteOffset: lastCpupid, as: Int32.self) }
-                } else {
-                    p.storeBytes(of: memdesc32Misc, toByteOffset: l.memdesc, as: UInt64.self)
-                }
-                p.storeBytes(of: reserved ? 1 : 0, toByteOffset: l.refcount, as: Int32.self)
-            }
-        case .memdesc8:
-            // Misc, subtype 0 (PageReserved in revision B) for reserved pages; free pages
-            // are Misc until the buddy allocator marks their blocks. Both are the zero word.
-            break
-        }
+        let lastCpupid = layoutConfig.lastCpupidNotInPageFlags
+            ? Layouts.structPage(layoutConfig, design: config.design).offset(of: "_last_cpupid") ?? -1 : -1
+        context.initPages(pfns, flags: flags, reserved: reserved, lastCpupid: lastCpupid)
     }
 
     /// Linux: `__setup_per_zone_wmarks()`, `init_per_zone_wmark_min()` (min_free_kbytes =

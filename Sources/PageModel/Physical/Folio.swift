@@ -5,8 +5,14 @@
 /// A non-owning view of a folio. `raw` points at the folio's first byte: the head page in
 /// the memmap, or the folio descriptor in the descriptor heap.
 ///
-/// Invariant: a `Folio` must not outlive the `Machine` it belongs to.
-public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
+/// Invariant: a `Folio` must not outlive the `Machine` it belongs to, nor its memory.
+///
+/// Checks in debug builds (the fields through `RawView.field`): each field lies inside
+/// struct folio (or the folio descriptor), and a folio over struct pages still has its
+/// section. Left to the caller: that a folio descriptor has not been freed (GUP-fast
+/// rereads it under a reference, `reread`), and that a tail field is read only of a
+/// large folio, as the kernel's folio_test_large() guards do.
+public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible, RawView {
     let raw: UnsafeMutableRawPointer
     /// The folio's kernel address (the head page, or the descriptor).
     public let address: UInt64
@@ -19,23 +25,10 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     public var description: String { "folio pfn:0x\(String(pfn, radix: 16)) @0x\(String(address, radix: 16)) order:\(order)" }
 
 
-    @inline(__always)
-    func word(_ offset: Int) -> UInt64 {
-        offset >= 0 ? RawMemory.loadWord(raw + offset, wordSize: context.pointee.layout.wordSize) : 0
-    }
+    // MARK: Raw fields (checked in RawView)
 
-    @inline(__always)
-    func setWord(_ offset: Int, _ value: UInt64) {
-        if offset >= 0 { RawMemory.storeWord(value, raw + offset, wordSize: context.pointee.layout.wordSize) }
-    }
-
-    @inline(__always)
-    func atomic(_ offset: Int) -> Int32 { offset >= 0 ? RawMemory.atomicRead(raw + offset) : 0 }
-
-    @inline(__always)
-    func setAtomic(_ offset: Int, _ value: Int32) {
-        if offset >= 0 { RawMemory.atomicSet(raw + offset, value) }
-    }
+    var span: Int { context.pointee.layout.folioSize }
+    var isLive: Bool { context.isLiveView(raw, pfn: pfn) }
 
     /// This descriptor with its `pfn` read again. A folio found without a reference
     /// (GUP-fast's) may name a descriptor that was freed and reused for other memory
@@ -65,10 +58,10 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     public func testFlag(_ bit: Int) -> Bool { bit >= 0 && context.pointee.layout.folioFlags >= 0 && flags & (1 << UInt64(bit)) != 0 }
     public func setFlag(_ bit: Int) {
-        if bit >= 0, context.pointee.layout.folioFlags >= 0 { RawMemory.setBit(bit, raw + context.pointee.layout.folioFlags, wordSize: context.pointee.layout.wordSize) }
+        setBit(bit, inWord: context.pointee.layout.folioFlags)
     }
     public func clearFlag(_ bit: Int) {
-        if bit >= 0, context.pointee.layout.folioFlags >= 0 { RawMemory.clearBit(bit, raw + context.pointee.layout.folioFlags, wordSize: context.pointee.layout.wordSize) }
+        clearBit(bit, inWord: context.pointee.layout.folioFlags)
     }
 
     /// Linux: `folio_test_large()`: PG_head in the 64-byte family, order > 0 otherwise.
@@ -80,7 +73,7 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// Linux: `folio_order()`: `_flags_1 & 0xff` for a large folio, else 0; the
     /// descriptor's `_order` in the memdesc designs.
     public var order: Int {
-        if context.pointee.layout.folioOrder >= 0 { return Int(raw.load(fromByteOffset: context.pointee.layout.folioOrder, as: UInt8.self)) }
+        if context.pointee.layout.folioOrder >= 0 { return Int(uint8(context.pointee.layout.folioOrder)) }
         guard testFlag(context.pointee.bits.head), context.pointee.layout.folioFlags1 >= 0 else { return 0 }
         return Int(word(context.pointee.layout.folioFlags1) & 0xff)
     }
@@ -89,7 +82,7 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// 1 << order.
     public var nrPages: Int {
         if isLarge, context.pointee.layout.folioNrPages >= 0, !context.pointee.layout.foliosAreDescriptors {
-            return Int(raw.load(fromByteOffset: context.pointee.layout.folioNrPages, as: UInt32.self))
+            return Int(uint32(context.pointee.layout.folioNrPages))
         }
         return 1 << order
     }
@@ -134,23 +127,23 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// Linux: `folio_get()`: `folio_ref_inc()` (relaxed, no return value).
     @inline(__always)
     public func get() {
-        if context.pointee.layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + context.pointee.layout.folioRefcount, 1) }
+        atomicAdd(context.pointee.layout.folioRefcount, 1)
     }
 
     /// Linux: `folio_ref_add()`.
     public func refAdd(_ nr: Int32) {
-        if context.pointee.layout.folioRefcount >= 0 { RawMemory.atomicAdd(raw + context.pointee.layout.folioRefcount, nr) }
+        atomicAdd(context.pointee.layout.folioRefcount, nr)
     }
 
     /// Linux: `folio_put_testzero()` (fully ordered): true when the count reached 0.
     @inline(__always)
     func putTestZero() -> Bool {
-        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + context.pointee.layout.folioRefcount, 1) == 0
+        context.pointee.layout.folioRefcount >= 0 && atomicSubReturn(context.pointee.layout.folioRefcount, 1) == 0
     }
 
     /// Linux: `folio_ref_sub_and_test()`.
     func refSubAndTest(_ nr: Int32) -> Bool {
-        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicSubReturn(raw + context.pointee.layout.folioRefcount, nr) == 0
+        context.pointee.layout.folioRefcount >= 0 && atomicSubReturn(context.pointee.layout.folioRefcount, nr) == 0
     }
 
     /// `folio->_mapcount` of the head (small folios) as stored (-1: unmapped).
@@ -180,22 +173,29 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     /// `atomic_add(nr, &folio->_pincount)`.
     public func pincountAdd(_ nr: Int32) {
-        if hasPincount { RawMemory.atomicAdd(raw + context.pointee.layout.folioPincount, nr) }
+        if hasPincount { atomicAdd(context.pointee.layout.folioPincount, nr) }
     }
 
-    /// The host pointer and offset of any folio field, for layout-level tests.
+    /// A word anywhere in the folio's bytes (its descriptor, or all its struct pages,
+    /// beyond struct folio): nil outside them. Checked in every build (user input).
+    private func wholeFolioField(_ offset: Int) -> UnsafeMutableRawPointer? {
+        let bytes = context.pointee.layout.foliosAreDescriptors ? context.pointee.layout.folioSize : nrPages * context.pointee.layout.pageSize
+        guard offset >= 0, offset + context.pointee.layout.wordSize <= bytes else { return nil }
+        assert(isLive, "VM_BUG_ON: a view of released memory (a hot-removed section)")
+        return raw + offset
+    }
+
+    /// A word at any offset of the folio, for layout-level tests.
     public func loadWord(atOffset offset: Int) -> UInt64? {
-        let span = context.pointee.layout.foliosAreDescriptors ? context.pointee.layout.folioSize : nrPages * context.pointee.layout.pageSize
-        guard offset >= 0, offset + context.pointee.layout.wordSize <= span else { return nil }
-        return word(offset)
+        guard let at = wholeFolioField(offset) else { return nil }
+        return RawMemory.loadWord(at, wordSize: context.pointee.layout.wordSize)
     }
 
     /// Stores a word at a folio offset; false outside the folio.
     @discardableResult
     public func storeWord(_ value: UInt64, atOffset offset: Int) -> Bool {
-        let span = context.pointee.layout.foliosAreDescriptors ? context.pointee.layout.folioSize : nrPages * context.pointee.layout.pageSize
-        guard offset >= 0, offset + context.pointee.layout.wordSize <= span else { return false }
-        setWord(offset, value)
+        guard let at = wholeFolioField(offset) else { return false }
+        RawMemory.storeWord(value, at, wordSize: context.pointee.layout.wordSize)
         return true
     }
 }
@@ -203,6 +203,6 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible {
 extension Folio {
     /// Linux: `folio_try_get()` style `atomic_add_unless(&folio->_refcount, nr, u)`.
     func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
-        context.pointee.layout.folioRefcount >= 0 && RawMemory.atomicAddUnless(raw + context.pointee.layout.folioRefcount, nr, unless: u)
+        atomicAddUnless(context.pointee.layout.folioRefcount, nr, unless: u)
     }
 }

@@ -58,7 +58,7 @@ extension Machine {
         for i in batch.indices {
             let folio = batch[i]
             lruRemoveOnFree(folio)   // a folio of another node's lruvec
-            guard layout.kind == .structPage, !folio.isLarge, let ref = zoneRef(of: folio.pfn),
+            guard !layout.foliosAreDescriptors, !folio.isLarge, let ref = zoneRef(of: folio.pfn),
                   ref._withUnsafeGuaranteedRef({ $0.span.type != .device }) else {
                 freeFolioOffLRU(folio)   // large, memdesc or ZONE_DEVICE folios: their own way
                 continue

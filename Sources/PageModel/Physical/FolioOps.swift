@@ -26,17 +26,17 @@ extension Machine {
         }
         let folio = Folio(raw: head.raw, address: headAddress, pfn: pfn, context: context)
         folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~0xff) | UInt64(order))
-        if layout.folioNrPages >= 0 { folio.raw.storeBytes(of: UInt32(1 << order), toByteOffset: layout.folioNrPages, as: UInt32.self) }
+        folio.setUInt32(layout.folioNrPages, UInt32(1 << order))
         folio.setAtomic(layout.folioLargeMapcount, -1)
         if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
         if layoutConfig.mmID, layout.folioMmIds >= 0, layout.folioMmIdMapcount >= 0 {
             folio.setWord(layout.folioMmIds, 0)
             if layout.wordSize == 8 {
-                folio.raw.storeBytes(of: Int32(-1), toByteOffset: layout.folioMmIdMapcount, as: Int32.self)
-                folio.raw.storeBytes(of: Int32(-1), toByteOffset: layout.folioMmIdMapcount + 4, as: Int32.self)
+                folio.setInt32(layout.folioMmIdMapcount, -1)
+                folio.setInt32(layout.folioMmIdMapcount + 4, -1)
             } else {
-                folio.raw.storeBytes(of: Int16(-1), toByteOffset: layout.folioMmIdMapcount, as: Int16.self)
-                folio.raw.storeBytes(of: Int16(-1), toByteOffset: layout.folioMmIdMapcount + 2, as: Int16.self)
+                folio.setInt16(layout.folioMmIdMapcount, -1)
+                folio.setInt16(layout.folioMmIdMapcount + 2, -1)
             }
         }
         if layout.wordSize == 8 || order > 1 {
@@ -60,19 +60,14 @@ extension Machine {
             return nil
         }
         let folio = Folio(raw: heap.pointer(address), address: address, pfn: pfn, context: context)
-        let word = address | UInt64(MemdescType.file.rawValue)
-        for i in 0..<(1 << order) {
-            let page = Page(unchecked: pfn + i, context)
-            page.memdesc = word
-            if layout.kind == .memdesc32 { page.setRefcount(0) }
-        }
+        context.stampFolio(pfn, order: order, descriptor: address)
         if layout.folioFlags >= 0, layout.flags >= 0 { folio.flags = Page(unchecked: pfn, context).flags }
         if layout.folioLru >= 0 { context.listInit(address &+ UInt64(layout.folioLru)) }
         folio.setAtomic(layout.folioMapcount, -1)
         folio.setAtomic(layout.folioPincount, 0)
-        if layout.folioOrder >= 0 { folio.raw.storeBytes(of: UInt8(order), toByteOffset: layout.folioOrder, as: UInt8.self) }
+        folio.setUInt8(layout.folioOrder, UInt8(order))
         folio.setWord(layout.folioPfn, UInt64(pfn))
-        RawMemory.atomicSetRelease(folio.raw + layout.folioRefcount, 1)
+        folio.setAtomicRelease(layout.folioRefcount, 1)
         return folio
     }
 
@@ -91,43 +86,8 @@ extension Machine {
         return folio
     }
 
-    /// Linux: `compound_head()`: the head page of a tail page (bit 0 of compound_head),
-    /// else the page itself. In the memdesc designs pages have no compound_head; the
-    /// folio's first page is returned for folio pages.
-    @inline(__always)
-    public func compoundHead(_ page: Page) -> Page {
-        if layout.kind == .structPage {
-            let word = page.compoundHeadWord
-            if word & 1 != 0, let head = memmap.page(atAddress: word &- 1) { return head }
-            return page
-        }
-        return pageFolio(page)?.headPage ?? page
-    }
-
-    /// Linux: `page_folio()`. In the memdesc designs, a page whose memdesc is not a
-    /// folio (File/Anon) has no folio and this returns nil ("page_folio() returns NULL
-    /// for non-folio pages", the 2025 "New York" plan).
-    @inline(__always)
-    public func pageFolio(_ page: Page) -> Folio? {
-        if layout.kind == .structPage {
-            let head = compoundHead(page)
-            return Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: context)
-        }
-        return memdescPageFolio(page)
-    }
-
-    /// `page_folio()` of the memdesc designs: the folio descriptor the memdesc word
-    /// points to, for File and Anon memdescs only.
-    private func memdescPageFolio(_ page: Page) -> Folio? {
-        let word = page.memdesc
-        let type = word & MemdescWord.typeMask
-        guard type == UInt64(MemdescType.file.rawValue) || type == UInt64(MemdescType.anon.rawValue) else { return nil }
-        let address = word & ~MemdescWord.typeMask
-        guard heap.contains(address) else { return nil }
-        let raw = heap.pointer(address)
-        let pfn = layout.folioPfn >= 0 ? Int(truncatingIfNeeded: RawMemory.loadWord(raw + layout.folioPfn, wordSize: layout.wordSize)) : page.pfn
-        return Folio(raw: raw, address: address, pfn: pfn, context: context)
-    }
+    // compound_head() and page_folio() are the descriptor scheme's questions
+    // (Physical/Descriptors/Descriptors.swift).
 
     /// Linux: `folio_get()`.
     @inline(__always)
@@ -168,39 +128,6 @@ extension Machine {
         freeFolioOffLRU(folio)
     }
 
-    /// `__folio_put()` after the folio left its LRU.
-    func freeFolioOffLRU(_ folio: Folio) {
-        let order = folio.order
-        if layout.kind == .structPage {
-            if isZoneDevice(folio.pfn) {
-                freeZoneDeviceFolio(folio)
-                return
-            }
-            if order > 1, layout.folioDeferredList >= 0 {
-                // folio_unqueue_deferred_split(): the model keeps no split queue, so a
-                // folio still on one is a bad page below.
-            }
-            if order > 0, let second = folio.page(1) { second.clearFlag(flagBits.workingset) }
-            freeFrozenPages(folio.pfn, order: order)
-            return
-        }
-        // memdesc designs: check the descriptor as free_pages_prepare() checks a page,
-        // reset the pages' words, free the descriptor and then the memory.
-        var reason: String?
-        if folio.mapcountRaw != -1 { reason = "nonzero mapcount" }
-        if folio.mapping & ~1 != 0, folio.mapping & 1 == 0 { reason = "non-NULL mapping" }
-        if folio.refcount != 0 { reason = "nonzero _refcount" }
-        if let pins = folio.pincount, pins != 0 { reason = "nonzero pincount" }
-        if folio.flags & checkAtFree != 0 { reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" }
-        if folio.memcgData != 0 { reason = "page still charged to cgroup" }
-        if let reason {
-            badPage(folio.headPage, reason: reason)
-            return
-        }
-        for i in 0..<(1 << order) {
-            Page(unchecked: folio.pfn + i, context).memdesc = layout.kind == .memdesc32 ? memdesc32Misc : 0
-        }
-        heap.free(folio.address, size: layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio)
-        freeFrozenPages(folio.pfn, order: order)
-    }
+    // `__folio_put()` after the folio left its LRU is the scheme's `freeFolio`
+    // (Physical/Descriptors/): `freeFolioOffLRU(_:)`.
 }

@@ -8,46 +8,18 @@ extension Machine {
     /// TAIL_MAPPING = (void *)0x400 + POISON_POINTER_DELTA [include/linux/poison.h].
     var tailMapping: UInt64 { (layout.wordSize == 8 ? 0xdead_0000_0000_0000 : 0) + 0x400 }
 
-    /// Linux: `__free_pages_prepare()`. Returns false, after a `bad_page()` report, when
-    /// the page must not be freed (it is then leaked, as the kernel does).
-    func freePagesPrepare(_ pfn: Int, order: Int) -> Bool {
-        let page = Page(unchecked: pfn, context)
-        switch layout.kind {
-        case .structPage:
-            return freePagesPrepareStructPage(page, order: order)
-        case .memdesc32, .memdesc8:
-            // The bare pages of the memdesc designs: Misc memory, no descriptor.
-            for i in 0..<(1 << order) {
-                let word = Page(unchecked: pfn + i, context).memdesc
-                let type = word & MemdescWord.typeMask
-                let misc = layout.kind == .memdesc8 ? type == UInt64(MemdescType.misc.rawValue) : word == memdesc32Misc
-                if !misc {
-                    badPage(Page(unchecked: pfn + i, context), reason: "memdesc still points to a descriptor")
-                    return false
-                }
-            }
-            if layout.kind == .memdesc32, page.refcount != 0 {
-                badPage(page, reason: "nonzero _refcount")
-                return false
-            }
-            for i in 0..<(1 << order) { Page(unchecked: pfn + i, context).memdesc = 0 }
-            if layout.kind == .memdesc32 {
-                for i in 0..<(1 << order) { Page(unchecked: pfn + i, context).memdesc = memdesc32Misc }
-            }
-            return true
-        }
-    }
-
-    private func freePagesPrepareStructPage(_ page: Page, order: Int) -> Bool {
+    /// Linux: `__free_pages_prepare()` of the struct-page schemes (the dispatch is
+    /// `freePagesPrepare(_:order:)` in Physical/Descriptors/). Returns false, after a
+    /// `bad_page()` report, when the page must not be freed (it is then leaked, as the
+    /// kernel does).
+    func freePagesPrepareStructPage(_ page: Page, order: Int) -> Bool {
         let prepMask = checkAtPrep
         let compound = page.isHead
         var bad = 0
         if order > 0 {
             // `folio->_nr_pages = 0` (NR_PAGES_IN_LARGE_FOLIO): page 1's word that is
             // memcg_data on an order-0 page.
-            if compound, layout.folioNrPages >= 0 {
-                page.raw.storeBytes(of: UInt32(0), toByteOffset: layout.folioNrPages, as: UInt32.self)
-            }
+            if compound { Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context).setUInt32(layout.folioNrPages, 0) }
             for i in 1..<(1 << order) {
                 let tail = Page(unchecked: page.pfn + i, context)
                 if compound, !freeTailPagePrepare(head: page, tail, index: i) { bad += 1 }
@@ -122,8 +94,8 @@ extension Machine {
     func mmIdMapcount(_ folio: Folio, _ i: Int) -> Int32 {
         let offset = layout.folioMmIdMapcount
         return layout.wordSize == 8
-            ? folio.raw.load(fromByteOffset: offset + 4 * i, as: Int32.self)
-            : Int32(folio.raw.load(fromByteOffset: offset + 2 * i, as: Int16.self))
+            ? folio.int32(offset + 4 * i)
+            : Int32(folio.int16(offset + 2 * i))
     }
 
     /// Linux: `bad_page()`: report "BUG: Bad page state" with a dump, reset the mapcount
@@ -131,7 +103,7 @@ extension Machine {
     /// allocator.
     func badPage(_ page: Page, reason: String) {
         let dump = dumpPage(page, reason: reason)
-        if layout.kind == .structPage { page.mapcountRaw = -1 }
+        context.resetBadPage(page)
         counters.badPages.add(1, ordering: .relaxed)
         diagnostics.record(Diagnostic(kind: .badPage, pfn: UInt64(page.pfn), reason: reason, dump: dump))
     }

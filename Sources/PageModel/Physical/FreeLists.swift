@@ -1,6 +1,6 @@
-// struct list_head in the memmap's real bytes (include/linux/list.h) and the buddy
-// markers of a free block (mm/page_alloc.c: set_buddy_order(), PageBuddy(),
-// buddy_order()), per memmap kind.
+// struct list_head in the memmap's real bytes (include/linux/list.h). Where a free
+// block's link lives and how it is marked Buddy is the descriptor scheme's
+// (Physical/Descriptors/).
 import PageLayout
 
 /// LIST_POISON1/2 = 0x100/0x122 + POISON_POINTER_DELTA (0xdead000000000000 on 64-bit,
@@ -9,11 +9,6 @@ enum ListPoison {
     static func first(wordSize: Int) -> UInt64 { (wordSize == 8 ? 0xdead_0000_0000_0000 : 0) + 0x100 }
     static func second(wordSize: Int) -> UInt64 { (wordSize == 8 ? 0xdead_0000_0000_0000 : 0) + 0x122 }
 }
-
-/// memdesc32's Misc type: in the 32-byte layout `buddy_list` overlaps the memdesc word,
-/// so every value with bits 0-1 clear reads as Buddy and Misc is renumbered to 1
-/// ("types become 0 Buddy, 1 Misc, 2 File, 3 Anon, 4 Buddy", KN-Memdescs/Path, print).
-let memdesc32Misc: UInt64 = 1
 
 extension UnsafeMutablePointer where Pointee == MemmapContext {
     /// The host bytes of the list_head at a kernel address. An address the model cannot
@@ -116,84 +111,6 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         }
         if self.next(p) != entry { return "list_del corruption. prev->next should be \(hex(entry)), but was \(hex(self.next(p))). (prev=\(hex(p)))" }
         return "list_del corruption. next->prev should be \(hex(entry)), but was \(hex(prev(n))). (next=\(hex(n)))"
-    }
-
-    // MARK: Free blocks
-
-    /// The address of the list_head that links a free block: the struct page's
-    /// `buddy_list`, or, in memdesc8 (no room in an 8-byte page), the first 16 bytes of
-    /// the free block's own memory in the direct map.
-    @inline(__always)
-    func linkAddress(_ pfn: Int) -> UInt64 {
-        pointee.layout.kind == .memdesc8 ? pointee.directMapBase &+ UInt64(pfn) << 12 : pageAddress(pfn) &+ UInt64(pointee.layout.link)
-    }
-
-    /// The pfn whose link is at `address` (the inverse of `linkAddress`).
-    @inline(__always)
-    func pfn(ofLink address: UInt64) -> Int {
-        if pointee.layout.kind == .memdesc8 { return Int(truncatingIfNeeded: (address &- pointee.directMapBase) >> 12) }
-        return pfn(ofPageAddress: address &- UInt64(pointee.layout.link)) ?? -1
-    }
-
-    /// Linux: `set_buddy_order()`: order in `private`, then `__SetPageBuddy()`
-    /// (page_type = PGTY_buddy << 24). memdesc32: the order in `private` (the list link
-    /// itself makes the word read as Buddy); memdesc8: a Buddy word with the order in
-    /// bits 12-17.
-    @inline(__always)
-    func setBuddy(_ pfn: Int, order: Int) {
-        let page = pagePointer(pfn)
-        switch pointee.layout.kind {
-        case .structPage:
-            RawMemory.storeWord(UInt64(order), page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
-            RawMemory.atomicSet(page + pointee.layout.mapcount, Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24))
-        case .memdesc32:
-            RawMemory.storeWord(UInt64(order), page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
-        case .memdesc8:
-            page.storeBytes(of: UInt64(order) << MemdescWord.orderShift | UInt64(MemdescType.buddy.rawValue),
-                            toByteOffset: pointee.layout.memdesc, as: UInt64.self)
-        }
-    }
-
-    /// Linux: `__ClearPageBuddy()` + `set_page_private(page, 0)` after `list_del()`.
-    @inline(__always)
-    func clearBuddy(_ pfn: Int) {
-        let page = pagePointer(pfn)
-        switch pointee.layout.kind {
-        case .structPage:
-            RawMemory.atomicSet(page + pointee.layout.mapcount, -1)
-            RawMemory.storeWord(0, page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
-        case .memdesc32:
-            page.storeBytes(of: memdesc32Misc, toByteOffset: pointee.layout.memdesc, as: UInt64.self)
-            RawMemory.storeWord(0, page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize)
-        case .memdesc8:
-            page.storeBytes(of: 0, toByteOffset: pointee.layout.memdesc, as: UInt64.self)
-        }
-    }
-
-    /// The order of a free block starting at `pfn`, or -1 if it is not PageBuddy.
-    /// Linux: `PageBuddy()` + `buddy_order()`.
-    @inline(__always)
-    func buddyOrder(_ pfn: Int) -> Int {
-        let page = pagePointer(pfn)
-        switch pointee.layout.kind {
-        case .structPage:
-            let type = UInt32(bitPattern: RawMemory.atomicRead(page + pointee.layout.mapcount))
-            guard type >> 24 == UInt32(PageType.buddy.rawValue) else { return -1 }
-            return Int(truncatingIfNeeded: RawMemory.loadWord(page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize))
-        case .memdesc32:
-            let word = page.load(fromByteOffset: pointee.layout.memdesc, as: UInt64.self)
-            // Buddy: a list pointer (bits 0-1 clear) into the memmap or at a free-area
-            // head. A ptdesc pointer (type 8) reads alike, but points at a descriptor in
-            // the heap outside the free-area heads.
-            guard word != 0, word & 3 == 0 else { return -1 }
-            let target = word & ~0xf
-            if target &- pointee.heapBase < pointee.heapCapacity, target &- pointee.freeAreaBase >= pointee.freeAreaBytes { return -1 }
-            return Int(truncatingIfNeeded: RawMemory.loadWord(page + pointee.layout.privateWord, wordSize: pointee.layout.wordSize))
-        case .memdesc8:
-            let word = page.load(fromByteOffset: pointee.layout.memdesc, as: UInt64.self)
-            guard word & MemdescWord.typeMask == UInt64(MemdescType.buddy.rawValue) else { return -1 }
-            return Int(truncatingIfNeeded: (word & MemdescWord.orderMask) >> MemdescWord.orderShift)
-        }
     }
 
     /// Linux: `page_zone_id()`: node and zone together (two pages merge only if equal).

@@ -266,6 +266,12 @@ public final class Memmap: @unchecked Sendable {
         return Page(unchecked: pfn, context)
     }
 
+    /// Whether a page view may still be used: its pfn has a struct page and the view's
+    /// bytes are that struct page's (its section was not hot-removed since the view was
+    /// made, `memunmap_pages()`), or it is a view outside the memmap (a proxy). The
+    /// views assert this in debug builds; this asks it without trapping.
+    public func isLive(_ page: Page) -> Bool { page.context == context && page.isLive }
+
     /// `pfn_to_page()` for a pfn known to be valid (internal hot paths).
     @inline(__always)
     func pageUnchecked(_ pfn: Int) -> Page { Page(unchecked: pfn, context) }

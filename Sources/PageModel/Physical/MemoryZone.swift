@@ -294,14 +294,11 @@ public final class MemoryZone: @unchecked Sendable {
         return pfn
     }
 
-    /// A page on a per-cpu list keeps its order in `private` (not PageBuddy). memdesc32:
-    /// the listed page's memdesc word reads as Buddy, so the order is stored with bit 8
-    /// set, which no buddy order matches, and `__free_one_page()` never merges with it.
+    /// A page on a per-cpu list keeps its order in `private` (not PageBuddy), in the
+    /// scheme's encoding (`pcpPrivate(order:)`).
     @inline(__always)
     func markPcp(_ pfn: Int, order: Int) {
-        guard context.pointee.layout.privateWord >= 0 else { return }
-        let value = context.pointee.layout.kind == .memdesc32 ? UInt64(order) | 0x100 : UInt64(order)
-        RawMemory.storeWord(value, context.pagePointer(pfn) + context.pointee.layout.privateWord, wordSize: context.pointee.layout.wordSize)
+        Page(unchecked: pfn, context).privateValue = context.pcpPrivate(order: order)
     }
 
     /// Linux: `free_frozen_page_commit()`: add to the per-cpu list, and return pages to

@@ -2,17 +2,6 @@
 // layouts of PageLayout (never typed in), so that hot paths do no name lookups.
 import PageLayout
 
-/// How a design keeps its per-page state, which decides what `page_folio()` reads.
-public enum MemmapKind: Sendable, Equatable {
-    /// The 64-byte family (mainline and the 2018 designs): folios overlay struct pages.
-    case structPage
-    /// memdesc32: a 32-byte struct page with flags, a memdesc word and `_refcount`;
-    /// folios, slabs and ptdescs are separately allocated descriptors.
-    case memdesc32
-    /// memdesc8: one 8-byte memdesc word per page; everything else in descriptors.
-    case memdesc8
-}
-
 /// Offsets (bytes) of the fields the model touches. -1 marks a field the design does not
 /// have. Page offsets are from the start of a struct page; folio offsets from the start of
 /// the folio (the head struct page, or the folio descriptor in the memdesc designs).
@@ -79,8 +68,9 @@ public struct ModelLayout: Sendable, Equatable {
     /// the table's struct page, or of its ptdesc descriptor in the memdesc designs.
     public var ptdescPtl = -1
 
-    /// Whether folios are separately allocated descriptors.
-    public var foliosAreDescriptors: Bool { kind != .structPage }
+    /// Whether folios are separately allocated descriptors (the scheme's answer).
+    @inline(__always)
+    public var foliosAreDescriptors: Bool { kind.foliosAreDescriptors }
 }
 
 extension ModelLayout {
@@ -90,11 +80,7 @@ extension ModelLayout {
         let page = Layouts.structPage(config, design: design)
         let folio = Layouts.folio(config, design: design)
         func at(_ layout: StructLayout, _ name: String) -> Int { layout.offset(of: name) ?? -1 }
-        switch design {
-        case .memdesc32: kind = .memdesc32
-        case .memdesc8: kind = .memdesc8
-        default: kind = .structPage
-        }
+        kind = MemmapKind(design: design)
         wordSize = config.wordSize
         pageSize = page.size
         flags = at(page, "flags")
@@ -134,16 +120,12 @@ extension ModelLayout {
         folioOrder = at(folio, "_order")
         folioPfn = at(folio, "pfn")
 
-        if kind == .structPage {
-            slabCache = at(Layouts.slab(config), "slab_cache")
-            ptdescPtl = at(Layouts.ptdesc(config), "ptl")
-        } else {
-            let slab = Layouts.descriptor(.slab, config)
-            slabDescriptorSize = slab.size
-            slabCache = at(slab, "slab_cache")
-            let ptdesc = Layouts.descriptor(.ptdesc, config)
-            ptdescDescriptorSize = ptdesc.size
-            ptdescPtl = at(ptdesc, "ptl")
+        let descriptors = kind.slabAndPtdescLayouts(config)
+        slabCache = at(descriptors.slab, "slab_cache")
+        ptdescPtl = at(descriptors.ptdesc, "ptl")
+        if kind.foliosAreDescriptors {
+            slabDescriptorSize = descriptors.slab.size
+            ptdescDescriptorSize = descriptors.ptdesc.size
         }
     }
 }

@@ -5,8 +5,14 @@
 /// and the machine's resolved offsets. Reads and writes go to the memmap's real bytes at
 /// the layout's offsets; a field the design does not have reads as 0 and ignores writes.
 ///
-/// Invariant: a `Page` must not outlive the `Machine` whose memmap it points into.
-public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
+/// Invariant: a `Page` must not outlive the `Machine` whose memmap it points into, nor
+/// the memory section it lies in (`memunmap_pages()` releases ZONE_DEVICE sections).
+///
+/// Checks in debug builds (the fields through `RawView.field`): the pfn has a struct
+/// page when the view is made, each field lies inside the struct page, and the section
+/// is still present (`Memmap.isLive(_:)` asks the same without trapping). Release builds
+/// check nothing: the internal hot paths make views of pfns they know are valid.
+public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible, RawView {
     let raw: UnsafeMutableRawPointer
     /// The page frame number.
     public let pfn: Int
@@ -14,6 +20,7 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     @inline(__always)
     init(unchecked pfn: Int, _ context: UnsafeMutablePointer<MemmapContext>) {
+        assert(context.hasStructPage(pfn), "VM_BUG_ON: pfn 0x\(String(pfn, radix: 16)) has no struct page")
         self.pfn = pfn
         self.context = context
         raw = context.pagePointer(pfn)
@@ -35,17 +42,10 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// The struct page's kernel address. Linux: `pfn_to_page()`.
     public var address: UInt64 { context.pageAddress(pfn) }
 
-    // MARK: Raw fields
+    // MARK: Raw fields (checked in RawView)
 
-    @inline(__always)
-    func word(_ offset: Int) -> UInt64 {
-        offset >= 0 ? RawMemory.loadWord(raw + offset, wordSize: context.pointee.layout.wordSize) : 0
-    }
-
-    @inline(__always)
-    func setWord(_ offset: Int, _ value: UInt64) {
-        if offset >= 0 { RawMemory.storeWord(value, raw + offset, wordSize: context.pointee.layout.wordSize) }
-    }
+    var span: Int { context.pointee.layout.pageSize }
+    var isLive: Bool { context.isLiveView(raw, pfn: pfn) }
 
     /// A word at any byte offset of the struct page (layout-level tests, dumps).
     public func loadWord(atOffset offset: Int) -> UInt64? {
@@ -64,11 +64,11 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// A 32-bit field at a byte offset.
     public func load32(atOffset offset: Int) -> UInt32? {
         guard offset >= 0, offset + 4 <= context.pointee.layout.pageSize else { return nil }
-        return raw.load(fromByteOffset: offset, as: UInt32.self)
+        return uint32(offset)
     }
 
     /// The raw bytes of the struct page (dumps).
-    public var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: raw, count: context.pointee.layout.pageSize)) }
+    public var bytes: [UInt8] { Array(UnsafeRawBufferPointer(start: field(0, span), count: span)) }
 
     // MARK: flags
 
@@ -87,26 +87,26 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// Linux: `set_bit()` (atomic, relaxed).
     @inline(__always)
     public func setFlag(_ bit: Int) {
-        if bit >= 0, context.pointee.layout.flags >= 0 { RawMemory.setBit(bit, raw + context.pointee.layout.flags, wordSize: context.pointee.layout.wordSize) }
+        setBit(bit, inWord: context.pointee.layout.flags)
     }
 
     /// Linux: `clear_bit()` (atomic, relaxed).
     @inline(__always)
     public func clearFlag(_ bit: Int) {
-        if bit >= 0, context.pointee.layout.flags >= 0 { RawMemory.clearBit(bit, raw + context.pointee.layout.flags, wordSize: context.pointee.layout.wordSize) }
+        clearBit(bit, inWord: context.pointee.layout.flags)
     }
 
     /// Linux: `trylock_page()`: test_and_set_bit_lock(PG_locked) (acquire).
     public func tryLock() -> Bool {
         let bit = context.pointee.bits.locked
         guard bit >= 0, context.pointee.layout.flags >= 0 else { return false }
-        return !RawMemory.testAndSetBitLock(bit, raw + context.pointee.layout.flags, wordSize: context.pointee.layout.wordSize)
+        return !testAndSetBitLock(bit, inWord: context.pointee.layout.flags)
     }
 
     /// Linux: `unlock_page()`: clear_bit_unlock(PG_locked) (release).
     public func unlock() {
         let bit = context.pointee.bits.locked
-        if bit >= 0, context.pointee.layout.flags >= 0 { RawMemory.clearBitUnlock(bit, raw + context.pointee.layout.flags, wordSize: context.pointee.layout.wordSize) }
+        if bit >= 0, context.pointee.layout.flags >= 0 { clearBitUnlock(bit, inWord: context.pointee.layout.flags) }
     }
 
     public var isReserved: Bool { testFlag(context.pointee.bits.reserved) }
@@ -156,16 +156,16 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
 
     /// The memdesc word (memdesc designs): descriptor address | type in bits 0-3.
     public var memdesc: UInt64 {
-        get { context.pointee.layout.memdesc >= 0 ? raw.load(fromByteOffset: context.pointee.layout.memdesc, as: UInt64.self) : 0 }
-        nonmutating set { if context.pointee.layout.memdesc >= 0 { raw.storeBytes(of: newValue, toByteOffset: context.pointee.layout.memdesc, as: UInt64.self) } }
+        get { uint64(context.pointee.layout.memdesc) }
+        nonmutating set { setUInt64(context.pointee.layout.memdesc, newValue) }
     }
 
     // MARK: Counts
 
     /// `page->_mapcount` (atomic_read, relaxed); -1 means unmapped.
     public var mapcountRaw: Int32 {
-        get { context.pointee.layout.mapcount >= 0 ? RawMemory.atomicRead(raw + context.pointee.layout.mapcount) : -1 }
-        nonmutating set { if context.pointee.layout.mapcount >= 0 { RawMemory.atomicSet(raw + context.pointee.layout.mapcount, newValue) } }
+        get { context.pointee.layout.mapcount >= 0 ? atomic(context.pointee.layout.mapcount) : -1 }
+        nonmutating set { setAtomic(context.pointee.layout.mapcount, newValue) }
     }
 
     /// `page->page_type` (the same word as `_mapcount`).
@@ -183,30 +183,30 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// Linux: `page_ref_count()` (atomic_read, relaxed).
     @inline(__always)
     public var refcount: Int32 {
-        context.pointee.layout.refcount >= 0 ? RawMemory.atomicRead(raw + context.pointee.layout.refcount) : 0
+        atomic(context.pointee.layout.refcount)
     }
 
     /// Linux: `set_page_count()`.
     @inline(__always)
     public func setRefcount(_ value: Int32) {
-        if context.pointee.layout.refcount >= 0 { RawMemory.atomicSet(raw + context.pointee.layout.refcount, value) }
+        setAtomic(context.pointee.layout.refcount, value)
     }
 
     /// Linux: `page_ref_inc()` (atomic_inc: relaxed, no return value).
     @inline(__always)
     public func refInc() {
-        if context.pointee.layout.refcount >= 0 { RawMemory.atomicAdd(raw + context.pointee.layout.refcount, 1) }
+        atomicAdd(context.pointee.layout.refcount, 1)
     }
 
     /// Linux: `page_ref_dec_and_test()` (fully ordered); true when the count reached 0.
     @inline(__always)
     public func refDecAndTest() -> Bool {
-        context.pointee.layout.refcount >= 0 && RawMemory.atomicSubReturn(raw + context.pointee.layout.refcount, 1) == 0
+        context.pointee.layout.refcount >= 0 && atomicSubReturn(context.pointee.layout.refcount, 1) == 0
     }
 
     /// Linux: `page_ref_add_unless(page, nr, u)` (fully ordered on success).
     public func refAddUnless(_ nr: Int32, unless u: Int32) -> Bool {
-        context.pointee.layout.refcount >= 0 && RawMemory.atomicAddUnless(raw + context.pointee.layout.refcount, nr, unless: u)
+        atomicAddUnless(context.pointee.layout.refcount, nr, unless: u)
     }
 
 

@@ -69,19 +69,7 @@ extension Machine {
     /// __GFP_COMP.
     func prepNewPage(_ pfn: Int, order: Int, gfp: GFP) -> Page {
         let page = Page(unchecked: pfn, context)
-        switch layout.kind {
-        case .structPage:
-            page.privateValue = 0
-            page.setRefcount(1)
-        case .memdesc32:
-            page.privateValue = 0
-            for i in 0..<(1 << order) { Page(unchecked: pfn + i, context).memdesc = memdesc32Misc }
-            page.setRefcount(1)
-        case .memdesc8:
-            // Misc memory (no refcount), its order in bits 12-17 of every page's word.
-            let word = UInt64(order) << MemdescWord.orderShift
-            for i in 0..<(1 << order) { context.pagePointer(pfn + i).storeBytes(of: word, toByteOffset: layout.memdesc, as: UInt64.self) }
-        }
+        context.prepNewPages(pfn, order: order)
         if gfp.contains(.zero) { frames.clear(pfn: pfn, count: 1 << order) }
         if gfp.contains(.comp), order > 0 || layout.foliosAreDescriptors {
             _ = prepCompound(pfn, order: order)
@@ -97,11 +85,11 @@ extension Machine {
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(max(page.pfn, 0)), reason: "__free_pages: bad order \(order)"))
             return
         }
-        if layout.kind == .memdesc8 {
+        if !layout.kind.miscPagesHaveRefcount {
             freeFrozenPages(page.pfn, order: order)
             return
         }
-        let head = layout.kind == .structPage && page.isHead
+        let head = context.isCompoundHead(page)
         if page.refDecAndTest() {
             freeFrozenPages(page.pfn, order: order)
         } else if !head {

@@ -16,6 +16,14 @@ public struct PageExtEntry: @unchecked Sendable {
         nonmutating set { RawMemory.storeWord(newValue, raw, wordSize: wordSize) }
     }
 
+    /// A client's data as a checked view (`page_ext_data(page_ext, ops)`), or nil if the
+    /// client is not enabled.
+    func client(_ client: PageExtClients, context: UnsafeMutablePointer<MemmapContext>) -> DescriptorBytes? {
+        guard let offset = layout.offset(of: client) else { return nil }
+        let end = layout.offsets.values.filter { $0 > offset }.min() ?? layout.entrySize
+        return DescriptorBytes(raw: raw + offset, pfn: -1, span: end - offset, context: context)
+    }
+
     /// A client's data (`page_ext_data(page_ext, ops)`), or nil if it is not enabled.
     public func data(of client: PageExtClients) -> UnsafeMutableRawBufferPointer? {
         guard let offset = layout.offset(of: client) else { return nil }

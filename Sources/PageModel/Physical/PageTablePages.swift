@@ -11,15 +11,9 @@ extension Machine {
     public func pagetableAlloc(_ gfp: GFP = .kernel, order: Int = 0) -> Page? {
         let flags = gfp.union(.comp)
         guard let page = allocPages(order > 0 ? flags : gfp, order: order) else { return nil }
-        switch layout.kind {
-        case .structPage:
-            page.pageType = UInt32(PageType.table.rawValue) << 24
-        case .memdesc32, .memdesc8:
-            guard let address = heap.allocate(size: layout.ptdescDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .ptdesc) else {
-                freePages(page, order: order)
-                return nil
-            }
-            for i in 0..<(1 << order) { Page(unchecked: page.pfn + i, context).memdesc = address | UInt64(MemdescType.ptdesc.rawValue) }
+        guard attachPtdesc(page, order: order) else {
+            freePages(page, order: order)
+            return nil
         }
         pageTablePages.add(1 << order, ordering: .relaxed)
         return page
@@ -27,24 +21,7 @@ extension Machine {
 
     /// Linux: `pagetable_dtor()` + `pagetable_free()`: the type goes, the pages go back.
     public func pagetableFree(_ page: Page, order: Int = 0) {
-        switch layout.kind {
-        case .structPage:
-            guard page.type == .table else {
-                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "pagetable_free: page is not a page table", dump: dumpPage(page)))
-                return
-            }
-            page.pageType = UInt32.max
-        case .memdesc32, .memdesc8:
-            let word = page.memdesc
-            guard word & MemdescWord.typeMask == UInt64(MemdescType.ptdesc.rawValue) else {
-                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "pagetable_free: page is not a ptdesc"))
-                return
-            }
-            heap.free(word & ~MemdescWord.typeMask, size: layout.ptdescDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .ptdesc)
-            for i in 0..<(1 << order) {
-                Page(unchecked: page.pfn + i, context).memdesc = layout.kind == .memdesc32 ? memdesc32Misc : UInt64(order) << MemdescWord.orderShift
-            }
-        }
+        guard detachPtdesc(page, order: order) else { return }
         pageTablePages.subtract(1 << order, ordering: .relaxed)
         freePages(page, order: order)
     }

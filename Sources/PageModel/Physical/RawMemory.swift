@@ -4,7 +4,14 @@ import Atomics
 
 /// Loads and stores of `unsigned long` words (4 or 8 bytes, BITS_PER_LONG) and atomic
 /// operations on `atomic_t`/`unsigned long` fields in raw memory. The model's only way
-/// to touch a field; every offset comes from the resolved layout.
+/// to touch a field; every offset comes from the resolved layout, and callers reach it
+/// through a checked view (`RawView`: Page, Folio, DescriptorBytes) or the list and
+/// frame handles, never by computing an address themselves.
+///
+/// Checks (debug builds only): atomics are naturally aligned, as the hardware requires.
+/// Each bitop spells out its own ordering: swift-atomics takes orderings only as
+/// literal constants, so the near-identical bodies cannot share one helper.
+/// Left to the caller: that the address is inside live memory (the views check that).
 ///
 /// Orderings follow the kernel: `atomic_read`/`atomic_set` are relaxed;
 /// `atomic_inc`/`atomic_add` are relaxed (no return value); value-returning RMW
@@ -16,6 +23,7 @@ enum RawMemory {
     typealias Int32Storage = UnsafeAtomic<Int32>.Storage
     typealias UInt32Storage = UnsafeAtomic<UInt32>.Storage
     typealias UInt64Storage = UnsafeAtomic<UInt64>.Storage
+    typealias Int64Storage = UnsafeAtomic<Int64>.Storage
 
     @inline(__always)
     static func loadWord(_ p: UnsafeMutableRawPointer, wordSize: Int) -> UInt64 {
@@ -29,7 +37,20 @@ enum RawMemory {
 
     @inline(__always)
     private static func atomic32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int32Storage> {
-        p.assumingMemoryBound(to: Int32Storage.self)
+        assert(Int(bitPattern: p) & 3 == 0, "a misaligned atomic_t")
+        return p.assumingMemoryBound(to: Int32Storage.self)
+    }
+
+    @inline(__always)
+    private static func atomicLong64(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt64Storage> {
+        assert(Int(bitPattern: p) & 7 == 0, "a misaligned unsigned long")
+        return p.assumingMemoryBound(to: UInt64Storage.self)
+    }
+
+    @inline(__always)
+    private static func atomicLong32(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<UInt32Storage> {
+        assert(Int(bitPattern: p) & 3 == 0, "a misaligned unsigned long")
+        return p.assumingMemoryBound(to: UInt32Storage.self)
     }
 
     /// Linux: `atomic_read()`.
@@ -85,9 +106,9 @@ enum RawMemory {
     @inline(__always)
     static func setBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
         if wordSize == 8 {
-            _ = UInt64Storage.atomicLoadThenBitwiseOr(with: 1 << UInt64(bit), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .relaxed)
+            _ = UInt64Storage.atomicLoadThenBitwiseOr(with: 1 << UInt64(bit), at: atomicLong64(p), ordering: .relaxed)
         } else {
-            _ = UInt32Storage.atomicLoadThenBitwiseOr(with: 1 << UInt32(bit), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .relaxed)
+            _ = UInt32Storage.atomicLoadThenBitwiseOr(with: 1 << UInt32(bit), at: atomicLong32(p), ordering: .relaxed)
         }
     }
 
@@ -95,9 +116,9 @@ enum RawMemory {
     @inline(__always)
     static func clearBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
         if wordSize == 8 {
-            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .relaxed)
+            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: atomicLong64(p), ordering: .relaxed)
         } else {
-            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .relaxed)
+            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: atomicLong32(p), ordering: .relaxed)
         }
     }
 
@@ -106,20 +127,72 @@ enum RawMemory {
     static func testAndSetBitLock(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) -> Bool {
         if wordSize == 8 {
             let mask: UInt64 = 1 << UInt64(bit)
-            return UInt64Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .acquiring) & mask != 0
+            return UInt64Storage.atomicLoadThenBitwiseOr(with: mask, at: atomicLong64(p), ordering: .acquiring) & mask != 0
         }
         let mask: UInt32 = 1 << UInt32(bit)
-        return UInt32Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .acquiring) & mask != 0
+        return UInt32Storage.atomicLoadThenBitwiseOr(with: mask, at: atomicLong32(p), ordering: .acquiring) & mask != 0
     }
 
     /// Linux: `clear_bit_unlock()` (release).
     @inline(__always)
     static func clearBitUnlock(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) {
         if wordSize == 8 {
-            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: p.assumingMemoryBound(to: UInt64Storage.self), ordering: .releasing)
+            _ = UInt64Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt64(bit)), at: atomicLong64(p), ordering: .releasing)
         } else {
-            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: p.assumingMemoryBound(to: UInt32Storage.self), ordering: .releasing)
+            _ = UInt32Storage.atomicLoadThenBitwiseAnd(with: ~(1 << UInt32(bit)), at: atomicLong32(p), ordering: .releasing)
         }
+    }
+
+    /// Linux: `test_and_set_bit()` (fully ordered); returns the old bit.
+    @inline(__always)
+    static func testAndSetBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) -> Bool {
+        if wordSize == 8 {
+            let mask: UInt64 = 1 << UInt64(bit)
+            return UInt64Storage.atomicLoadThenBitwiseOr(with: mask, at: atomicLong64(p), ordering: .sequentiallyConsistent) & mask != 0
+        }
+        let mask: UInt32 = 1 << UInt32(bit)
+        return UInt32Storage.atomicLoadThenBitwiseOr(with: mask, at: atomicLong32(p), ordering: .sequentiallyConsistent) & mask != 0
+    }
+
+    /// Linux: `test_and_clear_bit()` (fully ordered); returns the old bit.
+    @inline(__always)
+    static func testAndClearBit(_ bit: Int, _ p: UnsafeMutableRawPointer, wordSize: Int) -> Bool {
+        if wordSize == 8 {
+            let mask: UInt64 = 1 << UInt64(bit)
+            return UInt64Storage.atomicLoadThenBitwiseAnd(with: ~mask, at: atomicLong64(p), ordering: .sequentiallyConsistent) & mask != 0
+        }
+        let mask: UInt32 = 1 << UInt32(bit)
+        return UInt32Storage.atomicLoadThenBitwiseAnd(with: ~mask, at: atomicLong32(p), ordering: .sequentiallyConsistent) & mask != 0
+    }
+
+    @inline(__always)
+    private static func atomic64(_ p: UnsafeMutableRawPointer) -> UnsafeMutablePointer<Int64Storage> {
+        assert(Int(bitPattern: p) & 7 == 0, "a misaligned atomic64_t")
+        return p.assumingMemoryBound(to: Int64Storage.self)
+    }
+
+    /// Linux: `atomic64_read()` (relaxed).
+    @inline(__always)
+    static func atomic64Read(_ p: UnsafeMutableRawPointer) -> Int64 {
+        Int64Storage.atomicLoad(at: atomic64(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic64_read_acquire()`.
+    @inline(__always)
+    static func atomic64ReadAcquire(_ p: UnsafeMutableRawPointer) -> Int64 {
+        Int64Storage.atomicLoad(at: atomic64(p), ordering: .acquiring)
+    }
+
+    /// Linux: `atomic64_add()` (relaxed, no return value; wrapping).
+    @inline(__always)
+    static func atomic64Add(_ p: UnsafeMutableRawPointer, _ value: Int64) {
+        _ = Int64Storage.atomicLoadThenWrappingIncrement(by: value, at: atomic64(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic64_try_cmpxchg_acquire()`. Returns the value found.
+    @inline(__always)
+    static func atomic64CompareExchangeAcquire(_ p: UnsafeMutableRawPointer, expected: Int64, desired: Int64) -> (exchanged: Bool, original: Int64) {
+        Int64Storage.atomicCompareExchange(expected: expected, desired: desired, at: atomic64(p), ordering: .acquiring)
     }
 
     /// Linux: `smp_mb()`.

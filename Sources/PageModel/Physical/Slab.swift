@@ -55,18 +55,10 @@ extension Machine {
         return cache
     }
 
-    /// The host address and descriptor of a slab starting at `pfn`: struct slab overlays
-    /// the head page (the 64-byte family) or is a separate `memdesc_slab`.
-    private func slabBytes(_ pfn: Int) -> UnsafeMutableRawPointer? {
-        let page = Page(unchecked: pfn, context)
-        if layout.kind == .structPage { return page.raw }
-        let word = page.memdesc
-        guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return nil }
-        return heap.pointer(word & ~MemdescWord.typeMask)
-    }
-
+    /// struct slab's offsets: it overlays the head page (the 64-byte family) or is a
+    /// separate `memdesc_slab` (the scheme's `slabLayout`).
     private var slabOffsets: (cache: Int, freelist: Int, counters: Int) {
-        let slab = layout.kind == .structPage ? Layouts.slab(layoutConfig) : Layouts.descriptor(.slab, layoutConfig)
+        let slab = layout.kind.slabAndPtdescLayouts(layoutConfig).slab
         return (slab.offset(of: "slab_cache") ?? -1, slab.offset(of: "freelist") ?? -1, slab.offset(of: "counters") ?? -1)
     }
 
@@ -84,34 +76,19 @@ extension Machine {
         guard let head = allocPages(cache.order > 0 ? flags.union(.comp) : flags, order: cache.order) else { return nil }
         let pfn = head.pfn
         let offsets = slabOffsets
-        let slab: UnsafeMutableRawPointer
-        switch layout.kind {
-        case .structPage:
-            // Slabs are frozen pages (refcount 0) in v6.19 (alloc_frozen_pages()).
-            head.setRefcount(0)
-            head.pageType = UInt32(PageType.slab.rawValue) << 24
-            slab = head.raw
-        case .memdesc32, .memdesc8:
-            guard let address = heap.allocate(size: layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab) else {
-                freePages(head, order: cache.order)
-                return nil
-            }
-            for i in 0..<(1 << cache.order) {
-                let page = Page(unchecked: pfn + i, context)
-                page.memdesc = address | UInt64(MemdescType.slab.rawValue)
-                if layout.kind == .memdesc32 { page.setRefcount(0) }
-            }
-            slab = heap.pointer(address)
+        guard let slab = attachSlab(head, order: cache.order) else {
+            freePages(head, order: cache.order)
+            return nil
         }
-        RawMemory.storeWord(cache.address, slab + offsets.cache, wordSize: layout.wordSize)
+        slab.setWord(offsets.cache, cache.address)
         guard let frame = frames.pointer(pfn: pfn) else { return pfn }
         // The freelist: each free object's first word holds the next free object.
         for i in 0..<cache.objectsPerSlab {
             let next = i + 1 < cache.objectsPerSlab ? objectAddress(pfn: pfn, offset: (i + 1) * cache.size) : 0
             RawMemory.storeWord(next, frame + i * cache.size, wordSize: layout.wordSize)
         }
-        RawMemory.storeWord(objectAddress(pfn: pfn, offset: 0), slab + offsets.freelist, wordSize: layout.wordSize)
-        slab.storeBytes(of: UInt32(cache.objectsPerSlab) << 16, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setWord(offsets.freelist, objectAddress(pfn: pfn, offset: 0))
+        slab.setUInt32(offsets.counters, UInt32(cache.objectsPerSlab) << 16)
         cache.slabs.withLock { $0.partial.append(pfn); $0.all.insert(pfn) }
         return pfn
     }
@@ -121,15 +98,15 @@ extension Machine {
         let offsets = slabOffsets
         var pfn = cache.slabs.withLock { $0.partial.last }
         if pfn == nil { pfn = allocateSlab(cache, gfp: gfp) }
-        guard let pfn, let slab = slabBytes(pfn), let frame = frames.pointer(pfn: pfn) else { return nil }
-        let object = RawMemory.loadWord(slab + offsets.freelist, wordSize: layout.wordSize)
+        guard let pfn, let slab = slabDescriptor(pfn), let frame = frames.pointer(pfn: pfn) else { return nil }
+        let object = slab.word(offsets.freelist)
         guard object != 0 else { return nil }
         let offset = Int(object &- objectAddress(pfn: pfn, offset: 0))
         let next = RawMemory.loadWord(frame + offset, wordSize: layout.wordSize)
-        RawMemory.storeWord(next, slab + offsets.freelist, wordSize: layout.wordSize)
-        let counters = slab.load(fromByteOffset: offsets.counters, as: UInt32.self)
+        slab.setWord(offsets.freelist, next)
+        let counters = slab.uint32(offsets.counters)
         let inuse = (counters & 0xffff) + 1
-        slab.storeBytes(of: counters & ~0xffff | inuse, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setUInt32(offsets.counters, counters & ~0xffff | inuse)
         if gfp.contains(.zero) { (frame + offset).initializeMemory(as: UInt8.self, repeating: 0, count: cache.size) }
         if next == 0 { cache.slabs.withLock { $0.partial.removeAll { $0 == pfn } } }
         return object
@@ -140,19 +117,19 @@ extension Machine {
     public func kmemCacheFree(_ cache: KmemCache, _ object: UInt64) {
         let offsets = slabOffsets
         let pfn = Int(truncatingIfNeeded: (object &- addressMap.directMapBase) >> 12)
-        let head = memmap.isValid(pfn: pfn) ? compoundHeadOrSlab(pfn) : -1
-        guard head >= 0, let slab = slabBytes(head), let frame = frames.pointer(pfn: head),
-              RawMemory.loadWord(slab + offsets.cache, wordSize: layout.wordSize) == cache.address else {
+        let head = memmap.isValid(pfn: pfn) ? slabHead(pfn) : -1
+        guard head >= 0, let slab = slabDescriptor(head), let frame = frames.pointer(pfn: head),
+              slab.word(offsets.cache) == cache.address else {
             diagnostics.record(Diagnostic(kind: .warn, pfn: pfn >= 0 ? UInt64(pfn) : nil,
                                           reason: "kmem_cache_free(\(cache.name)): object 0x\(String(object, radix: 16)) is not from this cache"))
             return
         }
         let offset = Int(object &- objectAddress(pfn: head, offset: 0))
-        RawMemory.storeWord(RawMemory.loadWord(slab + offsets.freelist, wordSize: layout.wordSize), frame + offset, wordSize: layout.wordSize)
-        RawMemory.storeWord(object, slab + offsets.freelist, wordSize: layout.wordSize)
-        let counters = slab.load(fromByteOffset: offsets.counters, as: UInt32.self)
+        RawMemory.storeWord(slab.word(offsets.freelist), frame + offset, wordSize: layout.wordSize)
+        slab.setWord(offsets.freelist, object)
+        let counters = slab.uint32(offsets.counters)
         let inuse = (counters & 0xffff) &- 1
-        slab.storeBytes(of: counters & ~0xffff | inuse, toByteOffset: offsets.counters, as: UInt32.self)
+        slab.setUInt32(offsets.counters, counters & ~0xffff | inuse)
         cache.slabs.withLock { slabs in if !slabs.partial.contains(head) { slabs.partial.append(head) } }
         if inuse == 0 {
             // discard_slab() for an empty slab beyond the first partial one.
@@ -166,32 +143,10 @@ extension Machine {
         }
     }
 
-    private func compoundHeadOrSlab(_ pfn: Int) -> Int {
-        let page = Page(unchecked: pfn, context)
-        if layout.kind == .structPage { return compoundHead(page).pfn }
-        let word = page.memdesc
-        guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return -1 }
-        var head = pfn
-        while head > 0, Page(unchecked: head - 1, context).memdesc == word { head -= 1 }
-        return head
-    }
-
     /// Linux: `__free_slab()`: `__ClearPageSlab()`, then `free_frozen_pages()`.
     private func freeSlab(_ cache: KmemCache, _ pfn: Int) {
-        let head = Page(unchecked: pfn, context)
-        switch layout.kind {
-        case .structPage:
-            head.pageType = UInt32.max
-            if let slab = slabBytes(pfn) { RawMemory.storeWord(0, slab + slabOffsets.cache, wordSize: layout.wordSize) }
-            freeFrozenPages(pfn, order: cache.order)
-        case .memdesc32, .memdesc8:
-            let address = head.memdesc & ~MemdescWord.typeMask
-            for i in 0..<(1 << cache.order) {
-                Page(unchecked: pfn + i, context).memdesc = layout.kind == .memdesc32 ? memdesc32Misc : UInt64(cache.order) << MemdescWord.orderShift
-            }
-            heap.free(address, size: layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab)
-            freeFrozenPages(pfn, order: cache.order)
-        }
+        detachSlab(pfn, order: cache.order)
+        freeFrozenPages(pfn, order: cache.order)
     }
 
     /// Linux: `kmem_cache_destroy()`: frees every slab; objects still allocated are the
@@ -203,7 +158,7 @@ extension Machine {
             return slabs.all
         }
         for pfn in all.sorted() {
-            if let slab = slabBytes(pfn), slab.load(fromByteOffset: offsets.counters, as: UInt32.self) & 0xffff != 0 {
+            if let slab = slabDescriptor(pfn), slab.uint32(offsets.counters) & 0xffff != 0 {
                 diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(pfn), reason: "kmem_cache_destroy \(cache.name): Slab cache still has objects"))
                 continue
             }

@@ -17,29 +17,29 @@ public struct DMAPinnedFieldPins: PinTracker {
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         guard countOffset >= 0 else { return .ENOMEM }
         if !fast { folio.refAdd(refs) }
-        RawMemory.atomicAdd(folio.headPage.raw + countOffset, refs)
+        folio.headPage.atomicAdd(countOffset, refs)
         return nil
     }
 
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
-        if countOffset >= 0 { _ = RawMemory.atomicSubReturn(folio.headPage.raw + countOffset, refs) }
+        if countOffset >= 0 { _ = folio.headPage.atomicSubReturn(countOffset, refs) }
         machine.folioPutRefs(folio, refs)
     }
 
     public func addPin(_ folio: Folio, in machine: Machine) {
         folio.get()
-        if countOffset >= 0 { RawMemory.atomicAdd(folio.headPage.raw + countOffset, 1) }
+        if countOffset >= 0 { folio.headPage.atomicAdd(countOffset, 1) }
     }
 
     /// `atomic_read(&page->_dma_pinned_count) > 0`: exact.
     public func maybePinned(_ folio: Folio, in machine: Machine) -> Bool {
-        countOffset >= 0 && RawMemory.atomicRead(folio.headPage.raw + countOffset) > 0
+        countOffset >= 0 && folio.headPage.atomic(countOffset) > 0
     }
 
     public func referencesHeld(_ folio: Folio, pins: Int64, in machine: Machine) -> Int64 { pins }
 
     /// The head page's `_dma_pinned_count` as stored (tests, dumps).
     public func count(of folio: Folio) -> Int32 {
-        countOffset >= 0 ? RawMemory.atomicRead(folio.headPage.raw + countOffset) : 0
+        countOffset >= 0 ? folio.headPage.atomic(countOffset) : 0
     }
 }

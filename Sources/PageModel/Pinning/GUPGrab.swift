@@ -239,20 +239,20 @@ extension Machine {
         guard locked >= 0, offset >= 0 else { folio.setFlag(flagBits.dirty); return }
         var acquired = false
         for _ in 0..<10_000 where !acquired {
-            acquired = !RawMemory.testAndSetBitLock(locked, folio.raw + offset, wordSize: layout.wordSize)
+            acquired = !folio.testAndSetBitLock(locked, inWord: offset)
         }
         if !acquired {
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "unpin_user_pages_dirty_lock: folio lock held elsewhere; PG_dirty set without it"))
         }
         if let mapping = pageCacheMapping(of: folio) { _ = mapping.folioMarkDirty(folio) } else { folio.setFlag(flagBits.dirty) }
-        if acquired { RawMemory.clearBitUnlock(locked, folio.raw + offset, wordSize: layout.wordSize) }
+        if acquired { folio.clearBitUnlock(locked, inWord: offset) }
     }
 
     /// Linux: `folio_put_refs()`: drop `refs` references, freeing the folio at 0. An
     /// underflow is the kernel's VM_BUG_ON: recorded, the count restored to 0.
     @inline(__always)
     func folioPutRefs(_ folio: Folio, _ refs: Int32) {
-        let left = RawMemory.atomicSubReturn(folio.raw + layout.folioRefcount, refs)
+        let left = folio.atomicSubReturn(layout.folioRefcount, refs)
         if left == 0 { freeFolio(folio) }
         else if left < 0, left &+ refs >= 0 {   // crossed zero (a wrapped bias count may read < 0)
             folioRefUnderflow(folio, left)

@@ -65,7 +65,7 @@ public final class LRUPinnedPins: PinTracker {
                     head.setWord(flagsOffset, Self.pageDmaPinned | (wasLru ? Self.pageDmaPinnedWasLru : 0))
                     head.setWord(countOffset, 0)
                 }
-                RawMemory.atomicAdd(head.raw + countOffset, refs)
+                head.atomicAdd(countOffset, refs)
             }
         }
         if !fast { folio.refAdd(refs) }
@@ -84,7 +84,7 @@ public final class LRUPinnedPins: PinTracker {
                     return false
                 }
                 var putback = false
-                if RawMemory.atomicSubReturn(head.raw + countOffset, refs) <= 0 {
+                if head.atomicSubReturn(countOffset, refs) <= 0 {
                     // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
                     machine.context.listInit(folio.address &+ UInt64(lruOffset))
                     putback = flags & Self.pageDmaPinnedWasLru != 0
@@ -120,7 +120,7 @@ public final class LRUPinnedPins: PinTracker {
     }
 
     /// `dma_pinned_count` as stored in the head's lru.prev word (tests, dumps).
-    public func count(of folio: Folio) -> Int32 { RawMemory.atomicRead(folio.headPage.raw + countOffset) }
+    public func count(of folio: Folio) -> Int32 { folio.headPage.atomic(countOffset) }
 
     /// The model's check of a ZONE_DEVICE folio's `pgmap` (the caller holds the folio's
     /// stripe lock): a value other than the dev_pagemap it had when first pinned is

@@ -31,10 +31,8 @@ public struct PageExtPins: PinTracker {
 
     /// The host address of the pin client's data of a pfn, or nil without an entry.
     /// Linux: `page_ext_data(page_ext_get(page), &page_dma_pin_ops)`.
-    func client(_ pfn: Int, in machine: Machine) -> UnsafeMutableRawPointer? {
-        guard let store = machine.pageExt, let offset = store.layout.offset(of: .dmaPin),
-              let entry = store.lookup(pfn: pfn) else { return nil }
-        return entry.raw + offset
+    func client(_ pfn: Int, in machine: Machine) -> DescriptorBytes? {
+        machine.pageExt?.lookup(pfn: pfn)?.client(.dmaPin, context: machine.context)
     }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
@@ -43,9 +41,9 @@ public struct PageExtPins: PinTracker {
             return .ENOMEM
         }
         locks.withLock(folio.pfn) {
-            RawMemory.atomicAdd(data + countWithin, refs)
-            let flags = data.load(fromByteOffset: flagsWithin, as: UInt32.self)
-            data.storeBytes(of: flags | Self.pageDmaPinned, toByteOffset: flagsWithin, as: UInt32.self)
+            data.atomicAdd(countWithin, refs)
+            let flags = data.uint32(flagsWithin)
+            data.setUInt32(flagsWithin, flags | Self.pageDmaPinned)
         }
         if !fast { folio.refAdd(refs) }
         return nil
@@ -54,9 +52,9 @@ public struct PageExtPins: PinTracker {
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         if let data = client(folio.pfn, in: machine) {
             locks.withLock(folio.pfn) {
-                if RawMemory.atomicSubReturn(data + countWithin, refs) <= 0 {
-                    let flags = data.load(fromByteOffset: flagsWithin, as: UInt32.self)
-                    data.storeBytes(of: flags & ~Self.pageDmaPinned, toByteOffset: flagsWithin, as: UInt32.self)
+                if data.atomicSubReturn(countWithin, refs) <= 0 {
+                    let flags = data.uint32(flagsWithin)
+                    data.setUInt32(flagsWithin, flags & ~Self.pageDmaPinned)
                 }
             }
         }
@@ -65,19 +63,19 @@ public struct PageExtPins: PinTracker {
 
     public func addPin(_ folio: Folio, in machine: Machine) {
         guard let data = client(folio.pfn, in: machine) else { return }
-        locks.withLock(folio.pfn) { RawMemory.atomicAdd(data + countWithin, 1) }
+        locks.withLock(folio.pfn) { data.atomicAdd(countWithin, 1) }
         folio.get()
     }
 
     public func maybePinned(_ folio: Folio, in machine: Machine) -> Bool {
         guard let data = client(folio.pfn, in: machine) else { return false }
-        return data.load(fromByteOffset: flagsWithin, as: UInt32.self) & Self.pageDmaPinned != 0
+        return data.uint32(flagsWithin) & Self.pageDmaPinned != 0
     }
 
     public func referencesHeld(_ folio: Folio, pins: Int64, in machine: Machine) -> Int64 { pins }
 
     /// The client's count of a pfn as stored (tests), nil without an entry.
     public func count(pfn: Int, in machine: Machine) -> Int32? {
-        client(pfn, in: machine).map { RawMemory.atomicRead($0 + countWithin) }
+        client(pfn, in: machine).map { $0.atomic(countWithin) }
     }
 }

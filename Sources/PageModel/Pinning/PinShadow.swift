@@ -1,7 +1,6 @@
 // The exact count of outstanding pins every design keeps beside its own answer, so that
 // false positives and negatives of folio_maybe_dma_pinned() are counted, not guessed;
 // and the pin statistics.
-import Atomics
 import Synchronization
 
 /// A shadow slot packs the pins outstanding (low 32 bits) with the number of changes
@@ -19,21 +18,22 @@ enum PinSlotWord {
 /// it out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
 /// machine's lifetime).
 struct PinShadowSlots: @unchecked Sendable {
-    typealias Storage = UnsafeAtomic<Int64>.Storage
     let base: UnsafeMutableRawPointer
     let pfns: Int
 
     @inline(__always)
     func contains(_ pfn: Int) -> Bool { pfn >= 0 && pfn < pfns }
 
+    /// The slot of `pfn`: an `atomic64_t`, touched only through RawMemory.
     @inline(__always)
-    private func slot(_ pfn: Int) -> UnsafeMutablePointer<Storage> {
-        (base + pfn &* 8).assumingMemoryBound(to: Storage.self)
+    private func slot(_ pfn: Int) -> UnsafeMutableRawPointer {
+        assert(contains(pfn), "pin shadow: pfn \(pfn) beyond the RAM slots")
+        return base + pfn &* 8
     }
 
     /// The slot's word (`PinSlotWord`), an acquiring load; `pfn` in range.
     @inline(__always)
-    func word(_ pfn: Int) -> Int64 { Storage.atomicLoad(at: slot(pfn), ordering: .acquiring) }
+    func word(_ pfn: Int) -> Int64 { RawMemory.atomic64ReadAcquire(slot(pfn)) }
 
     /// Outstanding pins of the folio starting at `pfn`; `pfn` in range.
     @inline(__always)
@@ -43,17 +43,17 @@ struct PinShadowSlots: @unchecked Sendable {
     /// design's grab with smp_mb__after_atomic()); `pfn` in range.
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
-        _ = Storage.atomicLoadThenWrappingIncrement(by: refs &+ PinSlotWord.change, at: slot(pfn), ordering: .relaxed)
+        RawMemory.atomic64Add(slot(pfn), refs &+ PinSlotWord.change)
     }
 
     /// Removes `refs` pins if at least that many are outstanding; `pfn` in range.
     /// Acquiring: the design's release that follows cannot be seen before it.
     @inline(__always)
     func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
-        var current = Storage.atomicLoad(at: slot(pfn), ordering: .relaxed)
+        let p = slot(pfn)
+        var current = RawMemory.atomic64Read(p)
         while PinSlotWord.pins(current) >= refs {
-            let (done, found) = Storage.atomicCompareExchange(expected: current, desired: current &- refs &+ PinSlotWord.change,
-                                                              at: slot(pfn), ordering: .acquiring)
+            let (done, found) = RawMemory.atomic64CompareExchangeAcquire(p, expected: current, desired: current &- refs &+ PinSlotWord.change)
             if done { return true }
             current = found
         }

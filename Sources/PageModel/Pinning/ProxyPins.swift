@@ -50,11 +50,11 @@ public final class ProxyPins: PinTracker {
     /// mark, `vaddr` (unknown at this level: 0) and `pfn`.
     private func makeProxy(_ pfn: Int, in machine: Machine) -> UInt64? {
         guard let address = machine.heap.allocate(size: size, alignment: align, kind: .dynamicPage) else { return nil }
-        let raw = machine.heap.pointer(address)
-        raw.copyMemory(from: Page(unchecked: pfn, machine.context).raw, byteCount: pageBytes)
-        if markerBit >= 0, flagsOffset >= 0 { RawMemory.setBit(markerBit, raw + flagsOffset, wordSize: wordSize) }
-        RawMemory.storeWord(0, raw + vaddrOffset, wordSize: wordSize)
-        RawMemory.storeWord(UInt64(pfn), raw + pfnOffset, wordSize: wordSize)
+        let proxy = bytes(address, in: machine)
+        proxy.copyBytes(from: Page(unchecked: pfn, machine.context), count: pageBytes)
+        proxy.setBit(markerBit, inWord: flagsOffset)
+        proxy.setWord(vaddrOffset, 0)
+        proxy.setWord(pfnOffset, UInt64(pfn))
         made.add(1, ordering: .relaxed)
         return address
     }
@@ -65,7 +65,12 @@ public final class ProxyPins: PinTracker {
 
     /// The real pfn a proxy fronts (its `pfn` field).
     private func proxyPfn(_ address: UInt64, in machine: Machine) -> Int {
-        Int(truncatingIfNeeded: RawMemory.loadWord(machine.heap.pointer(address) + pfnOffset, wordSize: wordSize))
+        Int(truncatingIfNeeded: bytes(address, in: machine).word(pfnOffset))
+    }
+
+    /// The checked bytes of the dynamic_page at `address`.
+    private func bytes(_ address: UInt64, in machine: Machine) -> DescriptorBytes {
+        DescriptorBytes(raw: machine.heap.pointer(address), pfn: -1, span: size, context: machine.context)
     }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {

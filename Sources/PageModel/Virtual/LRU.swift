@@ -197,9 +197,7 @@ extension Machine {
     func folio(atAddress address: UInt64) -> Folio? {
         if layout.foliosAreDescriptors {
             guard heap.contains(address) else { return nil }
-            let raw = heap.pointer(address)
-            let pfn = Int(truncatingIfNeeded: RawMemory.loadWord(raw + layout.folioPfn, wordSize: layout.wordSize))
-            return Folio(raw: raw, address: address, pfn: pfn, context: context)
+            return Folio(raw: heap.pointer(address), address: address, pfn: -1, context: context).reread
         }
         guard let page = memmap.page(atAddress: address) else { return nil }
         return Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)

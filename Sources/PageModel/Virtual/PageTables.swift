@@ -59,7 +59,6 @@ public final class UserPageTables: @unchecked Sendable {
     let frames: UnsafeMutableRawPointer
     let context: UnsafeMutablePointer<MemmapContext>
     let ptlOffset: Int
-    let ptdescInHeap: Bool
     /// The mm these tables belong to. Set once by `Process` before the tables are shared;
     /// weak, because the mm owns the tables (as its VMAPageOps).
     weak var owner: MM?
@@ -79,7 +78,6 @@ public final class UserPageTables: @unchecked Sendable {
         frames = machine.frames.base
         context = machine.context
         ptlOffset = machine.layout.ptdescPtl
-        ptdescInHeap = machine.layout.foliosAreDescriptors
         guard let pgd = machine.pagetableAlloc(Self.gfp) else { throw Errno.ENOMEM }
         pgdPfn = pgd.pfn
         initPtl(pgd.pfn)
@@ -153,18 +151,10 @@ public final class UserPageTables: @unchecked Sendable {
 
     // MARK: Page-table locks (ptdesc->ptl)
 
-    @inline(__always)
-    func ptlPointer(_ tablePfn: Int) -> UnsafeMutableRawPointer {
-        if ptdescInHeap {
-            let word = context.pagePointer(tablePfn).load(fromByteOffset: context.pointee.layout.memdesc, as: UInt64.self)
-            return machine.heap.pointer(word & ~MemdescWord.typeMask) + ptlOffset
-        }
-        return context.pagePointer(tablePfn) + ptlOffset
-    }
-
-    /// Linux: `ptlock_init()` (spin_lock_init(&ptdesc->ptl)).
+    /// Linux: `ptlock_init()` (spin_lock_init(&ptdesc->ptl)); where the ptdesc lives is
+    /// the descriptor scheme's (`ptdesc(_:)`).
     func initPtl(_ tablePfn: Int) {
-        if ptlOffset >= 0 { RawMemory.atomicSet(ptlPointer(tablePfn), 0) }
+        context.ptdesc(tablePfn).setAtomic(ptlOffset, 0)
     }
 
     /// Linux: `spin_lock(ptlock_ptr(ptdesc))`: a test-and-set spinlock on the real
@@ -172,10 +162,10 @@ public final class UserPageTables: @unchecked Sendable {
     /// model's threads may be preempted while holding it; the kernel's are not).
     @inline(__always)
     public func lockTable(_ tablePfn: Int) {
-        let p = ptlPointer(tablePfn)
-        if RawMemory.atomicCompareExchange(p, expected: 0, desired: 1).exchanged { return }
+        let ptdesc = context.ptdesc(tablePfn), ptl = ptlOffset
+        if ptdesc.atomicCompareExchange(ptl, expected: 0, desired: 1).exchanged { return }
         var spins = 0
-        while !(RawMemory.atomicRead(p) == 0 && RawMemory.atomicCompareExchange(p, expected: 0, desired: 1).exchanged) {
+        while !(ptdesc.atomic(ptl) == 0 && ptdesc.atomicCompareExchange(ptl, expected: 0, desired: 1).exchanged) {
             spins += 1
             if spins > 32 { sched_yield_model() }
         }
@@ -183,7 +173,7 @@ public final class UserPageTables: @unchecked Sendable {
 
     /// Linux: `spin_unlock()`.
     @inline(__always)
-    public func unlockTable(_ tablePfn: Int) { RawMemory.atomicSetRelease(ptlPointer(tablePfn), 0) }
+    public func unlockTable(_ tablePfn: Int) { context.ptdesc(tablePfn).setAtomicRelease(ptlOffset, 0) }
 
     /// Runs `body` with the PTE table of `addr` locked (pte_offset_map_lock()), passing
     /// the slot of `addr`; nil if no PTE table maps `addr`. The PMD is re-read under the

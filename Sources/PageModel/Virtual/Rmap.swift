@@ -14,10 +14,10 @@ let entirelyMapped: Int32 = 0x800000
 extension Machine {
     // MARK: Mapcounts (the stored values are -1 based)
 
+    /// The offset of a page's own `_mapcount` (CONFIG_PAGE_MAPCOUNT, and a scheme that
+    /// keeps one per page), or -1.
     @inline(__always)
-    func pageMapcountPointer(_ page: Page) -> UnsafeMutableRawPointer? {
-        layout.kind == .structPage && layoutConfig.pageMapcount && layout.mapcount >= 0 ? page.raw + layout.mapcount : nil
-    }
+    var pageMapcountOffset: Int { layoutConfig.pageMapcount ? context.pageMapcountOffset : -1 }
 
     /// Linux: `folio_mapcount()`: how many page-table entries map the folio (a PMD
     /// mapping counts once). memdesc designs keep one count in the descriptor.
@@ -36,20 +36,16 @@ extension Machine {
     // MARK: PageAnonExclusive
 
     /// Linux: `PageAnonExclusive()`: PG_anon_exclusive (= PG_owner_2) of the page; for a
-    /// PMD-mapped THP, of the head. memdesc8 has no per-page flags: the model keeps the
-    /// bit in the folio descriptor's flags, per folio (a deliberate difference).
+    /// PMD-mapped THP, of the head. Where the bit lives is the descriptor scheme's
+    /// (memdesc8 has no per-page flags and keeps it per folio).
     @inline(__always)
     public func pageAnonExclusive(_ page: Page, folio: Folio) -> Bool {
-        layout.kind == .memdesc8 ? folio.testFlag(flagBits.owner2) : page.testFlag(flagBits.owner2)
+        context.anonExclusive(page, folio: folio, bit: flagBits.owner2)
     }
 
     @inline(__always)
     func setPageAnonExclusive(_ page: Page, folio: Folio, _ on: Bool) {
-        if layout.kind == .memdesc8 {
-            if on { folio.setFlag(flagBits.owner2) } else { folio.clearFlag(flagBits.owner2) }
-        } else {
-            if on { page.setFlag(flagBits.owner2) } else { page.clearFlag(flagBits.owner2) }
-        }
+        context.setAnonExclusive(page, folio: folio, bit: flagBits.owner2, on)
     }
 
     // MARK: Adding mappings
@@ -78,9 +74,10 @@ extension Machine {
             if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, entirelyMapped) }
             if exclusive { setPageAnonExclusive(folio.headPage, folio: folio, true) }
         } else {
+            let mapcount = pageMapcountOffset
             for i in 0..<nr {
                 let page = Page(unchecked: folio.pfn + i, context)
-                if let p = pageMapcountPointer(page) { RawMemory.atomicSet(p, 0) }
+                page.setAtomic(mapcount, 0)
                 if exclusive { setPageAnonExclusive(page, folio: folio, true) }
             }
             folio.setAtomic(layout.folioLargeMapcount, Int32(nr - 1))
@@ -94,27 +91,26 @@ extension Machine {
     @inline(__always)
     func folioAddRmapPTEs(_ folio: Folio, firstPfn: Int, nr: Int) {
         if layout.foliosAreDescriptors || !folio.isLarge {
-            RawMemory.atomicAdd(folio.raw + layout.folioMapcount, Int32(nr))
+            folio.atomicAdd(layout.folioMapcount, Int32(nr))
             return
         }
         var newlyMapped: Int32 = 0
-        for i in 0..<nr {
-            if let p = pageMapcountPointer(Page(unchecked: firstPfn + i, context)), RawMemory.atomicAddReturn(p, 1) == 0 {
-                newlyMapped += 1
-            }
+        let mapcount = pageMapcountOffset
+        if mapcount >= 0 {
+            for i in 0..<nr where Page(unchecked: firstPfn + i, context).atomicAddReturn(mapcount, 1) == 0 { newlyMapped += 1 }
         }
-        RawMemory.atomicAdd(folio.raw + layout.folioLargeMapcount, Int32(nr))
-        if layoutConfig.pageMapcount, newlyMapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, newlyMapped) }
+        folio.atomicAdd(layout.folioLargeMapcount, Int32(nr))
+        if layoutConfig.pageMapcount, newlyMapped > 0 { folio.atomicAdd(layout.folioNrPagesMapped, newlyMapped) }
     }
 
     /// Linux: `folio_add_file_rmap_pmd()` / the PMD part of `folio_add_anon_rmap_pmd()`.
     func folioAddRmapPMD(_ folio: Folio) {
         if layout.foliosAreDescriptors {
-            RawMemory.atomicAdd(folio.raw + layout.folioMapcount, 1)
+            folio.atomicAdd(layout.folioMapcount, 1)
             return
         }
-        RawMemory.atomicAdd(folio.raw + layout.folioEntireMapcount, 1)
-        RawMemory.atomicAdd(folio.raw + layout.folioLargeMapcount, 1)
+        folio.atomicAdd(layout.folioEntireMapcount, 1)
+        folio.atomicAdd(layout.folioLargeMapcount, 1)
     }
 
     // MARK: Removing mappings
@@ -125,29 +121,28 @@ extension Machine {
     @inline(__always)
     func folioRemoveRmapPTEs(_ folio: Folio, firstPfn: Int, nr: Int) {
         if layout.foliosAreDescriptors || !folio.isLarge {
-            if RawMemory.atomicAddReturn(folio.raw + layout.folioMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
+            if folio.atomicAddReturn(layout.folioMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
             return
         }
         var unmapped: Int32 = 0
-        for i in 0..<nr {
-            if let p = pageMapcountPointer(Page(unchecked: firstPfn + i, context)), RawMemory.atomicAddReturn(p, -1) == -1 {
-                unmapped += 1
-            }
+        let mapcount = pageMapcountOffset
+        if mapcount >= 0 {
+            for i in 0..<nr where Page(unchecked: firstPfn + i, context).atomicAddReturn(mapcount, -1) == -1 { unmapped += 1 }
         }
-        if RawMemory.atomicAddReturn(folio.raw + layout.folioLargeMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
-        if layoutConfig.pageMapcount, unmapped > 0 { RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, -unmapped) }
+        if folio.atomicAddReturn(layout.folioLargeMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
+        if layoutConfig.pageMapcount, unmapped > 0 { folio.atomicAdd(layout.folioNrPagesMapped, -unmapped) }
     }
 
     /// Linux: `folio_remove_rmap_pmd()`.
     func folioRemoveRmapPMD(_ folio: Folio) {
         if layout.foliosAreDescriptors {
-            if RawMemory.atomicAddReturn(folio.raw + layout.folioMapcount, -1) < -1 { mapcountUnderflow(folio) }
+            if folio.atomicAddReturn(layout.folioMapcount, -1) < -1 { mapcountUnderflow(folio) }
             return
         }
-        if RawMemory.atomicAddReturn(folio.raw + layout.folioEntireMapcount, -1) == -1, layoutConfig.pageMapcount {
-            RawMemory.atomicAdd(folio.raw + layout.folioNrPagesMapped, -entirelyMapped)
+        if folio.atomicAddReturn(layout.folioEntireMapcount, -1) == -1, layoutConfig.pageMapcount {
+            folio.atomicAdd(layout.folioNrPagesMapped, -entirelyMapped)
         }
-        if RawMemory.atomicAddReturn(folio.raw + layout.folioLargeMapcount, -1) < -1 { mapcountUnderflow(folio) }
+        if folio.atomicAddReturn(layout.folioLargeMapcount, -1) < -1 { mapcountUnderflow(folio) }
     }
 
     private func mapcountUnderflow(_ folio: Folio) {

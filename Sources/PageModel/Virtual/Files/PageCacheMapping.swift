@@ -38,7 +38,7 @@ extension Folio {
     public func tryLock() -> Bool {
         let bit = context.pointee.bits.locked, offset = context.pointee.layout.folioFlags
         guard bit >= 0, offset >= 0 else { return false }
-        return !RawMemory.testAndSetBitLock(bit, raw + offset, wordSize: context.pointee.layout.wordSize)
+        return !testAndSetBitLock(bit, inWord: offset)
     }
 
     /// Linux: `folio_lock()`. The model has no wait queues (PG_waiters stays clear): it
@@ -50,7 +50,7 @@ extension Folio {
     /// Linux: `folio_unlock()`: clear_bit_unlock(PG_locked).
     public func unlock() {
         let bit = context.pointee.bits.locked, offset = context.pointee.layout.folioFlags
-        if bit >= 0, offset >= 0 { RawMemory.clearBitUnlock(bit, raw + offset, wordSize: context.pointee.layout.wordSize) }
+        if bit >= 0, offset >= 0 { clearBitUnlock(bit, inWord: offset) }
     }
 
     /// Linux: `folio_test_locked()`.
@@ -399,7 +399,7 @@ public final class PageCacheMapping: @unchecked Sendable {
         guard removalRefusal(folio, caller: "__remove_mapping") == nil else { return false }
         let nr = folio.nrPages
         let offset = machine.layout.folioRefcount
-        guard offset >= 0, RawMemory.atomicCompareExchange(folio.raw + offset, expected: Int32(1 + nr), desired: 0).exchanged else { return false }
+        guard offset >= 0, folio.atomicCompareExchange(offset, expected: Int32(1 + nr), desired: 0).exchanged else { return false }
         if !deleteFromCache(folio) {
             folio.setRefcount(Int32(1 + nr))
             return false

@@ -2,33 +2,18 @@
 // noop_dirty_folio(), folio_clear_dirty_for_io(), folio_start_writeback()/
 // folio_end_writeback() and filemap_write_and_wait() (mm/page-writeback.c, mm/filemap.c),
 // with ->writepage copying real bytes to the disk blocks (block_write_full_folio()).
-import Atomics
 
 extension Folio {
-    /// Linux: `folio_test_set_*()`: atomically sets a flag bit; returns its old value.
+    /// Linux: `folio_test_set_*()`: atomically sets a flag bit (`test_and_set_bit()`,
+    /// fully ordered); returns its old value.
     func atomicTestAndSetFlag(_ bit: Int) -> Bool {
-        let offset = context.pointee.layout.folioFlags
-        guard bit >= 0, offset >= 0 else { return false }
-        let p = raw + offset
-        if context.pointee.layout.wordSize == 8 {
-            let mask: UInt64 = 1 << UInt64(bit)
-            return RawMemory.UInt64Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: RawMemory.UInt64Storage.self), ordering: .sequentiallyConsistent) & mask != 0
-        }
-        let mask: UInt32 = 1 << UInt32(bit)
-        return RawMemory.UInt32Storage.atomicLoadThenBitwiseOr(with: mask, at: p.assumingMemoryBound(to: RawMemory.UInt32Storage.self), ordering: .sequentiallyConsistent) & mask != 0
+        testAndSetBit(bit, inWord: context.pointee.layout.folioFlags)
     }
 
-    /// Linux: `folio_test_clear_*()`: atomically clears a flag bit; returns its old value.
+    /// Linux: `folio_test_clear_*()`: atomically clears a flag bit
+    /// (`test_and_clear_bit()`, fully ordered); returns its old value.
     func atomicTestAndClearFlag(_ bit: Int) -> Bool {
-        let offset = context.pointee.layout.folioFlags
-        guard bit >= 0, offset >= 0 else { return false }
-        let p = raw + offset
-        if context.pointee.layout.wordSize == 8 {
-            let mask: UInt64 = 1 << UInt64(bit)
-            return RawMemory.UInt64Storage.atomicLoadThenBitwiseAnd(with: ~mask, at: p.assumingMemoryBound(to: RawMemory.UInt64Storage.self), ordering: .sequentiallyConsistent) & mask != 0
-        }
-        let mask: UInt32 = 1 << UInt32(bit)
-        return RawMemory.UInt32Storage.atomicLoadThenBitwiseAnd(with: ~mask, at: p.assumingMemoryBound(to: RawMemory.UInt32Storage.self), ordering: .sequentiallyConsistent) & mask != 0
+        testAndClearBit(bit, inWord: context.pointee.layout.folioFlags)
     }
 }
 

@@ -1,0 +1,184 @@
+// What the two memdesc schemes share: the memdesc word (descriptor address | type in
+// bits 0-3) and the separately allocated folio, slab and ptdesc descriptors
+// (kernelnewbies MatthewWilcox/Memdescs, Memdescs/Path; FolioAlloc).
+import PageLayout
+
+/// A scheme whose pages hold a memdesc word pointing to separately allocated
+/// descriptors. Each conformer says how Misc memory reads and whether the pages of a
+/// folio or slab keep a (zero) refcount of their own; the rest is written once here.
+protocol MemdescScheme: DescriptorScheme {
+    /// The word of Misc memory of `order` (memdesc8 keeps the order in bits 12-17).
+    static func miscWord(order: Int) -> UInt64
+    /// Linux (memdesc plan): whether a page's word says Misc memory with no descriptor.
+    static func isMisc(_ word: UInt64) -> Bool
+}
+
+extension MemdescScheme {
+    static var foliosAreDescriptors: Bool { true }
+    static var describesZoneDevice: Bool { false }
+    static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.slab, config) }
+    static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.ptdesc, config) }
+
+    /// The memdesc plan shrinks a 64-byte struct page; a 32-bit one is already 32 bytes.
+    static func unsupportedReason(bitsPerLong: Int) -> String? {
+        bitsPerLong == 32
+            ? "the memdesc plan shrinks a 64-byte struct page; a 32-bit struct page is already 32 bytes and its memdesc word has no room for a 16-byte-aligned pointer and type bits above 28 bits"
+            : nil
+    }
+
+    @inline(__always)
+    static func isCompoundHead(_ page: Page) -> Bool { false }
+
+    /// The bare pages of the memdesc schemes are Misc memory with no descriptor: any
+    /// other word is a descriptor still attached; a Misc page that keeps a refcount must
+    /// have dropped it. Then the words are reset to Misc.
+    static func freePagesPrepare(_ machine: Machine, _ pfn: Int, order: Int) -> Bool {
+        let ctx = machine.context
+        for i in 0..<(1 << order) where !isMisc(Page(unchecked: pfn + i, ctx).memdesc) {
+            machine.badPage(Page(unchecked: pfn + i, ctx), reason: "memdesc still points to a descriptor")
+            return false
+        }
+        let page = Page(unchecked: pfn, ctx)
+        if page.refcount != 0 {
+            machine.badPage(page, reason: "nonzero _refcount")
+            return false
+        }
+        ctx.stampMemdesc(pfn, count: 1 << order, miscWord(order: 0))
+        return true
+    }
+
+    @inline(__always)
+    static func resetBadPage(_ page: Page) {}
+
+    // MARK: Folios
+
+    /// The folio's first page: pages have no compound_head.
+    @inline(__always)
+    static func compoundHead(_ machine: Machine, _ page: Page) -> Page {
+        pageFolio(machine, page)?.headPage ?? page
+    }
+
+    /// The folio descriptor the memdesc word points to, for File and Anon memdescs only
+    /// ("page_folio() returns NULL for non-folio pages", the 2025 "New York" plan).
+    @inline(__always)
+    static func pageFolio(_ machine: Machine, _ page: Page) -> Folio? {
+        let word = page.memdesc
+        let type = word & MemdescWord.typeMask
+        guard type == UInt64(MemdescType.file.rawValue) || type == UInt64(MemdescType.anon.rawValue) else { return nil }
+        let address = word & ~MemdescWord.typeMask
+        guard machine.heap.contains(address) else { return nil }
+        return Folio(raw: machine.heap.pointer(address), address: address, pfn: page.pfn, context: page.context).reread
+    }
+
+    /// Every page's word = folio | File; the pages' own `_refcount` stays 0 ("0 for
+    /// folios": the folio holds the count) where they have one.
+    @inline(__always)
+    static func stampFolio(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int, descriptor address: UInt64) {
+        stampDescriptor(ctx, pfn, count: 1 << order, address | UInt64(MemdescType.file.rawValue))
+    }
+
+    /// A descriptor's word in every page, and frozen pages (refcount 0) where pages keep
+    /// one.
+    @inline(__always)
+    static func stampDescriptor(_ ctx: MemmapContextPointer, _ pfn: Int, count: Int, _ word: UInt64) {
+        for i in 0..<count {
+            let page = Page(unchecked: pfn + i, ctx)
+            page.memdesc = word
+            if miscPagesHaveRefcount { page.setRefcount(0) }
+        }
+    }
+
+    /// The descriptor checked as `free_pages_prepare()` checks a page; then the pages'
+    /// words go back to Misc (no order recorded: the block goes straight to
+    /// `free_frozen_pages()` with its order), the descriptor and then the memory.
+    static func freeFolio(_ machine: Machine, _ folio: Folio) {
+        let order = folio.order
+        var reason: String?
+        if folio.mapcountRaw != -1 { reason = "nonzero mapcount" }
+        if folio.mapping & ~1 != 0, folio.mapping & 1 == 0 { reason = "non-NULL mapping" }
+        if folio.refcount != 0 { reason = "nonzero _refcount" }
+        if let pins = folio.pincount, pins != 0 { reason = "nonzero pincount" }
+        if folio.flags & machine.checkAtFree != 0 { reason = "PAGE_FLAGS_CHECK_AT_FREE flag(s) set" }
+        if folio.memcgData != 0 { reason = "page still charged to cgroup" }
+        if let reason {
+            machine.badPage(folio.headPage, reason: reason)
+            return
+        }
+        machine.context.stampMemdesc(folio.pfn, count: 1 << order, miscWord(order: 0))
+        machine.heap.free(folio.address, size: machine.layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio)
+        machine.freeFrozenPages(folio.pfn, order: order)
+    }
+
+    // MARK: Mapcounts
+
+    /// Only the folio descriptor counts mappings.
+    @inline(__always)
+    static func pageMapcountOffset(_ layout: ModelLayout) -> Int { -1 }
+
+    // MARK: Slabs and page tables
+
+    /// A `memdesc_slab` from the descriptor heap, every page's word pointing to it (type
+    /// Slab), the pages frozen.
+    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes? {
+        guard let address = machine.heap.allocate(size: machine.layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab) else {
+            return nil
+        }
+        stampDescriptor(machine.context, head.pfn, count: 1 << order, address | UInt64(MemdescType.slab.rawValue))
+        return slabBytes(machine, address)
+    }
+
+    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> DescriptorBytes? {
+        let word = Page(unchecked: pfn, machine.context).memdesc
+        guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return nil }
+        return slabBytes(machine, word & ~MemdescWord.typeMask)
+    }
+
+    private static func slabBytes(_ machine: Machine, _ address: UInt64) -> DescriptorBytes {
+        DescriptorBytes(raw: machine.heap.pointer(address), pfn: -1, span: machine.layout.slabDescriptorSize, context: machine.context)
+    }
+
+    /// The first of the pages whose words point to the same slab (a slab never spans a
+    /// hole in the memmap: the walk stops at one).
+    static func slabHead(_ machine: Machine, _ pfn: Int) -> Int {
+        let word = Page(unchecked: pfn, machine.context).memdesc
+        guard word & MemdescWord.typeMask == UInt64(MemdescType.slab.rawValue) else { return -1 }
+        var head = pfn
+        while machine.memmap.isValid(pfn: head - 1), Page(unchecked: head - 1, machine.context).memdesc == word { head -= 1 }
+        return head
+    }
+
+    static func detachSlab(_ machine: Machine, _ pfn: Int, order: Int) {
+        let address = Page(unchecked: pfn, machine.context).memdesc & ~MemdescWord.typeMask
+        machine.context.stampMemdesc(pfn, count: 1 << order, miscWord(order: order))
+        machine.heap.free(address, size: machine.layout.slabDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .slab)
+    }
+
+    /// The `memdesc_ptdesc` the page's word points to.
+    @inline(__always)
+    static func ptdesc(_ ctx: MemmapContextPointer, _ pfn: Int) -> DescriptorBytes {
+        let address = Page(unchecked: pfn, ctx).memdesc & ~MemdescWord.typeMask
+        return DescriptorBytes(raw: ctx.pointee.heapHost + Int(truncatingIfNeeded: address &- ctx.pointee.heapBase), pfn: -1,
+                               span: ctx.pointee.layout.ptdescDescriptorSize, context: ctx)
+    }
+
+    /// A `memdesc_ptdesc` from the descriptor heap, every page's word pointing to it
+    /// (type PTdesc). The pages keep their refcount: `pagetable_free()` drops it.
+    static func attachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool {
+        guard let address = machine.heap.allocate(size: machine.layout.ptdescDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .ptdesc) else {
+            return false
+        }
+        machine.context.stampMemdesc(page.pfn, count: 1 << order, address | UInt64(MemdescType.ptdesc.rawValue))
+        return true
+    }
+
+    static func detachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool {
+        let word = page.memdesc
+        guard word & MemdescWord.typeMask == UInt64(MemdescType.ptdesc.rawValue) else {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "pagetable_free: page is not a ptdesc"))
+            return false
+        }
+        machine.heap.free(word & ~MemdescWord.typeMask, size: machine.layout.ptdescDescriptorSize, alignment: Layouts.memdescDescriptorAlignment, kind: .ptdesc)
+        machine.context.stampMemdesc(page.pfn, count: 1 << order, miscWord(order: order))
+        return true
+    }
+}

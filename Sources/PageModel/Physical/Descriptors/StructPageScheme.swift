@@ -1,0 +1,188 @@
+// The struct-page overlay family (mainline and the 2018 designs): a 64-byte struct page
+// (32 on 32-bit) whose unions are overlaid by struct folio, struct slab and struct
+// ptdesc (include/linux/mm_types.h), free blocks marked by page_type and `private`
+// (mm/page_alloc.c), tails found through compound_head (include/linux/page-flags.h).
+import PageLayout
+
+enum StructPageScheme: DescriptorScheme {
+    static var foliosAreDescriptors: Bool { false }
+    static var describesZoneDevice: Bool { true }
+    static var miscPagesHaveRefcount: Bool { true }
+    static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.slab(config) }
+    static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.ptdesc(config) }
+    static func unsupportedReason(bitsPerLong: Int) -> String? { nil }
+
+    // MARK: Boot
+
+    /// `__init_single_page()`: flags, `_mapcount = -1` (page_mapcount_reset()), an empty
+    /// `lru` (INIT_LIST_HEAD), `_last_cpupid = -1` where it has a field, and the refcount
+    /// (1 for reserved pages, 0 for pages memblock hands to the buddy allocator).
+    @inline(__always)
+    static func initPages(_ ctx: MemmapContextPointer, _ pfns: Range<Int>, flags: UInt64, reserved: Bool, lastCpupid: Int) {
+        let l = ctx.pointee.layout
+        for pfn in pfns {
+            let page = Page(unchecked: pfn, ctx)
+            page.flags = flags
+            page.mapcountRaw = -1
+            let link = ctx.pageAddress(pfn) &+ UInt64(l.link)
+            page.setWord(l.link, link)
+            page.setWord(l.link + l.wordSize, link)
+            if lastCpupid >= 0 { page.setInt32(lastCpupid, -1) }
+            page.setInt32(l.refcount, reserved ? 1 : 0)
+        }
+    }
+
+    static func initZeroPage(_ ctx: MemmapContextPointer, _ pfn: Int) {}
+
+    // MARK: Free blocks
+
+    /// The struct page's `buddy_list`.
+    @inline(__always)
+    static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 {
+        ctx.pageAddress(pfn) &+ UInt64(ctx.pointee.layout.link)
+    }
+
+    @inline(__always)
+    static func pfn(_ ctx: MemmapContextPointer, ofFreeLink address: UInt64) -> Int {
+        ctx.pfn(ofPageAddress: address &- UInt64(ctx.pointee.layout.link)) ?? -1
+    }
+
+    /// The order in `private`, then `__SetPageBuddy()` (page_type = PGTY_buddy << 24).
+    @inline(__always)
+    static func setBuddy(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int) {
+        let page = Page(unchecked: pfn, ctx)
+        page.privateValue = UInt64(order)
+        page.mapcountRaw = Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24)
+    }
+
+    @inline(__always)
+    static func clearBuddy(_ ctx: MemmapContextPointer, _ pfn: Int) {
+        let page = Page(unchecked: pfn, ctx)
+        page.mapcountRaw = -1
+        page.privateValue = 0
+    }
+
+    @inline(__always)
+    static func buddyOrder(_ ctx: MemmapContextPointer, _ pfn: Int) -> Int {
+        let page = Page(unchecked: pfn, ctx)
+        guard page.pageType >> 24 == UInt32(PageType.buddy.rawValue) else { return -1 }
+        return Int(truncatingIfNeeded: page.privateValue)
+    }
+
+    @inline(__always)
+    static func pcpPrivate(order: Int) -> UInt64 { UInt64(order) }
+
+    // MARK: Bare pages
+
+    @inline(__always)
+    static func prepNewPages(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int) {
+        let page = Page(unchecked: pfn, ctx)
+        page.privateValue = 0
+        page.setRefcount(1)
+    }
+
+    @inline(__always)
+    static func isCompoundHead(_ page: Page) -> Bool { page.isHead }
+
+    static func freePagesPrepare(_ machine: Machine, _ pfn: Int, order: Int) -> Bool {
+        machine.freePagesPrepareStructPage(Page(unchecked: pfn, machine.context), order: order)
+    }
+
+    @inline(__always)
+    static func resetBadPage(_ page: Page) { page.mapcountRaw = -1 }
+
+    // MARK: Folios
+
+    /// Bit 0 of `compound_head` marks a tail; the rest is the head's address.
+    @inline(__always)
+    static func compoundHead(_ machine: Machine, _ page: Page) -> Page {
+        let word = page.compoundHeadWord
+        if word & 1 != 0, let head = machine.memmap.page(atAddress: word &- 1) { return head }
+        return page
+    }
+
+    /// The folio is the head struct page.
+    @inline(__always)
+    static func pageFolio(_ machine: Machine, _ page: Page) -> Folio? {
+        let head = compoundHead(machine, page)
+        return Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: head.context)
+    }
+
+    static func stampFolio(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int, descriptor address: UInt64) {}
+
+    /// ZONE_DEVICE folios go back to their pagemap; others lose PG_large_rmappable and go
+    /// to `free_frozen_pages()`, whose checks are the struct page's.
+    static func freeFolio(_ machine: Machine, _ folio: Folio) {
+        let order = folio.order
+        if machine.isZoneDevice(folio.pfn) {
+            machine.freeZoneDeviceFolio(folio)
+            return
+        }
+        // folio_unqueue_deferred_split(): the model keeps no split queue, so a folio
+        // still on one is a bad page in free_tail_page_prepare().
+        if order > 0, let second = folio.page(1) { second.clearFlag(machine.flagBits.workingset) }
+        machine.freeFrozenPages(folio.pfn, order: order)
+    }
+
+    // MARK: Mapcounts
+
+    @inline(__always)
+    static func pageMapcountOffset(_ layout: ModelLayout) -> Int { layout.mapcount }
+
+    @inline(__always)
+    static func anonExclusive(_ page: Page, folio: Folio, bit: Int) -> Bool { page.testFlag(bit) }
+
+    @inline(__always)
+    static func setAnonExclusive(_ page: Page, folio: Folio, bit: Int, _ on: Bool) {
+        if on { page.setFlag(bit) } else { page.clearFlag(bit) }
+    }
+
+    // MARK: Slabs and page tables
+
+    /// Slabs are frozen pages (refcount 0) in v6.19 (alloc_frozen_pages()), marked
+    /// PGTY_slab; struct slab overlays the head page.
+    static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes? {
+        head.setRefcount(0)
+        head.pageType = UInt32(PageType.slab.rawValue) << 24
+        return slabDescriptor(machine, head.pfn)
+    }
+
+    /// struct slab is the head page's bytes (`sizeof(struct slab) <= sizeof(struct page)`).
+    static func slabDescriptor(_ machine: Machine, _ pfn: Int) -> DescriptorBytes? {
+        let page = Page(unchecked: pfn, machine.context)
+        return DescriptorBytes(raw: page.raw, pfn: pfn, span: page.span, context: page.context)
+    }
+
+    static func slabHead(_ machine: Machine, _ pfn: Int) -> Int {
+        compoundHead(machine, Page(unchecked: pfn, machine.context)).pfn
+    }
+
+    static func detachSlab(_ machine: Machine, _ pfn: Int, order: Int) {
+        let head = Page(unchecked: pfn, machine.context)
+        head.pageType = UInt32.max
+        head.setWord(machine.layout.slabCache, 0)
+    }
+
+    /// struct ptdesc overlays the struct page.
+    @inline(__always)
+    static func ptdesc(_ ctx: MemmapContextPointer, _ pfn: Int) -> DescriptorBytes {
+        let page = Page(unchecked: pfn, ctx)
+        return DescriptorBytes(raw: page.raw, pfn: pfn, span: page.span, context: ctx)
+    }
+
+    /// `__folio_set_pgtable()`: PGTY_table.
+    static func attachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool {
+        page.pageType = UInt32(PageType.table.rawValue) << 24
+        return true
+    }
+
+    static func detachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool {
+        guard page.type == .table else {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "pagetable_free: page is not a page table",
+                                                  dump: machine.dumpPage(page)))
+            return false
+        }
+        page.pageType = UInt32.max
+        return true
+    }
+}
