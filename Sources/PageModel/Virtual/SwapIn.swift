@@ -45,7 +45,17 @@ extension UserPageTables {
             machine.folioPut(folio)
             return .oom
         }
-        folio.lock()
+        // folio_lock_or_retry(): with FAULT_FLAG_RETRY_NOWAIT (and ALLOW_RETRY, not
+        // TRIED) a folio locked elsewhere is VM_FAULT_RETRY with the mmap_lock kept
+        // (__folio_lock_or_retry()); otherwise the model waits for the lock in place.
+        if flags.isSuperset(of: [.allowRetry, .retryNowait]), !flags.contains(.tried) {
+            guard folio.tryLock() else {
+                machine.folioPut(folio)
+                return result.union(.retry)
+            }
+        } else {
+            folio.lock()
+        }
         lockTable(table)
         // Our reference (from the cache lookup or the allocation) becomes the PTE's; on
         // any way out before that it is dropped after the folio is unlocked.
