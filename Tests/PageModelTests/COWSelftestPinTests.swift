@@ -27,6 +27,42 @@ import Testing
 @testable import PageModel
 import PageLayout
 
+/// The non-anon backings of run_non_anon_test_case() the model has (not hugetlb, not
+/// the huge zeropage).
+enum NonAnonBacking: CaseIterable, CustomStringConvertible {
+    case sharedZeropage, memfd, tmpfsTmpfile, diskTmpfile
+
+    var description: String {
+        switch self {
+        case .sharedZeropage: "shared zeropage"
+        case .memfd: "memfd"
+        case .tmpfsTmpfile: "tmpfile (tmpfs)"
+        case .diskTmpfile: "tmpfile (disk)"
+        }
+    }
+
+    /// run_with_zeropage() / run_with_memfd() / run_with_tmpfile(): a private R/W
+    /// mapping `mem` and an R/O mapping `smem` (shared; a second private one for the
+    /// zeropage) of one page (fallocate()d for a file), both read once.
+    func map(_ machine: Machine, _ process: Process) throws -> (mem: UInt64, smem: UInt64) {
+        let mem: UInt64, smem: UInt64
+        switch self {
+        case .sharedZeropage:
+            mem = try process.mmapAnon(4096)
+            smem = try process.mmapAnon(4096, prot: [.read])
+        case .memfd, .tmpfsTmpfile, .diskTmpfile:
+            let fs = Filesystem(machine: machine, kind: self == .diskTmpfile ? .disk : .shmem)
+            let file = try self == .memfd ? fs.memfdCreate(name: "test") : fs.tmpfile()
+            try file.fallocate(mode: [], offset: 0, length: 4096)
+            mem = try process.mm.mmap(length: 4096, prot: [.read, .write], flags: [.private], file: file)
+            smem = try process.mm.mmap(length: 4096, prot: [.read], flags: [.shared], file: file)
+        }
+        _ = try process.read(mem, count: 1)
+        _ = try process.read(smem, count: 1)
+        return (mem, smem)
+    }
+}
+
 /// The anon_test_cases[] of cow.c that pin or take GUP references.
 enum AnonPinTest: CaseIterable, CustomStringConvertible {
     case vmspliceInChild, vmspliceInChildMprotect, vmspliceBeforeFork, vmspliceAfterFork
@@ -210,19 +246,6 @@ struct VmsplicedPipe {
                 "\(machine.diagnostics.all.prefix(2).map(\.reason))")
     }
 
-    /// The non-anon backings of run_non_anon_test_case() the model has.
-    enum NonAnonBacking: CaseIterable, CustomStringConvertible {
-        case sharedZeropage, memfd, tmpfsTmpfile, diskTmpfile
-        var description: String {
-            switch self {
-            case .sharedZeropage: "shared zeropage"
-            case .memfd: "memfd"
-            case .tmpfsTmpfile: "tmpfile (tmpfs)"
-            case .diskTmpfile: "tmpfile (disk)"
-            }
-        }
-    }
-
     /// run_with_zeropage() / run_with_memfd() / run_with_tmpfile(), then test_ro_pin() or
     /// test_ro_fast_pin(): a R/O longterm pin of the private mapping `mem` (the unshare
     /// fault gives it an anonymous copy), memset(mem), the pin must see it.
@@ -230,20 +253,7 @@ struct VmsplicedPipe {
     func nonAnonROPin(fast: Bool, design: Design) throws {
         let (machine, process) = try makeProcess(design)
         for backing in NonAnonBacking.allCases {
-            let mem: UInt64, smem: UInt64
-            switch backing {
-            case .sharedZeropage:
-                mem = try process.mmapAnon(4096)
-                smem = try process.mmapAnon(4096, prot: [.read])
-            case .memfd, .tmpfsTmpfile, .diskTmpfile:
-                let fs = Filesystem(machine: machine, kind: backing == .diskTmpfile ? .disk : .shmem)
-                let file = try backing == .memfd ? fs.memfdCreate(name: "test") : fs.tmpfile()
-                try file.fallocate(mode: [], offset: 0, length: 4096)
-                mem = try process.mm.mmap(length: 4096, prot: [.read, .write], flags: [.private], file: file)
-                smem = try process.mm.mmap(length: 4096, prot: [.read], flags: [.shared], file: file)
-            }
-            _ = try process.read(mem, count: 1)
-            _ = try process.read(smem, count: 1)
+            let (mem, smem) = try backing.map(machine, process)
             let old = try process.read(smem, count: 4096)
             #expect(try Self.roPin(process, mem, 4096, .none, fast: fast), "R/O longterm GUP\(fast ? "-fast" : "") pin ... with \(backing)")
             // The write went to the private copy: the file (and the zero page) kept theirs.
