@@ -66,6 +66,12 @@ func mappedFolio(_ machine: Machine, _ process: Process, _ addr: UInt64) throws 
         let target = try #require(machine.folioAlloc(.user))
         let file = DevDAXFile(size: 2 << 12)
         let addr = try process.mm.mmap(length: 2 << 12, prot: [.read, .write], flags: [.shared], file: file)
+        // Bad input is VM_FAULT_SIGBUS, never a trap: a pfn no PTE can hold, the zero
+        // pfn (vm_mixed_ok()), an address outside a VM_MIXEDMAP VMA.
+        #expect(process.insertMixed(pfn: -1, at: addr) == .sigbus)
+        #expect(process.insertMixed(pfn: 1 << 40, at: addr) == .sigbus)
+        #expect(process.insertMixed(pfn: machine.zeroPagePfn, at: addr) == .sigbus)
+        #expect(process.insertMixed(pfn: target.pfn, at: try process.mmapAnon(1 << 12)) == .sigbus)
         #expect(process.insertMixed(pfn: target.pfn, at: addr) == .nopage)
         let inserted = process.tables.entry(at: addr).pte
         #expect(inserted.isSpecial && inserted.pfn == target.pfn && !inserted.isDirty)

@@ -12,7 +12,9 @@ extension Process {
     /// vm_page_prot))`: writable only in a shared writable VMA.
     @discardableResult
     public func insertMixed(pfn: Int, at address: UInt64) -> VMFault {
-        if machine.isZeroPfn(pfn) { return .sigbus }
+        // A pfn a PTE cannot hold (x86-64: 40 bits of pfn) is refused as pfn_modify_allowed()
+        // refuses what it cannot map: bad input, never a trap.
+        guard pfn >= 0, pfn < 1 << 40, !machine.isZeroPfn(pfn) else { return .sigbus }
         return mm.mmapLock.withReadLock { () -> VMFault in
             let addr = address & ~(UserVM.pageSize - 1)
             guard let vma = mm.lockedVMALookup(addr), vma.flags.contains(.mixedMap) else { return .sigbus }
