@@ -200,6 +200,9 @@ extension Machine {
             let target = proxy ?? page
             let found = known ?? pageFolio(target)
             known = nil
+            // The zero page: gup_put_folio() does nothing. Deliberately it is not dirtied
+            // either (v6.19's folio_mark_dirty() → noop_dirty_folio() would set PG_dirty
+            // on it, to no effect).
             guard !isZeroPagePfn(target.pfn), let folio = found else { i += 1; continue }
             var nr = 1
             if proxy == nil {
