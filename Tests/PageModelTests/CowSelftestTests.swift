@@ -3,7 +3,7 @@
 // run_anon_test_case() (base page, swapped base page, PMD-mapped THP, swapped PMD THP,
 // and for every THP size: PTE-mapped, swapped PTE-mapped, single PTE, swapped single
 // PTE, partially mremapped, partially shared), the anon-THP collapse cases, and the
-// non-anon "Basic COW" cases (shared zeropage, memfd, tmpfile). Each child snapshots its
+// non-anon "Basic COW" cases (shared zeropage, memfd, tmpfs and disk tmpfiles). Each child snapshots its
 // memory, the parent memsets 0xff, and the child must see no change: "No leak from
 // parent into child" (child_memcmp_fn()).
 import Testing
@@ -168,25 +168,10 @@ enum AnonBacking: CustomStringConvertible, CaseIterable {
     /// The non-anon "Basic COW (no GUP)" cases: a private mapping `mem` and a shared (or
     /// second private) read-only mapping `smem` of the same page; memset(mem) must leave
     /// smem alone: "Other mapping not modified".
-    enum NonAnon: CaseIterable { case sharedZeropage, memfd, tmpfile }
-
-    @Test("Basic COW (non-anon)", arguments: NonAnon.allCases)
-    func basicCOWNonAnon(_ backing: NonAnon) throws {
+    @Test("Basic COW (non-anon)", arguments: NonAnonBacking.allCases)
+    func basicCOWNonAnon(_ backing: NonAnonBacking) throws {
         let (machine, process) = try makeProcess()
-        let mem: UInt64, smem: UInt64
-        switch backing {
-        case .sharedZeropage:
-            mem = try process.mmapAnon(4096)
-            smem = try process.mmapAnon(4096, prot: [.read])
-        case .memfd, .tmpfile:
-            let fs = Filesystem(machine: machine, kind: .shmem)
-            let file = try backing == .memfd ? fs.memfdCreate(name: "cow") : fs.tmpfile()
-            try file.fallocate(mode: [], offset: 0, length: 4096)
-            mem = try process.mm.mmap(length: 4096, prot: [.read, .write], flags: [.private], file: file)
-            smem = try process.mm.mmap(length: 4096, prot: [.read], flags: [.shared], file: file)
-        }
-        _ = try process.read(mem, count: 1)
-        _ = try process.read(smem, count: 1)
+        let (mem, smem) = try backing.map(machine, process)
         let old = try process.read(smem, count: 4096)
         try process.write([UInt8](repeating: 0xff, count: 4096), at: mem)
         #expect(try process.read(smem, count: 4096) == old, "Other mapping not modified")

@@ -28,7 +28,6 @@ import PageLayout
 
     @Test(arguments: Design.allCases)
     func fastPinsRaceUnmapForkMigrateReclaim(design: Design) throws {
-        if let only = ProcessInfo.processInfo.environment["GUP_STRESS_DESIGN"], only != design.rawValue { return }
         let machine = try Machine(ramBytes: 256 << 20, design: design)
         _ = try machine.swap.swapon(slots: 4096)
         let freeBefore = machine.totalFreePages
@@ -37,14 +36,29 @@ import PageLayout
         let proc = process!
         let base = try proc.mmapAnon(Self.length)
         for i in 0..<Self.pages { try proc.write(pattern(i), at: base + UInt64(i) << 12) }
-        let iterations = Int(ProcessInfo.processInfo.environment["GUP_STRESS_ITERATIONS"] ?? "") ?? 300
+        // GUP_STRESS_ITERATIONS can only make the run longer: every design always runs
+        // every worker for at least 300 iterations.
+        let iterations = max(300, Int(ProcessInfo.processInfo.environment["GUP_STRESS_ITERATIONS"] ?? "") ?? 300)
         let bad = ManagedCounter()
         let pinned = ManagedCounter()
         // SIGBUS counts faults that never settled (a migration entry left behind by a
-        // finished migration spins the fault to the livelock guard); SEGV is expected.
+        // finished migration spins the fault to the livelock guard). SIGSEGV with
+        // SEGV_MAPERR is expected (the unmapper's window between munmap and mmap); any
+        // other error of an access or a call is recorded and fails the test.
         let unsettled = ManagedCounter()
-        let access: @Sendable (() throws(AccessError) -> Void) -> Void = { body in
-            do throws(AccessError) { try body() } catch .bus { unsettled.add(1) } catch {}
+        let unexpected = ErrorRecorder()
+        let access: @Sendable (String, () throws(AccessError) -> Void) -> Void = { what, body in
+            do throws(AccessError) { try body() } catch {
+                switch error {
+                case .bus: unsettled.add(1)
+                case .segv(_, accessError: false): break
+                default: unexpected.record("\(what): \(error)")
+                }
+            }
+        }
+        /// A call that must not fail, or fail only with one of `allowed`.
+        let call: @Sendable (String, Set<Errno>, () throws(Errno) -> Void) -> Void = { what, allowed, body in
+            do throws(Errno) { try body() } catch { if !allowed.contains(error) { unexpected.record("\(what): \(error)") } }
         }
 
         let pinner: @Sendable (Int) -> Void = { seed in
@@ -70,15 +84,21 @@ import PageLayout
         let unmapper: @Sendable () -> Void = {
             for i in 0..<iterations / 3 {
                 let at = base + UInt64(i % 8) << 15   // 8 pages at a time
-                try? proc.mm.munmap(addr: at, length: 8 << 12)
-                _ = try? proc.mm.mmap(addr: at, length: 8 << 12, prot: [.read, .write], flags: [.private, .anonymous, .fixed])
-                access { () throws(AccessError) in try proc.write([UInt8(truncatingIfNeeded: i)], at: at) }
+                call("munmap", []) { () throws(Errno) in try proc.mm.munmap(addr: at, length: 8 << 12) }
+                call("mmap", []) { () throws(Errno) in
+                    _ = try proc.mm.mmap(addr: at, length: 8 << 12, prot: [.read, .write], flags: [.private, .anonymous, .fixed])
+                }
+                access("write after mmap") { () throws(AccessError) in try proc.write([UInt8(truncatingIfNeeded: i)], at: at) }
             }
         }
         let forker: @Sendable () -> Void = {
             for _ in 0..<iterations / 10 {
-                guard let child = try? proc.fork() else { continue }
-                access { () throws(AccessError) in try child.write([0xcc], at: base) }
+                let child: PageModel.Process
+                do throws(Errno) { child = try proc.fork() } catch {
+                    unexpected.record("fork: \(error)")
+                    continue
+                }
+                access("child write") { () throws(AccessError) in try child.write([0xcc], at: base) }
                 child.exit()
             }
         }
@@ -87,17 +107,20 @@ import PageLayout
         }
         let reclaimer: @Sendable () -> Void = {
             for i in 0..<iterations / 3 {
-                try? proc.mm.madvise(addr: base + UInt64(i % 4) << 16, length: 16 << 12, advice: .pageOut)
-                access { () throws(AccessError) in try proc.touch(base, length: Self.length, write: i % 2 == 0) }
+                // madvise() over the unmapper's hole: -ENOMEM after advising what is mapped.
+                call("MADV_PAGEOUT", [.ENOMEM]) { () throws(Errno) in
+                    try proc.mm.madvise(addr: base + UInt64(i % 4) << 16, length: 16 << 12, advice: .pageOut)
+                }
+                access("touch") { () throws(AccessError) in try proc.touch(base, length: Self.length, write: i % 2 == 0) }
             }
         }
         let all: [String: @Sendable () -> Void] = ["pin1": { pinner(1) }, "pin2": { pinner(2) }, "unmap": unmapper, "fork": forker,
                                                    "migrate": migrator, "reclaim": reclaimer]
-        let chosen = ProcessInfo.processInfo.environment["GUP_STRESS_WORKERS"]?.split(separator: ",").map(String.init) ?? Array(all.keys)
-        Self.runThreads(chosen.compactMap { all[$0] })
+        Self.runThreads(Array(all.values))
 
         #expect(bad.value == 0)
         #expect(unsettled.value == 0)
+        #expect(unexpected.all.isEmpty, "\(unexpected.all.prefix(3))")
         #expect(pinned.value > 0)
         let stats = machine.pinStats
         #expect(stats.pinsAcquired == stats.pinsReleased)
@@ -106,9 +129,17 @@ import PageLayout
         #expect(stats.putsOfPinnedReferences == 0)
         // lru-pinned keeps its pin state in the lru words: a folio that reclaim or
         // migration isolated just before GUP-fast pinned it is put back on the LRU over
-        // that state, and the design answers "not pinned" while pins are outstanding
-        // (a real hole of the 2018 design; counted, not asserted away).
-        if design != .lruPinned && design != .lruPinnedRearranged { #expect(stats.falseNegatives == 0) }
+        // that state, and the design answers "not pinned" while pins are outstanding (a
+        // real hole of the 2018 design). Every false negative must come from such a lost
+        // state, which the unpin then finds gone ("put_user_page: page is not
+        // PageDmaPinned"); no other design may answer "not pinned" for a pinned folio.
+        let lostStates = machine.diagnostics.of(kind: .warn).filter { $0.reason.hasPrefix("put_user_page: page is not PageDmaPinned") }.count
+        if design == .lruPinned || design == .lruPinnedRearranged {
+            #expect(stats.falseNegatives == 0 || lostStates > 0, "\(stats.falseNegatives) false negatives without a lost pin state")
+        } else {
+            #expect(stats.falseNegatives == 0)
+            #expect(lostStates == 0)
+        }
         #expect(stats.corruptions == 0)
         let nodes = machine.nodePinCounters(nid: 0)
         #expect(nodes.acquired == nodes.released)
@@ -132,6 +163,14 @@ import PageLayout
         #expect(machine.totalFreePages == freeBefore, "\(machine.dumpLeaked(since: freeAtStart))")
         #expect(serious.isEmpty, "\(serious.prefix(2).map { $0.reason + " " + ($0.dump ?? "") })")
     }
+}
+
+/// Errors the stress threads did not expect, for the test to report.
+final class ErrorRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var errors: [String] = []
+    func record(_ error: String) { lock.lock(); errors.append(error); lock.unlock() }
+    var all: [String] { lock.lock(); defer { lock.unlock() }; return errors }
 }
 
 /// A counter shared by the stress threads.

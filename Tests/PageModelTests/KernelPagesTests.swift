@@ -90,7 +90,8 @@ import Testing
     @Test func pageExtDesignAddsThePinClient() throws {
         let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, design: .pageExt))
         let ext = try #require(machine.pageExt)
-        #expect(ext.layout.entrySize == machine.config.design.costs(machine.config.layout).pageExtBytesPerPage)
+        // unsigned long flags 8 + the pin client's dma_pinned_flags 4 + dma_pinned_count 4.
+        #expect(ext.layout.entrySize == 16)
         let entry = try #require(ext.lookup(pfn: 12345))
         entry.flags = 0x5
         #expect(ext.lookup(pfn: 12345)?.flags == 0x5)

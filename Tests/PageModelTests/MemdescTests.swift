@@ -6,8 +6,16 @@ import Testing
     @Test(arguments: Design.allCases)
     func everyDesignBootsAllocatesAndFrees(design: Design) throws {
         let machine = try Machine(config: MachineConfig(ramBytes: 512 << 20, nodes: 2, design: design))
-        #expect(machine.layout.pageSize == design.costs(machine.config.layout).structPageSize)
-        #expect(machine.memmap.memmapBytes == (512 << 20) / 4096 * machine.layout.pageSize)
+        // sizeof(struct page) on x86-64 per design (mm_types.h: 64; DESIGN.md: 80 with
+        // the dma-pinned field, 32 and 8 bytes on the memdesc path).
+        let structPage = switch design {
+        case .dmaPinnedField: 80
+        case .memdesc32: 32
+        case .memdesc8: 8
+        default: 64
+        }
+        #expect(machine.layout.pageSize == structPage)
+        #expect(machine.memmap.memmapBytes == (512 << 20) / 4096 * structPage)
         let before = machine.allZones.reduce(0) { $0 + $1.freePages }
         var folios: [Folio] = []
         for order in [0, 1, 2, 4, 9, 10] {

@@ -27,7 +27,9 @@ import PageLayout
         #expect(throws: Errno.EREMOTEIO) { try process.pinUserPages(start: addr, nrPages: 4, flags: [.write]) }
         #expect(throws: Errno.EREMOTEIO) { try process.pinUserPagesFast(start: addr, nrPages: 4, flags: [.write]) }
         #expect(throws: Errno.EREMOTEIO) { try process.getUserPages(start: addr, nrPages: 4) }
-        #expect(throws: Errno.EINVAL) { try process.pinUserPages(start: addr, nrPages: 4, flags: [.longterm, .pciP2PDMA]) }
+        // is_valid_gup_args() refuses LONGTERM|PCI_P2PDMA; v6.19's pin_user_pages() then
+        // returns 0, not -EINVAL [mm/gup.c: pin_user_pages()].
+        #expect(try process.pinUserPages(start: addr, nrPages: 4, flags: [.longterm, .pciP2PDMA]).isEmpty)
         #expect(pages.map(\.refcount) == [1, 1, 1, 1])
         #expect(machine.pinStats.pinsAcquired == 0)
 

@@ -95,7 +95,9 @@ extension Machine {
     public func isValidGUPArgs(pages: Bool, locked: Int?, flags: inout FollFlags, toSet: FollFlags) -> Bool {
         var gupFlags = flags
         func warn(_ why: String) -> Bool {
-            diagnostics.record(Diagnostic(kind: .warn, reason: "is_valid_gup_args: WARN_ON_ONCE(\(why)) (gup_flags \(gupFlags)): EINVAL"))
+            // Each condition is its own WARN_ON_ONCE() site.
+            diagnostics.recordOnce(site: "is_valid_gup_args: \(why)",
+                                   Diagnostic(kind: .warn, reason: "is_valid_gup_args: WARN_ON_ONCE(\(why)) (gup_flags \(gupFlags)): EINVAL"))
             return false
         }
         if !gupFlags.intersection(FollFlags.internalFlags).isEmpty { return warn("gup_flags & INTERNAL_GUP_FLAGS") }

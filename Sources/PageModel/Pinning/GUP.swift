@@ -25,7 +25,7 @@ enum FollowedPage {
     case fault
     /// -EMLINK: a read-only pin of a page that must be unshared first.
     case unshare
-    /// -EEXIST: an entry without a struct page (follow_pfn_pte() without GET/PIN).
+    /// -EEXIST: an entry without a struct page (`follow_pfn_pte()`).
     case noStructPage
     /// Any other error.
     case error(Errno)
@@ -66,9 +66,13 @@ extension UserPageTables {
         defer { unlockTable(table) }
         let entry = pmd.load()
         // Split or zapped meanwhile: look again after a (no-op) fault.
-        guard entry.isLeaf, let page = machine.memmap.page(entry.pfn + Paging.index(address, Paging.pageShift)) else { return .fault }
-        if flags.contains(.write), !canFollowWrite(entry, page: page, vma, flags) { return .fault }
-        if !entry.isWritable, gupMustUnshare(vma, flags, page) { return .unshare }
+        guard entry.isLeaf, let head = machine.memmap.page(entry.pfn),
+              let page = machine.memmap.page(entry.pfn + Paging.index(address, Paging.pageShift)) else { return .fault }
+        // pmd_page(): both checks look at the head page, as follow_huge_pmd() does (the
+        // THP's PageAnonExclusive lives there); the subpage is what is grabbed and
+        // handed out (page += offset).
+        if flags.contains(.write), !canFollowWrite(entry, page: head, vma, flags) { return .fault }
+        if !entry.isWritable, gupMustUnshare(vma, flags, head) { return .unshare }
         if let error = machine.gupGrab(page, refs: 1, flags: flags) { return .error(error) }
         if flags.contains(.touch) {
             // touch_pmd(): young, and dirty for a write.
@@ -93,8 +97,13 @@ extension UserPageTables {
                 if machine.isZeroPfn(pte.pfn) {
                     page = machine.memmap.page(pte.pfn)
                 } else {
-                    // follow_pfn_pte(): no struct page to hand out.
-                    return flags.isDisjoint(with: [.get, .pin]) ? .noStructPage : .error(.EFAULT)
+                    // follow_pfn_pte(): FOLL_TOUCH makes the PTE young (and dirty for a
+                    // write); then -EEXIST whatever the flags, which __get_user_pages()
+                    // returns when it has a pages array to fill.
+                    if flags.contains(.touch) {
+                        slot.store(PTE(rawValue: pte.rawValue | PTE.accessed | (flags.contains(.write) ? PTE.dirty : 0)))
+                    }
+                    return .noStructPage
                 }
             }
             guard let page else { return .error(.EFAULT) }
@@ -165,9 +174,10 @@ extension Machine {
             return .ENOMEM
         }
         if folio.refcount <= 0 {
-            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
-                                          reason: "try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0): refcount \(folio.refcount) (ENOMEM)",
-                                          dump: dumpPage(folio.headPage)))
+            diagnostics.recordOnce(site: Self.tryGrabFolioRefcountSite,
+                                   Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
+                                              reason: "try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0): refcount \(folio.refcount) (ENOMEM)",
+                                              dump: dumpPage(folio.headPage)))
             return .ENOMEM
         }
         if !flags.contains(.pciP2PDMA), isPCIP2PDMA(folio) { return .EREMOTEIO }
@@ -331,12 +341,20 @@ extension UserPageTables {
                 case .fault: unshare = false
                 case .unshare: unshare = true
                 }
-                if let error = faultinPage(current, address: start, flags: flags, unshare: unshare, pinScope: pinScope),
-                   error != .EBUSY, error != .EAGAIN {
-                    // -EBUSY/-EAGAIN (VM_FAULT_RETRY): the model retries in place, as the
-                    // kernel's fault waits when FAULT_FLAG_ALLOW_RETRY is not set.
-                    failure = error
-                    break walk
+                if let error = faultinPage(current, address: start, flags: flags, unshare: unshare, pinScope: pinScope) {
+                    if error == .EBUSY || error == .EAGAIN {
+                        // VM_FAULT_RETRY. With FOLL_NOWAIT (FAULT_FLAG_RETRY_NOWAIT: the
+                        // lock was kept) __get_user_pages() returns what it took so far,
+                        // possibly 0, which __get_user_pages_locked() passes on. Otherwise
+                        // the model retries in place, as the kernel's fault waits when
+                        // FAULT_FLAG_ALLOW_RETRY is not set. Deliberately, a wait for a
+                        // migration entry, which the model's fault reports as a retry,
+                        // also ends a FOLL_NOWAIT walk (migration_entry_wait() sleeps).
+                        if flags.contains(.nowait) { return taken }
+                    } else {
+                        failure = error
+                        break walk
+                    }
                 }
                 tries += 1
                 if tries > Self.gupRetryLimit {

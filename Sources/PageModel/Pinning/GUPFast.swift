@@ -21,7 +21,8 @@ extension UserPageTables {
     func gupFastFallback(start startIn: UInt64, nrPages: Int, flags: FollFlags,
                          pages: UnsafeMutablePointer<Page>) -> GUPCount {
         guard flags.isSubset(of: FollFlags.fastAllowed) else {
-            machine.diagnostics.record(Diagnostic(kind: .warn, reason: "gup_fast_fallback: WARN_ON_ONCE(gup_flags \(flags) outside the GUP-fast flags): EINVAL"))
+            machine.diagnostics.recordOnce(site: "gup_fast_fallback: gup_flags",
+                                   Diagnostic(kind: .warn, reason: "gup_fast_fallback: WARN_ON_ONCE(gup_flags \(flags) outside the GUP-fast flags): EINVAL"))
             return gupErrno(.EINVAL)
         }
         if flags.contains(.pin) { mm.setHasPinned() }
@@ -129,6 +130,7 @@ extension Machine {
                 gupFastUngrab(folio, page: page, refs: 1, flags: flags, batch: &batch)
                 return false
             }
+            folioSetReferenced(folio)
             pages[nr] = gupResultPage(page, flags: flags)
             nr += 1
             addr &+= UserVM.pageSize
@@ -156,7 +158,16 @@ extension Machine {
         }
         for j in 0..<refs { pages[nr + j] = gupResultPage(Page(unchecked: first + j, context), flags: flags) }
         nr += refs
+        folioSetReferenced(folio)
         return true
+    }
+
+    /// Linux: `folio_set_referenced()`, as `gup_fast_pte_range()` and
+    /// `gup_fast_pmd_leaf()` call it on every folio they hand out (the model reads the
+    /// bit first so that an already referenced folio costs no atomic write).
+    @inline(__always)
+    func folioSetReferenced(_ folio: Folio) {
+        if !folio.testFlag(flagBits.referenced) { folio.setFlag(flagBits.referenced) }
     }
 
     /// Linux: `try_grab_folio_fast(page, refs, flags)`: P2PDMA without FOLL_PCI_P2PDMA
@@ -180,16 +191,21 @@ extension Machine {
         if flags.contains(.pin) { gupPutFolio(folio, refs: refs, page: page, batch: &batch) } else { folioPutRefs(folio, refs) }
     }
 
-    /// Linux: `gup_fast_folio_allowed(folio, flags)` [mm/gup.c:2738-2807]: a
+    /// Linux: `gup_fast_folio_allowed(folio, flags)` [mm/gup.c]: a
     /// FOLL_PIN|FOLL_LONGTERM|FOLL_WRITE pin is allowed on anonymous folios and shmem
-    /// only; a folio without a mapping (truncated) falls back. The model has no
-    /// secretmem or hugetlb.
+    /// only; and since CONFIG_SECRETMEM is on in the default configs, every order-0
+    /// folio is looked at too (secretmem folios are order-0), whatever the flags: one
+    /// without a mapping (truncated, or memory a driver mapped without one) takes the
+    /// slow path. The model has no secretmem or hugetlb mappings to refuse.
     @inline(__always)
     func gupFastFolioAllowed(_ folio: Folio, _ flags: FollFlags) -> Bool {
-        guard flags.isSuperset(of: [.pin, .longterm, .write]) else { return true }
+        let rejectFileBacked = flags.isSuperset(of: [.pin, .longterm, .write])
+        let checkSecretmem = !folio.isLarge   // IS_ENABLED(CONFIG_SECRETMEM) && !folio_test_large()
+        if !rejectFileBacked && !checkSecretmem { return true }
         let mapping = folio.mapping   // READ_ONCE(folio->mapping)
         if mapping == 0 { return false }
         if mapping & 3 != 0 { return mapping & 1 != 0 }   // FOLIO_MAPPING_FLAGS: anon (or KSM)
-        return pageCacheMapping(of: folio)?.kind == .shmem
+        // secretmem_mapping() is false for every model mapping.
+        return !rejectFileBacked || pageCacheMapping(of: folio)?.kind == .shmem
     }
 }

@@ -21,9 +21,10 @@ extension Machine {
     public func tryGrabFolio(_ folio: Folio, refs: Int32 = 1, page: Page? = nil, allowP2PDMA: Bool = false) throws(Errno) {
         guard refs > 0 else { return }
         if folio.refcount <= 0 {
-            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
-                                          reason: "try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0): refcount \(folio.refcount) (ENOMEM)",
-                                          dump: dumpPage(folio.headPage)))
+            diagnostics.recordOnce(site: Self.tryGrabFolioRefcountSite,
+                                   Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
+                                              reason: "try_grab_folio: WARN_ON_ONCE(folio_ref_count(folio) <= 0): refcount \(folio.refcount) (ENOMEM)",
+                                              dump: dumpPage(folio.headPage)))
             pins.counters.refusedGrabs.add(1, ordering: .relaxed)
             throw .ENOMEM
         }
@@ -35,6 +36,10 @@ extension Machine {
         }
         notePinsAcquired(folio, refs, nodeStat: true)
     }
+
+    /// The `WARN_ON_ONCE(folio_ref_count(folio) <= 0)` site of `try_grab_folio()`, hit by
+    /// FOLL_PIN and FOLL_GET alike.
+    static let tryGrabFolioRefcountSite = "try_grab_folio: folio_ref_count(folio) <= 0"
 
     /// `try_grab_folio(page_folio(page), refs, FOLL_PIN)` from a page, as GUP's slow path
     /// calls it; the zero page is a no-op even where it has no folio (memdesc designs).
@@ -97,7 +102,8 @@ extension Machine {
         while true {
             guard let found = pageFolio(page) else { return nil }
             if found.refcount < 0 {
-                diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(found.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
+                diagnostics.recordOnce(site: "try_get_folio: folio_ref_count(folio) < 0",
+                                       Diagnostic(kind: .warn, pfn: UInt64(found.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
                 pins.counters.refusedGrabs.add(1, ordering: .relaxed)
                 return nil
             }
@@ -194,6 +200,9 @@ extension Machine {
             let target = proxy ?? page
             let found = known ?? pageFolio(target)
             known = nil
+            // The zero page: gup_put_folio() does nothing. Deliberately it is not dirtied
+            // either (v6.19's folio_mark_dirty() → noop_dirty_folio() would set PG_dirty
+            // on it, to no effect).
             guard !isZeroPagePfn(target.pfn), let folio = found else { i += 1; continue }
             var nr = 1
             if proxy == nil {
@@ -278,10 +287,13 @@ extension Machine {
         return registry.object(at: folio.pgmap, as: DevPagemap.self)?.type == .pciP2PDMA
     }
 
-    /// Linux: `folio_is_longterm_pinnable()` [include/linux/mm.h:2199-2230], without CMA
-    /// (the model has no CMA areas): the zero page yes; device-coherent and fsdax no;
-    /// otherwise not in ZONE_MOVABLE.
+    /// Linux: `folio_is_longterm_pinnable()` [include/linux/mm.h], with CONFIG_CMA (on in
+    /// the default configs): a folio in a MIGRATE_CMA or MIGRATE_ISOLATE pageblock no
+    /// (checked before the zero page, as the kernel does); the zero page yes;
+    /// device-coherent and fsdax no; otherwise not in ZONE_MOVABLE.
     public func folioIsLongtermPinnable(_ folio: Folio) -> Bool {
+        // folio_migratetype(): the pageblock's type (nil outside the buddy's zones).
+        if let type = pageblockMigratetype(pfn: folio.pfn), type == .cma || type == .isolate { return false }
         if isZeroPagePfn(folio.pfn) { return true }
         let zone = context.zone(of: folio.pfn)
         if zone >= 0, zone == pins.deviceZoneIndex {

@@ -1,7 +1,7 @@
 // FOLL_LONGTERM (mm/gup.c, v6.19): __gup_longterm_locked() 2465-2497 and
 // check_and_migrate_movable_pages() → collect_longterm_unpinnable_folios() +
 // migrate_longterm_unpinnable_folios() 2265-2434. Pages that must not stay pinned for
-// long (ZONE_MOVABLE, device-coherent; the model has no CMA areas, and fsdax VMAs are
+// long (CMA and isolated pageblocks, ZONE_MOVABLE, device-coherent; fsdax VMAs are
 // refused with -EOPNOTSUPP by check_vma_flags() first) are unpinned, migrated out, and
 // the whole range is pinned again.
 

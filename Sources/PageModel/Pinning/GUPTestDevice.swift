@@ -82,13 +82,19 @@ public final class GUPTestDevice: @unchecked Sendable {
     /// that is not maybe-DMA-pinned, or for PIN_LONGTERM_BENCHMARK not longterm-pinnable,
     /// is a WARN with a dump (recorded); DUMP_USER_PAGES_TEST dumps the selected pages;
     /// then `put_back_pages()`: put_page() for GUP_*, unpin_user_pages() for PIN_*.
+    /// Bad sizes as v6.19 has them: no -EINVAL for a wrapping addr + size (the loop runs
+    /// no call), -ENOMEM when the pages array would exceed kvmalloc's INT_MAX bytes.
     public func ioctl(_ command: GUPTestCommand, _ args: inout GUPTestArgs) throws(Errno) {
         let pageSize = UserVM.pageSize
-        let (end, overflow) = args.addr.addingReportingOverflow(args.size)
-        if overflow { throw .EINVAL }
-        let nrPages = Int(args.size / pageSize)
+        // v6.19 checks only `gup->size > ULONG_MAX` (never true on 64-bit) and does not
+        // check addr + size for overflow (a later kernel adds check_add_overflow()): a
+        // wrapping range ends below its start, so the loop below runs no call and the
+        // ioctl succeeds with size 0.
+        let end = args.addr &+ args.size
+        // kvcalloc(nr_pages, sizeof(void *)): kvmalloc refuses more than INT_MAX bytes
+        // with a WARN_ON_ONCE, and the ioctl fails with -ENOMEM.
+        try kvcallocPagePointers(args.size / pageSize)
         var pages: [Page] = []
-        pages.reserveCapacity(nrPages)
         let perCall = Int(args.nrPagesPerCall)
         var nr = perCall
         var addr = args.addr
@@ -129,6 +135,17 @@ public final class GUPTestDevice: @unchecked Sendable {
         let putBegan = clock.now
         putBackPages(command, pages, testFlags: args.testFlags)
         args.putDeltaUsec = Self.microseconds(clock.now - putBegan)
+    }
+
+    /// `kvcalloc(nr_pages, sizeof(void *), GFP_KERNEL)` of the page array:
+    /// `__kvmalloc_node_noprof()` refuses more than INT_MAX bytes with a WARN_ON_ONCE
+    /// [mm/slub.c], and the ioctl fails with -ENOMEM. (The model's array grows as
+    /// pages come in; it allocates nothing up front.)
+    private func kvcallocPagePointers(_ nrPages: UInt64) throws(Errno) {
+        guard nrPages > UInt64(Int32.max) / 8 else { return }
+        machine.diagnostics.recordOnce(site: "__kvmalloc_node_noprof:size > INT_MAX",
+                                       Diagnostic(kind: .warn, reason: "__kvmalloc_node: WARN_ON_ONCE(size > INT_MAX): \(nrPages) page pointers (ENOMEM)"))
+        throw .ENOMEM
     }
 
     private static func microseconds(_ duration: Duration) -> UInt64 {
@@ -188,12 +205,13 @@ public final class GUPTestDevice: @unchecked Sendable {
             if size > UInt64(Int.max) { throw .EINVAL }
             let total = Int(size / UserVM.pageSize)
             if total == 0 { throw .EINVAL }
+            try kvcallocPagePointers(UInt64(total))
             var gupFlags: FollFlags = .longterm
             if flags & Self.longtermUseWrite != 0 { gupFlags.insert(.write) }
             let fast = flags & Self.longtermUseFast != 0
             var pinned: [Page] = []
             while pinned.count < total {
-                let at = addr + UInt64(pinned.count) * UserVM.pageSize
+                let at = addr &+ UInt64(pinned.count) * UserVM.pageSize
                 do throws(Errno) {
                     let got = fast ? try process.pinUserPagesFast(start: at, nrPages: total - pinned.count, flags: gupFlags)
                                    : try process.pinUserPages(start: at, nrPages: total - pinned.count, flags: gupFlags)

@@ -48,13 +48,15 @@ public struct MainlinePins: PinTracker {
     public func addPin(_ folio: Folio, in machine: Machine) {
         if folio.hasPincount {
             if (folio.pincount ?? 0) < 1 {
-                machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "folio_add_pin: WARN_ON_ONCE(atomic_read(&folio->_pincount) < 1)"))
+                machine.diagnostics.recordOnce(site: "folio_add_pin: atomic_read(&folio->_pincount) < 1",
+                                               Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "folio_add_pin: WARN_ON_ONCE(atomic_read(&folio->_pincount) < 1)"))
             }
             folio.get()
             folio.pincountAdd(1)
         } else {
             if UInt32(bitPattern: folio.refcount) < UInt32(GUPPin.countingBias) {
-                machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "folio_add_pin: WARN_ON_ONCE(folio_ref_count(folio) < GUP_PIN_COUNTING_BIAS)"))
+                machine.diagnostics.recordOnce(site: "folio_add_pin: folio_ref_count(folio) < GUP_PIN_COUNTING_BIAS",
+                                               Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "folio_add_pin: WARN_ON_ONCE(folio_ref_count(folio) < GUP_PIN_COUNTING_BIAS)"))
             }
             folio.refAdd(GUPPin.countingBias)
         }

@@ -76,22 +76,70 @@ extension UserPageTables {
         return slot(pud.pfn, Paging.index(address, Paging.pudShift)).load().pfn
     }
 
-    /// A fault on a huge PMD: a write or unshare on a read-only one reuses the folio when
-    /// its head is exclusive (do_huge_pmd_wp_page()); otherwise the PMD is split and the
-    /// fault is handled on the PTEs (`.fallback`), as the kernel does.
+    /// A fault on a huge PMD: a write or unshare on a read-only one goes to
+    /// `hugePMDWPPage`; anything else has nothing to do here.
     func hugePMDFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, entry: PTE, flags: FaultFlags) -> VMFault {
         guard flags.contains(.write) || flags.contains(.unshare) else { return [] }
         if entry.isWritable && !flags.contains(.unshare) { return [] }
-        if let folio = normalFolio(entry), machine.folioIsAnon(folio),
-           machine.pageAnonExclusive(folio.headPage, folio: folio) {
-            if flags.contains(.write), vma.flags.contains(.write) {
-                let table = pmdTablePfn(address)
-                lockTable(table)
-                if pmd.load() == entry { pmd.store(entry.madeWritableDirty) }
-                unlockTable(table)
+        return hugePMDWPPage(vma, address: address, pmd: pmd, orig: entry, unshare: flags.contains(.unshare))
+    }
+
+    /// Linux: `do_huge_pmd_wp_page()` [mm/huge_memory.c]: under the PMD lock, an
+    /// anonymous THP whose head page (`pmd_page()`) is PageAnonExclusive is reused; else,
+    /// with the folio locked (the PMD lock dropped while waiting for it, and the PMD
+    /// checked again), a folio nobody else holds (`folio_ref_count() == 1`: the child
+    /// that shared it has gone) is made exclusive (`SetPageAnonExclusive(head)`) and
+    /// reused. Reuse for an unshare changes nothing; for a write the PMD becomes young,
+    /// dirty and writable. Otherwise the PMD is split and the fault handled on the PTEs
+    /// (`.fallback`). Deliberately, `folio_move_anon_rmap()` is not done (the folio
+    /// stays on its anon_vma, as in the model's small-folio reuse), and a folio in the
+    /// swap cache is never reused (the model splits a PMD before swap-out, so none is
+    /// PMD-mapped).
+    func hugePMDWPPage(_ vma: VMA, address: UInt64, pmd: EntrySlot, orig: PTE, unshare: Bool) -> VMFault {
+        guard let folio = normalFolio(orig), machine.folioIsAnon(folio) else {
+            splitHugePMD(vma, address: address)
+            return .fallback
+        }
+        let head = folio.headPage
+        let table = pmdTablePfn(address)
+        func reuse() -> VMFault {
+            if !unshare {
+                var entry = PTE(rawValue: orig.rawValue | PTE.accessed | PTE.dirty)   // pmd_mkyoung(), pmd_mkdirty()
+                if vma.flags.contains(.write) { entry = entry.madeWritableDirty }      // maybe_pmd_mkwrite()
+                pmd.store(entry)
             }
+            unlockTable(table)
             return []
         }
+        lockTable(table)
+        guard pmd.load() == orig else { unlockTable(table); return [] }
+        // Early check when only holding the PT lock.
+        if machine.pageAnonExclusive(head, folio: folio) { return reuse() }
+        if !folio.tryLock() {
+            folio.get()
+            unlockTable(table)
+            folio.lock()
+            lockTable(table)
+            guard pmd.load() == orig else {
+                unlockTable(table)
+                folio.unlock()
+                machine.folioPut(folio)
+                return []
+            }
+            machine.folioPut(folio)
+        }
+        // Recheck after temporarily dropping the PT lock.
+        if machine.pageAnonExclusive(head, folio: folio) {
+            folio.unlock()
+            return reuse()
+        }
+        if !machine.swap.cache.contains(folio), folio.refcount == 1 {
+            machine.setPageAnonExclusive(head, folio: folio, true)
+            folio.unlock()
+            return reuse()
+        }
+        folio.unlock()
+        unlockTable(table)
         splitHugePMD(vma, address: address)
         return .fallback
     }

@@ -45,7 +45,17 @@ extension UserPageTables {
             machine.folioPut(folio)
             return .oom
         }
-        folio.lock()
+        // folio_lock_or_retry(): with FAULT_FLAG_RETRY_NOWAIT (and ALLOW_RETRY, not
+        // TRIED) a folio locked elsewhere is VM_FAULT_RETRY with the mmap_lock kept
+        // (__folio_lock_or_retry()); otherwise the model waits for the lock in place.
+        if flags.isSuperset(of: [.allowRetry, .retryNowait]), !flags.contains(.tried) {
+            guard folio.tryLock() else {
+                machine.folioPut(folio)
+                return result.union(.retry)
+            }
+        } else {
+            folio.lock()
+        }
         lockTable(table)
         // Our reference (from the cache lookup or the allocation) becomes the PTE's; on
         // any way out before that it is dropped after the folio is unlocked.
@@ -60,7 +70,12 @@ extension UserPageTables {
         let pfn = folio.pfn + Int(entry.offset &- (swap.cache.entry(of: folio)?.offset ?? entry.offset))
         // This PTE's swap reference is one of swap_count(); others are other PTEs.
         let stillUsed = swap.swapCount(entry) > 1
-        let exclusive = orig.isSwapExclusive || (!stillUsed && !machine.folioMapped(folio))
+        // do_swap_page(): exclusive when the swap PTE says so, or when nobody else holds
+        // the folio (`folio_ref_count(folio) == 1` once the swap cache has let go, which
+        // the model does below when no other entry refers to it): a mapping elsewhere or a
+        // GUP reference (vmsplice(), a pin) keeps it shared, so a write copies.
+        let cacheRefs = swap.cache.contains(folio) ? Int32(folio.nrPages) : 0
+        let exclusive = orig.isSwapExclusive || (!stillUsed && folio.refcount == 1 + cacheRefs)
         if !machine.folioIsAnon(folio) {
             guard machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: false,
                                               exclusive: exclusive) else { return giveUp(.oom) }
