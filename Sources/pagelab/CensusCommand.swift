@@ -75,9 +75,7 @@ struct CensusCommand: ParsableCommand {
 
     private func write(bytes: [UInt8]) throws {
         guard let output else { return FileHandle.standardOutput.write(Data(bytes)) }
-        do { try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-            throw CensusError.unwritable(path: output, reason: error.localizedDescription)
-        }
+        try OutputFile.write(bytes, to: output)
     }
 }
 

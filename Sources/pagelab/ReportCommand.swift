@@ -1,6 +1,7 @@
 // `pagelab report`: the main job.
 import ArgumentParser
 import Foundation
+import PageCensus
 import PageReport
 
 struct Report: ParsableCommand {
@@ -26,12 +27,13 @@ struct Report: ParsableCommand {
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(report.html.utf8).write(to: directory.appendingPathComponent("index.html"))
-            for (name, bytes) in report.files {
-                try Data(bytes).write(to: directory.appendingPathComponent(name))
-            }
         } catch {
-            throw ValidationError("cannot write the report to '\(out)': \(error.localizedDescription)")
+            throw CensusError.unwritable(path: out, reason: "cannot create the directory")
+        }
+        // Each file as `--output` writes one: a symlink followed, mode and owner kept.
+        try OutputFile.write(Array(report.html.utf8), to: directory.appendingPathComponent("index.html").path)
+        for (name, bytes) in report.files {
+            try OutputFile.write(bytes, to: directory.appendingPathComponent(name).path)
         }
         emit(report.text)
         emit("\nPageLab report written to \(directory.path)/index.html\n")
