@@ -12,7 +12,7 @@ struct Report: ParsableCommand {
     @Option(help: "Directory for index.html and its pictures.")
     var out: String = "pagelab-report"
 
-    @Option(help: "A kernel .config (plain or gzip) instead of the running kernel's.")
+    @Option(help: "A kernel .config (plain or gzip; - reads standard input) instead of the running kernel's.")
     var kconfig: String?
 
     @Option(help: "A named kernel configuration preset (see `pagelab flags --help`).")
@@ -23,7 +23,9 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let report = try PageLabReport.make(kconfig: kconfig, preset: preset)
+        let progress = StageProgress(command: "report")
+        let report = try PageLabReport.make(kconfig: kconfig, preset: preset, progress: progress.show)
+        progress.clear()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

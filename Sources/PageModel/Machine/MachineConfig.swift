@@ -118,9 +118,8 @@ public struct MachineConfig: Sendable, Equatable {
         let maxNodes = kernel.isEnabled("NUMA") ? 1 << (kernel.number("NODES_SHIFT") ?? 0) : 1
         guard nodes <= maxNodes else { throw .tooManyNodesForConfig(nodes: nodes, maxNumnodes: maxNodes) }
         if let error = flagsBudget.error { throw .layout("the kernel config does not build: \(error)") }
-        if arch.bitsPerLong == 32, design == .memdesc32 || design == .memdesc8 {
-            throw .designDoesNotFitArch(design: design, arch: arch, reason:
-                "the memdesc plan shrinks a 64-byte struct page; a 32-bit struct page is already 32 bytes and its memdesc word has no room for a 16-byte-aligned pointer and type bits above 28 bits")
+        if let reason = design.unfitReason(on: arch) {
+            throw .designDoesNotFitArch(design: design, arch: arch, reason: reason)
         }
         guard movableBytes < ramBytes || movableBytes == 0 else {
             throw .badHole("ZONE_MOVABLE (\(movableBytes) bytes) leaves no RAM for the kernel")
