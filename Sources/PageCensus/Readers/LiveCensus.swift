@@ -22,8 +22,13 @@ public enum LiveCensus {
         } catch let .unreadable(path, reason) {
             throw .unreadable(path: path, reason: reason + " (a census needs root and CONFIG_PROC_PAGE_MONITOR)")
         } catch { throw error }
-        let countFile = flagsOnly ? nil : try? PfnFile(path: procRoot + "/kpagecount")
-        let cgroupFile = flagsOnly ? nil : try? PfnFile(path: procRoot + "/kpagecgroup")
+        // kpagecount and kpagecgroup may be missing (CONFIG_MEMCG off: no kpagecgroup);
+        // one that is there but cannot be read (a FIFO, a device) is an error.
+        func optional(_ name: String) throws(CensusError) -> PfnFile? {
+            flagsOnly || access(procRoot + "/" + name, F_OK) != 0 ? nil : try PfnFile(path: procRoot + "/" + name)
+        }
+        let countFile = try optional("kpagecount")
+        let cgroupFile = try optional("kpagecgroup")
         let info = machineInfo(procRoot: procRoot)
         // A text file that is there but could not be read (a FIFO, a device) is an
         // error, not a census without it.

@@ -41,8 +41,8 @@ public enum SnapshotReader {
 
         var info = SnapshotInfo(kernelRelease: "")
         var builder: CensusBuilder?
-        var flags = [UInt64](repeating: 0, count: SnapshotFormat.chunkPfns)
-        var counts = flags, cgroups = flags
+        // Sized by the records (at most chunkPfns pfns each), so a small snapshot costs little.
+        var flags: [UInt64] = [], counts: [UInt64] = [], cgroups: [UInt64] = []
         var offset = SnapshotFormat.headerSize
         var records: UInt32 = 0
         var pfns: UInt64 = 0
@@ -88,13 +88,13 @@ public enum SnapshotReader {
                 case .info:
                     guard records == 0 else { throw SnapshotDecodeError("INFO record after the first") }
                     info = try parseInfo(raw)
-                    infoOffset = start
+                    infoOffset = offset
                 case .file:
                     guard let nul = raw.firstIndex(of: 0) else { throw SnapshotDecodeError("FILE record without a name") }
                     guard builder == nil else { throw SnapshotDecodeError("FILE record after the PFNS records") }
                     let name = String(decoding: raw[0..<nul], as: UTF8.self)
                     info.files[name] = Array(raw[(nul + 1)...])
-                    fileOffsets[name] = start
+                    fileOffsets[name] = offset
                 case .pfns:
                     var body = ByteReader(raw)
                     let first = try body.u64()
@@ -104,6 +104,11 @@ public enum SnapshotReader {
                     guard pfns + UInt64(count) <= UInt64(info.maxPfns) else {
                         throw SnapshotDecodeError("PFNS record reaches pfn \(pfns + UInt64(count)), beyond the \(info.maxPfns) pfns of MAX_PHYSMEM_BITS")
                     }
+                    if flags.count != count {
+                        flags = [UInt64](repeating: 0, count: count)
+                        counts = flags
+                        cgroups = flags
+                    }
                     try body.runs(into: &flags, count: count)
                     try body.runs(into: &counts, count: count)
                     try body.runs(into: &cgroups, count: count)
@@ -111,12 +116,7 @@ public enum SnapshotReader {
                     if builder == nil {
                         builder = CensusBuilder(info: info, picture: picture, expectedPfns: LiveCensus.expectedPfns(info))
                     }
-                    if count == SnapshotFormat.chunkPfns {
-                        builder?.consume(flags: flags, counts: counts, cgroups: cgroups)
-                    } else {
-                        builder?.consume(flags: Array(flags[0..<count]), counts: Array(counts[0..<count]),
-                                         cgroups: Array(cgroups[0..<count]))
-                    }
+                    builder?.consume(flags: flags, counts: counts, cgroups: cgroups)
                     pfns += UInt64(count)
                 case .end:
                     var body = ByteReader(raw)
