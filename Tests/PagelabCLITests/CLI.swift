@@ -20,8 +20,13 @@ enum CLI {
     }()
 
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
+        try runProgram(executable.path, arguments, stdin: stdin)
+    }
+
+    /// Runs any program the same way (the terminal tests run pagelab under script(1)).
+    static func runProgram(_ path: String, _ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out

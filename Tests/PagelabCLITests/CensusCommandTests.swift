@@ -52,7 +52,15 @@ import Testing
     }
 
     @Test func fleetOfTwo() throws {
-        let result = try CLI.run(["census", "--from", Self.example, "--from", Self.example])
+        // A second machine: a census of a fake /proc saved as a snapshot (the same file
+        // twice is refused: a fleet counts each machine once).
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try Data([UInt8](repeating: 0, count: 8 * 32768)).write(to: dir.appendingPathComponent("kpageflags"))
+        try Data("00000000-07ffffff : System RAM\n".utf8).write(to: dir.appendingPathComponent("iomem"))
+        let second = dir.appendingPathComponent("second.pglb").path
+        #expect(try CLI.run(["census", "--proc", dir.path, "--save", second]).status == 0)
+        let result = try CLI.run(["census", "--from", Self.example, "--from", second])
         #expect(result.status == 0)
         #expect(result.stdout.contains("fleet of 2 machines"))
         #expect(result.stdout.contains("Machines"))
