@@ -57,4 +57,13 @@ enum CLI {
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
     }
+
+    /// A fresh fake /proc for `census --proc`: one 128 MiB section of System RAM whose
+    /// 32768 pfns read as zero flags (no kpagecount or kpagecgroup).
+    static func oneSectionProc() throws -> URL {
+        let dir = try temporaryDirectory()
+        try Data([UInt8](repeating: 0, count: 8 * 32768)).write(to: dir.appendingPathComponent("kpageflags"))
+        try Data("00000000-07ffffff : System RAM\n".utf8).write(to: dir.appendingPathComponent("iomem"))
+        return dir
+    }
 }

@@ -54,10 +54,8 @@ import Testing
     @Test func fleetOfTwo() throws {
         // A second machine: a census of a fake /proc saved as a snapshot (the same file
         // twice is refused: a fleet counts each machine once).
-        let dir = try CLI.temporaryDirectory()
+        let dir = try CLI.oneSectionProc()
         defer { try? FileManager.default.removeItem(at: dir) }
-        try Data([UInt8](repeating: 0, count: 8 * 32768)).write(to: dir.appendingPathComponent("kpageflags"))
-        try Data("00000000-07ffffff : System RAM\n".utf8).write(to: dir.appendingPathComponent("iomem"))
         let second = dir.appendingPathComponent("second.pglb").path
         #expect(try CLI.run(["census", "--proc", dir.path, "--save", second]).status == 0)
         let result = try CLI.run(["census", "--from", Self.example, "--from", second])

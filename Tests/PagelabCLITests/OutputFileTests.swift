@@ -91,11 +91,9 @@ import Testing
         #expect(!missing.stderr.contains("Domain"))
     }
 
-    @Test func saveIntoAFifoAndA0600File() throws {
-        let proc = try CLI.temporaryDirectory()
+    @Test func saveIntoA0600FileAndDevFull() throws {
+        let proc = try CLI.oneSectionProc()
         defer { try? FileManager.default.removeItem(at: proc) }
-        try Data([UInt8](repeating: 0, count: 8 * 32768)).write(to: proc.appendingPathComponent("kpageflags"))
-        try Data("00000000-07ffffff : System RAM\n".utf8).write(to: proc.appendingPathComponent("iomem"))
         let snapshot = proc.appendingPathComponent("private.pglb").path
         try Data("old".utf8).write(to: URL(fileURLWithPath: snapshot))
         chmod(snapshot, 0o600)
