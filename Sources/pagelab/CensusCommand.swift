@@ -46,6 +46,9 @@ struct CensusCommand: ParsableCommand {
             throw ValidationError("--format png would write binary data to the terminal; use --output FILE or redirect standard output")
         }
         try Self.refuseRepeatedSnapshots(from)
+        // Each machine's bytes fit 2^52 (SnapshotInfo.maxPhysmemBits): 1024 of them fit a
+        // 64-bit sum.
+        if from.count > Self.maxFleet { throw ValidationError("a fleet of \(from.count) snapshots is more than the \(Self.maxFleet) one census adds up") }
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
         let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
         let started = Date()
@@ -60,6 +63,9 @@ struct CensusCommand: ParsableCommand {
         } else {
             for path in from { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
             try Self.refuseRepeatedCensuses(machines, paths: from)
+            if let other = machines.first(where: { $0.pageSize != machines[0].pageSize }) {
+                throw ValidationError("a fleet adds pages up: \(other.info.machine.isEmpty ? "a machine" : other.info.machine) has \(other.pageSize)-byte pages, \(from[0]) \(machines[0].pageSize)-byte ones")
+            }
         }
         let census = Census.fleet(machines)
         let seconds = Date().timeIntervalSince(started)
@@ -78,6 +84,8 @@ struct CensusCommand: ParsableCommand {
         default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds))
         }
     }
+
+    static let maxFleet = 1024
 
     /// A fleet adds machines up: the same snapshot file named twice (under any path)
     /// would count one machine twice.
