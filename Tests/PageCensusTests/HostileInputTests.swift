@@ -180,6 +180,16 @@ import Testing
         #expect(census.mapcount[1] == 4096)
     }
 
+    @Test func aLongerKpagecgroupIsStated() throws {
+        let proc = try FakeProc.oneSection()
+        defer { proc.remove() }
+        try proc.pfnFile("kpageflags", [UInt64](repeating: 1 << 10, count: 4096))
+        try proc.pfnFile("kpagecount", [UInt64](repeating: 0, count: 4096))
+        let (census, _) = try LiveCensus.run(procRoot: proc.path)
+        #expect(census.warnings.contains("kpagecgroup goes on past pfn 4096, where kpageflags ends: its entries after it are not used"))
+        #expect(!census.warnings.contains { $0.hasPrefix("kpagecount") })
+    }
+
     @Test func iomemAndVmstatOverflowsAreErrorsNamingTheLine() throws {
         let proc = try FakeProc.oneSection()
         defer { proc.remove() }

@@ -75,9 +75,21 @@ public enum LiveCensus {
             swap(&current, &next)
         }
         var census = sink.builder.finish()
+        let names = ["kpageflags", "kpagecount", "kpagecgroup"]
         for (file, pfn) in shortFiles.sorted(by: { $0.key < $1.key }) {
-            let name = file == 1 ? "kpagecount" : "kpagecgroup"
-            census.warnings.append("\(name) ends at pfn \(pfn), before kpageflags (pfn \(census.pfns)): the pfns after it count as \(file == 1 ? "unmapped" : "uncharged")")
+            census.warnings.append("\(names[file]) ends at pfn \(pfn), before kpageflags (pfn \(census.pfns)): the pfns after it count as \(file == 1 ? "unmapped" : "uncharged")")
+        }
+        // Where kpageflags itself ended (not iomem's limit), a longer kpagecount or
+        // kpagecgroup disagrees with it too.
+        if census.pfns < limit {
+            var probe = [UInt64](repeating: 0, count: 1)
+            for file in 1...2 where shortFiles[file] == nil {
+                guard let pfnFile = files[file] else { continue }
+                let more = probe.withUnsafeMutableBufferPointer { (try? pfnFile.read(into: $0, atPfn: census.pfns)) ?? 0 }
+                if more > 0 {
+                    census.warnings.append("\(names[file]) goes on past pfn \(census.pfns), where kpageflags ends: its entries after it are not used")
+                }
+            }
         }
         return (census, sink.writer)
     }
