@@ -38,6 +38,7 @@ struct CompareCommand: ParsableCommand {
         try kind.validate(ramBytes: ramBytes)
         let chosen = try Self.parseDesigns(designs)
         let progress = StageProgress(command: "compare")
+        defer { progress.clear() }
         var results: [WorkloadResult] = []
         for (index, design) in chosen.enumerated() {
             progress.show("\(design) (\(index + 1) of \(chosen.count))")

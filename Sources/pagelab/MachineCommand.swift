@@ -40,6 +40,7 @@ struct MachineCommand: ParsableCommand {
         let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
                                        design: try Design.named(design), arch: try Arch.named(arch))
         let progress = StageProgress(command: "machine")
+        defer { progress.clear() }  // also when building fails: the error line starts clean
         progress.show("building a \(ram) \(design) machine")
         let machine = try Machine(config: config)
         progress.show("self-check")

@@ -37,6 +37,8 @@ struct StageProgress {
         FileHandle.standardError.write(Data("\r\(command): \(step)\u{1b}[K".utf8))
     }
 
+    /// Erases the line; called before the output, and again (harmlessly) on the way out
+    /// so that an error message starts on a clean line.
     func clear() {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))

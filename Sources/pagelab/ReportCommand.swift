@@ -24,6 +24,7 @@ struct Report: ParsableCommand {
 
     func run() throws {
         let progress = StageProgress(command: "report")
+        defer { progress.clear() }
         let report = try PageLabReport.make(kconfig: kconfig, preset: preset, progress: progress.show)
         progress.clear()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
