@@ -49,6 +49,21 @@ public enum OutputFile {
         }
     }
 
+    /// `mkdir -p`: the directory and its missing parents (for `report --out DIR`); an
+    /// existing directory is fine, anything else in the way is an error.
+    public static func makeDirectory(_ path: String) throws(CensusError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if mkdir(prefix, 0o777) != 0, errno != EEXIST { throw .unwritable(path: prefix, reason: errnoText()) }
+            prefix += "/"
+        }
+        var status = stat()
+        guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFDIR else {
+            throw .unwritable(path: path, reason: "it is not a directory")
+        }
+    }
+
     /// open(O_WRONLY | O_TRUNC) and write, as the shell's `>` does.
     private static func writeInPlace(_ bytes: [UInt8], path: String, create: Bool) throws(CensusError) {
         let flags = O_WRONLY | O_CLOEXEC | (create ? O_CREAT | O_TRUNC : 0)

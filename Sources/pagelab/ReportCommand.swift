@@ -23,16 +23,13 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
+        // Before the work: a directory that cannot be made fails at once.
+        try OutputFile.makeDirectory(out)
         let progress = StageProgress(command: "report")
         defer { progress.clear() }
         let report = try PageLabReport.make(kconfig: kconfig, preset: preset, progress: progress.show)
         progress.clear()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        } catch {
-            throw CensusError.unwritable(path: out, reason: "cannot create the directory")
-        }
         // Each file as `--output` writes one: a symlink followed, mode and owner kept.
         try OutputFile.write(Array(report.html.utf8), to: directory.appendingPathComponent("index.html").path)
         for (name, bytes) in report.files {

@@ -99,6 +99,15 @@ import Testing
         #expect(try error(["flags", "--kconfig", fifo]) == "pagelab: error: cannot read '\(fifo)': it is a FIFO, not a regular file\n")
     }
 
+    @Test func aReportDirectoryThatCannotBeMadeFailsFirst() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("file").path
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        #expect(try error(["report", "--out", file]) == "pagelab: error: cannot write \(file): it is not a directory\n")
+        #expect(try error(["report", "--out", file + "/sub"]) == "pagelab: error: cannot write \(file)/sub: Not a directory\n")
+    }
+
     @Test(.enabled(if: Terminal.available, "needs script(1) from util-linux for a terminal"))
     func progressOnATerminal() throws {
         let machine = try Terminal.run(["machine", "--ram", "256M"], stdoutToNull: true)
