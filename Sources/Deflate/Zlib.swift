@@ -8,6 +8,8 @@ import Foundation
 public struct ZlibError: Error, CustomStringConvertible, Equatable {
     public let code: Int32
     public let message: String
+    /// True when inflating stopped at the caller's limit (the data may be fine, but large).
+    public var overLimit = false
     public var description: String { "zlib error \(code): \(message)" }
 }
 
@@ -84,7 +86,7 @@ public enum Zlib {
                 if got == 0 && stream.avail_in == 0 { return Z_BUF_ERROR }
             }
         }
-        if tooLarge { throw ZlibError(code: Z_DATA_ERROR, message: "inflates to more than \(limit) bytes") }
+        if tooLarge { throw ZlibError(code: Z_DATA_ERROR, message: "inflates to more than \(limit) bytes", overLimit: true) }
         guard result == Z_OK else {
             let message = stream.msg.map { String(cString: $0) }
                 ?? (result == Z_BUF_ERROR ? "truncated stream" : "corrupt stream")

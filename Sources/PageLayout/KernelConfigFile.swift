@@ -25,7 +25,9 @@ extension KernelConfig {
             do {
                 text = try Zlib.decompress(bytes, limit: maxFileBytes)
             } catch {
-                throw .malformedFile(path: path, reason: "corrupt gzip data (\(error.message))")
+                // Stopped at the limit while inflating: too large, not corrupt.
+                throw .malformedFile(path: path, reason: error.overLimit ? "gzip data that inflates to more than 64 MiB, not a kernel configuration"
+                                                                   : "corrupt gzip data (\(error.message))")
             }
         }
         // A kconfig file is ASCII text; NUL bytes or invalid UTF-8 mean binary data.

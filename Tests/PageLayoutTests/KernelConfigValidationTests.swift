@@ -83,7 +83,7 @@ import Testing
         let path = try temporaryFile(bomb, name: "config.gz")
         #expect(throws: LayoutError.self) { try KernelConfig.load(path: path) }
         do { _ = try KernelConfig.load(path: path) } catch {
-            #expect("\(error)".contains("more than 67108864 bytes"), "\(error)")
+            #expect("\(error)".contains("gzip data that inflates to more than 64 MiB"), "\(error)")
         }
     }
 
