@@ -14,7 +14,8 @@ import Darwin
 ///   target's directory, created with the target's mode (and, as root, its owner and
 ///   group), filled, fsync'ed and renamed over the target. A failure leaves the old file.
 ///   A regular file with more than one hard link is written in place, as `>` would, so
-///   that the other names keep seeing it.
+///   that the other names keep seeing it; so is one in a directory where no temporary
+///   file can be created but the file itself is writable.
 /// - A character or block device or a FIFO is opened and written in place (`>` would;
 ///   opening a FIFO waits for a reader, as the shell does). It is never replaced.
 /// - A directory, a socket or anything else is refused.
@@ -87,7 +88,12 @@ public enum OutputFile {
         let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
         var template = Array((directory + "." + name + ".pagelab-XXXXXX").utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else { throw .unwritable(path: target, reason: errnoText()) }
+        guard fd >= 0 else {
+            // A directory this user cannot create files in, holding a file they may write:
+            // `>` would write it in place, and so does PageLab (not atomically).
+            if errno == EACCES, owner == nil, access(target, W_OK) == 0 { return try writeInPlace(bytes, path: target, create: false) }
+            throw .unwritable(path: target, reason: errnoText())
+        }
         let temporary = String(cString: template)
         var failure: String?
         if fchmod(fd, mode) != 0 { failure = errnoText() }

@@ -49,6 +49,17 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["private.txt"])
     }
 
+    @Test func aFileWithTwoNamesKeepsBoth() throws {
+        let dir = try CLI.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = dir.appendingPathComponent("a.txt").path, second = dir.appendingPathComponent("b.txt").path
+        try Data("old".utf8).write(to: URL(fileURLWithPath: first))
+        #expect(link(first, second) == 0)
+        #expect(try CLI.run(["census", "--from", Self.example, "--output", first]).status == 0)
+        // Written in place, as `>` would: the other name sees the census.
+        #expect(try String(contentsOfFile: second, encoding: .utf8).hasPrefix("Census of"))
+    }
+
     @Test func aFifoIsWrittenInPlace() throws {
         let dir = try CLI.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: dir) }
