@@ -60,12 +60,13 @@ extension SnapshotInfo {
         }
         var ramPages = maxPfns
         if let text = text("iomem") { ramPages = try Iomem(validating: text, pageShift: pageShift).ramPages }
-        if let text = text("zoneinfo") { try checkCounts(text, file: "zoneinfo", names: ["pages", "spanned", "present", "managed", "start_pfn:"]) }
+        if let text = text("zoneinfo") { try checkZoneinfo(text) }
         if let text = text("buddyinfo") { try checkBuddyinfo(text) }
         if let text = text("vmstat") {
             for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
                 let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
-                guard words.count >= 2, words[0] == "nr_zspages" else { continue }
+                // As KeyValueFile.parse reads it: a trailing ':' on the name is dropped.
+                guard words.count >= 2, words[0] == "nr_zspages" || words[0] == "nr_zspages:" else { continue }
                 guard let value = Int(words[1]), value >= 0, value <= ramPages else {
                     throw InputProblem(file: "vmstat", line: index + 1,
                                        reason: "nr_zspages \(words[1]) is not a page count from 0 to the \(ramPages) RAM pages")
@@ -74,15 +75,20 @@ extension SnapshotInfo {
         }
     }
 
-    /// Lines `NAME VALUE` (zoneinfo: `pages free 7`, `spanned 4095`, ...): the last word
-    /// must be a count of pfns from 0 to `maxPfns`.
-    private func checkCounts(_ text: String, file: String, names: Set<Substring>) throws(InputProblem) {
+    /// zoneinfo's counters, the words `ZoneInfo.parse` reads (`pages free N`, `spanned N`,
+    /// `present N`, `managed N`, `start_pfn: N`): each a count of pfns from 0 to `maxPfns`.
+    private func checkZoneinfo(_ text: String) throws(InputProblem) {
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
-            guard words.count >= 2, words.count <= 3, names.contains(words[0]), let last = words.last,
-                  last.allSatisfy({ $0.isNumber || $0 == "-" }) else { continue }
-            guard let value = Int(last), value >= 0, value <= maxPfns else {
-                throw InputProblem(file: file, line: index + 1, reason: "\(words[0]) \(last) is not a pfn count from 0 to \(maxPfns), the largest machine's")
+            guard words.count >= 2 else { continue }
+            let value: Substring? = switch words[0] {
+            case "pages": words.count >= 3 && words[1] == "free" ? words[2] : nil
+            case "spanned", "present", "managed", "start_pfn:": words[1]
+            default: nil
+            }
+            guard let value else { continue }
+            guard let number = Int(value), number >= 0, number <= maxPfns else {
+                throw InputProblem(file: "zoneinfo", line: index + 1, reason: "\(words[0]) \(value) is not a pfn count from 0 to \(maxPfns), the largest machine's")
             }
         }
     }

@@ -57,6 +57,8 @@ import Testing
     @Test func vmstatZspagesOfInt64MaxIsAnError() {
         let found = reason(RawSnapshot.with(files: [("vmstat", "nr_free_pages 5\nnr_zspages 9223372036854775807\n")]))
         #expect(found?.reason.contains("vmstat line 2: nr_zspages") == true, "\(found?.reason ?? "accepted")")
+        let colon = reason(RawSnapshot.with(files: [("vmstat", "nr_zspages: 9223372036854775807\n")]))
+        #expect(colon?.reason.contains("vmstat line 1: nr_zspages") == true, "\(colon?.reason ?? "accepted")")
     }
 
     @Test func zoneinfoAndBuddyinfoCountsAreBounded() {
