@@ -100,7 +100,9 @@ extension SnapshotInfo {
             let words = line.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" })
             guard words.count > 4, words[0] == "Node", words[2] == "zone" else { continue }
             for (order, word) in words.dropFirst(4).enumerated() {
-                guard let n = Int(word) else { continue }
+                guard let n = Int(word) else {
+                    throw InputProblem(file: "buddyinfo", line: index + 1, reason: "\(word.debugDescription) is not a count of free blocks")
+                }
                 let (blockPages, o1) = order < 63 ? (1 << order, false) : (0, true)
                 let (held, o2) = n.multipliedReportingOverflow(by: blockPages)
                 let (sum, o3) = pages.addingReportingOverflow(held)
