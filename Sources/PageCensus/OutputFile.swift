@@ -94,7 +94,7 @@ public enum OutputFile {
             if errno == EACCES, owner == nil, access(target, W_OK) == 0 { return try writeInPlace(bytes, path: target, create: false) }
             throw .unwritable(path: target, reason: errnoText())
         }
-        let temporary = String(cString: template)
+        let temporary = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         var failure: String?
         if fchmod(fd, mode) != 0 { failure = errnoText() }
         if failure == nil, let (uid, gid) = owner, fchown(fd, uid, gid) != 0 { failure = errnoText() }
