@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PageLayoutTests", dependencies: ["PageLayout"]),
         .testTarget(name: "PageModelTests", dependencies: ["PageModel", "PageLayout"]),
-        .testTarget(name: "PageCensusTests", dependencies: ["PageCensus", "PageLayout"]),
+        .testTarget(name: "PageCensusTests", dependencies: ["PageCensus", "PageLayout", "Deflate"]),
         .testTarget(name: "PageReportTests", dependencies: ["PageReport", "PageCensus", "PageLayout"]),
         .testTarget(name: "PagelabCLITests", dependencies: ["pagelab"]),
     ],

@@ -8,6 +8,8 @@ import Foundation
 public struct ZlibError: Error, CustomStringConvertible, Equatable {
     public let code: Int32
     public let message: String
+    /// True when inflating stopped at the caller's limit (the data may be fine, but large).
+    public var overLimit = false
     public var description: String { "zlib error \(code): \(message)" }
 }
 
@@ -45,16 +47,20 @@ public enum Zlib {
     }
 
     /// Decompresses a gzip or zlib stream (the header is detected). Concatenated gzip
-    /// members are not supported; trailing bytes after the first stream are an error.
-    public static func decompress(_ input: [UInt8], sizeHint: Int = 0) throws(ZlibError) -> [UInt8] {
+    /// members are one file, as `gzip -d` reads them (RFC 1952 section 2.2: "A gzip file
+    /// consists of a series of members"); any other bytes after the end are an error.
+    /// Inflating stops, with an error, as soon as the output passes `limit` bytes, so a
+    /// small bomb never takes more memory than the limit.
+    public static func decompress(_ input: [UInt8], sizeHint: Int = 0, limit: Int = Int.max) throws(ZlibError) -> [UInt8] {
         var stream = z_stream()
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
             throw ZlibError(code: Z_MEM_ERROR, message: "inflateInit2 failed")
         }
         defer { inflateEnd(&stream) }
         var output = [UInt8]()
-        output.reserveCapacity(max(sizeHint, input.count * 4, 4096))
+        output.reserveCapacity(min(limit, max(sizeHint, 4096)))
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        var tooLarge = false
         let result: Int32 = input.withUnsafeBufferPointer { inBuf in
             stream.next_in = UnsafeMutablePointer(mutating: inBuf.baseAddress)
             stream.avail_in = uInt(inBuf.count)
@@ -65,12 +71,22 @@ public enum Zlib {
                     let rc = inflate(&stream, Z_NO_FLUSH)
                     return (rc, outBuf.count - Int(stream.avail_out))
                 }
+                guard got <= limit - output.count else { tooLarge = true; return Z_DATA_ERROR }
                 output.append(contentsOf: chunk[0..<got])
-                if rc == Z_STREAM_END { return stream.avail_in == 0 ? Z_OK : Z_DATA_ERROR }
+                if rc == Z_STREAM_END {
+                    if stream.avail_in == 0 { return Z_OK }
+                    // Another gzip member follows: start it on the same output.
+                    let next = inBuf.count - Int(stream.avail_in)
+                    guard isGzip(Array(inBuf[next..<min(inBuf.count, next + 2)])), inflateReset(&stream) == Z_OK else {
+                        return Z_DATA_ERROR
+                    }
+                    continue
+                }
                 if rc != Z_OK { return rc == Z_BUF_ERROR ? Z_DATA_ERROR : rc }
                 if got == 0 && stream.avail_in == 0 { return Z_BUF_ERROR }
             }
         }
+        if tooLarge { throw ZlibError(code: Z_DATA_ERROR, message: "inflates to more than \(limit) bytes", overLimit: true) }
         guard result == Z_OK else {
             let message = stream.msg.map { String(cString: $0) }
                 ?? (result == Z_BUF_ERROR ? "truncated stream" : "corrupt stream")

@@ -69,6 +69,10 @@ public struct Census: Sendable, Equatable {
     public var zsmallocPages = 0
     /// The picture of the physical address space, when asked for.
     public var picture: KindPicture?
+    /// What the input files disagreed on or held beyond what a census keeps (a kpagecount
+    /// shorter than kpageflags, kpageflags ending before iomem's RAM, more distinct
+    /// cgroups than `CensusBuilder.maxDistinctValues`): printed with the census.
+    public var warnings: [String] = []
 
     public init(info: SnapshotInfo) { self.info = info }
 

@@ -170,7 +170,7 @@ public struct CensusBuilder {
             st[k] += 1
             let c = counts[i]
             if c != 0 { st[k + 3] += 1 }
-            if c < 1024 { mc[Int(c)] += 1 } else { census.mapcount[Int(clamping: c), default: 0] += 1 }
+            if c < 1024 { mc[Int(c)] += 1 } else { recordLargeMapcount(c) }
             let g = cgroups[i]
             if g != 0 { st[k + 4] += 1 }
             if g == cgroupValue { cgroupLength += 1 } else {
@@ -227,10 +227,20 @@ public struct CensusBuilder {
         buddyLength = 0
     }
 
+    /// Distinct kpageflags, kpagecount and kpagecgroup values kept: a real machine has a
+    /// few hundred flag combinations and cgroups; random data would have one per pfn and
+    /// make the census (and its JSON) as large as the input. Pfns beyond are counted and
+    /// the census says so.
+    public static let maxDistinctValues = 1 << 16
+    /// Pfns whose flags, count or cgroup value was not kept (`maxDistinctValues`).
+    private var unkept = (flags: 0, counts: 0, cgroups: 0)
+
     private mutating func recordFlagsRun(_ value: UInt64, _ length: Int) {
         guard length > 0 else { return }
         if let index = flagIndex[value] {
             census.flagCombinations[index].pages += length
+        } else if flagIndex.count >= Self.maxDistinctValues {
+            unkept.flags += length
         } else {
             flagIndex[value] = census.flagCombinations.count
             census.flagCombinations.append(FlagCount(flags: value, pages: length))
@@ -238,7 +248,35 @@ public struct CensusBuilder {
     }
 
     private mutating func recordCgroupRun(_ value: UInt64, _ length: Int) {
-        if value != 0 && length > 0 { census.cgroups[value, default: 0] += length }
+        guard value != 0 && length > 0 else { return }
+        if census.cgroups[value] == nil, census.cgroups.count >= Self.maxDistinctValues {
+            unkept.cgroups += length
+        } else {
+            census.cgroups[value, default: 0] += length
+        }
+    }
+
+    private mutating func recordLargeMapcount(_ count: UInt64) {
+        let key = Int(clamping: count)
+        if census.mapcount[key] == nil, census.mapcount.count >= Self.maxDistinctValues {
+            unkept.counts += 1
+        } else {
+            census.mapcount[key, default: 0] += 1
+        }
+    }
+
+    /// The warnings of a finished census: values not kept, and a kpageflags that ends
+    /// before the RAM iomem lists.
+    private func warnings() -> [String] {
+        var result: [String] = []
+        for (pages, what) in [(unkept.flags, "kpageflags values"), (unkept.counts, "kpagecount values"), (unkept.cgroups, "kpagecgroup inodes")]
+        where pages > 0 {
+            result.append("more than \(Self.maxDistinctValues) distinct \(what): \(pages) pfns with further ones are counted by kind only")
+        }
+        if let top = ram.last?.upperBound, top != Int.max, nextPfn < top {
+            result.append("kpageflags ends at pfn \(nextPfn), but iomem lists System RAM up to pfn \(top): the pfns after it are not in the census")
+        }
+        return result
     }
 
     private mutating func flushFlagsRun() {
@@ -295,6 +333,7 @@ public struct CensusBuilder {
         result.pfnsWithMemmap = result.kinds.reduce(0) { $0 + $1.memmapPages }
         for (value, count) in mapcountSmall.enumerated() where count > 0 { result.mapcount[value] = count }
         if let pixels = picturePixels { result.picture = KindPicture(pfnsPerPixel: pictureBlock, pixels: pixels) }
+        result.warnings += warnings()
         return result
     }
 }

@@ -44,6 +44,7 @@ extension Census {
             sum.slabWithAnon += m.slabWithAnon
             sum.slabWithKsm += m.slabWithKsm
             sum.zsmallocPages += m.zsmallocPages
+            sum.warnings += m.warnings.map { "\(m.info.machine.isEmpty ? "a machine" : m.info.machine): \($0)" }
         }
         return sum
     }

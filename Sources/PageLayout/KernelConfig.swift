@@ -41,8 +41,9 @@ public struct KernelConfig: Sendable, Equatable {
     public let arch: Arch
 
     /// Parses kconfig text. Throws `.malformedFile` when a line is not kconfig syntax, when
-    /// no `CONFIG_` option is set at all, or when no supported architecture is named.
-    public init(text: String, source: String) throws(LayoutError) {
+    /// no `CONFIG_` option is set at all, when no supported architecture is named, or when
+    /// `validate(whatIf:)` finds an option out of its Kconfig type or range.
+    public init(text: String, source: String, whatIf: Bool = false) throws(LayoutError) {
         var options: [String: Value] = [:]
         var lineNumber = 0
         // isNewline splits on "\n" and on "\r\n", which Swift treats as one Character.
@@ -66,6 +67,7 @@ public struct KernelConfig: Sendable, Equatable {
             throw .malformedFile(path: source, reason: "no CONFIG_ option in it; not a kernel configuration")
         }
         try self.init(options: options, source: source)
+        try validate(whatIf: whatIf)
     }
 
     /// A configuration from option values (names without `CONFIG_`).

@@ -16,22 +16,30 @@ extension KernelConfig {
     /// Errors, each one line: `.unreadableFile` for a missing file, a directory or one
     /// without read permission; `.malformedFile` for corrupt gzip data, binary data, or text
     /// that is not a kernel configuration.
-    public static func load(path: String) throws(LayoutError) -> KernelConfig {
+    /// `path` "-" reads standard input. `whatIf` accepts option values outside their
+    /// Kconfig ranges (`KernelConfig.validate(whatIf:)`).
+    public static func load(path: String, whatIf: Bool = false) throws(LayoutError) -> KernelConfig {
         let bytes = try readFile(path)
         var text = bytes
         if Zlib.isGzip(bytes) {
             do {
-                text = try Zlib.decompress(bytes)
+                text = try Zlib.decompress(bytes, limit: maxFileBytes)
             } catch {
-                throw .malformedFile(path: path, reason: "corrupt gzip data (\(error.message))")
+                // Stopped at the limit while inflating: too large, not corrupt.
+                throw .malformedFile(path: path, reason: error.overLimit ? "gzip data that inflates to more than 64 MiB, not a kernel configuration"
+                                                                   : "corrupt gzip data (\(error.message))")
             }
         }
         // A kconfig file is ASCII text; NUL bytes or invalid UTF-8 mean binary data.
         guard !text.contains(0), let decoded = String(validating: text, as: UTF8.self) else {
             throw .malformedFile(path: path, reason: "binary data, not a kernel configuration")
         }
-        return try KernelConfig(text: decoded, source: path)
+        return try KernelConfig(text: decoded, source: path == "-" ? "standard input" : path, whatIf: whatIf)
     }
+
+    /// A kernel configuration is well under a megabyte; 64 MiB refuses a disk image or a
+    /// gzip bomb, compressed or not.
+    static let maxFileBytes = 64 << 20
 
     /// The preset used when neither a file nor a preset is named and /proc/config.gz
     /// cannot be read.
@@ -40,9 +48,9 @@ extension KernelConfig {
     /// The configuration a command works on, and the phrase that says where it came from:
     /// `kconfig` when given, else the named `preset`, else the running kernel's
     /// /proc/config.gz when readable, else the `x86_64-defconfig` preset.
-    public static func chosen(kconfig: String? = nil, preset: String? = nil) throws(LayoutError)
+    public static func chosen(kconfig: String? = nil, preset: String? = nil, whatIf: Bool = false) throws(LayoutError)
         -> (config: KernelConfig, source: String) {
-        if let kconfig { return (try load(path: kconfig), kconfig) }
+        if let kconfig { return (try load(path: kconfig, whatIf: whatIf), kconfig == "-" ? "standard input" : kconfig) }
         if let preset { return (try self.preset(preset), "preset \(preset)") }
         if isReadableFile(procConfigPath) {
             return (try load(path: procConfigPath), "\(procConfigPath) (the running kernel's, the default)")
@@ -59,16 +67,20 @@ extension KernelConfig {
         return access(path, R_OK) == 0
     }
 
-    /// The whole file. Reads to end of file rather than trusting `st_size`, which is 0 for
-    /// /proc files.
+    /// The whole file ("-": standard input, which may be a pipe). Reads to end of file
+    /// rather than trusting `st_size`, which is 0 for /proc files; refuses anything but
+    /// a regular file (`InputFile.openRegular`), and stops past `maxFileBytes`.
     static func readFile(_ path: String) throws(LayoutError) -> [UInt8] {
-        let descriptor = open(path, O_RDONLY)
-        guard descriptor >= 0 else { throw .unreadableFile(path: path, reason: errnoText()) }
-        defer { close(descriptor) }
-        var status = stat()
-        if fstat(descriptor, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR {
-            throw .unreadableFile(path: path, reason: "it is a directory")
+        let descriptor: Int32
+        if path == "-" {
+            descriptor = dup(STDIN_FILENO)
+        } else {
+            do { descriptor = try InputFile.openRegular(path) } catch {
+                throw .unreadableFile(path: path, reason: error.reason)
+            }
         }
+        guard descriptor >= 0 else { throw .unreadableFile(path: path, reason: InputFile.errnoText()) }
+        defer { close(descriptor) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
@@ -76,23 +88,13 @@ extension KernelConfig {
             if count == 0 { break }
             if count < 0 {
                 if errno == EINTR { continue }
-                throw .unreadableFile(path: path, reason: errnoText())
+                throw .unreadableFile(path: path, reason: InputFile.errnoText())
             }
             bytes.append(contentsOf: chunk[0..<count])
-            // A kernel configuration is well under a megabyte; refuse to slurp a disk image.
-            if bytes.count > 64 << 20 {
+            if bytes.count > maxFileBytes {
                 throw .malformedFile(path: path, reason: "larger than 64 MiB, not a kernel configuration")
             }
         }
         return bytes
-    }
-
-    private static func errnoText() -> String {
-        switch errno {
-        case ENOENT: "no such file"
-        case EACCES: "permission denied"
-        case EISDIR: "it is a directory"
-        default: String(cString: strerror(errno))
-        }
     }
 }

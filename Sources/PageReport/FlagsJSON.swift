@@ -43,7 +43,7 @@ public struct FlagsJSON: Encodable {
         try container.encode(budget.addedFlags, forKey: .addedFlags)
         if let baseline {
             try container.encode(FlagsJSON(baseline, source: source, structPageSize: structPageSize), forKey: .baseline)
-            try container.encode(budget.changes(since: baseline), forKey: .changes)
+            try container.encode(FlagsText.changes(budget, since: baseline, structPageSize: structPageSize), forKey: .changes)
         } else {
             try container.encodeNil(forKey: .baseline)
             try container.encode([String](), forKey: .changes)

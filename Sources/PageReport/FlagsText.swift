@@ -22,13 +22,20 @@ public enum FlagsText {
         out += flagList(budget)
         if let baseline {
             out += "\nWhat if \(budget.addedFlags.joined(separator: ", ")) were added to enum pageflags:\n"
-            for line in budget.changes(since: baseline) { out += "  - \(line)\n" }
-            if let structPageSize {
-                let before = structPageSize(baseline), after = structPageSize(budget)
-                out += "  - sizeof(struct page) \(before) -> \(after) bytes\n"
-            }
+            for line in changes(budget, since: baseline, structPageSize: structPageSize) { out += "  - \(line)\n" }
         }
         return out
+    }
+
+    /// What the "what if" flags change, one line each, the size of struct page last (the
+    /// text and the JSON `changes` list the same lines).
+    public static func changes(_ budget: FlagsBudget, since baseline: FlagsBudget,
+                               structPageSize: ((FlagsBudget) -> Int)?) -> [String] {
+        var lines = budget.changes(since: baseline)
+        if let structPageSize {
+            lines.append("sizeof(struct page) \(structPageSize(baseline)) -> \(structPageSize(budget)) bytes")
+        }
+        return lines
     }
 
     /// page->flags as one character per bit, high bit left, with a bit ruler above, the

@@ -17,18 +17,23 @@ public struct PageLabReport: Sendable {
     /// is of this machine when /proc/kpageflags can be read, else of the bundled example;
     /// `machineRAM` sizes the model machine built once per design; `compareRAM` the
     /// machines the basic and pins workloads run on, one per design (nil: neither section).
+    /// `progress` is told each step as it starts ("census", "machine mainline", ...), for
+    /// the command line to show on a terminal.
     public static func make(kconfig: String? = nil, preset: String? = nil,
-                            machineRAM: UInt64 = 4 << 30, compareRAM: UInt64? = 256 << 20) throws -> PageLabReport {
+                            machineRAM: UInt64 = 4 << 30, compareRAM: UInt64? = 256 << 20,
+                            progress: (String) -> Void = { _ in }) throws -> PageLabReport {
         let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
         var files: [String: [UInt8]] = [:]
+        progress("flags and layouts")
         var sections = [flagsSection(config, source: source), layoutSection(config, source: source)]
+        progress("census")
         let (census, note) = try CensusSource.liveOrExample(picture: true)
         if let png = MemmapPicture.png(census) { files["memmap.png"] = png }
         sections.append(censusSection(census, note: note, picture: files["memmap.png"] != nil))
-        sections.append(try machineSection(ram: machineRAM))
+        sections.append(try machineSection(ram: machineRAM, progress: progress))
         if let compareRAM {
-            sections.append(try compareSection(ram: compareRAM))
-            sections.append(try pinsSection(ram: compareRAM))
+            sections.append(try compareSection(ram: compareRAM, progress: progress))
+            sections.append(try pinsSection(ram: compareRAM, progress: progress))
         }
         let intro = "Kernel configuration: \(source). Memory: \(note)."
         let text = "PageLab report\n\(intro)\n\n" + sections.map { "== \($0.title)\n\n\($0.text)" }.joined(separator: "\n")
@@ -86,9 +91,10 @@ public struct PageLabReport: Sendable {
             images: picture ? [(file: "memmap.png", caption: "The physical address space, coloured by page kind")] : [])
     }
 
-    static func machineSection(ram: UInt64) throws -> ReportSection {
+    static func machineSection(ram: UInt64, progress: (String) -> Void = { _ in }) throws -> ReportSection {
         var table = TextTable(["design", "struct page", "memmap", "descriptors", "page_ext", "build", "self-check"])
         for design in Design.allCases {
+            progress("machine \(design)")
             let machine = try Machine(config: try MachineConfig(ramBytes: ram, nodes: 1, design: design, arch: .x86_64))
             let check = machine.selfCheck()
             let report = MachineReport(machine: machine, check: check, peakRSSBytes: HostMemory.peakResidentBytes())
@@ -107,13 +113,16 @@ public struct PageLabReport: Sendable {
     }
 
     /// `pagelab compare --workload kind` over every design.
-    private static func everyDesign(_ kind: WorkloadKind, ram: UInt64) throws -> CompareReport {
-        let results = try Design.allCases.map { design throws -> WorkloadResult in try kind.run(design: design, ramBytes: ram) }
+    private static func everyDesign(_ kind: WorkloadKind, ram: UInt64, progress: (String) -> Void) throws -> CompareReport {
+        let results = try Design.allCases.map { design throws -> WorkloadResult in
+            progress("compare --workload \(kind.rawValue): \(design)")
+            return try kind.run(design: design, ramBytes: ram)
+        }
         return CompareReport(workload: kind, ramBytes: ram, results: results)
     }
 
-    static func compareSection(ram: UInt64) throws -> ReportSection {
-        let report = try everyDesign(.basic, ram: ram)
+    static func compareSection(ram: UInt64, progress: (String) -> Void = { _ in }) throws -> ReportSection {
+        let report = try everyDesign(.basic, ram: ram, progress: progress)
         return ReportSection(
             id: "compare", title: "One workload through every design",
             summary: """
@@ -125,8 +134,8 @@ public struct PageLabReport: Sendable {
             text: CompareText.render(report))
     }
 
-    static func pinsSection(ram: UInt64) throws -> ReportSection {
-        let report = try everyDesign(.pins, ram: ram)
+    static func pinsSection(ram: UInt64, progress: (String) -> Void = { _ in }) throws -> ReportSection {
+        let report = try everyDesign(.pins, ram: ram, progress: progress)
         let falseNegatives = report.designs.reduce(0) { $0 + ($1.pins?.falseNegatives ?? 0) }
         let corrupting = report.designs.filter { ($0.pins?.corruptions ?? 0) > 0 }.map(\.design)
         let losing = report.designs.filter { ($0.pins?.falseNegatives ?? 0) > 0 }.map(\.design)

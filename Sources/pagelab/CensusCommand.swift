@@ -18,7 +18,7 @@ struct CensusCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet).", valueName: "file"))
     var from: [String] = []
 
-    @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space).")
+    @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space; to a file or a pipe, not a terminal).")
     var format: OutputFormat = .text
 
     @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "file"))
@@ -39,6 +39,16 @@ struct CensusCommand: ParsableCommand {
     func run() throws {
         try format.require(oneOf: [.text, .json, .svg, .png])
         if raw && !pageTypes { throw ValidationError("--raw is a mode of --page-types") }
+        if pageTypes && format != .text {
+            throw ValidationError("--page-types prints the text table of tools/mm/page-types; --format \(format.rawValue) is not available with it")
+        }
+        if format == .png && output == nil && isatty(STDOUT_FILENO) != 0 {
+            throw ValidationError("--format png would write binary data to the terminal; use --output FILE or redirect standard output")
+        }
+        try Self.refuseRepeatedSnapshots(from)
+        // Each machine's bytes fit 2^52 (SnapshotInfo.maxPhysmemBits): 1024 of them fit a
+        // 64-bit sum.
+        if from.count > Self.maxFleet { throw ValidationError("a fleet of \(from.count) snapshots is more than the \(Self.maxFleet) one census adds up") }
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
         let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
         let started = Date()
@@ -52,6 +62,10 @@ struct CensusCommand: ParsableCommand {
             machines = [census]
         } else {
             for path in from { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
+            try Self.refuseRepeatedCensuses(machines, paths: from)
+            if let other = machines.first(where: { $0.pageSize != machines[0].pageSize }) {
+                throw ValidationError("a fleet adds pages up: \(other.info.machine.isEmpty ? "a machine" : other.info.machine) has \(other.pageSize)-byte pages, \(from[0]) \(machines[0].pageSize)-byte ones")
+            }
         }
         let census = Census.fleet(machines)
         let seconds = Date().timeIntervalSince(started)
@@ -71,13 +85,38 @@ struct CensusCommand: ParsableCommand {
         }
     }
 
+    static let maxFleet = 1024
+
+    /// A fleet adds machines up: the same snapshot file named twice (under any path)
+    /// would count one machine twice.
+    static func refuseRepeatedSnapshots(_ paths: [String]) throws {
+        var seen: [String: String] = [:]
+        for path in paths {
+            var status = stat()
+            guard stat(path, &status) == 0 else { continue }  // the reader says why
+            let identity = "\(status.st_dev):\(status.st_ino)"
+            if let first = seen[identity] { throw ValidationError("'\(path)' is the same snapshot as '\(first)'; a fleet counts each machine once") }
+            seen[identity] = path
+        }
+    }
+
+    /// The same census under two file names (a copy): same machine, kernel, time and pfns.
+    static func refuseRepeatedCensuses(_ machines: [Census], paths: [String]) throws {
+        for i in machines.indices {
+            for j in machines.indices where j < i {
+                let (a, b) = (machines[j].info, machines[i].info)
+                if a.machine == b.machine, a.kernelRelease == b.kernelRelease, a.createdAt == b.createdAt, machines[i].pfns == machines[j].pfns {
+                    throw ValidationError("'\(paths[i])' holds the same census as '\(paths[j])' (machine \(a.machine.isEmpty ? "unnamed" : a.machine), taken at \(a.createdAt)); a fleet counts each machine once")
+                }
+            }
+        }
+    }
+
     private func write(_ text: String) throws { try write(bytes: Array(text.utf8)) }
 
     private func write(bytes: [UInt8]) throws {
         guard let output else { return FileHandle.standardOutput.write(Data(bytes)) }
-        do { try Data(bytes).write(to: URL(fileURLWithPath: output), options: .atomic) } catch {
-            throw CensusError.unwritable(path: output, reason: error.localizedDescription)
-        }
+        try OutputFile.write(bytes, to: output)
     }
 }
 

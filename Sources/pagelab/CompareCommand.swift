@@ -22,7 +22,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Workload: \(WorkloadKind.allCases.map(\.rawValue).joined(separator: ", ")).")
     var workload: String = WorkloadKind.basic.rawValue
 
-    @Option(help: "RAM of each machine (two nodes; whole 128 MiB sections, at least 256M), e.g. 256M, 1G.")
+    @Option(parsing: .unconditional, help: "RAM of each machine (two nodes; whole 128 MiB sections, at least 256M), e.g. 256M, 1G.")
     var ram: String = "1G"
 
     @Option(help: "text or json.")
@@ -37,13 +37,14 @@ struct CompareCommand: ParsableCommand {
         let ramBytes = try ByteSize.parse(ram)
         try kind.validate(ramBytes: ramBytes)
         let chosen = try Self.parseDesigns(designs)
-        let progress = isatty(STDERR_FILENO) != 0
+        let progress = StageProgress(command: "compare")
+        defer { progress.clear() }
         var results: [WorkloadResult] = []
         for (index, design) in chosen.enumerated() {
-            if progress { FileHandle.standardError.write(Data("\rcompare: \(design) (\(index + 1) of \(chosen.count))\u{1b}[K".utf8)) }
+            progress.show("\(design) (\(index + 1) of \(chosen.count))")
             results.append(try kind.run(design: design, ramBytes: ramBytes))
         }
-        if progress { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        progress.clear()
         let report = CompareReport(workload: kind, ramBytes: ramBytes, results: results)
         emit(format == .json ? JSONOutput.string(report) : CompareText.render(report))
         if !report.passed { throw ExitCode(1) }

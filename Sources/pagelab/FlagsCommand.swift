@@ -14,7 +14,7 @@ struct Flags: ParsableCommand {
             """
     )
 
-    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz).")
+    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz); - reads standard input.")
     var kconfig: String?
 
     @Option(help: "A named configuration: \(KernelConfig.presetNames.joined(separator: ", ")).")
@@ -27,6 +27,9 @@ struct Flags: ParsableCommand {
     @Option(help: "text or json.")
     var format: OutputFormat = .text
 
+    @Flag(name: .customLong("what-if"), help: "Accept --kconfig values outside their Kconfig ranges (e.g. NODES_SHIFT above 10, NR_CPUS above the arch's maximum) to see what they would do; non-integers, two arches or two memory models stay errors.")
+    var whatIf = false
+
     func validate() throws {
         if kconfig != nil && preset != nil {
             throw ValidationError("give --kconfig or --preset, not both")
@@ -35,7 +38,7 @@ struct Flags: ParsableCommand {
     }
 
     func run() throws {
-        let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+        let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset, whatIf: whatIf)
         let budget = try FlagsBudget(config: config, addedFlags: addFlag)
         let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
         // sizeof(struct page) of each "what if" world: LAST_CPUPID_NOT_IN_PAGE_FLAGS adds

@@ -12,7 +12,7 @@ struct Layout: ParsableCommand {
     @Option(help: "Architecture, with defconfig-like defaults (MEMCG on): \(Arch.allCases.map(\.rawValue).joined(separator: ", ")). The default is x86_64.")
     var arch: String?
 
-    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz).")
+    @Option(help: "A kernel .config, plain or gzip-compressed (e.g. /proc/config.gz); - reads standard input.")
     var kconfig: String?
 
     @Option(help: "A named configuration: \(KernelConfig.presetNames.joined(separator: ", ")).")
@@ -23,6 +23,9 @@ struct Layout: ParsableCommand {
 
     @Option(help: "Output format: text, json or svg.")
     var format: OutputFormat = .text
+
+    @Flag(name: .customLong("what-if"), help: "Accept --kconfig values outside their Kconfig ranges (e.g. NODES_SHIFT above 10) to see what they would do.")
+    var whatIf = false
 
     func validate() throws {
         if [arch, kconfig, preset].compactMap({ $0 }).count > 1 {
@@ -36,7 +39,7 @@ struct Layout: ParsableCommand {
     /// arch with its defaults (x86_64 when nothing is named).
     func chosenConfig() throws -> (LayoutConfig, String) {
         if kconfig != nil || preset != nil {
-            let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+            let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset, whatIf: whatIf)
             return (config.layoutConfig, source)
         }
         let arch = try Arch.named(arch ?? Arch.x86_64.rawValue)
@@ -46,6 +49,9 @@ struct Layout: ParsableCommand {
     func run() throws {
         let (config, source) = try chosenConfig()
         let design = try Design.named(design)
+        if let reason = design.unfitReason(on: config.arch) {
+            throw ValidationError("design '\(design)' does not fit arch '\(config.arch)': \(reason)")
+        }
         let layouts = Layouts.all(config, design: design)
         switch format {
         case .json:

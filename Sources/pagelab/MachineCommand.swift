@@ -1,5 +1,6 @@
 // `pagelab machine`: build a model machine, run the self-check, print what it costs.
 import ArgumentParser
+import Foundation
 import PageLayout
 import PageModel
 import PageReport
@@ -15,10 +16,10 @@ struct MachineCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "RAM size, e.g. 256M, 64G, 1T.")
+    @Option(parsing: .unconditional, help: "RAM size, e.g. 256M, 64G, 1T.")
     var ram: String
 
-    @Option(help: "NUMA nodes.")
+    @Option(parsing: .unconditional, help: "NUMA nodes.")
     var nodes: Int = 1
 
     @Option(help: "Descriptor design: \(Design.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -32,13 +33,19 @@ struct MachineCommand: ParsableCommand {
 
     func validate() throws {
         try format.require(oneOf: [.text, .json])
+        guard nodes >= 1 else { throw ValidationError("--nodes \(nodes) is out of range: a machine has at least 1 node") }
     }
 
     func run() throws {
         let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
                                        design: try Design.named(design), arch: try Arch.named(arch))
+        let progress = StageProgress(command: "machine")
+        defer { progress.clear() }  // also when building fails: the error line starts clean
+        progress.show("building a \(ram) \(design) machine")
         let machine = try Machine(config: config)
+        progress.show("self-check")
         let check = machine.selfCheck()
+        progress.clear()
         let report = MachineReport(machine: machine, check: check, peakRSSBytes: HostMemory.peakResidentBytes())
         emit(format == .json ? JSONOutput.string(report) : MachineText.render(report))
         if !check.passed { throw ExitCode(1) }

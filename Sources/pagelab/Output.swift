@@ -6,6 +6,10 @@ import Foundation
 /// with exit status 2.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case text, json, svg, png, html
+
+    /// Empty, so that `--help` does not list every format under every command: each
+    /// command's help text names the formats it accepts (`require(oneOf:)` enforces them).
+    static var allValueStrings: [String] { [] }
 }
 
 extension OutputFormat {
@@ -20,4 +24,23 @@ extension OutputFormat {
 /// Writes text to standard output without the extra newline `print` would add.
 func emit(_ text: String) {
     FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// One line on standard error naming the step that is running, rewritten in place, on a
+/// terminal only (piped output stays quiet). `pagelab machine`, `report` and `compare`.
+struct StageProgress {
+    let command: String
+    let enabled = isatty(STDERR_FILENO) != 0
+
+    func show(_ step: String) {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\(command): \(step)\u{1b}[K".utf8))
+    }
+
+    /// Erases the line; called before the output, and again (harmlessly) on the way out
+    /// so that an error message starts on a clean line.
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
+    }
 }

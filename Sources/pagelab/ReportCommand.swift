@@ -1,6 +1,7 @@
 // `pagelab report`: the main job.
 import ArgumentParser
 import Foundation
+import PageCensus
 import PageReport
 
 struct Report: ParsableCommand {
@@ -11,7 +12,7 @@ struct Report: ParsableCommand {
     @Option(help: "Directory for index.html and its pictures.")
     var out: String = "pagelab-report"
 
-    @Option(help: "A kernel .config (plain or gzip) instead of the running kernel's.")
+    @Option(help: "A kernel .config (plain or gzip; - reads standard input) instead of the running kernel's.")
     var kconfig: String?
 
     @Option(help: "A named kernel configuration preset (see `pagelab flags --help`).")
@@ -22,16 +23,17 @@ struct Report: ParsableCommand {
     }
 
     func run() throws {
-        let report = try PageLabReport.make(kconfig: kconfig, preset: preset)
+        // Before the work: a directory that cannot be made fails at once.
+        try OutputFile.makeDirectory(out)
+        let progress = StageProgress(command: "report")
+        defer { progress.clear() }
+        let report = try PageLabReport.make(kconfig: kconfig, preset: preset, progress: progress.show)
+        progress.clear()
         let directory = URL(fileURLWithPath: out, isDirectory: true)
-        do {
-            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            try Data(report.html.utf8).write(to: directory.appendingPathComponent("index.html"))
-            for (name, bytes) in report.files {
-                try Data(bytes).write(to: directory.appendingPathComponent(name))
-            }
-        } catch {
-            throw ValidationError("cannot write the report to '\(out)': \(error.localizedDescription)")
+        // Each file as `--output` writes one: a symlink followed, mode and owner kept.
+        try OutputFile.write(Array(report.html.utf8), to: directory.appendingPathComponent("index.html").path)
+        for (name, bytes) in report.files {
+            try OutputFile.write(bytes, to: directory.appendingPathComponent(name).path)
         }
         emit(report.text)
         emit("\nPageLab report written to \(directory.path)/index.html\n")

@@ -151,8 +151,13 @@ import Testing
         #expect(try ByteSize.parse("64G") == 64 << 30)
         #expect(try ByteSize.parse("1TiB") == 1 << 40)
         #expect(try ByteSize.parse("2k") == 2048)
-        for bad in ["", "G", "12X", "-1G", "99999999999P"] {
+        for bad in ["", "G", "12X", "1.5G", "²G"] {
             #expect(throws: MachineError.badSize(bad)) { try ByteSize.parse(bad) }
+        }
+        // Issue 17: a number out of range says so, not "not a size".
+        #expect(throws: MachineError.sizeOutOfRange("-1G", reason: "a size cannot be negative")) { try ByteSize.parse("-1G") }
+        for huge in ["99999999999P", "99999999T", "18446744073709551616"] {
+            #expect(throws: MachineError.sizeOutOfRange(huge, reason: "too large (a size is at most 2^64 - 1 bytes)")) { try ByteSize.parse(huge) }
         }
     }
 }

@@ -20,8 +20,13 @@ enum CLI {
     }()
 
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
+        try runProgram(executable.path, arguments, stdin: stdin)
+    }
+
+    /// Runs any program the same way (the terminal tests run pagelab under script(1)).
+    static func runProgram(_ path: String, _ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
@@ -51,5 +56,14 @@ enum CLI {
             .appendingPathComponent("pagelab-test-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         return url
+    }
+
+    /// A fresh fake /proc for `census --proc`: one 128 MiB section of System RAM whose
+    /// 32768 pfns read as zero flags (no kpagecount or kpagecgroup).
+    static func oneSectionProc() throws -> URL {
+        let dir = try temporaryDirectory()
+        try Data([UInt8](repeating: 0, count: 8 * 32768)).write(to: dir.appendingPathComponent("kpageflags"))
+        try Data("00000000-07ffffff : System RAM\n".utf8).write(to: dir.appendingPathComponent("iomem"))
+        return dir
     }
 }

@@ -52,7 +52,13 @@ import Testing
     }
 
     @Test func fleetOfTwo() throws {
-        let result = try CLI.run(["census", "--from", Self.example, "--from", Self.example])
+        // A second machine: a census of a fake /proc saved as a snapshot (the same file
+        // twice is refused: a fleet counts each machine once).
+        let dir = try CLI.oneSectionProc()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let second = dir.appendingPathComponent("second.pglb").path
+        #expect(try CLI.run(["census", "--proc", dir.path, "--save", second]).status == 0)
+        let result = try CLI.run(["census", "--from", Self.example, "--from", second])
         #expect(result.status == 0)
         #expect(result.stdout.contains("fleet of 2 machines"))
         #expect(result.stdout.contains("Machines"))

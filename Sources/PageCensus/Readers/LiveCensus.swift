@@ -22,10 +22,27 @@ public enum LiveCensus {
         } catch let .unreadable(path, reason) {
             throw .unreadable(path: path, reason: reason + " (a census needs root and CONFIG_PROC_PAGE_MONITOR)")
         } catch { throw error }
-        let countFile = flagsOnly ? nil : try? PfnFile(path: procRoot + "/kpagecount")
-        let cgroupFile = flagsOnly ? nil : try? PfnFile(path: procRoot + "/kpagecgroup")
+        // kpagecount and kpagecgroup may be missing (CONFIG_MEMCG off: no kpagecgroup);
+        // one that is there but cannot be read (a FIFO, a device) is an error.
+        func optional(_ name: String) throws(CensusError) -> PfnFile? {
+            flagsOnly || access(procRoot + "/" + name, F_OK) != 0 ? nil : try PfnFile(path: procRoot + "/" + name)
+        }
+        let countFile = try optional("kpagecount")
+        let cgroupFile = try optional("kpagecgroup")
         let info = machineInfo(procRoot: procRoot)
+        // A text file that is there but could not be read (a FIFO, a device) is an
+        // error, not a census without it.
+        for file in SnapshotInfo.procFiles where info.files[file] == nil && access(procRoot + "/" + file, F_OK) == 0 {
+            _ = try WholeFile.bytes(procRoot + "/" + file)
+        }
+        do { try info.validate() } catch {
+            throw .badArgument(error.file == nil ? "\(procRoot): \(error.reason)" : "\(procRoot)/\(error.located)")
+        }
         let expected = expectedPfns(info)
+        // iomem says how many pfns there are: the reads stop there (a file that goes on,
+        // such as a disk image named kpageflags, is read no further).
+        let limit = expected > 0 ? expected : Int.max
+        var shortFiles: [Int: Int] = [:]
         let sink = ChunkSink(builder: CensusBuilder(info: info, picture: picture, expectedPfns: expected),
                              writer: save ? SnapshotWriter(info: info) : nil)
         let chunk = SnapshotFormat.chunkPfns
@@ -40,8 +57,11 @@ public enum LiveCensus {
         DispatchQueue.concurrentPerform(iterations: reads) { [current] in current.read(files, task: $0, atPfn: 0) }
         while true {
             if let failure = current.failure { throw failure }
-            let n = current.got
+            let n = min(current.got, limit - start)
             if n == 0 { break }
+            for file in 1...2 where files[file] != nil && shortFiles[file] == nil && current.got(file: file) < n {
+                shortFiles[file] = start + current.got(file: file)
+            }
             if n < chunk {
                 sink.consume(current, count: n)
                 progress(start + n, max(expected, start + n))
@@ -54,7 +74,24 @@ public enum LiveCensus {
             progress(start, max(expected, start))
             swap(&current, &next)
         }
-        return (sink.builder.finish(), sink.writer)
+        var census = sink.builder.finish()
+        let names = ["kpageflags", "kpagecount", "kpagecgroup"]
+        for (file, pfn) in shortFiles.sorted(by: { $0.key < $1.key }) {
+            census.warnings.append("\(names[file]) ends at pfn \(pfn), before kpageflags (pfn \(census.pfns)): the pfns after it count as \(file == 1 ? "unmapped" : "uncharged")")
+        }
+        // Where kpageflags itself ended (not iomem's limit), a longer kpagecount or
+        // kpagecgroup disagrees with it too.
+        if census.pfns < limit {
+            var probe = [UInt64](repeating: 0, count: 1)
+            for file in 1...2 where shortFiles[file] == nil {
+                guard let pfnFile = files[file] else { continue }
+                let more = probe.withUnsafeMutableBufferPointer { (try? pfnFile.read(into: $0, atPfn: census.pfns)) ?? 0 }
+                if more > 0 {
+                    census.warnings.append("\(names[file]) goes on past pfn \(census.pfns), where kpageflags ends: its entries after it are not used")
+                }
+            }
+        }
+        return (census, sink.writer)
     }
 
     /// The kernel and machine, and the /proc text files a census keeps.
@@ -129,13 +166,21 @@ private final class ChunkBuffers: @unchecked Sendable {
             errors[t] = error
             results[t] = 0
         }
+        // The buffers are reused: what a short file did not fill reads as 0, not as the
+        // previous chunk's values.
+        if results[t] < half { UnsafeMutableBufferPointer(rebasing: target[results[t]...]).update(repeating: 0) }
     }
 
     var failure: CensusError? { errors.compactMap { $0 }.first }
 
     /// Pfns read into this chunk: the flags file decides (its first half must be full for
     /// the second to count).
-    var got: Int { results[0] < chunk / 2 ? results[0] : results[0] + results[1] }
+    var got: Int { got(file: 0) }
+
+    /// Pfns read into this chunk from one file (0 flags, 1 counts, 2 cgroups).
+    func got(file: Int) -> Int {
+        results[2 * file] < chunk / 2 ? results[2 * file] : results[2 * file] + results[2 * file + 1]
+    }
 
     func slice(_ file: Int, _ count: Int) -> UnsafeBufferPointer<UInt64> {
         UnsafeBufferPointer(rebasing: buffers[file][0..<count])

@@ -1,5 +1,6 @@
 // Reading /proc/kpageflags, /proc/kpagecount and /proc/kpagecgroup (fs/proc/page.c):
 // 8 bytes per pfn, a size that stat() reports as 0, so they are read to end of file.
+import PageLayout
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -15,12 +16,11 @@ public final class PfnFile: @unchecked Sendable {
     fileprivate let fd: Int32
 
     /// Opens `path` read-only. Linux: `proc_create("kpageflags", S_IRUSR, ...)`, mode
-    /// 0400, so this fails for anyone but root.
+    /// 0400, so this fails for anyone but root. Anything but a regular file (a FIFO,
+    /// /dev/zero) is refused: the real files are regular files of procfs.
     public init(path: String) throws(CensusError) {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
-        self.fd = fd
+        do { fd = try InputFile.openRegular(path) } catch { throw .unreadable(path: path, reason: error.reason) }
     }
 
     deinit { close(fd) }
@@ -53,7 +53,8 @@ extension PfnFile {
     /// Fills `buffer` with the entries of pfns `pfn ..< pfn + buffer.count` using pread(2),
     /// so that several threads can read disjoint ranges of one file at once (the kernel
     /// takes no lock for it: `kpage_read()` only calls `cond_resched()` per pfn). Returns
-    /// how many entries were read; fewer only at end of file.
+    /// how many entries were read; fewer only at end of file. A file that ends inside an
+    /// entry is an error: `kpage_read()` only ever returns whole u64s.
     public func read(into buffer: UnsafeMutableBufferPointer<UInt64>, atPfn pfn: Int) throws(CensusError) -> Int {
         guard let base = buffer.baseAddress else { return 0 }
         let raw = UnsafeMutableRawPointer(base)
@@ -68,15 +69,22 @@ extension PfnFile {
             if n == 0 { break }
             got += n
         }
+        guard got % 8 == 0 else {
+            throw .unreadable(path: path, reason: "it ends at byte \(pfn * 8 + got), inside the 8-byte entry of pfn \(pfn + got / 8)")
+        }
         return got / 8
     }
 }
 
 /// Reads a whole text or binary file whose size may read as 0 (/proc files), to EOF.
 public enum WholeFile {
-    public static func bytes(_ path: String) throws(CensusError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw .unreadable(path: path, reason: String(cString: strerror(errno))) }
+    /// The /proc text files are well under this; a bigger file is not one of them.
+    public static let defaultLimit = 64 << 20
+
+    /// The whole regular file (`InputFile.openRegular`), refused past `limit` bytes.
+    public static func bytes(_ path: String, limit: Int = defaultLimit) throws(CensusError) -> [UInt8] {
+        let fd: Int32
+        do { fd = try InputFile.openRegular(path) } catch { throw .unreadable(path: path, reason: error.reason) }
         defer { close(fd) }
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
@@ -87,6 +95,7 @@ public enum WholeFile {
                 throw .unreadable(path: path, reason: String(cString: strerror(errno)))
             }
             if n == 0 { return out }
+            guard n <= limit - out.count else { throw .unreadable(path: path, reason: "larger than \(limit >> 20) MiB") }
             out.append(contentsOf: chunk[0..<n])
         }
     }

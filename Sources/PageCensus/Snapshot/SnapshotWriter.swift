@@ -80,12 +80,9 @@ public struct SnapshotWriter {
         return copy.out.bytes
     }
 
-    /// Writes the file atomically (a temporary file in the same directory, then rename).
+    /// Writes the file as `OutputFile` does: atomically (a temporary file in the same
+    /// directory, then rename) for a regular file, in place for a device or a FIFO.
     public func write(to path: String) throws(CensusError) {
-        do {
-            try Data(finished()).write(to: URL(fileURLWithPath: path), options: .atomic)
-        } catch {
-            throw .unwritable(path: path, reason: error.localizedDescription)
-        }
+        try OutputFile.write(finished(), to: path)
     }
 }

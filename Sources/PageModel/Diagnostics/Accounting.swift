@@ -21,9 +21,17 @@ public struct Accounting: Sendable, Equatable {
     public var structPageSize: Int
     /// Pfns spanned by RAM (holes included).
     public var pfns: Int
+    /// Of `memmapBytes`, the memmap of ZONE_DEVICE sections present now
+    /// (memremap_pages()). Only the struct-page designs can create them (the memdesc
+    /// folio descriptor keeps no pgmap), so figures that compare designs leave it out.
+    public var deviceMemmapBytes: Int = 0
 
     /// All the descriptor overhead: memmap, descriptors and page_ext.
     public var totalBytes: Int { memmapBytes + descriptorBytes + pageExtBytes }
+    /// The memmap of RAM alone: the same pfns on every design.
+    public var ramMemmapBytes: Int { memmapBytes - deviceMemmapBytes }
+    /// `totalBytes` without the ZONE_DEVICE memmap: what RAM's `pfns` cost on any design.
+    public var ramTotalBytes: Int { totalBytes - deviceMemmapBytes }
 }
 
 extension Machine {
@@ -42,7 +50,8 @@ extension Machine {
             pageTableBytes: pageTablePages.load(ordering: .relaxed) * MachineConfig.pageSize,
             otherHeapBytes: other,
             structPageSize: layout.pageSize,
-            pfns: config.spannedPfns)
+            pfns: config.spannedPfns,
+            deviceMemmapBytes: deviceRegions.withLock { $0.reduce(0) { $0 + $1.count } } * layout.pageSize)
     }
 
     /// The page allocator's counters.

@@ -15,8 +15,12 @@ public enum ByteSize {
             shift = 10 * UInt64(units.distance(from: units.startIndex, to: index) + 1)
             digits = digits.dropLast()
         }
-        guard !digits.isEmpty, let value = UInt64(digits), value <= UInt64.max >> shift else {
-            throw .badSize(text)
+        if digits.first == "-", digits.count > 1, digits.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber }) {
+            throw .sizeOutOfRange(text, reason: "a size cannot be negative")
+        }
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { throw .badSize(text) }
+        guard let value = UInt64(digits), value <= UInt64.max >> shift else {
+            throw .sizeOutOfRange(text, reason: "too large (a size is at most 2^64 - 1 bytes)")
         }
         return value << shift
     }

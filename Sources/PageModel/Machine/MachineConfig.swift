@@ -118,7 +118,7 @@ public struct MachineConfig: Sendable, Equatable {
         let maxNodes = kernel.isEnabled("NUMA") ? 1 << (kernel.number("NODES_SHIFT") ?? 0) : 1
         guard nodes <= maxNodes else { throw .tooManyNodesForConfig(nodes: nodes, maxNumnodes: maxNodes) }
         if let error = flagsBudget.error { throw .layout("the kernel config does not build: \(error)") }
-        if let reason = MemmapKind(design: design).unsupportedReason(bitsPerLong: arch.bitsPerLong) {
+        if let reason = design.unfitReason(on: arch) {
             throw .designDoesNotFitArch(design: design, arch: arch, reason: reason)
         }
         guard movableBytes < ramBytes || movableBytes == 0 else {

@@ -31,6 +31,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
     case layout(String)
     /// A size that is not a number with an optional K/M/G/T/P suffix.
     case badSize(String)
+    /// A size that is a number but out of range (negative, or beyond 64 bits).
+    case sizeOutOfRange(String, reason: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,8 @@ public enum MachineError: Error, Equatable, CustomStringConvertible {
             "bad memory hole: \(reason)"
         case let .layout(reason):
             "layout: \(reason)"
+        case let .sizeOutOfRange(text, reason):
+            "size '\(text)' is out of range: \(reason)"
         case let .badSize(text):
             "'\(text)' is not a size (use a number with an optional K, M, G, T or P suffix, e.g. 64G)"
         }

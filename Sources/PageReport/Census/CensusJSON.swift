@@ -74,9 +74,11 @@ public struct CensusJSON: Encodable {
     let checks: Checks
     let machines: [Machine]
     let seconds: Double
+    /// What the input files disagreed on (`Census.warnings`); empty when nothing.
+    let warnings: [String]
 
     enum CodingKeys: String, CodingKey {
-        case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo
+        case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo, warnings
         case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
         case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
     }
@@ -122,6 +124,7 @@ public struct CensusJSON: Encodable {
         mapcount = Dictionary(uniqueKeysWithValues: census.mapcount.map { (String($0.key), $0.value) })
         cgroups = Dictionary(uniqueKeysWithValues: census.cgroups.map { (String($0.key), $0.value) })
         zones = census.zones
+        warnings = census.warnings
         checks = Checks(uninitialised: census[.uninitialised].pages, zonesPresentMinusManaged: census.zonesUnmanaged,
                         irregularCompounds: census.irregularCompounds, slabWithAnon: census.slabWithAnon, slabWithKsm: census.slabWithKsm,
                         buddyOrdersMatching: census.buddyOrdersMatching)

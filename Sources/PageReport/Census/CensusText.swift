@@ -8,6 +8,8 @@ public enum CensusText {
         out += " (Linux \(census.info.kernelRelease.isEmpty ? "unknown" : census.info.kernelRelease), \(census.info.arch))"
         out += ": \(census.pfns) pfns, \(census.pfnsWithMemmap) with memmap, RAM \(Units.bytes(census.ramPages * ps))"
         out += seconds > 0 ? ", in \(Units.duration(seconds: seconds))\n\n" : "\n\n"
+        for warning in census.warnings { out += "warning: \(warning)\n" }
+        if !census.warnings.isEmpty { out += "\n" }
 
         if machines.count > 1 {
             var table = TextTable(["machine", "kernel", "pfns", "with memmap", "in use"])

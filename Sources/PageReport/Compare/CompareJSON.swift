@@ -95,7 +95,9 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         peakPagesInUse = result.peakPagesInUse
         peakDescriptors = result.peakDescriptors
         structPageSize = peak.structPageSize
-        memmapBytes = peak.memmapBytes
+        // RAM's memmap: the same pfns on every design (a ZONE_DEVICE section's memmap,
+        // which only struct-page designs can create, is the pins figures' own key).
+        memmapBytes = peak.ramMemmapBytes
         descriptorBytes = peak.descriptorBytes
         pageExtBytes = peak.pageExtBytes
         pageTableBytes = peak.pageTableBytes
@@ -139,6 +141,8 @@ public struct ComparePinFigures: Encodable, Sendable, Equatable {
     public let devicePagesPinned: Int
     public let devicePinsRefused: Int
     public let deviceNote: String?
+    /// The ZONE_DEVICE section's memmap; absent where the design cannot create one.
+    public let deviceMemmapBytes: Int?
 
     enum CodingKeys: String, CodingKey {
         case corruptions
@@ -152,6 +156,7 @@ public struct ComparePinFigures: Encodable, Sendable, Equatable {
         case forkPinnedCopies = "fork_pinned_copies", reclaimKeptPinned = "reclaim_kept_pinned"
         case migrationRefusedPinned = "migration_refused_pinned", movedOutOfMovable = "moved_out_of_movable"
         case devicePagesPinned = "device_pages_pinned", devicePinsRefused = "device_pins_refused", deviceNote = "device_note"
+        case deviceMemmapBytes = "device_memmap_bytes"
     }
 
     public init(_ figures: PinFigures, design: Design, events: VMEventCounts) {
@@ -179,6 +184,7 @@ public struct ComparePinFigures: Encodable, Sendable, Equatable {
         devicePagesPinned = figures.devicePagesPinned
         devicePinsRefused = figures.devicePinsRefused
         deviceNote = figures.deviceNote
+        deviceMemmapBytes = figures.deviceMemmapBytes
     }
 }
 

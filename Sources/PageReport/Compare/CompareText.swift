@@ -38,11 +38,12 @@ public enum CompareText {
     static func renderPins(_ report: CompareReport) -> String {
         var out = ""
         var headline = TextTable(["design", "struct page", "bytes/page", "descriptors", "page_ext", "proxies (peak)",
-                                  "pins", "false +", "false -", "corruptions", "data errors", "ns/pin"])
+                                  "ZONE_DEVICE memmap", "pins", "false +", "false -", "corruptions", "data errors", "ns/pin"])
         for row in report.designs {
             guard let pins = row.pins else { continue }
             headline.append([row.design, "\(pins.structPageBytes) B", Units.format(pins.bytesPerPage, decimals: 2) + " B",
                              Units.bytes(row.descriptorBytes), Units.bytes(row.pageExtBytes), Units.bytes(pins.proxyBytes),
+                             pins.deviceMemmapBytes.map { Units.bytes($0) } ?? "cannot create",
                              pins.pinsAcquired == pins.pinsReleased ? "\(pins.pinsAcquired)" : "\(pins.pinsAcquired) (\(pins.pinsAcquired - pins.pinsReleased) held)",
                              "\(pins.falsePositives)\(pins.exactTracking || pins.falsePositives == 0 ? "" : " (bias)")",
                              "\(pins.falseNegatives)", "\(pins.corruptions)", "\(row.dataErrors)",
@@ -50,7 +51,8 @@ public enum CompareText {
         }
         out += headline.render(indent: "  ") + "\n"
         if let pages = report.designs.lazy.compactMap(\.pins).first?.timedPages {
-            out += "  bytes/page: memmap + descriptors + page_ext at the peak / pfns; false +/-: folio_maybe_dma_pinned() "
+            out += "  bytes/page: memmap + descriptors + page_ext of RAM at the peak / RAM's pfns, the same pfns on every design "
+            out += "(the ZONE_DEVICE section's memmap is its own column: only struct-page designs can create one); false +/-: folio_maybe_dma_pinned() "
             out += "against the exact count; ns/pin: pin_user_pages_fast + unpin_user_pages per 4 KiB page "
             out += "(\(Units.bytes(pages * 4096)) faulted, best of 3)\n\n"
         }

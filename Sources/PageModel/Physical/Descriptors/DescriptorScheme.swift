@@ -43,8 +43,6 @@ protocol DescriptorScheme {
     /// (mm/slab.h, mm_types.h) or the memdesc plan's separately allocated descriptors.
     static func slabLayout(_ config: LayoutConfig) -> StructLayout
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout
-    /// Why the scheme does not fit a word size, or nil if it does.
-    static func unsupportedReason(bitsPerLong: Int) -> String?
 
     // MARK: Boot
 

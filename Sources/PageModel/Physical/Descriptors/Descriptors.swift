@@ -53,14 +53,6 @@ extension MemmapKind {
         }
     }
 
-    /// Why the scheme does not fit a word size, or nil.
-    func unsupportedReason(bitsPerLong: Int) -> String? {
-        switch self {
-        case .structPage: StructPageScheme.unsupportedReason(bitsPerLong: bitsPerLong)
-        case .memdesc32: Memdesc32Scheme.unsupportedReason(bitsPerLong: bitsPerLong)
-        case .memdesc8: Memdesc8Scheme.unsupportedReason(bitsPerLong: bitsPerLong)
-        }
-    }
 }
 
 // MARK: Questions asked of the memmap

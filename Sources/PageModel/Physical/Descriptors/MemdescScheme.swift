@@ -19,13 +19,6 @@ extension MemdescScheme {
     static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.slab, config) }
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.ptdesc, config) }
 
-    /// The memdesc plan shrinks a 64-byte struct page; a 32-bit one is already 32 bytes.
-    static func unsupportedReason(bitsPerLong: Int) -> String? {
-        bitsPerLong == 32
-            ? "the memdesc plan shrinks a 64-byte struct page; a 32-bit struct page is already 32 bytes and its memdesc word has no room for a 16-byte-aligned pointer and type bits above 28 bits"
-            : nil
-    }
-
     @inline(__always)
     static func isCompoundHead(_ page: Page) -> Bool { false }
 

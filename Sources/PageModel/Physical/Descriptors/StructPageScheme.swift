@@ -10,7 +10,6 @@ enum StructPageScheme: DescriptorScheme {
     static var miscPagesHaveRefcount: Bool { true }
     static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.slab(config) }
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.ptdesc(config) }
-    static func unsupportedReason(bitsPerLong: Int) -> String? { nil }
 
     // MARK: Boot
 
