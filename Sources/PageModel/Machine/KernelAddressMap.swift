@@ -20,6 +20,12 @@ public struct KernelAddressMap: Sendable, Equatable {
     public let directMapBase: UInt64
     /// BITS_PER_LONG / 8: pointer fields are this wide in the memmap.
     public let wordSize: Int
+    /// Where a scheme that keeps free-list links outside the memmap (memdesc8) finds
+    /// them: the next 1 GiB boundary after the descriptor heap, in the same range of the
+    /// model's kernel memory. 0 on 32-bit, which has no such scheme.
+    public var freeLinkBase: UInt64 {
+        wordSize == 8 ? (heapBase &+ heapCapacity &+ (1 << 30) &- 1) & ~((1 << 30) - 1) : 0
+    }
 
     /// - Parameters:
     ///   - spannedPfns: pfns of the physical address space (the memmap's extent).

@@ -33,6 +33,9 @@ public final class FrameContents: Sendable {
         region = try RawRegion(byteCount: frameCount * Self.frameSize, noReserve: true, what: "frame contents")
     }
 
+    /// Bytes of RAM frames the host holds now (frames the model has touched).
+    public var residentBytes: Int { region.residentBytes }
+
     /// The host address of a frame's first byte, or nil for a pfn with no bytes (outside
     /// RAM and every CPU-addressable pagemap). Linux: `page_address()` / `kmap_local_page()`.
     @inline(__always)

@@ -47,14 +47,19 @@ struct MemmapContext {
     var heapBase: UInt64
     var heapCapacity: UInt64
     var heapHost: UnsafeMutableRawPointer
-    /// The direct map (PAGE_OFFSET): frame contents at kernel addresses. memdesc8 links
-    /// free blocks through their own first bytes there.
+    /// The direct map (PAGE_OFFSET): frame contents at kernel addresses (slab objects).
     var directMapBase: UInt64
     var framesHost: UnsafeMutableRawPointer
     var frameCount: Int
     /// Where a store through a wild kernel address lands instead of trapping; each such
     /// access is counted in `wildAccesses` and reported as corruption.
     var scratch: UnsafeMutableRawPointer
+    /// The free-link table of a scheme that keeps free-list links outside the memmap
+    /// (`freeLinkTableBytesPerPfn`, memdesc8): its kernel address, host memory and size
+    /// (0 bytes, and `scratch` as host, for the other schemes).
+    var freeLinkBase: UInt64 = 0
+    var freeLinkHost: UnsafeMutableRawPointer
+    var freeLinkBytes: UInt64 = 0
     /// The heap block that holds every zone's free-area and per-cpu list heads.
     var freeAreaBase: UInt64 = 0
     var freeAreaBytes: UInt64 = 0
@@ -83,6 +88,8 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     func hostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
         let heapOffset = address &- pointee.heapBase
         if heapOffset < pointee.heapCapacity { return pointee.heapHost + Int(heapOffset) }
+        let linkOffset = address &- pointee.freeLinkBase
+        if linkOffset < pointee.freeLinkBytes { return pointee.freeLinkHost + Int(linkOffset) }
         let directOffset = address &- pointee.directMapBase
         if directOffset >> 12 < UInt64(pointee.frameCount) { return pointee.framesHost + Int(directOffset) }
         let offset = address &- pointee.vmemmapBase
@@ -161,6 +168,8 @@ public final class Memmap: @unchecked Sendable {
     /// Bytes of struct pages allocated (present sections, hot-added ones included).
     public var memmapBytes: Int { regions.withLock { $0.bytes } }
     let pagesPerSection: Int
+    /// The free-link table's memory, where the scheme has one.
+    private let freeLinks: RawRegion?
 
     init(topology: Topology, layout: ModelLayout, fields: FlagsFields, bits: PageFlagBits, addressMap: KernelAddressMap,
          heap: DescriptorHeap, frames: FrameContents) throws(MachineError) {
@@ -197,9 +206,19 @@ public final class Memmap: @unchecked Sendable {
             zoneRanges.deallocate()
             throw error
         }
+        let linkBytes = layout.kind.freeLinkTableBytesPerPfn * frames.frameCount
+        do {
+            freeLinks = linkBytes > 0 ? try RawRegion(byteCount: linkBytes, noReserve: true, what: "the free-link table") : nil
+        } catch {
+            free(sectionTable)
+            free(nodeTable)
+            zoneRanges.deallocate()
+            throw error
+        }
         self.regions = ModelMutex((regions, bytes))
         pagesPerSection = perSection
         let shift = pageSize.nonzeroBitCount == 1 ? pageSize.trailingZeroBitCount : -1
+        let scratch = UnsafeMutableRawPointer.allocate(byteCount: 64, alignment: 16)
         context = .allocate(capacity: 1)
         context.initialize(to: MemmapContext(
             layout: layout, fields: fields, bits: bits, vmemmapBase: addressMap.vmemmapBase, pageSize: pageSize,
@@ -211,7 +230,8 @@ public final class Memmap: @unchecked Sendable {
             // the model, so it is not resolved there (only memdesc8, 64-bit, links through it).
             directMapBase: addressMap.directMapBase, framesHost: frames.base,
             frameCount: layout.wordSize == 8 ? frames.frameCount : 0,
-            scratch: .allocate(byteCount: 64, alignment: 16)))
+            scratch: scratch, freeLinkBase: addressMap.freeLinkBase, freeLinkHost: freeLinks?.base ?? scratch,
+            freeLinkBytes: UInt64(freeLinks == nil ? 0 : linkBytes)))
     }
 
     /// Linux: `sparse_add_section()` (memory hotplug): allocates and zeroes a section's

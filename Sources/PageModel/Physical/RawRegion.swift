@@ -37,6 +37,15 @@ public final class RawRegion: @unchecked Sendable {
         _ = madvise(base + offset, length, MADV_DONTNEED)
     }
 
+    /// Bytes of the mapping the host holds in memory now (`mincore()`): what a sparse
+    /// reservation really costs. 0 if the host cannot say.
+    public var residentBytes: Int {
+        let hostPage = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var vector = [UInt8](repeating: 0, count: byteCount / hostPage)
+        guard mincore(base, byteCount, &vector) == 0 else { return 0 }
+        return vector.reduce(0) { $0 + Int($1 & 1) } * hostPage
+    }
+
     deinit {
         munmap(base, byteCount)
     }

@@ -54,6 +54,9 @@ protocol DescriptorScheme {
 
     // MARK: Free blocks (mm/page_alloc.c)
 
+    /// Bytes per pfn of the model's free-link table (`MemmapContext.freeLinkBase`), 0
+    /// where free blocks are linked through the memmap itself.
+    static var freeLinkTableBytesPerPfn: Int { get }
     /// The kernel address of the list_head that links a free block starting at `pfn`.
     static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64
     /// The pfn whose free-list link is at `address` (the inverse of `freeLinkAddress`).

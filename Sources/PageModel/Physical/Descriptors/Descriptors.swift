@@ -24,6 +24,15 @@ extension MemmapKind {
         }
     }
 
+    /// Bytes per pfn of the free-link table the scheme needs (0: none).
+    var freeLinkTableBytesPerPfn: Int {
+        switch self {
+        case .structPage: StructPageScheme.freeLinkTableBytesPerPfn
+        case .memdesc32: Memdesc32Scheme.freeLinkTableBytesPerPfn
+        case .memdesc8: Memdesc8Scheme.freeLinkTableBytesPerPfn
+        }
+    }
+
     /// Whether ZONE_DEVICE memory can be described (folio->pgmap in the struct page).
     @inline(__always)
     public var describesZoneDevice: Bool {

@@ -32,6 +32,8 @@ enum Memdesc32Scheme: MemdescScheme {
     // MARK: Free blocks
 
     /// The struct page's `buddy_list` (over the memdesc word).
+    static var freeLinkTableBytesPerPfn: Int { 0 }
+
     @inline(__always)
     static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 {
         StructPageScheme.freeLinkAddress(ctx, pfn)

@@ -1,7 +1,7 @@
 // memdesc8, the memdesc end goal: `struct page { u64 memdesc; }` with the type in bits
 // 0-3 (kernelnewbies MatthewWilcox/Memdescs, revision C). No page->flags, no refcount in
-// the page; free blocks carry their order in the word and are linked through their own
-// first bytes in the direct map.
+// the page; free blocks carry their order in the word and are linked through the
+// model's free-link table.
 import PageLayout
 
 enum Memdesc8Scheme: MemdescScheme {
@@ -24,16 +24,24 @@ enum Memdesc8Scheme: MemdescScheme {
 
     // MARK: Free blocks
 
-    /// No room in an 8-byte page: the first 16 bytes of the free block's own memory in
-    /// the direct map.
+    /// An 8-byte page has no room for a list_head. The memdesc plan's Buddy type is an
+    /// "embedded struct buddy" of "one or two words of data" (kernelnewbies
+    /// MatthewWilcox/Memdescs, revision C) whose place it does not give. Deliberately,
+    /// the model keeps each block's list_head in a table of its own, 16 bytes per pfn at
+    /// `freeLinkBase` (a sparse reservation: a host page of it is resident only once a
+    /// block starting in its 256 pfns was free), rather than in the free block's own
+    /// memory: written there, every frame the allocator cycled became host memory, and a
+    /// 1 TiB machine's self-check needed more than this host has (issue 17).
+    static var freeLinkTableBytesPerPfn: Int { 16 }
+
     @inline(__always)
     static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 {
-        ctx.pointee.directMapBase &+ UInt64(pfn) << 12
+        ctx.pointee.freeLinkBase &+ UInt64(pfn) << 4
     }
 
     @inline(__always)
     static func pfn(_ ctx: MemmapContextPointer, ofFreeLink address: UInt64) -> Int {
-        Int(truncatingIfNeeded: (address &- ctx.pointee.directMapBase) >> 12)
+        Int(truncatingIfNeeded: (address &- ctx.pointee.freeLinkBase) >> 4)
     }
 
     /// A Buddy word with the order in bits 12-17.

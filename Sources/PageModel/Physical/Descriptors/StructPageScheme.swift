@@ -36,6 +36,8 @@ enum StructPageScheme: DescriptorScheme {
     // MARK: Free blocks
 
     /// The struct page's `buddy_list`.
+    static var freeLinkTableBytesPerPfn: Int { 0 }
+
     @inline(__always)
     static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 {
         ctx.pageAddress(pfn) &+ UInt64(ctx.pointee.layout.link)

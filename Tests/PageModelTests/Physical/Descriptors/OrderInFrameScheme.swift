@@ -4,13 +4,12 @@
 import PageLayout
 
 /// memdesc8, except that a free block's memdesc word says only Buddy and the block keeps
-/// its order in its own memory, in the word after its list link (direct map, bytes
-/// 16-23). Everything else is memdesc8's answer or the shared memdesc part
+/// its order in its own memory (bytes 16-23 of its first frame, in the direct map). Everything else is memdesc8's answer or the shared memdesc part
 /// (`MemdescScheme`): a new scheme is this one file; registering it for machines is one
 /// `MemmapKind` case and one arm per question in Physical/Descriptors/Descriptors.swift.
 enum OrderInFrameScheme: MemdescScheme {
-    /// The order's place: the second word of the free block's own memory.
-    static func orderAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 { freeLinkAddress(ctx, pfn) + 16 }
+    /// The order's place: bytes 16-23 of the free block's own memory.
+    static func orderAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 { ctx.pointee.directMapBase &+ UInt64(pfn) << 12 &+ 16 }
 
     static func setBuddy(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int) {
         Page(unchecked: pfn, ctx).memdesc = UInt64(MemdescType.buddy.rawValue)
@@ -30,6 +29,7 @@ enum OrderInFrameScheme: MemdescScheme {
         Memdesc8Scheme.initPages(ctx, pfns, flags: flags, reserved: reserved, lastCpupid: lastCpupid)
     }
     static func initZeroPage(_ ctx: MemmapContextPointer, _ pfn: Int) { Memdesc8Scheme.initZeroPage(ctx, pfn) }
+    static var freeLinkTableBytesPerPfn: Int { Memdesc8Scheme.freeLinkTableBytesPerPfn }
     static func freeLinkAddress(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 { Memdesc8Scheme.freeLinkAddress(ctx, pfn) }
     static func pfn(_ ctx: MemmapContextPointer, ofFreeLink address: UInt64) -> Int { Memdesc8Scheme.pfn(ctx, ofFreeLink: address) }
     static func clearBuddy(_ ctx: MemmapContextPointer, _ pfn: Int) { Memdesc8Scheme.clearBuddy(ctx, pfn) }
