@@ -14,7 +14,7 @@ public enum FlagsText {
         if config.memoryModel != .flatmem {
             out += ", SECTION_SIZE_BITS \(config.sectionSizeBits), MAX_PHYSMEM_BITS \(config.maxPhysmemBits)"
         }
-        out += "\n\n"
+        out += "\n  Linux \(config.kernel): enum pageflags and page-flags-layout.h of that version\n\n"
         out += bar(budget)
         out += "\n"
         out += numbers(budget, structPageSize: structPageSize)

@@ -21,6 +21,9 @@ struct Layout: ParsableCommand {
     @Option(help: "Design: \(Design.allCases.map(\.rawValue).joined(separator: ", ")).")
     var design: String = Design.mainline.rawValue
 
+    @Option(help: "Kernel version whose descriptors to lay out: \(KernelVersion.known.map(\.description).joined(separator: ", ")). The default is the version the configuration's header names, else the running kernel's; with --arch, \(KernelVersion.reference).")
+    var kernel: String?
+
     @Option(help: "Output format: text, json or svg.")
     var format: OutputFormat = .text
 
@@ -34,28 +37,32 @@ struct Layout: ParsableCommand {
     /// The layout inputs and where they came from: a kconfig file or preset (through
     /// KernelConfig, whose flags budget decides LAST_CPUPID_NOT_IN_PAGE_FLAGS), or an
     /// arch with its defaults (x86_64 when nothing is named).
-    func chosenConfig() throws -> (LayoutConfig, String) {
+    func chosenConfig() throws -> (LayoutConfig, String, KernelVersion) {
         if kconfig != nil || preset != nil {
-            let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
-            return (config.layoutConfig, source)
+            let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+            let config = try chooseKernel(kernel, for: chosen)
+            return (config.layoutConfig, source, config.kernel)
         }
         let arch = try Arch.named(arch ?? Arch.x86_64.rawValue)
-        return (LayoutConfig(arch: arch), "--arch \(arch) defaults")
+        let version = try kernel.map { try KernelVersion.named($0) } ?? .reference
+        return (LayoutConfig(arch: arch), "--arch \(arch) defaults", version)
     }
 
     func run() throws {
-        let (config, source) = try chosenConfig()
+        let (config, source, version) = try chosenConfig()
         let design = try Design.named(design)
-        let layouts = Layouts.all(config, design: design)
+        let (layouts, omitted) = try Layouts.all(config, design: design, kernel: version)
+        if let omitted { FileHandle.standardError.write(Data("pagelab: \(omitted)\n".utf8)) }
         switch format {
         case .json:
             emit(JSONOutput.string(LayoutDocument(arch: config.arch.rawValue, design: design.rawValue,
-                                                  source: source, structs: layouts)))
+                                                  source: source, structs: layouts,
+                                                  kernel: version.description)))
         case .svg:
             emit(LayoutSVG.render(layouts, wordSize: config.wordSize,
                                   title: "pagelab layout: \(design) on \(config.arch)"))
         default:
-            emit("design \(design), arch \(config.arch), from \(source): \(Self.describe(config))\n\n")
+            emit("design \(design), arch \(config.arch), Linux \(version), from \(source): \(Self.describe(config))\n\n")
             emit(LayoutTable.render(layouts))
         }
     }

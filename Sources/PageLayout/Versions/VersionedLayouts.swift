@@ -1,0 +1,43 @@
+// The descriptors of a kernel version: v6.19's computed layouts, with what each older
+// version the model knows has differently.
+
+extension Layouts {
+    /// The descriptors of kernel `version` for `design`, struct page first, and a note
+    /// naming what is not modelled for that version (nil when nothing is left out).
+    ///
+    /// 6.19: `all(config, design:)`. 6.18: the same, but struct slab's double-word
+    /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
+    /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
+    /// own struct page (StructPageHistory.swift); their folio, slab and ptdesc are not
+    /// modelled (`layout --btf` reads them from a kernel). The pin-tracking designs are
+    /// variants of v6.19's layout, so an older version takes the mainline design only.
+    public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
+        -> (structs: [StructLayout], omitted: String?) {
+        if version == .reference { return (all(config, design: design), nil) }
+        guard design == .mainline else {
+            throw .invalidName(kind: "design", name: design.rawValue,
+                               reason: "the designs are variants of v\(KernelVersion.reference)'s layout; kernel \(version) takes --design mainline")
+        }
+        if version == .v6_18 {
+            return (all(config, design: design).map { $0.name == "slab" ? slab618($0) : $0 }, nil)
+        }
+        guard let page = historicStructPage(config, version: version) else { return (all(config, design: design), nil) }
+        return ([page], "struct folio, slab and ptdesc of \(version) are not modelled; read them from a kernel with --btf")
+    }
+
+    /// sizeof(struct page) of kernel `version`'s mainline layout.
+    public static func structPageSize(_ config: LayoutConfig, kernel version: KernelVersion) -> Int {
+        historicStructPage(config, version: version)?.size ?? structPage(config).size
+    }
+
+    /// v6.19's struct slab under 6.18's names.
+    static func slab618(_ slab: StructLayout) -> StructLayout {
+        let fields = slab.fields.map { field in
+            field.name != "freelist_counters" ? field
+                : LayoutField(name: "freelist_counter", offset: field.offset, size: field.size, armPath: field.armPath.map {
+                    $0 == "freelist_counters" ? "freelist_counter" : $0 }, type: "freelist_aba_t", kind: field.kind, note: field.note)
+        }
+        return StructLayout(name: slab.name, size: slab.size, align: slab.align, fields: fields, rules: slab.rules,
+                            note: "Linux 6.18 mm/slab.h: freelist_aba_t freelist_counter")
+    }
+}
