@@ -24,6 +24,12 @@ struct Layout: ParsableCommand {
     @Option(help: "Kernel version whose descriptors to lay out: \(KernelVersion.known.map(\.description).joined(separator: ", ")). The default is the version the configuration's header names, else the running kernel's; with --arch, \(KernelVersion.reference).")
     var kernel: String?
 
+    @Option(help: ArgumentHelp("Read the descriptors from a kernel's BTF with libbpf: FILE is raw BTF or a vmlinux ELF with .BTF; a bare --btf reads \(KernelBTF.runningKernelPath).", valueName: "file"))
+    var btf: String?
+
+    @Flag(help: "Set the computed layout of the configuration and kernel version beside the kernel's BTF and list every difference (exit status 1 if any).")
+    var check = false
+
     @Option(help: "Output format: text, json or svg.")
     var format: OutputFormat = .text
 
@@ -48,23 +54,63 @@ struct Layout: ParsableCommand {
         return (LayoutConfig(arch: arch), "--arch \(arch) defaults", version)
     }
 
+    /// Where `--btf` reads from when it is given without a file: the running kernel's.
+    static func expandingBareBTF(_ arguments: [String]) -> [String] {
+        guard arguments.first == "layout" else { return arguments }
+        var out: [String] = []
+        for (index, argument) in arguments.enumerated() {
+            out.append(argument)
+            let next = index + 1 < arguments.count ? arguments[index + 1] : nil
+            if argument == "--btf", next == nil || next!.hasPrefix("-") { out.append(KernelBTF.runningKernelPath) }
+        }
+        return out
+    }
+
     func run() throws {
+        if check { return try runCheck() }
+        if let btf { return try show(try KernelBTF(path: btf).layouts(), source: "BTF of \(btf)", arch: .x86_64, kernel: nil) }
         let (config, source, version) = try chosenConfig()
         let design = try Design.named(design)
         let (layouts, omitted) = try Layouts.all(config, design: design, kernel: version)
         if let omitted { FileHandle.standardError.write(Data("pagelab: \(omitted)\n".utf8)) }
+        try show(layouts, source: source, arch: config.arch, kernel: version,
+                 heading: "design \(design), arch \(config.arch), Linux \(version), from \(source): \(Self.describe(config))", design: design)
+    }
+
+    /// Prints layouts (computed or read from BTF) in the chosen format.
+    func show(_ layouts: [StructLayout], source: String, arch: Arch, kernel: KernelVersion?,
+              heading: String? = nil, design: Design = .mainline) throws {
         switch format {
         case .json:
-            emit(JSONOutput.string(LayoutDocument(arch: config.arch.rawValue, design: design.rawValue,
+            emit(JSONOutput.string(LayoutDocument(arch: arch.rawValue, design: design.rawValue,
                                                   source: source, structs: layouts,
-                                                  kernel: version.description)))
+                                                  kernel: kernel?.description)))
         case .svg:
-            emit(LayoutSVG.render(layouts, wordSize: config.wordSize,
-                                  title: "pagelab layout: \(design) on \(config.arch)"))
+            emit(LayoutSVG.render(layouts, wordSize: arch.bitsPerLong / 8,
+                                  title: "pagelab layout: \(kernel == nil ? source : "\(design) on \(arch)")"))
         default:
-            emit("design \(design), arch \(config.arch), Linux \(version), from \(source): \(Self.describe(config))\n\n")
+            emit("\(heading ?? "struct page, folio, ptdesc and slab from the \(source)")\n\n")
             emit(LayoutTable.render(layouts))
         }
+    }
+
+    /// `--check`: the computed layouts of the configuration (default /proc/config.gz) and
+    /// its kernel version beside the BTF (default the running kernel's); exit 1 on any
+    /// difference.
+    func runCheck() throws {
+        guard arch == nil, design == Design.mainline.rawValue else {
+            throw ValidationError("--check compares a kernel configuration's mainline layout (give --kconfig, --preset or neither)")
+        }
+        try format.require(oneOf: [.text, .json])
+        let path = btf ?? KernelBTF.runningKernelPath
+        let real = try KernelBTF(path: path).layouts()
+        let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
+        let config = try chooseKernel(kernel, for: chosen)
+        let (computed, _) = try Layouts.all(config.layoutConfig, design: .mainline, kernel: config.kernel)
+        let report = LayoutCheckReport(computed: computed, btf: real, configSource: source,
+                                       kernel: config.kernel.description, btfPath: path)
+        emit(format == .json ? JSONOutput.string(report) : report.text)
+        if !report.differences.isEmpty { throw ExitCode(1) }
     }
 
     /// The configuration inputs the layouts were computed from, in kconfig terms.

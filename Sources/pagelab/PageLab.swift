@@ -15,7 +15,7 @@ struct PageLab: ParsableCommand {
     /// (EX_USAGE); PageLab maps every parse and input error to 2 and prints one line.
     static func main() {
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Layout.expandingBareBTF(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             exit(withStatusFor: error)
