@@ -15,11 +15,14 @@ struct CensusCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a compressed, checksummed snapshot of the live census to FILE.", valueName: "file"))
     var save: String?
 
-    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet).", valueName: "file"))
+    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet; a directory stands for every .pglb file in it).", valueName: "file"))
     var from: [String] = []
 
-    @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space).")
+    @Option(help: "text, json, jsonl (flat rows per host for DuckDB, Spark or Trino), svg (bar chart of bytes per design) or png (picture of the physical address space).")
     var format: OutputFormat = .text
+
+    @Option(help: "Kernel version the census is read as (\(KernelVersion.known.map(\.description).joined(separator: ", "))); the default is each snapshot's own release.")
+    var kernel: String?
 
     @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "file"))
     var output: String?
@@ -37,7 +40,8 @@ struct CensusCommand: ParsableCommand {
     var proc: String = "/proc"
 
     func run() throws {
-        try format.require(oneOf: [.text, .json, .svg, .png])
+        try format.require(oneOf: [.text, .json, .jsonl, .svg, .png])
+        let version = try kernel.map { try KernelVersion.named($0) }
         if raw && !pageTypes { throw ValidationError("--raw is a mode of --page-types") }
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
         let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
@@ -51,7 +55,17 @@ struct CensusCommand: ParsableCommand {
             if let save, let writer { try writer.write(to: save) }
             machines = [census]
         } else {
-            for path in from { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
+            for path in try SnapshotPaths.expand(from) { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
+        }
+        if format == .jsonl {
+            let sources = from.isEmpty ? ["live"] : try SnapshotPaths.expand(from)
+            var rows = ""
+            for (machine, source) in zip(machines, sources) {
+                let costs = CensusCosts.compute(machine, config: LayoutConfig(arch: machine.info.layoutArch ?? .x86_64), overrides: overrides)
+                let release = KernelVersion(release: machine.info.kernelRelease).flatMap { KernelVersion.known.contains($0) ? $0 : nil }
+                rows += CensusJSONL.rows(machine, costs: costs, source: source, kernelVersion: (version ?? release)?.description)
+            }
+            return try write(rows)
         }
         let census = Census.fleet(machines)
         let seconds = Date().timeIntervalSince(started)

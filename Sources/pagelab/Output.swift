@@ -6,7 +6,7 @@ import PageLayout
 /// `--format` values. Each command accepts the subset it documents and rejects the rest
 /// with exit status 2.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, svg, png, html
+    case text, json, svg, png, html, jsonl
 }
 
 extension OutputFormat {
