@@ -72,7 +72,9 @@ struct CensusCommand: ParsableCommand {
         if pageTypes {
             return try write(PageTypesTable.render(census, raw: raw))
         }
-        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides)
+        let structPage = CensusStructPage.size(for: machines.count == 1 ? census : Census(info: SnapshotInfo(kernelRelease: "")), kernel: version)
+        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides,
+                                        structPageSize: structPage?.size)
         switch format {
         case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds)))
         case .svg: try write(CensusSVG.render(census, costs: costs))
@@ -81,7 +83,8 @@ struct CensusCommand: ParsableCommand {
                 throw ValidationError("--format png needs one machine's census (not a fleet of \(machines.count))")
             }
             try write(bytes: png)
-        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds))
+        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds)
+                           + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? ""))
         }
     }
 

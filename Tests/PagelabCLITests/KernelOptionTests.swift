@@ -96,3 +96,31 @@ import Testing
         #expect(text.stdout.contains("Linux 5.15") && text.stdout.contains("compound_mapcount"))
     }
 }
+
+extension KernelOptionTests {
+    /// `machine --kernel`: 6.18 runs (v6.19's descriptors and flags); 6.1 is refused in one
+    /// line that points to the commands that take it; an unknown version names the known.
+    @Test func machineKernel() throws {
+        let ok = try CLI.run(["machine", "--ram", "256M", "--kernel", "6.18"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        for version in ["6.1", "7.3"] {
+            let bad = try CLI.run(["machine", "--ram", "256M", "--kernel", version])
+            #expect(bad.status == 2 && bad.stdout.isEmpty && bad.stderr.split(separator: "\n").count == 1)
+        }
+        #expect(try CLI.run(["machine", "--ram", "256M", "--kernel", "6.1"]).stderr.contains("flags, layout and census"))
+    }
+
+    /// `census --kernel 5.15` costs mainline with 5.15's struct page and says so; an
+    /// unknown version is one line, exit 2.
+    @Test func censusKernel() throws {
+        let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources/PageCensus/Resources/example-census.pglb").path
+        let result = try CLI.run(["census", "--from", example, "--kernel", "5.15"])
+        #expect(result.status == 0)
+        #expect(result.stdout.contains("sizeof(struct page): 64 bytes, Linux 5.15's layout"))
+        let rows = try CLI.run(["census", "--from", example, "--kernel", "6.1", "--format", "jsonl"])
+        #expect(rows.stdout.split(separator: "\n").allSatisfy { $0.contains("\"kernel_version\":\"6.1\"") })
+        let bad = try CLI.run(["census", "--from", example, "--kernel", "4.19"])
+        #expect(bad.status == 2 && bad.stderr.contains("4.19"))
+    }
+}
