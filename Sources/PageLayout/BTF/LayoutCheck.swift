@@ -27,6 +27,8 @@ public struct LayoutDifference: Sendable, Equatable, Codable, CustomStringConver
     public let detail: String
 
     public var description: String { "struct \(structName): \(kind.rawValue) \(member): \(detail)" }
+
+    enum CodingKeys: String, CodingKey { case structName = "struct", kind, member, detail }
 }
 
 public enum LayoutCheck {

@@ -38,6 +38,18 @@ extension PageFlags {
         let idle = config.isEnabled("PAGE_IDLE_FLAG") && config.bitsPerLong == 64
         let x86 = config.arch == .x86_64 || config.arch == .i386 || config.arch == .i386PAE
         let mte = config.arch == .arm64 && config.isEnabled("ARM64_MTE")
+        // The config-dependent members after PG_unevictable, in the order every version
+        // has them: PG_mlocked, PG_uncached (until 6.12 removed it), PG_hwpoison, PG_young
+        // and PG_idle. arch/x86/Kconfig: ARCH_USES_PG_UNCACHED is def_bool y on X86_PAT.
+        func common(uncached: Bool) -> [String] {
+            var names: [String] = mmu ? ["PG_mlocked"] : []
+            if uncached, config.isEnabled("ARCH_USES_PG_UNCACHED") || (x86 && config.isEnabled("X86_PAT")) {
+                names.append("PG_uncached")
+            }
+            if config.isEnabled("MEMORY_FAILURE") { names.append("PG_hwpoison") }
+            if idle { names += ["PG_young", "PG_idle"] }
+            return names
+        }
         var names: [String]
         switch version {
         case .v5_15, .v6_1:
@@ -46,13 +58,7 @@ extension PageFlags {
                      "PG_workingset", "PG_waiters", "PG_error", "PG_slab", "PG_owner_priv_1", "PG_arch_1",
                      "PG_reserved", "PG_private", "PG_private_2", "PG_writeback", "PG_head",
                      "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked", "PG_unevictable"]
-            if mmu { names.append("PG_mlocked") }
-            // arch/x86/Kconfig: ARCH_USES_PG_UNCACHED is def_bool y, depends on X86_PAT.
-            if config.isEnabled("ARCH_USES_PG_UNCACHED") || (x86 && config.isEnabled("X86_PAT")) {
-                names.append("PG_uncached")
-            }
-            if config.isEnabled("MEMORY_FAILURE") { names.append("PG_hwpoison") }
-            if idle { names += ["PG_young", "PG_idle"] }
+            names += common(uncached: true)
             if config.bitsPerLong == 64 { names.append("PG_arch_2") }   // #ifdef CONFIG_64BIT
             if config.isEnabled("KASAN_HW_TAGS") { names.append("PG_skip_kasan_poison") }
         case .v6_6:
@@ -61,12 +67,7 @@ extension PageFlags {
                      "PG_head", "PG_waiters", "PG_active", "PG_workingset", "PG_error", "PG_slab",
                      "PG_owner_priv_1", "PG_arch_1", "PG_reserved", "PG_private", "PG_private_2",
                      "PG_mappedtodisk", "PG_reclaim", "PG_swapbacked", "PG_unevictable"]
-            if mmu { names.append("PG_mlocked") }
-            if config.isEnabled("ARCH_USES_PG_UNCACHED") || (x86 && config.isEnabled("X86_PAT")) {
-                names.append("PG_uncached")
-            }
-            if config.isEnabled("MEMORY_FAILURE") { names.append("PG_hwpoison") }
-            if idle { names += ["PG_young", "PG_idle"] }
+            names += common(uncached: true)
             // ARCH_USES_PG_ARCH_X: selected by arm64's ARM64_MTE only.
             if config.isEnabled("ARCH_USES_PG_ARCH_X") || mte { names += ["PG_arch_2", "PG_arch_3"] }
         case .v6_12:
@@ -75,9 +76,7 @@ extension PageFlags {
                      "PG_head", "PG_waiters", "PG_active", "PG_workingset", "PG_owner_priv_1", "PG_owner_2",
                      "PG_arch_1", "PG_reserved", "PG_private", "PG_private_2", "PG_reclaim",
                      "PG_swapbacked", "PG_unevictable"]
-            if mmu { names.append("PG_mlocked") }
-            if config.isEnabled("MEMORY_FAILURE") { names.append("PG_hwpoison") }
-            if idle { names += ["PG_young", "PG_idle"] }
+            names += common(uncached: false)
             let pat = x86 && config.isEnabled("X86_PAT")
             if config.isEnabled("ARCH_USES_PG_ARCH_2") || mte || pat { names.append("PG_arch_2") }
             if config.isEnabled("ARCH_USES_PG_ARCH_3") || mte { names.append("PG_arch_3") }
