@@ -44,24 +44,23 @@ import Testing
         let anonShare = 10 + index % 40, cacheShare = 10 + (index / 3) % 30
         var flags: [UInt64] = [], counts: [UInt64] = []
         flags.reserveCapacity(pfns)
+        let file: F = [.uptodate, .lru]
+        let folio: [UInt64] = [file.union(.compoundHead).rawValue] + Array(repeating: file.union(.compoundTail).rawValue, count: 3)
         while flags.count < pfns {
+            // One 64-pfn block of one kind; page-cache blocks are 16 order-2 folios (head,
+            // then three tails, the 6.9+ encoding).
             let draw = next()
-            for offset in 0..<64 {
-                let value: F, count: UInt64
-                switch draw {
-                case ..<anonShare: (value, count) = ([.anon, .swapbacked, .lru, .mmap], 1)
-                case ..<(anonShare + cacheShare):
-                    // order-2 page-cache folios: head, then three tails (6.9+ encoding)
-                    let file: F = [.uptodate, .lru]
-                    (value, count) = (offset % 4 == 0 ? file.union(.compoundHead) : file.union(.compoundTail), 1)
-                case ..<(anonShare + cacheShare + 8): (value, count) = (.slab, 0)
-                case ..<(anonShare + cacheShare + 10): (value, count) = (.pgtable, 1)
-                case ..<(anonShare + cacheShare + 12): (value, count) = (.reserved, 1)
-                default: (value, count) = (.buddy, 0)
-                }
-                flags.append(value.rawValue)
-                counts.append(count)
+            let block: [UInt64], count: UInt64
+            switch draw {
+            case ..<anonShare: (block, count) = (Array(repeating: F([.anon, .swapbacked, .lru, .mmap]).rawValue, count: 64), 1)
+            case ..<(anonShare + cacheShare): (block, count) = (Array([[UInt64]](repeating: folio, count: 16).joined()), 1)
+            case ..<(anonShare + cacheShare + 8): (block, count) = (Array(repeating: F.slab.rawValue, count: 64), 0)
+            case ..<(anonShare + cacheShare + 10): (block, count) = (Array(repeating: F.pgtable.rawValue, count: 64), 1)
+            case ..<(anonShare + cacheShare + 12): (block, count) = (Array(repeating: F.reserved.rawValue, count: 64), 1)
+            default: (block, count) = (Array(repeating: F.buddy.rawValue, count: 64), 0)
             }
+            flags += block
+            counts += repeatElement(count, count: 64)
         }
         let end = String(pfns * 4096 - 1, radix: 16)
         let info = SnapshotInfo(kernelRelease: releases[index % releases.count], kernelVersion: "Linux version generated",
