@@ -38,6 +38,9 @@ struct Layout: ParsableCommand {
             throw ValidationError("give one of --arch, --kconfig or --preset")
         }
         try format.require(oneOf: [.text, .json, .svg])
+        if btf != nil, !check, [arch, kconfig, preset, kernel].contains(where: { $0 != nil }) || design != Design.mainline.rawValue {
+            throw ValidationError("--btf shows the kernel's own layout; --arch, --kconfig, --preset, --kernel and --design are for a computed one (with --check, the one set beside it)")
+        }
     }
 
     /// The layout inputs and where they came from: a kconfig file or preset (through

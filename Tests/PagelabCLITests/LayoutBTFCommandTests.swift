@@ -27,6 +27,12 @@ import Testing
         try expectBadInput(["layout", "--btf", corrupt.path], mentions: "truncated or corrupt")
     }
 
+    /// `--btf` shows the kernel's layout: options that choose a computed one are refused.
+    @Test func btfWithComputedOptionsIsUsageError() throws {
+        try expectBadInput(["layout", "--btf", "/sys/kernel/btf/vmlinux", "--arch", "i386"], mentions: "--btf shows the kernel's own layout")
+        try expectBadInput(["layout", "--btf", "--design", "memdesc8"], mentions: "--btf shows the kernel's own layout")
+    }
+
     /// A bare `--btf` reads the running kernel's BTF; the JSON has the four descriptors with
     /// struct page 64 bytes and `_refcount` at 52 (x86_64, include/linux/mm_types.h).
     @Test(.enabled(if: LayoutBTFCommandTests.btfReadable, "/sys/kernel/btf/vmlinux or libbpf is not available"))

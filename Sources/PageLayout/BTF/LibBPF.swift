@@ -9,13 +9,11 @@ import Darwin
 
 /// libbpf's BTF functions, resolved once from `libbpf.so.1`.
 ///
-/// Linux counterparts: `btf__parse()`, `btf__free()`, `btf__type_cnt()`,
-/// `btf__type_by_id()`, `btf__name_by_offset()`, `btf__find_by_name_kind()`,
+/// Linux counterparts: `btf__parse()`, `btf__free()`, `btf__type_by_id()`, `btf__name_by_offset()`, `btf__find_by_name_kind()`,
 /// `libbpf_set_print()` (tools/lib/bpf/btf.h, libbpf.h).
 final class LibBPF: @unchecked Sendable {
     typealias Parse = @convention(c) (UnsafePointer<CChar>, UnsafeMutablePointer<OpaquePointer?>?) -> OpaquePointer?
     typealias Free = @convention(c) (OpaquePointer?) -> Void
-    typealias TypeCount = @convention(c) (OpaquePointer) -> UInt32
     typealias TypeByID = @convention(c) (OpaquePointer, UInt32) -> UnsafeRawPointer?
     typealias NameByOffset = @convention(c) (OpaquePointer, UInt32) -> UnsafePointer<CChar>?
     typealias FindByNameKind = @convention(c) (OpaquePointer, UnsafePointer<CChar>, UInt32) -> Int32
@@ -23,7 +21,6 @@ final class LibBPF: @unchecked Sendable {
 
     let parse: Parse
     let free: Free
-    let typeCount: TypeCount
     let typeByID: TypeByID
     let nameByOffset: NameByOffset
     let findByNameKind: FindByNameKind
@@ -40,7 +37,6 @@ final class LibBPF: @unchecked Sendable {
         }
         parse = try symbol("btf__parse", as: Parse.self)
         free = try symbol("btf__free", as: Free.self)
-        typeCount = try symbol("btf__type_cnt", as: TypeCount.self)
         typeByID = try symbol("btf__type_by_id", as: TypeByID.self)
         nameByOffset = try symbol("btf__name_by_offset", as: NameByOffset.self)
         findByNameKind = try symbol("btf__find_by_name_kind", as: FindByNameKind.self)
