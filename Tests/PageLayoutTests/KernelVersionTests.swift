@@ -215,6 +215,28 @@ import Testing
         #expect(Layouts.historicStructPage(layout, version: .v6_18) == nil)
     }
 
+    /// 6.12's folio (linux-6.12.y mm_types.h), worked by the C rules on x86_64: page 1 has
+    /// _flags_1 64, _head_1 72, _large_mapcount 80, _entire_mapcount 84, _nr_pages_mapped
+    /// 88, _pincount 92, _folio_nr_pages 96; page 2 is shared by the hugetlb fields
+    /// (_hugetlb_subpool 144) and _flags_2a/_head_2a/_deferred_list (144); three pages,
+    /// 192 bytes. Its ptdesc and slab start with `unsigned long __page_flags`; its slab has
+    /// no llnode arm.
+    @Test func descriptorsOf612() throws {
+        let (structs, omitted) = try Layouts.all(LayoutConfig(arch: .x86_64), design: .mainline, kernel: .v6_12)
+        #expect(omitted == nil && structs.map(\.name) == ["page", "folio", "ptdesc", "slab"])
+        let folio = structs[1]
+        #expect(folio.size == 192)
+        for (name, offset) in [("_flags_1", 64), ("_head_1", 72), ("_large_mapcount", 80), ("_entire_mapcount", 84),
+                               ("_nr_pages_mapped", 88), ("_pincount", 92), ("_folio_nr_pages", 96),
+                               ("_hugetlb_subpool", 144), ("_flags_2a", 128), ("_deferred_list", 144), ("index", 32)] {
+            #expect(folio.offset(of: name) == offset, "\(name)")
+        }
+        #expect(folio.field("pgmap") == nil && folio.field("_mm_ids") == nil && folio.field("_flags_3") == nil)
+        #expect(structs[2].field("__page_flags")?.type == "unsigned long" && structs[2].field("pt_flags") == nil)
+        #expect(structs[3].field("__page_flags")?.offset == 0 && structs[3].field("llnode") == nil)
+        #expect(structs[3].offset(of: "freelist_counter") == 32)
+    }
+
     /// 6.18's struct slab names its double word `freelist_counter` (linux-6.18.y
     /// mm/slab.h:21-41); v6.19 calls it `freelist_counters`.
     @Test func slabOf618() throws {

@@ -8,8 +8,9 @@ extension Layouts {
     /// 6.19: `all(config, design:)`. 6.18: the same, but struct slab's double-word
     /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
     /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
-    /// own struct page (StructPageHistory.swift); their folio, slab and ptdesc are not
-    /// modelled (`layout --btf` reads them from a kernel). The pin-tracking designs are
+    /// own struct page (StructPageHistory.swift); 6.12 also its folio, ptdesc and slab
+    /// (DescriptorHistory.swift); the folio, slab and ptdesc of 5.15-6.6 are not modelled
+    /// (`layout --btf` reads them from a kernel). The pin-tracking designs are
     /// variants of v6.19's layout, so an older version takes the mainline design only.
     public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
         -> (structs: [StructLayout], omitted: String?) {
@@ -22,6 +23,7 @@ extension Layouts {
             return (all(config, design: design).map { $0.name == "slab" ? slab618($0) : $0 }, nil)
         }
         guard let page = historicStructPage(config, version: version) else { return (all(config, design: design), nil) }
+        if version == .v6_12 { return ([page, folio612(config), ptdesc612(config), slab612(config)], nil) }
         return ([page], "struct folio, slab and ptdesc of \(version) are not modelled; read them from a kernel with --btf")
     }
 
@@ -32,12 +34,7 @@ extension Layouts {
 
     /// v6.19's struct slab under 6.18's names.
     static func slab618(_ slab: StructLayout) -> StructLayout {
-        let fields = slab.fields.map { field in
-            field.name != "freelist_counters" ? field
-                : LayoutField(name: "freelist_counter", offset: field.offset, size: field.size, armPath: field.armPath.map {
-                    $0 == "freelist_counters" ? "freelist_counter" : $0 }, type: "freelist_aba_t", kind: field.kind, note: field.note)
-        }
-        return StructLayout(name: slab.name, size: slab.size, align: slab.align, fields: fields, rules: slab.rules,
-                            note: "Linux 6.18 mm/slab.h: freelist_aba_t freelist_counter")
+        renaming(slab, ["freelist_counters": ("freelist_counter", "freelist_aba_t")], dropping: [],
+                 note: "Linux 6.18 mm/slab.h: freelist_aba_t freelist_counter")
     }
 }

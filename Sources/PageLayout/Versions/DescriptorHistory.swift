@@ -1,0 +1,78 @@
+// struct folio, ptdesc and slab of 6.12, mirroring linux-6.12.y (6.12.63)
+// include/linux/mm_types.h (`struct folio`, `struct ptdesc`) and mm/slab.h (`struct slab`).
+// Against v6.19: page->flags is a plain `unsigned long` (`__page_flags` in ptdesc and
+// slab); the folio spans three pages, with `_folio_nr_pages` in page 1 and page 2 shared
+// by the hugetlb fields and `_flags_2a`/`_head_2a`/`_deferred_list`; no `pgmap` or `share`
+// in page 0, no `_mm_id*`; struct slab has no `llnode` arm (deferred deactivate_slab()).
+// zpdesc did not exist yet.
+
+extension Layouts {
+    /// struct folio of 6.12.
+    static func folio612(_ config: LayoutConfig) -> StructLayout {
+        let t = CTypes(config)
+        guard let page = historicStructPage(config, version: .v6_12) else { return folio(config) }
+        var page0: [Decl] = [
+            .member("flags", t.ulong.asKind(.flags)),
+            .union([.member("lru", t.listHead),
+                    .group(arm: "mlock_count", [.member("__filler", t.pointer("void").asKind(.padding)),
+                                                .member("mlock_count", t.uint)])]),
+            .member("mapping", t.pointer("struct address_space")),
+            .member("index", t.ulong, note: "pgoff_t"),
+            .union([.member("private", t.pointer("void")), .member("swap", t.ulong.asKind(.value, spelling: "swp_entry_t"))]),
+            .member("_mapcount", t.atomic),
+            .member("_refcount", t.atomic),
+        ]
+        if config.memcg {
+            page0.append(.member("memcg_data", t.ulong))
+        } else if config.slabObjExt {
+            page0.append(.member("_unused_slab_obj_exts", t.ulong.asKind(.padding)))
+        }
+        if config.wantPageVirtual { page0.append(.member("virtual", t.pointer("void"))) }
+        if config.lastCpupidNotInPageFlags { page0.append(.member("_last_cpupid", t.int)) }
+        var page1: [Decl] = [
+            .member("_flags_1", t.ulong.asKind(.flags), note: "folio order in bits 0-7"),
+            .member("_head_1", t.ulong.asKind(.pointer), note: "tail encoding: head | 1"),
+            .member("_large_mapcount", t.atomic), .member("_entire_mapcount", t.atomic),
+            .member("_nr_pages_mapped", t.atomic), .member("_pincount", t.atomic),
+        ]
+        if config.arch.bitsPerLong == 64 { page1.append(.member("_folio_nr_pages", t.uint)) }
+        let page2: [Decl] = [.union([
+            .group(arm: "hugetlb", [
+                .member("_flags_2", t.ulong.asKind(.flags)), .member("_head_2", t.ulong.asKind(.pointer)),
+                .member("_hugetlb_subpool", t.pointer("void")), .member("_hugetlb_cgroup", t.pointer("void")),
+                .member("_hugetlb_cgroup_rsvd", t.pointer("void")), .member("_hugetlb_hwpoison", t.pointer("void")),
+            ]),
+            .group(arm: "deferred", [
+                .member("_flags_2a", t.ulong.asKind(.flags)), .member("_head_2a", t.ulong.asKind(.pointer)),
+                .member("_deferred_list", t.listHead),
+            ]),
+        ])]
+        let decls: [Decl] = [page0, page1, page2].map { .overlay(size: page.size, align: page.align, $0) }
+        let layout = StructLayout.describe("folio", decls)
+        return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
+                            rules: folioRules(layout), note: "Linux 6.12 include/linux/mm_types.h")
+    }
+
+    /// v6.19's struct ptdesc under 6.12's names: `unsigned long __page_flags` first.
+    static func ptdesc612(_ config: LayoutConfig) -> StructLayout {
+        renaming(ptdesc(config), ["pt_flags": ("__page_flags", "unsigned long")], dropping: [], note: "Linux 6.12 include/linux/mm_types.h")
+    }
+
+    /// 6.18's struct slab under 6.12's names, without the deferred-deactivation arm.
+    static func slab612(_ config: LayoutConfig) -> StructLayout {
+        renaming(slab618(slab(config)), ["flags": ("__page_flags", "unsigned long")], dropping: ["llnode", "flush_freelist"],
+                 note: "Linux 6.12 mm/slab.h")
+    }
+
+    /// `layout` with members renamed (name: (new name, new type)) and some dropped.
+    static func renaming(_ layout: StructLayout, _ names: [String: (String, String)], dropping: Set<String>,
+                         note: String) -> StructLayout {
+        let fields = layout.fields.filter { !dropping.contains($0.name) }.map { field in
+            guard let (name, type) = names[field.name] else { return field }
+            return LayoutField(name: name, offset: field.offset, size: field.size, armPath: field.armPath, type: type,
+                               kind: field.kind, bitOffset: field.bitOffset, bitWidth: field.bitWidth, note: field.note)
+        }
+        return StructLayout(name: layout.name, size: layout.size, align: layout.align, fields: fields,
+                            rules: layout.rules, note: note)
+    }
+}
