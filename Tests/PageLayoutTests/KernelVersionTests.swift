@@ -237,6 +237,23 @@ import Testing
         #expect(structs[3].offset(of: "freelist_counter") == 32)
     }
 
+    /// 6.6 (linux-6.6.y): page 1 of the folio has `unsigned long _folio_avail` at 80 where
+    /// 6.12 has `_large_mapcount`, so _entire_mapcount 88, _nr_pages_mapped 92, _pincount
+    /// 96, _folio_nr_pages 100; ptdesc has no pt_index and a `_refcount` at 52; SLUB's
+    /// slab has `__unused` at 48 and `memcg_data` at 56.
+    @Test func descriptorsOf66() throws {
+        let (structs, omitted) = try Layouts.all(LayoutConfig(arch: .x86_64), design: .mainline, kernel: .v6_6)
+        #expect(omitted == nil && structs.map(\.name) == ["page", "folio", "ptdesc", "slab"])
+        let folio = structs[1]
+        for (name, offset) in [("_folio_avail", 80), ("_entire_mapcount", 88), ("_nr_pages_mapped", 92),
+                               ("_pincount", 96), ("_folio_nr_pages", 100), ("_deferred_list", 144)] {
+            #expect(folio.offset(of: name) == offset, "\(name)")
+        }
+        #expect(folio.field("_large_mapcount") == nil && folio.size == 192)
+        #expect(structs[2].offset(of: "_refcount") == 52 && structs[2].field("pt_index") == nil)
+        #expect(structs[3].offset(of: "__unused") == 48 && structs[3].offset(of: "memcg_data") == 56)
+    }
+
     /// 6.18's struct slab names its double word `freelist_counter` (linux-6.18.y
     /// mm/slab.h:21-41); v6.19 calls it `freelist_counters`.
     @Test func slabOf618() throws {
@@ -245,7 +262,7 @@ import Testing
         let slab = try #require(structs.first { $0.name == "slab" })
         #expect(slab.offset(of: "freelist_counter") == 32 && slab.field("freelist_counters") == nil)
         let (older, note) = try Layouts.all(LayoutConfig(arch: .x86_64), design: .mainline, kernel: .v6_1)
-        #expect(older.map(\.name) == ["page"] && note != nil)
+        #expect(older.map(\.name) == ["page"] && note != nil)   // 6.1's folio, slab and ptdesc are not modelled
         #expect(throws: LayoutError.self) { try Layouts.all(LayoutConfig(arch: .x86_64), design: .memdesc8, kernel: .v6_1) }
     }
 }

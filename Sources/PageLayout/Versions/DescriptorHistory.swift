@@ -1,16 +1,19 @@
-// struct folio, ptdesc and slab of 6.12, mirroring linux-6.12.y (6.12.63)
-// include/linux/mm_types.h (`struct folio`, `struct ptdesc`) and mm/slab.h (`struct slab`).
-// Against v6.19: page->flags is a plain `unsigned long` (`__page_flags` in ptdesc and
+// struct folio, ptdesc and slab of 6.12 and 6.6, mirroring linux-6.12.y (6.12.63) and
+// linux-6.6.y (6.6.57) include/linux/mm_types.h (`struct folio`, `struct ptdesc`) and
+// mm/slab.h (`struct slab`, the SLUB arm). 6.12 against v6.19: page->flags is a plain `unsigned long` (`__page_flags` in ptdesc and
 // slab); the folio spans three pages, with `_folio_nr_pages` in page 1 and page 2 shared
 // by the hugetlb fields and `_flags_2a`/`_head_2a`/`_deferred_list`; no `pgmap` or `share`
 // in page 0, no `_mm_id*`; struct slab has no `llnode` arm (deferred deactivate_slab()).
-// zpdesc did not exist yet.
+// zpdesc did not exist yet. 6.6 against 6.12: page 1 has `unsigned long _folio_avail`
+// where 6.12 has `_large_mapcount`; page 0 ends at memcg_data; ptdesc has no pt_index or
+// pt_share_count and calls its refcount `_refcount`; SLUB's slab has `__unused` for
+// `__page_type` and `memcg_data` (MEMCG) for `obj_exts`.
 
 extension Layouts {
-    /// struct folio of 6.12.
-    static func folio612(_ config: LayoutConfig) -> StructLayout {
+    /// struct folio of 6.12 or 6.6.
+    static func olderFolio(_ config: LayoutConfig, version: KernelVersion) -> StructLayout {
         let t = CTypes(config)
-        guard let page = historicStructPage(config, version: .v6_12) else { return folio(config) }
+        guard let page = historicStructPage(config, version: version) else { return folio(config) }
         var page0: [Decl] = [
             .member("flags", t.ulong.asKind(.flags)),
             .union([.member("lru", t.listHead),
@@ -24,16 +27,18 @@ extension Layouts {
         ]
         if config.memcg {
             page0.append(.member("memcg_data", t.ulong))
-        } else if config.slabObjExt {
+        } else if config.slabObjExt, version >= .v6_12 {
             page0.append(.member("_unused_slab_obj_exts", t.ulong.asKind(.padding)))
         }
-        if config.wantPageVirtual { page0.append(.member("virtual", t.pointer("void"))) }
-        if config.lastCpupidNotInPageFlags { page0.append(.member("_last_cpupid", t.int)) }
+        if version >= .v6_12 {
+            if config.wantPageVirtual { page0.append(.member("virtual", t.pointer("void"))) }
+            if config.lastCpupidNotInPageFlags { page0.append(.member("_last_cpupid", t.int)) }
+        }
         var page1: [Decl] = [
             .member("_flags_1", t.ulong.asKind(.flags), note: "folio order in bits 0-7"),
             .member("_head_1", t.ulong.asKind(.pointer), note: "tail encoding: head | 1"),
-            .member("_large_mapcount", t.atomic), .member("_entire_mapcount", t.atomic),
-            .member("_nr_pages_mapped", t.atomic), .member("_pincount", t.atomic),
+            version >= .v6_12 ? .member("_large_mapcount", t.atomic) : .member("_folio_avail", t.ulong.asKind(.padding)),
+            .member("_entire_mapcount", t.atomic), .member("_nr_pages_mapped", t.atomic), .member("_pincount", t.atomic),
         ]
         if config.arch.bitsPerLong == 64 { page1.append(.member("_folio_nr_pages", t.uint)) }
         let page2: [Decl] = [.union([
@@ -50,7 +55,7 @@ extension Layouts {
         let decls: [Decl] = [page0, page1, page2].map { .overlay(size: page.size, align: page.align, $0) }
         let layout = StructLayout.describe("folio", decls)
         return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: folioRules(layout), note: "Linux 6.12 include/linux/mm_types.h")
+                            rules: folioRules(layout), note: "Linux \(version) include/linux/mm_types.h")
     }
 
     /// v6.19's struct ptdesc under 6.12's names: `unsigned long __page_flags` first.
@@ -62,6 +67,18 @@ extension Layouts {
     static func slab612(_ config: LayoutConfig) -> StructLayout {
         renaming(slab618(slab(config)), ["flags": ("__page_flags", "unsigned long")], dropping: ["llnode", "flush_freelist"],
                  note: "Linux 6.12 mm/slab.h")
+    }
+
+    /// 6.12's struct ptdesc under 6.6's names, without pt_index and pt_share_count.
+    static func ptdesc66(_ config: LayoutConfig) -> StructLayout {
+        renaming(ptdesc612(config), ["__page_refcount": ("_refcount", "atomic_t")], dropping: ["pt_index", "pt_share_count"],
+                 note: "Linux 6.6 include/linux/mm_types.h")
+    }
+
+    /// 6.12's struct slab under 6.6's SLUB names.
+    static func slab66(_ config: LayoutConfig) -> StructLayout {
+        renaming(slab612(config), ["__page_type": ("__unused", "unsigned int"), "obj_exts": ("memcg_data", "unsigned long")],
+                 dropping: config.memcg ? [] : ["obj_exts"], note: "Linux 6.6 mm/slab.h (SLUB)")
     }
 
     /// `layout` with members renamed (name: (new name, new type)) and some dropped.

@@ -8,8 +8,8 @@ extension Layouts {
     /// 6.19: `all(config, design:)`. 6.18: the same, but struct slab's double-word
     /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
     /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
-    /// own struct page (StructPageHistory.swift); 6.12 also its folio, ptdesc and slab
-    /// (DescriptorHistory.swift); the folio, slab and ptdesc of 5.15-6.6 are not modelled
+    /// own struct page (StructPageHistory.swift); 6.6 and 6.12 also their folio, ptdesc
+    /// and slab (DescriptorHistory.swift); the folio, slab and ptdesc of 5.15 and 6.1 are not modelled
     /// (`layout --btf` reads them from a kernel). The pin-tracking designs are
     /// variants of v6.19's layout, so an older version takes the mainline design only.
     public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
@@ -23,7 +23,8 @@ extension Layouts {
             return (all(config, design: design).map { $0.name == "slab" ? slab618($0) : $0 }, nil)
         }
         guard let page = historicStructPage(config, version: version) else { return (all(config, design: design), nil) }
-        if version == .v6_12 { return ([page, folio612(config), ptdesc612(config), slab612(config)], nil) }
+        if version == .v6_12 { return ([page, olderFolio(config, version: version), ptdesc612(config), slab612(config)], nil) }
+        if version == .v6_6 { return ([page, olderFolio(config, version: version), ptdesc66(config), slab66(config)], nil) }
         return ([page], "struct folio, slab and ptdesc of \(version) are not modelled; read them from a kernel with --btf")
     }
 
