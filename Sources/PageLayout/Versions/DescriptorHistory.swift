@@ -69,6 +69,41 @@ extension Layouts {
                  note: "Linux 6.12 mm/slab.h")
     }
 
+    /// struct folio of 6.1 (Debian linux-headers-6.1.0-47-common, 6.1.170,
+    /// include/linux/mm_types.h): page 0's fields over a struct page, then page 1's
+    /// `_flags_1`, `__head`, `_folio_dtor`, `_folio_order`, `_total_mapcount`, `_pincount`,
+    /// `_folio_nr_pages` (64-bit) and `_private_1` as plain members: two pages' worth.
+    static func folio61(_ config: LayoutConfig) -> StructLayout {
+        let t = CTypes(config)
+        guard let page = historicStructPage(config, version: .v6_1) else { return folio(config) }
+        var page0: [Decl] = [
+            .member("flags", t.ulong.asKind(.flags)),
+            .union([.member("lru", t.listHead),
+                    .group(arm: "mlock_count", [.member("__filler", t.pointer("void").asKind(.padding)),
+                                                .member("mlock_count", t.uint)])]),
+            .member("mapping", t.pointer("struct address_space")),
+            .member("index", t.ulong, note: "pgoff_t"),
+            .member("private", t.pointer("void")),
+            .member("_mapcount", t.atomic),
+            .member("_refcount", t.atomic),
+        ]
+        if config.memcg { page0.append(.member("memcg_data", t.ulong)) }
+        var decls: [Decl] = [
+            .overlay(size: page.size, align: page.align, page0),
+            .member("_flags_1", t.ulong.asKind(.flags)),
+            .member("__head", t.ulong.asKind(.pointer), note: "tail encoding: head | 1"),
+            .member("_folio_dtor", t.u8.asKind(.value, spelling: "unsigned char")),
+            .member("_folio_order", t.u8.asKind(.value, spelling: "unsigned char")),
+            .member("_total_mapcount", t.atomic),
+            .member("_pincount", t.atomic),
+        ]
+        if config.arch.bitsPerLong == 64 { decls.append(.member("_folio_nr_pages", t.uint)) }
+        decls.append(.member("_private_1", t.ulong))
+        let layout = StructLayout.describe("folio", decls)
+        return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
+                            rules: folioRules(layout), note: "Linux 6.1 include/linux/mm_types.h")
+    }
+
     /// 6.12's struct ptdesc under 6.6's names, without pt_index and pt_share_count.
     static func ptdesc66(_ config: LayoutConfig) -> StructLayout {
         renaming(ptdesc612(config), ["__page_refcount": ("_refcount", "atomic_t")], dropping: ["pt_index", "pt_share_count"],

@@ -9,8 +9,8 @@ extension Layouts {
     /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
     /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
     /// own struct page (StructPageHistory.swift); 6.6 and 6.12 also their folio, ptdesc
-    /// and slab (DescriptorHistory.swift); the folio, slab and ptdesc of 5.15 and 6.1 are not modelled
-    /// (`layout --btf` reads them from a kernel). The pin-tracking designs are
+    /// and slab (DescriptorHistory.swift); 6.1 its folio (it has no ptdesc; its slab is
+    /// not modelled); 5.15 has none of the three. The pin-tracking designs are
     /// variants of v6.19's layout, so an older version takes the mainline design only.
     public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
         -> (structs: [StructLayout], omitted: String?) {
@@ -25,7 +25,11 @@ extension Layouts {
         guard let page = historicStructPage(config, version: version) else { return (all(config, design: design), nil) }
         if version == .v6_12 { return ([page, olderFolio(config, version: version), ptdesc612(config), slab612(config)], nil) }
         if version == .v6_6 { return ([page, olderFolio(config, version: version), ptdesc66(config), slab66(config)], nil) }
-        return ([page], "struct folio, slab and ptdesc of \(version) are not modelled; read them from a kernel with --btf")
+        if version == .v6_1 {
+            return ([page, folio61(config)],
+                    "6.1 has no struct ptdesc (6.5 split it from struct page, whose page-table arm is shown); its struct slab is not modelled (read it from a kernel with --btf)")
+        }
+        return ([page], "5.15 has no struct folio (5.16), slab (5.17) or ptdesc (6.5): their fields are struct page's arms")
     }
 
     /// sizeof(struct page) of kernel `version`'s mainline layout.
