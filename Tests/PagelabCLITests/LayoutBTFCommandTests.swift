@@ -49,6 +49,32 @@ import Testing
         #expect(svg.status == 0 && svg.stdout.contains("<svg") && svg.stdout.contains("_refcount"))
     }
 
+    /// A vmlinux-like ELF: an executable with the running kernel's BTF added as its `.BTF`
+    /// section (binutils' objcopy, as the kernel's link-vmlinux.sh adds it with pahole's
+    /// output); libbpf reads the section and gives the same struct page.
+    @Test(.enabled(if: LayoutBTFCommandTests.btfReadable && FileManager.default.isExecutableFile(atPath: "/usr/bin/objcopy"),
+                   "/sys/kernel/btf/vmlinux, libbpf or objcopy is not available"))
+    func elfWithBTFSection() throws {
+        let elf = FileManager.default.temporaryDirectory.appendingPathComponent("pagelab-\(getpid())-vmlinux").path
+        let objcopy = Process()
+        objcopy.executableURL = URL(fileURLWithPath: "/usr/bin/objcopy")
+        objcopy.arguments = ["--add-section", ".BTF=/sys/kernel/btf/vmlinux", "--set-section-flags", ".BTF=readonly",
+                             CLI.executable.path, elf]
+        try objcopy.run()
+        objcopy.waitUntilExit()
+        #expect(objcopy.terminationStatus == 0)
+        defer { try? FileManager.default.removeItem(atPath: elf) }
+        let fromELF = try CLI.run(["layout", "--btf", elf, "--format", "json"])
+        let fromSysfs = try CLI.run(["layout", "--btf", "/sys/kernel/btf/vmlinux", "--format", "json"])
+        #expect(fromELF.status == 0, "\(fromELF.stderr)")
+        let structs = { (text: String) in
+            ((try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any])?["structs"] as? [[String: Any]]
+        }
+        let elfPage = try #require(structs(fromELF.stdout)?.first), sysfsPage = try #require(structs(fromSysfs.stdout)?.first)
+        #expect(elfPage["size"] as? Int == sysfsPage["size"] as? Int)
+        #expect((elfPage["fields"] as? [Any])?.count == (sysfsPage["fields"] as? [Any])?.count)
+    }
+
     /// `--check` exits 1 when anything differs and lists it; JSON says the same.
     @Test(.enabled(if: LayoutBTFCommandTests.btfReadable && (try? String(contentsOfFile: "/proc/sys/kernel/osrelease", encoding: .utf8))?.hasPrefix("6.18.44-fc") == true,
                    "not this project's build machine (6.18.44-fc)"))
