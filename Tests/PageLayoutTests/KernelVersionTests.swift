@@ -276,7 +276,14 @@ import Testing
         let slab = try #require(structs.first { $0.name == "slab" })
         #expect(slab.offset(of: "freelist_counter") == 32 && slab.field("freelist_counters") == nil)
         let (older, note) = try Layouts.all(LayoutConfig(arch: .x86_64), design: .mainline, kernel: .v6_1)
-        #expect(older.map(\.name) == ["page", "folio"] && note?.contains("slab") == true)   // 6.1's slab is not modelled
+        #expect(older.map(\.name) == ["page", "folio", "slab"] && note?.contains("ptdesc") == true)
+        // 6.1's SLUB slab (linux-6.1.y mm/slab.h): slab_cache 24, freelist 32, counters 40,
+        // __unused 48, __page_refcount 52 (SLAB_MATCH(_refcount, __page_refcount)), memcg_data 56.
+        let slab61 = try #require(older.last)
+        for (name, offset) in [("slab_list", 8), ("next", 8), ("slabs", 16), ("slab_cache", 24), ("freelist", 32),
+                               ("counters", 40), ("__unused", 48), ("__page_refcount", 52), ("memcg_data", 56)] {
+            #expect(slab61.offset(of: name) == offset, "\(name)")
+        }
         let (oldest, why) = try Layouts.all(LayoutConfig(arch: .x86_64), design: .mainline, kernel: .v5_15)
         #expect(oldest.map(\.name) == ["page"] && why?.contains("5.16") == true)
         #expect(throws: LayoutError.self) { try Layouts.all(LayoutConfig(arch: .x86_64), design: .memdesc8, kernel: .v6_1) }

@@ -104,6 +104,31 @@ extension Layouts {
                             rules: folioRules(layout), note: "Linux 6.1 include/linux/mm_types.h")
     }
 
+    /// struct slab of 6.1 with SLUB (linux-6.1.y, 6.1.166, mm/slab.h:9-60): the list arms
+    /// first, then slab_cache, where 6.6 on has slab_cache first; no double-word member.
+    static func slab61(_ config: LayoutConfig) -> StructLayout {
+        let t = CTypes(config)
+        var decls: [Decl] = [
+            .member("__page_flags", t.ulong.asKind(.flags)),
+            .union([
+                .member("slab_list", t.listHead, note: "aliases compound_head: bit 0 clear"),
+                .member("rcu_head", t.rcuHead),
+                .group(arm: "next", [.member("next", t.pointer("struct slab"), note: "CONFIG_SLUB_CPU_PARTIAL"),
+                                     .member("slabs", t.int)]),
+            ]),
+            .member("slab_cache", t.pointer("struct kmem_cache")),
+            .member("freelist", t.pointer("void"), note: "first free object"),
+            .union([.member("counters", t.ulong),
+                    .group(arm: "inuse", [.bitfields(t.uint, [("inuse", 16), ("objects", 15), ("frozen", 1)])])]),
+            .member("__unused", t.uint),
+            .member("__page_refcount", t.atomic),
+        ]
+        if config.memcg { decls.append(.member("memcg_data", t.ulong)) }
+        let layout = StructLayout.describe("slab", decls)
+        return StructLayout(name: "slab", size: layout.size, align: layout.align, fields: layout.fields,
+                            note: "Linux 6.1 mm/slab.h (SLUB)")
+    }
+
     /// 6.12's struct ptdesc under 6.6's names, without pt_index and pt_share_count.
     static func ptdesc66(_ config: LayoutConfig) -> StructLayout {
         renaming(ptdesc612(config), ["__page_refcount": ("_refcount", "atomic_t")], dropping: ["pt_index", "pt_share_count"],

@@ -9,8 +9,8 @@ extension Layouts {
     /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
     /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
     /// own struct page (StructPageHistory.swift); 6.6 and 6.12 also their folio, ptdesc
-    /// and slab (DescriptorHistory.swift); 6.1 its folio (it has no ptdesc; its slab is
-    /// not modelled); 5.15 has none of the three. The pin-tracking designs are
+    /// and slab (DescriptorHistory.swift); 6.1 its folio and SLUB slab (it has no
+    /// ptdesc); 5.15 has none of the three. The pin-tracking designs are
     /// variants of v6.19's layout, so an older version takes the mainline design only.
     public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
         -> (structs: [StructLayout], omitted: String?) {
@@ -26,8 +26,8 @@ extension Layouts {
         if version == .v6_12 { return ([page, olderFolio(config, version: version), ptdesc612(config), slab612(config)], nil) }
         if version == .v6_6 { return ([page, olderFolio(config, version: version), ptdesc66(config), slab66(config)], nil) }
         if version == .v6_1 {
-            return ([page, folio61(config)],
-                    "6.1 has no struct ptdesc (6.5 split it from struct page, whose page-table arm is shown); its struct slab is not modelled (read it from a kernel with --btf)")
+            return ([page, folio61(config), slab61(config)],
+                    "6.1 has no struct ptdesc (6.5 split it from struct page, whose page-table arm is shown)")
         }
         return ([page], "5.15 has no struct folio (5.16), slab (5.17) or ptdesc (6.5): their fields are struct page's arms")
     }
