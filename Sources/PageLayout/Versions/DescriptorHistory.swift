@@ -10,17 +10,22 @@
 // `__page_type` and `memcg_data` (MEMCG) for `obj_exts`.
 
 extension Layouts {
+    /// The first words of the folio's page 0 from 6.1 to 6.12: `unsigned long flags`, the
+    /// lru/mlock_count union, mapping and a plain `index`.
+    static func olderFolioHead(_ t: CTypes) -> [Decl] {
+        [.member("flags", t.ulong.asKind(.flags)),
+         .union([.member("lru", t.listHead),
+                 .group(arm: "mlock_count", [.member("__filler", t.pointer("void").asKind(.padding)),
+                                             .member("mlock_count", t.uint)])]),
+         .member("mapping", t.pointer("struct address_space")),
+         .member("index", t.ulong, note: "pgoff_t")]
+    }
+
     /// struct folio of 6.12 or 6.6.
     static func olderFolio(_ config: LayoutConfig, version: KernelVersion) -> StructLayout {
         let t = CTypes(config)
         guard let page = historicStructPage(config, version: version) else { return folio(config) }
-        var page0: [Decl] = [
-            .member("flags", t.ulong.asKind(.flags)),
-            .union([.member("lru", t.listHead),
-                    .group(arm: "mlock_count", [.member("__filler", t.pointer("void").asKind(.padding)),
-                                                .member("mlock_count", t.uint)])]),
-            .member("mapping", t.pointer("struct address_space")),
-            .member("index", t.ulong, note: "pgoff_t"),
+        var page0: [Decl] = olderFolioHead(t) + [
             .union([.member("private", t.pointer("void")), .member("swap", t.ulong.asKind(.value, spelling: "swp_entry_t"))]),
             .member("_mapcount", t.atomic),
             .member("_refcount", t.atomic),
@@ -76,13 +81,7 @@ extension Layouts {
     static func folio61(_ config: LayoutConfig) -> StructLayout {
         let t = CTypes(config)
         guard let page = historicStructPage(config, version: .v6_1) else { return folio(config) }
-        var page0: [Decl] = [
-            .member("flags", t.ulong.asKind(.flags)),
-            .union([.member("lru", t.listHead),
-                    .group(arm: "mlock_count", [.member("__filler", t.pointer("void").asKind(.padding)),
-                                                .member("mlock_count", t.uint)])]),
-            .member("mapping", t.pointer("struct address_space")),
-            .member("index", t.ulong, note: "pgoff_t"),
+        var page0: [Decl] = olderFolioHead(t) + [
             .member("private", t.pointer("void")),
             .member("_mapcount", t.atomic),
             .member("_refcount", t.atomic),
