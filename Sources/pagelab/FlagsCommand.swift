@@ -39,7 +39,8 @@ struct Flags: ParsableCommand {
 
     func run() throws {
         let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
-        let config = try chooseKernel(kernel, for: chosen)
+        let choice = try chooseKernel(kernel, for: chosen)
+        let config = choice.config
         let budget = try FlagsBudget(config: config, addedFlags: addFlag)
         let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
         // sizeof(struct page) of each "what if" world: LAST_CPUPID_NOT_IN_PAGE_FLAGS adds
@@ -52,7 +53,8 @@ struct Flags: ParsableCommand {
             emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline,
                                              structPageSize: structPageSize)))
         default:
-            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize))
+            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize,
+                                  kernel: choice.description))
         }
     }
 }

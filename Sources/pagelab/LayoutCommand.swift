@@ -46,15 +46,16 @@ struct Layout: ParsableCommand {
     /// The layout inputs and where they came from: a kconfig file or preset (through
     /// KernelConfig, whose flags budget decides LAST_CPUPID_NOT_IN_PAGE_FLAGS), or an
     /// arch with its defaults (x86_64 when nothing is named).
-    func chosenConfig() throws -> (LayoutConfig, String, KernelVersion) {
+    func chosenConfig() throws -> (LayoutConfig, String, KernelVersion, String) {
         if kconfig != nil || preset != nil {
             let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
-            let config = try chooseKernel(kernel, for: chosen)
-            return (config.layoutConfig, source, config.kernel)
+            let choice = try chooseKernel(kernel, for: chosen)
+            return (choice.config.layoutConfig, source, choice.config.kernel, choice.description)
         }
         let arch = try Arch.named(arch ?? Arch.x86_64.rawValue)
         let version = try kernel.map { try KernelVersion.named($0) } ?? .reference
-        return (LayoutConfig(arch: arch), "--arch \(arch) defaults", version)
+        return (LayoutConfig(arch: arch), "--arch \(arch) defaults", version,
+                "kernel \(version)\(kernel == nil ? "" : " (--kernel)")")
     }
 
     /// Where `--btf` reads from when it is given without a file: the running kernel's.
@@ -72,12 +73,12 @@ struct Layout: ParsableCommand {
     func run() throws {
         if check { return try runCheck() }
         if let btf { return try show(try KernelBTF(path: btf).layouts(), source: "BTF of \(btf)", arch: .x86_64, kernel: nil) }
-        let (config, source, version) = try chosenConfig()
+        let (config, source, version, versionNote) = try chosenConfig()
         let design = try Design.named(design)
         let (layouts, omitted) = try Layouts.all(config, design: design, kernel: version)
         if let omitted { FileHandle.standardError.write(Data("pagelab: \(omitted)\n".utf8)) }
         try show(layouts, source: source, arch: config.arch, kernel: version,
-                 heading: "design \(design), arch \(config.arch), Linux \(version), from \(source): \(Self.describe(config))", design: design)
+                 heading: "design \(design), arch \(config.arch), from \(source), \(versionNote): \(Self.describe(config))", design: design)
     }
 
     /// Prints layouts (computed or read from BTF) in the chosen format.
@@ -108,7 +109,7 @@ struct Layout: ParsableCommand {
         let path = btf ?? KernelBTF.runningKernelPath
         let real = try KernelBTF(path: path).layouts()
         let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset)
-        let config = try chooseKernel(kernel, for: chosen)
+        let config = try chooseKernel(kernel, for: chosen).config
         let (computed, _) = try Layouts.all(config.layoutConfig, design: .mainline, kernel: config.kernel)
         let report = LayoutCheckReport(computed: computed, btf: real, configSource: source,
                                        kernel: config.kernel.description, btfPath: path)

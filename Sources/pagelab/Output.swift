@@ -25,8 +25,8 @@ func emit(_ text: String) {
 
 /// The configuration with its kernel version chosen (`--kernel`, else its header, else
 /// the running kernel): one line on standard error when `--kernel` overrides the header.
-func chooseKernel(_ requested: String?, for config: KernelConfig) throws -> KernelConfig {
+func chooseKernel(_ requested: String?, for config: KernelConfig) throws -> KernelConfig.VersionChoice {
     let choice = try config.choosingKernel(requested)
     if let warning = choice.warning { FileHandle.standardError.write(Data("pagelab: \(warning)\n".utf8)) }
-    return choice.config
+    return choice
 }
