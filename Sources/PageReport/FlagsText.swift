@@ -99,7 +99,9 @@ public enum FlagsText {
         table.append(["LRU_REFS_WIDTH", String(budget.lruRefsWidth),
                       budget.lruRefsWidth < budget.lruRefsWanted ? "clamped from \(budget.lruRefsWanted)" : ""])
         table.append(["NR_NON_PAGEFLAG_BITS", String(budget.nrNonPageflagBits), "counts LAST_CPUPID_SHIFT"])
-        table.append(["NR_UNUSED_PAGEFLAG_BITS", String(budget.unusedBits), "as the kernel computes it"])
+        let defined = PageFlagsLayoutRules(budget.config.kernel).definesUnusedBits
+        table.append(["NR_UNUSED_PAGEFLAG_BITS", String(budget.unusedBits),
+                      defined ? "as the kernel computes it" : "as 6.18 computes it; \(budget.config.kernel) has no such macro"])
         table.append(["(bits really free)", String(budget.freeBits), ""])
         table.append(["NODE_NOT_IN_PAGE_FLAGS", yesNo(budget.nodeNotInPageFlags),
                       budget.nodeNotInPageFlags ? "node from section_to_node_table[]" : ""])
