@@ -130,13 +130,18 @@ public struct DesignCensusCost: Sendable, Equatable {
 public enum CensusCosts {
     /// Costs every design on `config` for `census`, with optional descriptor size
     /// overrides. The baseline for the break-even order is mainline's struct page.
+    /// `structPageSize`, when given, is mainline's sizeof(struct page) as the kernel says
+    /// it (the running kernel's BTF, or a `--kernel` version's layout) instead of the
+    /// v6.19 layout computed from `config`.
     public static func compute(_ census: Census, config: LayoutConfig = LayoutConfig(arch: .x86_64),
-                               designs: [Design] = Design.allCases, overrides: [String: Int] = [:]) -> [DesignCensusCost] {
+                               designs: [Design] = Design.allCases, overrides: [String: Int] = [:],
+                               structPageSize: Int? = nil) -> [DesignCensusCost] {
         let counts = DescriptorCounts(census)
-        let baseline = Design.mainline.costs(config).structPageSize
+        let baseline = structPageSize ?? Design.mainline.costs(config).structPageSize
         let ramBytes = Double(census.ramPages > 0 ? census.ramPages : census.pfnsWithMemmap) * Double(census.pageSize)
         return designs.map { design in
             let costs = design.costs(config)
+            let pageSize = design == .mainline ? baseline : costs.structPageSize
             let hasDescriptors = !costs.descriptorSizes.isEmpty
             var sizes = DescriptorSizes(costs)
             if hasDescriptors { sizes.override(overrides) }
@@ -144,7 +149,7 @@ public enum CensusCosts {
             var memmap = 0, descriptors = 0, pageExt = 0, inUse = 0
             for kind in PageKind.allCases {
                 let stats = census[kind]
-                let m = stats.memmapPages * costs.structPageSize
+                let m = stats.memmapPages * pageSize
                 let e = stats.memmapPages * costs.pageExtBytesPerPage
                 let d = hasDescriptors ? counts.bytes(kind, sizes) : 0
                 perKind[Int(kind.rawValue)] = m + e + d
@@ -155,12 +160,12 @@ public enum CensusCosts {
             if hasDescriptors {
                 breakEven = (0...Census.maxFolioOrder).first { order in
                     let folio = order == 0 ? sizes.folio : sizes.folioLarge
-                    return (costs.structPageSize << order) + folio < baseline << order
+                    return (pageSize << order) + folio < baseline << order
                 }
             }
             let total = memmap + descriptors + pageExt
             return DesignCensusCost(
-                design: design, structPageSize: costs.structPageSize, sizes: sizes, hasDescriptors: hasDescriptors,
+                design: design, structPageSize: pageSize, sizes: sizes, hasDescriptors: hasDescriptors,
                 memmapBytes: memmap, descriptorBytes: descriptors, pageExtBytes: pageExt,
                 percentOfRAM: ramBytes > 0 ? 100 * Double(total) / ramBytes : 0,
                 inUseBytes: inUse, inUsePages: census.inUsePages, perKind: perKind, breakEvenOrder: breakEven)

@@ -151,7 +151,9 @@ public struct FlagsBudget: Sendable, Equatable {
         sectionsShift = sparse ? config.maxPhysmemBits - config.sectionSizeBits : 0
         sectionsWidth = sparse && !vmemmap ? sectionsShift : 0
 
-        let lruGen = config.isEnabled("LRU_GEN")
+        // Rules that changed between versions (PageFlagsHistory.swift).
+        let rules = PageFlagsLayoutRules(config.kernel)
+        let lruGen = rules.hasLRUGen && config.isEnabled("LRU_GEN")
         lruGenWidth = lruGen ? Self.orderBase2(Self.maxNrGens + 1) : 0
         lruRefsWanted = lruGen ? Self.maxNrTiers - 2 : 0
 
@@ -164,10 +166,14 @@ public struct FlagsBudget: Sendable, Equatable {
         }
         nodeNotInPageFlags = nodesShift != 0 && nodesWidth == 0
 
-        kasanTagWidth = config.isEnabled("KASAN_SW_TAGS") ? 8 : config.isEnabled("KASAN_HW_TAGS") ? 4 : 0
+        kasanTagWidth = config.isEnabled("KASAN_SW_TAGS") ? 8
+            : config.isEnabled("KASAN_HW_TAGS") ? rules.kasanHWTagWidth : 0
 
         // NR_CPUS_BITS is only defined with SMP; an undefined macro is 0 in #if.
-        nrCpusBits = config.isEnabled("SMP") ? Self.orderBase2(config.number("NR_CPUS") ?? 1) : 0
+        let nrCpus = config.number("NR_CPUS") ?? 1
+        nrCpusBits = !config.isEnabled("SMP") ? 0
+            : rules.nrCpusBitsRoundsUp ? Self.orderBase2(nrCpus)
+            : Int.bitWidth - 1 - max(1, nrCpus).leadingZeroBitCount   // ilog2() [include/linux/log2.h]
         lastCpupidShift = config.isEnabled("NUMA_BALANCING") ? Self.lastPidShift + nrCpusBits : 0
         let aboveCpupid = zonesShift + lruGenWidth + sectionsWidth + nodesWidth + kasanTagWidth
         lastCpupidWidth = aboveCpupid + lastCpupidShift <= available ? lastCpupidShift : 0

@@ -39,6 +39,11 @@ public struct KernelConfig: Sendable, Equatable {
     public let options: [String: Value]
     /// The architecture, from CONFIG_X86_64 / CONFIG_X86_32 (+ X86_PAE) / CONFIG_ARM64 / CONFIG_ARM.
     public let arch: Arch
+    /// The release its header line names (`# Linux/x86 6.1.192 Kernel Configuration`), if any.
+    public internal(set) var headerRelease: String?
+    /// The kernel version whose page flags and descriptors apply (KernelConfigVersion.swift
+    /// chooses it); v6.19 unless chosen.
+    public var kernel: KernelVersion = .reference
 
     /// Parses kconfig text. Throws `.malformedFile` when a line is not kconfig syntax, when
     /// no `CONFIG_` option is set at all, when no supported architecture is named, or when
@@ -46,6 +51,7 @@ public struct KernelConfig: Sendable, Equatable {
     public init(text: String, source: String, whatIf: Bool = false) throws(LayoutError) {
         var options: [String: Value] = [:]
         var lineNumber = 0
+        var header: String?
         // isNewline splits on "\n" and on "\r\n", which Swift treats as one Character.
         for rawLine in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             lineNumber += 1
@@ -54,6 +60,7 @@ public struct KernelConfig: Sendable, Equatable {
             if line.hasPrefix("#") {
                 // "# CONFIG_FOO is not set"; every other comment is ignored, as in confdata.c.
                 if let name = Self.notSetName(line) { options[name] = .no }
+                else if header == nil { header = KernelVersion.release(fromHeader: line) }
                 continue
             }
             guard let (name, value) = Self.assignment(line) else {
@@ -67,6 +74,7 @@ public struct KernelConfig: Sendable, Equatable {
             throw .malformedFile(path: source, reason: "no CONFIG_ option in it; not a kernel configuration")
         }
         try self.init(options: options, source: source)
+        headerRelease = header
         try validate(whatIf: whatIf)
     }
 
@@ -80,7 +88,10 @@ public struct KernelConfig: Sendable, Equatable {
     /// The same configuration with some options changed (a `.no` value unsets one).
     /// Used to ask "what if" of a preset.
     public func setting(_ changes: [String: Value]) throws(LayoutError) -> KernelConfig {
-        try KernelConfig(options: options.merging(changes) { $1 }, source: source + " (modified)")
+        var changed = try KernelConfig(options: options.merging(changes) { $1 }, source: source + " (modified)")
+        changed.headerRelease = headerRelease
+        changed.kernel = kernel
+        return changed
     }
 
     // MARK: Reading options

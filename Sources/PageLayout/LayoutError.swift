@@ -11,6 +11,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case malformedFile(path: String, reason: String)
     /// A name that is not acceptable as given (a malformed or already defined page flag).
     case invalidName(kind: String, name: String, reason: String)
+    /// BTF cannot be read at all here: libbpf is missing (BTFReader.swift).
+    case btfUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -22,6 +24,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
             "'\(path)' is not usable: \(reason)"
         case let .invalidName(kind, name, reason):
             "bad \(kind) name '\(name)': \(reason)"
+        case let .btfUnavailable(reason):
+            "--btf is not available: \(reason)"
         }
     }
 }

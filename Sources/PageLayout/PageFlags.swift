@@ -41,7 +41,11 @@ public enum PageFlags {
     /// (CONFIG_PAGE_IDLE_FLAG && CONFIG_64BIT; on 32-bit they live in page_ext), PG_arch_2
     /// (CONFIG_ARCH_USES_PG_ARCH_2: arm64 with MTE, x86 with X86_PAT), PG_arch_3
     /// (CONFIG_ARCH_USES_PG_ARCH_3: arm64 with MTE). Its count is NR_PAGEFLAGS.
+    /// For an older `config.kernel`, that version's enum (PageFlagsHistory.swift).
     public static func members(of config: KernelConfig) -> [PageFlag] {
+        if let older = names(of: config, version: config.kernel) {
+            return older.enumerated().map { PageFlag(name: $1, bit: $0, added: false) }
+        }
         var names = unconditional
         // MMU is def_bool y on every arch PageLab knows; only an explicit "is not set" drops it.
         if config["MMU"] != .no { names.append("PG_mlocked") }

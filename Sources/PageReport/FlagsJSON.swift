@@ -19,7 +19,7 @@ public struct FlagsJSON: Encodable {
     }
 
     enum Key: String, CodingKey {
-        case source, arch, memoryModel = "memory_model", bitsPerLong = "bits_per_long"
+        case source, kernel, arch, memoryModel = "memory_model", bitsPerLong = "bits_per_long"
         case nrPageflags = "nr_pageflags", maxNrZones = "max_nr_zones", zones, zonesWidth = "zones_width"
         case sectionsShift = "sections_shift", sectionsWidth = "sections_width"
         case nodesShift = "nodes_shift", nodesWidth = "nodes_width", kasanTagWidth = "kasan_tag_width"
@@ -51,6 +51,7 @@ public struct FlagsJSON: Encodable {
     }
 
     private func encodeBudget(_ budget: FlagsBudget, into container: inout KeyedEncodingContainer<Key>) throws {
+        try container.encode(budget.config.kernel.description, forKey: .kernel)
         try container.encode(budget.config.arch.rawValue, forKey: .arch)
         try container.encode(budget.config.memoryModel.rawValue, forKey: .memoryModel)
         try container.encode(budget.bitsPerLong, forKey: .bitsPerLong)

@@ -6,15 +6,17 @@ public enum FlagsText {
     /// the "what if" flags (nil when none were added); `structPageSize` gives the size of
     /// struct page for a budget's layout inputs, when known. The first line names the
     /// configuration, as `source` says it.
+    /// `kernel` says which kernel version's tables apply and why (`kernel 6.1 (6.1.170,
+    /// from the header of FILE)`); without it the line names the version alone.
     public static func render(_ budget: FlagsBudget, baseline: FlagsBudget? = nil, source: String,
-                              structPageSize: ((FlagsBudget) -> Int)? = nil) -> String {
+                              structPageSize: ((FlagsBudget) -> Int)? = nil, kernel: String? = nil) -> String {
         var out = "Kernel configuration: \(source)\n"
         let config = budget.config
         out += "  \(config.arch), BITS_PER_LONG \(budget.bitsPerLong), \(config.memoryModel.rawValue)"
         if config.memoryModel != .flatmem {
             out += ", SECTION_SIZE_BITS \(config.sectionSizeBits), MAX_PHYSMEM_BITS \(config.maxPhysmemBits)"
         }
-        out += "\n\n"
+        out += "\n  \(kernel ?? "kernel \(config.kernel)"): its enum pageflags and page-flags-layout.h\n\n"
         out += bar(budget)
         out += "\n"
         out += numbers(budget, structPageSize: structPageSize)
@@ -104,7 +106,9 @@ public enum FlagsText {
         table.append(["LRU_REFS_WIDTH", String(budget.lruRefsWidth),
                       budget.lruRefsWidth < budget.lruRefsWanted ? "clamped from \(budget.lruRefsWanted)" : ""])
         table.append(["NR_NON_PAGEFLAG_BITS", String(budget.nrNonPageflagBits), "counts LAST_CPUPID_SHIFT"])
-        table.append(["NR_UNUSED_PAGEFLAG_BITS", String(budget.unusedBits), "as the kernel computes it"])
+        let defined = PageFlagsLayoutRules(budget.config.kernel).definesUnusedBits
+        table.append(["NR_UNUSED_PAGEFLAG_BITS", String(budget.unusedBits),
+                      defined ? "as the kernel computes it" : "as 6.18 computes it; \(budget.config.kernel) has no such macro"])
         table.append(["(bits really free)", String(budget.freeBits), ""])
         table.append(["NODE_NOT_IN_PAGE_FLAGS", yesNo(budget.nodeNotInPageFlags),
                       budget.nodeNotInPageFlags ? "node from section_to_node_table[]" : ""])

@@ -60,16 +60,19 @@ public struct LayoutDocument: Encodable, Sendable {
     /// `--arch A defaults`.
     public let source: String
     public let structs: [StructLayout]
+    /// The kernel version the layouts are of ("6.19"), when known.
+    public let kernel: String?
 
-    public init(arch: String, design: String, source: String, structs: [StructLayout]) {
+    public init(arch: String, design: String, source: String, structs: [StructLayout], kernel: String? = nil) {
         self.arch = arch
         self.design = design
         self.source = source
         self.structs = structs
+        self.kernel = kernel
     }
 
     private enum Keys: String, CodingKey {
-        case arch, design, structs
+        case arch, design, structs, kernel
         case name, size, align, fields, holes, rules, note
         case offset, arm, armPath = "arm_path", type, kind, bitOffset = "bit_offset", bitWidth = "bit_width"
         case isTailPadding = "tail_padding", field, mask, rule, source
@@ -80,6 +83,7 @@ public struct LayoutDocument: Encodable, Sendable {
         try root.encode(arch, forKey: .arch)
         try root.encode(design, forKey: .design)
         try root.encode(source, forKey: .source)
+        try root.encodeIfPresent(kernel, forKey: .kernel)
         var list = root.nestedUnkeyedContainer(forKey: .structs)
         for layout in structs {
             var object = list.nestedContainer(keyedBy: Keys.self)

@@ -79,14 +79,17 @@ public struct PageLabReport: Sendable {
     }
 
     static func censusSection(_ census: Census, note: String, picture: Bool) -> ReportSection {
-        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64))
+        let structPage = CensusStructPage.size(for: census)
+        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64),
+                                        structPageSize: structPage?.size)
         return ReportSection(
             id: "census", title: "Census of physical memory",
             summary: """
                 The \(note): every pfn classified from /proc/kpageflags, kpagecount and \
                 kpagecgroup, and what each descriptor design would cost on exactly this memory.
                 """,
-            text: CensusText.render(census, costs: costs, seconds: 0),
+            text: CensusText.render(census, costs: costs, seconds: 0)
+                + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? ""),
             svgs: [CensusSVG.render(census, costs: costs)],
             images: picture ? [(file: "memmap.png", caption: "The physical address space, coloured by page kind")] : [])
     }

@@ -15,11 +15,14 @@ struct CensusCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Write a compressed, checksummed snapshot of the live census to FILE.", valueName: "file"))
     var save: String?
 
-    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet).", valueName: "file"))
+    @Option(help: ArgumentHelp("Analyse a saved snapshot instead of the live machine (repeat for a fleet; a directory stands for every .pglb file in it).", valueName: "file"))
     var from: [String] = []
 
-    @Option(help: "text, json, svg (bar chart of bytes per design) or png (picture of the physical address space; to a file or a pipe, not a terminal).")
+    @Option(help: "text, json, jsonl (flat rows per host for DuckDB, Spark or Trino), svg (bar chart of bytes per design) or png (picture of the physical address space; to a file or a pipe, not a terminal).")
     var format: OutputFormat = .text
+
+    @Option(help: "Kernel version the census is read as (\(KernelVersion.known.map(\.description).joined(separator: ", "))); the default is each snapshot's own release.")
+    var kernel: String?
 
     @Option(help: ArgumentHelp("Write the output to FILE instead of standard output.", valueName: "file"))
     var output: String?
@@ -37,7 +40,8 @@ struct CensusCommand: ParsableCommand {
     var proc: String = "/proc"
 
     func run() throws {
-        try format.require(oneOf: [.text, .json, .svg, .png])
+        try format.require(oneOf: [.text, .json, .jsonl, .svg, .png])
+        let version = try kernel.map { try KernelVersion.named($0) }
         if raw && !pageTypes { throw ValidationError("--raw is a mode of --page-types") }
         if pageTypes && format != .text {
             throw ValidationError("--page-types prints the text table of tools/mm/page-types; --format \(format.rawValue) is not available with it")
@@ -45,10 +49,13 @@ struct CensusCommand: ParsableCommand {
         if format == .png && output == nil && isatty(STDOUT_FILENO) != 0 {
             throw ValidationError("--format png would write binary data to the terminal; use --output FILE or redirect standard output")
         }
-        try Self.refuseRepeatedSnapshots(from)
+        let paths = try SnapshotPaths.expand(from)
+        try Self.refuseRepeatedSnapshots(paths)
         // Each machine's bytes fit 2^52 (SnapshotInfo.maxPhysmemBits): 1024 of them fit a
-        // 64-bit sum.
-        if from.count > Self.maxFleet { throw ValidationError("a fleet of \(from.count) snapshots is more than the \(Self.maxFleet) one census adds up") }
+        // 64-bit sum. Rows (jsonl) add nothing up: any number of hosts.
+        if format != .jsonl, paths.count > Self.maxFleet {
+            throw ValidationError("a fleet of \(paths.count) snapshots is more than the \(Self.maxFleet) one census adds up (--format jsonl writes rows for any number)")
+        }
         if save != nil && !from.isEmpty { throw ValidationError("--save writes a live census; it cannot be combined with --from") }
         let overrides = try DescriptorSizes.parseOverrides(descriptorSize)
         let started = Date()
@@ -61,18 +68,30 @@ struct CensusCommand: ParsableCommand {
             if let save, let writer { try writer.write(to: save) }
             machines = [census]
         } else {
-            for path in from { machines.append(try SnapshotReader.census(path: path, picture: picture && from.count == 1)) }
-            try Self.refuseRepeatedCensuses(machines, paths: from)
-            if let other = machines.first(where: { $0.pageSize != machines[0].pageSize }) {
-                throw ValidationError("a fleet adds pages up: \(other.info.machine.isEmpty ? "a machine" : other.info.machine) has \(other.pageSize)-byte pages, \(from[0]) \(machines[0].pageSize)-byte ones")
+            for path in paths { machines.append(try SnapshotReader.census(path: path, picture: picture && paths.count == 1)) }
+            try Self.refuseRepeatedCensuses(machines, paths: paths)
+        }
+        if format == .jsonl {
+            let sources = from.isEmpty ? ["live"] : paths
+            var rows = ""
+            for (machine, source) in zip(machines, sources) {
+                let costs = CensusCosts.compute(machine, config: LayoutConfig(arch: machine.info.layoutArch ?? .x86_64), overrides: overrides)
+                let release = KernelVersion(release: machine.info.kernelRelease).flatMap { KernelVersion.known.contains($0) ? $0 : nil }
+                rows += CensusJSONL.rows(machine, costs: costs, source: source, kernelVersion: (version ?? release)?.description)
             }
+            return try write(rows)
+        }
+        if let other = machines.first(where: { $0.pageSize != machines[0].pageSize }) {
+            throw ValidationError("a fleet adds pages up: \(other.info.machine.isEmpty ? "a machine" : other.info.machine) has \(other.pageSize)-byte pages, \(paths[0]) \(machines[0].pageSize)-byte ones")
         }
         let census = Census.fleet(machines)
         let seconds = Date().timeIntervalSince(started)
         if pageTypes {
             return try write(PageTypesTable.render(census, raw: raw))
         }
-        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides)
+        let structPage = CensusStructPage.size(for: machines.count == 1 ? census : Census(info: SnapshotInfo(kernelRelease: "")), kernel: version)
+        let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides,
+                                        structPageSize: structPage?.size)
         switch format {
         case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds)))
         case .svg: try write(CensusSVG.render(census, costs: costs))
@@ -81,7 +100,8 @@ struct CensusCommand: ParsableCommand {
                 throw ValidationError("--format png needs one machine's census (not a fleet of \(machines.count))")
             }
             try write(bytes: png)
-        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds))
+        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds)
+                           + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? ""))
         }
     }
 

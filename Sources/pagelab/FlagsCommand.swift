@@ -24,6 +24,9 @@ struct Flags: ParsableCommand {
             help: "What if this page flag (PG_name) were added to enum pageflags? Repeatable.")
     var addFlag: [String] = []
 
+    @Option(help: "Kernel version whose enum pageflags and page-flags-layout.h apply: \(KernelVersion.known.map(\.description).joined(separator: ", ")). The default is the version the configuration's header names, else the running kernel's.")
+    var kernel: String?
+
     @Option(help: "text or json.")
     var format: OutputFormat = .text
 
@@ -38,18 +41,23 @@ struct Flags: ParsableCommand {
     }
 
     func run() throws {
-        let (config, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset, whatIf: whatIf)
+        let (chosen, source) = try KernelConfig.chosen(kconfig: kconfig, preset: preset, whatIf: whatIf)
+        let choice = try chooseKernel(kernel, for: chosen)
+        let config = choice.config
         let budget = try FlagsBudget(config: config, addedFlags: addFlag)
         let baseline = addFlag.isEmpty ? nil : FlagsBudget(config: config)
         // sizeof(struct page) of each "what if" world: LAST_CPUPID_NOT_IN_PAGE_FLAGS adds
         // `int _last_cpupid` to the mainline layout.
-        let structPageSize = { (budget: FlagsBudget) in Layouts.structPage(budget.layoutConfig).size }
+        let structPageSize = { (budget: FlagsBudget) in
+            Layouts.structPageSize(budget.layoutConfig, kernel: budget.config.kernel)
+        }
         switch format {
         case .json:
             emit(JSONOutput.string(FlagsJSON(budget, source: source, baseline: baseline,
                                              structPageSize: structPageSize)))
         default:
-            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize))
+            emit(FlagsText.render(budget, baseline: baseline, source: source, structPageSize: structPageSize,
+                                  kernel: choice.description))
         }
     }
 }

@@ -28,6 +28,9 @@ struct MachineCommand: ParsableCommand {
     @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
     var arch: String = Arch.x86_64.rawValue
 
+    @Option(help: "Kernel version of the model machine: 6.19 (the model's own) or 6.18, whose struct page, folio and enum pageflags are v6.19's. Older versions are for flags, layout and census.")
+    var kernel: String?
+
     @Option(help: "text or json.")
     var format: OutputFormat = .text
 
@@ -37,6 +40,14 @@ struct MachineCommand: ParsableCommand {
     }
 
     func run() throws {
+        if let kernel {
+            // The model runs v6.19's code on v6.19's descriptors; 6.18 has the same struct
+            // page, folio and enum pageflags (StructPageHistory.swift, PageFlagsHistory.swift).
+            let version = try KernelVersion.named(kernel)
+            guard version >= .v6_18 else {
+                throw ValidationError("the model machine runs v\(KernelVersion.reference)'s code and descriptors; Linux \(version) is available to flags, layout and census (--kernel \(version))")
+            }
+        }
         let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
                                        design: try Design.named(design), arch: try Arch.named(arch))
         let progress = StageProgress(command: "machine")

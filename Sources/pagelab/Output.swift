@@ -1,11 +1,12 @@
 // Small shared pieces of the commands: formats and writing results.
 import ArgumentParser
 import Foundation
+import PageLayout
 
 /// `--format` values. Each command accepts the subset it documents and rejects the rest
 /// with exit status 2.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, svg, png, html
+    case text, json, svg, png, html, jsonl
 
     /// Empty, so that `--help` does not list every format under every command: each
     /// command's help text names the formats it accepts (`require(oneOf:)` enforces them).
@@ -43,4 +44,12 @@ struct StageProgress {
         guard enabled else { return }
         FileHandle.standardError.write(Data("\r\u{1b}[K".utf8))
     }
+}
+
+/// The configuration with its kernel version chosen (`--kernel`, else its header, else
+/// the running kernel): one line on standard error when `--kernel` overrides the header.
+func chooseKernel(_ requested: String?, for config: KernelConfig) throws -> KernelConfig.VersionChoice {
+    let choice = try config.choosingKernel(requested)
+    if let warning = choice.warning { FileHandle.standardError.write(Data("pagelab: \(warning)\n".utf8)) }
+    return choice
 }

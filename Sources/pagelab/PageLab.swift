@@ -15,7 +15,7 @@ struct PageLab: ParsableCommand {
     /// (EX_USAGE); PageLab maps every parse and input error to 2 and prints one line.
     static func main() {
         do {
-            let arguments = Array(CommandLine.arguments.dropFirst())
+            let arguments = Layout.expandingBareBTF(Array(CommandLine.arguments.dropFirst()))
             try checkHelpTopic(arguments)
             try checkRepeatedOptions(arguments)
             var command = try parseAsRoot(arguments)

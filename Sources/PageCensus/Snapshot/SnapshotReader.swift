@@ -41,7 +41,8 @@ public enum SnapshotReader {
 
         var info = SnapshotInfo(kernelRelease: "")
         var builder: CensusBuilder?
-        // Sized by the records (at most chunkPfns pfns each), so a small snapshot costs little.
+        // Sized by the first PFNS record (a small host's snapshot is one short record):
+        // three chunk-sized buffers per file cost a fleet of 1,000 small hosts 6 GB of memset.
         var flags: [UInt64] = [], counts: [UInt64] = [], cgroups: [UInt64] = []
         var offset = SnapshotFormat.headerSize
         var records: UInt32 = 0
@@ -104,7 +105,7 @@ public enum SnapshotReader {
                     guard pfns + UInt64(count) <= UInt64(info.maxPfns) else {
                         throw SnapshotDecodeError("PFNS record reaches pfn \(pfns + UInt64(count)), beyond the \(info.maxPfns) pfns of MAX_PHYSMEM_BITS")
                     }
-                    if flags.count != count {
+                    if flags.count < count {
                         flags = [UInt64](repeating: 0, count: count)
                         counts = flags
                         cgroups = flags
@@ -113,10 +114,13 @@ public enum SnapshotReader {
                     try body.runs(into: &counts, count: count)
                     try body.runs(into: &cgroups, count: count)
                     guard body.remaining == 0 else { throw SnapshotDecodeError("\(body.remaining) stray bytes after the pfns") }
-                    if builder == nil {
-                        builder = CensusBuilder(info: info, picture: picture, expectedPfns: LiveCensus.expectedPfns(info))
+                    if builder == nil { builder = CensusBuilder(info: info, picture: picture, expectedPfns: LiveCensus.expectedPfns(info)) }
+                    if count == flags.count {
+                        builder?.consume(flags: flags, counts: counts, cgroups: cgroups)
+                    } else {
+                        builder?.consume(flags: Array(flags[0..<count]), counts: Array(counts[0..<count]),
+                                         cgroups: Array(cgroups[0..<count]))
                     }
-                    builder?.consume(flags: flags, counts: counts, cgroups: cgroups)
                     pfns += UInt64(count)
                 case .end:
                     var body = ByteReader(raw)

@@ -72,6 +72,24 @@ public struct CensusJSON: Encodable {
     let cgroups: [String: Int]
     let zones: [Zone]
     let checks: Checks
+    /// The census beside /proc/vmstat and /proc/meminfo (KernelCounterChecks).
+    let kernelCounters: [Counter]
+    struct Counter: Encodable {
+        let name: String
+        let census: Int
+        let kernel, difference: Int?
+        let counter, reason: String
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(name, forKey: .name)
+            try c.encode(census, forKey: .census)
+            try c.encode(kernel, forKey: .kernel)   // null when the snapshot has no such counter
+            try c.encode(difference, forKey: .difference)
+            try c.encode(counter, forKey: .counter)
+            try c.encode(reason, forKey: .reason)
+        }
+        enum CodingKeys: String, CodingKey { case name, census, kernel, difference, counter, reason }
+    }
     let machines: [Machine]
     let seconds: Double
     /// What the input files disagreed on (`Census.warnings`); empty when nothing.
@@ -79,6 +97,7 @@ public struct CensusJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo, warnings
+        case kernelCounters = "kernel_counters"
         case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
         case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
     }
@@ -125,6 +144,10 @@ public struct CensusJSON: Encodable {
         cgroups = Dictionary(uniqueKeysWithValues: census.cgroups.map { (String($0.key), $0.value) })
         zones = census.zones
         warnings = census.warnings
+        let structPageSize = costs.first { $0.design == .mainline }?.structPageSize ?? 64
+        kernelCounters = KernelCounterChecks.checks(census, structPageSize: structPageSize).map {
+            Counter(name: $0.name, census: $0.census, kernel: $0.kernel, difference: $0.difference, counter: $0.counter, reason: $0.reason)
+        }
         checks = Checks(uninitialised: census[.uninitialised].pages, zonesPresentMinusManaged: census.zonesUnmanaged,
                         irregularCompounds: census.irregularCompounds, slabWithAnon: census.slabWithAnon, slabWithKsm: census.slabWithKsm,
                         buddyOrdersMatching: census.buddyOrdersMatching)

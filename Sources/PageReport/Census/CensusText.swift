@@ -85,6 +85,17 @@ public enum CensusText {
         checks.append(["memory cgroups charged", "\(census.cgroups.count)"])
         out += "Checks\n" + checks.render(indent: "  ") + "\n"
 
+        if let mainline = costs.first(where: { $0.design == .mainline }) {
+            var counters = TextTable(["figure", "census", "kernel", "difference", "kernel counter"])
+            var reasons = ""
+            for check in KernelCounterChecks.checks(census, structPageSize: mainline.structPageSize) {
+                counters.append([check.name, "\(check.census)", check.kernel.map(String.init) ?? "-",
+                                 check.difference.map { $0 > 0 ? "+\($0)" : "\($0)" } ?? "-", check.counter])
+                if !check.reason.isEmpty { reasons += "  \(check.name): \(check.reason)\n" }
+            }
+            out += "Against the kernel's own counters (/proc/vmstat, /proc/meminfo)\n" + counters.render(indent: "  ") + reasons + "\n"
+        }
+
         var mapcount = TextTable(["mapcount", "pfns"])
         for (value, n) in census.mapcount.sorted(by: { $0.key < $1.key }).prefix(16) { mapcount.append(["\(value)", "\(n)"]) }
         if census.mapcount.count > 16 { mapcount.append(["(\(census.mapcount.count - 16) more values)", ""]) }
