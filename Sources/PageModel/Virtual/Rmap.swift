@@ -65,10 +65,9 @@ extension Machine {
             // One mapping for the PMD, one per PTE otherwise (folio_add_new_anon_rmap()
             // sets _large_mapcount to nr - 1 for a PTE-mapped large folio).
             folio.mapcountRaw = pmd ? 0 : Int32(nr - 1)
-            // Set or cleared explicitly: memdesc32 does not clear a page's own flags word
-            // when its folio is freed, so a reused page may still carry PG_anon_exclusive
-            // (the kernel's free_pages_prepare() clears every flag).
-            for i in 0..<(pmd ? 1 : nr) { setPageAnonExclusive(Page(unchecked: folio.pfn + i, context), folio: folio, exclusive) }
+            if exclusive {
+                for i in 0..<(pmd ? 1 : nr) { setPageAnonExclusive(Page(unchecked: folio.pfn + i, context), folio: folio, true) }
+            }
             return true
         }
         if pmd {

@@ -37,6 +37,12 @@ extension MemdescScheme {
             return false
         }
         ctx.stampMemdesc(pfn, count: 1 << order, miscWord(order: 0))
+        // `page->flags.f &= ~PAGE_FLAGS_CHECK_AT_PREP` for every page of the block
+        // (__free_pages_prepare(), mm/page_alloc.c), where the page keeps a flags word
+        // (memdesc32): PG_anon_exclusive lives there, and a reused page must not carry it.
+        if ctx.pointee.layout.flags >= 0 {
+            for i in 0..<(1 << order) { Page(unchecked: pfn + i, ctx).flags &= ~machine.checkAtPrep }
+        }
         return true
     }
 
