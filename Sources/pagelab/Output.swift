@@ -5,7 +5,7 @@ import Foundation
 /// `--format` values. Each command accepts the subset it documents and rejects the rest
 /// with exit status 2.
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case text, json, svg, png, html
+    case text, json, jsonl, svg, png, html
 }
 
 extension OutputFormat {
