@@ -41,9 +41,9 @@ enum Value {
 }
 
 /// The state of one run.
-final class ScenarioRunner {
-    /// Operations run (loop iterations included) before a run is stopped.
-    static let stepBudget = 1_000_000
+public final class ScenarioRunner {
+    /// Operations run (loop iterations included) before a run is stopped, by default.
+    public static let defaultStepBudget = 1_000_000
     /// The most bytes one write/fill/read/pread moves, and pages one GUP call asks for.
     static let maxBytes: Int64 = 64 << 20
     static let maxPages: Int64 = 1 << 16
@@ -52,6 +52,7 @@ final class ScenarioRunner {
     let design: Design
     let machine: Machine
     let tracing: Bool
+    let stepBudget: Int
     var values: [String: Value] = [:]
     var run: DesignRun
     var steps = 0
@@ -66,10 +67,11 @@ final class ScenarioRunner {
     /// For the trace: the PTEs of the span an operation worked on.
     var touchedPTEs: [(UInt64, String)] = []
 
-    init(scenario: Scenario, design: Design, tracing: Bool) throws(MachineError) {
+    init(scenario: Scenario, design: Design, tracing: Bool, stepBudget: Int) throws(MachineError) {
         self.scenario = scenario
         self.design = design
         self.tracing = tracing
+        self.stepBudget = stepBudget
         let spec = scenario.machine
         machine = try Machine(ramBytes: spec.ramBytes, design: design, nodes: spec.nodes)
         machine.thp.mode = spec.thp
@@ -77,10 +79,10 @@ final class ScenarioRunner {
     }
 
     /// Runs `scenario` on a fresh machine of `design`.
-    static func run(_ scenario: Scenario, design: Design, trace: Bool = false) -> DesignRun {
+    public static func run(_ scenario: Scenario, design: Design, trace: Bool = false, stepBudget: Int = defaultStepBudget) -> DesignRun {
         let runner: ScenarioRunner
         do {
-            runner = try ScenarioRunner(scenario: scenario, design: design, tracing: trace)
+            runner = try ScenarioRunner(scenario: scenario, design: design, tracing: trace, stepBudget: stepBudget)
         } catch {
             var failed = DesignRun(scenario: scenario.name, design: design)
             failed.error = "machine: \(error.description)"
@@ -106,7 +108,7 @@ final class ScenarioRunner {
             case .operation(let op):
                 flushUnchecked()
                 steps += 1
-                guard steps <= Self.stepBudget else { throw RunError(position: op.position, message: "more than \(Self.stepBudget) operations run") }
+                guard steps <= stepBudget else { throw RunError(position: op.position, message: "more than \(stepBudget) operations run") }
                 touched = []
                 touchedPTEs = []
                 lastError = try perform(op)
@@ -125,7 +127,7 @@ final class ScenarioRunner {
                     try execute(body)
                     i += 1
                     steps += 1
-                    guard steps <= Self.stepBudget else { throw RunError(position: fromExpr.position, message: "more than \(Self.stepBudget) operations run") }
+                    guard steps <= stepBudget else { throw RunError(position: fromExpr.position, message: "more than \(stepBudget) operations run") }
                 }
                 values[variable] = saved
             }

@@ -58,14 +58,15 @@ struct Cursor {
         guard takeName(word) else { throw error(at: index, "expected '\(word)'\(found)") }
     }
 
-    mutating func name(_ what: String) throws(ScriptError) -> (String, Int) {
-        guard let token = peek, case .name(let name) = token.kind else { throw error(at: index, "expected \(what)\(found)") }
+    /// A name; `what` (built only for the error) says what was expected.
+    mutating func name(_ what: @autoclosure () -> String) throws(ScriptError) -> (String, Int) {
+        guard let token = peek, case .name(let name) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
         index += 1
         return (name, token.column)
     }
 
-    mutating func string(_ what: String) throws(ScriptError) -> String {
-        guard let token = peek, case .string(let text) = token.kind else { throw error(at: index, "expected \(what)\(found)") }
+    mutating func string(_ what: @autoclosure () -> String) throws(ScriptError) -> String {
+        guard let token = peek, case .string(let text) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
         index += 1
         return text
     }

@@ -20,6 +20,9 @@ public struct ScenarioParser {
     static let maxLines = 100_000
     static let maxLoopDepth = 8
     static let maxRAM: Int64 = 4 << 30
+    static let knownOperations = Scenarios.operations.keys.sorted().joined(separator: ", ")
+    static let knownQueries = Scenarios.queries.keys.sorted().joined(separator: ", ")
+    static let knownDesigns = Design.allCases.map(\.rawValue).joined(separator: ", ")
 
     let load: Loader
     var symbols: [String: Symbol] = ["PAGE": .constant(4096), "HPAGE": .constant(2 << 20)]
@@ -73,7 +76,7 @@ public struct ScenarioParser {
                 repeat {
                     let (word, column) = try cursor.name("a design name")
                     guard let design = Design(rawValue: word) else {
-                        throw cursor.error(column: column, "unknown design '\(word)' (known: \(Design.allCases.map(\.rawValue).joined(separator: ", ")))")
+                        throw cursor.error(column: column, "unknown design '\(word)' (known: \(Self.knownDesigns))")
                     }
                     if !list.contains(design) { list.append(design) }
                 } while cursor.take(",")
@@ -177,7 +180,7 @@ public struct ScenarioParser {
         let (word, column) = try cursor.name("an operation")
         let opName = Scenarios.aliases[word] ?? word
         guard let signature = Scenarios.operations[opName] else {
-            throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Scenarios.operations.keys.sorted().joined(separator: ", ")))")
+            throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
         }
         let arguments = try parseArguments(&cursor, signature)
         if let (name, column) = bind {
@@ -347,7 +350,7 @@ public struct ScenarioParser {
     mutating func parseExpectation(_ cursor: inout Cursor) throws(ScriptError) -> Expectation {
         let (word, column) = try cursor.name("a query")
         guard let (signature, result) = Scenarios.queries[word] else {
-            throw cursor.error(column: column, "unknown query '\(word)' (known: \(Scenarios.queries.keys.sorted().joined(separator: ", ")))")
+            throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
         var arguments: [String: Expr] = [:]
         if !signature.positional.isEmpty || cursor.peek?.kind == .punct("(") {
@@ -380,7 +383,7 @@ public struct ScenarioParser {
                     others = value
                 } else {
                     guard let design = Design(rawValue: name) else {
-                        throw cursor.error(column: column, "unknown design '\(name)' (known: \(Design.allCases.map(\.rawValue).joined(separator: ", ")), others)")
+                        throw cursor.error(column: column, "unknown design '\(name)' (known: \(Self.knownDesigns), others)")
                     }
                     guard byDesign[design] == nil else { throw cursor.error(column: column, "'\(name)' given twice") }
                     byDesign[design] = value
