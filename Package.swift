@@ -32,7 +32,7 @@ let package = Package(
         // The scenario language (parser, runner, design matrix) and its bundled library.
         .target(name: "PageScenario", dependencies: ["PageModel", "PageLayout"], resources: [.copy("Resources/scenarios")]),
         .target(name: "PageCensus", dependencies: ["PageLayout", "Deflate"], resources: [.copy("Resources/example-census.pglb")]),
-        .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "Deflate"]),
+        .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "PageScenario", "Deflate"]),
         .executableTarget(
             name: "pagelab",
             dependencies: [

@@ -222,10 +222,7 @@ public struct ScenarioParser {
         let position = cursor.position(cursor.index)
         switch kind {
         case .int: return try parseInt(&cursor)
-        case .bool:
-            let (word, column) = try cursor.name("true or false")
-            guard word == "true" || word == "false" else { throw cursor.error(column: column, "expected true or false, found '\(word)'") }
-            return .words([word], position)
+        case .bool: return try parseBool(&cursor)
         case .process, .file, .pins:
             let (name, column) = try cursor.name(kind.description)
             try requireSymbol(name, kind, column: column, cursor)
@@ -258,6 +255,13 @@ public struct ScenarioParser {
             while cursor.take("|") { words.append(try parseWord(&cursor, set)) }
             return .words(words, position)
         }
+    }
+
+    func parseBool(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        let position = cursor.position(cursor.index)
+        let (word, column) = try cursor.name("true or false")
+        guard word == "true" || word == "false" else { throw cursor.error(column: column, "expected true or false, found '\(word)'") }
+        return .words([word], position)
     }
 
     func parseWord(_ cursor: inout Cursor, _ set: WordSet) throws(ScriptError) -> String {
@@ -401,10 +405,7 @@ public struct ScenarioParser {
         let position = cursor.position(cursor.index)
         switch result {
         case .int: return try parseInt(&cursor)
-        case .bool:
-            let (word, column) = try cursor.name("true or false")
-            guard word == "true" || word == "false" else { throw cursor.error(column: column, "expected true or false, found '\(word)'") }
-            return .words([word], position)
+        case .bool: return try parseBool(&cursor)
         case .word:
             let (word, column) = try cursor.name(query == "errno" ? "ok, an errno name (EFAULT, ...), SIGSEGV or SIGBUS" : "a name")
             if query == "errno", !Evaluator.isErrnoWord(word) {
