@@ -57,6 +57,8 @@ func parseError(_ text: String, files: [String: String] = [:]) -> String? {
         #expect(parseError("const N = 99999999999999999999") == "dir/t.pls:1:11: error: number too large")
         #expect(parseError("for i in 0..<4\np = process") == "dir/t.pls:1:1: error: 'for' without 'end'")
         #expect(parseError("end") == "dir/t.pls:1:1: error: 'end' without 'for'")
+        #expect(parseError("machine arch=vax")?.hasPrefix("dir/t.pls:1:14: error: unknown arch 'vax' (known: x86_64, i386") == true)
+        #expect(parseError("machine ram=8G") == "dir/t.pls:1:9: error: ram must be positive and at most 4G (the model boots every struct page)")
         #expect(parseError("p = process\nmachine ram=256M") == "dir/t.pls:2:1: error: 'machine' must come once, before the first operation")
         #expect(parseError("write \"unterminated") == "dir/t.pls:1:7: error: unterminated string")
         #expect(parseError("expect refcount(x) == 1") == "dir/t.pls:1:17: error: 'x' is not defined (expected the name of a GUP result)")

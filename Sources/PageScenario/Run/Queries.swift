@@ -146,6 +146,7 @@ extension ScenarioRunner {
         case "maybe_dma_pinned": return folio.map { .bool(machine.folioMaybeDMAPinned($0)) } ?? .missing("no folio")
         case "flags": return .flags(decodeFlags(page, folio))
         case "node": return .int(Int64(page.nid))
+        case "order": return folio.map { .int(Int64($0.order)) } ?? .missing("no folio")
         case "zone":
             let zones = machine.config.zones
             return page.zoneIndex >= 0 && page.zoneIndex < zones.count ? .word(zones[page.zoneIndex].rawValue) : .missing("no zone")

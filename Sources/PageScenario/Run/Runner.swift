@@ -73,7 +73,7 @@ public final class ScenarioRunner {
         self.tracing = tracing
         self.stepBudget = stepBudget
         let spec = scenario.machine
-        machine = try Machine(ramBytes: spec.ramBytes, design: design, nodes: spec.nodes)
+        machine = try Machine(ramBytes: spec.ramBytes, design: design, arch: spec.arch, nodes: spec.nodes)
         machine.thp.mode = spec.thp
         run = DesignRun(scenario: scenario.name, design: design)
     }

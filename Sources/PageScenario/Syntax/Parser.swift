@@ -147,7 +147,7 @@ public struct ScenarioParser {
 
     mutating func parseMachine(_ cursor: inout Cursor) throws(ScriptError) {
         while !cursor.atEnd {
-            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=)")
+            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=, arch=)")
             try cursor.expect("=")
             switch key {
             case "ram":
@@ -165,8 +165,14 @@ public struct ScenarioParser {
             case "thp":
                 let word = try parseWord(&cursor, .thp)
                 machine.thp = THPMode(rawValue: word) ?? .madvise
+            case "arch":
+                let (word, archColumn) = try cursor.name("an architecture")
+                guard let arch = Arch(rawValue: word) else {
+                    throw cursor.error(column: archColumn, "unknown arch '\(word)' (known: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                machine.arch = arch
             default:
-                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap)")
+                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap, arch)")
             }
         }
     }

@@ -66,6 +66,7 @@ public struct MachineSpec: Sendable, Equatable {
     public var nodes = 1
     public var thp: THPMode = .madvise
     public var swapSlots = 0
+    public var arch: Arch = .x86_64
     public init() {}
 }
 

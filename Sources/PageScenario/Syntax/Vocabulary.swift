@@ -147,6 +147,7 @@ public enum Scenarios {
             (Signature("maybe_dma_pinned", [("page", .page)], kernel: "folio_maybe_dma_pinned()"), .bool),
             (Signature("flags", [("page", .page)], kernel: "page->flags, decoded"), .flags),
             (Signature("node", [("page", .page)], kernel: "page_to_nid()"), .int),
+            (Signature("order", [("page", .page)], kernel: "folio_order()"), .int),
             (Signature("zone", [("page", .page)], kernel: "page_zonenum(), by name"), .word),
             (Signature("same_page", [("a", .page), ("b", .page)], kernel: "page_to_pfn(a) == page_to_pfn(b)"), .bool),
             (Signature("has_pgmap", [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool),
