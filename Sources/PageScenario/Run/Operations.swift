@@ -203,6 +203,7 @@ extension ScenarioRunner {
         let n = Int(try unsigned(op, "n", max: Self.maxPages))
         let flags = Self.follFlags(words(op, "flags"))
         let pinned = name.hasPrefix("pin_")
+        defer { noteSpan(target, addr, UInt64(n) << 12) }
         return attempt(op) { () throws(Errno) in
             let pages: [Page] = switch name {
             case "get_user_pages": try p.getUserPages(start: addr, nrPages: n, flags: flags)
