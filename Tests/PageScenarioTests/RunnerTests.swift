@@ -74,6 +74,18 @@ import Testing
         #expect(run.error?.hasSuffix("arithmetic overflow") == true)
     }
 
+    /// Out-of-range offsets and lengths in queries stop the run with a message, never trap.
+    @Test func outOfRangeQueriesStopTheRun() throws {
+        let matrix = try Self.run("""
+            p = process
+            a = mmap p PAGE
+            write p a "x"
+            expect bytes(p@a, 0x7fffffffffffffff, 1) == "x"
+            """, designs: [.mainline])
+        let run = try #require(matrix.results.first?.runs.first)
+        #expect(run.error?.hasSuffix("bytes(): offset + len must lie within the page (4096)") == true)
+    }
+
     @Test func jsonAndJsonLinesCarryExpectedAndActual() throws {
         let matrix = try Self.run("""
             p = process

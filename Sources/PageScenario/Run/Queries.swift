@@ -155,7 +155,7 @@ extension ScenarioRunner {
             return .bool(pagemaps.contains { $0 === pgmap })
         case "bytes":
             let offset = try int(e.arguments["offset"]!), length = try int(e.arguments["len"]!)
-            guard offset >= 0, length >= 0, offset + length <= 4096 else {
+            guard (0...4096).contains(offset), (0...(4096 - offset)).contains(length) else {
                 throw RunError(position: e.position, message: "bytes(): offset + len must lie within the page (4096)")
             }
             return machine.frames.read(pfn: page.pfn, offset: Int(offset), count: Int(length)).map { .bytes($0) } ?? .missing("no frame")
