@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 // PageLab: an executable, byte-exact model of the Linux physical-memory descriptor
 // subsystem. Module boundaries follow ../shared/DESIGN.md; arrows only point down:
-// PageLayout <- PageModel, PageCensus <- PageReport <- pagelab.
+// PageLayout <- PageModel <- PageScenario, PageCensus <- PageReport <- pagelab.
 import PackageDescription
 
 let package = Package(
@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "PageLayout", targets: ["PageLayout"]),
         .library(name: "PageModel", targets: ["PageModel"]),
+        .library(name: "PageScenario", targets: ["PageScenario"]),
         .library(name: "PageCensus", targets: ["PageCensus"]),
         .library(name: "PageReport", targets: ["PageReport"]),
         .executable(name: "pagelab", targets: ["pagelab"]),
@@ -28,18 +29,21 @@ let package = Package(
             name: "PageModel",
             dependencies: ["PageLayout", .product(name: "Atomics", package: "swift-atomics")]
         ),
+        // The scenario language (parser, runner, design matrix) and its bundled library.
+        .target(name: "PageScenario", dependencies: ["PageModel", "PageLayout"], resources: [.copy("Resources/scenarios")]),
         .target(name: "PageCensus", dependencies: ["PageLayout", "Deflate"], resources: [.copy("Resources/example-census.pglb")]),
-        .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "Deflate"]),
+        .target(name: "PageReport", dependencies: ["PageLayout", "PageCensus", "PageModel", "PageScenario", "Deflate"]),
         .executableTarget(
             name: "pagelab",
             dependencies: [
-                "PageLayout", "PageModel", "PageCensus", "PageReport",
+                "PageLayout", "PageModel", "PageScenario", "PageCensus", "PageReport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
         .testTarget(name: "PageLayoutTests", dependencies: ["PageLayout"]),
         .testTarget(name: "PageModelTests", dependencies: ["PageModel", "PageLayout"]),
+        .testTarget(name: "PageScenarioTests", dependencies: ["PageScenario", "PageModel", "PageLayout"]),
         .testTarget(name: "PageCensusTests", dependencies: ["PageCensus", "PageLayout", "Deflate"]),
         .testTarget(name: "PageReportTests", dependencies: ["PageReport", "PageCensus", "PageLayout"]),
         // PageCensus: the fleet test writes its host snapshots with SnapshotWriter.

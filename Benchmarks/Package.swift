@@ -22,6 +22,7 @@ let package = Package(
                 .product(name: "PageLayout", package: "PageLab"),
                 .product(name: "PageModel", package: "PageLab"),
                 .product(name: "PageCensus", package: "PageLab"),
+                .product(name: "PageScenario", package: "PageLab"),
                 .product(name: "Atomics", package: "swift-atomics"),
             ],
             path: "Benchmarks/PageLabBenchmarks",

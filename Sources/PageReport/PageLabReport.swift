@@ -35,6 +35,7 @@ public struct PageLabReport: Sendable {
             sections.append(try compareSection(ram: compareRAM, progress: progress))
             sections.append(try pinsSection(ram: compareRAM, progress: progress))
         }
+        sections.append(try scenarioSection())
         let intro = "Kernel configuration: \(source). Memory: \(note)."
         let text = "PageLab report\n\(intro)\n\n" + sections.map { "== \($0.title)\n\n\($0.text)" }.joined(separator: "\n")
         let html = HTMLReport.render(title: "PageLab report", intro: intro, sections: sections)

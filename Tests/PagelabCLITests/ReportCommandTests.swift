@@ -11,13 +11,13 @@ import Testing
         #expect(result.stdout.contains("Kernel configuration: preset x86_64-defconfig"))
         for title in ["The page->flags bit budget", "Descriptor layouts", "Census of physical memory",
                       "The model machine, per design", "One workload through every design",
-                      "Pinning pages for DMA through every design"] {
+                      "Pinning pages for DMA through every design", "The scenario library through every design"] {
             #expect(result.stdout.contains("== \(title)"))
         }
         #expect(result.stdout.contains("memdesc8"))
         let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
-        for id in ["flags", "layout", "census", "machine", "compare", "pins"] {
+        for id in ["flags", "layout", "census", "machine", "compare", "pins", "scenarios"] {
             #expect(html.contains("<section id=\"\(id)\">"))
         }
         #expect(html.contains("<svg"))
@@ -27,6 +27,7 @@ import Testing
         #expect(html.contains("lru-pinned, lru-pinned-rearranged said") && html.contains("not pinned")
                 && html.contains("of a pinned folio (2 false negatives, see the table); lru-pinned overwrote another arm of struct page"))
         #expect(html.contains("every byte read back as written, every pin released"))
+        #expect(html.contains("every expectation held on every design it names"))
         // x86_64_defconfig leaves 34 unused bits and a 64-byte struct page (kernel-facts.md §2.7).
         #expect(html.contains("34 unused bits (NR_UNUSED_PAGEFLAG_BITS), struct page 64 bytes"))
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/memmap.png"))

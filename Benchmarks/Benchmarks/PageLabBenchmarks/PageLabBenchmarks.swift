@@ -9,4 +9,5 @@ let benchmarks: @Sendable () -> Void = {
     registerCensusBenchmarks()
     registerVirtualMemoryBenchmarks()
     registerPinBenchmarks()
+    registerScenarioBenchmarks()
 }

@@ -59,9 +59,10 @@ extension Machine {
     }
 
     /// The page a GUP result stands for: the result itself, or the real page behind it
-    /// under a design that returns proxies.
+    /// under a design that returns proxies (seed 003's `dynamic_page`). Linux has no
+    /// counterpart: mainline GUP returns the page.
     @inline(__always)
-    func pageBehind(_ gupResult: Page) -> Page { proxyTarget(gupResult) ?? gupResult }
+    public func pageBehind(_ gupResult: Page) -> Page { proxyTarget(gupResult) ?? gupResult }
 
     /// `get_page()`/`put_page()` on a GUP result: a proxy (a design that returns them) is
     /// the misuse the proxy design was meant to catch (seed 003: "catching cases that might be doing a get_page() on

@@ -1,0 +1,454 @@
+// The scenario parser: a whole script, its includes and loops, checked against the
+// vocabulary before anything runs. Any problem is a ScriptError at FILE:LINE:COLUMN.
+import PageLayout
+import PageModel
+
+/// Parses scenarios. `load` reads an included file (a path relative to the including
+/// file's directory); it returns nil for a file that cannot be read.
+public struct ScenarioParser {
+    /// What a name stands for while parsing.
+    enum Symbol: Equatable {
+        case constant(Int64)
+        /// A loop variable or an address bound by mmap/mremap: an integer known when run.
+        case integer
+        case process, file, pins
+    }
+
+    public typealias Loader = @Sendable (_ path: String) -> String?
+
+    static let maxIncludeDepth = 8
+    static let maxLines = 100_000
+    static let maxLoopDepth = 8
+    static let maxRAM: Int64 = 4 << 30
+    static let knownOperations = Scenarios.operations.keys.sorted().joined(separator: ", ")
+    static let knownQueries = Scenarios.queries.keys.sorted().joined(separator: ", ")
+    static let knownDesigns = Design.allCases.map(\.rawValue).joined(separator: ", ")
+
+    let load: Loader
+    var symbols: [String: Symbol] = ["PAGE": .constant(4096), "HPAGE": .constant(2 << 20)]
+    var summary = ""
+    var designs: [Design]? = nil
+    var machine = MachineSpec()
+    var machineSeen = false
+    var operationsSeen = false
+    var includeStack: [String] = []
+    var lineCount = 0
+
+    public init(load: @escaping Loader) { self.load = load }
+
+    /// Parses `text` as the scenario `name` read from `path`.
+    public static func parse(_ text: String, name: String, path: String, load: @escaping Loader) throws(ScriptError) -> Scenario {
+        var parser = ScenarioParser(load: load)
+        parser.includeStack = [path]
+        var blocks: [(variable: String, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Symbol?)] = []
+        var top: [Statement] = []
+        try parser.parseFile(text, path: path, top: &top, blocks: &blocks)
+        if let open = blocks.last { throw ScriptError(open.position, "'for' without 'end'") }
+        return Scenario(name: name, summary: parser.summary, designs: parser.designs ?? Design.allCases,
+                        machine: parser.machine, statements: top, path: path)
+    }
+
+    mutating func parseFile(
+        _ text: String, path: String, top: inout [Statement],
+        blocks: inout [(variable: String, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Symbol?)]
+    ) throws(ScriptError) {
+        var lineNumber = 0
+        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+            lineNumber += 1
+            lineCount += 1
+            if lineCount > Self.maxLines { throw ScriptError(SourcePosition(file: path, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
+            let tokens = try Lexer.tokens(line, file: path, lineNumber: lineNumber)
+            guard !tokens.isEmpty else { continue }
+            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: line.trimmingWhitespace)
+            func append(_ statement: Statement) {
+                if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
+            }
+            guard case .name(let head) = tokens[0].kind else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }
+            switch head {
+            case "scenario":
+                cursor.index = 1
+                summary = try cursor.string("a \"summary\" after 'scenario'")
+                try cursor.end()
+            case "designs":
+                guard !operationsSeen else { throw cursor.error(at: 0, "'designs' must come before the first operation") }
+                cursor.index = 1
+                var list: [Design] = []
+                repeat {
+                    let (word, column) = try cursor.name("a design name")
+                    guard let design = Design(rawValue: word) else {
+                        throw cursor.error(column: column, "unknown design '\(word)' (known: \(Self.knownDesigns))")
+                    }
+                    if !list.contains(design) { list.append(design) }
+                } while cursor.take(",")
+                try cursor.end()
+                designs = list
+            case "machine":
+                guard !operationsSeen, !machineSeen else { throw cursor.error(at: 0, "'machine' must come once, before the first operation") }
+                machineSeen = true
+                cursor.index = 1
+                try parseMachine(&cursor)
+            case "const":
+                cursor.index = 1
+                let (name, column) = try cursor.name("a constant name")
+                try checkFresh(name, column: column, cursor)
+                try cursor.expect("=")
+                let expr = try parseInt(&cursor)
+                try cursor.end()
+                symbols[name] = .constant(try constantValue(expr))
+            case "include":
+                cursor.index = 1
+                let file = try cursor.string("a \"file\" to include")
+                try cursor.end()
+                guard includeStack.count < Self.maxIncludeDepth else { throw cursor.error(at: 1, "includes nested more than \(Self.maxIncludeDepth) deep") }
+                let resolved = Self.resolve(file, from: path)
+                guard !includeStack.contains(resolved) else { throw cursor.error(at: 1, "'\(file)' includes itself") }
+                guard let included = load(resolved) else { throw cursor.error(at: 1, "cannot read '\(file)' (looked for \(resolved))") }
+                includeStack.append(resolved)
+                let savedLines = lineCount
+                try parseFile(included, path: resolved, top: &top, blocks: &blocks)
+                _ = savedLines
+                includeStack.removeLast()
+            case "for":
+                guard blocks.count < Self.maxLoopDepth else { throw cursor.error(at: 0, "loops nested more than \(Self.maxLoopDepth) deep") }
+                cursor.index = 1
+                let (name, column) = try cursor.name("a loop variable")
+                if case .constant = symbols[name] { throw cursor.error(column: column, "'\(name)' is a constant") }
+                try cursor.expectName("in")
+                let from = try parseInt(&cursor)
+                try cursor.expect("..<")
+                let to = try parseInt(&cursor)
+                try cursor.end()
+                blocks.append((name, from, to, [], cursor.position(0), symbols[name]))
+                symbols[name] = .integer
+                operationsSeen = true
+            case "end":
+                cursor.index = 1
+                try cursor.end()
+                guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
+                symbols[block.variable] = block.shadowed
+                append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
+            case "expect":
+                operationsSeen = true
+                cursor.index = 1
+                append(.expectation(try parseExpectation(&cursor)))
+            default:
+                operationsSeen = true
+                append(.operation(try parseOperation(&cursor)))
+            }
+        }
+    }
+
+    /// A path relative to the including file's directory (absolute paths stay).
+    static func resolve(_ file: String, from path: String) -> String {
+        if file.hasPrefix("/") { return file }
+        guard let slash = path.lastIndex(of: "/") else { return file }
+        return String(path[...slash]) + file
+    }
+
+    mutating func parseMachine(_ cursor: inout Cursor) throws(ScriptError) {
+        while !cursor.atEnd {
+            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=, arch=)")
+            try cursor.expect("=")
+            switch key {
+            case "ram":
+                let value = try constantValue(try parseInt(&cursor))
+                guard value > 0, value <= Self.maxRAM else { throw cursor.error(column: column, "ram must be positive and at most 4G (the model boots every struct page)") }
+                machine.ramBytes = UInt64(value)
+            case "nodes":
+                let value = try constantValue(try parseInt(&cursor))
+                guard (1...64).contains(value) else { throw cursor.error(column: column, "nodes must be 1 to 64") }
+                machine.nodes = Int(value)
+            case "swap":
+                let value = try constantValue(try parseInt(&cursor))
+                guard (0...(1 << 24)).contains(value) else { throw cursor.error(column: column, "swap must be 0 to 16777216 slots") }
+                machine.swapSlots = Int(value)
+            case "thp":
+                let word = try parseWord(&cursor, .thp)
+                machine.thp = THPMode(rawValue: word) ?? .madvise
+            case "arch":
+                let (word, archColumn) = try cursor.name("an architecture")
+                guard let arch = Arch(rawValue: word) else {
+                    throw cursor.error(column: archColumn, "unknown arch '\(word)' (known: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")))")
+                }
+                machine.arch = arch
+            default:
+                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap, arch)")
+            }
+        }
+    }
+
+    mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
+        var bind: (String, Int)? = nil
+        if cursor.tokens.count > 1, cursor.tokens[1].kind == .punct("="), case .name(let name) = cursor.tokens[0].kind {
+            bind = (name, cursor.tokens[0].column)
+            cursor.index = 2
+        }
+        let (word, column) = try cursor.name("an operation")
+        let opName = Scenarios.aliases[word] ?? word
+        guard let signature = Scenarios.operations[opName] else {
+            throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
+        }
+        let arguments = try parseArguments(&cursor, signature)
+        if let (name, column) = bind {
+            guard let result = signature.result else { throw cursor.error(column: column, "'\(opName)' yields nothing to bind to '\(name)'") }
+            if case .constant = symbols[name] { throw cursor.error(column: column, "'\(name)' is a constant") }
+            switch result {
+            case .process: symbols[name] = .process
+            case .file: symbols[name] = .file
+            case .pins: symbols[name] = .pins
+            default: symbols[name] = .integer
+            }
+        }
+        return Operation(signature: signature, bind: bind?.0, arguments: arguments, position: cursor.position(0), source: cursor.source)
+    }
+
+    /// Positional arguments in order, then `key=value` ones.
+    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> [String: Expr] {
+        var arguments: [String: Expr] = [:]
+        for param in signature.positional {
+            if cursor.atEnd || cursor.isKeyword {
+                throw cursor.error(at: cursor.index, "'\(signature.name)' needs \(param.name.uppercased()) (\(param.kind.description)); usage: \(signature.usage)")
+            }
+            arguments[param.name] = try parseArgument(&cursor, param.kind)
+        }
+        while !cursor.atEnd {
+            guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
+            let (key, column) = try cursor.name("a keyword")
+            guard let param = signature.keywords.first(where: { $0.name == key }) else {
+                throw cursor.error(column: column, "'\(signature.name)' has no '\(key)=' (usage: \(signature.usage))")
+            }
+            guard arguments[key] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
+            try cursor.expect("=")
+            arguments[key] = try parseArgument(&cursor, param.kind)
+        }
+        return arguments
+    }
+
+    mutating func parseArgument(_ cursor: inout Cursor, _ kind: ArgumentKind) throws(ScriptError) -> Expr {
+        let position = cursor.position(cursor.index)
+        switch kind {
+        case .int: return try parseInt(&cursor)
+        case .bool: return try parseBool(&cursor)
+        case .process, .file, .pins:
+            let (name, column) = try cursor.name(kind.description)
+            try requireSymbol(name, kind, column: column, cursor)
+            return .name(name, position)
+        case .page:
+            let (name, column) = try cursor.name(kind.description)
+            if cursor.take("@") {
+                try requireSymbol(name, .process, column: column, cursor)
+                return .at(name, try parseInt(&cursor), position)
+            }
+            try requireSymbol(name, .pins, column: column, cursor)
+            if cursor.take("[") {
+                let index = try parseInt(&cursor)
+                try cursor.expect("]")
+                return .index(name, index, position)
+            }
+            return .index(name, .int(0, position), position)
+        case .data:
+            guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \(kind.description)") }
+            cursor.index += 1
+            switch token.kind {
+            case .string(let s): return .bytes(Array(s.utf8), position)
+            case .bytes(let b): return .bytes(b, position)
+            default: throw cursor.error(column: token.column, "expected \(kind.description)")
+            }
+        case .text: return .string(try cursor.string(kind.description), position)
+        case .word(let set): return .words([try parseWord(&cursor, set)], position)
+        case .flags(let set):
+            var words = [try parseWord(&cursor, set)]
+            while cursor.take("|") { words.append(try parseWord(&cursor, set)) }
+            return .words(words, position)
+        }
+    }
+
+    func parseBool(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        let position = cursor.position(cursor.index)
+        let (word, column) = try cursor.name("true or false")
+        guard word == "true" || word == "false" else { throw cursor.error(column: column, "expected true or false, found '\(word)'") }
+        return .words([word], position)
+    }
+
+    func parseWord(_ cursor: inout Cursor, _ set: WordSet) throws(ScriptError) -> String {
+        let (word, column) = try cursor.name("one of \(set.words.joined(separator: ", "))")
+        guard let canonical = set.canonical(word) else {
+            throw cursor.error(column: column, "unknown \(set.name) '\(word)' (known: \(set.words.joined(separator: ", ")))")
+        }
+        return canonical
+    }
+
+    func requireSymbol(_ name: String, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) {
+        let want: Symbol = switch kind {
+        case .process: .process
+        case .file: .file
+        default: .pins
+        }
+        guard let symbol = symbols[name] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
+        guard symbol == want else { throw cursor.error(column: column, "'\(name)' is \(Self.describe(symbol)), expected \(kind.description)") }
+    }
+
+    func checkFresh(_ name: String, column: Int, _ cursor: Cursor) throws(ScriptError) {
+        if symbols[name] != nil { throw cursor.error(column: column, "'\(name)' is already defined") }
+    }
+
+    static func describe(_ symbol: Symbol) -> String {
+        switch symbol {
+        case .constant, .integer: "an integer"
+        case .process: "a process"
+        case .file: "a file"
+        case .pins: "a GUP result"
+        }
+    }
+
+    // MARK: Integer expressions: term (('+'|'-') term)*, term: unary ('*' unary)*.
+
+    func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        var left = try parseTerm(&cursor)
+        while let op = cursor.takeAny(["+", "-"]) {
+            let position = cursor.position(cursor.index - 1)
+            left = .binary(op, left, try parseTerm(&cursor), position)
+        }
+        return left
+    }
+
+    func parseTerm(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        var left = try parseUnary(&cursor)
+        while cursor.take("*") {
+            let position = cursor.position(cursor.index - 1)
+            left = .binary("*", left, try parseUnary(&cursor), position)
+        }
+        return left
+    }
+
+    func parseUnary(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        let position = cursor.position(cursor.index)
+        if cursor.take("-") { return .binary("-", .int(0, position), try parseUnary(&cursor), position) }
+        if cursor.take("(") {
+            let inner = try parseInt(&cursor)
+            try cursor.expect(")")
+            return inner
+        }
+        guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected an integer") }
+        switch token.kind {
+        case .int(let v):
+            cursor.index += 1
+            return .int(v, position)
+        case .name(let name):
+            cursor.index += 1
+            guard let symbol = symbols[name] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
+            switch symbol {
+            case .constant(let v): return .int(v, position)
+            case .integer: return .name(name, position)
+            default: throw cursor.error(column: token.column, "'\(name)' is \(Self.describe(symbol)), expected an integer")
+            }
+        default:
+            throw cursor.error(column: token.column, "expected an integer")
+        }
+    }
+
+    /// The value of an expression of constants, with overflow checked.
+    func constantValue(_ expr: Expr) throws(ScriptError) -> Int64 {
+        switch Evaluator.constant(expr) {
+        case .success(let v): return v
+        case .failure(let e): throw e
+        }
+    }
+
+    // MARK: expect
+
+    mutating func parseExpectation(_ cursor: inout Cursor) throws(ScriptError) -> Expectation {
+        let (word, column) = try cursor.name("a query")
+        guard let (signature, result) = Scenarios.queries[word] else {
+            throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
+        }
+        var arguments: [String: Expr] = [:]
+        if !signature.positional.isEmpty || cursor.peek?.kind == .punct("(") {
+            try cursor.expect("(")
+            for (i, param) in signature.positional.enumerated() {
+                if i > 0 { try cursor.expect(",") }
+                arguments[param.name] = try parseArgument(&cursor, param.kind)
+            }
+            try cursor.expect(")")
+        }
+        let comparisonColumn = cursor.peek?.column ?? cursor.endColumn
+        let comparison: Expectation.Comparison
+        if cursor.take("==") { comparison = .equal }
+        else if cursor.take("!=") { comparison = .notEqual }
+        else if cursor.takeName("has") { comparison = .has }
+        else if cursor.takeName("lacks") { comparison = .lacks }
+        else { throw cursor.error(column: comparisonColumn, "expected ==, != (or has/lacks for flags) after the query") }
+        if (comparison == .has || comparison == .lacks) != (result == .flags) {
+            throw cursor.error(column: comparisonColumn, result == .flags ? "flags are compared with 'has' or 'lacks'" : "'has'/'lacks' compare flags only")
+        }
+        var byDesign: [Design: Expr] = [:]
+        var others: Expr? = nil
+        if cursor.tokens.count > cursor.index + 1, cursor.tokens[cursor.index + 1].kind == .punct(":") {
+            while !cursor.atEnd {
+                let (name, column) = try cursor.name("a design name or 'others'")
+                try cursor.expect(":")
+                let value = try parseExpected(&cursor, result, word)
+                if name == "others" {
+                    guard others == nil else { throw cursor.error(column: column, "'others' given twice") }
+                    others = value
+                } else {
+                    guard let design = Design(rawValue: name) else {
+                        throw cursor.error(column: column, "unknown design '\(name)' (known: \(Self.knownDesigns), others)")
+                    }
+                    guard byDesign[design] == nil else { throw cursor.error(column: column, "'\(name)' given twice") }
+                    byDesign[design] = value
+                }
+            }
+        } else {
+            others = try parseExpected(&cursor, result, word)
+            try cursor.end()
+        }
+        return Expectation(query: signature, result: result, arguments: arguments, comparison: comparison,
+                           byDesign: byDesign, others: others, position: cursor.position(0), source: cursor.source)
+    }
+
+    func parseExpected(_ cursor: inout Cursor, _ result: Scenarios.QueryResult, _ query: String) throws(ScriptError) -> Expr {
+        let position = cursor.position(cursor.index)
+        switch result {
+        case .int: return try parseInt(&cursor)
+        case .bool: return try parseBool(&cursor)
+        case .word:
+            let (word, column) = try cursor.name(query == "errno" ? "ok, an errno name (EFAULT, ...), SIGSEGV or SIGBUS" : "a name")
+            if query == "errno", !Evaluator.isErrnoWord(word) {
+                throw cursor.error(column: column, "unknown errno '\(word)' (expected ok, an errno name such as EFAULT, SIGSEGV or SIGBUS)")
+            }
+            return .words([word], position)
+        case .flags:
+            var words = [try cursor.name("a page flag").0.lowercased()]
+            while cursor.take("|") { words.append(try cursor.name("a page flag").0.lowercased()) }
+            for (i, word) in words.enumerated() where !Evaluator.pageFlagNames.contains(word) {
+                throw cursor.error(column: position.column, "unknown page flag '\(words[i])' (known: \(Evaluator.pageFlagNames.joined(separator: ", ")))")
+            }
+            return .words(words, position)
+        case .bytes:
+            guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \"text\", x\"hex\" or fill(BYTE)") }
+            switch token.kind {
+            case .string(let s):
+                cursor.index += 1
+                return .bytes(Array(s.utf8), position)
+            case .bytes(let b):
+                cursor.index += 1
+                return .bytes(b, position)
+            case .name("fill"):
+                cursor.index += 1
+                try cursor.expect("(")
+                let byte = try parseInt(&cursor)
+                try cursor.expect(")")
+                return .fill(byte, position)
+            default:
+                throw cursor.error(column: token.column, "expected \"text\", x\"hex\" or fill(BYTE)")
+            }
+        }
+    }
+}
+
+extension Substring {
+    var trimmingWhitespace: String {
+        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+    }
+}

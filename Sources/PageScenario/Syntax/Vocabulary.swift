@@ -1,0 +1,191 @@
+// The scenario language's vocabulary: every operation and query with its arguments, and
+// the word sets (PROT_*, MAP_*, FOLL_*, MADV_*, ...) written once. The parser checks a
+// script against these tables before anything runs; the runner dispatches on the names.
+
+/// What an argument must be.
+public enum ArgumentKind: Sendable, Equatable {
+    case int, bool, process, file, pins, page, data, text
+    /// One word of a set (`dontneed`, `always`, ...).
+    case word(WordSet)
+    /// Words of a set joined by `|` (`write|longterm`).
+    case flags(WordSet)
+
+    var description: String {
+        switch self {
+        case .int: "an integer"
+        case .bool: "true or false"
+        case .process: "a process name"
+        case .file: "a file name"
+        case .pins: "the name of a GUP result"
+        case .page: "a page (NAME[i], NAME, or PROCESS@ADDRESS)"
+        case .data: "bytes (\"text\" or x\"hex\")"
+        case .text: "a \"string\""
+        case .word(let set): "one of \(set.words.joined(separator: ", "))"
+        case .flags(let set): "flags joined by | from \(set.words.joined(separator: ", "))"
+        }
+    }
+}
+
+/// A named set of words, with the kernel prefix a script may also write (`MADV_DONTNEED`).
+public struct WordSet: Sendable, Equatable {
+    public let name: String
+    public let prefix: String
+    public let words: [String]
+
+    /// The canonical word for `text` (lower case, kernel prefix dropped), if it is one.
+    func canonical(_ text: String) -> String? {
+        var word = text.lowercased()
+        if !prefix.isEmpty, word.hasPrefix(prefix + "_") { word.removeFirst(prefix.count + 1) }
+        return words.contains(word) ? word : nil
+    }
+
+    static let prot = WordSet(name: "prot", prefix: "prot", words: ["none", "read", "write", "exec"])
+    static let map = WordSet(name: "map", prefix: "map", words: ["shared", "private", "anonymous", "fixed", "fixed_noreplace", "populate", "locked", "noreserve"])
+    static let foll = WordSet(name: "foll", prefix: "foll", words: ["write", "force", "nowait", "nofault", "hwpoison", "anon", "longterm", "split_pmd", "pci_p2pdma", "interruptible", "honor_numa_fault"])
+    static let advice = WordSet(name: "advice", prefix: "madv", words: Scenarios.advice.map(\.0))
+    static let mremap = WordSet(name: "mremap", prefix: "mremap", words: ["maymove", "fixed", "dontunmap"])
+    static let falloc = WordSet(name: "falloc", prefix: "falloc_fl", words: ["keep_size", "punch_hole"])
+    static let thp = WordSet(name: "thp", prefix: "", words: ["always", "madvise", "never"])
+    static let fs = WordSet(name: "fs", prefix: "", words: ["tmpfs", "disk"])
+    static let diagnostic = WordSet(name: "diagnostic", prefix: "", words: ["all", "warn", "bug", "bad_page", "corruption", "leak"])
+    static let vmstat = WordSet(name: "vmstat", prefix: "", words: Scenarios.vmstatNames)
+}
+
+/// One operation or query: its name, arguments in order, keyword arguments, and what it
+/// binds when written `NAME = op ...`.
+public struct Signature: Sendable {
+    public let name: String
+    public let positional: [(name: String, kind: ArgumentKind)]
+    public let keywords: [(name: String, kind: ArgumentKind)]
+    /// What `NAME = op` binds (nil: the operation binds nothing).
+    public let result: ArgumentKind?
+    /// The kernel function or system call it stands for.
+    public let kernel: String
+
+    init(_ name: String, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
+         result: ArgumentKind? = nil, kernel: String) {
+        self.name = name
+        self.positional = positional.map { (name: $0.0, kind: $0.1) }
+        self.keywords = keywords.map { (name: $0.0, kind: $0.1) }
+        self.result = result
+        self.kernel = kernel
+    }
+
+    var usage: String {
+        ([name] + positional.map { $0.name.uppercased() } + keywords.map { "[\($0.name)=...]" }).joined(separator: " ")
+    }
+}
+
+/// The tables.
+public enum Scenarios {
+    static let gupKeywords: [(String, ArgumentKind)] = [("flags", .flags(.foll))]
+    static let span: [(String, ArgumentKind)] = [("p", .process), ("addr", .int), ("len", .int)]
+
+    /// Every operation, by name.
+    public static let operations: [String: Signature] = {
+        let list: [Signature] = [
+            Signature("process", [], result: .process, kernel: "fork()+exec() of a new program: mm_alloc()"),
+            Signature("fork", [("parent", .process)], result: .process, kernel: "fork(): dup_mm()"),
+            Signature("exit", [("p", .process)], kernel: "exit(): exit_mmap()"),
+            Signature("mmap", [("p", .process), ("len", .int)],
+                      [("prot", .flags(.prot)), ("flags", .flags(.map)), ("file", .file), ("offset", .int), ("addr", .int)],
+                      result: .int, kernel: "mmap()"),
+            Signature("munmap", span, kernel: "munmap()"),
+            Signature("mprotect", span + [("prot", .flags(.prot))], kernel: "mprotect()"),
+            Signature("madvise", span + [("advice", .word(.advice))], kernel: "madvise()"),
+            Signature("mremap", [("p", .process), ("addr", .int), ("old", .int), ("new", .int)],
+                      [("flags", .flags(.mremap)), ("to", .int)], result: .int, kernel: "mremap()"),
+            Signature("mlock", span, kernel: "mlock()"),
+            Signature("munlock", span, kernel: "munlock()"),
+            Signature("write", [("p", .process), ("addr", .int), ("data", .data)], kernel: "a CPU store (memcpy to user memory)"),
+            Signature("fill", span + [("byte", .int)], kernel: "memset() of user memory"),
+            Signature("read", span, kernel: "a CPU load of user memory"),
+            Signature("touch", span, [("write", .bool)], kernel: "faultin_page() over a range (MADV_POPULATE_READ/WRITE)"),
+            Signature("memfd", [("name", .text)], result: .file, kernel: "memfd_create()"),
+            Signature("file", [("fs", .word(.fs)), ("name", .text)], result: .file, kernel: "open(O_CREAT) on tmpfs or a disk filesystem"),
+            Signature("pwrite", [("f", .file), ("offset", .int), ("data", .data)], kernel: "pwrite()"),
+            Signature("pread", [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"),
+            Signature("ftruncate", [("f", .file), ("len", .int)], kernel: "ftruncate()"),
+            Signature("fallocate", [("f", .file), ("offset", .int), ("len", .int)], [("mode", .flags(.falloc))], kernel: "fallocate()"),
+            Signature("writeback", [("f", .file)], kernel: "filemap_write_and_wait() (fsync)"),
+            Signature("sync", [], kernel: "sync(): sync_filesystem() of every filesystem"),
+            Signature("reclaim", [("count", .int)], [("node", .int)], kernel: "shrink_folio_list() (kswapd / direct reclaim)"),
+            Signature("swapon", [("slots", .int)], kernel: "swapon()"),
+            Signature("thp", [("mode", .word(.thp))], kernel: "/sys/kernel/mm/transparent_hugepage/enabled"),
+            Signature("move_pages", span + [("node", .int)], kernel: "move_pages()"),
+            Signature("get_user_pages", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages()"),
+            Signature("get_user_pages_fast", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages_fast()"),
+            Signature("pin_user_pages", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages()"),
+            Signature("pin_user_pages_fast", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages_fast()"),
+            Signature("get_user_pages_remote", [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
+                      result: .pins, kernel: "get_user_pages_remote()"),
+            Signature("pin_user_pages_remote", [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
+                      result: .pins, kernel: "pin_user_pages_remote()"),
+            Signature("unpin_user_pages", [("pins", .pins)], [("dirty", .bool)], kernel: "unpin_user_pages_dirty_lock()"),
+            Signature("unpin_user_page", [("page", .page)], kernel: "unpin_user_page()"),
+            Signature("put_page", [("page", .page)], kernel: "put_page()"),
+            Signature("get_page", [("page", .page)], kernel: "get_page()"),
+            Signature("release_pages", [("pins", .pins)], kernel: "release_pages(): put_page() of every GUP result"),
+            Signature("dma_write", [("page", .page), ("offset", .int), ("data", .data)],
+                      kernel: "a device's DMA write into a page it was given by GUP (the bytes land in the frame)"),
+            Signature("devdax_mmap", [("p", .process), ("pages", .int)], result: .int,
+                      kernel: "memremap_pages(MEMORY_DEVICE_GENERIC) + mmap() of /dev/dax + vm_insert_pages()"),
+        ]
+        return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
+    }()
+
+    /// What an expectation's query yields, to check the expected value's form.
+    public enum QueryResult: Sendable, Equatable { case int, bool, word, bytes, flags }
+
+    /// Every query of `expect`, by name, with what it yields.
+    public static let queries: [String: (signature: Signature, result: QueryResult)] = {
+        let list: [(Signature, QueryResult)] = [
+            (Signature("refcount", [("page", .page)], kernel: "folio_ref_count()"), .int),
+            (Signature("mapcount", [("page", .page)], kernel: "folio_mapcount()"), .int),
+            (Signature("pincount", [("page", .page)], kernel: "folio->_pincount (where the folio has one)"), .int),
+            (Signature("pins", [("page", .page)], kernel: "the exact pins outstanding on the folio (the model's shadow count)"), .int),
+            (Signature("maybe_dma_pinned", [("page", .page)], kernel: "folio_maybe_dma_pinned()"), .bool),
+            (Signature("flags", [("page", .page)], kernel: "page->flags, decoded"), .flags),
+            (Signature("node", [("page", .page)], kernel: "page_to_nid()"), .int),
+            (Signature("order", [("page", .page)], kernel: "folio_order()"), .int),
+            (Signature("zone", [("page", .page)], kernel: "page_zonenum(), by name"), .word),
+            (Signature("same_page", [("a", .page), ("b", .page)], kernel: "page_to_pfn(a) == page_to_pfn(b)"), .bool),
+            (Signature("has_pgmap", [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool),
+            (Signature("bytes", [("page", .page), ("offset", .int), ("len", .int)], kernel: "kmap_local_page() + memcpy (what a device sees)"), .bytes),
+            (Signature("memory", [("p", .process), ("addr", .int), ("len", .int)], kernel: "a CPU load through the page tables"), .bytes),
+            (Signature("file", [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"), .bytes),
+            (Signature("mapped", [("p", .process), ("addr", .int)], kernel: "pte_present()"), .bool),
+            (Signature("writable", [("p", .process), ("addr", .int)], kernel: "pte_write()"), .bool),
+            (Signature("size", [("f", .file)], kernel: "i_size_read()"), .int),
+            (Signature("locked_vm", [("p", .process)], kernel: "mm->locked_vm (pages)"), .int),
+            (Signature("count", [("pins", .pins)], kernel: "the number of pages GUP returned"), .int),
+            (Signature("sizeof_page", [], kernel: "sizeof(struct page) of the design's layout"), .int),
+            (Signature("errno", [], kernel: "the previous operation's error (ok, an errno name, SIGSEGV, SIGBUS)"), .word),
+            (Signature("vmstat", [("counter", .word(.vmstat))], kernel: "/proc/vmstat and the model's pin statistics"), .int),
+            (Signature("diagnostics", [("kind", .word(.diagnostic))], kernel: "WARN/BUG/bad_page records"), .int),
+            (Signature("diagnostic", [("kind", .word(.diagnostic)), ("text", .text)], kernel: "a WARN/BUG/bad_page record whose reason contains the text"), .bool),
+        ]
+        return Dictionary(uniqueKeysWithValues: list.map { ($0.0.name, ($0.0, $0.1)) })
+    }()
+
+    /// Kernel spellings some operations are also known by.
+    static let aliases = ["truncate": "ftruncate", "unpin": "unpin_user_pages", "memfd_create": "memfd"]
+
+    /// MADV_* names the scenario language knows.
+    static let advice: [(String, Int32)] = [
+        ("normal", 0), ("random", 1), ("sequential", 2), ("willneed", 3), ("dontneed", 4), ("free", 8), ("remove", 9),
+        ("dontfork", 10), ("dofork", 11), ("hugepage", 14), ("nohugepage", 15), ("dontdump", 16), ("dodump", 17),
+        ("wipeonfork", 18), ("keeponfork", 19), ("cold", 20), ("pageout", 21), ("populate_read", 22), ("populate_write", 23),
+        ("dontneed_locked", 24), ("collapse", 25), ("hwpoison", 100), ("soft_offline", 101), ("guard_install", 102), ("guard_remove", 103),
+    ]
+
+    /// The counters `vmstat(NAME)` reads (see `Run/Counters.swift`).
+    static let vmstatNames = [
+        "pgfault", "pgmajfault", "zero_page_faults", "cow_copies", "cow_reuses", "unshare_copies", "fork_pinned_copies",
+        "thp_fault_alloc", "thp_fault_fallback", "thp_split_pmd", "thp_split_page", "thp_collapse_alloc",
+        "pswpout", "pswpin", "pgsteal", "reclaim_kept_pinned", "pgmigrate_success", "pgmigrate_fail",
+        "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_dirty", "nr_writeback", "nr_written", "nr_file_pages", "nr_shmem",
+        "pins_outstanding", "pin_false_positives", "pin_false_negatives", "pin_corruptions", "unpins_of_unpinned",
+        "puts_of_pinned", "proxy_misuses",
+    ]
+}

@@ -1,0 +1,69 @@
+// `pagelab run`: scenarios (files or bundled names) through every chosen design.
+import ArgumentParser
+import Foundation
+import PageLayout
+import PageScenario
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run scenario scripts on a fresh model machine of each design and print the matrix of expectations.",
+        discussion: """
+            FILE is a scenario file or the name of a bundled scenario (pagelab run --list). \
+            Exit status 0 when every expectation holds, 1 when one fails, 2 for a bad script \
+            (FILE:LINE:COLUMN: error: ..., before anything runs).
+            """
+    )
+
+    @Argument(help: "Scenario files or bundled scenario names.")
+    var files: [String] = []
+
+    @Option(help: ArgumentHelp("Designs, comma separated, or all: \(Design.allCases.map(\.rawValue).joined(separator: ", ")).",
+                               valueName: "d,..."))
+    var designs: String = "all"
+
+    @Option(help: "text, json or jsonl.")
+    var format: OutputFormat = .text
+
+    @Flag(help: "After each line, print the state it touched (refcount, mapcount, pincount, flags, PTE, pins outstanding).")
+    var trace = false
+
+    @Flag(help: "List the bundled scenarios, one per line, name first.")
+    var list = false
+
+    func validate() throws {
+        try format.require(oneOf: [.text, .json, .jsonl])
+        if !list && files.isEmpty { throw ValidationError("name a scenario file or a bundled scenario (see --list)") }
+    }
+
+    func run() throws {
+        if list {
+            let scenarios = try ScenarioLibrary.all()
+            let width = (scenarios.map(\.name.count).max() ?? 0) + 2
+            emit(scenarios.map { $0.name.padding(toLength: width, withPad: " ", startingAt: 0) + $0.summary }.joined(separator: "\n") + "\n")
+            return
+        }
+        let chosen = try CompareCommand.parseDesigns(designs)
+        var scenarios: [Scenario] = []
+        for file in files {
+            do {
+                scenarios.append(try ScenarioLibrary.load(file))
+            } catch {
+                FileHandle.standardError.write(Data("\(error.description)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
+        let progress = isatty(STDERR_FILENO) != 0
+        let matrix = ScenarioMatrix.run(scenarios, designs: chosen, trace: trace) { name, design in
+            if progress { FileHandle.standardError.write(Data("\rrun: \(name) on \(design)\u{1b}[K".utf8)) }
+        }
+        if progress { FileHandle.standardError.write(Data("\r\u{1b}[K".utf8)) }
+        if trace { emit(matrix.trace + "\n") }
+        switch format {
+        case .json: emit(matrix.json + "\n")
+        case .jsonl: emit(matrix.jsonLines + "\n")
+        default: emit(matrix.text + "\n")
+        }
+        if !matrix.passed { throw ExitCode(1) }
+    }
+}

@@ -1,0 +1,111 @@
+// The parser fuzzed: seeded random scripts from the vocabulary and mutations of the
+// bundled library. Every case must end in a parsed scenario or a ScriptError whose
+// position is inside the text; a sample of the parsed ones is run on a machine.
+import Foundation
+import PageLayout
+@testable import PageScenario
+import Testing
+
+/// SplitMix64: a small seeded generator, so every failure can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct ParserFuzzTests {
+    static let words: [String] = Array(Scenarios.operations.keys) + Array(Scenarios.queries.keys) + [
+        "expect", "const", "for", "in", "end", "include", "machine", "designs", "scenario", "p", "a", "pins", "f", "c", "N", "PAGE",
+        "others", "mainline", "proxy", "flags=write|longterm", "dirty=true", "ram=256M", "==", "!=", "has", "lacks", "=", ":", ",", "|",
+        "[", "]", "(", ")", "+", "-", "*", "@", "..<", "0", "1", "4096", "0x7fffffffffffffff", "99999999999999999999", "4K", "2M",
+        "\"x\"", "x\"5a\"", "x\"5\"", "\"unterminated", "fill(0)", "EFAULT", "ok", "SIGSEGV", "#", "dontneed", "\u{00e9}", "\t",
+    ]
+
+    static func randomScript(_ rng: inout SplitMix64) -> String {
+        (0..<Int.random(in: 1...8, using: &rng)).map { _ in
+            (0..<Int.random(in: 1...10, using: &rng)).map { _ in words.randomElement(using: &rng)! }.joined(separator: " ")
+        }.joined(separator: "\n")
+    }
+
+    static func mutate(_ text: String, _ rng: inout SplitMix64) -> String {
+        var chars = Array(text.unicodeScalars)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        switch Int.random(in: 0..<6, using: &rng) {
+        case 0 where !chars.isEmpty:   // delete a few characters
+            let at = Int.random(in: 0..<chars.count, using: &rng)
+            chars.removeSubrange(at..<min(chars.count, at + Int.random(in: 1...6, using: &rng)))
+            return String(String.UnicodeScalarView(chars))
+        case 1:   // insert a character
+            let pool = Array("=:|[]()+-*@.<\"x#0123456789abcdefgKMGT \t\n_\u{00e9}\u{1F600}".unicodeScalars)
+            chars.insert(pool.randomElement(using: &rng)!, at: Int.random(in: 0...chars.count, using: &rng))
+            return String(String.UnicodeScalarView(chars))
+        case 2 where lines.count > 1:   // swap two lines
+            lines.swapAt(Int.random(in: 0..<lines.count, using: &rng), Int.random(in: 0..<lines.count, using: &rng))
+        case 3 where lines.count > 1:   // drop a line
+            lines.remove(at: Int.random(in: 0..<lines.count, using: &rng))
+        case 4:   // a vocabulary word somewhere
+            let i = Int.random(in: 0..<lines.count, using: &rng)
+            lines[i] += " " + words.randomElement(using: &rng)!
+        default:   // duplicate a line
+            let i = Int.random(in: 0..<lines.count, using: &rng)
+            lines.insert(lines[i], at: i)
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    @Test func randomAndMutatedScriptsParseOrFailAtAPosition() throws {
+        let directory = try #require(ScenarioLibrary.directory)
+        let library = ScenarioLibrary.names.compactMap { ScenarioLibrary.read(directory + "/" + $0 + ".pls") }
+        #expect(library.count >= 14)
+        var rng = SplitMix64(state: 0x5eed_0016)
+        var parsed: [Scenario] = []
+        var errors = 0
+        let cases = 100_000
+        for n in 0..<cases {
+            var text: String
+            if n % 2 == 0 {
+                text = Self.randomScript(&rng)
+            } else {
+                text = library.randomElement(using: &rng)!
+                for _ in 0..<Int.random(in: 1...4, using: &rng) { text = Self.mutate(text, &rng) }
+            }
+            let path = directory + "/fuzz.pls"
+            do {
+                let scenario = try ScenarioParser.parse(text, name: "fuzz", path: path, load: ScenarioLibrary.read)
+                if n % 500 == 1 { parsed.append(scenario) }
+            } catch {
+                errors += 1
+                let lineCount = text.split(separator: "\n", omittingEmptySubsequences: false).count
+                let p = error.position
+                let ok = p.line >= 1 && p.column >= 1 && (p.file != path || p.line <= lineCount)
+                    && error.description.hasPrefix("\(p.file):\(p.line):\(p.column): error: ")
+                if !ok { Issue.record("case \(n): badly positioned error \(error.description) for:\n\(text)") }
+            }
+        }
+        #expect(errors > 0 && errors < cases)
+        // A sample of the scripts that parsed runs to its end (or a run error) on a machine;
+        // none traps or hangs (the step budget bounds every loop).
+        for scenario in parsed.prefix(20) where scenario.machine.ramBytes <= 512 << 20 {
+            _ = ScenarioRunner.run(scenario, design: .mainline, stepBudget: 5_000)
+        }
+    }
+
+    /// A script that asks for more memory than the machine has gets the model's ENOMEM.
+    @Test func moreMemoryThanTheMachineHasIsENOMEM() throws {
+        let scenario = try parse("""
+            machine ram=128M
+            p = process
+            big = mmap p 1G
+            touch p big 1G write=true
+            expect errno == ENOMEM
+            """)
+        let run = ScenarioRunner.run(scenario, design: .mainline)
+        #expect(run.error == nil)
+        #expect(run.outcomes.map(\.passed) == [true])
+    }
+}
