@@ -59,7 +59,10 @@ enum Memdesc32Scheme: MemdescScheme {
 
     /// Buddy: a list pointer (bits 0-1 clear) into the memmap or at a free-area head. A
     /// ptdesc pointer (type 8) reads alike, but points at a descriptor in the heap outside
-    /// the free-area heads.
+    /// the free-area heads. A page on a per-cpu list is linked the same way; its
+    /// `private` (`pcpPrivate`, above MAX_PAGE_ORDER) says it is not PageBuddy, as the
+    /// kernel's pcp pages are not: `move_freepages_block()` steps over them one pfn at a
+    /// time (read as an order, 0x100 made its walk advance by `1 << 256`, nothing).
     @inline(__always)
     static func buddyOrder(_ ctx: MemmapContextPointer, _ pfn: Int) -> Int {
         let page = Page(unchecked: pfn, ctx)
@@ -67,7 +70,8 @@ enum Memdesc32Scheme: MemdescScheme {
         guard word != 0, word & 3 == 0 else { return -1 }
         let target = word & ~0xf
         if target &- ctx.pointee.heapBase < ctx.pointee.heapCapacity, target &- ctx.pointee.freeAreaBase >= ctx.pointee.freeAreaBytes { return -1 }
-        return Int(truncatingIfNeeded: page.privateValue)
+        let order = page.privateValue
+        return order <= UInt64(BuddyConstants.maxOrder) ? Int(order) : -1
     }
 
     /// The listed page's word reads as Buddy, so the order is stored with bit 8 set,
