@@ -81,6 +81,11 @@ protocol DescriptorScheme {
     /// What `bad_page()` resets so that the page no longer looks free
     /// (`page_mapcount_reset()`).
     static func resetBadPage(_ page: Page)
+    /// The marking of an order-0 page vmalloc() hands out (mm/vmalloc.c
+    /// `vm_area_alloc_pages()`): nothing in v6.19's struct page; Misc subtype Vmalloc,
+    /// bit 11 set when the area may be mapped to user space (VM_USERMAP), in the
+    /// memdesc plan (kernel-facts.md 5.2).
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool)
 
     // MARK: Folios
 

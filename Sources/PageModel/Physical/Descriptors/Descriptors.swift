@@ -177,6 +177,16 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         }
     }
 
+    /// The marking of a page vmalloc() hands out.
+    @inline(__always)
+    func markVmalloc(_ pfn: Int, mappable: Bool) {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.markVmalloc(self, pfn, mappable: mappable)
+        case .memdesc32: Memdesc32Scheme.markVmalloc(self, pfn, mappable: mappable)
+        case .memdesc8: Memdesc8Scheme.markVmalloc(self, pfn, mappable: mappable)
+        }
+    }
+
     /// The offset of a page's own `_mapcount`, or -1.
     @inline(__always)
     var pageMapcountOffset: Int {

@@ -90,6 +90,11 @@ enum StructPageScheme: DescriptorScheme {
     @inline(__always)
     static func resetBadPage(_ page: Page) { page.mapcountRaw = -1 }
 
+    /// Nothing: v6.19 marks no vmalloc page (no page type, no flag); it is a plain page
+    /// with refcount 1 that vfree() drops with `__free_page()`.
+    @inline(__always)
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool) {}
+
     // MARK: Folios
 
     /// Bit 0 of `compound_head` marks a tail; the rest is the head's address.

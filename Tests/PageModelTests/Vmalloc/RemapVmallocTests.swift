@@ -1,0 +1,127 @@
+// remap_vmalloc_range() (mm/vmalloc.c, v6.19) into a process, per design: on the
+// struct-page designs each vm_insert_page() takes a folio reference and a file rmap
+// (mm/memory.c insert_page()), so GUP and pins work and vfree() while mapped or pinned
+// is safe; on the memdesc designs a vmalloc page has no folio ("no refcount ... treated
+// like a PFNMAP", kernelnewbies Memdescs; seed 004 option 2), so the PTE is special,
+// GUP gets -EEXIST, and vfree() while mapped leaves user space a freed page.
+import Testing
+@testable import PageModel
+import PageLayout
+
+@Suite struct RemapVmallocTests {
+    static let page: UInt64 = 4096
+    static let structPageDesigns = Design.allCases.filter { MemmapKind(design: $0) == .structPage }
+    static let memdescDesigns = Design.allCases.filter { MemmapKind(design: $0) != .structPage }
+
+    /// A process with a 4-page VM_SHARED read-write mapping of a driver file, and a
+    /// 4-page vmalloc_user() area.
+    func setUp(_ design: Design, pages: Int = 4) throws -> (Machine, Process, VmallocSpace, kaddr: UInt64, uaddr: UInt64) {
+        let (machine, process) = try makeProcess(design, ram: 128 << 20)
+        let space = try VmallocSpace(machine: machine)
+        let kaddr = try #require(space.vmallocUser(4 * Self.page, caller: "perf_mmap_alloc_page"))
+        let file = VmallocDeviceFile(size: UInt64(pages) * Self.page)
+        let uaddr = try process.mm.mmap(length: UInt64(pages) * Self.page, prot: [.read, .write], flags: [.shared], file: file)
+        return (machine, process, space, kaddr, uaddr)
+    }
+
+    /// remap_vmalloc_range_partial(): vm_insert_page() per page, then VM_DONTEXPAND |
+    /// VM_DONTDUMP; vm_insert_page() sets VM_MIXEDMAP; insert_page(): folio_get() +
+    /// folio_add_file_rmap_pte(). Bytes written by user space are the kernel's and back.
+    @Test(arguments: structPageDesigns)
+    func remapTakesAReferenceAndAMappingPerPage(_ design: Design) throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(design)
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        let vma = try #require(process.mm.vmas.first { $0.start == uaddr })
+        #expect(vma.flags.isSuperset(of: [.mixedMap, .dontExpand, .dontDump]))
+        let vm = try #require(space.findVMArea(kaddr))
+        for page in vm.pages {
+            let folio = try #require(machine.pageFolio(page))
+            #expect(folio.refcount == 2)        // vmalloc's own + the PTE's
+            #expect(folio.mapcountRaw == 0)     // one mapping (_mapcount starts at -1)
+        }
+        try process.write([0x5a, 0xa5], at: uaddr + 2 * Self.page + 100)
+        #expect(machine.frames.read(pfn: vm.pages[2].pfn, offset: 100, count: 2) == [0x5a, 0xa5])
+        #expect(machine.frames.write([7, 8, 9], pfn: vm.pages[3].pfn, offset: 4093))
+        #expect(try process.read(uaddr + 3 * Self.page + 4093, count: 3) == [7, 8, 9])
+        try process.mm.munmap(addr: uaddr, length: 4 * Self.page)
+        #expect(vm.pages.allSatisfy { machine.pageFolio($0)?.refcount == 1 })
+        space.vfree(kaddr)
+        #expect(vm.pages.allSatisfy { $0.refcount == 0 })
+        #expect(machine.diagnostics.all.isEmpty)
+    }
+
+    /// pin_user_pages() on the VM_MIXEDMAP mapping (check_vma_flags() rejects only
+    /// VM_IO | VM_PFNMAP), then vfree() and munmap() while pinned: the pin's reference
+    /// keeps every page until unpin_user_pages(), as v6.19's per-page refcounts do.
+    @Test(arguments: structPageDesigns)
+    func vfreeWhilePinnedKeepsThePagesUntilUnpin(_ design: Design) throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(design)
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        let vm = try #require(space.findVMArea(kaddr))
+        let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
+        #expect(pinned.map { (machine.proxyTarget($0) ?? $0).pfn } == vm.pages.map(\.pfn))
+        let fast = try process.getUserPagesFast(start: uaddr, nrPages: 4)
+        #expect(fast.map(\.pfn) == vm.pages.map(\.pfn))
+        fast.forEach { machine.putPage($0) }
+        if design == .mainline {
+            // try_grab_folio(FOLL_PIN) on a small folio: GUP_PIN_COUNTING_BIAS (1024).
+            let expected: Int32 = 2 + 1024
+            #expect(machine.pageFolio(vm.pages[0])?.refcount == expected)
+        }
+        space.vfree(kaddr)
+        try process.mm.munmap(addr: uaddr, length: 4 * Self.page)
+        #expect(vm.pages.allSatisfy { machine.pageFolio($0).map { machine.folioMaybeDMAPinned($0) } == true })
+        // The device still reaches the bytes through its pin.
+        #expect(machine.frames.write([1], pfn: vm.pages[0].pfn))
+        machine.unpinUserPages(pinned)
+        #expect(vm.pages.allSatisfy { $0.refcount == 0 })
+        #expect(space.useAfterFree == 0)
+        #expect(machine.diagnostics.all.isEmpty)
+    }
+
+    /// Seed 004 option 2 on the memdesc designs: the page has no folio, so the PTE is a
+    /// special one with no reference; GUP with a pages array gets -EEXIST
+    /// (follow_pfn_pte(), __get_user_pages()); vfree() while it is still mapped frees
+    /// pages user space can still reach: the model records each as use-after-free.
+    @Test(arguments: memdescDesigns)
+    func memdescVmallocPagesAreUntrackedAndVfreeWhileMappedIsUseAfterFree(_ design: Design) throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(design)
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        let vm = try #require(space.findVMArea(kaddr))
+        #expect(machine.pageFolio(vm.pages[0]) == nil)
+        #expect(process.tables.entry(at: uaddr).pte.isSpecial)
+        #expect(throws: Errno.EEXIST) { try process.pinUserPages(start: uaddr, nrPages: 1, flags: [.write]) }
+        try process.write([0x42], at: uaddr + 100)
+        #expect(machine.frames.read(pfn: vm.pages[0].pfn, offset: 100, count: 1) == [0x42])
+        let before = freePageCount(machine)
+        space.vfree(kaddr)
+        #expect(freePageCount(machine) == before + 4)   // freed at once: nothing holds them
+        #expect(space.useAfterFree == 4)
+        #expect(machine.diagnostics.of(kind: .bug).filter { $0.reason.hasPrefix("use-after-free") }.count == 4)
+        // The freed page is still reachable from user space (past the first 16 bytes,
+        // where memdesc8 links a free block into its free list).
+        #expect(try process.read(uaddr + 100, count: 1) == [0x42])
+        try process.mm.munmap(addr: uaddr, length: 4 * Self.page)
+    }
+
+    /// The kernel's refusals (mm/vmalloc.c remap_vmalloc_range_partial()): -EINVAL for
+    /// an area without VM_USERMAP, a range past get_vm_area_size(), an unaligned kernel
+    /// address, a pgoff whose shift overflows, an address that is no vmalloc area.
+    @Test func badRemapsGetEINVAL() throws {
+        let (_, process, space, kaddr, uaddr) = try setUp(.mainline, pages: 5)
+        let plain = try #require(space.vmalloc(4 * Self.page))
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: plain, pgoff: 0) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 1, size: 4 * Self.page) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr + 1, pgoff: 0, size: Self.page) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr + 1, kaddr: kaddr, pgoff: 0, size: Self.page) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 1 << 60, size: Self.page) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 0, size: UInt64.max) }
+        #expect(throws: Errno.EINVAL) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: space.range.upperBound - Self.page, pgoff: 0, size: Self.page) }
+        // A partial remap at an offset inside the area works: pages 1...3 at uaddr.
+        try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 1, size: 3 * Self.page)
+        #expect(process.tables.entry(at: uaddr).pte.pfn == space.vmallocToPage(kaddr + Self.page)?.pfn)
+        // A populated PTE: insert_page() -EBUSY.
+        #expect(throws: Errno.EBUSY) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 0, size: Self.page) }
+    }
+}
