@@ -67,8 +67,9 @@ extension Process {
     /// BUG_ON, recorded, EINVAL; the VMA becomes VM_MIXEDMAP. `insert_page()`: EBUSY on
     /// a populated PTE; a page with a folio gets `folio_get()` and
     /// `folio_add_file_rmap_pte()` (v6.19: GUP then works through its refcount); a page
-    /// whose memdesc is no folio (the memdesc designs' Misc/Vmalloc, "no refcount ...
-    /// treated like a PFNMAP") is mapped by a special PTE with no reference, which GUP
+    /// whose memdesc is no folio gets a reference on the area's scamem where it has one
+    /// (seed 004 option 4) and a normal PTE; otherwise (Misc/Vmalloc, "no refcount ...
+    /// treated like a PFNMAP", option 2) a special PTE with no reference, which GUP
     /// refuses (-EEXIST) and which the model remembers for its use-after-free check.
     func vmInsertPageLocked(_ addr: UInt64, _ page: Page, area: VMStruct) throws(Errno) {
         guard let index = mm.tree.index(containing: addr) else { throw Errno.EFAULT }
@@ -91,6 +92,10 @@ extension Process {
         if let folio {
             folio.get()
             machine.folioAddRmapPTEs(folio, firstPfn: page.pfn, nr: 1)
+            pte.store(.page(pfn: page.pfn, writable: writable))
+        } else if let scamem = area.scamem, machine.scamemGet(scamem) {
+            // Option 4: the PTE holds one reference on the scamem (zap drops it); no
+            // mapcount exists to raise.
             pte.store(.page(pfn: page.pfn, writable: writable))
         } else {
             pte.store(.page(pfn: page.pfn, writable: writable, special: true))

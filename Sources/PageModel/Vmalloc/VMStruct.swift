@@ -43,6 +43,9 @@ public final class VMStruct: @unchecked Sendable {
     public let caller: String
     /// `requested_size`: the size the caller asked for, before page alignment.
     public let requestedSize: UInt64
+    /// The scamem holding the pages' refcount (seed 004 option 4), of which this
+    /// vm_struct holds one reference; nil where the pages keep their own or none.
+    public internal(set) var scamem: UInt64?
     /// User PTEs that map the area's pages without a reference (the model's
     /// use-after-free check; not a kernel field).
     let untracked = Mutex<[UntrackedUserMapping]>([])

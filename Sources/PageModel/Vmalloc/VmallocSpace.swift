@@ -28,9 +28,14 @@ public final class VmallocSpace: @unchecked Sendable {
     let useAfterFreeCount = Atomic<Int>(0)
 
     /// Throws ENOMEM when no page is left for the top-level table.
-    public init(machine: Machine, onlineCPUs: Int = 1) throws(Errno) {
+    /// How VM_USERMAP areas' pages are kept alive while mapped or pinned: default
+    /// per-page refcounts where pages have a folio (v6.19), scamem on the memdesc designs.
+    public let tracking: VmallocTracking
+
+    public init(machine: Machine, onlineCPUs: Int = 1, tracking: VmallocTracking? = nil) throws(Errno) {
         self.machine = machine
         self.onlineCPUs = onlineCPUs
+        self.tracking = tracking ?? (machine.layout.foliosAreDescriptors ? .scamem : .pageRefcount)
         tables = try UserPageTables(machine: machine)
         range = machine.addressMap.vmallocStart..<machine.addressMap.vmallocEnd
     }
@@ -106,6 +111,7 @@ public final class VmallocSpace: @unchecked Sendable {
         }
         let mappable = flags.contains(.userMap)
         for page in pages { machine.context.markVmalloc(page.pfn, mappable: mappable) }
+        if mappable, tracking == .scamem { vm.scamem = machine.scamemAlloc(pages) }
         vm.pages = pages
         vm.flags.remove(.uninitialized)
         nrVmallocPages.add(count, ordering: .relaxed)
@@ -144,7 +150,11 @@ public final class VmallocSpace: @unchecked Sendable {
             return
         }
         checkUntrackedMappings(vm)
-        for page in vm.pages { machine.freePages(page, order: 0) }
+        if let scamem = vm.scamem {
+            machine.scamemPut(scamem)   // vm_struct's reference; the pages go with the last
+        } else {
+            for page in vm.pages { machine.freePages(page, order: 0) }
+        }
         if !vm.flags.contains(.mapPutPages) { nrVmallocPages.subtract(vm.nrPages, ordering: .relaxed) }
     }
 

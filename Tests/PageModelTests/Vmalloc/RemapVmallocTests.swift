@@ -15,9 +15,9 @@ import PageLayout
 
     /// A process with a 4-page VM_SHARED read-write mapping of a driver file, and a
     /// 4-page vmalloc_user() area.
-    func setUp(_ design: Design, pages: Int = 4) throws -> (Machine, Process, VmallocSpace, kaddr: UInt64, uaddr: UInt64) {
+    func setUp(_ design: Design, pages: Int = 4, tracking: VmallocTracking? = nil) throws -> (Machine, Process, VmallocSpace, kaddr: UInt64, uaddr: UInt64) {
         let (machine, process) = try makeProcess(design, ram: 128 << 20)
-        let space = try VmallocSpace(machine: machine)
+        let space = try VmallocSpace(machine: machine, tracking: tracking)
         let kaddr = try #require(space.vmallocUser(4 * Self.page, caller: "perf_mmap_alloc_page"))
         let file = VmallocDeviceFile(size: UInt64(pages) * Self.page)
         let uaddr = try process.mm.mmap(length: UInt64(pages) * Self.page, prot: [.read, .write], flags: [.shared], file: file)
@@ -85,9 +85,10 @@ import PageLayout
     /// pages user space can still reach: the model records each as use-after-free.
     @Test(arguments: memdescDesigns)
     func memdescVmallocPagesAreUntrackedAndVfreeWhileMappedIsUseAfterFree(_ design: Design) throws {
-        let (machine, process, space, kaddr, uaddr) = try setUp(design)
+        let (machine, process, space, kaddr, uaddr) = try setUp(design, tracking: .untracked)
         try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
         let vm = try #require(space.findVMArea(kaddr))
+        #expect(vm.scamem == nil)
         #expect(machine.pageFolio(vm.pages[0]) == nil)
         #expect(process.tables.entry(at: uaddr).pte.isSpecial)
         #expect(throws: Errno.EEXIST) { try process.pinUserPages(start: uaddr, nrPages: 1, flags: [.write]) }
@@ -123,5 +124,45 @@ import PageLayout
         #expect(process.tables.entry(at: uaddr).pte.pfn == space.vmallocToPage(kaddr + Self.page)?.pfn)
         // A populated PTE: insert_page() -EBUSY.
         #expect(throws: Errno.EBUSY) { try process.remapVmallocRangePartial(space, uaddr: uaddr, kaddr: kaddr, pgoff: 0, size: Self.page) }
+    }
+
+    /// Seed 004 option 4 on the memdesc designs: one scamem per VM_USERMAP area, every
+    /// page's memdesc pointing at it; vm_struct holds one reference, each user PTE one
+    /// (as vm_insert_page() takes one per page), each GUP reference one. vfree() and
+    /// munmap() while pinned leave the pages allocated; the last unpin frees them.
+    @Test(arguments: memdescDesigns)
+    func scamemKeepsVmallocPagesUntilTheLastReference(_ design: Design) throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(design)
+        #expect(space.tracking == .scamem)
+        let vm = try #require(space.findVMArea(kaddr))
+        let scamem = try #require(vm.scamem)
+        #expect(vm.pages.allSatisfy { machine.pageScamem($0) == scamem })
+        // struct scamem { unsigned int nr; refcount_t refcount; struct page *pages[4]; }:
+        // 4 + 4 + 4 * 8 = 40 bytes, in a 16-byte aligned slab object: 48.
+        #expect(machine.heap.usage()[.scamem]?.bytes == 48)
+        #expect(machine.scamemRefcount(scamem) == 1)                  // vm_struct's
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        #expect(machine.scamemRefcount(scamem) == 1 + 4)              // + one per PTE
+        #expect(!process.tables.entry(at: uaddr).pte.isSpecial)
+        let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
+        #expect(pinned.map(\.pfn) == vm.pages.map(\.pfn))
+        #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4)          // + one per pin
+        let got = try process.getUserPagesFast(start: uaddr, nrPages: 4)   // falls back to the slow path
+        #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4 + 4)
+        got.forEach { machine.putPage($0) }
+        try process.write([0x77], at: uaddr + 3 * Self.page + 9)
+        #expect(machine.frames.read(pfn: vm.pages[3].pfn, offset: 9, count: 1) == [0x77])
+        let beforeVfree = freePageCount(machine)
+        space.vfree(kaddr)
+        #expect(machine.scamemRefcount(scamem) == 4 + 4)
+        #expect(freePageCount(machine) == beforeVfree)                // the PTEs and pins keep them
+        try process.mm.munmap(addr: uaddr, length: 4 * Self.page)
+        #expect(machine.scamemRefcount(scamem) == 4)
+        let beforeUnpin = freePageCount(machine)
+        machine.unpinUserPages(pinned)
+        #expect(freePageCount(machine) == beforeUnpin + 4)            // the last put frees them
+        #expect((machine.heap.usage()[.scamem]?.count ?? 0) == 0)
+        #expect(space.useAfterFree == 0)
+        #expect(machine.diagnostics.all.isEmpty)
     }
 }

@@ -48,7 +48,8 @@ import PageLayout
     /// The memdesc plan (kernel-facts.md 5.2): vmalloc memory is Misc (type 0), subtype
     /// 3 Vmalloc, bit 11 set when it may be mapped to user space; no refcount.
     @Test func memdesc8MarksVmallocPagesMiscVmalloc() throws {
-        let (_, space) = try makeSpace(.memdesc8)
+        let machine = try Machine(ramBytes: 128 << 20, design: .memdesc8)
+        let space = try VmallocSpace(machine: machine, tracking: .untracked)
         let plainAddr = try #require(space.vmalloc(Self.page))
         let userAddr = try #require(space.vmallocUser(Self.page))
         let plain = try #require(space.findVMArea(plainAddr))
@@ -59,6 +60,13 @@ import PageLayout
         #expect(plainWord.rawValue == 3 << 4)
         #expect(userWord.miscSubtype == .vmalloc && userWord.isMappable)
         #expect(userWord.rawValue == 3 << 4 | 1 << 11)
+        // With scamem (the default on memdesc designs) a VM_USERMAP page's word points
+        // at its scamem instead: type 14, the model's unassigned value.
+        let scamemSpace = try VmallocSpace(machine: machine)
+        let scamemAddr = try #require(scamemSpace.vmallocUser(Self.page))
+        let scamemPage = try #require(scamemSpace.findVMArea(scamemAddr)).pages[0]
+        #expect(scamemPage.memdesc & 0xf == 14)
+        #expect(machine.pageScamem(scamemPage) == scamemPage.memdesc & ~0xf)
     }
 
     /// vfree(): the pages go back at once (__free_page()), the VA range waits on the

@@ -187,6 +187,27 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         }
     }
 
+    /// Points a page at its scamem (0: back to plain vmalloc memory); false where the
+    /// scheme has none.
+    @inline(__always)
+    func stampScamem(_ pfn: Int, address: UInt64) -> Bool {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.stampScamem(self, pfn, address: address)
+        case .memdesc32: Memdesc32Scheme.stampScamem(self, pfn, address: address)
+        case .memdesc8: Memdesc8Scheme.stampScamem(self, pfn, address: address)
+        }
+    }
+
+    /// The scamem a page belongs to, or 0.
+    @inline(__always)
+    func pageScamem(_ pfn: Int) -> UInt64 {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.pageScamem(self, pfn)
+        case .memdesc32: Memdesc32Scheme.pageScamem(self, pfn)
+        case .memdesc8: Memdesc8Scheme.pageScamem(self, pfn)
+        }
+    }
+
     /// The offset of a page's own `_mapcount`, or -1.
     @inline(__always)
     var pageMapcountOffset: Int {
