@@ -165,4 +165,32 @@ import PageLayout
         #expect(space.useAfterFree == 0)
         #expect(machine.diagnostics.all.isEmpty)
     }
+
+    /// Nothing leaks: a driver's cycle (vmalloc_user, remap into a process, pin, user
+    /// writes, vfree while mapped and pinned, munmap, unpin, purge) run twice on every
+    /// design with its default tracking ends with the same free pages both times, and
+    /// no diagnostic.
+    @Test(arguments: Design.allCases)
+    func aRemapCycleLeavesNoPageBehind(_ design: Design) throws {
+        let (machine, process) = try makeProcess(design, ram: 128 << 20)
+        let space = try VmallocSpace(machine: machine)
+        func cycle() throws {
+            let kaddr = try #require(space.vmallocUser(16 * Self.page))
+            let uaddr = try process.mm.mmap(length: 16 * Self.page, prot: [.read, .write], flags: [.shared], file: VmallocDeviceFile(size: 16 * Self.page))
+            try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+            let pinned = try process.pinUserPages(start: uaddr, nrPages: 16, flags: [.write])
+            try process.write([1, 2, 3], at: uaddr + 5 * Self.page)
+            space.vfree(kaddr)
+            try process.mm.munmap(addr: uaddr, length: 16 * Self.page)
+            machine.unpinUserPages(pinned, makeDirty: true)
+            space.purgeLazy()
+        }
+        try cycle()
+        let after1 = freePageCount(machine)
+        try cycle()
+        #expect(freePageCount(machine) == after1)
+        #expect(space.nrPages == 0 && space.useAfterFree == 0)
+        #expect((machine.heap.usage()[.scamem]?.count ?? 0) == 0)
+        #expect(machine.diagnostics.all.isEmpty)
+    }
 }
