@@ -16,6 +16,23 @@ public enum VmallocTracking: String, Sendable, CaseIterable {
     /// Option 4: one scamem per area holding the refcount; vm_struct, every user PTE
     /// and every GUP reference hold one; the pages go back at the last put.
     case scamem
+    /// Option 3: the refcount in vm_struct itself; GUP and user PTEs refcount the whole
+    /// allocation, so the area (its vmap_area, kernel mapping and /proc/vmallocinfo
+    /// line) outlives vfree() until the last reference. The model keeps that count in
+    /// the same heap object as scamem (vm_struct already has pages[]: the kernel would
+    /// add only the 4-byte refcount).
+    case vmStruct = "vm-struct"
+}
+
+/// What the last put of an option-3 area does besides freeing the pages: the area
+/// leaves the vmalloc space (registered at the refcount's address).
+final class VmStructRelease: @unchecked Sendable {
+    weak var space: VmallocSpace?
+    let vm: VMStruct
+    init(space: VmallocSpace, vm: VMStruct) {
+        self.space = space
+        self.vm = vm
+    }
 }
 
 /// A `struct scamem` in the descriptor heap: `nr` (u32) at 0, `refcount` (atomic) at 4,
@@ -92,6 +109,10 @@ extension Machine {
             return
         }
         guard left == 0 else { return }
+        if let release = registry.object(at: address, as: VmStructRelease.self) {
+            registry.unregister(address)
+            release.space?.releaseArea(release.vm)
+        }
         let nr = view.nr
         for i in 0..<nr {
             guard let pfn = addressMap.pfn(ofPageAddress: view.bytes.uint64(ScamemView.pagesOffset + i * 8), spannedPfns: context.pointee.spannedPfns) else { continue }
@@ -104,6 +125,7 @@ extension Machine {
     /// GUP's reference on a page without a folio: one reference on its scamem (seed
     /// 004: "GUP has the VMA"; here the page's word names the scamem). false where the
     /// page has none.
+    @discardableResult
     func scamemTryGrab(_ page: Page) -> Bool {
         guard let address = pageScamem(page) else { return false }
         return scamemGet(address)

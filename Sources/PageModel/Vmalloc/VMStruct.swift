@@ -46,6 +46,9 @@ public final class VMStruct: @unchecked Sendable {
     /// The scamem holding the pages' refcount (seed 004 option 4), of which this
     /// vm_struct holds one reference; nil where the pages keep their own or none.
     public internal(set) var scamem: UInt64?
+    /// Option 3: vfree() has dropped the owner's reference; the area waits for the last
+    /// user PTE or pin.
+    var ownerReleased = false
     /// User PTEs that map the area's pages without a reference (the model's
     /// use-after-free check; not a kernel field).
     let untracked = Mutex<[UntrackedUserMapping]>([])

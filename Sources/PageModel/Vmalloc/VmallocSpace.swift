@@ -27,11 +27,11 @@ public final class VmallocSpace: @unchecked Sendable {
     /// Pages vfree() gave back while a user PTE still mapped them without a reference.
     let useAfterFreeCount = Atomic<Int>(0)
 
-    /// Throws ENOMEM when no page is left for the top-level table.
     /// How VM_USERMAP areas' pages are kept alive while mapped or pinned: default
     /// per-page refcounts where pages have a folio (v6.19), scamem on the memdesc designs.
     public let tracking: VmallocTracking
 
+    /// Throws ENOMEM when no page is left for the top-level table.
     public init(machine: Machine, onlineCPUs: Int = 1, tracking: VmallocTracking? = nil) throws(Errno) {
         self.machine = machine
         self.onlineCPUs = onlineCPUs
@@ -111,7 +111,8 @@ public final class VmallocSpace: @unchecked Sendable {
         }
         let mappable = flags.contains(.userMap)
         for page in pages { machine.context.markVmalloc(page.pfn, mappable: mappable) }
-        if mappable, tracking == .scamem { vm.scamem = machine.scamemAlloc(pages) }
+        if mappable, tracking == .scamem || tracking == .vmStruct { vm.scamem = machine.scamemAlloc(pages) }
+        if tracking == .vmStruct, let refcount = vm.scamem { machine.registry.register(VmStructRelease(space: self, vm: vm), at: refcount) }
         vm.pages = pages
         vm.flags.remove(.uninitialized)
         nrVmallocPages.add(count, ordering: .relaxed)
@@ -145,6 +146,16 @@ public final class VmallocSpace: @unchecked Sendable {
     /// nonexistent vm area", recorded.
     public func vfree(_ addr: UInt64) {
         guard addr != 0 else { return }
+        if tracking == .vmStruct, let vm = findVMArea(addr), vm.addr == addr, let refcount = vm.scamem {
+            // Option 3: drop the owner's reference; the last one removes the area.
+            guard !vm.ownerReleased else {
+                machine.diagnostics.record(Diagnostic(kind: .warn, reason: "Trying to vfree() nonexistent vm area (0x\(String(addr, radix: 16)))"))
+                return
+            }
+            vm.ownerReleased = true
+            machine.scamemPut(refcount)
+            return
+        }
         guard let vm = removeVMArea(addr) else {
             machine.diagnostics.record(Diagnostic(kind: .warn, reason: "Trying to vfree() nonexistent vm area (0x\(String(addr, radix: 16)))"))
             return
@@ -156,6 +167,13 @@ public final class VmallocSpace: @unchecked Sendable {
             for page in vm.pages { machine.freePages(page, order: 0) }
         }
         if !vm.flags.contains(.mapPutPages) { nrVmallocPages.subtract(vm.nrPages, ordering: .relaxed) }
+    }
+
+    /// Option 3's last put: the area leaves the busy set and the accounting; the pages
+    /// are freed by the caller (`scamemPut`).
+    func releaseArea(_ vm: VMStruct) {
+        _ = removeVMArea(vm.addr)
+        nrVmallocPages.subtract(vm.nrPages, ordering: .relaxed)
     }
 
     /// The model's use-after-free check (no kernel counterpart: the kernel cannot see

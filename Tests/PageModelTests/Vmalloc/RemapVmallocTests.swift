@@ -150,6 +150,13 @@ import PageLayout
         let got = try process.getUserPagesFast(start: uaddr, nrPages: 4)   // falls back to the slow path
         #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4 + 4)
         got.forEach { machine.putPage($0) }
+        // fork() copies a VM_MIXEDMAP VMA's PTEs (vma_needs_copy()); each copy holds one
+        // reference, as copy_present_pte()'s folio_get() does, and the child's exit drops them.
+        let child = try process.fork()
+        #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4 + 4)
+        #expect(try child.read(uaddr + 2 * Self.page, count: 1) == [0])
+        child.exit()
+        #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4)
         try process.write([0x77], at: uaddr + 3 * Self.page + 9)
         #expect(machine.frames.read(pfn: vm.pages[3].pfn, offset: 9, count: 1) == [0x77])
         let beforeVfree = freePageCount(machine)
@@ -192,5 +199,35 @@ import PageLayout
         #expect(space.nrPages == 0 && space.useAfterFree == 0)
         #expect((machine.heap.usage()[.scamem]?.count ?? 0) == 0)
         #expect(machine.diagnostics.all.isEmpty)
+    }
+
+    /// Seed 004 option 3, the refcount in vm_struct: the same references as scamem, but
+    /// the vm_struct is what they keep, so after vfree() the area itself (its
+    /// /proc/vmallocinfo line, kernel mapping, VmallocUsed) lives on until the last
+    /// reference; a second vfree() is the kernel's "nonexistent vm area" WARN.
+    @Test(arguments: memdescDesigns)
+    func vmStructRefcountKeepsTheWholeAreaUntilTheLastReference(_ design: Design) throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(design, tracking: .vmStruct)
+        let vm = try #require(space.findVMArea(kaddr))
+        let refcount = try #require(vm.scamem)
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
+        #expect(machine.scamemRefcount(refcount) == 1 + 4 + 4)
+        space.vfree(kaddr)
+        #expect(space.findVMArea(kaddr) === vm)
+        #expect(space.vmallocToPage(kaddr + Self.page)?.pfn == vm.pages[1].pfn)
+        #expect(space.nrPages == 4)
+        #expect(space.vmallocinfo.contains(" pages=4 vmalloc user"))
+        space.vfree(kaddr)
+        #expect(machine.diagnostics.of(kind: .warn).map(\.reason).contains { $0.hasPrefix("Trying to vfree() nonexistent vm area") })
+        try process.mm.munmap(addr: uaddr, length: 4 * Self.page)
+        #expect(machine.scamemRefcount(refcount) == 4)
+        let before = freePageCount(machine)
+        machine.unpinUserPages(pinned)
+        #expect(space.findVMArea(kaddr) == nil)
+        #expect(space.nrPages == 0)
+        #expect(space.lazyPages == 5)                     // 4 pages + the guard, now lazy
+        #expect(freePageCount(machine) == before + 4)
+        #expect(space.useAfterFree == 0)
     }
 }
