@@ -24,6 +24,8 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case anonVMA = "anon_vma"
     /// The proxy design's `struct dynamic_page`, one per pinned page (seed 003).
     case dynamicPage = "dynamic_page"
+    /// `struct scamem` of a vmalloc area mapped to user space (seed 004 option 4).
+    case scamem
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects

@@ -118,7 +118,7 @@ extension Machine {
     public func putPage(_ page: Page) {
         let page = gupResultTarget(page, operation: "put_page")
         if let folio = pageFolio(page) { if pinsAllowPut(folio) { folioPut(folio) } }
-        else { diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "put_page() on memory without a refcount (memdesc Misc)")) }
+        else if !scamemRelease(page) { diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "put_page() on memory without a refcount (memdesc Misc)")) }
     }
 
     /// Linux: `__folio_put()`: ZONE_DEVICE folios go back to their pagemap; others to the

@@ -170,6 +170,7 @@ extension Machine {
         guard flags.contains(.get) else { return nil }
         guard let folio = pageFolio(page) else {
             if isZeroPagePfn(page.pfn) { return nil }   // memdesc designs: the zero page has no folio to count
+            if refs == 1, scamemTryGrab(page) { return nil }   // a scamem'd vmalloc page
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "try_grab_folio: memory without a folio has no refcount (ENOMEM)"))
             return .ENOMEM
         }

@@ -47,6 +47,8 @@ extension Machine {
     public func tryGrabPage(_ page: Page, refs: Int32 = 1, allowP2PDMA: Bool = false) throws(Errno) {
         if isZeroPagePfn(page.pfn) { return }
         guard let folio = pageFolio(page) else {
+            // A vmalloc page of a scamem (seed 004 option 4): one reference on the scamem.
+            if refs == 1, scamemTryGrab(page) { return }
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "try_grab_folio: memory without a folio has no refcount to pin (ENOMEM)"))
             pins.counters.refusedGrabs.add(1, ordering: .relaxed)
             throw .ENOMEM
@@ -174,7 +176,10 @@ extension Machine {
     public func unpinUserPage(_ page: Page) {
         let target = proxyTarget(page) ?? page
         if isZeroPagePfn(target.pfn) { return }
-        guard let folio = pageFolio(target) else { return }
+        guard let folio = pageFolio(target) else {
+            scamemRelease(target)
+            return
+        }
         gupPutFolio(folio, refs: 1, page: page)
     }
 
@@ -203,7 +208,11 @@ extension Machine {
             // The zero page: gup_put_folio() does nothing. Deliberately it is not dirtied
             // either (v6.19's folio_mark_dirty() → noop_dirty_folio() would set PG_dirty
             // on it, to no effect).
-            guard !isZeroPagePfn(target.pfn), let folio = found else { i += 1; continue }
+            guard !isZeroPagePfn(target.pfn), let folio = found else {
+                if !isZeroPagePfn(target.pfn) { scamemRelease(target) }
+                i += 1
+                continue
+            }
             var nr = 1
             if proxy == nil {
                 // gup_folio_next(): the run of entries in the same folio.

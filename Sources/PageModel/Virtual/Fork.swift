@@ -96,6 +96,8 @@ extension UserPageTables {
                         machine.folioAddRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
                     }
                     folio.get()
+                } else if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) {
+                    machine.scamemTryGrab(page)   // a scamem'd vmalloc page: the child's PTE holds one
                 }
                 if cow && entry.isWritable {
                     entry = entry.wrprotected

@@ -54,7 +54,11 @@ extension UserPageTables {
             if entry.isPresent {
                 _ = pte.getAndClear()
                 zapped += 1
-                guard let folio = normalFolio(entry) else { continue }
+                guard let folio = normalFolio(entry) else {
+                    // A vmalloc page of a scamem: the PTE's reference is on the scamem.
+                    if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) { machine.scamemRelease(page) }
+                    continue
+                }
                 if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
                 machine.folioRemoveRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
                 machine.freeSwapCache(folio)

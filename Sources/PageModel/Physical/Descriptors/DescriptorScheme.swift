@@ -84,6 +84,17 @@ protocol DescriptorScheme {
     /// What `bad_page()` resets so that the page no longer looks free
     /// (`page_mapcount_reset()`).
     static func resetBadPage(_ page: Page)
+    /// The marking of an order-0 page vmalloc() hands out (mm/vmalloc.c
+    /// `vm_area_alloc_pages()`): nothing in v6.19's struct page; Misc subtype Vmalloc,
+    /// bit 11 set when the area may be mapped to user space (VM_USERMAP), in the
+    /// memdesc plan (kernel-facts.md 5.2).
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool)
+    /// Seed 004 option 4, the page→scamem link kept in the memdesc word: points the
+    /// page at the scamem at `address`, or (address 0) back to plain vmalloc memory.
+    /// false where the scheme has no scamem (struct page keeps a refcount per page).
+    static func stampScamem(_ ctx: MemmapContextPointer, _ pfn: Int, address: UInt64) -> Bool
+    /// The scamem a page belongs to, or 0.
+    static func pageScamem(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64
 
     // MARK: Folios
 

@@ -186,6 +186,37 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         }
     }
 
+    /// The marking of a page vmalloc() hands out.
+    @inline(__always)
+    func markVmalloc(_ pfn: Int, mappable: Bool) {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.markVmalloc(self, pfn, mappable: mappable)
+        case .memdesc32: Memdesc32Scheme.markVmalloc(self, pfn, mappable: mappable)
+        case .memdesc8: Memdesc8Scheme.markVmalloc(self, pfn, mappable: mappable)
+        }
+    }
+
+    /// Points a page at its scamem (0: back to plain vmalloc memory); false where the
+    /// scheme has none.
+    @inline(__always)
+    func stampScamem(_ pfn: Int, address: UInt64) -> Bool {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.stampScamem(self, pfn, address: address)
+        case .memdesc32: Memdesc32Scheme.stampScamem(self, pfn, address: address)
+        case .memdesc8: Memdesc8Scheme.stampScamem(self, pfn, address: address)
+        }
+    }
+
+    /// The scamem a page belongs to, or 0.
+    @inline(__always)
+    func pageScamem(_ pfn: Int) -> UInt64 {
+        switch pointee.layout.kind {
+        case .structPage: StructPageScheme.pageScamem(self, pfn)
+        case .memdesc32: Memdesc32Scheme.pageScamem(self, pfn)
+        case .memdesc8: Memdesc8Scheme.pageScamem(self, pfn)
+        }
+    }
+
     /// The offset of a page's own `_mapcount`, or -1.
     @inline(__always)
     var pageMapcountOffset: Int {

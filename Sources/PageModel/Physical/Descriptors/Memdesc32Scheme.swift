@@ -14,6 +14,12 @@ enum Memdesc32Scheme: MemdescScheme {
     @inline(__always) static func miscWord(order: Int) -> UInt64 { memdesc32Misc }
     @inline(__always) static func isMisc(_ word: UInt64) -> Bool { word == memdesc32Misc }
 
+    /// Nothing: in the 32-byte layout Misc is the one word value 1 (the list pointer
+    /// of `buddy_list` aliases every other low-bit pattern), so no subtype fits; the
+    /// page keeps its `_refcount` like any bare page.
+    @inline(__always)
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool) {}
+
     // MARK: Boot
 
     /// Flags (node and zone stay in the page), Misc, and the refcount.

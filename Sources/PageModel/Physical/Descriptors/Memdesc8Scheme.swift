@@ -74,6 +74,15 @@ enum Memdesc8Scheme: MemdescScheme {
         ctx.stampMemdesc(pfn, count: 1 << order, miscWord(order: order))
     }
 
+    /// Misc subtype 3, Vmalloc, order 0, with bit 11 ("may be mapped to userspace") for
+    /// VM_USERMAP areas: no refcount and no mapcount ("treated like a PFNMAP").
+    @inline(__always)
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool) {
+        var word = UInt64(MemdescMiscSubtype.vmalloc.rawValue) << MemdescWord.miscSubtypeShift
+        if mappable { word |= MemdescWord.mappableBit }
+        Page(unchecked: pfn, ctx).memdesc = word
+    }
+
     // MARK: PageAnonExclusive
 
     /// No per-page flags: the model keeps the bit in the folio descriptor's flags, per

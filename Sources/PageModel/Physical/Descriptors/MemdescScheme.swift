@@ -3,6 +3,10 @@
 // (kernelnewbies MatthewWilcox/Memdescs, Memdescs/Path; FolioAlloc).
 import PageLayout
 
+/// The memdesc type value the model gives scamem: 14, unassigned in every revision of
+/// the type table (kernel-facts.md 5.2); seed 004 does not name one.
+let memdescScamemType: UInt64 = 14
+
 /// A scheme whose pages hold a memdesc word pointing to separately allocated
 /// descriptors. Each conformer says how Misc memory reads and whether the pages of a
 /// folio or slab keep a (zero) refcount of their own; the rest is written once here.
@@ -48,6 +52,24 @@ extension MemdescScheme {
 
     @inline(__always)
     static func resetBadPage(_ page: Page) {}
+
+    // MARK: scamem (seed 004)
+
+    /// The scamem pointer in every page's word, type `memdescScamemType` (the model's
+    /// pick of an unassigned type value: revision C names none for it); node, zone and
+    /// section are then looked up from the pfn (section table, zone spans), as the seed
+    /// proposes. Address 0: back to plain Misc memory, as vm_area_alloc_pages() left it.
+    @inline(__always)
+    static func stampScamem(_ ctx: MemmapContextPointer, _ pfn: Int, address: UInt64) -> Bool {
+        Page(unchecked: pfn, ctx).memdesc = address == 0 ? miscWord(order: 0) : address | memdescScamemType
+        return true
+    }
+
+    @inline(__always)
+    static func pageScamem(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 {
+        let word = Page(unchecked: pfn, ctx).memdesc
+        return word & MemdescWord.typeMask == memdescScamemType ? word & ~MemdescWord.typeMask : 0
+    }
 
     // MARK: Folios
 

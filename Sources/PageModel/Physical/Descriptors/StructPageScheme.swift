@@ -92,6 +92,18 @@ enum StructPageScheme: DescriptorScheme {
     @inline(__always)
     static func resetBadPage(_ page: Page) { page.mapcountRaw = -1 }
 
+    /// Nothing: v6.19 marks no vmalloc page (no page type, no flag); it is a plain page
+    /// with refcount 1 that vfree() drops with `__free_page()`.
+    @inline(__always)
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool) {}
+
+    /// No scamem: every page has its own refcount, which v6.19's vm_insert_page() and
+    /// GUP take.
+    @inline(__always)
+    static func stampScamem(_ ctx: MemmapContextPointer, _ pfn: Int, address: UInt64) -> Bool { false }
+    @inline(__always)
+    static func pageScamem(_ ctx: MemmapContextPointer, _ pfn: Int) -> UInt64 { 0 }
+
     // MARK: Folios
 
     /// Bit 0 of `compound_head` marks a tail; the rest is the head's address.

@@ -25,6 +25,9 @@ enum OrderInFrameScheme: MemdescScheme {
     static var miscPagesHaveRefcount: Bool { Memdesc8Scheme.miscPagesHaveRefcount }
     static func miscWord(order: Int) -> UInt64 { Memdesc8Scheme.miscWord(order: order) }
     static func isMisc(_ word: UInt64) -> Bool { Memdesc8Scheme.isMisc(word) }
+    static func markVmalloc(_ ctx: MemmapContextPointer, _ pfn: Int, mappable: Bool) {
+        Memdesc8Scheme.markVmalloc(ctx, pfn, mappable: mappable)
+    }
     static func initPages(_ ctx: MemmapContextPointer, _ pfns: Range<Int>, flags: UInt64, reserved: Bool, lastCpupid: Int) {
         Memdesc8Scheme.initPages(ctx, pfns, flags: flags, reserved: reserved, lastCpupid: lastCpupid)
     }
