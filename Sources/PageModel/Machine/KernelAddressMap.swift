@@ -21,11 +21,11 @@ public struct KernelAddressMap: Sendable, Equatable {
     /// BITS_PER_LONG / 8: pointer fields are this wide in the memmap.
     public let wordSize: Int
     /// Where a scheme that keeps free-list links outside the memmap (memdesc8) finds
-    /// them: the next 1 GiB boundary after the descriptor heap, in the same range of the
-    /// model's kernel memory. 0 on 32-bit, which has no such scheme.
-    public var freeLinkBase: UInt64 {
-        wordSize == 8 ? (heapBase &+ heapCapacity &+ (1 << 30) &- 1) & ~((1 << 30) - 1) : 0
-    }
+    /// them, 16 bytes per pfn: on x86_64 the 1 TiB unused hole below the vmemmap
+    /// (0xffffe90000000000, Documentation/arch/x86/x86_64/mm.rst), on arm64 the top of
+    /// the vmalloc space, which the model's vmalloc range (1 GiB above the heap) never
+    /// reaches. 0 on 32-bit, which has no such scheme.
+    public let freeLinkBase: UInt64
 
     /// - Parameters:
     ///   - spannedPfns: pfns of the physical address space (the memmap's extent).
@@ -43,12 +43,14 @@ public struct KernelAddressMap: Sendable, Equatable {
             directMapBase = 0xffff_8880_0000_0000
             heapBase = 0xffff_c900_0000_0000
             heapCapacity = heapBytes
+            freeLinkBase = 0xffff_e900_0000_0000
         case .arm64:
             // 48-bit VA, 4 KiB pages: VMEMMAP_START = -1 GiB - VMEMMAP_SIZE (2^41).
             vmemmapBase = 0xffff_fdff_c000_0000
             directMapBase = 0xffff_0000_0000_0000
             heapBase = 0xffff_8001_0000_0000
             heapCapacity = heapBytes
+            freeLinkBase = 0xffff_f000_0000_0000
         case .i386, .i386PAE, .arm:
             // FLATMEM: mem_map lies in lowmem above PAGE_OFFSET (0xc0000000) and the
             // kernel image; descriptors follow it. All of it must stay below the fixmap.
@@ -61,6 +63,7 @@ public struct KernelAddressMap: Sendable, Equatable {
                 throw .addressSpaceExhausted(what: "a memmap of \(memmapBytes) bytes")
             }
             heapCapacity = min(heapBytes, ceiling - afterMemmap)
+            freeLinkBase = 0
         }
         if wordSize == 8, vmemmapBase &+ memmapBytes < vmemmapBase {
             throw .addressSpaceExhausted(what: "a memmap of \(memmapBytes) bytes")
