@@ -187,6 +187,48 @@ import Testing
         #expect(try mirror.migrateToDevice(addr: addr, npages: 2, into: &buffer).cpages == 2)
     }
 
+    /// kernel-facts §4.7: a short-term pin of a device-coherent page keeps it on the
+    /// device; FOLL_LONGTERM moves it to system memory first (folio_is_longterm_pinnable()
+    /// is false, migrate_longterm_unpinnable_folios() -> migrate_device_coherent_folio())
+    /// and pins the copy, which holds the same bytes; the device page goes back to the driver.
+    /// (page-ext cannot pin ZONE_DEVICE memory at all, having no page_ext there; lru-pinned
+    /// damages pgmap: `lruPinnedPinOfDevicePageIsCaught`.)
+    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy])
+    func longtermPinMovesCoherentPageOut(_ design: Design) throws {
+        let (machine, process, mirror) = try Self.setup(design, device: 2)
+        let addr = try process.mmapAnon(2 << 12)
+        let data = Self.pattern(2)
+        try process.write(data, at: addr)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: 2, into: &buffer).cpages == 2)
+        let short = try process.pinUserPages(start: addr, nrPages: 2, flags: [.write])
+        #expect(short.allSatisfy { machine.zone(of: (machine.proxyTarget($0) ?? $0).pfn)?.type == .device })
+        machine.unpinUserPages(short)
+        let long = try process.pinUserPages(start: addr, nrPages: 2, flags: [.write, .longterm])
+        #expect(long.count == 2)
+        #expect(long.allSatisfy { machine.zone(of: (machine.proxyTarget($0) ?? $0).pfn)?.type != .device })
+        #expect(mirror.device.pagesInUse == 0)
+        #expect(try process.read(addr, count: data.count) == data)
+        machine.unpinUserPages(long)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
+    }
+
+    /// Seed 001 under lru-pinned: a pin of a device-coherent page writes its counter over
+    /// the lru words, where v6.19 keeps `pgmap` (and zone_device_data next to it); the
+    /// damage is reported by the unpin, and the page can no longer be told to be device memory of
+    /// its pagemap, so MIGRATE_TO_SYS cannot select it.
+    @Test func lruPinnedPinOfDevicePageIsCaught() throws {
+        let (machine, process, mirror) = try Self.setup(.lruPinned, device: 2)
+        let addr = try process.mmapAnon(1 << 12)
+        try process.write([5], at: addr)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: 1, into: &buffer).cpages == 1)
+        let pinned = try process.pinUserPages(start: addr, nrPages: 1, flags: [.write])
+        machine.unpinUserPages(pinned)
+        #expect(machine.diagnostics.all.contains { $0.kind == .corruption && $0.reason.contains("pgmap") })
+        #expect(try mirror.migrateToSystem(addr: addr, npages: 1).cpages == 0)
+    }
+
     /// lru-pinned-rearranged (Wilcox's 2018 arm, seed 001) against v6.19's HMM: the
     /// migrated page's anon rmap writes its index (folio_add_new_anon_rmap() in
     /// folio_migrate_mapping()) into the word that arm gives pgmap: the page no longer

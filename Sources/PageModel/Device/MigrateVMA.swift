@@ -79,7 +79,7 @@ extension UserPageTables {
         args.cpages = 0
         args.npages = 0
         migrateVMACollect(&args)
-        if args.cpages > 0 { args.cpages = migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
+        if args.cpages > 0 { args.cpages = machine.migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
     }
 
     /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`.
@@ -164,88 +164,12 @@ extension UserPageTables {
         return mpfn
     }
 
-    /// Linux: `migrate_device_unmap()`: isolate system folios from their LRU (device
-    /// folios are on none), check for extra references, and restore what cannot move.
-    /// Returns the pages (page-less sources included) still marked MIGRATE.
-    private func migrateDeviceUnmap(_ src: inout [UInt64], faultPage: Page?) -> Int {
-        var unmapped = 0
-        var restore: [Int] = []
-        for i in src.indices {
-            guard let pfn = MigratePFN.pfn(src[i]), let page = machine.memmap.page(pfn), let folio = machine.pageFolio(page) else {
-                if src[i] & MigratePFN.migrate != 0 { unmapped += 1 }
-                continue
-            }
-            let device = machine.isZoneDevice(folio.pfn)
-            if !device {
-                guard machine.folioIsolateLRU(folio) else {
-                    src[i] &= ~MigratePFN.migrate
-                    restore.append(i)
-                    continue
-                }
-                machine.folioPut(folio)   // the collect reference; the isolation's remains
-            }
-            if machine.folioMapped(folio) { _ = machine.tryToMigrate(folio) }
-            if machine.folioMapped(folio) || !migrateVMACheckPage(page, folio: folio, faultPage: faultPage) {
-                if !device { folio.get(); machine.folioPutbackLRU(folio) }
-                src[i] &= ~MigratePFN.migrate
-                restore.append(i)
-                continue
-            }
-            unmapped += 1
-        }
-        for i in restore {
-            guard let pfn = MigratePFN.pfn(src[i]), let page = machine.memmap.page(pfn), let folio = machine.pageFolio(page) else { continue }
-            machine.removeMigrationPTEs(folio, to: folio)
-            src[i] = 0
-            if faultPage?.pfn != page.pfn { folio.unlock() }
-            machine.folioPut(folio)
-        }
-        return unmapped
-    }
-
-    /// Linux: `migrate_vma_check_page()`: no references beyond the mappings, the
-    /// caller's (isolation or collect) and the faulting one's. A DMA pin is such a
-    /// reference in every design (GUP's FOLL_PIN takes at least one).
-    private func migrateVMACheckPage(_ page: Page, folio: Folio, faultPage: Page?) -> Bool {
-        var extra = 1 + (faultPage?.pfn == page.pfn ? 1 : 0)
-        if machine.isZoneDevice(folio.pfn) { extra += 1 }
-        return Int(folio.refcount) - extra <= machine.folioMapcount(folio)
-    }
-
     /// Linux: `migrate_vma_pages()`: page-less sources are inserted now
-    /// (migrate_vma_insert_page()); for the others the struct page state moves to the
-    /// destination (folio_migrate_mapping() of an anonymous folio: its refcount must be
-    /// the isolation's alone, then mapping, index and flags), or MIGRATE is cleared.
+    /// (migrate_vma_insert_page()); the others as `Machine.migrateDevicePages`.
     public func migrateVMAPages(_ args: inout MigrateVMA) {
-        for i in 0..<args.npages {
-            guard let newPfn = MigratePFN.pfn(args.dst[i]), let newPage = machine.memmap.page(newPfn),
-                  let newFolio = machine.pageFolio(newPage) else {
-                args.src[i] &= ~MigratePFN.migrate
-                continue
-            }
-            guard let pfn = MigratePFN.pfn(args.src[i]), let page = machine.memmap.page(pfn), let folio = machine.pageFolio(page) else {
-                guard args.src[i] & MigratePFN.migrate != 0 else { continue }
-                if !migrateVMAInsertPage(args, address: args.start &+ UInt64(i) << UserVM.pageShift, folio: newFolio, page: newPage) {
-                    args.src[i] &= ~MigratePFN.migrate
-                }
-                continue
-            }
-            guard args.src[i] & MigratePFN.migrate != 0 else { continue }
-            let newIsDevice = machine.isZoneDevice(newFolio.pfn)
-            if newIsDevice, !machine.folioIsAnon(folio) {
-                args.src[i] &= ~MigratePFN.migrate
-                continue
-            }
-            let extra: Int32 = args.faultPage?.pfn == page.pfn ? 1 : 0
-            let expected: Int32 = 1 + extra
-            guard folio.refcount == expected else {
-                args.src[i] &= ~MigratePFN.migrate
-                continue
-            }
-            newFolio.index = folio.index
-            newFolio.mapping = folio.mapping
-            if folio.testFlag(machine.flagBits.swapbacked) { newFolio.setFlag(machine.flagBits.swapbacked) }
-            machine.migrateFlags(from: folio, to: newFolio)
+        let snapshot = args
+        machine.migrateDevicePages(&args.src, args.dst, count: args.npages, faultPage: args.faultPage) { i, folio, page in
+            self.migrateVMAInsertPage(snapshot, address: snapshot.start &+ UInt64(i) << UserVM.pageShift, folio: folio, page: page)
         }
     }
 
@@ -273,33 +197,8 @@ extension UserPageTables {
         return true
     }
 
-    /// Linux: `migrate_vma_finalize()`: every migration entry points to the
-    /// destination where the migration went through, back to the source elsewhere; the
-    /// sources are unlocked and their last reference dropped (a device page goes back to
-    /// its driver), the destinations unlocked and their allocation reference dropped.
+    /// Linux: `migrate_vma_finalize()`.
     public func migrateVMAFinalize(_ args: MigrateVMA) {
-        for i in 0..<args.npages {
-            let newFolio = MigratePFN.pfn(args.dst[i]).flatMap { machine.memmap.page($0) }.flatMap { machine.pageFolio($0) }
-            guard let pfn = MigratePFN.pfn(args.src[i]), let page = machine.memmap.page(pfn), let src = machine.pageFolio(page) else {
-                if let newFolio {
-                    newFolio.unlock()
-                    machine.folioPut(newFolio)
-                }
-                continue
-            }
-            var dst = src
-            if args.src[i] & MigratePFN.migrate != 0, let newFolio { dst = newFolio } else if let newFolio {
-                newFolio.unlock()
-                machine.folioPut(newFolio)
-            }
-            if !machine.isZoneDevice(dst.pfn) { machine.folioAddLRU(dst) }
-            machine.removeMigrationPTEs(src, to: dst)
-            if args.faultPage?.pfn != page.pfn { src.unlock() }
-            machine.folioPut(src)
-            if dst.pfn != src.pfn {
-                dst.unlock()
-                machine.folioPut(dst)
-            }
-        }
+        machine.migrateDeviceFinalize(args.src, args.dst, count: args.npages, faultPage: args.faultPage)
     }
 }
