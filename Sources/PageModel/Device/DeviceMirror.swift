@@ -261,6 +261,110 @@ public final class DeviceMirror: @unchecked Sendable {
         return result
     }
 
+    /// HMM_DMIRROR_READ: copy the range from the device page table into `into`, faulting
+    /// the missing part in through hmm_range_fault() (REQ_FAULT), one fault round at a time.
+    /// `faults` counts rounds. On error nothing is copied out.
+    public func read(addr: UInt64, npages: UInt64, into buffer: inout [UInt8]) throws(Errno) -> Result {
+        let (start, end) = try range(addr, npages)
+        var faults = 0
+        while true {
+            do {
+                var result = try read(start, end, into: &buffer)
+                result.faults = faults
+                return result
+            } catch .ENOENT {
+                guard faults <= Int(npages) else { throw .EFAULT }   // hmm_range_fault() kept nothing
+                try fault(start &+ UInt64(present(start, end, write: false)) << UserVM.pageShift, end, write: false)
+                faults += 1
+            }
+        }
+    }
+
+    /// HMM_DMIRROR_WRITE: copy `bytes` into the pages the device page table maps writable,
+    /// faulting the rest in with REQ_FAULT|REQ_WRITE.
+    public func write(addr: UInt64, npages: UInt64, from bytes: [UInt8]) throws(Errno) -> Result {
+        let (start, end) = try range(addr, npages)
+        guard bytes.count >= Int(npages) << UserVM.pageShift else { throw .EFAULT }
+        var faults = 0
+        while true {
+            let done = present(start, end, write: true)
+            if done == Int(npages) { break }
+            guard faults <= Int(npages) else { throw .EFAULT }
+            try fault(start &+ UInt64(done) << UserVM.pageShift, end, write: true)
+            faults += 1
+        }
+        pt.withLock { pt in
+            for i in 0..<Int(npages) {
+                guard let entry = pt[(start >> UserVM.pageShift) + UInt64(i)] else { continue }
+                _ = device.machine.frames.write(bytes[(i << UserVM.pageShift)..<((i + 1) << UserVM.pageShift)], pfn: entry.pfn)
+            }
+        }
+        return Result(cpages: Int(npages), faults: faults)
+    }
+
+    /// How many pages from `start` the device page table maps (writable, for `write`).
+    private func present(_ start: UInt64, _ end: UInt64, write: Bool) -> Int {
+        pt.withLock { pt in
+            var n = 0
+            var vpfn = start >> UserVM.pageShift
+            while vpfn < end >> UserVM.pageShift, let entry = pt[vpfn], !write || entry.write {
+                n += 1
+                vpfn += 1
+            }
+            return n
+        }
+    }
+
+    /// Linux: `dmirror_fault()` -> `dmirror_range_fault()` -> `dmirror_do_fault()`: in
+    /// 64-page chunks, hmm_range_fault() with REQ_FAULT (|REQ_WRITE) and the results into
+    /// the device page table (this device's own private pages by their backing page).
+    private func fault(_ start: UInt64, _ end: UInt64, write: Bool) throws(Errno) {
+        let tables = process.tables
+        var addr = start
+        while addr < end {
+            let next = min(end, addr &+ (64 << UserVM.pageShift))
+            var range = HMMRange(start: addr, end: next, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
+                                 devPrivateOwner: device.owner)
+            try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+            pt.withLock { pt in
+                for (i, value) in range.hmmPfns.enumerated() where value & HMMPFN.valid != 0 {
+                    let pfn = Int(value & HMMPFN.pfnMask)
+                    let data = device.machine.page(pfn).flatMap { device.machine.isZoneDevice(pfn) ? device.dataPfn($0) : pfn } ?? pfn
+                    pt[(addr >> UserVM.pageShift) + UInt64(i)] = (data, value & HMMPFN.write != 0)
+                }
+            }
+            addr = next
+        }
+    }
+
+    /// HMM_DMIRROR_SNAPSHOT: hmm_range_fault() without fault flags, one byte per page
+    /// (dmirror_mkentry(): ERROR 0xff, not valid 0x00, else a base of 0x20/0x30 for this
+    /// or another device's private page, 0x40/0x50 for coherent, 0x10 for the zero page,
+    /// plus WRITE 0x02 or READ 0x01, plus PMD 0x04).
+    public func snapshot(addr: UInt64, npages: UInt64) throws(Errno) -> (Result, [UInt8]) {
+        let (start, end) = try range(addr, npages)
+        let machine = device.machine
+        var range = HMMRange(start: start, end: end, devPrivateOwner: device.owner)
+        let tables = process.tables
+        try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+        let bytes = range.hmmPfns.map { value -> UInt8 in
+            if value & HMMPFN.error != 0 { return 0xff }
+            guard value & HMMPFN.valid != 0 else { return 0 }
+            let pfn = Int(value & HMMPFN.pfnMask)
+            var perm: UInt8 = 0
+            if machine.isZoneDevice(pfn), let page = machine.page(pfn), let pgmap = machine.pagePgmap(page) {
+                let local = pgmap.owner == device.owner
+                if pgmap.type == .devicePrivate { perm = local ? 0x20 : 0x30 } else if pgmap.type == .deviceCoherent { perm = local ? 0x40 : 0x50 }
+            } else if pfn == machine.zeroPagePfn {
+                perm = 0x10
+            }
+            perm |= value & HMMPFN.write != 0 ? 0x02 : 0x01
+            if HMMPFN.mapOrder(value) == Int(Paging.pmdShift - Paging.pageShift) { perm |= 0x04 }
+            return perm
+        }
+        return (Result(cpages: Int(npages)), bytes)
+    }
+
     /// Linux: `dmirror_do_read()`: copy each page of the device pt into the buffer;
     /// ENOENT at the first page the device does not map.
     private func read(_ start: UInt64, _ end: UInt64, into buffer: inout [UInt8]) throws(Errno) -> Result {
