@@ -245,6 +245,38 @@ import Testing
         #expect(throws: AccessError.bus(address: addr)) { try process.read(addr, count: 1) }
     }
 
+    /// hmm-tests `migrate_shared`: MAP_SHARED|MAP_ANONYMOUS (shmem) is not selected by
+    /// migrate_vma (not vma_is_anonymous()), so MIGRATE_TO_DEV is -ENOENT.
+    @Test func migrateShared() throws {
+        let (_, process, mirror) = try Self.setup(.mainline, device: 0)
+        let addr = try process.mmapAnon(16 << 12, flags: [.shared, .anonymous])
+        var buffer: [UInt8] = []
+        #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: 16, into: &buffer) }
+        #expect(mirror.device.pagesInUse == 0)
+    }
+
+    /// HMM_DMIRROR_FLAGS(FAIL_ALLOC) on base pages: the next device-page allocation fails
+    /// and dmirror_migrate_alloc_and_copy() skips that page (no fallback for order 0), so
+    /// MIGRATE_TO_DEV is -ENOENT; the flag is one-shot, every byte stays intact, and the
+    /// next migration moves everything. Process exit then returns every device page.
+    @Test(arguments: designs)
+    func failAllocThenExitLeaksNothing(_ design: Design) throws {
+        let (_, process, mirror) = try Self.setup(design, device: 0)
+        let npages = 16
+        let addr = try process.mmapAnon(UInt64(npages) << 12)
+        let data = Self.pattern(npages)
+        try process.write(data, at: addr)
+        mirror.setFlags(DeviceMirror.flagFailAlloc)
+        var buffer: [UInt8] = []
+        #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer) }
+        #expect(mirror.device.pagesInUse == npages - 1)
+        #expect(try process.read(addr, count: data.count) == data)
+        #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
+        #expect(buffer == data)
+        process.exit()
+        #expect(mirror.device.pagesInUse == 0)
+    }
+
     /// The dmirror ioctl entry's checks: unaligned address, zero length, overflow -> EINVAL;
     /// a hole -> EINVAL (dmirror_migrate_to_device()'s vma_lookup()).
     @Test func badRanges() throws {
