@@ -277,6 +277,32 @@ import Testing
         #expect(mirror.device.pagesInUse == 0)
     }
 
+    /// HMM_DMIRROR_RELEASE (dmirror_device_remove_chunks()): resident device pages are
+    /// evicted to system memory (migrate_device_range()), every chunk is unmapped, the
+    /// process keeps its data in present PTEs, and the next migration re-creates a chunk.
+    @Test(arguments: designs, [0, 2])
+    func releaseEvictsResidentPages(_ design: Design, device: Int) throws {
+        let (machine, process, mirror) = try Self.setup(design, device: device)
+        let npages = 16
+        let addr = try process.mmapAnon(UInt64(npages) << 12)
+        let data = Self.pattern(npages)
+        try process.write(data, at: addr)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
+        mirror.device.release()
+        #expect(mirror.device.pagesInUse == 0)
+        #expect(mirror.device.freePages == 0)
+        for i in 0..<npages {
+            let entry = try #require(process.tables.withPTELock(addr + UInt64(i) << 12) { slot, _ in slot.load() })
+            #expect(entry.isPresent && entry.isWritable)
+            #expect(machine.zone(of: entry.pfn)?.type != .device)
+        }
+        #expect(try process.read(addr, count: data.count) == data)
+        #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
+        #expect(buffer == data)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
+    }
+
     /// The dmirror ioctl entry's checks: unaligned address, zero length, overflow -> EINVAL;
     /// a hole -> EINVAL (dmirror_migrate_to_device()'s vma_lookup()).
     @Test func badRanges() throws {

@@ -101,7 +101,8 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         state.withLock { s in
             s.cfree += 1
             s.users[page.pfn] = nil
-            s.free.append(page.pfn)
+            // Back to the allocator unless its chunk is being removed.
+            if s.chunks.contains(where: { $0.range.contains(page.pfn) }) { s.free.append(page.pfn) }
         }
     }
 
@@ -137,17 +138,42 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
 
     func noteUser(_ pfn: Int, _ mirror: DeviceMirror) { state.withLock { $0.users[pfn] = mirror } }
 
-    /// Linux: `dmirror_device_remove_chunks()` for RELEASE: evict every resident device
-    /// page to system memory (migrate_device_range()) and unmap every chunk. Not
-    /// modelled yet: the model's RELEASE only unmaps chunks with no page in use.
-    public func removeFreeChunks() {
+    /// HMM_DMIRROR_RELEASE, Linux: `dmirror_device_remove_chunks()`: every chunk is
+    /// marked removed, its free pages dropped, its resident pages evicted to system memory
+    /// (`dmirror_device_evict_chunk()`), and it is unmapped (memunmap_pages()). Chunks come
+    /// back on the next allocation.
+    public func release() {
         let chunks = state.withLock { s in
-            let idle = s.chunks.filter { $0.pagesInUse == 0 }
-            s.chunks.removeAll { $0.pagesInUse == 0 }
-            for c in idle { s.free.removeAll { c.range.contains($0) } }
-            return idle
+            let chunks = s.chunks
+            s.chunks = []
+            s.free = []
+            return chunks
         }
-        for c in chunks { machine.memunmapPages(c) }
+        for chunk in chunks {
+            evict(chunk)
+            machine.memunmapPages(chunk)
+        }
+    }
+
+    /// Linux: `dmirror_device_evict_chunk()`: migrate_device_range() over the chunk, a
+    /// system page for each page in use with its data, migrate_device_pages() and
+    /// migrate_device_finalize(). The mirrors' device page tables lose those pages.
+    private func evict(_ chunk: DevPagemap) {
+        let count = chunk.range.count
+        var src = machine.migrateDeviceRange(start: chunk.range.start, count: count)
+        var dst = [UInt64](repeating: 0, count: count)
+        var erased: [(DeviceMirror, Int)] = []
+        for i in 0..<count where src[i] & MigratePFN.migrate != 0 {
+            guard let spfn = MigratePFN.pfn(src[i]), let spage = machine.page(spfn), let from = dataPfn(spage),
+                  let dpage = machine.folioAlloc(.highuserMovable) else { continue }
+            dpage.lock()
+            dst[i] = MigratePFN.make(dpage.pfn) | (src[i] & MigratePFN.write)
+            _ = machine.frames.copy(from: from, to: dpage.pfn)
+            if let mirror = state.withLock({ $0.users[spfn] }) { erased.append((mirror, from)) }
+        }
+        machine.migrateDevicePages(&src, dst, count: count, faultPage: nil)
+        machine.migrateDeviceFinalize(src, dst, count: count, faultPage: nil)
+        for (mirror, pfn) in erased { mirror.eraseData(pfn) }
     }
 }
 
@@ -181,6 +207,9 @@ public final class DeviceMirror: @unchecked Sendable {
     }
 
     func erase(_ address: UInt64) { _ = pt.withLock { $0.removeValue(forKey: address >> UserVM.pageShift) } }
+
+    /// Drops the device page-table entries whose data lives in `pfn`.
+    func eraseData(_ pfn: Int) { pt.withLock { pt in pt = pt.filter { $0.value.pfn != pfn } } }
 
     /// The ioctl entry's checks: page-aligned `addr`, no overflow, not empty.
     private func range(_ addr: UInt64, _ npages: UInt64) throws(Errno) -> (UInt64, UInt64) {

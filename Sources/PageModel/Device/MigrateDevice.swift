@@ -141,4 +141,22 @@ extension Machine {
         migrateDeviceFinalize(src, dst, count: 1, faultPage: nil)
         guard moved else { throw .EBUSY }
     }
+
+    /// Linux: `migrate_device_range()`: each device page of `[start, start + count)`
+    /// that is in use (a reference can be had: folio_get_nontail_page()) and can be
+    /// locked is selected (migrate_device_pfn_lock()), then all are unmapped.
+    func migrateDeviceRange(start: Int, count: Int) -> [UInt64] {
+        var src = [UInt64](repeating: 0, count: count)
+        for i in 0..<count {
+            guard let page = memmap.page(start + i), let folio = pageFolio(page), folio.pfn == page.pfn,
+                  folio.refAddUnless(1, unless: 0) else { continue }
+            guard folio.tryLock() else {
+                folioPut(folio)
+                continue
+            }
+            src[i] = MigratePFN.make(page.pfn) | MigratePFN.migrate
+        }
+        _ = migrateDeviceUnmap(&src, faultPage: nil)
+        return src
+    }
 }
