@@ -27,11 +27,18 @@ public enum MemoryType: Int, CaseIterable, Sendable, CustomStringConvertible {
 public struct DevPagemapOps: Sendable {
     /// `folio_free(folio)`: the folio's refcount reached 0 (PRIVATE, COHERENT, P2PDMA).
     public var folioFree: (@Sendable (Folio) -> Void)?
-    /// Whether `migrate_to_ram` is provided (required for PRIVATE).
+    /// `migrate_to_ram(vmf)`: a CPU fault hit a device-private entry of this pagemap
+    /// (do_swap_page()); the driver must move the page back to system memory
+    /// (PRIVATE only). Called with the device page locked and referenced.
+    public var migrateToRam: (@Sendable (DevicePrivateFault) -> VMFault)?
+    /// Whether `migrate_to_ram` is provided (required for PRIVATE). A pagemap declared
+    /// with one but no handler answers a fault on its entries with VM_FAULT_SIGBUS.
     public var hasMigrateToRam: Bool
-    public init(folioFree: (@Sendable (Folio) -> Void)? = nil, hasMigrateToRam: Bool = false) {
+    public init(folioFree: (@Sendable (Folio) -> Void)? = nil, hasMigrateToRam: Bool = false,
+                migrateToRam: (@Sendable (DevicePrivateFault) -> VMFault)? = nil) {
         self.folioFree = folioFree
-        self.hasMigrateToRam = hasMigrateToRam
+        self.migrateToRam = migrateToRam
+        self.hasMigrateToRam = hasMigrateToRam || migrateToRam != nil
     }
 }
 

@@ -79,13 +79,15 @@ extension Machine {
             let page = proxyTarget(entry) ?? entry
             guard let folio = pageFolio(page) else { continue }
             if folioIsDeviceCoherent(folio) {
-                // Convert the pin to a reference, then migrate_device_coherent_folio(): the
-                // model cannot move device-coherent memory back to RAM, so it fails.
+                // Convert the pin to a reference (which migrate_device_coherent_folio()
+                // drops), then move the folio to system memory; GUP retries afterwards.
                 folio.get()
                 gupPutFolio(folio, refs: 1, page: entry)
-                folioPut(folio)
-                failure = .EBUSY
-                break
+                do { try migrateDeviceCoherentFolio(folio) } catch {
+                    failure = .EBUSY
+                    break
+                }
+                continue
             }
             unpinUserPage(entry)   // unpin_folio() + pofs_clear_entry()
         }

@@ -124,6 +124,8 @@ extension UserPageTables {
                     src.store(entry)
                 }
                 target.store(entry)
+            case .devicePrivateRead, .devicePrivateWrite:
+                target.store(copyDevicePrivateEntry(src, entry: entry, cow: cow))
             case .marker:
                 // Guard markers are copied (VM_MAYBE_GUARD VMAs copy their tables).
                 target.store(entry)

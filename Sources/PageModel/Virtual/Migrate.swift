@@ -114,7 +114,7 @@ extension Machine {
     }
 
     /// Linux: `folio_migrate_flags()`.
-    private func migrateFlags(from src: Folio, to dst: Folio) {
+    func migrateFlags(from src: Folio, to dst: Folio) {
         for bit in [flagBits.uptodate, flagBits.dirty, flagBits.swapbacked, flagBits.active, flagBits.referenced,
                     flagBits.workingset, flagBits.mlocked, flagBits.unevictable] where src.testFlag(bit) {
             dst.setFlag(bit)
@@ -131,19 +131,21 @@ extension Machine {
         let walked = rmapWalk(src) { site in
             site.tables.splitHugePMDs(of: src, in: site)
             forEachMappingPTE(src, in: site) { slot, entry, pfn, huge in
-                guard entry.isPresent, !huge else { return true }
+                // page_vma_mapped_walk() also finds device-private entries (check_pte()).
+                guard entry.isPresent || entry.isDevicePrivate, !huge else { return true }
                 let page = Page(unchecked: pfn, context)
                 let exclusive = anon && pageAnonExclusive(page, folio: src)
+                let writable = entry.isPresent ? entry.isWritable : entry.softLeaf == .devicePrivateWrite
                 // try_to_migrate_one(): clear the PTE first, then check for pins (see
                 // try_to_unmap_one() in Reclaim.swift), restoring it on failure.
                 _ = slot.getAndClear()
                 if exclusive {
                     guard folioTryShareAnonRmap(page, folio: src) else { slot.store(entry); ok = false; return false }
                 }
-                if entry.isDirty {
+                if entry.isPresent, entry.isDirty {
                     if anon { src.setFlag(flagBits.dirty) } else { _ = pageCacheMapping(of: src)?.folioMarkDirty(src) }
                 }
-                slot.store(.migration(pfn: pfn, write: entry.isWritable, exclusive: exclusive))
+                slot.store(.migration(pfn: pfn, write: writable, exclusive: exclusive))
                 folioRemoveRmapPTEs(src, firstPfn: pfn, nr: 1)
                 folioPut(src)
                 return true
@@ -172,7 +174,7 @@ extension Machine {
                 }
                 dst.get()
                 folioAddRmapPTEs(dst, firstPfn: newPfn, nr: 1)
-                slot.store(.page(pfn: newPfn, writable: write, dirty: write && dst.testFlag(flagBits.dirty)))
+                slot.store(migrationTargetEntry(dst, pfn: newPfn, write: write, dirty: write && dst.testFlag(flagBits.dirty)))
                 return true
             }
             return true

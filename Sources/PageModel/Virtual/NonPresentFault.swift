@@ -25,9 +25,11 @@ extension UserPageTables {
             return .retry
         case .hwpoison:
             return .hwpoison
-        case .devicePrivateRead, .devicePrivateWrite, .deviceExclusive:
-            // ZONE_DEVICE migrate_to_ram() belongs to the device model (Device/); without
-            // a driver that can migrate the page back, the access cannot be satisfied.
+        case .devicePrivateRead, .devicePrivateWrite:
+            // ZONE_DEVICE migrate_to_ram() belongs to the device model (Device/).
+            return devicePrivateFault(vma, address: address, pte: pte, table: table, entry: entry, flags: flags)
+        case .deviceExclusive:
+            // remove_device_exclusive_entry() is not modelled yet.
             machine.diagnostics.record(Diagnostic(kind: .warn, pfn: entry.swapEntry?.offset,
                                                   reason: "do_swap_page: \(entry.softLeaf) entry without a migrate_to_ram() handler"))
             return .sigbus

@@ -107,7 +107,7 @@ extension Machine {
                 let entry = pte.load()
                 address &+= UserVM.pageSize
                 var pfn = -1
-                if entry.isPresent { pfn = entry.pfn } else if let swap = entry.swapEntry, entry.softLeaf.isMigration { pfn = Int(swap.offset) }
+                if entry.isPresent { pfn = entry.pfn } else if let swap = entry.swapEntry, entry.softLeaf.isMigration || entry.isDevicePrivate { pfn = Int(swap.offset) }
                 if pfn >= folio.pfn && pfn < pfnEnd { go = body(pte, entry, pfn, false) }
             }
             tables.unlockTable(pmdEntry.pfn)

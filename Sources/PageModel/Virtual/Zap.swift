@@ -71,8 +71,11 @@ extension UserPageTables {
             case .swap:
                 pte.store(PTE(rawValue: 0))
                 if let swapEntry = entry.swapEntry { machine.swapFree(swapEntry) }
+            case .devicePrivateRead, .devicePrivateWrite:
+                pte.store(PTE(rawValue: 0))
+                zapDevicePrivateEntry(entry)
             default:
-                // Migration and device entries hold no reference of their own here; the
+                // Migration and device-exclusive entries hold no reference of their own here; the
                 // migration or device code finds the entry gone and keeps its folio.
                 pte.store(PTE(rawValue: 0))
             }

@@ -1,0 +1,204 @@
+// Migration between system and device memory: struct migrate_vma and
+// migrate_vma_setup() / migrate_vma_pages() / migrate_vma_finalize() (include/linux/migrate.h,
+// mm/migrate_device.c, v6.19: migrate_vma_collect_pmd(), migrate_device_unmap(),
+// migrate_vma_check_page(), migrate_vma_insert_page(), __migrate_device_pages(),
+// __migrate_device_finalize()).
+//
+// Deliberate difference: the model migrates order-0 folios only. A huge PMD in the range
+// is split to PTEs first (as migrate_vma_collect_huge_pmd() does without
+// MIGRATE_VMA_SELECT_COMPOUND); a PTE-mapped large folio, which the kernel splits
+// (migrate_vma_split_folio()), is left where it is (its src entry 0).
+
+/// The MIGRATE_PFN_* encoding of `src[]`/`dst[]` [include/linux/migrate.h].
+public enum MigratePFN {
+    public static let valid: UInt64 = 1 << 0
+    public static let migrate: UInt64 = 1 << 1
+    public static let write: UInt64 = 1 << 3
+    public static let compound: UInt64 = 1 << 4
+    public static let shift: UInt64 = 6
+    /// Linux: `migrate_pfn()`.
+    public static func make(_ pfn: Int) -> UInt64 { UInt64(pfn) << shift | valid }
+    /// Linux: `migrate_pfn_to_page()`'s pfn, nil without MIGRATE_PFN_VALID.
+    public static func pfn(_ value: UInt64) -> Int? { value & valid != 0 ? Int(truncatingIfNeeded: value >> shift) : nil }
+}
+
+/// `enum migrate_vma_direction`: which pages `migrate_vma_setup()` selects.
+public struct MigrateVMASelect: OptionSet, Sendable {
+    public let rawValue: UInt32
+    public init(rawValue: UInt32) { self.rawValue = rawValue }
+    public static let system = MigrateVMASelect(rawValue: 1 << 0)
+    public static let devicePrivate = MigrateVMASelect(rawValue: 1 << 1)
+    public static let deviceCoherent = MigrateVMASelect(rawValue: 1 << 2)
+    public static let compound = MigrateVMASelect(rawValue: 1 << 3)
+}
+
+/// `struct migrate_vma`: one driver request over `[start, end)` of one VMA.
+public struct MigrateVMA: @unchecked Sendable {
+    public var vma: VMA
+    public var start: UInt64
+    public var end: UInt64
+    public var src: [UInt64] = []
+    public var dst: [UInt64] = []
+    /// Pages collected (setup) and then pages unmapped and migratable.
+    public var cpages = 0
+    public var npages = 0
+    public var pgmapOwner: UInt64?
+    public var flags: MigrateVMASelect
+    /// The locked device-private page whose CPU fault started the migration.
+    public var faultPage: Page?
+
+    public init(vma: VMA, start: UInt64, end: UInt64, pgmapOwner: UInt64?, flags: MigrateVMASelect, faultPage: Page? = nil) {
+        self.vma = vma
+        self.start = start
+        self.end = end
+        self.pgmapOwner = pgmapOwner
+        self.flags = flags
+        self.faultPage = faultPage
+    }
+}
+
+extension UserPageTables {
+    /// Linux: `migrate_vma_setup()`: validate, collect each page of the range (holes and
+    /// the zero page of an anonymous VMA as page-less sources; present pages and this
+    /// owner's device-private entries locked and replaced by migration entries), then
+    /// unmap and refuse every folio with references beyond its mappings (a pin).
+    /// The caller holds the mmap_lock for read.
+    public func migrateVMASetup(_ args: inout MigrateVMA) throws(Errno) {
+        let vma = args.vma
+        args.start &= ~(UserVM.pageSize - 1)
+        args.end &= ~(UserVM.pageSize - 1)
+        if vma.flags.contains(.hugeTLB) || !vma.flags.intersection(.special).isEmpty || vma.isFsdax { throw .EINVAL }
+        guard args.end > args.start else { throw .EINVAL }
+        guard args.start >= vma.start, args.start < vma.end, args.end > vma.start, args.end <= vma.end else { throw .EINVAL }
+        if let page = args.faultPage {
+            guard let folio = machine.pageFolio(page), machine.folioIsDevicePrivate(folio), folio.isLocked else { throw .EINVAL }
+        }
+        let nr = Int((args.end - args.start) >> UserVM.pageShift)
+        args.src = Array(repeating: 0, count: nr)
+        args.dst = Array(repeating: 0, count: nr)
+        args.cpages = 0
+        args.npages = 0
+        migrateVMACollect(&args)
+        if args.cpages > 0 { args.cpages = machine.migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
+    }
+
+    /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`.
+    private func migrateVMACollect(_ args: inout MigrateVMA) {
+        let vma = args.vma
+        let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
+        var addr = args.start
+        while addr < args.end {
+            defer { addr &+= UserVM.pageSize; args.npages += 1 }
+            if let pmd = pmdSlot(addr, allocate: false), pmd.load().isLeaf { _ = splitHugePMD(vma, address: addr) }
+            var mpfn: UInt64 = 0
+            _ = withPTELock(addr) { slot, _ in mpfn = collectPTE(slot, addr: addr, args: &args, faultFolio: faultFolio) }
+            if pmdSlot(addr, allocate: false) == nil || lowerTableIfPresent(addr) == nil, vma.isAnonymous {
+                // migrate_vma_collect_hole(): no page table at all.
+                mpfn = MigratePFN.migrate
+                args.cpages += 1
+            }
+            args.src[args.npages] = mpfn
+        }
+    }
+
+    /// Whether a PTE table maps `addr` (none: a hole for migrate_vma_collect_hole()).
+    private func lowerTableIfPresent(_ addr: UInt64) -> Int? {
+        guard let pmd = pmdSlot(addr, allocate: false) else { return nil }
+        let entry = pmd.load()
+        guard entry.isPresent, !entry.isLeaf else { return nil }
+        return entry.pfn
+    }
+
+    /// One PTE of `migrate_vma_collect_pmd()`, under its lock: the src entry.
+    private func collectPTE(_ slot: EntrySlot, addr: UInt64, args: inout MigrateVMA, faultFolio: Folio?) -> UInt64 {
+        let vma = args.vma
+        let pte = slot.load()
+        if pte.isNone {
+            guard vma.isAnonymous else { return 0 }
+            args.cpages += 1
+            return MigratePFN.migrate
+        }
+        var mpfn: UInt64
+        let page: Page
+        if !pte.isPresent {
+            // Only device-private entries of this owner; swap and migration entries stay.
+            guard pte.isDevicePrivate, let pfn = pte.devicePfn, let p = machine.memmap.page(pfn),
+                  args.flags.contains(.devicePrivate), machine.pagePgmap(p)?.owner == args.pgmapOwner else { return 0 }
+            page = p
+            mpfn = MigratePFN.make(pfn) | MigratePFN.migrate
+            if pte.softLeaf == .devicePrivateWrite { mpfn |= MigratePFN.write }
+        } else {
+            if pte.pfn == machine.zeroPagePfn, args.flags.contains(.system) {
+                args.cpages += 1
+                return MigratePFN.migrate
+            }
+            guard let folio = normalFolio(pte), let p = machine.memmap.page(pte.pfn) else { return 0 }
+            let device = machine.isZoneDevice(folio.pfn)
+            if !device, !args.flags.contains(.system) { return 0 }
+            if device {
+                guard let pgmap = machine.pagePgmap(p), pgmap.type == .deviceCoherent,
+                      args.flags.contains(.deviceCoherent), pgmap.owner == args.pgmapOwner else { return 0 }
+            }
+            page = p
+            mpfn = MigratePFN.make(pte.pfn) | MigratePFN.migrate | (pte.isWritable ? MigratePFN.write : 0)
+        }
+        guard let folio = machine.pageFolio(page), !folio.isLarge, folio.mapping != 0 else { return 0 }
+        folio.get()
+        guard faultFolio?.pfn == folio.pfn || folio.tryLock() else {
+            machine.folioPut(folio)
+            return 0
+        }
+        let anonExclusive = machine.folioIsAnon(folio) && machine.pageAnonExclusive(page, folio: folio)
+        let old = slot.getAndClear()
+        if anonExclusive, !machine.folioTryShareAnonRmap(page, folio: folio) {
+            slot.store(old)
+            if faultFolio?.pfn != folio.pfn { folio.unlock() }
+            machine.folioPut(folio)
+            return 0
+        }
+        args.cpages += 1
+        if old.isPresent, old.isDirty { folio.setFlag(machine.flagBits.dirty) }
+        slot.store(.migration(pfn: page.pfn, write: mpfn & MigratePFN.write != 0, exclusive: anonExclusive))
+        machine.folioRemoveRmapPTEs(folio, firstPfn: page.pfn, nr: 1)
+        machine.folioPut(folio)
+        return mpfn
+    }
+
+    /// Linux: `migrate_vma_pages()`: page-less sources are inserted now
+    /// (migrate_vma_insert_page()); the others as `Machine.migrateDevicePages`.
+    public func migrateVMAPages(_ args: inout MigrateVMA) {
+        let snapshot = args
+        machine.migrateDevicePages(&args.src, args.dst, count: args.npages, faultPage: args.faultPage) { i, folio, page in
+            self.migrateVMAInsertPage(snapshot, address: snapshot.start &+ UInt64(i) << UserVM.pageShift, folio: folio, page: page)
+        }
+    }
+
+    /// Linux: `migrate_vma_insert_page()`: map a new destination page where there was
+    /// none (or the zero page) in an anonymous VMA: a device-private entry for
+    /// device-private memory, a present PTE otherwise; exclusive, one reference.
+    private func migrateVMAInsertPage(_ args: MigrateVMA, address: UInt64, folio: Folio, page: Page) -> Bool {
+        let vma = args.vma
+        guard vma.isAnonymous, let pmd = pmdSlot(address, allocate: true) else { return false }
+        if pmd.load().isLeaf { return false }
+        guard let table = lowerTable(pmd, allocate: true), let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return false }
+        let privateFolio = machine.folioIsDevicePrivate(folio)
+        let write = vma.flags.contains(.write)
+        let entry: PTE = privateFolio ? .devicePrivate(pfn: page.pfn, write: write) : .page(pfn: page.pfn, writable: write, dirty: write)
+        lockTable(table)
+        defer { unlockTable(table) }
+        let slot = self.slot(table, Paging.index(address, Paging.pageShift))
+        let orig = slot.load()
+        if orig.isPresent { guard orig.pfn == machine.zeroPagePfn else { return false } } else if !orig.isNone { return false }
+        folio.setFlag(machine.flagBits.uptodate)
+        guard machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: address >> UserVM.pageShift, pmd: false) else { return false }
+        if !machine.isZoneDevice(folio.pfn) { machine.folioAddLRU(folio) }
+        folio.get()
+        slot.store(entry)
+        return true
+    }
+
+    /// Linux: `migrate_vma_finalize()`.
+    public func migrateVMAFinalize(_ args: MigrateVMA) {
+        machine.migrateDeviceFinalize(args.src, args.dst, count: args.npages, faultPage: args.faultPage)
+    }
+}
