@@ -2,24 +2,25 @@
 // copy_present_pte() / copy_present_page() / copy_nonpresent_pte() (mm/memory.c),
 // copy_huge_pmd() (mm/huge_memory.c), anon_vma_fork() (mm/rmap.c).
 
-extension MM {
-    /// Linux: `dup_mmap()`: copies every VMA except VM_DONTCOPY ones into `child` (a
-    /// fresh mm), VM_WIPEONFORK ones without their pages, and copies the page tables of
-    /// the VMAs that need it (`vma_needs_copy()`: anonymous memory, PFN maps; file
+extension UserPageTables {
+    /// Linux: `dup_mmap()`: copies every VMA except VM_DONTCOPY ones into the mm of
+    /// `childTables` (a fresh mm), VM_WIPEONFORK ones without their pages, and copies
+    /// the page tables of the VMAs that need it (`vma_needs_copy()`: anonymous memory, PFN maps; file
     /// mappings without anonymous pages refault in the child). Takes both mmap_locks for
     /// write and bumps write_protect_seq around the copy, as the kernel does, so that
     /// GUP-fast sees the race.
-    func dupMmap(into child: MM, parentTables: UserPageTables, childTables: UserPageTables) throws(Errno) {
-        try mmapLock.withWriteLock { () throws(Errno) in
+    func dupMmap(into childTables: UserPageTables) throws(Errno) {
+        let parent: MM = mm, child: MM = childTables.mm
+        try parent.mmapLock.withWriteLock { () throws(Errno) in
             try child.mmapLock.withWriteLock { () throws(Errno) in
                 // raw_write_seqcount_begin(): the odd count must be visible before any
                 // pin check below reads a refcount (a full fence: GUP-fast pins, fences,
                 // then re-reads the count; store-load order needs fences on both sides).
-                writeProtectSeq.wrappingIncrement(ordering: .sequentiallyConsistent)
+                parent.writeProtectSeq.wrappingIncrement(ordering: .sequentiallyConsistent)
                 RawMemory.fullFence()
-                defer { writeProtectSeq.wrappingIncrement(ordering: .releasing) }
-                child.defFlags = defFlags
-                for vma in tree.vmas where !vma.flags.contains(.dontCopy) {
+                defer { parent.writeProtectSeq.wrappingIncrement(ordering: .releasing) }
+                child.defFlags = parent.defFlags
+                for vma in parent.tree.vmas where !vma.flags.contains(.dontCopy) {
                     var copy = vma.duplicate(as: child.newVMAID())
                     copy.flags.subtract(.locked)   // mlock is not inherited (VM_LOCKED cleared)
                     copy.flags.subtract(.lockOnFault)
@@ -37,7 +38,7 @@ extension MM {
                     }
                     child.tree.insert(copy)
                     guard !wipe, vma.anonVMA != nil || !vma.flags.intersection(VMFlags.copyOnFork).isEmpty else { continue }
-                    try parentTables.copyPageRange(dst: childTables, dstVMA: copy, srcVMA: vma)
+                    try copyPageRange(dst: childTables, dstVMA: copy, srcVMA: vma)
                 }
             }
         }

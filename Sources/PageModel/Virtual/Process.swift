@@ -145,7 +145,7 @@ public final class Process: @unchecked Sendable {
     /// that may be DMA-pinned. Throws ENOMEM when memory runs out.
     public func fork() throws(Errno) -> Process {
         let child = try Process(machine: machine, layout: mm.layout)
-        try mm.dupMmap(into: child.mm, parentTables: tables, childTables: child.tables)
+        try tables.dupMmap(into: child.tables)
         return child
     }
 }
