@@ -40,14 +40,16 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        // What several test targets share (seeded generator, real kernel configurations).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DeflateTests", dependencies: ["Deflate"]),
-        .testTarget(name: "PageLayoutTests", dependencies: ["PageLayout"]),
-        .testTarget(name: "PageModelTests", dependencies: ["PageModel", "PageLayout"]),
-        .testTarget(name: "PageScenarioTests", dependencies: ["PageScenario", "PageModel", "PageLayout"]),
-        .testTarget(name: "PageCensusTests", dependencies: ["PageCensus", "PageLayout", "Deflate"]),
+        .testTarget(name: "PageLayoutTests", dependencies: ["TestSupport", "PageLayout"]),
+        .testTarget(name: "PageModelTests", dependencies: ["TestSupport", "PageModel", "PageLayout"]),
+        .testTarget(name: "PageScenarioTests", dependencies: ["TestSupport", "PageScenario", "PageModel", "PageLayout"]),
+        .testTarget(name: "PageCensusTests", dependencies: ["TestSupport", "PageCensus", "PageLayout", "Deflate"]),
         .testTarget(name: "PageReportTests", dependencies: ["PageReport", "PageCensus", "PageLayout"]),
         // PageCensus: the fleet test writes its host snapshots with SnapshotWriter.
-        .testTarget(name: "PagelabCLITests", dependencies: ["pagelab", "PageCensus"]),
+        .testTarget(name: "PagelabCLITests", dependencies: ["TestSupport", "pagelab", "PageCensus"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -2,20 +2,9 @@
 // random inputs each. Every case ends in a census (whose costs then compute) or in a
 // CensusError; never a trap, never a hang. The seeds are fixed, so a failure replays.
 import Testing
+import TestSupport
 @testable import PageCensus
 import PageLayout
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so fuzz cases repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct CensusFuzzTests {
     static let cases = 10_000
@@ -25,17 +14,17 @@ struct SeededGenerator: RandomNumberGenerator {
                           "9223372036854775807", "-9223372036854775808", "18446744073709551615", "99999999999999999999",
                           "abc", "", "0x1000", "1e3"]
 
-    static func number(_ rng: inout SeededGenerator) -> String {
+    static func number(_ rng: inout SplitMix64) -> String {
         Bool.random(using: &rng) ? numbers.randomElement(using: &rng)! : String(Int.random(in: Int.min...Int.max, using: &rng) >> Int.random(in: 0...63, using: &rng))
     }
 
-    static func hex(_ rng: inout SeededGenerator) -> String {
+    static func hex(_ rng: inout SplitMix64) -> String {
         let value = Bool.random(using: &rng) ? UInt64.random(in: 0...UInt64.max, using: &rng) : UInt64.random(in: 0...(1 << 36), using: &rng)
         return Int.random(in: 0..<20, using: &rng) == 0 ? "zz" : String(value, radix: 16)
     }
 
     /// /proc text files as a hostile tester writes them: the real shapes with any numbers.
-    static func procFiles(_ rng: inout SeededGenerator) -> [String: [UInt8]] {
+    static func procFiles(_ rng: inout SplitMix64) -> [String: [UInt8]] {
         var files: [String: String] = [:]
         if Bool.random(using: &rng) {
             files["iomem"] = (0..<Int.random(in: 0...4, using: &rng)).map { _ in
@@ -55,7 +44,7 @@ struct SeededGenerator: RandomNumberGenerator {
         return files.mapValues { Array($0.utf8) }
     }
 
-    static func info(_ rng: inout SeededGenerator) -> String {
+    static func info(_ rng: inout SplitMix64) -> String {
         let arch = ["x86_64", "x86_64", "aarch64", "i686", "armv7l", "ppc64le", "pdp11", ""].randomElement(using: &rng)!
         var lines = ["kernel_release=6.19.0", "arch=\(arch)",
                      "page_size=\(Int.random(in: 0..<4, using: &rng) > 0 ? "4096" : number(&rng))",
@@ -66,7 +55,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     /// Random pfn values, in runs so the classification walks compounds and buddies.
-    static func values(_ rng: inout SeededGenerator, count: Int) -> [UInt64] {
+    static func values(_ rng: inout SplitMix64, count: Int) -> [UInt64] {
         var out: [UInt64] = []
         out.reserveCapacity(count)
         while out.count < count {
@@ -78,7 +67,7 @@ struct SeededGenerator: RandomNumberGenerator {
 
     /// A snapshot with valid checksums around random contents, then sometimes a few
     /// bytes flipped or the tail cut (which the checksums and bounds must catch).
-    static func snapshot(_ rng: inout SeededGenerator) -> [UInt8] {
+    static func snapshot(_ rng: inout SplitMix64) -> [UInt8] {
         var raw = RawSnapshot()
         raw.info(info(&rng))
         for (name, bytes) in procFiles(&rng) { raw.record("FILE", Array(name.utf8) + [0] + bytes) }
@@ -97,7 +86,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomSnapshotsReadOrFailCleanly() {
-        var rng = SeededGenerator(state: 2017)
+        var rng = SplitMix64(state: 2017)
         var read = 0
         for _ in 0..<Self.cases {
             let bytes = Self.snapshot(&rng)
@@ -110,7 +99,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomProcTextFilesValidateOrFailCleanly() {
-        var rng = SeededGenerator(state: 3017)
+        var rng = SplitMix64(state: 3017)
         var accepted = 0
         for _ in 0..<Self.cases {
             let info = SnapshotInfo(kernelRelease: "t", pagesPerSection: 1 << Int.random(in: 0...15, using: &rng), files: Self.procFiles(&rng))

@@ -2,6 +2,7 @@
 // regression test. Each must end in a typed error naming the input (exit status 2 on
 // the command line) or in a census that states what was wrong with its input.
 import Foundation
+import TestSupport
 import Testing
 @testable import PageCensus
 
@@ -107,7 +108,7 @@ import Testing
     }
 
     @Test func randomCgroupsAreBoundedAndSaidSo() {
-        var rng = SeededGenerator(state: 42)
+        var rng = SplitMix64(state: 42)
         let n = 1 << 18
         let cgroups = (0..<n).map { _ in UInt64.random(in: 1...UInt64.max, using: &rng) }
         let counts = (0..<n).map { _ in UInt64.random(in: 1024...UInt64(Int.max), using: &rng) }

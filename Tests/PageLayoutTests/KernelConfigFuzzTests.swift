@@ -2,21 +2,10 @@
 // case ends in a configuration whose budget and layouts compute, or in a LayoutError;
 // never a trap. The seed is fixed, so a failure names a case that can be replayed.
 import Deflate
+import TestSupport
 import Foundation
 import Testing
 @testable import PageLayout
-
-/// SplitMix64 (Steele, Lea, Flood 2014): a small seeded generator, so fuzz cases repeat.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct KernelConfigFuzzTests {
     static let cases = 10_000
@@ -29,7 +18,7 @@ struct SeededGenerator: RandomNumberGenerator {
                          "4096", "8192", "8193", "9223372036854775807", "-9223372036854775808", "99999999999999999999",
                          "0x7fffffffffffffff", "0xffffffffffffffff", "\"\"", "\"256\"", "abc", "\"a\\\"b\"", "2^70"]
 
-    static func randomText(_ rng: inout SeededGenerator) -> String {
+    static func randomText(_ rng: inout SplitMix64) -> String {
         var lines: [String] = []
         if Bool.random(using: &rng), let preset = KernelConfig.presets.randomElement(using: &rng) {
             lines = preset.text.split(separator: "\n").map(String.init).filter { _ in Int.random(in: 0..<8, using: &rng) != 0 }
@@ -48,7 +37,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomConfigurationsParseOrFailCleanly() {
-        var rng = SeededGenerator(state: 17)
+        var rng = SplitMix64(state: 17)
         var parsed = 0
         for index in 0..<Self.cases {
             let text = Self.randomText(&rng)
@@ -68,7 +57,7 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 
     @Test func randomGzipAndBytesLoadOrFailCleanly() throws {
-        var rng = SeededGenerator(state: 1017)
+        var rng = SplitMix64(state: 1017)
         let path = try temporaryFile([], name: "config.gz")
         for _ in 0..<200 {
             var bytes = Array(Self.randomText(&rng).utf8)

@@ -3,6 +3,7 @@
 // same range (bounded iterations). At the end no pin is lost or doubled, nothing is left
 // pinned, no descriptor was found freed or corrupted, and every page comes back.
 import Foundation
+import TestSupport
 import Testing
 @testable import PageModel
 import PageLayout
@@ -62,7 +63,7 @@ import PageLayout
         }
 
         let pinner: @Sendable (Int) -> Void = { seed in
-            var rng = GUPStressRNG(seed: UInt64(seed))
+            var rng = SplitMix64(state: UInt64(seed))
             let buffer = UnsafeMutableBufferPointer<Page>.allocate(capacity: Self.pages)
             defer { buffer.deallocate() }
             for _ in 0..<iterations {
@@ -181,15 +182,3 @@ final class ManagedCounter: @unchecked Sendable {
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
 
-/// A small deterministic generator (splitmix64).
-struct GUPStressRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}

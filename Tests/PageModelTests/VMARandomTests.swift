@@ -4,6 +4,7 @@
 // memory every operation leaves mergeable neighbours merged).
 @testable import PageModel
 import Testing
+import TestSupport
 
 @Suite struct VMARandomTests {
     /// The state of one page in the reference model.
@@ -23,24 +24,13 @@ import Testing
         }
     }
 
-    /// A small deterministic generator (SplitMix64), so a failing seed can be replayed.
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9e37_79b9_7f4a_7c15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-    }
 
     static let base: UInt64 = 0x1000_0000
     static let window = 48
 
     @Test(arguments: [1, 2, 3, 4, 5, 6, 7, 8] as [UInt64])
     func randomOperationsMatchTheReference(seed: UInt64) throws {
-        var rng = SplitMix(state: seed)
+        var rng = SplitMix64(state: seed)
         let mm = MM(layout: AddressSpaceLayout(memlockLimit: nil))
         var reference: [Int: PageState] = [:]
         let prots: [Prot] = [.none, .read, [.read, .write], [.read, .exec]]

@@ -2,21 +2,10 @@
 // bundled library. Every case must end in a parsed scenario or a ScriptError whose
 // position is inside the text; a sample of the parsed ones is run on a machine.
 import Foundation
+import TestSupport
 import PageLayout
 @testable import PageScenario
 import Testing
-
-/// SplitMix64: a small seeded generator, so every failure can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct ParserFuzzTests {
     static let words: [String] = Array(Scenarios.operations.keys) + Array(Scenarios.queries.keys) + [

@@ -1,37 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `--kernel` end to end on `flags` and `layout`: the Debian 6.1 configuration of issue 18,
 /// the override warning, and unknown versions (one line, exit status 2).
 @Suite struct KernelOptionTests {
-    /// The Debian 12 6.1 options (see PageLayoutTests' KernelVersionTests.debian61): header,
-    /// and every option the flags budget reads, from linux-headers-6.1.0-47-amd64's .config.
-    static let debian61 = """
-        # Linux/x86 6.1.170 Kernel Configuration
-        CONFIG_NUMA_BALANCING=y
-        CONFIG_MEMCG=y
-        CONFIG_64BIT=y
-        CONFIG_X86_64=y
-        CONFIG_X86=y
-        CONFIG_MMU=y
-        CONFIG_PGTABLE_LEVELS=5
-        CONFIG_SMP=y
-        CONFIG_NR_CPUS=8192
-        CONFIG_X86_5LEVEL=y
-        CONFIG_NUMA=y
-        CONFIG_NODES_SHIFT=10
-        CONFIG_X86_PAT=y
-        CONFIG_ARCH_USES_PG_UNCACHED=y
-        CONFIG_SPARSEMEM=y
-        CONFIG_SPARSEMEM_VMEMMAP=y
-        CONFIG_MEMORY_FAILURE=y
-        CONFIG_TRANSPARENT_HUGEPAGE=y
-        CONFIG_ZONE_DMA=y
-        CONFIG_ZONE_DMA32=y
-        CONFIG_ZONE_DEVICE=y
-        CONFIG_LRU_GEN=y
-
-        """
+    static let debian61 = KernelConfigFixtures.debian61
 
     func debianFile() throws -> String {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("pagelab-debian61-\(getpid()).config")
