@@ -14,16 +14,24 @@ extension KernelConfig {
     }
 
     /// The integer options of the page->flags budget and the layouts, with their ranges:
-    /// NODES_SHIFT `range 1 10` (arch/x86/Kconfig, arch/arm64/Kconfig); NR_CPUS from
-    /// NR_CPUS_RANGE_BEGIN 1 (!SMP) to NR_CPUS_RANGE_END 8192 on x86_64
-    /// (arch/x86/Kconfig, with CPUMASK_OFFSTACK) and 64 on x86_32, `range 2 4096` on
-    /// arm64 (arch/arm64/Kconfig), `range 2 32` on arm (arch/arm/Kconfig);
+    /// NODES_SHIFT `range 1 10` (arch/x86/Kconfig, arch/arm64/Kconfig); NR_CPUS in
+    /// `range NR_CPUS_RANGE_BEGIN NR_CPUS_RANGE_END` on x86, which a generated .config
+    /// records itself (Debian 12: `CONFIG_NR_CPUS_RANGE_END=8192`) and which is used when
+    /// present; otherwise v6.19's arch/x86/Kconfig defaults: on x86_64 8192 with
+    /// CPUMASK_OFFSTACK (which MAXSMP selects) and 512 without, on x86_32 8 (64 with
+    /// X86_BIGSMP, which kernels before 6.15 had); `range 2 4096` on arm64
+    /// (arch/arm64/Kconfig), `range 2 32` on arm (arch/arm/Kconfig). The lower bound is
+    /// NR_CPUS_RANGE_BEGIN's `1 if !SMP`, whatever SMP says, so a snippet without
+    /// CONFIG_SMP stays valid;
     /// PGTABLE_LEVELS 2 to 5 (arch/x86/Kconfig, arch/arm64/Kconfig); ARM64_PA_BITS 48 or
     /// 52 (the ARM64_PA_BITS_48/_52 choice of arch/arm64/Kconfig).
     func integerRules() -> [IntegerRule] {
+        let x86End = if case .number(let end)? = options["NR_CPUS_RANGE_END"] { end } else {
+            arch == .x86_64 ? (isEnabled("CPUMASK_OFFSTACK") || isEnabled("MAXSMP") ? 8192 : 512)
+                            : (isEnabled("X86_BIGSMP") ? 64 : 8)
+        }
         let cpus: ClosedRange<Int> = switch arch {
-        case .x86_64: 1...8192
-        case .i386, .i386PAE: 1...64
+        case .x86_64, .i386, .i386PAE: 1...max(1, x86End)
         case .arm64: 2...4096
         case .arm: 2...32
         }

@@ -23,6 +23,7 @@ func temporaryFile(_ bytes: [UInt8], name: String = "config") throws -> String {
             CONFIG_E1000=m
             CONFIG_FOO=n
             # CONFIG_NUMA_BALANCING is not set
+            CONFIG_CPUMASK_OFFSTACK=y
             CONFIG_NR_CPUS=8192
             CONFIG_PHYSICAL_START=0x1000000
             CONFIG_ILLEGAL_POINTER_VALUE=0xdead000000000000
@@ -123,6 +124,7 @@ func temporaryFile(_ bytes: [UInt8], name: String = "config") throws -> String {
         let squeezed = try KernelConfig(text: """
             CONFIG_X86_32=y
             CONFIG_SMP=y
+            CONFIG_X86_BIGSMP=y
             CONFIG_NR_CPUS=64
             CONFIG_NUMA_BALANCING=y
             CONFIG_X86_PAT=y

@@ -37,8 +37,34 @@ import Testing
         // NR_CPUS_RANGE_BEGIN is 1 without SMP (arch/x86/Kconfig); 0 or less is no kernel.
         #expect(reason("CONFIG_NR_CPUS=1\n") == nil)
         for bad in ["0", "-4"] {
-            #expect(reason("CONFIG_NR_CPUS=\(bad)\n")?.contains("CONFIG_NR_CPUS=\(bad) is outside its range 1...8192") == true)
+            #expect(reason("CONFIG_NR_CPUS=\(bad)\n")?.contains("CONFIG_NR_CPUS=\(bad) is outside its range 1...512") == true)
         }
+    }
+
+    @Test func nrCpusUpperBoundIsTheArchsRangeEnd() {
+        // v6.19 arch/x86/Kconfig, config NR_CPUS_RANGE_END: x86_64 "default 8192 if SMP &&
+        // CPUMASK_OFFSTACK", "default 512 if SMP && !CPUMASK_OFFSTACK" (MAXSMP selects
+        // CPUMASK_OFFSTACK); x86_32 "default 8 if SMP" (64 with X86_BIGSMP before 6.15).
+        #expect(reason("CONFIG_NR_CPUS=512\n") == nil)
+        #expect(reason("CONFIG_NR_CPUS=513\n")?.contains("outside its range 1...512") == true)
+        #expect(reason("CONFIG_CPUMASK_OFFSTACK=y\nCONFIG_NR_CPUS=8192\n") == nil)
+        #expect(reason("CONFIG_MAXSMP=y\nCONFIG_NR_CPUS=8192\n") == nil)
+        #expect(reason("CONFIG_MAXSMP=y\nCONFIG_NR_CPUS=8193\n")?.contains("outside its range 1...8192") == true)
+        // A generated .config records the range itself (this machine's: RANGE_END=512).
+        #expect(reason("CONFIG_NR_CPUS_RANGE_END=256\nCONFIG_NR_CPUS=300\n")?.contains("outside its range 1...256") == true)
+        func i386(_ text: String) -> String? {
+            do { _ = try KernelConfig(text: "CONFIG_X86_32=y\nCONFIG_SMP=y\n" + text, source: "t"); return nil }
+            catch { return "\(error)" }
+        }
+        #expect(i386("CONFIG_NR_CPUS=8\n") == nil)
+        #expect(i386("CONFIG_NR_CPUS=9\n")?.contains("outside its range 1...8") == true)
+        #expect(i386("CONFIG_X86_BIGSMP=y\nCONFIG_NR_CPUS=64\n") == nil)
+        // arch/arm64/Kconfig: range 2 4096; arch/arm/Kconfig: range 2 32.
+        func other(_ arch: String, _ cpus: Int) -> Bool {
+            (try? KernelConfig(text: "CONFIG_\(arch)=y\nCONFIG_SMP=y\nCONFIG_NR_CPUS=\(cpus)\n", source: "t")) != nil
+        }
+        #expect(other("ARM64", 4096) && !other("ARM64", 4097) && !other("ARM64", 1))
+        #expect(other("ARM", 32) && !other("ARM", 33))
     }
 
     @Test func oneArchAndOneMemoryModel() {
