@@ -16,7 +16,7 @@ public struct PageLabReport: Sendable {
     /// `pagelab flags` does (default: /proc/config.gz, else x86_64-defconfig); the census
     /// is of this machine when /proc/kpageflags can be read, else of the bundled example;
     /// `machineRAM` sizes the model machine built once per design; `compareRAM` the
-    /// machines the basic and pins workloads run on, one per design (nil: neither section).
+    /// machines the basic, pins and device workloads run on, one per design (nil: none of those sections).
     /// `progress` is told each step as it starts ("census", "machine mainline", ...), for
     /// the command line to show on a terminal.
     public static func make(kconfig: String? = nil, preset: String? = nil,
@@ -34,6 +34,7 @@ public struct PageLabReport: Sendable {
         if let compareRAM {
             sections.append(try compareSection(ram: compareRAM, progress: progress))
             sections.append(try pinsSection(ram: compareRAM, progress: progress))
+            sections.append(try deviceSection(ram: compareRAM, progress: progress))
         }
         sections.append(try scenarioSection())
         let intro = "Kernel configuration: \(source). Memory: \(note)."

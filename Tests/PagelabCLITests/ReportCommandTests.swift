@@ -17,7 +17,7 @@ import Testing
         #expect(result.stdout.contains("memdesc8"))
         let html = try String(contentsOfFile: out + "/index.html", encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>"))
-        for id in ["flags", "layout", "census", "machine", "compare", "pins", "scenarios"] {
+        for id in ["flags", "layout", "census", "machine", "compare", "pins", "device", "scenarios"] {
             #expect(html.contains("<section id=\"\(id)\">"))
         }
         #expect(html.contains("<svg"))

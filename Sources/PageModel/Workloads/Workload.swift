@@ -13,6 +13,11 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     /// ranges, a ZONE_MOVABLE machine, a timed GUP-fast loop; every byte verified and
     /// every pin released.
     case pins
+    /// HMM, as a GPU driver uses it: buffers migrated to device-private and
+    /// device-coherent memory and back, CPU faults pulling pages home, short-term and
+    /// long-term GUP of device-resident memory, fork() with device-private pages, the
+    /// device evicted while the process runs; every byte verified.
+    case device
 
     /// Linux has no such thing; the name is `pagelab compare`'s. Throws for an unknown
     /// name, listing the known ones.
@@ -59,10 +64,14 @@ public struct WorkloadResult: Sendable, Equatable {
     public var bytesVerified: Int
     /// The pins workload's pin statistics, costs and timing; nil for other workloads.
     public var pins: PinFigures? = nil
+    /// The device workload's migration, fault and pin counts; nil for other workloads.
+    public var device: DeviceFigures? = nil
 
     /// True when every byte read back as written, no operation failed, and (pins) the
     /// design's `folio_maybe_dma_pinned()` never said no for a pinned folio.
-    public var passed: Bool { dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 }
+    public var passed: Bool {
+        dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 && (device?.stats.falseNegatives ?? 0) == 0
+    }
 }
 
 /// Bad input to a workload run. `description` is the one line the command line prints
@@ -93,6 +102,7 @@ extension WorkloadKind {
         switch self {
         case .basic: try BasicWorkload.run(design: design, ramBytes: ramBytes)
         case .pins: try PinsWorkload.run(design: design, ramBytes: ramBytes)
+        case .device: try DeviceWorkload.run(design: design, ramBytes: ramBytes)
         }
     }
 
@@ -102,6 +112,7 @@ extension WorkloadKind {
         switch self {
         case .basic: try BasicWorkload.validate(ramBytes: ramBytes)
         case .pins: try PinsWorkload.validate(ramBytes: ramBytes)
+        case .device: try DeviceWorkload.validate(ramBytes: ramBytes)
         }
     }
 }

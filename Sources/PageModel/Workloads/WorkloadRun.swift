@@ -184,8 +184,7 @@ final class WorkloadRun {
                     let bytes = try target.process.read(address, count: PagePattern.pageSize)
                     check(bytes, seed: seed, what: "\(phase): \(target.name) \(name) page \(index) at 0x\(String(address, radix: 16))")
                 } catch {
-                    dataErrors += PagePattern.pageSize
-                    fail("\(phase): \(target.name) \(name) page \(index): read: \(error)")
+                    unreadable("\(phase): \(target.name) \(name) page \(index): read: \(error)")
                 }
             }
         }
@@ -202,6 +201,12 @@ final class WorkloadRun {
                 fail("\(phase): \(file.name) page \(index): pread: \(error)")
             }
         }
+    }
+
+    /// A page that could not be read at all: all its bytes count as data errors.
+    func unreadable(_ what: String) {
+        dataErrors += PagePattern.pageSize
+        fail(what)
     }
 
     func check(_ bytes: [UInt8], seed: UInt64, what: String) {
@@ -230,11 +235,14 @@ extension WorkloadRun {
     /// drained so that pages in use are counted exactly, THP in "madvise" mode, then
     /// `script`, then the same accounting again: leaked pages, the VM events and the
     /// diagnostics of the run, and its wall-clock time (the machine's build excluded).
-    /// `script` returns the pins workload's figures (nil for the others).
-    static func measure(_ workload: WorkloadKind, design: Design, ramBytes: UInt64, nodes: Int,
+    /// `script` returns the pins workload's figures (nil for the others). `kernel`: the
+    /// architecture's default preset unless given.
+    static func measure(_ workload: WorkloadKind, design: Design, ramBytes: UInt64, nodes: Int, kernel: KernelConfig? = nil,
                         _ script: (WorkloadRun) -> PinFigures?) throws(WorkloadError) -> WorkloadResult {
         let machine: Machine
-        do throws(MachineError) { machine = try Machine(ramBytes: ramBytes, design: design, nodes: nodes) } catch { throw .machine(error) }
+        do throws(MachineError) {
+            machine = try Machine(config: MachineConfig(ramBytes: ramBytes, nodes: nodes, design: design, kernel: kernel))
+        } catch { throw .machine(error) }
         let started = ContinuousClock.now
         for zone in machine.allZones { zone.drainPcp() }
         let run = WorkloadRun(machine: machine)

@@ -33,6 +33,8 @@ public struct CompareRow: Encodable, Sendable, Equatable {
     public let seconds: Double
     /// The pins workload's figures (absent from other workloads' rows).
     public let pins: ComparePinFigures?
+    /// The device workload's figures (absent from other workloads' rows).
+    public let device: CompareDeviceFigures?
 
     enum CodingKeys: String, CodingKey {
         case design, faults, migrations, reclaimed, failures, diagnostics, seconds
@@ -76,6 +78,7 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         try container.encode(seconds, forKey: .seconds)
         // The pins figures sit beside the others in the same row object.
         try pins?.encode(to: encoder)
+        try device?.encode(to: encoder)
     }
 
     public init(_ result: WorkloadResult) {
@@ -109,11 +112,14 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         firstDiagnostics = result.firstDiagnostics
         seconds = result.seconds
         pins = result.pins.map { ComparePinFigures($0, design: result.design, events: events) }
+        device = result.device.map(CompareDeviceFigures.init)
     }
 
-    /// False when the row fails its checks: data errors, failed operations, or (pins) a
-    /// false negative of `folio_maybe_dma_pinned()`.
-    public var passed: Bool { dataErrors == 0 && failures.isEmpty && (pins?.falseNegatives ?? 0) == 0 }
+    /// False when the row fails its checks: data errors, failed operations, or (pins,
+    /// device) a false negative of `folio_maybe_dma_pinned()`.
+    public var passed: Bool {
+        dataErrors == 0 && failures.isEmpty && (pins?.falseNegatives ?? 0) == 0 && (device?.falseNegatives ?? 0) == 0
+    }
 }
 
 /// The pins workload's keys of one row of `pagelab compare --workload pins`.

@@ -6,6 +6,7 @@ public enum CompareText {
         var out = "workload \(report.workload) on \(Units.bytes(Int64(report.ramBytes))) RAM, \(report.nodes) nodes, x86_64, "
         out += "one machine per design\n\n"
         if report.designs.contains(where: { $0.pins != nil }) { return out + renderPins(report) }
+        if report.designs.contains(where: { $0.device != nil }) { return out + renderDevice(report) }
         var events = TextTable(["design", "faults", "COW copies", "swap out", "swap in", "migrated", "THP faults",
                                 "verified", "data errors", "leaked", "diagnostics", "time"])
         for row in report.designs {
