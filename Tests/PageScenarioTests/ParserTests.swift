@@ -1,5 +1,6 @@
 // The scenario parser: what it accepts, and a positioned error for what it does not.
 import PageLayout
+import PageModel
 @testable import PageScenario
 import Testing
 
@@ -80,6 +81,46 @@ func parseError(_ text: String, files: [String: String] = [:]) -> String? {
         #expect(e.expected(for: .mainline) != nil)
         #expect(e.expected(for: .proxy) != nil)
         #expect(e.expected(for: .memdesc8) == nil)
+    }
+
+    /// Constant parts of an expression are computed when parsed (an overflow there is a
+    /// bad script), so `a+3*PAGE` leaves one addition for the run; every run-time name
+    /// has a slot, kept when the name is bound again.
+    @Test func constantsFoldAndNamesGetSlots() throws {
+        let scenario = try parse("""
+            p = process
+            a = mmap p 4*PAGE
+            write p a+3*PAGE "x"
+            a = mmap p PAGE
+            """)
+        #expect(scenario.slotCount == 2)
+        guard case .operation(let write) = scenario.statements[2],
+              case .binary("+", .name(let a, _), .int(3 * 4096, _), _)? = write.arguments["addr"] else {
+            Issue.record("a+3*PAGE is not a + 12288")
+            return
+        }
+        #expect(a.name == "a" && a.slot == 1)
+        #expect(parseError("p = process\nmmap p 0x7fffffffffffffff+1") == "dir/t.pls:2:26: error: arithmetic overflow")
+        // CRLF line ends: the '\r' is whitespace.
+        #expect(try parse("p = process\r\na = mmap p PAGE\r\n").statements.count == 2)
+        // Columns count characters, not UTF-8 bytes.
+        #expect(parseError("scenario \"é\" é") == "dir/t.pls:1:14: error: unexpected character 'é'")
+    }
+
+    @Test func vmallocOperationsAndOptionsParse() throws {
+        let scenario = try parse("""
+            machine vmalloc=vm-struct
+            p = process
+            k = vmalloc_user 4*PAGE
+            u = vmalloc_dev_mmap p 4*PAGE
+            remap_vmalloc_range p u k pgoff=0
+            v = vmalloc PAGE
+            vfree v
+            expect vmalloc_area(k) == true
+            expect scamem_refcount(p@u) == 5
+            """)
+        #expect(scenario.machine.vmalloc == .vmStruct)
+        #expect(parseError("machine vmalloc=option5") == "dir/t.pls:1:17: error: unknown vmalloc option 'option5' (known: page-refcount, untracked, scamem, vm-struct)")
     }
 
     @Test func everyBundledScenarioParses() throws {

@@ -45,6 +45,9 @@ extension ScenarioRunner {
         case "unpins_of_unpinned": return stats.unpinsOfUnpinned
         case "puts_of_pinned": return stats.putsOfPinnedReferences
         case "proxy_misuses": return stats.proxyMisuses
+        case "nr_free_pages": return machine.allZones.reduce(0) { $0 + $1.freePages + $1.pcpPages }
+        case "nr_vmalloc_pages": return vmalloc?.nrPages ?? 0
+        case "vmalloc_use_after_free": return vmalloc?.useAfterFree ?? 0
         default: return 0
         }
     }

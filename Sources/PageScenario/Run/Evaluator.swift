@@ -11,11 +11,11 @@ public struct RunError: Error, Sendable, CustomStringConvertible {
 
 enum Evaluator {
     /// An integer expression; `lookup` gives loop variables and bound addresses.
-    static func int(_ expr: Expr, _ lookup: (String) -> Int64?) -> Result<Int64, RunError> {
+    static func int(_ expr: Expr, _ lookup: (Ref) -> Int64?) -> Result<Int64, RunError> {
         switch expr {
         case .int(let v, _): return .success(v)
         case .name(let name, let p):
-            guard let v = lookup(name) else { return .failure(RunError(position: p, message: "'\(name)' has no value here")) }
+            guard let v = lookup(name) else { return .failure(RunError(position: p, message: "'\(name.name)' has no value here")) }
             return .success(v)
         case .binary(let op, let a, let b, let p):
             let left: Int64, right: Int64

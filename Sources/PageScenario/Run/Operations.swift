@@ -134,6 +134,10 @@ extension ScenarioRunner {
             return machine.frames.write(data, pfn: page.pfn, offset: Int(offset)) ? nil : "EFAULT"
         case "devdax_mmap":
             return try devdax(op)
+        case "dmirror_open", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys", "dmirror_read", "dmirror_write", "dmirror_release", "hmm_range_fault":
+            return try deviceOperation(op)
+        case "vmalloc", "vmalloc_user", "vfree", "vmap", "vunmap", "vmalloc_dev_mmap", "remap_vmalloc_range":
+            return try vmallocOperation(op)
         default:
             throw RunError(position: op.position, message: "operation '\(op.signature.name)' is not implemented")
         }
@@ -142,11 +146,11 @@ extension ScenarioRunner {
     /// Runs `body`, binds what it yields, and turns the kernel's errno into the result.
     func attempt(_ op: Operation, failed: Value? = nil, _ body: () throws(Errno) -> Value?) -> String? {
         do {
-            if let value = try body(), let name = op.bind { values[name] = value }
+            if let value = try body(), let name = op.bind { self[name] = value }
             return nil
         } catch {
             if let name = op.bind {
-                if let failed { values[name] = failed } else { values.removeValue(forKey: name) }
+                self[name] = failed
             }
             return error.name
         }
@@ -228,7 +232,7 @@ extension ScenarioRunner {
         do {
             pgmap = try machine.memremapPages(type: .generic, bytes: machine.config.sectionBytes, ops: DevPagemapOps())
         } catch {
-            if let name = op.bind { values.removeValue(forKey: name) }
+            if let name = op.bind { self[name] = nil }
             return String(error.description.prefix { $0 != ":" })
         }
         pagemaps.append(pgmap)

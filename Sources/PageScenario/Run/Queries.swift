@@ -126,6 +126,10 @@ extension ScenarioRunner {
             return .int(Int64(machine.layout.pageSize))
         case "locked_vm":
             return .int(Int64(try process(a["p"]).mm.lockedVM))
+        case "dmirror_snapshot":
+            return try snapshot(e)
+        case "vmalloc_area":
+            return .bool(vmallocArea(try int(a["kaddr"]!)))
         case "same_page":
             guard let x = try page(a["a"]), let y = try page(a["b"]) else { return .missing("no page") }
             return .bool(x.pfn == y.pfn)
@@ -150,6 +154,8 @@ extension ScenarioRunner {
         case "zone":
             let zones = machine.config.zones
             return page.zoneIndex >= 0 && page.zoneIndex < zones.count ? .word(zones[page.zoneIndex].rawValue) : .missing("no zone")
+        case "scamem_refcount": return scamemRefcount(page)
+        case "is_device_private", "pgmap_owner": return devicePage(e, page)
         case "has_pgmap":
             let pgmap = machine.pagePgmap(page)
             return .bool(pagemaps.contains { $0 === pgmap })

@@ -37,7 +37,7 @@ final class PinSet {
 }
 
 enum Value {
-    case int(Int64), process(Process), file(OpenFile), pins(PinSet)
+    case int(Int64), process(Process), file(OpenFile), pins(PinSet), mirror(DeviceMirror)
 }
 
 /// The state of one run.
@@ -53,7 +53,8 @@ public final class ScenarioRunner {
     let machine: Machine
     let tracing: Bool
     let stepBudget: Int
-    var values: [String: Value] = [:]
+    /// The run-time names' values, by `Ref` slot.
+    var values: [Value?]
     var run: DesignRun
     var steps = 0
     /// The previous operation's error: nil (ok), an errno name, SIGSEGV or SIGBUS.
@@ -63,6 +64,10 @@ public final class ScenarioRunner {
     var shmem: Filesystem?
     var disk: Filesystem?
     var pagemaps: [DevPagemap] = []
+    /// The HMM test devices opened so far, by minor number.
+    var devices: [Int: DeviceMirrorDevice] = [:]
+    /// The vmalloc space, made by the first vmalloc operation.
+    var vmalloc: VmallocSpace?
     var touched: [Page] = []
     /// For the trace: the PTEs of the span an operation worked on.
     var touchedPTEs: [(UInt64, String)] = []
@@ -72,8 +77,17 @@ public final class ScenarioRunner {
         self.design = design
         self.tracing = tracing
         self.stepBudget = stepBudget
+        values = Array(repeating: nil, count: scenario.slotCount)
         let spec = scenario.machine
-        machine = try Machine(ramBytes: spec.ramBytes, design: design, arch: spec.arch, nodes: spec.nodes)
+        var kernel: KernelConfig? = nil
+        if spec.devicePrivate {
+            do {
+                kernel = try KernelConfig.preset(spec.arch.defaultPresetName).setting(["DEVICE_PRIVATE": .yes])
+            } catch {
+                throw .layout(error.description)
+            }
+        }
+        machine = try Machine(config: MachineConfig(ramBytes: spec.ramBytes, nodes: spec.nodes, design: design, arch: spec.arch, kernel: kernel))
         machine.thp.mode = spec.thp
         run = DesignRun(scenario: scenario.name, design: design)
     }
@@ -120,16 +134,16 @@ public final class ScenarioRunner {
             case .loop(let variable, let fromExpr, let toExpr, let body, _):
                 flushUnchecked()
                 let from = try int(fromExpr), to = try int(toExpr)
-                let saved = values[variable]
+                let saved = self[variable]
                 var i = from
                 while i < to {
-                    values[variable] = .int(i)
+                    self[variable] = .int(i)
                     try execute(body)
                     i += 1
                     steps += 1
                     guard steps <= stepBudget else { throw RunError(position: fromExpr.position, message: "more than \(stepBudget) operations run") }
                 }
-                values[variable] = saved
+                self[variable] = saved
             }
         }
     }
@@ -143,9 +157,15 @@ public final class ScenarioRunner {
 
     // MARK: Argument values
 
+    /// The value a name holds (nil: not bound, or its operation failed).
+    subscript(_ ref: Ref) -> Value? {
+        get { values.indices.contains(ref.slot) ? values[ref.slot] : nil }
+        set { if values.indices.contains(ref.slot) { values[ref.slot] = newValue } }
+    }
+
     func int(_ expr: Expr) throws(RunError) -> Int64 {
         try Evaluator.int(expr) { name in
-            if case .int(let v) = values[name] { return v }
+            if case .int(let v) = self[name] { return v }
             return nil
         }.get()
     }
@@ -168,24 +188,23 @@ public final class ScenarioRunner {
 
     func process(_ expr: Expr?) throws(RunError) -> Process {
         guard case .name(let name, let p)? = expr else { throw RunError(position: expr?.position ?? SourcePosition(file: "", line: 0, column: 0), message: "expected a process") }
-        guard case .process(let process)? = values[name] else { throw RunError(position: p, message: "'\(name)' was not created (its operation failed)") }
+        guard case .process(let process)? = self[name] else { throw RunError(position: p, message: "'\(name.name)' was not created (its operation failed)") }
         return process
     }
 
     func file(_ expr: Expr?) throws(RunError) -> OpenFile {
         guard case .name(let name, let p)? = expr else { throw RunError(position: expr?.position ?? SourcePosition(file: "", line: 0, column: 0), message: "expected a file") }
-        guard case .file(let file)? = values[name] else { throw RunError(position: p, message: "'\(name)' was not created (its operation failed)") }
+        guard case .file(let file)? = self[name] else { throw RunError(position: p, message: "'\(name.name)' was not created (its operation failed)") }
         return file
     }
 
     func pins(_ expr: Expr?) throws(RunError) -> PinSet {
-        let name: String, p: SourcePosition
+        let name: Ref
         switch expr {
-        case .name(let n, let q)?, .index(let n, _, let q)?: (name, p) = (n, q)
+        case .name(let n, _)?, .index(let n, _, _)?: name = n
         default: throw RunError(position: expr?.position ?? SourcePosition(file: "", line: 0, column: 0), message: "expected a GUP result")
         }
-        guard case .pins(let set)? = values[name] else { return PinSet(pages: [], pinned: false) }
-        _ = p
+        guard case .pins(let set)? = self[name] else { return PinSet(pages: [], pinned: false) }
         return set
     }
 
@@ -216,6 +235,8 @@ public final class ScenarioRunner {
     /// The page mapped at `addr` (a huge PMD's subpage included), if present.
     func mappedPage(_ process: Process, _ addr: UInt64) -> Page? {
         let (pte, huge) = process.tables.entry(at: addr)
+        // A device-private entry names the device page holding the data.
+        if !pte.isPresent, pte.isDevicePrivate, let pfn = pte.devicePfn { return machine.page(pfn) }
         guard pte.isPresent else { return nil }
         let pfn = huge ? pte.pfn + Int((addr & (Paging.pmdSize - 1)) >> 12) : pte.pfn
         return machine.page(pfn)

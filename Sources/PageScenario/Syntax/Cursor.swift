@@ -21,7 +21,13 @@ struct Cursor {
     /// `key=` at the cursor.
     var isKeyword: Bool {
         guard index + 1 < tokens.count, case .name = tokens[index].kind else { return false }
-        return tokens[index + 1].kind == .punct("=")
+        return isPunct(index + 1, "=")
+    }
+
+    /// Token `at` is the punctuation `punct` (compared without building a TokenKind).
+    func isPunct(_ at: Int, _ punct: String) -> Bool {
+        guard at < tokens.count, case .punct(let p) = tokens[at].kind else { return false }
+        return p == punct
     }
 
     func position(_ at: Int) -> SourcePosition {
@@ -34,7 +40,7 @@ struct Cursor {
     }
 
     mutating func take(_ punct: String) -> Bool {
-        guard peek?.kind == .punct(punct) else { return false }
+        guard isPunct(index, punct) else { return false }
         index += 1
         return true
     }
@@ -45,7 +51,7 @@ struct Cursor {
     }
 
     mutating func takeName(_ word: String) -> Bool {
-        guard peek?.kind == .name(word) else { return false }
+        guard index < tokens.count, case .name(let n) = tokens[index].kind, n == word else { return false }
         index += 1
         return true
     }

@@ -45,57 +45,80 @@ struct Token: Equatable {
 }
 
 /// Splits one line into tokens; `#` starts a comment. Lines are bounded by the caller.
+/// It reads the script's UTF-8 bytes (a scenario's words are ASCII): no Character or
+/// Unicode.Scalar work on the hot path, and no String made but for names and strings.
 enum Lexer {
     static let maxLineLength = 4096
 
-    static func tokens(_ line: Substring, file: String, lineNumber: Int) throws(ScriptError) -> [Token] {
-        let chars = Array(line.unicodeScalars)
-        var tokens: [Token] = []
-        var i = 0
-        func error(_ column: Int, _ message: String) -> ScriptError {
-            ScriptError(SourcePosition(file: file, line: lineNumber, column: column + 1), message)
+    /// The punctuation, longest first where one is a prefix of another.
+    static let puncts: [(bytes: [UInt8], text: String)] =
+        ["..<", "==", "!=", "=", ":", ",", "|", "[", "]", "(", ")", "+", "-", "*", "@"].map { (Array($0.utf8), $0) }
+
+    /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`.
+    static func tokens(_ bytes: [UInt8], _ range: Range<Int>, file: String, lineNumber: Int, into tokens: inout [Token]) throws(ScriptError) {
+        let end = range.upperBound
+        let lineStart = range.lowerBound
+        // Columns count Unicode scalars: bytes, unless the line has a multi-byte one.
+        var ascii = true
+        for i in range where bytes[i] >= 0x80 { ascii = false; break }
+        func column(_ i: Int) -> Int {
+            if ascii { return i - lineStart + 1 }
+            var n = 1
+            for k in lineStart..<i where bytes[k] & 0xC0 != 0x80 { n += 1 }
+            return n
         }
-        guard chars.count <= maxLineLength else { throw error(maxLineLength, "line longer than \(maxLineLength) characters") }
-        while i < chars.count {
-            let c = chars[i]
+        func error(_ i: Int, _ message: String) -> ScriptError {
+            ScriptError(SourcePosition(file: file, line: lineNumber, column: column(i)), message)
+        }
+        /// The character at `i`, for a message.
+        func character(_ i: Int) -> String {
+            var j = i + 1
+            while j < end, bytes[j] & 0xC0 == 0x80 { j += 1 }
+            return String(decoding: bytes[i..<j], as: UTF8.self)
+        }
+        if range.count > maxLineLength, (ascii ? range.count : column(end) - 1) > maxLineLength {
+            throw ScriptError(SourcePosition(file: file, line: lineNumber, column: maxLineLength + 1), "line longer than \(maxLineLength) characters")
+        }
+        var i = lineStart
+        while i < end {
+            let c = bytes[i]
             let start = i
-            if c == " " || c == "\t" || c == "\r" { i += 1; continue }
-            if c == "#" { break }
-            if isLetter(c) || c == "_" {
-                if c == "x", i + 1 < chars.count, chars[i + 1] == "\"" {
+            if c == 0x20 || c == 0x09 || c == 0x0D { i += 1; continue }
+            if c == UInt8(ascii: "#") { break }
+            if isLetter(c) || c == UInt8(ascii: "_") {
+                if c == UInt8(ascii: "x"), i + 1 < end, bytes[i + 1] == UInt8(ascii: "\"") {
                     i += 2
                     var hex: [UInt8] = []
                     var pending: UInt8? = nil
-                    while i < chars.count, chars[i] != "\"" {
-                        let h = chars[i]
+                    while i < end, bytes[i] != UInt8(ascii: "\"") {
+                        let h = bytes[i]
+                        if h == 0x20 || h == UInt8(ascii: "_") { i += 1; continue }
+                        guard let v = hexValue(h) else { throw error(i, "expected a hex digit in x\"...\", found '\(character(i))'") }
                         i += 1
-                        if h == " " || h == "_" { continue }
-                        guard let v = hexValue(h) else { throw error(i - 1, "expected a hex digit in x\"...\", found '\(h)'") }
                         if let p = pending { hex.append(p << 4 | v); pending = nil } else { pending = v }
                     }
-                    guard i < chars.count else { throw error(start, "unterminated x\"...\" bytes") }
+                    guard i < end else { throw error(start, "unterminated x\"...\" bytes") }
                     guard pending == nil else { throw error(i, "x\"...\" needs an even number of hex digits") }
                     i += 1
-                    tokens.append(Token(kind: .bytes(hex), column: start + 1))
+                    tokens.append(Token(kind: .bytes(hex), column: column(start)))
                     continue
                 }
-                while i < chars.count, isLetter(chars[i]) || isDigit(chars[i]) || chars[i] == "_" ||
-                    (chars[i] == "-" && i + 1 < chars.count && isLetter(chars[i + 1])) { i += 1 }
-                tokens.append(Token(kind: .name(String(String.UnicodeScalarView(chars[start..<i]))), column: start + 1))
+                while i < end, isLetter(bytes[i]) || isDigit(bytes[i]) || bytes[i] == UInt8(ascii: "_") ||
+                    (bytes[i] == UInt8(ascii: "-") && i + 1 < end && isLetter(bytes[i + 1])) { i += 1 }
+                tokens.append(Token(kind: .name(String(decoding: bytes[start..<i], as: UTF8.self)), column: column(start)))
                 continue
             }
             if isDigit(c) {
                 var value: Int64 = 0
                 var radix: Int64 = 10
-                if c == "0", i + 1 < chars.count, chars[i + 1] == "x" || chars[i + 1] == "X" {
+                if c == UInt8(ascii: "0"), i + 1 < end, bytes[i + 1] | 0x20 == UInt8(ascii: "x") {
                     radix = 16
                     i += 2
-                    guard i < chars.count, hexValue(chars[i]) != nil else { throw error(i, "expected hex digits after 0x") }
+                    guard i < end, hexValue(bytes[i]) != nil else { throw error(i, "expected hex digits after 0x") }
                 }
-                while i < chars.count {
-                    let d: UInt8?
-                    if chars[i] == "_" { i += 1; continue }
-                    d = radix == 16 ? hexValue(chars[i]) : (isDigit(chars[i]) ? UInt8(chars[i].value - 48) : nil)
+                while i < end {
+                    if bytes[i] == UInt8(ascii: "_") { i += 1; continue }
+                    let d: UInt8? = radix == 16 ? hexValue(bytes[i]) : (isDigit(bytes[i]) ? bytes[i] - 48 : nil)
                     guard let d else { break }
                     let (m, o1) = value.multipliedReportingOverflow(by: radix)
                     let (s, o2) = m.addingReportingOverflow(Int64(d))
@@ -103,66 +126,65 @@ enum Lexer {
                     value = s
                     i += 1
                 }
-                if i < chars.count, let shift = suffixShift(chars[i]) {
+                if i < end, let shift = suffixShift(bytes[i]) {
                     guard value <= Int64.max >> shift else { throw error(start, "number too large") }
                     value <<= shift
                     i += 1
                 }
-                if i < chars.count, isLetter(chars[i]) { throw error(i, "unexpected '\(chars[i])' after a number (sizes take K, M, G or T)") }
-                tokens.append(Token(kind: .int(value), column: start + 1))
+                if i < end, isLetter(bytes[i]) { throw error(i, "unexpected '\(character(i))' after a number (sizes take K, M, G or T)") }
+                tokens.append(Token(kind: .int(value), column: column(start)))
                 continue
             }
-            if c == "\"" {
+            if c == UInt8(ascii: "\"") {
                 i += 1
-                var text = String.UnicodeScalarView()
-                while i < chars.count, chars[i] != "\"" {
-                    if chars[i] == "\\", i + 1 < chars.count {
+                var text: [UInt8] = []
+                while i < end, bytes[i] != UInt8(ascii: "\"") {
+                    if bytes[i] == UInt8(ascii: "\\"), i + 1 < end {
                         i += 1
-                        switch chars[i] {
-                        case "n": text.append("\n")
-                        case "t": text.append("\t")
-                        case "\\", "\"": text.append(chars[i])
-                        default: throw error(i, "unknown escape '\\\(chars[i])' (known: \\n \\t \\\\ \\\")")
+                        switch bytes[i] {
+                        case UInt8(ascii: "n"): text.append(0x0A)
+                        case UInt8(ascii: "t"): text.append(0x09)
+                        case UInt8(ascii: "\\"), UInt8(ascii: "\""): text.append(bytes[i])
+                        default: throw error(i, "unknown escape '\\\(character(i))' (known: \\n \\t \\\\ \\\")")
                         }
                     } else {
-                        text.append(chars[i])
+                        text.append(bytes[i])
                     }
                     i += 1
                 }
-                guard i < chars.count else { throw error(start, "unterminated string") }
+                guard i < end else { throw error(start, "unterminated string") }
                 i += 1
-                tokens.append(Token(kind: .string(String(text)), column: start + 1))
+                tokens.append(Token(kind: .string(String(decoding: text, as: UTF8.self)), column: column(start)))
                 continue
             }
-            for op in ["..<", "==", "!=", "=", ":", ",", "|", "[", "]", "(", ")", "+", "-", "*", "@"] {
-                let scalars = Array(op.unicodeScalars)
-                if i + scalars.count <= chars.count, Array(chars[i..<i + scalars.count]) == scalars {
-                    tokens.append(Token(kind: .punct(op), column: start + 1))
-                    i += scalars.count
+            for op in puncts where op.bytes[0] == c {
+                let n = op.bytes.count
+                if n == 1 || (i + n <= end && bytes[i..<i + n].elementsEqual(op.bytes)) {
+                    tokens.append(Token(kind: .punct(op.text), column: column(start)))
+                    i += n
                     break
                 }
             }
-            if i == start { throw error(start, "unexpected character '\(c)'") }
+            if i == start { throw error(start, "unexpected character '\(character(start))'") }
         }
-        return tokens
     }
 
-    private static func isLetter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") }
-    private static func isDigit(_ c: Unicode.Scalar) -> Bool { c >= "0" && c <= "9" }
-    private static func hexValue(_ c: Unicode.Scalar) -> UInt8? {
+    private static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") }
+    private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+    private static func hexValue(_ c: UInt8) -> UInt8? {
         switch c {
-        case "0"..."9": UInt8(c.value - 48)
-        case "a"..."f": UInt8(c.value - 87)
-        case "A"..."F": UInt8(c.value - 55)
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - 48
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - 87
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - 55
         default: nil
         }
     }
-    private static func suffixShift(_ c: Unicode.Scalar) -> Int64? {
+    private static func suffixShift(_ c: UInt8) -> Int64? {
         switch c {
-        case "K": 10
-        case "M": 20
-        case "G": 30
-        case "T": 40
+        case UInt8(ascii: "K"): 10
+        case UInt8(ascii: "M"): 20
+        case UInt8(ascii: "G"): 30
+        case UInt8(ascii: "T"): 40
         default: nil
         }
     }

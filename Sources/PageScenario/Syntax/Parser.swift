@@ -11,7 +11,14 @@ public struct ScenarioParser {
         case constant(Int64)
         /// A loop variable or an address bound by mmap/mremap: an integer known when run.
         case integer
-        case process, file, pins
+        case process, file, pins, device
+    }
+
+    /// A name's symbol and, for a run-time name, its `Ref` slot (-1 for a constant):
+    /// one dictionary lookup per name gives both.
+    struct Binding {
+        let symbol: Symbol
+        var slot = -1
     }
 
     public typealias Loader = @Sendable (_ path: String) -> String?
@@ -25,13 +32,15 @@ public struct ScenarioParser {
     static let knownDesigns = Design.allCases.map(\.rawValue).joined(separator: ", ")
 
     let load: Loader
-    var symbols: [String: Symbol] = ["PAGE": .constant(4096), "HPAGE": .constant(2 << 20)]
+    var symbols: [String: Binding] = ["PAGE": Binding(symbol: .constant(4096)), "HPAGE": Binding(symbol: .constant(2 << 20))]
     var summary = ""
     var designs: [Design]? = nil
     var machine = MachineSpec()
     var machineSeen = false
     var operationsSeen = false
     var includeStack: [String] = []
+    /// Run-time names' slots given so far (`Ref`).
+    var slotCount = 0
     var lineCount = 0
 
     public init(load: @escaping Loader) { self.load = load }
@@ -40,26 +49,36 @@ public struct ScenarioParser {
     public static func parse(_ text: String, name: String, path: String, load: @escaping Loader) throws(ScriptError) -> Scenario {
         var parser = ScenarioParser(load: load)
         parser.includeStack = [path]
-        var blocks: [(variable: String, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Symbol?)] = []
+        var blocks: [(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Binding?)] = []
         var top: [Statement] = []
+        // A statement per line at most: no regrowth while parsing a long script.
+        top.reserveCapacity(min(text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }, maxLines))
         try parser.parseFile(text, path: path, top: &top, blocks: &blocks)
         if let open = blocks.last { throw ScriptError(open.position, "'for' without 'end'") }
         return Scenario(name: name, summary: parser.summary, designs: parser.designs ?? Design.allCases,
-                        machine: parser.machine, statements: top, path: path)
+                        machine: parser.machine, statements: top, path: path, slotCount: parser.slotCount)
     }
 
     mutating func parseFile(
         _ text: String, path: String, top: inout [Statement],
-        blocks: inout [(variable: String, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Symbol?)]
+        blocks: inout [(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Binding?)]
     ) throws(ScriptError) {
+        // The script as UTF-8 bytes, split at '\n' (a '\r' before it is whitespace).
+        let bytes = Array(text.utf8)
         var lineNumber = 0
-        for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var lineStart = 0
+        var tokens: [Token] = []
+        while lineStart <= bytes.count {
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            defer { lineStart = lineEnd + 1 }
             lineNumber += 1
             lineCount += 1
             if lineCount > Self.maxLines { throw ScriptError(SourcePosition(file: path, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
-            let tokens = try Lexer.tokens(line, file: path, lineNumber: lineNumber)
+            tokens.removeAll(keepingCapacity: true)
+            try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, into: &tokens)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: line.trimmingWhitespace)
+            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: Self.trimmed(bytes, lineStart..<lineEnd))
             func append(_ statement: Statement) {
                 if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
             }
@@ -94,7 +113,7 @@ public struct ScenarioParser {
                 try cursor.expect("=")
                 let expr = try parseInt(&cursor)
                 try cursor.end()
-                symbols[name] = .constant(try constantValue(expr))
+                symbols[name] = Binding(symbol: .constant(try constantValue(expr)))
             case "include":
                 cursor.index = 1
                 let file = try cursor.string("a \"file\" to include")
@@ -112,20 +131,20 @@ public struct ScenarioParser {
                 guard blocks.count < Self.maxLoopDepth else { throw cursor.error(at: 0, "loops nested more than \(Self.maxLoopDepth) deep") }
                 cursor.index = 1
                 let (name, column) = try cursor.name("a loop variable")
-                if case .constant = symbols[name] { throw cursor.error(column: column, "'\(name)' is a constant") }
+                if case .constant? = symbols[name]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
                 try cursor.expectName("in")
                 let from = try parseInt(&cursor)
                 try cursor.expect("..<")
                 let to = try parseInt(&cursor)
                 try cursor.end()
-                blocks.append((name, from, to, [], cursor.position(0), symbols[name]))
-                symbols[name] = .integer
+                let shadowed = symbols[name]
+                blocks.append((define(name, .integer), from, to, [], cursor.position(0), shadowed))
                 operationsSeen = true
             case "end":
                 cursor.index = 1
                 try cursor.end()
                 guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
-                symbols[block.variable] = block.shadowed
+                symbols[block.variable.name] = block.shadowed
                 append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
             case "expect":
                 operationsSeen = true
@@ -147,7 +166,7 @@ public struct ScenarioParser {
 
     mutating func parseMachine(_ cursor: inout Cursor) throws(ScriptError) {
         while !cursor.atEnd {
-            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=, arch=)")
+            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=, arch=, vmalloc=, device_private=)")
             try cursor.expect("=")
             switch key {
             case "ram":
@@ -171,40 +190,47 @@ public struct ScenarioParser {
                     throw cursor.error(column: archColumn, "unknown arch '\(word)' (known: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")))")
                 }
                 machine.arch = arch
+            case "device_private":
+                if case .words(let value, _) = try parseBool(&cursor) { machine.devicePrivate = value.first == "true" }
+            case "vmalloc":
+                machine.vmalloc = VmallocTracking(rawValue: try parseWord(&cursor, .vmallocTracking))
             default:
-                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap, arch)")
+                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap, arch, vmalloc, device_private)")
             }
         }
     }
 
     mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
         var bind: (String, Int)? = nil
-        if cursor.tokens.count > 1, cursor.tokens[1].kind == .punct("="), case .name(let name) = cursor.tokens[0].kind {
+        if cursor.tokens.count > 1, cursor.isPunct(1, "="), case .name(let name) = cursor.tokens[0].kind {
             bind = (name, cursor.tokens[0].column)
             cursor.index = 2
         }
         let (word, column) = try cursor.name("an operation")
-        let opName = Scenarios.aliases[word] ?? word
-        guard let signature = Scenarios.operations[opName] else {
+        let signature = Scenarios.operations[word] ?? Scenarios.aliases[word].flatMap { Scenarios.operations[$0] }
+        guard let signature else {
             throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
         }
         let arguments = try parseArguments(&cursor, signature)
+        var bound: Ref? = nil
         if let (name, column) = bind {
-            guard let result = signature.result else { throw cursor.error(column: column, "'\(opName)' yields nothing to bind to '\(name)'") }
-            if case .constant = symbols[name] { throw cursor.error(column: column, "'\(name)' is a constant") }
-            switch result {
-            case .process: symbols[name] = .process
-            case .file: symbols[name] = .file
-            case .pins: symbols[name] = .pins
-            default: symbols[name] = .integer
+            guard let result = signature.result else { throw cursor.error(column: column, "'\(signature.name)' yields nothing to bind to '\(name)'") }
+            if case .constant? = symbols[name]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
+            let symbol: Symbol = switch result {
+            case .process: .process
+            case .file: .file
+            case .pins: .pins
+            case .device: .device
+            default: .integer
             }
+            bound = define(name, symbol)
         }
-        return Operation(signature: signature, bind: bind?.0, arguments: arguments, position: cursor.position(0), source: cursor.source)
+        return Operation(signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), source: cursor.source)
     }
 
     /// Positional arguments in order, then `key=value` ones.
-    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> [String: Expr] {
-        var arguments: [String: Expr] = [:]
+    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
+        var arguments = Arguments(signature)
         for param in signature.positional {
             if cursor.atEnd || cursor.isKeyword {
                 throw cursor.error(at: cursor.index, "'\(signature.name)' needs \(param.name.uppercased()) (\(param.kind.description)); usage: \(signature.usage)")
@@ -229,23 +255,22 @@ public struct ScenarioParser {
         switch kind {
         case .int: return try parseInt(&cursor)
         case .bool: return try parseBool(&cursor)
-        case .process, .file, .pins:
+        case .process, .file, .pins, .device:
             let (name, column) = try cursor.name(kind.description)
-            try requireSymbol(name, kind, column: column, cursor)
-            return .name(name, position)
+            return .name(try requireSymbol(name, kind, column: column, cursor), position)
         case .page:
             let (name, column) = try cursor.name(kind.description)
             if cursor.take("@") {
-                try requireSymbol(name, .process, column: column, cursor)
-                return .at(name, try parseInt(&cursor), position)
+                let process = try requireSymbol(name, .process, column: column, cursor)
+                return .at(process, try parseInt(&cursor), position)
             }
-            try requireSymbol(name, .pins, column: column, cursor)
+            let pins = try requireSymbol(name, .pins, column: column, cursor)
             if cursor.take("[") {
                 let index = try parseInt(&cursor)
                 try cursor.expect("]")
-                return .index(name, index, position)
+                return .index(pins, index, position)
             }
-            return .index(name, .int(0, position), position)
+            return .index(pins, .int(0, position), position)
         case .data:
             guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \(kind.description)") }
             cursor.index += 1
@@ -278,14 +303,30 @@ public struct ScenarioParser {
         return canonical
     }
 
-    func requireSymbol(_ name: String, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) {
+    /// The name, checked to be defined as `kind`.
+    func requireSymbol(_ name: String, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) -> Ref {
         let want: Symbol = switch kind {
         case .process: .process
         case .file: .file
+        case .device: .device
         default: .pins
         }
-        guard let symbol = symbols[name] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
+        guard let binding = symbols[name] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
+        let symbol = binding.symbol
         guard symbol == want else { throw cursor.error(column: column, "'\(name)' is \(Self.describe(symbol)), expected \(kind.description)") }
+        return Ref(name: name, slot: binding.slot)
+    }
+
+    /// `name` now stands for `symbol` (a run-time name); its slot, kept when the name
+    /// is bound again.
+    mutating func define(_ name: String, _ symbol: Symbol) -> Ref {
+        var slot = symbols[name]?.slot ?? -1
+        if slot < 0 {
+            slot = slotCount
+            slotCount += 1
+        }
+        symbols[name] = Binding(symbol: symbol, slot: slot)
+        return Ref(name: name, slot: slot)
     }
 
     func checkFresh(_ name: String, column: Int, _ cursor: Cursor) throws(ScriptError) {
@@ -298,6 +339,7 @@ public struct ScenarioParser {
         case .process: "a process"
         case .file: "a file"
         case .pins: "a GUP result"
+        case .device: "a device"
         }
     }
 
@@ -307,7 +349,7 @@ public struct ScenarioParser {
         var left = try parseTerm(&cursor)
         while let op = cursor.takeAny(["+", "-"]) {
             let position = cursor.position(cursor.index - 1)
-            left = .binary(op, left, try parseTerm(&cursor), position)
+            left = try Self.binary(op, left, try parseTerm(&cursor), position)
         }
         return left
     }
@@ -316,14 +358,14 @@ public struct ScenarioParser {
         var left = try parseUnary(&cursor)
         while cursor.take("*") {
             let position = cursor.position(cursor.index - 1)
-            left = .binary("*", left, try parseUnary(&cursor), position)
+            left = try Self.binary("*", left, try parseUnary(&cursor), position)
         }
         return left
     }
 
     func parseUnary(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
-        if cursor.take("-") { return .binary("-", .int(0, position), try parseUnary(&cursor), position) }
+        if cursor.take("-") { return try Self.binary("-", .int(0, position), try parseUnary(&cursor), position) }
         if cursor.take("(") {
             let inner = try parseInt(&cursor)
             try cursor.expect(")")
@@ -336,14 +378,26 @@ public struct ScenarioParser {
             return .int(v, position)
         case .name(let name):
             cursor.index += 1
-            guard let symbol = symbols[name] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
+            guard let binding = symbols[name] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
+            let symbol = binding.symbol
             switch symbol {
             case .constant(let v): return .int(v, position)
-            case .integer: return .name(name, position)
+            case .integer: return .name(Ref(name: name, slot: binding.slot), position)
             default: throw cursor.error(column: token.column, "'\(name)' is \(Self.describe(symbol)), expected an integer")
             }
         default:
             throw cursor.error(column: token.column, "expected an integer")
+        }
+    }
+
+    /// `a op b`, computed now when both are constants (an overflow is then a bad script):
+    /// `a+3*PAGE` leaves one addition for the run.
+    static func binary(_ op: String, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
+        let expr = Expr.binary(op, a, b, position)
+        guard case .int = a, case .int = b else { return expr }
+        switch Evaluator.constant(expr) {
+        case .success(let v): return .int(v, position)
+        case .failure(let e): throw e
         }
     }
 
@@ -362,8 +416,8 @@ public struct ScenarioParser {
         guard let (signature, result) = Scenarios.queries[word] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
-        var arguments: [String: Expr] = [:]
-        if !signature.positional.isEmpty || cursor.peek?.kind == .punct("(") {
+        var arguments = Arguments(signature)
+        if !signature.positional.isEmpty || cursor.isPunct(cursor.index, "(") {
             try cursor.expect("(")
             for (i, param) in signature.positional.enumerated() {
                 if i > 0 { try cursor.expect(",") }
@@ -383,7 +437,7 @@ public struct ScenarioParser {
         }
         var byDesign: [Design: Expr] = [:]
         var others: Expr? = nil
-        if cursor.tokens.count > cursor.index + 1, cursor.tokens[cursor.index + 1].kind == .punct(":") {
+        if cursor.tokens.count > cursor.index + 1, cursor.isPunct(cursor.index + 1, ":") {
             while !cursor.atEnd {
                 let (name, column) = try cursor.name("a design name or 'others'")
                 try cursor.expect(":")
@@ -447,8 +501,13 @@ public struct ScenarioParser {
     }
 }
 
-extension Substring {
-    var trimmingWhitespace: String {
-        String(drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" || $0 == "\r" }.reversed())
+extension ScenarioParser {
+    /// A line's text without leading blanks and trailing blanks or '\r' (the source that
+    /// reports and traces show).
+    static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+        var start = range.lowerBound, end = range.upperBound
+        while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
+        while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D { end -= 1 }
+        return String(decoding: bytes[start..<end], as: UTF8.self)
     }
 }

@@ -2,22 +2,31 @@
 import PageLayout
 import PageModel
 
-/// An expression of a script.
-public indirect enum Expr: Sendable {
+/// A name bound at run time (a process, file, GUP result, address or loop variable) with
+/// the slot the parser gave it: the runner keeps values in an array indexed by slot, so
+/// no line looks a name up while it runs.
+public struct Ref: Sendable, Hashable {
+    public let name: String
+    let slot: Int
+}
+
+/// An expression of a script. Only the recursive cases are boxed: a number or a name
+/// costs no allocation.
+public enum Expr: Sendable {
     case int(Int64, SourcePosition)
-    /// A constant, loop variable or bound name.
-    case name(String, SourcePosition)
-    case binary(String, Expr, Expr, SourcePosition)
+    /// A loop variable or bound name (constants are folded to `.int`).
+    case name(Ref, SourcePosition)
+    indirect case binary(String, Expr, Expr, SourcePosition)
     case string(String, SourcePosition)
     case bytes([UInt8], SourcePosition)
     /// `fill(BYTE)`: every byte equal (expected values only).
-    case fill(Expr, SourcePosition)
+    indirect case fill(Expr, SourcePosition)
     /// Words joined by `|` (`write|longterm`), already canonical.
     case words([String], SourcePosition)
     /// `NAME[i]`: page i of a GUP result.
-    case index(String, Expr, SourcePosition)
+    indirect case index(Ref, Expr, SourcePosition)
     /// `PROCESS@ADDRESS`: the page mapped there.
-    case at(String, Expr, SourcePosition)
+    indirect case at(Ref, Expr, SourcePosition)
 
     public var position: SourcePosition {
         switch self {
@@ -27,11 +36,35 @@ public indirect enum Expr: Sendable {
     }
 }
 
+/// An operation's or query's arguments, by parameter: positional ones then keywords, in
+/// the signature's order. A handful of short names searched in order costs less than
+/// hashing a key per lookup, and one array per line is all it allocates.
+public struct Arguments: Sendable {
+    /// The signature's parameter names (shared, not copied).
+    let names: [String]
+    var values: [Expr?]
+
+    init(_ signature: Signature) {
+        names = signature.parameterNames
+        values = Array(repeating: nil, count: names.count)
+    }
+
+    public subscript(key: String) -> Expr? {
+        get {
+            for i in names.indices where names[i] == key { return values[i] }
+            return nil
+        }
+        set {
+            for i in names.indices where names[i] == key { values[i] = newValue; return }
+        }
+    }
+}
+
 /// One operation line: `[NAME =] op ARG... [key=ARG...]`.
 public struct Operation: Sendable {
     public let signature: Signature
-    public let bind: String?
-    public let arguments: [String: Expr]
+    public let bind: Ref?
+    public let arguments: Arguments
     public let position: SourcePosition
     public let source: String
 }
@@ -42,7 +75,7 @@ public struct Expectation: Sendable {
     public enum Comparison: String, Sendable { case equal = "==", notEqual = "!=", has, lacks }
     public let query: Signature
     public let result: Scenarios.QueryResult
-    public let arguments: [String: Expr]
+    public let arguments: Arguments
     public let comparison: Comparison
     public let byDesign: [Design: Expr]
     public let others: Expr?
@@ -53,11 +86,11 @@ public struct Expectation: Sendable {
     public func expected(for design: Design) -> Expr? { byDesign[design] ?? others }
 }
 
-public indirect enum Statement: Sendable {
+public enum Statement: Sendable {
     case operation(Operation)
     case expectation(Expectation)
     /// `for NAME in FROM..<TO` ... `end`.
-    case loop(variable: String, from: Expr, to: Expr, body: [Statement], position: SourcePosition)
+    indirect case loop(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition)
 }
 
 /// The machine a scenario runs on (one per design): the `machine` line.
@@ -67,6 +100,12 @@ public struct MachineSpec: Sendable, Equatable {
     public var thp: THPMode = .madvise
     public var swapSlots = 0
     public var arch: Arch = .x86_64
+    /// How vmalloc pages mapped to user space are kept alive (seed 004's options); nil:
+    /// the design's default (page refcounts, scamem on the memdesc designs).
+    public var vmalloc: VmallocTracking?
+    /// CONFIG_DEVICE_PRIVATE=y in the arch's default kernel config (the HMM devices'
+    /// private memory needs it; the default configs leave it off).
+    public var devicePrivate = false
     public init() {}
 }
 
@@ -81,6 +120,8 @@ public struct Scenario: Sendable {
     public let machine: MachineSpec
     public let statements: [Statement]
     public let path: String
+    /// How many run-time names (`Ref` slots) the statements use.
+    let slotCount: Int
 
     /// Every expectation, in order (loops' once each).
     public var expectations: [Expectation] {

@@ -1,10 +1,11 @@
 // The scenario language's vocabulary: every operation and query with its arguments, and
 // the word sets (PROT_*, MAP_*, FOLL_*, MADV_*, ...) written once. The parser checks a
 // script against these tables before anything runs; the runner dispatches on the names.
+import PageModel
 
 /// What an argument must be.
 public enum ArgumentKind: Sendable, Equatable {
-    case int, bool, process, file, pins, page, data, text
+    case int, bool, process, file, pins, device, page, data, text
     /// One word of a set (`dontneed`, `always`, ...).
     case word(WordSet)
     /// Words of a set joined by `|` (`write|longterm`).
@@ -17,6 +18,7 @@ public enum ArgumentKind: Sendable, Equatable {
         case .process: "a process name"
         case .file: "a file name"
         case .pins: "the name of a GUP result"
+        case .device: "a device (dmirror_open's result)"
         case .page: "a page (NAME[i], NAME, or PROCESS@ADDRESS)"
         case .data: "bytes (\"text\" or x\"hex\")"
         case .text: "a \"string\""
@@ -46,14 +48,16 @@ public struct WordSet: Sendable, Equatable {
     static let mremap = WordSet(name: "mremap", prefix: "mremap", words: ["maymove", "fixed", "dontunmap"])
     static let falloc = WordSet(name: "falloc", prefix: "falloc_fl", words: ["keep_size", "punch_hole"])
     static let thp = WordSet(name: "thp", prefix: "", words: ["always", "madvise", "never"])
+    static let vmallocTracking = WordSet(name: "vmalloc option", prefix: "", words: VmallocTracking.allCases.map(\.rawValue))
     static let fs = WordSet(name: "fs", prefix: "", words: ["tmpfs", "disk"])
     static let diagnostic = WordSet(name: "diagnostic", prefix: "", words: ["all", "warn", "bug", "bad_page", "corruption", "leak"])
     static let vmstat = WordSet(name: "vmstat", prefix: "", words: Scenarios.vmstatNames)
 }
 
 /// One operation or query: its name, arguments in order, keyword arguments, and what it
-/// binds when written `NAME = op ...`.
-public struct Signature: Sendable {
+/// binds when written `NAME = op ...`. A class: every parsed line refers to its
+/// signature instead of carrying a copy.
+public final class Signature: Sendable {
     public let name: String
     public let positional: [(name: String, kind: ArgumentKind)]
     public let keywords: [(name: String, kind: ArgumentKind)]
@@ -61,6 +65,8 @@ public struct Signature: Sendable {
     public let result: ArgumentKind?
     /// The kernel function or system call it stands for.
     public let kernel: String
+    /// Positional then keyword parameter names (an operation's `Arguments` slots).
+    let parameterNames: [String]
 
     init(_ name: String, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
          result: ArgumentKind? = nil, kernel: String) {
@@ -69,6 +75,7 @@ public struct Signature: Sendable {
         self.keywords = keywords.map { (name: $0.0, kind: $0.1) }
         self.result = result
         self.kernel = kernel
+        parameterNames = positional.map(\.0) + keywords.map(\.0)
     }
 
     var usage: String {
@@ -130,6 +137,28 @@ public enum Scenarios {
                       kernel: "a device's DMA write into a page it was given by GUP (the bytes land in the frame)"),
             Signature("devdax_mmap", [("p", .process), ("pages", .int)], result: .int,
                       kernel: "memremap_pages(MEMORY_DEVICE_GENERIC) + mmap() of /dev/dax + vm_insert_pages()"),
+            Signature("dmirror_open", [("p", .process), ("id", .int)], result: .device,
+                      kernel: "open() of /dev/hmm_dmirrorID by P (lib/test_hmm.c; 0 and 1 device-private, 2 and 3 device-coherent)"),
+            Signature("dmirror_migrate_to_dev", [("d", .device), ("addr", .int), ("n", .int)],
+                      kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_DEV: migrate_vma_setup()/_pages()/_finalize() into device memory"),
+            Signature("dmirror_migrate_to_sys", [("d", .device), ("addr", .int), ("n", .int)],
+                      kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_SYS: migrate_vma_*() back to system memory"),
+            Signature("dmirror_read", [("d", .device), ("addr", .int), ("n", .int)],
+                      kernel: "ioctl HMM_DMIRROR_READ: the device reads the range (hmm_range_fault(), HMM_PFN_REQ_FAULT)"),
+            Signature("dmirror_write", [("d", .device), ("addr", .int), ("n", .int), ("byte", .int)],
+                      kernel: "ioctl HMM_DMIRROR_WRITE: the device writes BYTE over N pages (HMM_PFN_REQ_FAULT | REQ_WRITE)"),
+            Signature("dmirror_release", [("d", .device)], kernel: "ioctl HMM_DMIRROR_RELEASE: dmirror_device_remove_chunks()"),
+            Signature("hmm_range_fault", [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool)],
+                      kernel: "hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), the device as dev_private_owner"),
+            Signature("vmalloc", [("size", .int)], result: .int, kernel: "vmalloc(): order-0 pages mapped in the vmalloc space (binds the kernel address)"),
+            Signature("vmalloc_user", [("size", .int)], result: .int, kernel: "vmalloc_user(): zeroed and VM_USERMAP, for remap_vmalloc_range()"),
+            Signature("vfree", [("addr", .int)], kernel: "vfree()"),
+            Signature("vmap", [("pins", .pins)], result: .int, kernel: "vmap(pages, count, VM_MAP, PAGE_KERNEL) of a GUP result's pages"),
+            Signature("vunmap", [("addr", .int)], kernel: "vunmap()"),
+            Signature("vmalloc_dev_mmap", [("p", .process), ("len", .int)], result: .int,
+                      kernel: "mmap() of a driver's character device (VM_SHARED, no page cache), before its ->mmap handler maps anything"),
+            Signature("remap_vmalloc_range", [("p", .process), ("uaddr", .int), ("kaddr", .int)], [("pgoff", .int)],
+                      kernel: "remap_vmalloc_range(vma, kaddr, pgoff) in the driver's ->mmap handler: the whole VMA at UADDR"),
         ]
         return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
     }()
@@ -151,6 +180,12 @@ public enum Scenarios {
             (Signature("zone", [("page", .page)], kernel: "page_zonenum(), by name"), .word),
             (Signature("same_page", [("a", .page), ("b", .page)], kernel: "page_to_pfn(a) == page_to_pfn(b)"), .bool),
             (Signature("has_pgmap", [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool),
+            (Signature("is_device_private", [("page", .page)], kernel: "folio_is_device_private()"), .bool),
+            (Signature("pgmap_owner", [("page", .page)], kernel: "page_pgmap(page)->owner: the dmirror device (its minor number) that owns the page"), .int),
+            (Signature("dmirror_snapshot", [("d", .device), ("addr", .int), ("n", .int)],
+                       kernel: "ioctl HMM_DMIRROR_SNAPSHOT: a byte per page (dmirror_mkentry())"), .bytes),
+            (Signature("scamem_refcount", [("page", .page)], kernel: "the refcount of the page's scamem (seed 004 option 4) or vm_struct (option 3)"), .int),
+            (Signature("vmalloc_area", [("kaddr", .int)], kernel: "find_vm_area(kaddr) != NULL"), .bool),
             (Signature("bytes", [("page", .page), ("offset", .int), ("len", .int)], kernel: "kmap_local_page() + memcpy (what a device sees)"), .bytes),
             (Signature("memory", [("p", .process), ("addr", .int), ("len", .int)], kernel: "a CPU load through the page tables"), .bytes),
             (Signature("file", [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"), .bytes),
@@ -186,6 +221,6 @@ public enum Scenarios {
         "pswpout", "pswpin", "pgsteal", "reclaim_kept_pinned", "pgmigrate_success", "pgmigrate_fail",
         "nr_foll_pin_acquired", "nr_foll_pin_released", "nr_dirty", "nr_writeback", "nr_written", "nr_file_pages", "nr_shmem",
         "pins_outstanding", "pin_false_positives", "pin_false_negatives", "pin_corruptions", "unpins_of_unpinned",
-        "puts_of_pinned", "proxy_misuses",
+        "puts_of_pinned", "proxy_misuses", "nr_free_pages", "nr_vmalloc_pages", "vmalloc_use_after_free",
     ]
 }

@@ -1,0 +1,90 @@
+// The scenario language's overhead (issue 16's speed target: parse and dispatch under
+// 1 µs per line): a 10,000-line generated scenario and the same operations called from
+// Swift directly. The benchmark target and `pagelab run --overhead` (hidden) share it.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import PageModel
+
+public enum ScenarioOverhead {
+    public static let lines = 10_000
+    static let pages = 64
+
+    /// (page, pin?) for each generated operation after the setup, in order: a one-byte
+    /// write to a page, and every fourth a pin_user_pages_fast() of it and its unpin.
+    static var steps: [(page: Int, pin: Bool)] {
+        var steps: [(Int, Bool)] = []
+        var k = 0
+        while steps.count < lines - 2 {
+            steps.append((k % pages, k % 4 == 3))
+            k += 1
+        }
+        return steps
+    }
+
+    /// The generated scenario: 64 pages mapped, then the steps.
+    public static var text: String {
+        var out = ["p = process", "a = mmap p \(pages)*PAGE"]
+        for (page, pin) in steps {
+            if pin {
+                out.append("pins = pin_user_pages_fast p a+\(page)*PAGE 1 flags=write")
+                out.append("unpin_user_pages pins")
+            } else {
+                out.append("write p a+\(page)*PAGE x\"01\"")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
+    public static func parse(_ text: String) throws(ScriptError) -> Scenario {
+        try ScenarioParser.parse(text, name: "generated", path: "generated.pls") { _ in nil }
+    }
+
+    /// The same operations, called directly, on the machine the scenario gets.
+    public static func direct() throws {
+        let machine = try Machine(ramBytes: 128 << 20)
+        let process = try Process(machine: machine)
+        let a = try process.mm.mmap(length: UInt64(pages) << 12, prot: [.read, .write], flags: [.private, .anonymous])
+        for (page, pin) in steps {
+            let at = a + UInt64(page) << 12
+            if pin {
+                let pinned = try process.pinUserPagesFast(start: at, nrPages: 1, flags: [.write])
+                machine.unpinUserPages(pinned)
+            } else {
+                try process.write([1], at: at)
+            }
+        }
+    }
+
+    /// Median milliseconds of `rounds` runs of parse, of run (the parsed scenario on a
+    /// fresh machine, boot included), of the direct calls and of a bare machine boot.
+    /// CPU time of the calling thread, not wall time: on a machine shared with other
+    /// work, wall time measures the neighbours.
+    public static func measure(rounds: Int) throws -> (parse: Double, run: Double, direct: Double, boot: Double) {
+        let text = self.text
+        func median(_ body: () throws -> Void) rethrows -> Double {
+            var times: [Double] = []
+            for _ in 0..<max(1, rounds) {
+                let start = threadCPUNanoseconds()
+                try body()
+                times.append(Double(threadCPUNanoseconds() - start) / 1e6)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        let parse = try median { _ = try self.parse(text) }
+        let scenario = try self.parse(text)
+        let run = median { _ = ScenarioRunner.run(scenario, design: .mainline) }
+        let direct = try median { try self.direct() }
+        let boot = try median { _ = try Machine(ramBytes: 128 << 20) }
+        return (parse, run, direct, boot)
+    }
+
+    /// CLOCK_THREAD_CPUTIME_ID, in nanoseconds.
+    static func threadCPUNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+}

@@ -1,0 +1,84 @@
+// The device-memory operations of the language: the HMM test driver's ioctls (lib/test_hmm.c,
+// v6.19, /dev/hmm_dmirror0..3: 0 and 1 MEMORY_DEVICE_PRIVATE, 2 and 3 COHERENT) on a
+// process's range, and hmm_range_fault() as a driver calls it. Each device is made at its
+// first open, with the chunks of device memory it allocates as it goes.
+import PageModel
+
+extension ScenarioRunner {
+    /// Runs one device operation; returns its error (an errno name) or nil.
+    func deviceOperation(_ op: Operation) throws(RunError) -> String? {
+        let name = op.signature.name
+        if name == "dmirror_open" {
+            let p = try process(op.arguments["p"])
+            let id = Int(try unsigned(op, "id", max: 64))
+            return attempt(op) { () throws(Errno) in .mirror(DeviceMirror(device: try device(id), process: p)) }
+        }
+        let d = try mirror(op.arguments["d"])
+        if name == "dmirror_release" {
+            d.device.release()
+            return nil
+        }
+        let addr = try unsigned(op, "addr"), n = try unsigned(op, "n", max: Self.maxPages)
+        let byte = name == "dmirror_write" ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
+        defer { noteSpan(d.process, addr, n << 12) }
+        return attempt(op) { () throws(Errno) in
+            var buffer = [UInt8](repeating: 0, count: Int(n) << 12)
+            switch name {
+            case "dmirror_migrate_to_dev": _ = try d.migrateToDevice(addr: addr, npages: n, into: &buffer)
+            case "dmirror_migrate_to_sys": _ = try d.migrateToSystem(addr: addr, npages: n)
+            case "dmirror_read": _ = try d.read(addr: addr, npages: n, into: &buffer)
+            case "dmirror_write":
+                _ = try d.write(addr: addr, npages: n, from: [UInt8](repeating: byte, count: buffer.count))
+            default:
+                // hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), this device the
+                // owner whose private pages are left where they are.
+                let write = words(op, "write").first == "true"
+                let (end, overflow) = addr.addingReportingOverflow(n << 12)
+                guard !overflow else { throw .EINVAL }
+                var range = HMMRange(start: addr, end: end, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
+                                     devPrivateOwner: d.device.owner)
+                let tables = d.process.tables
+                try d.process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+            }
+            return nil
+        }
+    }
+
+    /// /dev/hmm_dmirrorID, made at its first open (ENODEV past the four test_hmm.c has).
+    func device(_ id: Int) throws(Errno) -> DeviceMirrorDevice {
+        if let device = devices[id] { return device }
+        guard let device = try? DeviceMirrorDevice(machine: machine, id: id) else { throw .ENODEV }
+        devices[id] = device
+        return device
+    }
+
+    func mirror(_ expr: Expr?) throws(RunError) -> DeviceMirror {
+        guard case .name(let name, let p)? = expr else { throw RunError(position: expr?.position ?? SourcePosition(file: "", line: 0, column: 0), message: "expected a device") }
+        guard case .mirror(let mirror)? = self[name] else { throw RunError(position: p, message: "'\(name.name)' was not created (its operation failed)") }
+        return mirror
+    }
+
+    /// `dmirror_snapshot(D, ADDR, N)`: HMM_DMIRROR_SNAPSHOT's byte per page
+    /// (dmirror_mkentry()), or the errno.
+    func snapshot(_ e: Expectation) throws(RunError) -> Observed {
+        let d = try mirror(e.arguments["d"])
+        let addr = try int(e.arguments["addr"]!), n = try int(e.arguments["n"]!)
+        guard addr >= 0, (1...Self.maxPages).contains(n) else { throw RunError(position: e.position, message: "dmirror_snapshot(): address or count out of range") }
+        do throws(Errno) {
+            return .bytes(try d.snapshot(addr: UInt64(addr), npages: UInt64(n)).1)
+        } catch {
+            return .word(error.name)
+        }
+    }
+
+    /// `is_device_private(PAGE)` and `pgmap_owner(PAGE)`: the page's dev_pagemap, its
+    /// type, and which opened device its owner (`pgmap->owner`, test_hmm.c's `mdevice`)
+    /// is, by minor number (`none` for a page no device owns).
+    func devicePage(_ e: Expectation, _ page: Page) -> Observed {
+        // page_pgmap() WARNs outside ZONE_DEVICE: ask only there.
+        let pgmap = machine.zone(of: page.pfn)?.type == .device ? machine.pagePgmap(page) : nil
+        if e.query.name == "is_device_private" { return .bool(pgmap?.type == .devicePrivate) }
+        guard let owner = pgmap?.owner, let id = devices.first(where: { $0.value.owner == owner })?.key else { return .missing("none") }
+        return .int(Int64(id))
+    }
+}
