@@ -13,6 +13,10 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     /// ranges, a ZONE_MOVABLE machine, a timed GUP-fast loop; every byte verified and
     /// every pin released.
     case pins
+    /// Drivers that map vmalloc memory into a process (perf ring buffer, io_uring rings,
+    /// BPF ringbuf double mapping, videobuf2 buffer pinned by O_DIRECT) and vfree() it
+    /// while mapped or pinned, on every vmalloc tracking option of each design.
+    case vmalloc
 
     /// Linux has no such thing; the name is `pagelab compare`'s. Throws for an unknown
     /// name, listing the known ones.
@@ -59,10 +63,17 @@ public struct WorkloadResult: Sendable, Equatable {
     public var bytesVerified: Int
     /// The pins workload's pin statistics, costs and timing; nil for other workloads.
     public var pins: PinFigures? = nil
+    /// The vmalloc workload's figures of this row's tracking option; nil for others.
+    public var vmalloc: VmallocFigures? = nil
 
     /// True when every byte read back as written, no operation failed, and (pins) the
     /// design's `folio_maybe_dma_pinned()` never said no for a pinned folio.
-    public var passed: Bool { dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 }
+    /// (vmalloc) no page freed while reachable, except on the untracked option, whose
+    /// use-after-free and the data errors after it are the seed's warning, not a failure.
+    public var passed: Bool {
+        if let vmalloc, vmalloc.mayUseAfterFree { return dataErrors == vmalloc.dataErrorsAfterFree }
+        return dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 && (vmalloc?.useAfterFree ?? 0) == 0
+    }
 }
 
 /// Bad input to a workload run. `description` is the one line the command line prints
@@ -93,6 +104,16 @@ extension WorkloadKind {
         switch self {
         case .basic: try BasicWorkload.run(design: design, ramBytes: ramBytes)
         case .pins: try PinsWorkload.run(design: design, ramBytes: ramBytes)
+        case .vmalloc: try VmallocWorkload.run(design: design, ramBytes: ramBytes)
+        }
+    }
+
+    /// The rows of `pagelab compare` for `design`: one run for most workloads; one per
+    /// vmalloc tracking option that applies to the design for `vmalloc`.
+    public func runRows(design: Design, ramBytes: UInt64) throws(WorkloadError) -> [WorkloadResult] {
+        switch self {
+        case .vmalloc: try VmallocWorkload.runRows(design: design, ramBytes: ramBytes)
+        default: [try run(design: design, ramBytes: ramBytes)]
         }
     }
 
@@ -102,6 +123,7 @@ extension WorkloadKind {
         switch self {
         case .basic: try BasicWorkload.validate(ramBytes: ramBytes)
         case .pins: try PinsWorkload.validate(ramBytes: ramBytes)
+        case .vmalloc: try VmallocWorkload.validate(ramBytes: ramBytes)
         }
     }
 }
