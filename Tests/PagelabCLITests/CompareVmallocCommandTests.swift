@@ -13,7 +13,13 @@ import Testing
         #expect(object["workload"] as? String == "vmalloc")
         let rows = try #require(object["designs"] as? [[String: Any]])
         let named = rows.map { "\($0["design"] as? String ?? "?") \($0["option"] as? String ?? "?") \($0["placement"] as? String ?? "?")" }
-        #expect(named == ["mainline page-refcount -", "memdesc8 untracked -", "memdesc8 scamem memdesc-pointer", "memdesc8 vm-struct -"])
+        #expect(named.first == "mainline page-refcount -")
+        #expect(named.filter { $0.hasPrefix("mainline ") }.count == 1)
+        // Every other option on memdesc8 (an option added later joins these rows).
+        for row in ["memdesc8 untracked -", "memdesc8 scamem memdesc-pointer", "memdesc8 vm-struct -"] {
+            #expect(named.contains(row), "missing \(row)")
+        }
+        #expect(!named.contains("memdesc8 page-refcount -"))
         for row in rows {
             for key in ["vmalloc_bytes", "descriptor_bytes", "scamem_bytes", "pins", "references", "use_after_free", "data_errors",
                         "bytes_verified", "ns_per_gup_page", "gup_refused"] {
@@ -31,7 +37,7 @@ import Testing
         let result = try CLI.run(["compare", "--workload", "vmalloc", "--designs", "memdesc32", "--ram", "256M"])
         #expect(result.status == 0, "stderr: \(result.stderr)")
         let lines = result.stdout.split(separator: "\n")
-        #expect(lines.filter { $0.hasPrefix("  memdesc32 ") }.count == 3)
+        #expect(lines.filter { $0.hasPrefix("  memdesc32 ") }.count >= 3)
         #expect(result.stdout.contains("use-after-free (the seed's warning for untracked pages): memdesc32 untracked"))
         #expect(lines.allSatisfy { !$0.hasSuffix(" ") })
     }

@@ -28,7 +28,9 @@ import PageLayout
     @Test func everyDesignGetsTheOptionsThatApplyToIt() {
         #expect(VmallocWorkload.options(for: .mainline) == [.pageRefcount])
         #expect(VmallocWorkload.options(for: .proxy) == [.pageRefcount])
-        #expect(Set(VmallocWorkload.options(for: .memdesc8)) == [.untracked, .scamem, .vmStruct])
+        // Every other option (VmallocTracking.allCases: a new option joins these rows).
+        #expect(Set(VmallocWorkload.options(for: .memdesc8)) == Set(VmallocTracking.allCases).subtracting([.pageRefcount]))
+        #expect(Set(VmallocWorkload.options(for: .memdesc8)).isSuperset(of: [.untracked, .scamem, .vmStruct]))
         #expect(VmallocWorkload.placement(.scamem) == "memdesc-pointer")
         #expect(VmallocWorkload.placement(.untracked) == "-")
     }
@@ -70,6 +72,14 @@ import PageLayout
         default:
             #expect(v.scamemBytes == 0)
         }
+    }
+
+    /// Bad input: too little RAM is the typed error `pagelab compare` prints (status 2).
+    @Test func tooLittleRAMIsATypedError() {
+        #expect(throws: WorkloadError.ramTooSmall(bytes: 128 << 20, minimum: 256 << 20)) {
+            try WorkloadKind.vmalloc.runRows(design: .memdesc8, ramBytes: 128 << 20)
+        }
+        #expect(throws: WorkloadError.ramTooSmall(bytes: 0, minimum: 256 << 20)) { try WorkloadKind.vmalloc.validate(ramBytes: 0) }
     }
 
     /// Where nothing holds the pages, the bytes user space reads after vfree() are the
