@@ -106,19 +106,6 @@ enum VideobufCapture {
 
     /// ns per page of pin_user_pages_fast() + unpin_user_pages() over the buffer.
     private static func timeGUP(_ d: VmallocDriverRun, _ uaddr: UInt64) {
-        let buffer = UnsafeMutableBufferPointer<Page>.allocate(capacity: pages)
-        defer { buffer.deallocate() }
-        let clock = ContinuousClock()
-        var best = Duration.seconds(1_000)
-        for round in 0...timedRounds {
-            var pinned = 0
-            let elapsed = clock.measure {
-                pinned = d.process.pinUserPagesFast(start: uaddr, nrPages: pages, flags: .write, into: buffer)
-                if pinned > 0 { d.machine.unpinUserPages(UnsafeBufferPointer(rebasing: buffer[0..<pinned])) }
-            }
-            guard pinned == pages else { return }
-            if round > 0 { best = min(best, elapsed) }
-        }
-        d.nsPerGupPage = best.seconds * 1e9 / Double(pages)
+        d.nsPerGupPage = d.process.timedPinFast(start: uaddr, count: pages, rounds: timedRounds).nsPerPage
     }
 }
