@@ -67,6 +67,8 @@ public struct Census: Sendable, Equatable {
     public var slabWithKsm = 0
     /// zsmalloc pages (vmstat `nr_zspages`): no KPF bit; each needs a zpdesc.
     public var zsmallocPages = 0
+    /// The vmalloc areas (/proc/vmallocinfo), where it could be read (root only).
+    public var vmalloc: VmallocCensus?
     /// The picture of the physical address space, when asked for.
     public var picture: KindPicture?
     /// What the input files disagreed on or held beyond what a census keeps (a kpagecount

@@ -58,6 +58,7 @@ public struct CensusBuilder {
         }
         census.zones = info.text("zoneinfo").map(ZoneInfo.parse) ?? []
         census.buddyinfo = info.text("buddyinfo").map(BuddyInfo.parse) ?? []
+        census.vmalloc = info.text("vmallocinfo").map(VmallocInfoFile.parse)
         census.zsmallocPages = info.text("vmstat").flatMap { KeyValueFile.parse($0)["nr_zspages"] } ?? 0
         pictureBlock = KindPicture.pfnsPerPixel(pfns: expectedPfns, maxPixels: pictureMaxPixels)
         if picture { picturePixels = [UInt8](); picturePixels?.reserveCapacity(expectedPfns / pictureBlock + 1) }

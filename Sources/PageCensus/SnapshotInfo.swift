@@ -53,4 +53,7 @@ public struct SnapshotInfo: Sendable, Equatable {
 
     /// The /proc text files a census reads besides the three pfn files.
     public static let procFiles = ["iomem", "zoneinfo", "buddyinfo", "vmstat", "meminfo", "config.gz"]
+    /// Files kept when they can be read, left out without an error when they cannot:
+    /// /proc/vmallocinfo is root's only (0400, mm/vmalloc.c proc_vmalloc_init()).
+    public static let optionalProcFiles = ["vmallocinfo"]
 }

@@ -35,6 +35,7 @@ public struct PageLabReport: Sendable {
             sections.append(try compareSection(ram: compareRAM, progress: progress))
             sections.append(try pinsSection(ram: compareRAM, progress: progress))
             sections.append(try deviceSection(ram: compareRAM, progress: progress))
+            sections.append(try vmallocSection(ram: compareRAM, progress: progress))
         }
         sections.append(try scenarioSection())
         let intro = "Kernel configuration: \(source). Memory: \(note)."
@@ -118,10 +119,10 @@ public struct PageLabReport: Sendable {
     }
 
     /// `pagelab compare --workload kind` over every design.
-    private static func everyDesign(_ kind: WorkloadKind, ram: UInt64, progress: (String) -> Void) throws -> CompareReport {
-        let results = try Design.allCases.map { design throws -> WorkloadResult in
+    static func everyDesign(_ kind: WorkloadKind, ram: UInt64, progress: (String) -> Void) throws -> CompareReport {
+        let results = try Design.allCases.flatMap { design throws -> [WorkloadResult] in
             progress("compare --workload \(kind.rawValue): \(design)")
-            return try kind.run(design: design, ramBytes: ram)
+            return try kind.runRows(design: design, ramBytes: ram)
         }
         return CompareReport(workload: kind, ramBytes: ram, results: results)
     }

@@ -10,7 +10,8 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run one workload on a model machine of each design and compare events, memory and data integrity.",
         discussion: """
-            Each design gets its own 2-node x86_64 machine. Every byte the workload writes \
+            Each design gets its own 2-node x86_64 machine (the vmalloc workload: one per \
+            vmalloc tracking option that applies to the design). Every byte the workload writes \
             is read back at the end; exit status 1 if any did not read back as written.
             """
     )
@@ -42,7 +43,7 @@ struct CompareCommand: ParsableCommand {
         var results: [WorkloadResult] = []
         for (index, design) in chosen.enumerated() {
             progress.show("\(design) (\(index + 1) of \(chosen.count))")
-            results.append(try kind.run(design: design, ramBytes: ramBytes))
+            results += try kind.runRows(design: design, ramBytes: ramBytes)
         }
         progress.clear()
         let report = CompareReport(workload: kind, ramBytes: ramBytes, results: results)

@@ -68,7 +68,7 @@ import Testing
     }
 
     @Test func badInputIsATypedError() {
-        #expect(throws: WorkloadError.unknownWorkload(name: "nope", known: ["basic", "pins", "device"])) { try WorkloadKind.named("nope") }
+        #expect(throws: WorkloadError.unknownWorkload(name: "nope", known: ["basic", "pins", "device", "vmalloc"])) { try WorkloadKind.named("nope") }
         #expect(throws: WorkloadError.ramTooSmall(bytes: 128 << 20, minimum: 256 << 20)) {
             try WorkloadKind.basic.run(design: .mainline, ramBytes: 128 << 20)
         }

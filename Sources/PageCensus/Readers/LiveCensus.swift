@@ -102,7 +102,7 @@ public enum LiveCensus {
             withUnsafeBytes(of: value) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
         }
         var files: [String: [UInt8]] = [:]
-        for file in SnapshotInfo.procFiles {
+        for file in SnapshotInfo.procFiles + SnapshotInfo.optionalProcFiles {
             if let bytes = try? WholeFile.bytes(procRoot + "/" + file) { files[file] = bytes }
         }
         let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -513,20 +513,9 @@ enum PinsWorkload {
         }
         defer { process.exit() }
         let count = Int(timedBytes) / PagePattern.pageSize
-        let buffer = UnsafeMutableBufferPointer<Page>.allocate(capacity: count)
-        defer { buffer.deallocate() }
-        let clock = ContinuousClock()
-        var best = Duration.seconds(1_000)
-        for round in 0...timedRounds {
-            var pinned = 0
-            let elapsed = clock.measure {
-                pinned = process.pinUserPagesFast(start: addr, nrPages: count, flags: .write, into: buffer)
-                if pinned > 0 { machine.unpinUserPages(UnsafeBufferPointer(rebasing: buffer[0..<pinned])) }
-            }
-            guard pinned == count else { return run.fail("timed loop: pin_user_pages_fast pinned \(pinned) of \(count) pages") }
-            if round > 0 { best = min(best, elapsed) }
-        }
-        tally.nsPerPinFast = best.seconds * 1e9 / Double(count)
+        let timed = process.timedPinFast(start: addr, count: count, rounds: timedRounds)
+        guard let ns = timed.nsPerPage else { return run.fail("timed loop: pin_user_pages_fast pinned \(timed.pinned) of \(count) pages") }
+        tally.nsPerPinFast = ns
     }
 }
 

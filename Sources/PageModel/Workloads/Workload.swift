@@ -18,6 +18,10 @@ public enum WorkloadKind: String, Sendable, CaseIterable {
     /// long-term GUP of device-resident memory, fork() with device-private pages, the
     /// device evicted while the process runs; every byte verified.
     case device
+    /// Drivers that map vmalloc memory into a process (perf ring buffer, io_uring rings,
+    /// BPF ringbuf double mapping, videobuf2 buffer pinned by O_DIRECT) and vfree() it
+    /// while mapped or pinned, on every vmalloc tracking option of each design.
+    case vmalloc
 
     /// Linux has no such thing; the name is `pagelab compare`'s. Throws for an unknown
     /// name, listing the known ones.
@@ -66,11 +70,17 @@ public struct WorkloadResult: Sendable, Equatable {
     public var pins: PinFigures? = nil
     /// The device workload's migration, fault and pin counts; nil for other workloads.
     public var device: DeviceFigures? = nil
+    /// The vmalloc workload's figures of this row's tracking option; nil for others.
+    public var vmalloc: VmallocFigures? = nil
 
-    /// True when every byte read back as written, no operation failed, and (pins) the
-    /// design's `folio_maybe_dma_pinned()` never said no for a pinned folio.
+    /// True when every byte read back as written, no operation failed, and (pins, device)
+    /// the design's `folio_maybe_dma_pinned()` never said no for a pinned folio;
+    /// (vmalloc) no page freed while reachable, except on the untracked option, whose
+    /// use-after-free and the data errors after it are the seed's warning, not a failure.
     public var passed: Bool {
-        dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0 && (device?.stats.falseNegatives ?? 0) == 0
+        if let vmalloc, vmalloc.mayUseAfterFree { return dataErrors == vmalloc.dataErrorsAfterFree }
+        return dataErrors == 0 && failures.isEmpty && (pins?.stats.falseNegatives ?? 0) == 0
+            && (device?.stats.falseNegatives ?? 0) == 0 && (vmalloc?.useAfterFree ?? 0) == 0
     }
 }
 
@@ -103,6 +113,16 @@ extension WorkloadKind {
         case .basic: try BasicWorkload.run(design: design, ramBytes: ramBytes)
         case .pins: try PinsWorkload.run(design: design, ramBytes: ramBytes)
         case .device: try DeviceWorkload.run(design: design, ramBytes: ramBytes)
+        case .vmalloc: try VmallocWorkload.run(design: design, ramBytes: ramBytes)
+        }
+    }
+
+    /// The rows of `pagelab compare` for `design`: one run for most workloads; one per
+    /// vmalloc tracking option that applies to the design for `vmalloc`.
+    public func runRows(design: Design, ramBytes: UInt64) throws(WorkloadError) -> [WorkloadResult] {
+        switch self {
+        case .vmalloc: try VmallocWorkload.runRows(design: design, ramBytes: ramBytes)
+        default: [try run(design: design, ramBytes: ramBytes)]
         }
     }
 
@@ -113,6 +133,7 @@ extension WorkloadKind {
         case .basic: try BasicWorkload.validate(ramBytes: ramBytes)
         case .pins: try PinsWorkload.validate(ramBytes: ramBytes)
         case .device: try DeviceWorkload.validate(ramBytes: ramBytes)
+        case .vmalloc: try VmallocWorkload.validate(ramBytes: ramBytes)
         }
     }
 }

@@ -13,6 +13,10 @@ final class WorkloadRun {
     private(set) var bytesVerified = 0
     private(set) var peakPagesInUse = 0
     private(set) var peakAccounting: Accounting
+    /// Pages the kernel keeps by design once allocated, not counted as leaked: init_mm's
+    /// page tables of the vmalloc range, which vmalloc never frees (mm/vmalloc.c
+    /// vunmap_range_noflush() clears PTEs only).
+    var retainedPages = 0
     private var nextSeed: UInt64 = 0x5eed_0000_0000_0001
     /// A page-sized buffer reused for every write.
     private var page = [UInt8](repeating: 0, count: PagePattern.pageSize)
@@ -218,6 +222,22 @@ final class WorkloadRun {
         fail("\(what): \(wrong) bytes differ\(zero ? " (reads as zeroes)" : "")")
     }
 
+    /// Counts the bytes of `bytes` that differ from `expected` (a part of a page, as a
+    /// record read across a ring's wrap), as `check` does for whole pages.
+    func check(_ bytes: [UInt8], expected: ArraySlice<UInt8>, what: String) {
+        bytesVerified += expected.count
+        let wrong = zip(bytes, expected).reduce(max(0, expected.count - bytes.count)) { $0 + ($1.0 == $1.1 ? 0 : 1) }
+        guard wrong > 0 else { return }
+        dataErrors += wrong
+        fail("\(what): \(wrong) bytes differ")
+    }
+
+    /// Counts a page that could not be read at all.
+    func unreadable(_ what: String, _ error: any Error) {
+        dataErrors += PagePattern.pageSize
+        fail("\(what): read: \(error)")
+    }
+
     /// Takes in what a run on another machine of the same workload found: its data
     /// errors, verified bytes and failures (prefixed), and its diagnostics as failures.
     func absorb(_ other: WorkloadRun, prefix: String) {
@@ -254,7 +274,7 @@ extension WorkloadRun {
         let pins = script(run)
 
         for zone in machine.allZones { zone.drainPcp() }
-        let leaked = run.pagesInUse - inUseBefore
+        let leaked = run.pagesInUse - inUseBefore - run.retainedPages
         let seconds = (ContinuousClock.now - started).seconds
         var events = machine.vmEvents.snapshot
         events.subtract(eventsBefore)

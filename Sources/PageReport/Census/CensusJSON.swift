@@ -3,7 +3,8 @@ import PageCensus
 
 /// The JSON document of a census. Keys: kernel, machine, pfns, pfns_with_memmap,
 /// ram_pages, page_size, kinds, folio_orders, thp_heads, buddy_blocks, buddyinfo,
-/// descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds.
+/// descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds,
+/// vmalloc (where /proc/vmallocinfo was read).
 public struct CensusJSON: Encodable {
     struct Kind: Encodable {
         let pages, bytes, heads, tails, mapped, memcgCharged: Int
@@ -94,9 +95,12 @@ public struct CensusJSON: Encodable {
     let seconds: Double
     /// What the input files disagreed on (`Census.warnings`); empty when nothing.
     let warnings: [String]
+    /// /proc/vmallocinfo's view; absent where it was not read.
+    let vmalloc: CensusVmallocJSON?
 
     enum CodingKeys: String, CodingKey {
         case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo, warnings
+        case vmalloc
         case kernelCounters = "kernel_counters"
         case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
         case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
@@ -144,6 +148,7 @@ public struct CensusJSON: Encodable {
         cgroups = Dictionary(uniqueKeysWithValues: census.cgroups.map { (String($0.key), $0.value) })
         zones = census.zones
         warnings = census.warnings
+        vmalloc = census.vmalloc.map(CensusVmallocJSON.init)
         let structPageSize = costs.first { $0.design == .mainline }?.structPageSize ?? 64
         kernelCounters = KernelCounterChecks.checks(census, structPageSize: structPageSize).map {
             Counter(name: $0.name, census: $0.census, kernel: $0.kernel, difference: $0.difference, counter: $0.counter, reason: $0.reason)

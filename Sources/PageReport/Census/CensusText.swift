@@ -107,6 +107,6 @@ public enum CensusText {
             }
             out += "\nMemcg-charged pages by cgroup (largest 10)\n" + cg.render(indent: "  ")
         }
-        return out
+        return out + CensusVmallocText.render(census)
     }
 }

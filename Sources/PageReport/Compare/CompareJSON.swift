@@ -35,6 +35,9 @@ public struct CompareRow: Encodable, Sendable, Equatable {
     public let pins: ComparePinFigures?
     /// The device workload's figures (absent from other workloads' rows).
     public let device: CompareDeviceFigures?
+    /// The vmalloc workload's figures: the row's tracking option and placement
+    /// (absent from other workloads' rows).
+    public let vmalloc: CompareVmallocFigures?
 
     enum CodingKeys: String, CodingKey {
         case design, faults, migrations, reclaimed, failures, diagnostics, seconds
@@ -79,6 +82,7 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         // The pins figures sit beside the others in the same row object.
         try pins?.encode(to: encoder)
         try device?.encode(to: encoder)
+        try vmalloc?.encode(to: encoder)
     }
 
     public init(_ result: WorkloadResult) {
@@ -113,13 +117,14 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         seconds = result.seconds
         pins = result.pins.map { ComparePinFigures($0, design: result.design, events: events) }
         device = result.device.map(CompareDeviceFigures.init)
+        vmalloc = result.vmalloc.map(CompareVmallocFigures.init)
+        passed = result.passed
     }
 
-    /// False when the row fails its checks: data errors, failed operations, or (pins,
-    /// device) a false negative of `folio_maybe_dma_pinned()`.
-    public var passed: Bool {
-        dataErrors == 0 && failures.isEmpty && (pins?.falseNegatives ?? 0) == 0 && (device?.falseNegatives ?? 0) == 0
-    }
+    /// False when the row fails its checks: data errors, failed operations, (pins,
+    /// device) a false negative of `folio_maybe_dma_pinned()`, (vmalloc) a page freed
+    /// while reachable on an option that must keep it (`WorkloadResult.passed`).
+    public let passed: Bool
 }
 
 /// The pins workload's keys of one row of `pagelab compare --workload pins`.

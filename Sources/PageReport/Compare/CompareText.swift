@@ -7,6 +7,7 @@ public enum CompareText {
         out += "one machine per design\n\n"
         if report.designs.contains(where: { $0.pins != nil }) { return out + renderPins(report) }
         if report.designs.contains(where: { $0.device != nil }) { return out + renderDevice(report) }
+        if report.designs.contains(where: { $0.vmalloc != nil }) { return out + CompareVmallocText.render(report) }
         var events = TextTable(["design", "faults", "COW copies", "swap out", "swap in", "migrated", "THP faults",
                                 "verified", "data errors", "leaked", "diagnostics", "time"])
         for row in report.designs {
@@ -23,13 +24,20 @@ public enum CompareText {
                            Units.bytes(row.descriptorBytes), Units.bytes(row.pageExtBytes), Units.bytes(row.pageTableBytes)])
         }
         out += memory.render(indent: "  ")
+        out += failuresAndDiagnostics(report)
+        out += report.passed ? "\nevery byte written read back as written on every design\n"
+                             : "\nDATA ERRORS: some bytes did not read back as written (pagelab compare exits with status 1)\n"
+        return out
+    }
+
+    /// Each row's failure lines and first diagnostics, under its name.
+    static func failuresAndDiagnostics(_ report: CompareReport) -> String {
+        var out = ""
         for row in report.designs where !row.failures.isEmpty || !row.firstDiagnostics.isEmpty {
-            out += "\n\(row.design):\n"
+            out += "\n\(row.design)\(row.vmalloc.map { ", \($0.option)" } ?? ""):\n"
             for line in row.failures { out += "  FAILED: \(line)\n" }
             for line in row.firstDiagnostics { out += "  diagnostic: \(line)\n" }
         }
-        out += report.passed ? "\nevery byte written read back as written on every design\n"
-                             : "\nDATA ERRORS: some bytes did not read back as written (pagelab compare exits with status 1)\n"
         return out
     }
 
