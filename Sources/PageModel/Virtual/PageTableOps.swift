@@ -22,6 +22,12 @@ extension UserPageTables: VMAPageOps {
     /// reuses or copies, as `can_change_pte_writable()` allows only exclusive anon pages
     /// to be made writable at once: the model makes those writable too).
     public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64) {
+        mm.withMMUNotifier(.protectionVMA, start: start, end: end, machine: machine) {
+            changeProtectionNotified(vma, start: start, end: end)
+        }
+    }
+
+    private func changeProtectionNotified(_ vma: VMA, start: UInt64, end: UInt64) {
         let writable = vma.flags.contains(.write)
         forEachPresentPTE(vma, start: start, end: end) { pte, entry in
             if !writable {
@@ -37,6 +43,12 @@ extension UserPageTables: VMAPageOps {
     /// (huge PMDs are split first unless both ends are PMD aligned; the model splits
     /// them). Anonymous folios keep their index (mremap moves vm_pgoff with the VMA).
     public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
+        mm.withMMUNotifier(.unmap, start: oldAddr, end: oldAddr &+ length, machine: machine) {
+            movePageTablesNotified(from: from, oldAddr: oldAddr, to: to, newAddr: newAddr, length: length)
+        }
+    }
+
+    private func movePageTablesNotified(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
         var offset: UInt64 = 0
         while offset < length {
             let src = oldAddr + offset, dst = newAddr + offset
