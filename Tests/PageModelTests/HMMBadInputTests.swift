@@ -85,11 +85,8 @@ import Testing
     /// On MIGRATE_TO_DEV (coherent too): one page stays behind (-ENOENT), bytes intact.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func failAllocEndsConsistent(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
         let n = 16
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: n)
         var buffer: [UInt8] = []
         mirror.setFlags(DeviceMirror.flagFailAlloc)
         #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer) }
@@ -112,11 +109,8 @@ import Testing
     /// the free list and every backing page freed.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func releaseAndExitLeakNothing(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
         let n = 32
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
         let child = try process.fork()

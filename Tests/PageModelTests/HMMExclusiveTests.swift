@@ -25,11 +25,8 @@ import Testing
     /// (each page's first access faults the PTE back), sees i + 1, and CHECK_EXCLUSIVE is 0.
     @Test(arguments: Design.allCases)
     func exclusive(_ design: Design) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.exclusive(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
         #expect(buffer == data)
@@ -54,11 +51,8 @@ import Testing
     /// pattern), mprotect(PROT_READ) and a device WRITE is -EPERM.
     @Test(arguments: Design.allCases)
     func exclusiveMprotect(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.exclusive(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
         #expect(buffer == data)
@@ -75,11 +69,8 @@ import Testing
     /// write-protected in both, the page shared: mapcount 2) before copying them.
     @Test(arguments: Design.allCases)
     func exclusiveCow(_ design: Design) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.exclusive(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
         let child = try process.fork()

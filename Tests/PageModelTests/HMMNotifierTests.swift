@@ -57,11 +57,8 @@ import Testing
     /// would have written).
     @Test(arguments: Design.allCases)
     func forkInvalidatesDevicePageTable(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.write(addr: addr, npages: UInt64(n), from: data).faults == 1)
         let child = try process.fork()
