@@ -72,6 +72,31 @@ import Testing
         child.exit()
     }
 
+    /// mprotect() of device-resident memory: PROTECTION_VMA empties the device's page
+    /// table (it is not a MIGRATE event), and change_pte_range() makes each writable
+    /// device-private entry readable (type 29): the snapshot is DEV_PRIVATE_LOCAL|READ
+    /// (0x21) and a device WRITE is -EPERM; the CPU reads the data home read-only and,
+    /// after mprotect(RW), writes it.
+    @Test(arguments: HMMMigrateTests.designs)
+    func mprotectOfDeviceResidentMemory(_ design: Design) throws {
+        let n = 4
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
+        #expect(Self.ptCount(mirror) == n)
+        try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [.read])
+        #expect(Self.ptCount(mirror) == 0)
+        let entry = try #require(process.tables.withPTELock(addr) { slot, _ in slot.load() })
+        #expect(entry.swapEntry?.type == 29)
+        #expect(try mirror.snapshot(addr: addr, npages: UInt64(n)).1 == [0x21, 0x21, 0x21, 0x21])
+        #expect(throws: Errno.EPERM) { try mirror.write(addr: addr, npages: UInt64(n), from: data) }
+        #expect(try process.read(addr, count: data.count) == data)
+        #expect(mirror.device.pagesInUse == 0)
+        try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [.read, .write])
+        try process.write([0xab], at: addr)
+        #expect(try process.read(addr, count: 2) == [0xab, data[1]])
+    }
+
     /// exit_mmap(): RELEASE over the whole address space empties the device page table.
     @Test(arguments: Design.allCases)
     func exitEmptiesDevicePageTable(_ design: Design) throws {

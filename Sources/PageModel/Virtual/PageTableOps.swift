@@ -29,7 +29,7 @@ extension UserPageTables: VMAPageOps {
 
     private func changeProtectionNotified(_ vma: VMA, start: UInt64, end: UInt64) {
         let writable = vma.flags.contains(.write)
-        forEachPresentPTE(vma, start: start, end: end) { pte, entry in
+        forEachPresentPTE(vma, start: start, end: end, nonPresent: readOnlyDevicePrivateEntry) { pte, entry in
             if !writable {
                 if entry.isWritable { pte.store(entry.wrprotected) }
             } else if !entry.isWritable, !vma.flags.contains(.shared), let folio = normalFolio(entry),
@@ -122,7 +122,9 @@ extension UserPageTables: VMAPageOps {
 
     /// Runs `body` on every present PTE in `[start, end)` under its table's lock
     /// (huge PMDs in the range are split first).
-    func forEachPresentPTE(_ vma: VMA, start: UInt64, end: UInt64, _ body: (EntrySlot, PTE) -> Void) {
+    /// `nonPresent`, when given, sees every other entry that is not pte_none.
+    func forEachPresentPTE(_ vma: VMA, start: UInt64, end: UInt64, nonPresent: ((EntrySlot, PTE) -> Void)? = nil,
+                           _ body: (EntrySlot, PTE) -> Void) {
         var addr = start
         while addr < end {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, end)
@@ -136,7 +138,7 @@ extension UserPageTables: VMAPageOps {
             for i in 0..<Int((next - addr) >> Paging.pageShift) {
                 let pte = slot(entry.pfn, first + i)
                 let value = pte.load()
-                if value.isPresent { body(pte, value) }
+                if value.isPresent { body(pte, value) } else if let nonPresent, !value.isNone { nonPresent(pte, value) }
             }
             unlockTable(entry.pfn)
         }
