@@ -97,6 +97,29 @@ import Testing
         #expect(try process.read(addr, count: 2) == [0xab, data[1]])
     }
 
+    /// try_to_migrate_one() and try_to_unmap_one() (MMU_NOTIFY_CLEAR): after the CPU's
+    /// page migration (move_pages()) or MADV_PAGEOUT to swap, the device no longer maps
+    /// the old page; READ faults again (faults == 1) and reads the data from where it is
+    /// now, never from the freed frame.
+    @Test(arguments: Design.allCases)
+    func pageMigrationAndSwapOutInvalidate(_ design: Design) throws {
+        let n = 4
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n)
+        _ = try machine.swap.swapon(slots: 256)
+        var buffer: [UInt8] = []
+        #expect(try mirror.read(addr: addr, npages: UInt64(n), into: &buffer).faults == 1)
+        let before = mirror.pt.withLock { $0[addr >> 12]?.pfn }
+        #expect(process.migrate(addr, length: 4096, toNode: nil).migrated.count == 1)
+        #expect(mirror.pt.withLock { $0[addr >> 12] } == nil)
+        #expect(try mirror.read(addr: addr, npages: UInt64(n), into: &buffer) == DeviceMirror.Result(cpages: n, faults: 1))
+        #expect(buffer == data)
+        #expect(mirror.pt.withLock { $0[addr >> 12]?.pfn } != before)
+        try process.mm.madvise(addr: addr + (2 << 12), length: 1 << 12, advice: .pageOut)
+        #expect(mirror.pt.withLock { $0[(addr >> 12) + 2] } == nil)
+        #expect(try mirror.read(addr: addr, npages: UInt64(n), into: &buffer) == DeviceMirror.Result(cpages: n, faults: 1))
+        #expect(buffer == data)
+    }
+
     /// exit_mmap(): RELEASE over the whole address space empties the device page table.
     @Test(arguments: Design.allCases)
     func exitEmptiesDevicePageTable(_ design: Design) throws {
