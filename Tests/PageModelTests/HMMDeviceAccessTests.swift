@@ -6,8 +6,8 @@
 // expected count is the kernel's (cpages == npages, faults == 1).
 //
 // Designs: the struct page designs but lru-pinned-rearranged (see HMMMigrateTests).
-// Not ported yet: file_read/file_write, the THP/hugetlb snapshots (compound),
-// mixedmap, anon_teardown (a race) and the hmm2 cases; no mmu interval notifier yet.
+// Not here: the THP/hugetlb snapshots (compound), mixedmap (the mirror is not a file);
+// the other cases are in HMMSelftestPortTests, HMMNotifierTests, HMMExclusiveTests.
 import PageLayout
 @testable import PageModel
 import Testing

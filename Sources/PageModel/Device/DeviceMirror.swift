@@ -3,8 +3,8 @@
 // dmirror_migrate_to_system(), dmirror_snapshot(), dmirror_fops_unlocked_ioctl()).
 //
 // Deliberate difference: the device page table maps virtual pfns to the pfn holding the
-// data (backing page or coherent page) and a WRITE tag, and no mmu interval notifier
-// invalidates it yet (only the mirror's own migrations and evictions do).
+// data (backing page or coherent page) and its tag. The mmu interval notifier that
+// keeps it coherent with the CPU page tables is in DeviceMirrorNotifier.swift.
 import Synchronization
 
 /// `struct dmirror`: one open file of a mirror device, bound to one process; its device
@@ -12,8 +12,11 @@ import Synchronization
 public final class DeviceMirror: @unchecked Sendable {
     public let device: DeviceMirrorDevice
     public let process: Process
-    /// Virtual pfn -> (pfn holding the data, WRITE tag).
-    let pt = Mutex<[UInt64: (pfn: Int, write: Bool)]>([:])
+    /// Virtual pfn -> the pfn holding the data and its tag (`dmirror->pt`).
+    let pt = Mutex<[UInt64: DPTEntry]>([:])
+    /// `dmirror->notifier`: one interval notifier over the whole address space.
+    /// nil once closed.
+    var notifier: MMUIntervalNotifier?
     private let flags = Atomic<UInt64>(0)
     public static let flagFailAlloc: UInt64 = 1 << 0
 
@@ -21,7 +24,10 @@ public final class DeviceMirror: @unchecked Sendable {
     public init(device: DeviceMirrorDevice, process: Process) {
         self.device = device
         self.process = process
+        openNotifier()
     }
+
+    deinit { close() }
 
     /// `struct hmm_dmirror_cmd`'s results.
     public struct Result: Equatable, Sendable {
@@ -42,7 +48,7 @@ public final class DeviceMirror: @unchecked Sendable {
     func eraseData(_ pfn: Int) { pt.withLock { pt in pt = pt.filter { $0.value.pfn != pfn } } }
 
     /// The ioctl entry's checks: page-aligned `addr`, no overflow, not empty.
-    private func range(_ addr: UInt64, _ npages: UInt64) throws(Errno) -> (UInt64, UInt64) {
+    func range(_ addr: UInt64, _ npages: UInt64) throws(Errno) -> (UInt64, UInt64) {
         guard addr & (UserVM.pageSize - 1) == 0, npages > 0, npages <= UInt64.max >> UserVM.pageShift else { throw .EINVAL }
         let (end, overflow) = addr.addingReportingOverflow(npages << UserVM.pageShift)
         guard !overflow else { throw .EINVAL }
@@ -97,7 +103,7 @@ public final class DeviceMirror: @unchecked Sendable {
             for i in 0..<args.npages where args.src[i] & MigratePFN.migrate != 0 {
                 guard let dpfn = MigratePFN.pfn(args.dst[i]), let dpage = device.machine.page(dpfn), let data = device.dataPfn(dpage) else { continue }
                 device.noteUser(dpfn, self)
-                pt[(args.start >> UserVM.pageShift) + UInt64(i)] = (data, args.dst[i] & MigratePFN.write != 0)
+                pt[(args.start >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: args.dst[i] & MigratePFN.write != 0)
             }
         }
     }
@@ -175,22 +181,35 @@ public final class DeviceMirror: @unchecked Sendable {
     }
 
     /// Linux: `dmirror_fault()` -> `dmirror_range_fault()` -> `dmirror_do_fault()`: in
-    /// 64-page chunks, hmm_range_fault() with REQ_FAULT (|REQ_WRITE) and the results into
-    /// the device page table (this device's own private pages by their backing page).
+    /// 32-page chunks, hmm_range_fault() with REQ_FAULT (|REQ_WRITE) inside an
+    /// mmu_interval_read_begin()/read_retry() section, and the results into the device
+    /// page table (this device's own private pages by their backing page). A collision
+    /// with an invalidation starts the chunk again (the kernel gives up with -EBUSY after
+    /// HMM_RANGE_DEFAULT_TIMEOUT, 1 s; the model after as many tries as the chunk has pages).
     private func fault(_ start: UInt64, _ end: UInt64, write: Bool) throws(Errno) {
         let tables = process.tables
         var addr = start
         while addr < end {
-            let next = min(end, addr &+ (64 << UserVM.pageShift))
+            let next = min(end, addr &+ (32 << UserVM.pageShift))
             var range = HMMRange(start: addr, end: next, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
                                  devPrivateOwner: device.owner)
-            try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
-            pt.withLock { pt in
-                for (i, value) in range.hmmPfns.enumerated() where value & HMMPFN.valid != 0 {
-                    let pfn = Int(value & HMMPFN.pfnMask)
-                    let data = device.machine.page(pfn).flatMap { device.machine.isZoneDevice(pfn) ? device.dataPfn($0) : pfn } ?? pfn
-                    pt[(addr >> UserVM.pageShift) + UInt64(i)] = (data, value & HMMPFN.write != 0)
+            var tries = 0
+            while true {
+                tries += 1
+                guard tries <= 64 else { throw .EBUSY }
+                guard let notifier else { throw .EINVAL }
+                let seq = notifier.readBegin()
+                try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+                let stored = pt.withLock { pt -> Bool in
+                    if notifier.readRetry(seq) { return false }
+                    for (i, value) in range.hmmPfns.enumerated() where value & HMMPFN.valid != 0 {
+                        let pfn = Int(value & HMMPFN.pfnMask)
+                        let data = device.machine.page(pfn).flatMap { device.machine.isZoneDevice(pfn) ? device.dataPfn($0) : pfn } ?? pfn
+                        pt[(addr >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: value & HMMPFN.write != 0)
+                    }
+                    return true
                 }
+                if stored { break }
             }
             addr = next
         }
@@ -226,7 +245,7 @@ public final class DeviceMirror: @unchecked Sendable {
 
     /// Linux: `dmirror_do_read()`: copy each page of the device pt into the buffer;
     /// ENOENT at the first page the device does not map.
-    private func read(_ start: UInt64, _ end: UInt64, into buffer: inout [UInt8]) throws(Errno) -> Result {
+    func read(_ start: UInt64, _ end: UInt64, into buffer: inout [UInt8]) throws(Errno) -> Result {
         let count = Int((end - start) >> UserVM.pageShift)
         var result = Result()
         var out = [UInt8](repeating: 0, count: count << UserVM.pageShift)

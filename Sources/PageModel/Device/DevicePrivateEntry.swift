@@ -105,6 +105,15 @@ extension UserPageTables {
         return readable
     }
 
+    /// Linux: the device-private arm of `change_pte_range()` (mm/mprotect.c): whatever the
+    /// new protection, a writable device-private entry becomes readable ("a protection
+    /// check is difficult"); the page comes home read-only and a write faults as usual.
+    /// The caller holds the table lock.
+    func readOnlyDevicePrivateEntry(_ pte: EntrySlot, _ entry: PTE) {
+        guard entry.softLeaf == .devicePrivateWrite, let pfn = entry.devicePfn else { return }
+        pte.store(.devicePrivate(pfn: pfn, write: false))
+    }
+
     /// Linux: the device-private arm of `zap_nonpresent_ptes()`: the entry's mapping and
     /// reference go; the last one returns the page to its driver (folio_free()).
     func zapDevicePrivateEntry(_ entry: PTE) {

@@ -2,9 +2,9 @@
 // page tables over a range, faulting pages in where the request flags demand it, taking
 // no page references.
 //
-// Deliberate difference: no mmu interval notifier yet, so there is no sequence count and
-// no -EBUSY from an invalidation; the caller holds the mmap_lock for read throughout, so
-// nothing can change the tables between the walk and its use.
+// Deliberate difference: `struct hmm_range` has no notifier, so the walk itself never
+// checks mmu_interval_check_retry() (-EBUSY); its caller brackets it with
+// mmu_interval_read_begin()/read_retry() (dmirror_range_fault(), DeviceMirror.swift).
 
 /// The HMM_PFN_* bits of an `hmm_pfns[]` entry [include/linux/hmm.h].
 public enum HMMPFN {

@@ -78,7 +78,11 @@ extension UserPageTables {
         args.dst = Array(repeating: 0, count: nr)
         args.cpages = 0
         args.npages = 0
-        migrateVMACollect(&args)
+        // migrate_vma_collect(): MMU_NOTIFY_MIGRATE with the pgmap owner, so that a device
+        // can tell its own migrations from other invalidations.
+        mm.withMMUNotifier(.migrate, start: args.start, end: args.end, owner: args.pgmapOwner, machine: machine) {
+            migrateVMACollect(&args)
+        }
         if args.cpages > 0 { args.cpages = machine.migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
     }
 

@@ -63,6 +63,9 @@ public final class MM: @unchecked Sendable {
     /// pages, so that GUP-fast can see it raced with fork (gup_fast(), FOLL_PIN).
     public let writeProtectSeq = ManagedAtomic<UInt64>(0)
 
+    /// mm->notifier_subscriptions (MMUNotifier.swift).
+    public let notifierSubscriptions = MMUNotifierSubscriptions()
+
     /// mm->flags (MMF_*), atomic as the kernel's bitmap ops are.
     private let flagWord: ManagedAtomic<UInt64>
     /// The VMAs (mm->mm_mt). Guarded by mmapLock.

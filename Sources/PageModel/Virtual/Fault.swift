@@ -168,6 +168,16 @@ extension UserPageTables {
         let zero = old == nil && machine.isZeroPfn(orig.pfn)
         guard let new = machine.folioAlloc(zero ? userGFP(flags).union(.zero) : userGFP(flags)) else { return .oom }
         if !zero { machine.frames.copy(from: orig.pfn, to: new.pfn) }
+        let page = address & ~(UserVM.pageSize - 1)
+        return mm.withMMUNotifier(.clear, start: page, end: page &+ UserVM.pageSize, machine: machine) {
+            wpPageCopyInstall(vma, address: address, pte: pte, table: table, orig: orig, old: old, new: new,
+                              anonVMA: anonVMA, unshare: unshare)
+        }
+    }
+
+    /// The locked half of `wp_page_copy()`, inside its MMU_NOTIFY_CLEAR bracket.
+    private func wpPageCopyInstall(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, orig: PTE, old: Folio?, new: Folio,
+                                   anonVMA: AnonVMA, unshare: Bool) -> VMFault {
         lockTable(table)
         guard pte.load() == orig else {
             unlockTable(table)

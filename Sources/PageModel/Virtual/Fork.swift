@@ -52,8 +52,15 @@ extension UserPageTables {
 
     /// Linux: `copy_page_range()` for one VMA.
     func copyPageRange(dst: UserPageTables, dstVMA: VMA, srcVMA vma: VMA) throws(Errno) {
+        // A COW mapping's parent PTEs are write-protected: MMU_NOTIFY_PROTECTION_PAGE.
+        guard Self.isCOWMapping(vma.flags) else { return try copyPageRangeNotified(dst: dst, srcVMA: vma, cow: false) }
+        try mm.withMMUNotifier(.protectionPage, start: vma.start, end: vma.end, machine: machine) { () throws(Errno) in
+            try copyPageRangeNotified(dst: dst, srcVMA: vma, cow: true)
+        }
+    }
+
+    private func copyPageRangeNotified(dst: UserPageTables, srcVMA vma: VMA, cow: Bool) throws(Errno) {
         var addr = vma.start
-        let cow = Self.isCOWMapping(vma.flags)
         while addr < vma.end {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, vma.end)
             defer { addr = next }
@@ -88,6 +95,10 @@ extension UserPageTables {
             var entry = src.load()
             if entry.isNone { continue }
             let target = dst.slot(dstTable, first + i)
+            if entry.softLeaf == .deviceExclusive {
+                // copy_nonpresent_pte(): restore the original PTE, then copy it as present.
+                entry = restoreExclusivePTE(vma, slot: src, entry: entry)
+            }
             if entry.isPresent {
                 if let folio = normalFolio(entry) {
                     if machine.folioIsAnon(folio) {

@@ -68,6 +68,8 @@ extension MM {
     public func exitMmap() {
         mmapLock.withWriteLock {
             let all = tree.vmas
+            // mmu_notifier_release(): secondary MMUs drop everything before any page goes.
+            if let machine = (pageOps as? UserPageTables)?.machine { mmuNotifierRelease(machine: machine) }
             guard let first = all.first, let last = all.last else { return }
             for vma in all { pageOps.unmapRange(vma, start: vma.start, end: vma.end) }
             pageOps.freePageTables(start: first.start, end: last.end, floor: 0, ceiling: 0)

@@ -130,6 +130,9 @@ extension Machine {
         var ok = true
         let walked = rmapWalk(src) { site in
             site.tables.splitHugePMDs(of: src, in: site)
+            // try_to_migrate_one(): MMU_NOTIFY_CLEAR over the folio's range in this VMA.
+            return site.mm.withMMUNotifier(.clear, start: site.address, end: min(site.vma.end, site.address &+ UInt64(src.nrPages) << 12),
+                                           machine: self) { () -> Bool in
             forEachMappingPTE(src, in: site) { slot, entry, pfn, huge in
                 // page_vma_mapped_walk() also finds device-private entries (check_pte()).
                 guard entry.isPresent || entry.isDevicePrivate, !huge else { return true }
@@ -151,6 +154,7 @@ extension Machine {
                 return true
             }
             return ok
+            }
         }
         return ok && walked
     }

@@ -29,10 +29,7 @@ extension UserPageTables {
             // ZONE_DEVICE migrate_to_ram() belongs to the device model (Device/).
             return devicePrivateFault(vma, address: address, pte: pte, table: table, entry: entry, flags: flags)
         case .deviceExclusive:
-            // remove_device_exclusive_entry() is not modelled yet.
-            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: entry.swapEntry?.offset,
-                                                  reason: "do_swap_page: \(entry.softLeaf) entry without a migrate_to_ram() handler"))
-            return .sigbus
+            return removeDeviceExclusiveEntry(vma, address: address, pte: pte, table: table, entry: entry)
         case .swap:
             return swapIn(vma, address: address, pte: pte, table: table, entry: entry, flags: flags)
         }

@@ -22,8 +22,14 @@ extension UserPageTables: VMAPageOps {
     /// reuses or copies, as `can_change_pte_writable()` allows only exclusive anon pages
     /// to be made writable at once: the model makes those writable too).
     public func changeProtection(_ vma: VMA, start: UInt64, end: UInt64) {
+        mm.withMMUNotifier(.protectionVMA, start: start, end: end, machine: machine) {
+            changeProtectionNotified(vma, start: start, end: end)
+        }
+    }
+
+    private func changeProtectionNotified(_ vma: VMA, start: UInt64, end: UInt64) {
         let writable = vma.flags.contains(.write)
-        forEachPresentPTE(vma, start: start, end: end) { pte, entry in
+        forEachPresentPTE(vma, start: start, end: end, nonPresent: readOnlyDevicePrivateEntry) { pte, entry in
             if !writable {
                 if entry.isWritable { pte.store(entry.wrprotected) }
             } else if !entry.isWritable, !vma.flags.contains(.shared), let folio = normalFolio(entry),
@@ -37,6 +43,12 @@ extension UserPageTables: VMAPageOps {
     /// (huge PMDs are split first unless both ends are PMD aligned; the model splits
     /// them). Anonymous folios keep their index (mremap moves vm_pgoff with the VMA).
     public func movePageTables(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
+        mm.withMMUNotifier(.unmap, start: oldAddr, end: oldAddr &+ length, machine: machine) {
+            movePageTablesNotified(from: from, oldAddr: oldAddr, to: to, newAddr: newAddr, length: length)
+        }
+    }
+
+    private func movePageTablesNotified(from: VMA, oldAddr: UInt64, to: VMA, newAddr: UInt64, length: UInt64) -> UInt64 {
         var offset: UInt64 = 0
         while offset < length {
             let src = oldAddr + offset, dst = newAddr + offset
@@ -110,7 +122,9 @@ extension UserPageTables: VMAPageOps {
 
     /// Runs `body` on every present PTE in `[start, end)` under its table's lock
     /// (huge PMDs in the range are split first).
-    func forEachPresentPTE(_ vma: VMA, start: UInt64, end: UInt64, _ body: (EntrySlot, PTE) -> Void) {
+    /// `nonPresent`, when given, sees every other entry that is not pte_none.
+    func forEachPresentPTE(_ vma: VMA, start: UInt64, end: UInt64, nonPresent: ((EntrySlot, PTE) -> Void)? = nil,
+                           _ body: (EntrySlot, PTE) -> Void) {
         var addr = start
         while addr < end {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, end)
@@ -124,7 +138,7 @@ extension UserPageTables: VMAPageOps {
             for i in 0..<Int((next - addr) >> Paging.pageShift) {
                 let pte = slot(entry.pfn, first + i)
                 let value = pte.load()
-                if value.isPresent { body(pte, value) }
+                if value.isPresent { body(pte, value) } else if let nonPresent, !value.isNone { nonPresent(pte, value) }
             }
             unlockTable(entry.pfn)
         }

@@ -174,6 +174,9 @@ extension Machine {
         var ok = true
         let walked = rmapWalk(folio) { site in
             site.tables.splitHugePMDs(of: folio, in: site)
+            // try_to_unmap_one(): MMU_NOTIFY_CLEAR over the folio's range in this VMA.
+            return site.mm.withMMUNotifier(.clear, start: site.address, end: min(site.vma.end, site.address &+ UInt64(folio.nrPages) << 12),
+                                           machine: self) { () -> Bool in
             forEachMappingPTE(folio, in: site) { slot, entry, pfn, huge in
                 guard entry.isPresent, !huge else { return true }
                 let page = Page(unchecked: pfn, context)
@@ -209,6 +212,7 @@ extension Machine {
                 return true
             }
             return ok
+            }
         }
         return ok && walked
     }

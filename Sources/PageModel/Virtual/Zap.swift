@@ -11,6 +11,13 @@ extension UserPageTables {
     /// Returns the pages that were mapped. The caller holds the mmap_lock.
     @discardableResult
     func zapRange(_ vma: VMA, start: UInt64, end: UInt64, dropMarkers: Bool) -> Int {
+        // unmap_vmas() notifies MMU_NOTIFY_UNMAP, zap_page_range_single() MMU_NOTIFY_CLEAR.
+        mm.withMMUNotifier(dropMarkers ? .unmap : .clear, start: start, end: end, machine: machine) {
+            zapRangeNotified(vma, start: start, end: end, dropMarkers: dropMarkers)
+        }
+    }
+
+    private func zapRangeNotified(_ vma: VMA, start: UInt64, end: UInt64, dropMarkers: Bool) -> Int {
         var zapped = 0
         var addr = start
         let mapping = vma.isAnonymous ? nil : fileMapping(vma)
@@ -71,11 +78,11 @@ extension UserPageTables {
             case .swap:
                 pte.store(PTE(rawValue: 0))
                 if let swapEntry = entry.swapEntry { machine.swapFree(swapEntry) }
-            case .devicePrivateRead, .devicePrivateWrite:
+            case .devicePrivateRead, .devicePrivateWrite, .deviceExclusive:
                 pte.store(PTE(rawValue: 0))
                 zapDevicePrivateEntry(entry)
             default:
-                // Migration and device-exclusive entries hold no reference of their own here; the
+                // Migration entries hold no reference of their own here; the
                 // migration or device code finds the entry gone and keeps its folio.
                 pte.store(PTE(rawValue: 0))
             }
