@@ -28,7 +28,7 @@ struct MachineCommand: ParsableCommand {
     @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
     var arch: String = Arch.x86_64.rawValue
 
-    @Option(help: "Kernel version of the model machine: 6.19 (the model's own), 6.18 or 6.12. The memmap gets that version's struct page and folio layout and enum pageflags (flag bits, node and zone fields); the code that runs (allocator, rmap, GUP, the designs) stays v6.19's. 5.15, 6.1 and 6.6 are refused with the reason (their folios lack words the model keeps); they are available to flags, layout and census.")
+    @Option(help: "Kernel version of the model machine: 6.19 (the model's own), 6.18, 6.12 or 6.6. The memmap gets that version's struct page and folio layout, enum pageflags (flag bits, node and zone fields) and page_type encoding (6.6: PAGE_TYPE_BASE, PG_slab); the code that runs (allocator, rmap, GUP, the designs) stays v6.19's. 5.15 and 6.1 are refused with the reason (their folios lack words the model keeps); they are available to flags, layout and census.")
     var kernel: String?
 
     @Option(help: "text or json.")

@@ -43,13 +43,53 @@ import Testing
         #expect(page1.load32(atOffset: 96 - 64) == 4)
     }
 
-    /// 5.15, 6.1 and 6.6 are refused with the reason; so is a design other than mainline
-    /// on an older version.
+    /// 6.6 (linux-6.6.y include/linux/page-flags.h:100-139): PG_slab is flag 11 and
+    /// PG_mlocked 21; page_type is PAGE_TYPE_BASE 0xf0000000 with a cleared bit, so a free
+    /// block's head reads 0xffffff7f (PG_buddy 0x80) and a slab keeps _mapcount's -1.
+    @Test func memmapIn66Encoding() throws {
+        let machine = try machine(.v6_6)
+        let page = try #require(machine.allocPages([.kernel], order: 0))
+        page.setFlag(machine.flagBits.mlocked)
+        #expect(page.loadWord(atOffset: 0).map { $0 & (1 << 21) != 0 } == true)
+        let cache = try machine.kmemCacheCreate(name: "test-6.6", size: 256)
+        let object = try #require(machine.kmemCacheAlloc(cache))
+        var slabHeads = 0, buddyHeads = 0, pgtyBuddy = 0
+        for pfn in 0..<(256 << 8) {
+            guard let p = machine.page(pfn), let flags = p.loadWord(atOffset: 0), let type = p.load32(atOffset: 48) else { continue }
+            if flags & (1 << 11) != 0 {
+                slabHeads += 1
+                #expect(type == UInt32.max)
+            }
+            if type == 0xffff_ff7f { buddyHeads += 1 }
+            if type >> 24 == 0xf0 { pgtyBuddy += 1 }
+        }
+        #expect(slabHeads >= 1 && buddyHeads >= 1 && pgtyBuddy == 0)
+        machine.kmemCacheFree(cache, object)
+        #expect(machine.selfCheck().passed)
+    }
+
+    /// prep_compound_head() of 6.6 (mm/internal.h) on its folio (mm_types.h): page 1's
+    /// _flags_1 holds the order, _entire_mapcount 88 = -1, _nr_pages_mapped 92 = 0,
+    /// _pincount 96 = 0, _folio_nr_pages 100 = 1 << order.
+    @Test func largeFolioIn66Layout() throws {
+        let machine = try machine(.v6_6)
+        let head = try #require(machine.allocPages([.kernel, .comp], order: 2))
+        let page1 = try #require(machine.page(head.pfn + 1))
+        #expect(page1.loadWord(atOffset: 0).map { $0 & 0xff } == 2)
+        #expect(page1.load32(atOffset: 88 - 64) == UInt32.max)
+        #expect(page1.load32(atOffset: 92 - 64) == 0)
+        #expect(page1.load32(atOffset: 96 - 64) == 0)
+        #expect(page1.load32(atOffset: 100 - 64) == 4)
+    }
+
+    /// 5.15 and 6.1 are refused with the reason; so is a design other than mainline on an
+    /// older version.
     @Test func olderVersionsAreRefused() throws {
-        for version in [KernelVersion.v5_15, .v6_1, .v6_6] {
+        for version in [KernelVersion.v5_15, .v6_1] {
             #expect(ModelLayout.refusal(version)?.contains("_large_mapcount") == true)
             #expect(throws: MachineError.self) { try machine(version) }
         }
+        #expect(ModelLayout.refusal(.v6_6) == nil)
         var kernel = try KernelConfig.preset(Arch.x86_64.defaultPresetName)
         kernel.kernel = .v6_12
         #expect(throws: MachineError.self) { try Machine(config: MachineConfig(ramBytes: 256 << 20, design: .memdesc32, kernel: kernel)) }

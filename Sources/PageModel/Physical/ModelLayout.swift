@@ -10,15 +10,18 @@ public struct ModelLayout: Sendable, Equatable {
     /// folio hold every word the model's (v6.19) code keeps, at the same meaning, and
     /// whose page_type is the PGTY_* top byte the model writes. 6.12's folio has
     /// `_large_mapcount`, `_entire_mapcount`, `_nr_pages_mapped`, `_pincount` and
-    /// `_folio_nr_pages` (no `_mm_ids`, which the model then leaves alone).
-    public static let modelKernels: [KernelVersion] = [.v6_12, .v6_18, .v6_19]
+    /// `_folio_nr_pages` (no `_mm_ids`, which the model then leaves alone). 6.6's has all
+    /// but `_large_mapcount`: the model keeps it in `_folio_avail`, the word 6.6 leaves
+    /// "available for use" at the same offset (a deliberate difference), and marks typed
+    /// pages and slabs 6.6's way (PAGE_TYPE_BASE, PG_slab).
+    public static let modelKernels: [KernelVersion] = [.v6_6, .v6_12, .v6_18, .v6_19]
 
     /// Why a model machine cannot be built for `kernel`, or nil when it can.
     public static func refusal(_ kernel: KernelVersion) -> String? {
         guard !modelKernels.contains(kernel) else { return nil }
         return "a model machine of Linux \(kernel) would need the model to keep large folios' mapcounts without _large_mapcount "
-            + "(6.6's folio has _folio_avail where 6.12 has it; 6.1 and 5.15 have neither) and to mark typed pages \(kernel)'s way (PAGE_TYPE_BASE with the type's bit clear, "
-            + "PG_slab as a page flag); the model machine runs on \(modelKernels.map(\.description).joined(separator: ", ")); "
+            + "or a free word for it, and a folio order and page count outside _flags_1 (\(kernel == .v5_15 ? "5.15 has no struct folio" : "6.1's folio has _folio_order and _total_mapcount")); "
+            + "the model machine runs on \(modelKernels.map(\.description).joined(separator: ", ")); "
             + "Linux \(kernel) is available to flags, layout and census"
     }
 
@@ -84,6 +87,10 @@ public struct ModelLayout: Sendable, Equatable {
     /// the table's struct page, or of its ptdesc descriptor in the memdesc designs.
     public var ptdescPtl = -1
 
+    /// page_type in the PAGE_TYPE_BASE encoding of kernels before 6.12 (a cleared type
+    /// bit) instead of the PGTY_* top byte (PageTypeBase).
+    public var pageTypeBase = false
+
     /// Whether folios are separately allocated descriptors (the scheme's answer).
     @inline(__always)
     public var foliosAreDescriptors: Bool { kind.foliosAreDescriptors }
@@ -135,7 +142,8 @@ extension ModelLayout {
         folioRefcount = at(folio, "_refcount")
         folioMemcgData = at(folio, "memcg_data")
         folioFlags1 = at(folio, "_flags_1")
-        folioLargeMapcount = at(folio, "_large_mapcount")
+        folioLargeMapcount = at(folio, "_large_mapcount", "_folio_avail")
+        pageTypeBase = kernel < .v6_12
         folioNrPagesMapped = at(folio, "_nr_pages_mapped")
         folioEntireMapcount = at(folio, "_entire_mapcount")
         folioPincount = at(folio, "_pincount")
