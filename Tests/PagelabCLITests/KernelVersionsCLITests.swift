@@ -63,4 +63,16 @@ import Testing
         #expect((section["rules"] as? [String])?.contains { $0.contains("PG_owner_2") } == true)
         #expect(section["bits_not_written"] is [Any])
     }
+
+    /// `machine --kernel 6.6` builds (JSON `kernel` says which layouts the memmap holds,
+    /// the text ends with the line on what stays v6.19's); 6.1 is one line, exit 2.
+    @Test func machineOfAnOlderKernel() throws {
+        let json = try CLI.run(["machine", "--ram", "256M", "--kernel", "6.6", "--format", "json"])
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(try object(json.stdout)["kernel"] as? String == "6.6")
+        let text = try CLI.run(["machine", "--ram", "256M", "--kernel", "6.12"])
+        #expect(text.stdout.contains("the code that ran is v6.19's"))
+        let refused = try CLI.run(["machine", "--ram", "256M", "--kernel", "6.1"])
+        #expect(refused.status == 2 && refused.stderr.split(separator: "\n").count == 1 && refused.stderr.contains("_folio_order"))
+    }
 }
