@@ -172,7 +172,8 @@ public struct KernelConfig: Sendable, Equatable {
                      lastCpupidNotInPageFlags: FlagsBudget(config: self).lastCpupidNotInPageFlags,
                      kmsan: isEnabled("KMSAN"),
                      mmID: isEnabled("MM_ID"),
-                     pageMapcount: isEnabled("PAGE_MAPCOUNT"))
+                     pageMapcount: isEnabled("PAGE_MAPCOUNT"),
+                     slabAllocator: slabAllocator)
     }
 
     // MARK: Parsing helpers

@@ -21,10 +21,13 @@ public struct LayoutConfig: Sendable, Equatable, Hashable, Codable {
     public var mmID: Bool
     /// CONFIG_PAGE_MAPCOUNT: folio `_nr_pages_mapped` is maintained.
     public var pageMapcount: Bool
+    /// CONFIG_SLUB, CONFIG_SLAB or CONFIG_SLOB: which arm of struct slab the kernel has
+    /// (SLAB and SLOB only before 6.8 and 6.4; SlabAllocators.swift).
+    public var slabAllocator: SlabAllocator
 
     public init(arch: Arch, memcg: Bool = true, slabObjExt: Bool = true, wantPageVirtual: Bool = false,
                 lastCpupidNotInPageFlags: Bool = false, kmsan: Bool = false,
-                mmID: Bool = true, pageMapcount: Bool = true) {
+                mmID: Bool = true, pageMapcount: Bool = true, slabAllocator: SlabAllocator = .slub) {
         self.arch = arch
         self.memcg = memcg
         self.slabObjExt = slabObjExt
@@ -33,6 +36,7 @@ public struct LayoutConfig: Sendable, Equatable, Hashable, Codable {
         self.kmsan = kmsan
         self.mmID = mmID
         self.pageMapcount = pageMapcount
+        self.slabAllocator = slabAllocator
     }
 
     /// BITS_PER_LONG / 8.

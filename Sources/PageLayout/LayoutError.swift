@@ -13,6 +13,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case invalidName(kind: String, name: String, reason: String)
     /// BTF cannot be read at all here: libbpf is missing (BTFReader.swift).
     case btfUnavailable(reason: String)
+    /// A configuration option the kernel version does not have (CONFIG_SLOB on 6.6).
+    case optionNotInVersion(option: String, version: String, reason: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum LayoutError: Error, Equatable, CustomStringConvertible {
             "bad \(kind) name '\(name)': \(reason)"
         case let .btfUnavailable(reason):
             "--btf is not available: \(reason)"
+        case let .optionNotInVersion(option, version, reason):
+            "\(option)=y is not an option of Linux \(version): \(reason)"
         }
     }
 }

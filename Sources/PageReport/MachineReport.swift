@@ -33,6 +33,9 @@ public struct MachineReport: Encodable, Sendable {
     public let design: String
     public let arch: String
     public let kernelConfig: String
+    /// The kernel version whose struct page, folio and page flags the memmap holds (the
+    /// code that runs is v6.19's whatever it says).
+    public let kernel: String
     public let ramBytes: UInt64
     public let nodes: Int
     public let pfns: Int
@@ -68,7 +71,7 @@ public struct MachineReport: Encodable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case design, arch, nodes, pfns, descriptors, zones, buddyinfo
+        case design, arch, nodes, pfns, descriptors, zones, buddyinfo, kernel
         case kernelConfig = "kernel_config", ramBytes = "ram_bytes", structPageSize = "struct_page_size"
         case memmapBytes = "memmap_bytes", descriptorBytes = "descriptor_bytes", pageExtBytes = "page_ext_bytes"
         case pageTableBytes = "page_table_bytes", reservedPages = "reserved_pages", initSeconds = "init_seconds"
@@ -82,6 +85,7 @@ public struct MachineReport: Encodable, Sendable {
         design = config.design.rawValue
         arch = config.arch.rawValue
         kernelConfig = config.kernel.source
+        kernel = config.kernel.kernel.description
         ramBytes = config.ramBytes
         nodes = config.nodes
         let loaded = check.loaded

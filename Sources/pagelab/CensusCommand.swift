@@ -89,18 +89,22 @@ struct CensusCommand: ParsableCommand {
         if pageTypes {
             return try write(PageTypesTable.render(census, raw: raw))
         }
+        // The version /proc/kpageflags is read as: --kernel, else one machine's own release.
+        let release = machines.count == 1 ? KernelVersion(release: census.info.kernelRelease).flatMap { KernelVersion.known.contains($0) ? $0 : nil } : nil
+        let kpageflags = (version ?? release).map(KernelPageFlags.Semantics.init)
         let structPage = CensusStructPage.size(for: machines.count == 1 ? census : Census(info: SnapshotInfo(kernelRelease: "")), kernel: version)
         let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides,
                                         structPageSize: structPage?.size)
         switch format {
-        case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds)))
+        case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds,
+                                                           kpageflags: kpageflags)))
         case .svg: try write(CensusSVG.render(census, costs: costs))
         case .png:
             guard let png = MemmapPicture.png(census) else {
                 throw ValidationError("--format png needs one machine's census (not a fleet of \(machines.count))")
             }
             try write(bytes: png)
-        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds)
+        default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds, kpageflags: kpageflags)
                            + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? ""))
         }
     }

@@ -28,7 +28,7 @@ struct MachineCommand: ParsableCommand {
     @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
     var arch: String = Arch.x86_64.rawValue
 
-    @Option(help: "Kernel version of the model machine: 6.19 (the model's own) or 6.18, whose struct page, folio and enum pageflags are v6.19's. Older versions are for flags, layout and census.")
+    @Option(help: "Kernel version of the model machine: 6.19 (the model's own), 6.18, 6.12 or 6.6. The memmap gets that version's struct page and folio layout, enum pageflags (flag bits, node and zone fields) and page_type encoding (6.6: PAGE_TYPE_BASE, PG_slab); the code that runs (allocator, rmap, GUP, the designs) stays v6.19's. 5.15 and 6.1 are refused with the reason (their folios lack words the model keeps); they are available to flags, layout and census.")
     var kernel: String?
 
     @Option(help: "text or json.")
@@ -40,16 +40,16 @@ struct MachineCommand: ParsableCommand {
     }
 
     func run() throws {
+        let arch = try Arch.named(arch)
+        var kernelConfig = try KernelConfig.preset(arch.defaultPresetName)
         if let kernel {
-            // The model runs v6.19's code on v6.19's descriptors; 6.18 has the same struct
-            // page, folio and enum pageflags (StructPageHistory.swift, PageFlagsHistory.swift).
-            let version = try KernelVersion.named(kernel)
-            guard version >= .v6_18 else {
-                throw ValidationError("the model machine runs v\(KernelVersion.reference)'s code and descriptors; Linux \(version) is available to flags, layout and census (--kernel \(version))")
-            }
+            // The memmap in that version's layout and flags; the code stays v6.19's
+            // (ModelLayout.modelKernels says which versions the model can hold).
+            kernelConfig.kernel = try KernelVersion.named(kernel)
+            if let refusal = ModelLayout.refusal(kernelConfig.kernel) { throw ValidationError(refusal) }
         }
         let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
-                                       design: try Design.named(design), arch: try Arch.named(arch))
+                                       design: try Design.named(design), arch: arch, kernel: kernelConfig)
         let progress = StageProgress(command: "machine")
         defer { progress.clear() }  // also when building fails: the error line starts clean
         progress.show("building a \(ram) \(design) machine")
@@ -59,6 +59,9 @@ struct MachineCommand: ParsableCommand {
         progress.clear()
         let report = MachineReport(machine: machine, check: check, peakRSSBytes: HostMemory.peakResidentBytes())
         emit(format == .json ? JSONOutput.string(report) : MachineText.render(report))
+        if kernelConfig.kernel != KernelVersion.reference, format == .text {
+            emit("\nkernel \(kernelConfig.kernel): the memmap holds Linux \(kernelConfig.kernel)'s struct page, folio and page flags; the code that ran is v\(KernelVersion.reference)'s\n")
+        }
         if !check.passed { throw ExitCode(1) }
     }
 }

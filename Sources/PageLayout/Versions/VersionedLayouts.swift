@@ -9,11 +9,14 @@ extension Layouts {
     /// member is `freelist_aba_t freelist_counter` (linux-6.18.y mm/slab.h:21-41; v6.19
     /// made it `struct freelist_counters` with `freelist_counters`). Older versions: their
     /// own struct page (StructPageHistory.swift); 6.6 and 6.12 also their folio, ptdesc
-    /// and slab (DescriptorHistory.swift); 6.1 its folio and SLUB slab (it has no
-    /// ptdesc); 5.15 has none of the three. The pin-tracking designs are
+    /// and slab (DescriptorHistory.swift); 6.1 its folio and slab (it has no ptdesc);
+    /// 5.15 has none of the three, and its "slab" is the members of struct page its
+    /// allocator uses. 6.1 and 6.6 take the allocator's struct slab (SLAB, SLOB:
+    /// SlabAllocators.swift); an allocator the version does not have is an error. The pin-tracking designs are
     /// variants of v6.19's layout, so an older version takes the mainline design only.
     public static func all(_ config: LayoutConfig, design: Design, kernel version: KernelVersion) throws(LayoutError)
         -> (structs: [StructLayout], omitted: String?) {
+        if let error = allocatorError(config.slabAllocator, version: version) { throw error }
         if version == .reference { return (all(config, design: design), nil) }
         guard design == .mainline else {
             throw .invalidName(kind: "design", name: design.rawValue,
@@ -24,12 +27,21 @@ extension Layouts {
         }
         guard let page = historicStructPage(config, version: version) else { return (all(config, design: design), nil) }
         if version == .v6_12 { return ([page, olderFolio(config, version: version), ptdesc612(config), slab612(config)], nil) }
-        if version == .v6_6 { return ([page, olderFolio(config, version: version), ptdesc66(config), slab66(config)], nil) }
+        if version == .v6_6 {
+            let slab = config.slabAllocator == .slab ? slab66SLAB(config) : slab66(config)
+            return ([page, olderFolio(config, version: version), ptdesc66(config), slab], nil)
+        }
         if version == .v6_1 {
-            return ([page, folio61(config), slab61(config)],
+            let slab = switch config.slabAllocator {
+            case .slub: slab61(config)
+            case .slab: slab61SLAB(config)
+            case .slob: slab61SLOB(config)
+            }
+            return ([page, folio61(config), slab],
                     "6.1 has no struct ptdesc (6.5 split it from struct page, whose page-table arm is shown)")
         }
-        return ([page], "5.15 has no struct folio (5.16), slab (5.17) or ptdesc (6.5): their fields are struct page's arms")
+        return ([page, slab515(page, allocator: config.slabAllocator)],
+                "5.15 has no struct folio (5.16), slab (5.17) or ptdesc (6.5): their fields are struct page's arms; the slab shown is what \(config.slabAllocator) uses of struct page")
     }
 
     /// sizeof(struct page) of kernel `version`'s mainline layout.

@@ -100,7 +100,7 @@ public final class Machine: @unchecked Sendable {
         checkAtFree = flagBits.checkAtFree
         checkAtPrep = flagBits.checkAtPrep
         zoneTypes = config.zones
-        layout = ModelLayout(config: layoutConfig, design: config.design)
+        layout = ModelLayout(config: layoutConfig, design: config.design, kernel: config.kernel.kernel)
         // The memmap is real host memory: refuse one the host cannot hold rather than be
         // killed for it (frame contents are sparse and cost only what is touched).
         let memmapBytes = UInt64(topology.sectionPresent.filter { $0 }.count * config.pagesPerSection * layout.pageSize)

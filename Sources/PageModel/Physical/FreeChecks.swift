@@ -29,7 +29,7 @@ extension Machine {
         // folio_test_anon(): FOLIO_MAPPING_ANON in the mapping's bit 0.
         if page.mapping & 1 != 0 { page.mapping = 0 }
         // Reset the page_type (which overlays _mapcount).
-        if PageType.hasType(page.pageType) { page.pageType = UInt32.max }
+        if page.hasType { page.pageType = UInt32.max }
         if let reason = badReason(page, checkFlags: checkAtFree) {
             badPage(page, reason: reason)
             bad += 1
@@ -115,7 +115,7 @@ extension Machine {
         let width = layout.wordSize * 2
         let pad = { (v: UInt64) -> String in let s = hex(v); return String(repeating: "0", count: max(0, width - s.count)) + s }
         var lines: [String] = []
-        let typed = PageType.hasType(page.pageType)
+        let typed = page.hasType
         let mapcount = typed ? 0 : Int(page.mapcountRaw) + 1
         lines.append("page: refcount:\(page.refcount) mapcount:\(mapcount) mapping:\(pad(page.mapping)) index:0x\(hex(page.index)) pfn:0x\(hex(UInt64(page.pfn)))")
         if page.isTail {
@@ -134,7 +134,8 @@ extension Machine {
             lines.append("memdesc: 0x\(pad(word)) (type \(word & MemdescWord.typeMask): \(type))")
         }
         if typed, let type = page.type {
-            lines.append("page_type: \(hex(UInt64(type.rawValue)))(\(type))")
+            let value = layout.pageTypeBase ? UInt64(page.pageType) : UInt64(type.rawValue)
+            lines.append("page_type: \(hex(value))(\(type))")
         }
         let words = stride(from: 0, to: layout.pageSize, by: layout.wordSize).map { pad(page.word($0)) }
         for start in stride(from: 0, to: words.count, by: 32 / layout.wordSize) {

@@ -6,6 +6,25 @@ import PageLayout
 /// have. Page offsets are from the start of a struct page; folio offsets from the start of
 /// the folio (the head struct page, or the folio descriptor in the memdesc designs).
 public struct ModelLayout: Sendable, Equatable {
+    /// The kernel versions a model machine can be built for: those whose struct page and
+    /// folio hold every word the model's (v6.19) code keeps, at the same meaning, and
+    /// whose page_type is the PGTY_* top byte the model writes. 6.12's folio has
+    /// `_large_mapcount`, `_entire_mapcount`, `_nr_pages_mapped`, `_pincount` and
+    /// `_folio_nr_pages` (no `_mm_ids`, which the model then leaves alone). 6.6's has all
+    /// but `_large_mapcount`: the model keeps it in `_folio_avail`, the word 6.6 leaves
+    /// "available for use" at the same offset (a deliberate difference), and marks typed
+    /// pages and slabs 6.6's way (PAGE_TYPE_BASE, PG_slab).
+    public static let modelKernels: [KernelVersion] = [.v6_6, .v6_12, .v6_18, .v6_19]
+
+    /// Why a model machine cannot be built for `kernel`, or nil when it can.
+    public static func refusal(_ kernel: KernelVersion) -> String? {
+        guard !modelKernels.contains(kernel) else { return nil }
+        return "a model machine of Linux \(kernel) would need the model to keep large folios' mapcounts without _large_mapcount "
+            + "or a free word for it, and a folio order and page count outside _flags_1 (\(kernel == .v5_15 ? "5.15 has no struct folio" : "6.1's folio has _folio_order and _total_mapcount")); "
+            + "the model machine runs on \(modelKernels.map(\.description).joined(separator: ", ")); "
+            + "Linux \(kernel) is available to flags, layout and census"
+    }
+
     public var kind: MemmapKind
     /// sizeof(long): pointer and flags words are this wide.
     public var wordSize: Int
@@ -68,18 +87,32 @@ public struct ModelLayout: Sendable, Equatable {
     /// the table's struct page, or of its ptdesc descriptor in the memdesc designs.
     public var ptdescPtl = -1
 
+    /// page_type in the PAGE_TYPE_BASE encoding of kernels before 6.12 (a cleared type
+    /// bit) instead of the PGTY_* top byte (PageTypeBase).
+    public var pageTypeBase = false
+
     /// Whether folios are separately allocated descriptors (the scheme's answer).
     @inline(__always)
     public var foliosAreDescriptors: Bool { kind.foliosAreDescriptors }
 }
 
 extension ModelLayout {
-    /// Resolves every offset from PageLayout's layouts of `design` on `config`: the only
-    /// place the model learns where a field is.
-    public init(config: LayoutConfig, design: Design) {
-        let page = Layouts.structPage(config, design: design)
-        let folio = Layouts.folio(config, design: design)
-        func at(_ layout: StructLayout, _ name: String) -> Int { layout.offset(of: name) ?? -1 }
+    /// Resolves every offset from PageLayout's layouts of `design` on `config` and kernel
+    /// `kernel`'s struct page and folio (`modelKernels`): the only place the model learns
+    /// where a field is. Members a version names differently are looked up by either
+    /// name (6.12's `index`, `_folio_nr_pages`; its folio's pgmap is struct page's).
+    public init(config: LayoutConfig, design: Design, kernel: KernelVersion = .reference) {
+        var page = Layouts.structPage(config, design: design)
+        var folio = Layouts.folio(config, design: design)
+        if kernel < .v6_18, let structs = try? Layouts.all(config, design: design, kernel: kernel).structs,
+           let historicPage = structs.first(where: { $0.name == "page" }),
+           let historicFolio = structs.first(where: { $0.name == "folio" }) {
+            page = historicPage
+            folio = historicFolio
+        }
+        func at(_ layout: StructLayout, _ names: String...) -> Int {
+            names.lazy.compactMap { layout.offset(of: $0) }.first ?? -1
+        }
         kind = MemmapKind(design: design)
         wordSize = config.wordSize
         pageSize = page.size
@@ -87,7 +120,7 @@ extension ModelLayout {
         link = at(page, "buddy_list")
         compoundHead = at(page, "compound_head")
         mapping = at(page, "mapping")
-        index = at(page, "__folio_index")
+        index = at(page, "__folio_index", "index")
         privateWord = at(page, "private")
         mapcount = at(page, "_mapcount")
         refcount = at(page, "_refcount")
@@ -101,7 +134,7 @@ extension ModelLayout {
         folioSize = folio.size
         folioFlags = at(folio, "flags")
         folioLru = at(folio, "lru")
-        folioPgmap = at(folio, "pgmap")
+        folioPgmap = folio.offset(of: "pgmap") ?? (kernel < .v6_18 ? at(page, "pgmap") : -1)
         folioMapping = at(folio, "mapping")
         folioIndex = at(folio, "index")
         folioPrivate = at(folio, "private")
@@ -109,13 +142,14 @@ extension ModelLayout {
         folioRefcount = at(folio, "_refcount")
         folioMemcgData = at(folio, "memcg_data")
         folioFlags1 = at(folio, "_flags_1")
-        folioLargeMapcount = at(folio, "_large_mapcount")
+        folioLargeMapcount = at(folio, "_large_mapcount", "_folio_avail")
+        pageTypeBase = kernel < .v6_12
         folioNrPagesMapped = at(folio, "_nr_pages_mapped")
         folioEntireMapcount = at(folio, "_entire_mapcount")
         folioPincount = at(folio, "_pincount")
         folioMmIdMapcount = at(folio, "_mm_id_mapcount")
         folioMmIds = at(folio, "_mm_ids")
-        folioNrPages = config.nrPagesInLargeFolio ? at(folio, "_nr_pages") : -1
+        folioNrPages = kernel < .v6_18 ? at(folio, "_folio_nr_pages") : config.nrPagesInLargeFolio ? at(folio, "_nr_pages") : -1
         folioDeferredList = at(folio, "_deferred_list")
         folioOrder = at(folio, "_order")
         folioPfn = at(folio, "pfn")

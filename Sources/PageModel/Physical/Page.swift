@@ -174,10 +174,27 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible, RawV
         nonmutating set { mapcountRaw = Int32(bitPattern: newValue) }
     }
 
-    /// The typed page's PGTY value, if it has one. Linux: `page_has_type()`.
+    /// The typed page's PGTY value, if it has one. Linux: `page_has_type()`. Before 6.12
+    /// (`ModelLayout.pageTypeBase`) the type is a cleared bit under PAGE_TYPE_BASE.
     public var type: PageType? {
         let value = pageType
+        if context.pointee.layout.pageTypeBase { return PageTypeBase.type(of: value) }
         return PageType.hasType(value) ? PageType(rawValue: UInt8(value >> 24)) : nil
+    }
+
+    /// Whether page_type holds a type rather than a mapcount. Linux: `page_has_type()`.
+    public var hasType: Bool {
+        context.pointee.layout.pageTypeBase ? PageTypeBase.hasType(pageType) : PageType.hasType(pageType)
+    }
+
+    /// `__SetPageBuddy()` and friends: PGTY_* in the top byte, or (before 6.12) the
+    /// type's bit cleared from -1. The caller knows the page has no type yet.
+    public func setType(_ type: PageType) {
+        if context.pointee.layout.pageTypeBase, let bit = PageTypeBase.bit(type) {
+            pageType = UInt32.max & ~bit
+        } else {
+            pageType = UInt32(type.rawValue) << 24
+        }
     }
 
     /// Linux: `page_ref_count()` (atomic_read, relaxed).

@@ -8,6 +8,8 @@ public struct PageFlagBits: Sendable, Equatable {
     public var head = -1, waiters = -1, active = -1, workingset = -1, ownerPriv1 = -1, owner2 = -1
     public var reserved = -1, private1 = -1, private2 = -1, reclaim = -1, swapbacked = -1
     public var unevictable = -1, mlocked = -1, hwpoison = -1
+    /// PG_slab: a page flag up to 6.9 (6.6's enum has it); -1 where slabs are a page type.
+    public var slab = -1
     /// NR_PAGEFLAGS: flags below this bit are flags; above are node/zone/section fields.
     public var count = 0
 
@@ -35,7 +37,7 @@ public struct PageFlagBits: Sendable, Equatable {
         ownerPriv1 = bit("PG_owner_priv_1"); owner2 = bit("PG_owner_2"); reserved = bit("PG_reserved")
         private1 = bit("PG_private"); private2 = bit("PG_private_2"); reclaim = bit("PG_reclaim")
         swapbacked = bit("PG_swapbacked"); unevictable = bit("PG_unevictable"); mlocked = bit("PG_mlocked")
-        hwpoison = bit("PG_hwpoison")
+        hwpoison = bit("PG_hwpoison"); slab = bit("PG_slab")
         count = members.count
     }
 }
@@ -73,4 +75,31 @@ public enum PageType: UInt8, Sendable, CaseIterable, CustomStringConvertible {
     public static func hasType(_ pageType: UInt32) -> Bool {
         Int32(bitPattern: pageType) < Int32(bitPattern: 0xff00_0000)
     }
+}
+
+/// page_type before the PGTY_* top byte (6.6 include/linux/page-flags.h): the word is -1
+/// (an unmapped _mapcount) with one type bit cleared, under PAGE_TYPE_BASE 0xf0000000.
+public enum PageTypeBase {
+    public static let base: UInt32 = 0xf000_0000
+    /// PG_buddy 0x80, PG_offline 0x100, PG_table 0x200, PG_guard 0x400; 6.6 has no
+    /// hugetlb, slab, zsmalloc or unaccepted page type.
+    public static func bit(_ type: PageType) -> UInt32? {
+        switch type {
+        case .buddy: 0x80
+        case .offline: 0x100
+        case .table: 0x200
+        case .guardPage: 0x400
+        default: nil
+        }
+    }
+
+    /// `PageBuddy()` and friends: `(page_type & (PAGE_TYPE_BASE | PG_x)) == PAGE_TYPE_BASE`.
+    public static func type(of pageType: UInt32) -> PageType? {
+        [PageType.buddy, .offline, .table, .guardPage].first { type in
+            bit(type).map { pageType & (base | $0) == base } ?? false
+        }
+    }
+
+    /// `page_has_type()` of 6.6: `(int)page->page_type < PAGE_MAPCOUNT_RESERVE` (-128).
+    public static func hasType(_ pageType: UInt32) -> Bool { Int32(bitPattern: pageType) < -128 }
 }

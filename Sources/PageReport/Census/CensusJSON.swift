@@ -97,16 +97,20 @@ public struct CensusJSON: Encodable {
     let warnings: [String]
     /// /proc/vmallocinfo's view; absent where it was not read.
     let vmalloc: CensusVmallocJSON?
+    /// What /proc/kpageflags means in the kernel version read (absent when none is known).
+    let kpageflags: KpageflagsSection?
 
     enum CodingKeys: String, CodingKey {
         case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo, warnings
-        case vmalloc
+        case vmalloc, kpageflags
         case kernelCounters = "kernel_counters"
         case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
         case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
     }
 
-    public init(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double) {
+    public init(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double,
+                kpageflags: KernelPageFlags.Semantics? = nil) {
+        self.kpageflags = kpageflags.map { KpageflagsSection($0, census: census) }
         kernel = census.info.kernelRelease
         machine = census.info.machine
         pfns = census.pfns

@@ -2,7 +2,10 @@
 import PageCensus
 
 public enum CensusText {
-    public static func render(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double) -> String {
+    /// `kpageflags`, when given, adds what /proc/kpageflags means in that kernel version
+    /// and the snapshot's bits it never writes (KpageflagsSection).
+    public static func render(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double,
+                              kpageflags: KernelPageFlags.Semantics? = nil) -> String {
         let ps = census.pageSize
         var out = "Census of \(census.info.machine.isEmpty ? "a machine" : census.info.machine)"
         out += " (Linux \(census.info.kernelRelease.isEmpty ? "unknown" : census.info.kernelRelease), \(census.info.arch))"
@@ -84,6 +87,8 @@ public enum CensusText {
         checks.append(["slab pages with junk KPF_KSM", "\(census.slabWithKsm)"])
         checks.append(["memory cgroups charged", "\(census.cgroups.count)"])
         out += "Checks\n" + checks.render(indent: "  ") + "\n"
+
+        if let kpageflags { out += KpageflagsSection(kpageflags, census: census).text }
 
         if let mainline = costs.first(where: { $0.design == .mainline }) {
             var counters = TextTable(["figure", "census", "kernel", "difference", "kernel counter"])

@@ -48,12 +48,13 @@ enum StructPageScheme: DescriptorScheme {
         ctx.pfn(ofPageAddress: address &- UInt64(ctx.pointee.layout.link)) ?? -1
     }
 
-    /// The order in `private`, then `__SetPageBuddy()` (page_type = PGTY_buddy << 24).
+    /// The order in `private`, then `__SetPageBuddy()` (page_type = PGTY_buddy << 24, or
+    /// PG_buddy cleared before 6.12).
     @inline(__always)
     static func setBuddy(_ ctx: MemmapContextPointer, _ pfn: Int, order: Int) {
         let page = Page(unchecked: pfn, ctx)
         page.privateValue = UInt64(order)
-        page.mapcountRaw = Int32(bitPattern: UInt32(PageType.buddy.rawValue) << 24)
+        page.setType(.buddy)
     }
 
     @inline(__always)
@@ -66,7 +67,8 @@ enum StructPageScheme: DescriptorScheme {
     @inline(__always)
     static func buddyOrder(_ ctx: MemmapContextPointer, _ pfn: Int) -> Int {
         let page = Page(unchecked: pfn, ctx)
-        guard page.pageType >> 24 == UInt32(PageType.buddy.rawValue) else { return -1 }
+        let buddy = ctx.pointee.layout.pageTypeBase ? page.type == .buddy : page.pageType >> 24 == UInt32(PageType.buddy.rawValue)
+        guard buddy else { return -1 }
         return Int(truncatingIfNeeded: page.privateValue)
     }
 
@@ -153,10 +155,11 @@ enum StructPageScheme: DescriptorScheme {
     // MARK: Slabs and page tables
 
     /// Slabs are frozen pages (refcount 0) in v6.19 (alloc_frozen_pages()), marked
-    /// PGTY_slab; struct slab overlays the head page.
+    /// PGTY_slab, or PG_slab where the kernel version has that flag (6.6's
+    /// `__folio_set_slab()`); struct slab overlays the head page.
     static func attachSlab(_ machine: Machine, _ head: Page, order: Int) -> DescriptorBytes? {
         head.setRefcount(0)
-        head.pageType = UInt32(PageType.slab.rawValue) << 24
+        if machine.flagBits.slab >= 0 { head.setFlag(machine.flagBits.slab) } else { head.setType(.slab) }
         return slabDescriptor(machine, head.pfn)
     }
 
@@ -172,7 +175,7 @@ enum StructPageScheme: DescriptorScheme {
 
     static func detachSlab(_ machine: Machine, _ pfn: Int, order: Int) {
         let head = Page(unchecked: pfn, machine.context)
-        head.pageType = UInt32.max
+        if machine.flagBits.slab >= 0 { head.clearFlag(machine.flagBits.slab) } else { head.pageType = UInt32.max }
         head.setWord(machine.layout.slabCache, 0)
     }
 
@@ -183,9 +186,9 @@ enum StructPageScheme: DescriptorScheme {
         return DescriptorBytes(raw: page.raw, pfn: pfn, span: page.span, context: ctx)
     }
 
-    /// `__folio_set_pgtable()`: PGTY_table.
+    /// `__folio_set_pgtable()`: PGTY_table (PG_table cleared before 6.12).
     static func attachPtdesc(_ machine: Machine, _ page: Page, order: Int) -> Bool {
-        page.pageType = UInt32(PageType.table.rawValue) << 24
+        page.setType(.table)
         return true
     }
 
