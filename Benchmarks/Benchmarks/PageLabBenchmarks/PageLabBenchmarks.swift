@@ -10,4 +10,5 @@ let benchmarks: @Sendable () -> Void = {
     registerVirtualMemoryBenchmarks()
     registerPinBenchmarks()
     registerScenarioBenchmarks()
+    registerVmallocBenchmarks()
 }
