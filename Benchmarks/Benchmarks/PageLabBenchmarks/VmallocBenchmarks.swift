@@ -42,11 +42,7 @@ private final class VmallocFixture: @unchecked Sendable {
 
     /// One pin of the whole range and its release; the pages pinned.
     @inline(__always)
-    func pinAndUnpin() -> Int {
-        let pinned = process.pinUserPagesFast(start: start, nrPages: pages, flags: .write, into: buffer)
-        if pinned > 0 { machine.unpinUserPages(UnsafeBufferPointer(rebasing: buffer[0..<pinned])) }
-        return pinned
-    }
+    func pinAndUnpin() -> Int { pinAndUnpinRange(process, start: start, into: buffer) }
 }
 
 private enum VmallocBenchmarkError: Error { case noMemory, short(Int, of: Int) }

@@ -10,10 +10,7 @@ import PageLayout
     static let page: UInt64 = 4096
     static let pmd: UInt64 = 2 << 20
 
-    func makeSpace(_ design: Design = .mainline) throws -> (Machine, VmallocSpace) {
-        let machine = try Machine(ramBytes: 128 << 20, design: design)
-        return (machine, try VmallocSpace(machine: machine))
-    }
+    func makeSpace(_ design: Design = .mainline) throws -> (Machine, VmallocSpace) { try VmallocTests().makeSpace(design) }
 
     /// __vmalloc_node_range(): shift = PMD_SHIFT, align = PMD_SIZE; __get_vm_area_node():
     /// size = ALIGN(size, PMD_SIZE) + the guard; __vmalloc_area_node(): page_order 9,

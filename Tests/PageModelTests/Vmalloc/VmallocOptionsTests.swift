@@ -26,6 +26,16 @@ import Synchronization
     /// it emptied, which this count leaves out of the comparison.
     static func freeOrTables(_ machine: Machine) -> Int { freePageCount(machine) + machine.pageTablePages.load(ordering: .relaxed) }
 
+    /// What the lockless walk alone (gup_fast(), no VMA, no fallback) takes of 4 pages
+    /// from `start` with FOLL_GET; the references are dropped again.
+    static func fastOnly(_ machine: Machine, _ process: Process, _ start: UInt64) -> Int {
+        let buffer = UnsafeMutablePointer<Page>.allocate(capacity: 4)
+        defer { buffer.deallocate() }
+        let got = process.tables.gupFast(start: start, end: start + 4 * page, flags: [.get], pages: buffer)
+        for i in 0..<max(0, got) { machine.putPage(buffer[i]) }
+        return got
+    }
+
     /// x86-64: ZONE_DMA below 16 MiB (pfn 4096), ZONE_DMA32 below 4 GiB.
     static func expectedZone(_ pfn: Int) -> Zone { pfn < 4096 ? .dma : .dma32 }
 
@@ -48,6 +58,7 @@ import Synchronization
         #expect(vm.pages.allSatisfy { machine.vmallocMemdescRefcount($0) == 2 && machine.vmallocMemdescMapcount($0) == 0 })
         let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
         #expect(pinned.map(\.pfn) == vm.pages.map(\.pfn))
+        #expect(Self.fastOnly(machine, process, uaddr) == 4)
         let fast = try process.getUserPagesFast(start: uaddr, nrPages: 4)
         #expect(vm.pages.allSatisfy { machine.vmallocMemdescRefcount($0) == 4 })
         fast.forEach { machine.putPage($0) }
@@ -91,6 +102,7 @@ import Synchronization
         }
         try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
         #expect(process.mm.vmas.first { $0.start == uaddr }?.privateData == 0)
+        #expect(Self.fastOnly(machine, process, uaddr) == 4)
         let fast = try process.getUserPagesFast(start: uaddr, nrPages: 4)
         #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4)
         fast.forEach { machine.putPage($0) }
@@ -124,6 +136,7 @@ import Synchronization
         try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
         #expect(process.mm.vmas.first { $0.start == uaddr }?.privateData == scamem)
         #expect(machine.scamemRefcount(scamem) == 1 + 4)
+        #expect(Self.fastOnly(machine, process, uaddr) == 0)           // no VMA: nothing
         let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
         let got = try process.getUserPagesFast(start: uaddr, nrPages: 4)   // slow path, with the VMA
         #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4 + 4)
