@@ -2,8 +2,9 @@
 // and of 64 MiB; remap_vmalloc_range() of 64 MiB; pin_user_pages_fast() +
 // unpin_user_pages() over 64 MiB of remapped vmalloc memory (mainline's per-page
 // refcounts; memdesc8 with scamem and with option 1's per-page memdesc) set against the
-// same call over 64 MiB of anonymous memory in the same run; and page_to_nid() +
-// page_zone() of every page of a 64 MiB area for each scamem placement. Fixtures are
+// same call over 64 MiB of anonymous memory in the same run; and for each scamem
+// placement, pin_user_pages() (GUP through the placement) and page_to_nid() +
+// page_zone() of every page of a 64 MiB area. Fixtures are
 // built in setup; only the operation is measured.
 import Benchmark
 import PageLayout
@@ -117,6 +118,30 @@ func registerVmallocBenchmarks() {
             guard pinned == fixture.pages else { throw VmallocBenchmarkError.short(pinned, of: fixture.pages) }
             return pinned
         }
+    }
+
+    // GUP per page through each placement: pin_user_pages() (the slow path, which has
+    // the VMA) is timed alone; the unpin after it cannot drop the references in the VMA
+    // placements (the scamem's count only grows), so it is left out of the figure.
+    for placement in ScamemPlacement.allCases {
+        Benchmark("pin_user_pages: 64 MiB of remapped vmalloc memory, memdesc8 scamem \(placement.rawValue)",
+                  configuration: .init(metrics: perPage, maxDuration: .seconds(4), maxIterations: 100),
+                  closure: { benchmark in
+                      guard let fixture = vmallocFixture else { return }
+                      let clock = ContinuousClock()
+                      for _ in benchmark.scaledIterations {
+                          var pinned: [Page] = []
+                          let elapsed = try clock.measure {
+                              pinned = try fixture.process.pinUserPages(start: fixture.start, nrPages: fixture.pages, flags: .write)
+                          }
+                          fixture.machine.unpinUserPages(pinned)
+                          let s = seconds(elapsed)
+                          benchmark.measurement(pagesPerSecond, Int(Double(pinned.count) / s))
+                          benchmark.measurement(psPerPage, Int(s * 1e12 / Double(max(1, pinned.count))))
+                      }
+                  },
+                  setup: { vmallocFixture = try VmallocFixture(design: .memdesc8, tracking: .scamem, placement: placement) },
+                  teardown: { vmallocFixture = nil })
     }
 
     for placement in ScamemPlacement.allCases {

@@ -154,7 +154,8 @@ extension Machine {
 
     /// The release of a reference `scamemTryGrab` or a user PTE took; false where the
     /// page has no such tracking. A page whose scamem lives in the VMA, released without
-    /// one (unpin_user_page(), put_page()), cannot reach it: recorded, and the
+    /// one (unpin_user_page(), put_page()), cannot reach it: recorded once and counted
+    /// (`VmallocSpace.unreachableWithoutVMA`), and the
     /// reference stays taken (the scamem, and its pages, are never freed), which is
     /// what that placement would do.
     @discardableResult
@@ -168,7 +169,9 @@ extension Machine {
         if let vma, vma.privateData != 0 {
             scamemPut(vma.privateData)
         } else {
-            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn),
+            // Recorded once per machine (WARN_ON_ONCE-like, so a long run stays
+            // bounded) and counted at every hit.
+            diagnostics.recordOnce(site: ScamemPlacement.unreachableReason, Diagnostic(kind: .warn, pfn: UInt64(page.pfn),
                 reason: "\(ScamemPlacement.unreachableReason): \(operation)() of pfn \(page.pfn) cannot drop its reference"))
         }
         return true

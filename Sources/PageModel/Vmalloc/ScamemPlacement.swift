@@ -31,8 +31,8 @@ public enum ScamemPlacement: String, Sendable, CaseIterable {
     static let zoneWidth: UInt64 = 3
     static let nodeWidth: UInt64 = 10
 
-    /// The start of every diagnostic recorded when the scamem of a page cannot be
-    /// found without its VMA.
+    /// The start of the diagnostic recorded (once per machine, every hit counted) when
+    /// the scamem of a page cannot be found without its VMA; also its site.
     public static let unreachableReason = "scamem unreachable without the VMA"
 }
 
@@ -121,10 +121,9 @@ extension VmallocSpace {
     }
 
     /// The scamem references that could not be dropped because the page was reached
-    /// without its VMA (unpin_user_page(), put_page()), recorded as diagnostics.
-    public var unreachableWithoutVMA: Int {
-        machine.diagnostics.all.filter { $0.reason.hasPrefix(ScamemPlacement.unreachableReason) }.count
-    }
+    /// without its VMA (unpin_user_page(), put_page()): every hit of the diagnostic's
+    /// site, which is recorded once per machine.
+    public var unreachableWithoutVMA: Int { machine.diagnostics.hits(of: ScamemPlacement.unreachableReason) }
 
     /// What tracking the pages of `vm` costs per 4 KiB page, in bytes: the page's own
     /// descriptor (`sizeof(struct page)`, the memdesc word on memdesc8) plus its share
