@@ -126,7 +126,7 @@ extension Machine {
                 // scamem in placement memdesc-pointer) needs no VMA; other placements
                 // fall back to the slow path, which has it.
                 guard !flags.isDisjoint(with: [.pin, .get]), vmallocFastGrab(page) else { return false }
-                if pmdSlot.load() != pmd || slot.load() != pte {
+                if pmdSlot.load() != pmd || slot.load() != pte || (!pte.isWritable && gupMustUnshare(nil, flags, page)) {
                     scamemRelease(page, operation: "gup_put_folio")
                     return false
                 }

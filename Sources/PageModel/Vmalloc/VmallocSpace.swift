@@ -193,7 +193,9 @@ public final class VmallocSpace: @unchecked Sendable {
         if let scamem = vm.scamem {
             machine.scamemPut(scamem)   // vm_struct's reference; the pages go with the last
         } else if tracking == .vmallocMemdesc, vm.flags.contains(.userMap), machine.layout.foliosAreDescriptors {
-            for page in vm.pages { machine.vmallocMemdescPut(page, mapping: false) }   // option 1: vmalloc's own reference
+            // Option 1: vmalloc's own reference (a page left without a descriptor, the
+            // heap having run out, is freed as a plain one).
+            for page in vm.pages where !machine.vmallocMemdescPut(page, mapping: false) { machine.freePages(page, order: 0) }
         } else {
             for page in vm.pages { machine.freePages(page, order: 0) }
         }
