@@ -76,6 +76,31 @@ import Synchronization
         #expect(machine.diagnostics.all.isEmpty)
     }
 
+    /// fork() copies a VM_MIXEDMAP VMA's PTEs (vma_needs_copy()) and copy_present_pte()
+    /// takes a reference per PTE: with option 1 a reference and a mapcount per page;
+    /// in a VMA placement the child's VMA (vm_area_dup() copies vm_private_data) finds
+    /// the scamem for the copy and for the child's exit.
+    @Test func forkCopiesTheTrackingOfEachOption() throws {
+        let (machine, process, space, kaddr, uaddr) = try setUp(.memdesc8, tracking: .vmallocMemdesc)
+        try process.remapVmallocRange(space, vmaStart: uaddr, kaddr: kaddr, pgoff: 0)
+        let pages = try #require(space.findVMArea(kaddr)).pages
+        let child = try process.fork()
+        #expect(pages.allSatisfy { machine.vmallocMemdescRefcount($0) == 3 && machine.vmallocMemdescMapcount($0) == 1 })
+        child.exit()
+        #expect(pages.allSatisfy { machine.vmallocMemdescRefcount($0) == 2 && machine.vmallocMemdescMapcount($0) == 0 })
+
+        let (placed, parent, vmaSpace, kaddr2, uaddr2) = try setUp(.memdesc8, tracking: .scamem, placement: .vmaPrivate)
+        try parent.remapVmallocRange(vmaSpace, vmaStart: uaddr2, kaddr: kaddr2, pgoff: 0)
+        let scamem = try #require(vmaSpace.findVMArea(kaddr2)?.scamem)
+        let child2 = try parent.fork()
+        #expect(child2.mm.vmas.first { $0.start == uaddr2 }?.privateData == scamem)
+        #expect(placed.scamemRefcount(scamem) == 1 + 4 + 4)
+        child2.exit()
+        #expect(placed.scamemRefcount(scamem) == 1 + 4)
+        #expect(vmaSpace.unreachableWithoutVMA == 0)
+        #expect(machine.diagnostics.all.isEmpty && placed.diagnostics.all.isEmpty)
+    }
+
     /// Option 1 keeps node and zone in the descriptor: page_to_nid() and page_zone()
     /// read it.
     @Test func option1NodeAndZoneComeFromTheDescriptor() throws {
