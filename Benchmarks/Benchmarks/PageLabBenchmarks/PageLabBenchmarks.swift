@@ -11,4 +11,5 @@ let benchmarks: @Sendable () -> Void = {
     registerPinBenchmarks()
     registerScenarioBenchmarks()
     registerDeviceBenchmarks()
+    registerVmallocBenchmarks()
 }

@@ -43,11 +43,16 @@ private final class PinFixture: @unchecked Sendable {
 
     /// One pin of the whole range and its release; the pages pinned.
     @inline(__always)
-    func pinAndUnpin() -> Int {
-        let pinned = process.pinUserPagesFast(start: start, nrPages: pages, flags: .write, into: buffer)
-        if pinned > 0 { machine.unpinUserPages(UnsafeBufferPointer(rebasing: buffer[0..<pinned])) }
-        return pinned
-    }
+    func pinAndUnpin() -> Int { pinAndUnpinRange(process, start: start, into: buffer) }
+}
+
+/// pin_user_pages_fast(FOLL_WRITE) of `buffer.count` pages from `start` into the
+/// preallocated `buffer`, then unpin_user_pages() of those pinned; the pages pinned.
+@inline(__always)
+func pinAndUnpinRange(_ process: Process, start: UInt64, into buffer: UnsafeMutableBufferPointer<Page>) -> Int {
+    let pinned = process.pinUserPagesFast(start: start, nrPages: buffer.count, flags: .write, into: buffer)
+    if pinned > 0 { process.machine.unpinUserPages(UnsafeBufferPointer(rebasing: buffer[0..<pinned])) }
+    return pinned
 }
 
 private enum PinBenchmarkError: Error { case notHuge, short(Int, of: Int) }

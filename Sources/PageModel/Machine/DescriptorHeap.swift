@@ -26,6 +26,8 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case dynamicPage = "dynamic_page"
     /// `struct scamem` of a vmalloc area mapped to user space (seed 004 option 4).
     case scamem
+    /// The per-page vmalloc memdesc of seed 004 option 1 (refcount and mapcount).
+    case vmallocMemdesc = "vmalloc_memdesc"
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects

@@ -108,7 +108,7 @@ extension UserPageTables {
             }
             guard let page else { return .error(.EFAULT) }
             if !pte.isWritable, gupMustUnshare(vma, flags, page) { return .unshare }
-            if let error = machine.gupGrab(page, refs: 1, flags: flags) { return .error(error) }
+            if let error = machine.gupGrab(page, refs: 1, flags: flags, vma: vma) { return .error(error) }
             if flags.contains(.touch) {
                 if flags.contains(.write), !pte.isDirty, let folio = machine.pageFolio(page), !folio.testFlag(machine.flagBits.dirty) {
                     machine.gupFolioMarkDirty(folio)
@@ -161,16 +161,17 @@ extension Machine {
     /// Linux: `try_grab_folio(page_folio(page), refs, flags)` for either reference kind:
     /// FOLL_PIN goes through the design (`tryGrabPage`); FOLL_GET checks the refcount
     /// (WARN and -ENOMEM at ≤ 0) and P2PDMA (-EREMOTEIO), then `folio_ref_add()`. Neither
-    /// flag: nothing. Returns the errno, or nil.
-    func gupGrab(_ page: Page, refs: Int32, flags: FollFlags) -> Errno? {
+    /// flag: nothing. Returns the errno, or nil. `vma` (the slow path's) reaches a
+    /// vmalloc page's scamem where the placement keeps it in `vm_private_data`.
+    func gupGrab(_ page: Page, refs: Int32, flags: FollFlags, vma: VMA? = nil) -> Errno? {
         if flags.contains(.pin) {
-            do { try tryGrabPage(page, refs: refs, allowP2PDMA: flags.contains(.pciP2PDMA)) } catch { return error }
+            do { try tryGrabPage(page, refs: refs, allowP2PDMA: flags.contains(.pciP2PDMA), vma: vma) } catch { return error }
             return nil
         }
         guard flags.contains(.get) else { return nil }
         guard let folio = pageFolio(page) else {
             if isZeroPagePfn(page.pfn) { return nil }   // memdesc designs: the zero page has no folio to count
-            if refs == 1, scamemTryGrab(page) { return nil }   // a scamem'd vmalloc page
+            if refs == 1, scamemTryGrab(page, vma: vma) { return nil }   // a tracked vmalloc page
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "try_grab_folio: memory without a folio has no refcount (ENOMEM)"))
             return .ENOMEM
         }

@@ -121,7 +121,21 @@ extension Machine {
             guard Self.accessPermitted(pte, write: write) else { return false }
             // pte_special(): the zero page and PFN maps go to the slow path.
             guard !pte.isSpecial, let page = memmap.page(pte.pfn) else { return false }
-            guard let folio = gupFastGrab(page, refs: 1, flags: flags, batch: &batch) else { return false }
+            guard let folio = gupFastGrab(page, refs: 1, flags: flags, batch: &batch) else {
+                // A vmalloc page whose word reaches its count (seed 004 option 1, or
+                // scamem in placement memdesc-pointer) needs no VMA; other placements
+                // fall back to the slow path, which has it.
+                guard !flags.isDisjoint(with: [.pin, .get]), vmallocFastGrab(page) else { return false }
+                if pmdSlot.load() != pmd || slot.load() != pte || (!pte.isWritable && gupMustUnshare(nil, flags, page)) {
+                    scamemRelease(page, operation: "gup_put_folio")
+                    return false
+                }
+                pages[nr] = page
+                nr += 1
+                addr &+= UserVM.pageSize
+                slot = slot.advanced(by: 1)
+                continue
+            }
             if pmdSlot.load() != pmd || slot.load() != pte {
                 gupFastUngrab(folio, page: page, refs: 1, flags: flags, batch: &batch)
                 return false

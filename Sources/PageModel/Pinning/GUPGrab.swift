@@ -44,11 +44,13 @@ extension Machine {
     /// `try_grab_folio(page_folio(page), refs, FOLL_PIN)` from a page, as GUP's slow path
     /// calls it; the zero page is a no-op even where it has no folio (memdesc designs).
     /// Memory without a folio (memdesc Misc) has no refcount: WARN and `-ENOMEM`.
-    public func tryGrabPage(_ page: Page, refs: Int32 = 1, allowP2PDMA: Bool = false) throws(Errno) {
+    /// `vma`, where the caller has it, reaches a vmalloc page's scamem kept in
+    /// `vm_private_data` (seed 004's VMA placements).
+    public func tryGrabPage(_ page: Page, refs: Int32 = 1, allowP2PDMA: Bool = false, vma: VMA? = nil) throws(Errno) {
         if isZeroPagePfn(page.pfn) { return }
         guard let folio = pageFolio(page) else {
             // A vmalloc page of a scamem (seed 004 option 4): one reference on the scamem.
-            if refs == 1, scamemTryGrab(page) { return }
+            if refs == 1, scamemTryGrab(page, vma: vma) { return }
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(page.pfn), reason: "try_grab_folio: memory without a folio has no refcount to pin (ENOMEM)"))
             pins.counters.refusedGrabs.add(1, ordering: .relaxed)
             throw .ENOMEM
@@ -177,7 +179,7 @@ extension Machine {
         let target = proxyTarget(page) ?? page
         if isZeroPagePfn(target.pfn) { return }
         guard let folio = pageFolio(target) else {
-            scamemRelease(target)
+            scamemRelease(target, operation: "unpin_user_page")
             return
         }
         gupPutFolio(folio, refs: 1, page: page)
@@ -209,7 +211,7 @@ extension Machine {
             // either (v6.19's folio_mark_dirty() → noop_dirty_folio() would set PG_dirty
             // on it, to no effect).
             guard !isZeroPagePfn(target.pfn), let folio = found else {
-                if !isZeroPagePfn(target.pfn) { scamemRelease(target) }
+                if !isZeroPagePfn(target.pfn) { scamemRelease(target, operation: "unpin_user_page") }
                 i += 1
                 continue
             }

@@ -112,7 +112,7 @@ extension UserPageTables {
                     }
                     folio.get()
                 } else if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) {
-                    machine.scamemTryGrab(page)   // a scamem'd vmalloc page: the child's PTE holds one
+                    machine.scamemTryGrab(page, vma: vma, mapping: true)   // a tracked vmalloc page: the child's PTE holds one
                 }
                 if cow && entry.isWritable {
                     entry = entry.wrprotected

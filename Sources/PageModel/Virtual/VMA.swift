@@ -137,6 +137,9 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
     /// `vm_lock_seq` analogue: incremented whenever the VMA is write-locked for a change
     /// (vma_start_write()), so tests can see which VMAs an operation touched.
     public internal(set) var writeSeq: UInt64
+    /// `vm_private_data`: the driver's word (a kernel address; 0 for none). The vmalloc
+    /// remap of seed 004's VMA placements keeps the area's scamem here.
+    public internal(set) var privateData: UInt64 = 0
 
     /// vma_pages().
     public var pages: UInt64 { (end - start) >> UserVM.pageShift }
@@ -179,8 +182,10 @@ public struct VMA: Sendable, Equatable, CustomStringConvertible {
 
     /// A copy of this VMA under a new identity (vm_area_dup()).
     func duplicate(as id: VMAID) -> VMA {
-        VMA(id: id, start: start, end: end, pgoff: pgoff, flags: flags, file: file,
-            anonVMA: anonVMA, anonVMAChainLength: anonVMAChainLength)
+        var copy = VMA(id: id, start: start, end: end, pgoff: pgoff, flags: flags, file: file,
+                       anonVMA: anonVMA, anonVMAChainLength: anonVMAChainLength)
+        copy.privateData = privateData
+        return copy
     }
 
     public var description: String {

@@ -41,13 +41,13 @@ extension UserPageTables {
                 guard entry.isPresent, !entry.isLeaf else { continue }
             }
             guard entry.isPresent else { continue }
-            zapped += zapPTEs(table: entry.pfn, start: addr, end: next, mapping: mapping, dropMarkers: dropMarkers, batch: batch)
+            zapped += zapPTEs(vma, table: entry.pfn, start: addr, end: next, mapping: mapping, dropMarkers: dropMarkers, batch: batch)
         }
         return zapped
     }
 
     /// Linux: `zap_pte_range()`.
-    func zapPTEs(table: Int, start: UInt64, end: UInt64, mapping: PageCacheMapping?, dropMarkers: Bool, batch: FolioBatch) -> Int {
+    func zapPTEs(_ vma: VMA, table: Int, start: UInt64, end: UInt64, mapping: PageCacheMapping?, dropMarkers: Bool, batch: FolioBatch) -> Int {
         var zapped = 0
         let first = Paging.index(start, Paging.pageShift)
         let count = Int((end - start) >> Paging.pageShift)
@@ -62,8 +62,8 @@ extension UserPageTables {
                 _ = pte.getAndClear()
                 zapped += 1
                 guard let folio = normalFolio(entry) else {
-                    // A vmalloc page of a scamem: the PTE's reference is on the scamem.
-                    if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) { machine.scamemRelease(page) }
+                    // A tracked vmalloc page: the PTE's reference (and option 1's mapcount).
+                    if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) { machine.scamemRelease(page, vma: vma, mapping: true, operation: "zap_pte_range") }
                     continue
                 }
                 if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }

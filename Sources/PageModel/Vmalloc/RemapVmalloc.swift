@@ -52,6 +52,11 @@ extension Process {
         let (endIndex, overflow) = aligned.addingReportingOverflow(off)
         guard !overflow, endIndex <= area.usableSize else { throw Errno.EINVAL }
         try mm.mmapLock.withWriteLock { () throws(Errno) in
+            // Seed 004's VMA placements: the driver's mmap handler keeps the area's
+            // scamem in vm_private_data, where GUP's slow path and zap find it.
+            if space.placement.needsVMA, let scamem = area.scamem, let index = mm.tree.index(containing: uaddr) {
+                mm.tree[index].privateData = scamem
+            }
             var index: UInt64 = 0
             while index < aligned {
                 guard let page = space.vmallocToPage(kaddr &+ off &+ index) else { throw Errno.EFAULT }
@@ -94,8 +99,11 @@ extension Process {
             machine.folioAddRmapPTEs(folio, firstPfn: page.pfn, nr: 1)
             pte.store(.page(pfn: page.pfn, writable: writable))
         } else if let scamem = area.scamem, machine.scamemGet(scamem) {
-            // Option 4: the PTE holds one reference on the scamem (zap drops it); no
-            // mapcount exists to raise.
+            // Options 3 and 4: the PTE holds one reference on the scamem (zap drops
+            // it); no mapcount exists to raise.
+            pte.store(.page(pfn: page.pfn, writable: writable))
+        } else if machine.vmallocMemdescGet(page, mapping: true) {
+            // Option 1: a reference and a mapcount on the page's own descriptor.
             pte.store(.page(pfn: page.pfn, writable: writable))
         } else {
             pte.store(.page(pfn: page.pfn, writable: writable, special: true))

@@ -22,6 +22,21 @@ public enum VmallocTracking: String, Sendable, CaseIterable {
     /// the same heap object as scamem (vm_struct already has pages[]: the kernel would
     /// add only the 4-byte refcount).
     case vmStruct = "vm-struct"
+    /// Option 1: a vmalloc memdesc per page with its own refcount and mapcount
+    /// (`VmallocMemdesc.swift`): the pages behave as small folios do, at 16 bytes of
+    /// descriptor per page.
+    case vmallocMemdesc = "vmalloc-memdesc"
+
+    /// The seed's number for the option (v6.19's per-page refcount: 0).
+    public var option: Int {
+        switch self {
+        case .pageRefcount: 0
+        case .vmallocMemdesc: 1
+        case .untracked: 2
+        case .vmStruct: 3
+        case .scamem: 4
+        }
+    }
 }
 
 /// What the last put of an option-3 area does besides freeing the pages: the area
@@ -52,10 +67,11 @@ struct ScamemView {
 }
 
 extension Machine {
-    /// Allocates the scamem of `pages` (refcount 1: the vm_struct's) and points each
-    /// page's memdesc at it. nil where the descriptor scheme has no scamem or the heap
-    /// is exhausted (the pages are then untouched).
-    func scamemAlloc(_ pages: [Page]) -> UInt64? {
+    /// Allocates the scamem of `pages` (refcount 1: the vm_struct's) and, with
+    /// `linkPages` (placement memdesc-pointer), points each page's memdesc at it. nil
+    /// where the descriptor scheme has no scamem or the heap is exhausted (the pages are
+    /// then untouched).
+    func scamemAlloc(_ pages: [Page], linkPages: Bool = true) -> UInt64? {
         guard !pages.isEmpty, let address = heap.allocate(size: ScamemView.size(nr: pages.count), alignment: Layouts.memdescDescriptorAlignment, kind: .scamem) else {
             return nil
         }
@@ -64,7 +80,7 @@ extension Machine {
         view.bytes.setAtomic(ScamemView.refcountOffset, 1)
         for (i, page) in pages.enumerated() {
             view.bytes.setUInt64(ScamemView.pagesOffset + i * 8, addressMap.pageAddress(pfn: page.pfn))
-            guard context.stampScamem(page.pfn, address: address) else {
+            guard !linkPages || context.stampScamem(page.pfn, address: address) else {
                 heap.free(address, size: ScamemView.size(nr: pages.count), alignment: Layouts.memdescDescriptorAlignment, kind: .scamem)
                 return nil
             }
@@ -122,21 +138,42 @@ extension Machine {
         heap.free(address, size: ScamemView.size(nr: nr), alignment: Layouts.memdescDescriptorAlignment, kind: .scamem)
     }
 
-    /// GUP's reference on a page without a folio: one reference on its scamem (seed
-    /// 004: "GUP has the VMA"; here the page's word names the scamem). false where the
-    /// page has none.
+    /// The reference GUP (slow or fast), a user PTE (`mapping`: vm_insert_page(), fork's
+    /// copy) takes on a vmalloc page without a folio: one on the scamem its word points
+    /// to (placement memdesc-pointer), one on its own option-1 descriptor, or, with the
+    /// VMA (GUP's slow path, fork), one on the scamem in `vma->vm_private_data`
+    /// (placements vma-private and memdesc-node-zone: "GUP has the VMA"). false where
+    /// none is reachable.
     @discardableResult
-    func scamemTryGrab(_ page: Page) -> Bool {
-        guard let address = pageScamem(page) else { return false }
-        return scamemGet(address)
+    func scamemTryGrab(_ page: Page, vma: VMA? = nil, mapping: Bool = false) -> Bool {
+        if let address = pageScamem(page) { return scamemGet(address) }
+        if vmallocMemdescAddress(page) != nil { return vmallocMemdescGet(page, mapping: mapping) }
+        if let vma, vma.privateData != 0, isVMAPlacedVmallocPage(page) { return scamemGet(vma.privateData) }
+        return false
     }
 
     /// The release of a reference `scamemTryGrab` or a user PTE took; false where the
-    /// page has no scamem.
+    /// page has no such tracking. A page whose scamem lives in the VMA, released without
+    /// one (unpin_user_page(), put_page()), cannot reach it: recorded once and counted
+    /// (`VmallocSpace.unreachableWithoutVMA`), and the
+    /// reference stays taken (the scamem, and its pages, are never freed), which is
+    /// what that placement would do.
     @discardableResult
-    func scamemRelease(_ page: Page) -> Bool {
-        guard let address = pageScamem(page) else { return false }
-        scamemPut(address)
+    func scamemRelease(_ page: Page, vma: VMA? = nil, mapping: Bool = false, operation: String = "put_page") -> Bool {
+        if let address = pageScamem(page) {
+            scamemPut(address)
+            return true
+        }
+        if vmallocMemdescPut(page, mapping: mapping) { return true }
+        guard isVMAPlacedVmallocPage(page) else { return false }
+        if let vma, vma.privateData != 0 {
+            scamemPut(vma.privateData)
+        } else {
+            // Recorded once per machine (WARN_ON_ONCE-like, so a long run stays
+            // bounded) and counted at every hit.
+            diagnostics.recordOnce(site: ScamemPlacement.unreachableReason, Diagnostic(kind: .warn, pfn: UInt64(page.pfn),
+                reason: "\(ScamemPlacement.unreachableReason): \(operation)() of pfn \(page.pfn) cannot drop its reference"))
+        }
         return true
     }
 }

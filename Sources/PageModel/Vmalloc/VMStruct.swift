@@ -22,6 +22,8 @@ public struct VMAreaFlags: OptionSet, Sendable, Hashable {
     public static let noGuard = VMAreaFlags(rawValue: 0x40)
     /// VM_MAP_PUT_PAGES 0x200: vfree() puts the pages and frees the array (vmap()).
     public static let mapPutPages = VMAreaFlags(rawValue: 0x200)
+    /// VM_ALLOW_HUGE_VMAP 0x400: huge pages on archs with HAVE_ARCH_HUGE_VMALLOC.
+    public static let allowHugeVmap = VMAreaFlags(rawValue: 0x400)
 }
 
 /// Linux: `struct vm_struct`: one vmalloc or vmap area. `size` includes the guard page

@@ -30,11 +30,19 @@ public final class VmallocSpace: @unchecked Sendable {
     /// How VM_USERMAP areas' pages are kept alive while mapped or pinned: default
     /// per-page refcounts where pages have a folio (v6.19), scamem on the memdesc designs.
     public let tracking: VmallocTracking
+    /// Where a page's scamem (options 3 and 4) and its node and zone are found (seed
+    /// 004's open question).
+    public let placement: ScamemPlacement
 
-    /// Throws ENOMEM when no page is left for the top-level table.
-    public init(machine: Machine, onlineCPUs: Int = 1, tracking: VmallocTracking? = nil) throws(Errno) {
+    /// Throws ENOMEM when no page is left for the top-level table; EINVAL for a VMA
+    /// placement on a design other than memdesc8 (only the 8-byte word lacks the room
+    /// the placements are about: memdesc32's Misc is one word value, struct page keeps
+    /// node and zone in page->flags).
+    public init(machine: Machine, onlineCPUs: Int = 1, tracking: VmallocTracking? = nil, placement: ScamemPlacement = .memdescPointer) throws(Errno) {
+        guard !placement.needsVMA || machine.layout.kind == .memdesc8 else { throw .EINVAL }
         self.machine = machine
         self.onlineCPUs = onlineCPUs
+        self.placement = placement
         self.tracking = tracking ?? (machine.layout.foliosAreDescriptors ? .scamem : .pageRefcount)
         tables = try UserPageTables(machine: machine)
         range = machine.addressMap.vmallocStart..<machine.addressMap.vmallocEnd
@@ -74,12 +82,22 @@ public final class VmallocSpace: @unchecked Sendable {
         vmallocNodeRange(size, gfp: [.kernel, .zero], nid: nil, flags: .userMap, caller: caller)
     }
 
+    /// Linux: `vmalloc_huge_node(size, gfp, NUMA_NO_NODE)`: VM_ALLOW_HUGE_VMAP, so that
+    /// a size of at least PMD_SIZE is mapped by PMD leaves of order-9 pages.
+    public func vmallocHuge(_ size: UInt64, gfp: GFP = .kernel, caller: String = "vmalloc_huge") -> UInt64? {
+        vmallocNodeRange(size, gfp: gfp, nid: nil, flags: .allowHugeVmap, caller: caller)
+    }
+
     /// Linux: `__vmalloc_node_range()` (+ `__vmalloc_area_node()`,
     /// `vm_area_alloc_pages()`): a VA range of the page-aligned size plus a guard page,
-    /// order-0 pages from node `nid` (nil: the local node, NUMA_NO_NODE), each mapped in
-    /// the kernel tables. nil, with the kernel's warning, for a zero size (WARN_ON_ONCE),
-    /// a size beyond total RAM ("exceeds total pages"), no VA space or no pages; what was
-    /// taken is given back. Higher `page_order` (VM_ALLOW_HUGE_VMAP) is not modelled.
+    /// pages from node `nid` (nil: the local node, NUMA_NO_NODE), each mapped in the
+    /// kernel tables. With VM_ALLOW_HUGE_VMAP and a size of at least PMD_SIZE
+    /// (`arch_vmap_pmd_supported()`; x86's `arch_vmap_pte_supported_shift()` is
+    /// PAGE_SHIFT) the size and alignment are PMD_SIZE multiples, `page_order` is 9 and
+    /// the pages are mapped by PMD leaves; when that fails, the whole allocation is
+    /// retried with order-0 pages (the `fail:` → `again:` path). nil, with the kernel's
+    /// warning, for a zero size (WARN_ON_ONCE), a size beyond total RAM ("exceeds total
+    /// pages"), no VA space or no pages; what was taken is given back.
     public func vmallocNodeRange(_ size: UInt64, gfp: GFP, nid: Int?, flags: VMAreaFlags, caller: String) -> UInt64? {
         guard size != 0 else {
             machine.diagnostics.recordOnce(site: "__vmalloc_node_range:size0", Diagnostic(kind: .warn, reason: "__vmalloc_node_range: WARN_ON_ONCE(!size)"))
@@ -90,29 +108,35 @@ public final class VmallocSpace: @unchecked Sendable {
             warn("vmalloc error: size \(size), exceeds total pages", gfp)
             return nil
         }
-        guard let vm = getVMArea(aligned, flags: flags.union([.alloc, .uninitialized]), caller: caller, requested: size) else {
+        let huge = flags.contains(.allowHugeVmap) && aligned >= Paging.pmdSize
+        if huge, let addr = vmallocArea(aligned, shift: Paging.pmdShift, gfp: gfp, nid: nid, flags: flags, caller: caller, requested: size) {
+            return addr
+        }
+        return vmallocArea(aligned, shift: Self.pageShift, gfp: gfp, nid: nid, flags: flags, caller: caller, requested: size)
+    }
+
+    /// One attempt of `__vmalloc_node_range()` at `shift` (PAGE_SHIFT or PMD_SHIFT).
+    private func vmallocArea(_ aligned: UInt64, shift: UInt64, gfp: GFP, nid: Int?, flags: VMAreaFlags, caller: String, requested size: UInt64) -> UInt64? {
+        let unit: UInt64 = 1 << shift
+        let order = Int(shift - Self.pageShift)
+        let areaSize = (aligned &+ unit &- 1) & ~(unit &- 1)   // ALIGN(size, 1ul << shift)
+        guard areaSize >= aligned, let vm = getVMArea(areaSize, align: unit, pageOrder: order, flags: flags.union([.alloc, .uninitialized]), caller: caller, requested: size) else {
             warn("vmalloc error: size \(size), vm_struct allocation failed", gfp)
             return nil
         }
-        let count = Int(aligned >> Self.pageShift)
-        var pages: [Page] = []
-        pages.reserveCapacity(count)
-        let pageGFP = gfp.subtracting(.comp)
-        for _ in 0..<count {
-            guard let page = machine.allocPages(pageGFP.union(.nowarn), order: 0, nid: nid) else { break }
-            pages.append(page)
-        }
-        guard pages.count == count, mapPages(pages, at: vm.addr) else {
-            warn("vmalloc error: size \(size), failed to allocate pages", gfp)
-            unmapRange(vm.addr, count: pages.count)
+        let count = Int(areaSize >> Self.pageShift)
+        let pages = allocAreaPages(count, order: order, gfp: gfp.subtracting(.comp), nid: nid)
+        guard pages.count == count, mapPages(pages, at: vm.addr, order: order) else {
+            // page_order 0 only: "a warning for either is spurious" for huge attempts.
+            if order == 0 { warn("vmalloc error: size \(size), failed to allocate pages", gfp) }
+            unmapRange(vm.addr, count: count)
             for page in pages { machine.freePages(page, order: 0) }
             _ = removeVMArea(vm.addr)
             return nil
         }
         let mappable = flags.contains(.userMap)
         for page in pages { machine.context.markVmalloc(page.pfn, mappable: mappable) }
-        if mappable, tracking == .scamem || tracking == .vmStruct { vm.scamem = machine.scamemAlloc(pages) }
-        if tracking == .vmStruct, let refcount = vm.scamem { machine.registry.register(VmStructRelease(space: self, vm: vm), at: refcount) }
+        if mappable { attachTracking(pages, to: vm) }
         vm.pages = pages
         vm.flags.remove(.uninitialized)
         nrVmallocPages.add(count, ordering: .relaxed)
@@ -128,7 +152,7 @@ public final class VmallocSpace: @unchecked Sendable {
         guard !pages.isEmpty, pages.count <= totalPages else { return nil }
         let size = UInt64(pages.count) << Self.pageShift
         guard let vm = getVMArea(size, flags: flags, caller: caller, requested: size) else { return nil }
-        guard mapPages(pages, at: vm.addr) else {
+        guard mapPages(pages, at: vm.addr, order: 0) else {
             unmapRange(vm.addr, count: pages.count)
             _ = removeVMArea(vm.addr)
             return nil
@@ -146,6 +170,11 @@ public final class VmallocSpace: @unchecked Sendable {
     /// nonexistent vm area", recorded.
     public func vfree(_ addr: UInt64) {
         guard addr != 0 else { return }
+        // remove_vm_area(): WARN(!PAGE_ALIGNED(addr), "Trying to vfree() bad address (%p)").
+        guard addr & (Self.pageSize - 1) == 0 else {
+            machine.diagnostics.record(Diagnostic(kind: .warn, reason: "Trying to vfree() bad address (0x\(String(addr, radix: 16)))"))
+            return
+        }
         if tracking == .vmStruct, let vm = findVMArea(addr), vm.addr == addr, let refcount = vm.scamem {
             // Option 3: drop the owner's reference; the last one removes the area.
             guard !vm.ownerReleased else {
@@ -163,6 +192,10 @@ public final class VmallocSpace: @unchecked Sendable {
         checkUntrackedMappings(vm)
         if let scamem = vm.scamem {
             machine.scamemPut(scamem)   // vm_struct's reference; the pages go with the last
+        } else if tracking == .vmallocMemdesc, vm.flags.contains(.userMap), machine.layout.foliosAreDescriptors {
+            // Option 1: vmalloc's own reference (a page left without a descriptor, the
+            // heap having run out, is freed as a plain one).
+            for page in vm.pages where !machine.vmallocMemdescPut(page, mapping: false) { machine.freePages(page, order: 0) }
         } else {
             for page in vm.pages { machine.freePages(page, order: 0) }
         }
@@ -215,12 +248,13 @@ public final class VmallocSpace: @unchecked Sendable {
         state.withLock { $0.busy(containing: addr)?.vm }
     }
 
-    /// Linux: `vmalloc_to_page(addr)`: the page the kernel tables map at `addr`, or nil.
+    /// Linux: `vmalloc_to_page(addr)`: the page the kernel tables map at `addr`, or nil;
+    /// under a PMD leaf, `pmd_page(*pmd) + ((addr & ~PMD_MASK) >> PAGE_SHIFT)`.
     public func vmallocToPage(_ addr: UInt64) -> Page? {
         guard range.contains(addr) else { return nil }
-        let entry = tables.entry(at: addr).pte
+        let (entry, huge) = tables.entry(at: addr)
         guard entry.isPresent else { return nil }
-        return machine.page(entry.pfn)
+        return machine.page(huge ? entry.pfn + Int((addr & ~Paging.pmdMask) >> Self.pageShift) : entry.pfn)
     }
 
     /// The busy areas in address order (what /proc/vmallocinfo walks).
@@ -231,13 +265,13 @@ public final class VmallocSpace: @unchecked Sendable {
     /// Linux: `__get_vm_area_node()`: a vm_struct and its vmap_area, the size plus a
     /// guard page unless VM_NO_GUARD; one lazy purge and a retry when the space is full
     /// (`alloc_vmap_area()`'s "overflow" path).
-    private func getVMArea(_ size: UInt64, flags: VMAreaFlags, caller: String, requested: UInt64) -> VMStruct? {
+    private func getVMArea(_ size: UInt64, align: UInt64 = pageSize, pageOrder: Int = 0, flags: VMAreaFlags, caller: String, requested: UInt64) -> VMStruct? {
         let (total, overflow) = size.addingReportingOverflow(flags.contains(.noGuard) ? 0 : Self.pageSize)
         guard !overflow else { return nil }
         for attempt in 0..<2 {
             let vm: VMStruct? = state.withLock { set in
-                guard let area = set.allocate(size: total, align: Self.pageSize, start: range.lowerBound, end: range.upperBound) else { return nil }
-                let vm = VMStruct(addr: area.vaStart, size: total, flags: flags, pageOrder: 0, caller: caller, requestedSize: requested)
+                guard let area = set.allocate(size: total, align: align, start: range.lowerBound, end: range.upperBound) else { return nil }
+                let vm = VMStruct(addr: area.vaStart, size: total, flags: flags, pageOrder: pageOrder, caller: caller, requestedSize: requested)
                 area.vm = vm
                 return vm
             }
@@ -261,26 +295,6 @@ public final class VmallocSpace: @unchecked Sendable {
         unmapRange(vm.addr, count: Int(vm.usableSize >> Self.pageShift))
         if lazy > lazyMaxPages { purgeLazy() }
         return vm
-    }
-
-    /// Linux: `vmap_pages_range()`: one kernel PTE per page (PAGE_KERNEL: present,
-    /// writable; the model's PTE also carries the user bit, unused here). false when a
-    /// page table cannot be allocated.
-    private func mapPages(_ pages: [Page], at start: UInt64) -> Bool {
-        for (i, page) in pages.enumerated() {
-            let addr = start &+ UInt64(i) << Self.pageShift
-            guard let pmd = tables.pmdSlot(addr, allocate: true), let table = tables.lowerTable(pmd, allocate: true) else { return false }
-            tables.slot(table, Paging.index(addr, Paging.pageShift)).store(.page(pfn: page.pfn, writable: true, dirty: true))
-        }
-        return true
-    }
-
-    /// Linux: `vunmap_range_noflush()`: the PTEs are cleared; the tables stay (the
-    /// kernel never frees vmalloc page tables).
-    private func unmapRange(_ start: UInt64, count: Int) {
-        for i in 0..<count {
-            tables.pteSlot(start &+ UInt64(i) << Self.pageShift)?.store(PTE(rawValue: 0))
-        }
     }
 
     private func warn(_ reason: String, _ gfp: GFP) {

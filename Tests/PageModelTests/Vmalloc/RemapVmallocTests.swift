@@ -147,7 +147,7 @@ import PageLayout
         let pinned = try process.pinUserPages(start: uaddr, nrPages: 4, flags: [.write])
         #expect(pinned.map(\.pfn) == vm.pages.map(\.pfn))
         #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4)          // + one per pin
-        let got = try process.getUserPagesFast(start: uaddr, nrPages: 4)   // falls back to the slow path
+        let got = try process.getUserPagesFast(start: uaddr, nrPages: 4)   // GUP-fast, from the page's word
         #expect(machine.scamemRefcount(scamem) == 1 + 4 + 4 + 4)
         got.forEach { machine.putPage($0) }
         // fork() copies a VM_MIXEDMAP VMA's PTEs (vma_needs_copy()); each copy holds one

@@ -117,13 +117,15 @@ import PageLayout
     }
 
     /// vmalloc_user(): GFP_KERNEL | __GFP_ZERO and VM_USERMAP (VM_ALLOC added by
-    /// __vmalloc_node_range()): no stale bytes reach the pages.
+    /// __vmalloc_node_range()): no stale bytes reach the pages. vm_area_alloc_pages()
+    /// asks for 4 pages as one order-2 block first (ilog2(nr_remaining)), so the dirty
+    /// pages are an order-2 block freed as one (on its per-cpu list), which it gets back.
     @Test func vmallocUserIsZeroedAndUserMappable() throws {
         let (machine, space) = try makeSpace()
-        let dirty = try #require(space.vmalloc(4 * Self.page))
-        let dirtyPfns = try #require(space.findVMArea(dirty)).pages.map(\.pfn)
+        let block = try #require(machine.allocPages(.kernel, order: 2))
+        let dirtyPfns = (0..<4).map { block.pfn + $0 }
         for pfn in dirtyPfns { #expect(machine.frames.write([UInt8](repeating: 0xaa, count: 64), pfn: pfn)) }
-        space.vfree(dirty)
+        machine.freePages(block, order: 2)
         let addr = try #require(space.vmallocUser(4 * Self.page))
         let vm = try #require(space.findVMArea(addr))
         #expect(vm.flags == [.alloc, .userMap])
