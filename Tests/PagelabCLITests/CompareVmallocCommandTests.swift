@@ -16,7 +16,8 @@ import Testing
         #expect(named.first == "mainline page-refcount -")
         #expect(named.filter { $0.hasPrefix("mainline ") }.count == 1)
         // Every other option on memdesc8 (an option added later joins these rows).
-        for row in ["memdesc8 untracked -", "memdesc8 scamem memdesc-pointer", "memdesc8 vm-struct -"] {
+        for row in ["memdesc8 untracked -", "memdesc8 scamem memdesc-pointer", "memdesc8 scamem vma-private",
+                    "memdesc8 scamem memdesc-node-zone", "memdesc8 vm-struct -", "memdesc8 vmalloc-memdesc -"] {
             #expect(named.contains(row), "missing \(row)")
         }
         #expect(!named.contains("memdesc8 page-refcount -"))
@@ -29,6 +30,11 @@ import Testing
             #expect(row["use_after_free"] as? Int == (untracked ? 17 + 3 + 18 + 256 : 0))
             #expect(row["pins"] as? Int == (untracked ? 0 : 3 * 256))
             #expect(row["leaked_pages"] as? Int == 0)
+            // The VMA placements (ScamemPlacement): unpin_user_pages() has only the page, so
+            // the videobuf2 buffer's pins are never put and its 256 pages stay allocated.
+            let vmaPlaced = ["vma-private", "memdesc-node-zone"].contains(row["placement"] as? String ?? "")
+            #expect(row["stranded_pages"] as? Int == (vmaPlaced ? 256 : 0))
+            #expect(((row["unreachable_without_vma"] as? Int ?? 0) > 0) == vmaPlaced)
             if untracked { #expect(row["ns_per_gup_page"] is NSNull) } else { #expect(row["data_errors"] as? Int == 0) }
         }
     }

@@ -15,12 +15,15 @@ public struct CompareVmallocFigures: Encodable, Sendable, Equatable {
     public let dataErrorsAfterFree: Int
     /// Absent (null) where GUP is refused.
     public let nsPerGupPage: Double?
+    public let unreachableWithoutVMA: Int
+    public let strandedPages: Int
 
     enum CodingKeys: String, CodingKey {
         case option, placement, pins, references
         case vmallocBytes = "vmalloc_bytes", scamemBytes = "scamem_bytes", gupRefused = "gup_refused"
         case useAfterFree = "use_after_free", dataErrorsAfterFree = "data_errors_after_free"
         case nsPerGupPage = "ns_per_gup_page"
+        case unreachableWithoutVMA = "unreachable_without_vma", strandedPages = "stranded_pages"
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -35,11 +38,13 @@ public struct CompareVmallocFigures: Encodable, Sendable, Equatable {
         try container.encode(useAfterFree, forKey: .useAfterFree)
         try container.encode(dataErrorsAfterFree, forKey: .dataErrorsAfterFree)
         try container.encode(nsPerGupPage, forKey: .nsPerGupPage)   // null where refused
+        try container.encode(unreachableWithoutVMA, forKey: .unreachableWithoutVMA)
+        try container.encode(strandedPages, forKey: .strandedPages)
     }
 
     public init(_ figures: VmallocFigures) {
         option = figures.option.rawValue
-        placement = figures.placement
+        placement = figures.placement?.rawValue ?? "-"
         vmallocBytes = figures.vmallocBytes
         scamemBytes = figures.scamemBytes
         pins = figures.pins
@@ -48,5 +53,7 @@ public struct CompareVmallocFigures: Encodable, Sendable, Equatable {
         useAfterFree = figures.useAfterFree
         dataErrorsAfterFree = figures.dataErrorsAfterFree
         nsPerGupPage = figures.nsPerGupPage
+        unreachableWithoutVMA = figures.unreachableWithoutVMA
+        strandedPages = figures.strandedPages
     }
 }

@@ -31,8 +31,11 @@ import PageLayout
         // Every other option (VmallocTracking.allCases: a new option joins these rows).
         #expect(Set(VmallocWorkload.options(for: .memdesc8)) == Set(VmallocTracking.allCases).subtracting([.pageRefcount]))
         #expect(Set(VmallocWorkload.options(for: .memdesc8)).isSuperset(of: [.untracked, .scamem, .vmStruct]))
-        #expect(VmallocWorkload.placement(.scamem) == "memdesc-pointer")
-        #expect(VmallocWorkload.placement(.untracked) == "-")
+        // The seed's three placements need the 8-byte word's room (ScamemPlacement):
+        // every one on memdesc8, the memdesc pointer on memdesc32, none without scamem.
+        #expect(VmallocWorkload.placements(.scamem, design: .memdesc8) == [.memdescPointer, .vmaPrivate, .memdescNodeZone])
+        #expect(VmallocWorkload.placements(.scamem, design: .memdesc32) == [.memdescPointer])
+        #expect(VmallocWorkload.placements(.untracked, design: .memdesc8) == [nil])
     }
 
     @Test(arguments: rows)
@@ -72,6 +75,21 @@ import PageLayout
         default:
             #expect(v.scamemBytes == 0)
         }
+    }
+
+    /// The VMA placements: unpin_user_pages() has only the page, so it cannot reach the
+    /// scamem (ScamemPlacement.unreachableReason) and the videobuf2 buffer's pins are never
+    /// put: its 256 pages stay allocated after every vfree(), unmap and unpin. The memdesc
+    /// pointer placement gives every page back.
+    @Test(arguments: ScamemPlacement.allCases)
+    func vmaPlacementsStrandThePinnedBuffer(_ placement: ScamemPlacement) throws {
+        let result = try VmallocWorkload.run(design: .memdesc8, ramBytes: Self.ram, option: .scamem, placement: placement)
+        let v = try #require(result.vmalloc)
+        #expect(v.placement == placement)
+        #expect(result.dataErrors == 0 && result.leakedPages == 0, "\(result.failures)")
+        #expect(v.useAfterFree == 0 && v.pins == Self.pins)
+        #expect(v.strandedPages == (placement.needsVMA ? 256 : 0))
+        #expect((v.unreachableWithoutVMA > 0) == placement.needsVMA)
     }
 
     /// Bad input: too little RAM is the typed error `pagelab compare` prints (status 2).

@@ -36,9 +36,9 @@ final class VmallocDriverRun {
     /// Pages the kernel allocated after a vfree() (its memory reused), freed at the end.
     private var reused: [Page] = []
 
-    init(run: WorkloadRun, tracking: VmallocTracking) throws(Errno) {
+    init(run: WorkloadRun, tracking: VmallocTracking, placement: ScamemPlacement = .memdescPointer) throws(Errno) {
         self.run = run
-        space = try VmallocSpace(machine: run.machine, tracking: tracking)
+        space = try VmallocSpace(machine: run.machine, tracking: tracking, placement: placement)
         process = try Process(machine: run.machine)
     }
 
