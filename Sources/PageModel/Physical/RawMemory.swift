@@ -183,12 +183,6 @@ enum RawMemory {
         Int64Storage.atomicLoad(at: atomic64(p), ordering: .acquiring)
     }
 
-    /// Linux: `atomic64_set()` (relaxed).
-    @inline(__always)
-    static func atomic64Set(_ p: UnsafeMutableRawPointer, _ value: Int64) {
-        Int64Storage.atomicStore(value, at: atomic64(p), ordering: .relaxed)
-    }
-
     /// Linux: `atomic64_add()` (relaxed, no return value; wrapping).
     @inline(__always)
     static func atomic64Add(_ p: UnsafeMutableRawPointer, _ value: Int64) {

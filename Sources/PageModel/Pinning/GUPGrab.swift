@@ -88,7 +88,8 @@ extension Machine {
         // smp_mb__after_atomic(): the pin's RMW is ordered before the caller's re-reads of
         // the PTE and PMD (on x86 the locked RMW is the barrier; RawMemory says why).
         RawMemory.fenceAfterAtomic()
-        if pins.shadowSlots.contains(folio.pfn) { batch.shadow(pins).add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
+        let slots = pins.shadowSlots
+        if slots.contains(folio.pfn) { slots.add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
         batch.acquired(folio, refs, in: self)
         return folio
     }
@@ -135,7 +136,7 @@ extension Machine {
     func gupPutFolio(_ folio: Folio, refs: Int32, page: Page?, batch: inout PinStatBatch) {
         guard refs > 0, !isZeroPagePfn(folio.pfn) else { return }
         let slots = pins.shadowSlots
-        let subtracted = slots.contains(folio.pfn) ? slots.trySubtract(folio.pfn, Int64(refs), writer: batch.shadow(pins))
+        let subtracted = slots.contains(folio.pfn) ? slots.trySubtract(folio.pfn, Int64(refs))
                                                    : pins.shadow.trySubtractBeyond(folio.pfn, Int64(refs))
         guard subtracted else {
             unpinOfUnpinned(folio, refs)
@@ -333,24 +334,13 @@ extension Machine {
 /// Pin statistics counted during one GUP call or one unpin_user_pages() and added to the
 /// machine's counters once at its end: `nr_foll_pin_acquired`/`released` of the folio's
 /// node (the kernel's `node_stat_mod_folio()`, per-cpu deltas folded later) and the
-/// totals. The exact per-folio shadow count is never batched: it is updated per folio
-/// in the calling thread's shard, whose writer the batch looks up once per call. Runs of
-/// one node are summed; a change of node flushes the previous one's sum.
+/// totals. The exact per-folio shadow count is never batched. Runs of one node are
+/// summed; a change of node flushes the previous one's sum.
 struct PinStatBatch {
     var acquired = 0
     var released = 0
     private var acquiredNid = -1, acquiredOnNode = 0
     private var releasedNid = -1, releasedOnNode = 0
-    private var writer: PinShadowWriter?
-
-    /// The calling thread's shadow writer, looked up on the call's first pin or unpin.
-    @inline(__always)
-    mutating func shadow(_ pins: PinState) -> PinShadowWriter {
-        if let writer { return writer }
-        let made = pins.shadowSlots.writer()
-        writer = made
-        return made
-    }
 
     @inline(__always)
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
