@@ -7,7 +7,7 @@ struct PageLab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "pagelab",
         abstract: "An executable, byte-exact model of Linux's struct page, folios, memdescs and DMA pinning.",
-        subcommands: [Report.self, Flags.self, Layout.self, CensusCommand.self, MachineCommand.self, CompareCommand.self, RunCommand.self]
+        subcommands: [Report.self, Flags.self, Layout.self, CensusCommand.self, MachineCommand.self, CompareCommand.self, RunCommand.self, BenchCommand.self]
     )
 
     /// Exit statuses of DESIGN.md: 0 success, 1 a check or expectation failed, 2 bad

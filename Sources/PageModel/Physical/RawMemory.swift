@@ -199,6 +199,28 @@ enum RawMemory {
     @inline(__always)
     static func fullFence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
 
+    /// Linux: `smp_mb__after_atomic()`, right after an atomic read-modify-write (GUP-fast:
+    /// after the pin's reference add, before the PTE and PMD are read again; it pairs
+    /// with the full barrier of `folio_try_share_anon_rmap_*()` on the fork side).
+    ///
+    /// x86 (arch/x86/include/asm/barrier.h: `#define __smp_mb__after_atomic() barrier()`):
+    /// the RMW is LOCK-prefixed, and a locked instruction is a full barrier in hardware;
+    /// the only reordering left is the compiler's. An acquire-release fence emits no
+    /// instruction on x86 and forbids exactly that: the RMW's load is ordered before
+    /// every later load and store (acquire), and an RMW is one indivisible operation, so
+    /// the later re-reads cannot be hoisted above it. Every other architecture keeps the
+    /// portable full fence (arm64's `smp_mb__after_atomic()` is `smp_mb()`, a `dmb ish`).
+    /// TSan does not model fences of either kind (its happens-before comes from the
+    /// atomics' own orderings), so it sees the same either way.
+    @inline(__always)
+    static func fenceAfterAtomic() {
+        #if arch(x86_64) || arch(i386)
+        atomicMemoryFence(ordering: .acquiringAndReleasing)
+        #else
+        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        #endif
+    }
+
     /// Linux: `atomic_add_unless(v, a, u)` (fully ordered on success): adds `a` unless the
     /// value is `u`; true if it added.
     @inline(__always)

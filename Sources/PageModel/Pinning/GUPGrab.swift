@@ -87,7 +87,9 @@ extension Machine {
             folioPutRefs(folio, refs)
             return nil
         }
-        atomicMemoryFence(ordering: .sequentiallyConsistent)   // smp_mb__after_atomic()
+        // smp_mb__after_atomic(): the pin's RMW is ordered before the caller's re-reads of
+        // the PTE and PMD (on x86 the locked RMW is the barrier; RawMemory says why).
+        RawMemory.fenceAfterAtomic()
         let slots = pins.shadowSlots
         if slots.contains(folio.pfn) { slots.add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
         batch.acquired(folio, refs, in: self)
