@@ -120,7 +120,7 @@ func parseError(_ text: String, files: [String: String] = [:]) -> String? {
             expect scamem_refcount(p@u) == 5
             """)
         #expect(scenario.machine.vmalloc == .vmStruct)
-        #expect(parseError("machine vmalloc=option5") == "dir/t.pls:1:17: error: unknown vmalloc option 'option5' (known: page-refcount, untracked, scamem, vm-struct)")
+        #expect(parseError("machine vmalloc=option5") == "dir/t.pls:1:17: error: unknown vmalloc option 'option5' (known: page-refcount, untracked, scamem, vm-struct, vmalloc-memdesc)")
     }
 
     @Test func everyBundledScenarioParses() throws {
