@@ -4,10 +4,10 @@ struct Cursor {
     let tokens: [Token]
     let file: String
     let line: Int
-    let source: String
+    let source: SourceLine
     var index = 0
 
-    init(tokens: [Token], file: String, line: Int, source: String) {
+    init(tokens: [Token], file: String, line: Int, source: SourceLine) {
         self.tokens = tokens
         self.file = file
         self.line = line
@@ -43,11 +43,6 @@ struct Cursor {
         guard isPunct(index, punct) else { return false }
         index += 1
         return true
-    }
-
-    mutating func takeAny(_ puncts: [String]) -> String? {
-        for p in puncts where take(p) { return p }
-        return nil
     }
 
     mutating func takeName(_ word: String) -> Bool {
