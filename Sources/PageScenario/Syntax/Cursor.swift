@@ -27,6 +27,9 @@ struct Cursor {
     /// Token `at` is the punctuation `punct` (compared without building a TokenKind).
     func isPunct(_ at: Int, _ punct: String) -> Bool {
         guard at < tokens.count, case .punct(let p) = tokens[at].kind else { return false }
+        // Distinct punctuation differs in its first byte or its length: reject on those
+        // before String's ==, whose unequal-small-strings path is slow.
+        guard p.utf8.count == punct.utf8.count, p.utf8.first == punct.utf8.first else { return false }
         return p == punct
     }
 

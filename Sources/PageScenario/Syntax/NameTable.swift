@@ -23,7 +23,8 @@ struct NameTable<Value> {
     /// FNV-1a (64-bit) of the UTF-8 bytes.
     private static func hash(_ name: String) -> Int {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for b in name.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        var name = name
+        name.withUTF8 { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
         return Int(truncatingIfNeeded: h ^ (h >> 29))
     }
 

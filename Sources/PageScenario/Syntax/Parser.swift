@@ -56,8 +56,6 @@ public struct ScenarioParser {
         parser.includeStack = [path]
         var blocks: [(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Binding?)] = []
         var top: [Statement] = []
-        // A statement per line at most: no regrowth while parsing a long script.
-        top.reserveCapacity(min(text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }, maxLines))
         try parser.parseFile(text, path: path, top: &top, blocks: &blocks)
         if let open = blocks.last { throw ScriptError(open.position, "'for' without 'end'") }
         return Scenario(name: name, summary: parser.summary, designs: parser.designs ?? Design.allCases,
@@ -71,6 +69,12 @@ public struct ScenarioParser {
         // The script as UTF-8 bytes, split at '\n' (a '\r' before it is whitespace).
         let script = ScriptText(bytes: Array(text.utf8))
         let bytes = script.bytes
+        if top.isEmpty {
+            // A statement per line at most: no regrowth while parsing a long script.
+            var lines = 1
+            bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
+            top.reserveCapacity(min(lines, Self.maxLines))
+        }
         var lineNumber = 0
         var lineStart = 0
         var tokens: [Token] = []
@@ -81,7 +85,9 @@ public struct ScenarioParser {
             lineNumber += 1
             lineCount += 1
             if lineCount > Self.maxLines { throw ScriptError(SourcePosition(file: path, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
-            tokens.removeAll(keepingCapacity: true)
+            // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
+            // replaceSubrange (a profile showed it).
+            while !tokens.isEmpty { tokens.removeLast() }
             try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, into: &tokens)
             guard !tokens.isEmpty else { continue }
             var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
@@ -402,12 +408,10 @@ public struct ScenarioParser {
     /// `a op b`, computed now when both are constants (an overflow is then a bad script):
     /// `a+3*PAGE` leaves one addition for the run.
     static func binary(_ op: String, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
-        let expr = Expr.binary(op, a, b, position)
-        guard case .int = a, case .int = b else { return expr }
-        switch Evaluator.constant(expr) {
-        case .success(let v): return .int(v, position)
-        case .failure(let e): throw e
-        }
+        // Folded without boxing the `.binary` first (an allocation per folded term).
+        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op, a, b, position) }
+        guard let value = Evaluator.apply(op, left, right) else { throw ScriptError(position, Evaluator.overflow) }
+        return .int(value, position)
     }
 
     /// The value of an expression of constants, with overflow checked.

@@ -64,7 +64,12 @@ public struct Arguments: Sendable {
 
     init(_ signature: Signature) {
         names = signature.parameterNames
-        values = Array(repeating: nil, count: names.count)
+        let count = names.count
+        // Initialised in place: Array(repeating:count:) looked up generic metadata per call.
+        values = [Expr?](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count { (buffer.baseAddress! + i).initialize(to: nil) }
+            initialized = count
+        }
     }
 
     public subscript(key: String) -> Expr? {
