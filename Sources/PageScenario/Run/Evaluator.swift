@@ -21,15 +21,23 @@ enum Evaluator {
             let left: Int64, right: Int64
             switch int(a, lookup) { case .success(let v): left = v; case .failure(let e): return .failure(e) }
             switch int(b, lookup) { case .success(let v): right = v; case .failure(let e): return .failure(e) }
-            let (value, overflow) = switch op {
-            case "+": left.addingReportingOverflow(right)
-            case "-": left.subtractingReportingOverflow(right)
-            default: left.multipliedReportingOverflow(by: right)
-            }
-            return overflow ? .failure(RunError(position: p, message: "arithmetic overflow")) : .success(value)
+            guard let value = apply(op, left, right) else { return .failure(RunError(position: p, message: Self.overflow)) }
+            return .success(value)
         default:
             return .failure(RunError(position: expr.position, message: "expected an integer"))
         }
+    }
+
+    static let overflow = "arithmetic overflow"
+
+    /// `left op right` (op `+`, `-` or `*`), nil on overflow.
+    static func apply(_ op: String, _ left: Int64, _ right: Int64) -> Int64? {
+        let (value, overflow) = switch op {
+        case "+": left.addingReportingOverflow(right)
+        case "-": left.subtractingReportingOverflow(right)
+        default: left.multipliedReportingOverflow(by: right)
+        }
+        return overflow ? nil : value
     }
 
     /// A constant expression, at parse time: an overflow is a bad script.

@@ -4,10 +4,10 @@ struct Cursor {
     let tokens: [Token]
     let file: String
     let line: Int
-    let source: String
+    let source: SourceLine
     var index = 0
 
-    init(tokens: [Token], file: String, line: Int, source: String) {
+    init(tokens: [Token], file: String, line: Int, source: SourceLine) {
         self.tokens = tokens
         self.file = file
         self.line = line
@@ -27,6 +27,9 @@ struct Cursor {
     /// Token `at` is the punctuation `punct` (compared without building a TokenKind).
     func isPunct(_ at: Int, _ punct: String) -> Bool {
         guard at < tokens.count, case .punct(let p) = tokens[at].kind else { return false }
+        // Distinct punctuation differs in its first byte or its length: reject on those
+        // before String's ==, whose unequal-small-strings path is slow.
+        guard p.utf8.count == punct.utf8.count, p.utf8.first == punct.utf8.first else { return false }
         return p == punct
     }
 
@@ -43,11 +46,6 @@ struct Cursor {
         guard isPunct(index, punct) else { return false }
         index += 1
         return true
-    }
-
-    mutating func takeAny(_ puncts: [String]) -> String? {
-        for p in puncts where take(p) { return p }
-        return nil
     }
 
     mutating func takeName(_ word: String) -> Bool {

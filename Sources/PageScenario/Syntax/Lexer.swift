@@ -50,9 +50,29 @@ struct Token: Equatable {
 enum Lexer {
     static let maxLineLength = 4096
 
-    /// The punctuation, longest first where one is a prefix of another.
-    static let puncts: [(bytes: [UInt8], text: String)] =
-        ["..<", "==", "!=", "=", ":", ",", "|", "[", "]", "(", ")", "+", "-", "*", "@"].map { (Array($0.utf8), $0) }
+    /// The punctuation at `bytes[i]` (the longest where one is a prefix of another: `..<`
+    /// `==` `!=` `=` `:` `,` `|` `[` `]` `(` `)` `+` `-` `*` `@`) and its length. A switch on
+    /// the byte: no table walked per character, and the texts are literals (no allocation).
+    static func punct(_ bytes: [UInt8], _ i: Int, _ end: Int) -> (String, Int)? {
+        let next: UInt8 = i + 1 < end ? bytes[i + 1] : 0
+        switch bytes[i] {
+        case UInt8(ascii: "."): return next == UInt8(ascii: ".") && i + 2 < end && bytes[i + 2] == UInt8(ascii: "<") ? ("..<", 3) : nil
+        case UInt8(ascii: "="): return next == UInt8(ascii: "=") ? ("==", 2) : ("=", 1)
+        case UInt8(ascii: "!"): return next == UInt8(ascii: "=") ? ("!=", 2) : nil
+        case UInt8(ascii: ":"): return (":", 1)
+        case UInt8(ascii: ","): return (",", 1)
+        case UInt8(ascii: "|"): return ("|", 1)
+        case UInt8(ascii: "["): return ("[", 1)
+        case UInt8(ascii: "]"): return ("]", 1)
+        case UInt8(ascii: "("): return ("(", 1)
+        case UInt8(ascii: ")"): return (")", 1)
+        case UInt8(ascii: "+"): return ("+", 1)
+        case UInt8(ascii: "-"): return ("-", 1)
+        case UInt8(ascii: "*"): return ("*", 1)
+        case UInt8(ascii: "@"): return ("@", 1)
+        default: return nil
+        }
+    }
 
     /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`.
     static func tokens(_ bytes: [UInt8], _ range: Range<Int>, file: String, lineNumber: Int, into tokens: inout [Token]) throws(ScriptError) {
@@ -157,15 +177,9 @@ enum Lexer {
                 tokens.append(Token(kind: .string(String(decoding: text, as: UTF8.self)), column: column(start)))
                 continue
             }
-            for op in puncts where op.bytes[0] == c {
-                let n = op.bytes.count
-                if n == 1 || (i + n <= end && bytes[i..<i + n].elementsEqual(op.bytes)) {
-                    tokens.append(Token(kind: .punct(op.text), column: column(start)))
-                    i += n
-                    break
-                }
-            }
-            if i == start { throw error(start, "unexpected character '\(character(start))'") }
+            guard let (text, n) = punct(bytes, i, end) else { throw error(start, "unexpected character '\(character(start))'") }
+            tokens.append(Token(kind: .punct(text), column: column(start)))
+            i += n
         }
     }
 

@@ -30,9 +30,14 @@ public struct ScenarioParser {
     static let knownOperations = Scenarios.operations.keys.sorted().joined(separator: ", ")
     static let knownQueries = Scenarios.queries.keys.sorted().joined(separator: ", ")
     static let knownDesigns = Design.allCases.map(\.rawValue).joined(separator: ", ")
+    /// `Scenarios.operations` and the aliases, and `Scenarios.queries`, as the parser
+    /// looks them up (one cheap hash a line).
+    static let operationTable = NameTable<Signature>(
+        Scenarios.operations.map { ($0.key, $0.value) } + Scenarios.aliases.compactMap { alias in Scenarios.operations[alias.value].map { (alias.key, $0) } })
+    static let queryTable = NameTable<(signature: Signature, result: Scenarios.QueryResult)>(Scenarios.queries.map { ($0.key, $0.value) })
 
     let load: Loader
-    var symbols: [String: Binding] = ["PAGE": Binding(symbol: .constant(4096)), "HPAGE": Binding(symbol: .constant(2 << 20))]
+    var symbols = NameTable<Binding>([("PAGE", Binding(symbol: .constant(4096))), ("HPAGE", Binding(symbol: .constant(2 << 20)))])
     var summary = ""
     var designs: [Design]? = nil
     var machine = MachineSpec()
@@ -51,8 +56,6 @@ public struct ScenarioParser {
         parser.includeStack = [path]
         var blocks: [(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Binding?)] = []
         var top: [Statement] = []
-        // A statement per line at most: no regrowth while parsing a long script.
-        top.reserveCapacity(min(text.utf8.reduce(1) { $0 + ($1 == 0x0A ? 1 : 0) }, maxLines))
         try parser.parseFile(text, path: path, top: &top, blocks: &blocks)
         if let open = blocks.last { throw ScriptError(open.position, "'for' without 'end'") }
         return Scenario(name: name, summary: parser.summary, designs: parser.designs ?? Design.allCases,
@@ -64,7 +67,14 @@ public struct ScenarioParser {
         blocks: inout [(variable: Ref, from: Expr, to: Expr, body: [Statement], position: SourcePosition, shadowed: Binding?)]
     ) throws(ScriptError) {
         // The script as UTF-8 bytes, split at '\n' (a '\r' before it is whitespace).
-        let bytes = Array(text.utf8)
+        let script = ScriptText(bytes: Array(text.utf8))
+        let bytes = script.bytes
+        if top.isEmpty {
+            // A statement per line at most: no regrowth while parsing a long script.
+            var lines = 1
+            bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
+            top.reserveCapacity(min(lines, Self.maxLines))
+        }
         var lineNumber = 0
         var lineStart = 0
         var tokens: [Token] = []
@@ -75,10 +85,12 @@ public struct ScenarioParser {
             lineNumber += 1
             lineCount += 1
             if lineCount > Self.maxLines { throw ScriptError(SourcePosition(file: path, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
-            tokens.removeAll(keepingCapacity: true)
+            // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
+            // replaceSubrange (a profile showed it).
+            while !tokens.isEmpty { tokens.removeLast() }
             try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, into: &tokens)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: Self.trimmed(bytes, lineStart..<lineEnd))
+            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
             func append(_ statement: Statement) {
                 if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
             }
@@ -207,8 +219,7 @@ public struct ScenarioParser {
             cursor.index = 2
         }
         let (word, column) = try cursor.name("an operation")
-        let signature = Scenarios.operations[word] ?? Scenarios.aliases[word].flatMap { Scenarios.operations[$0] }
-        guard let signature else {
+        guard let signature = Self.operationTable[word] else {
             throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
         }
         let arguments = try parseArguments(&cursor, signature)
@@ -225,27 +236,29 @@ public struct ScenarioParser {
             }
             bound = define(name, symbol)
         }
-        return Operation(signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), source: cursor.source)
+        return Operation(signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
 
     /// Positional arguments in order, then `key=value` ones.
     mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
         var arguments = Arguments(signature)
-        for param in signature.positional {
+        for (slot, param) in signature.positional.enumerated() {
             if cursor.atEnd || cursor.isKeyword {
                 throw cursor.error(at: cursor.index, "'\(signature.name)' needs \(param.name.uppercased()) (\(param.kind.description)); usage: \(signature.usage)")
             }
-            arguments[param.name] = try parseArgument(&cursor, param.kind)
+            arguments.values[slot] = try parseArgument(&cursor, param.kind)
         }
         while !cursor.atEnd {
             guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
             let (key, column) = try cursor.name("a keyword")
-            guard let param = signature.keywords.first(where: { $0.name == key }) else {
+            guard let k = signature.keywords.firstIndex(where: { $0.name == key }) else {
                 throw cursor.error(column: column, "'\(signature.name)' has no '\(key)=' (usage: \(signature.usage))")
             }
-            guard arguments[key] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
+            // Keywords' slots follow the positional ones (`Signature.parameterNames`).
+            let slot = signature.positional.count + k
+            guard arguments.values[slot] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
             try cursor.expect("=")
-            arguments[key] = try parseArgument(&cursor, param.kind)
+            arguments.values[slot] = try parseArgument(&cursor, signature.keywords[k].kind)
         }
         return arguments
     }
@@ -347,7 +360,9 @@ public struct ScenarioParser {
 
     func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         var left = try parseTerm(&cursor)
-        while let op = cursor.takeAny(["+", "-"]) {
+        while true {
+            let op = cursor.take("+") ? "+" : cursor.take("-") ? "-" : ""
+            if op.isEmpty { break }
             let position = cursor.position(cursor.index - 1)
             left = try Self.binary(op, left, try parseTerm(&cursor), position)
         }
@@ -393,12 +408,10 @@ public struct ScenarioParser {
     /// `a op b`, computed now when both are constants (an overflow is then a bad script):
     /// `a+3*PAGE` leaves one addition for the run.
     static func binary(_ op: String, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
-        let expr = Expr.binary(op, a, b, position)
-        guard case .int = a, case .int = b else { return expr }
-        switch Evaluator.constant(expr) {
-        case .success(let v): return .int(v, position)
-        case .failure(let e): throw e
-        }
+        // Folded without boxing the `.binary` first (an allocation per folded term).
+        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op, a, b, position) }
+        guard let value = Evaluator.apply(op, left, right) else { throw ScriptError(position, Evaluator.overflow) }
+        return .int(value, position)
     }
 
     /// The value of an expression of constants, with overflow checked.
@@ -413,7 +426,7 @@ public struct ScenarioParser {
 
     mutating func parseExpectation(_ cursor: inout Cursor) throws(ScriptError) -> Expectation {
         let (word, column) = try cursor.name("a query")
-        guard let (signature, result) = Scenarios.queries[word] else {
+        guard let (signature, result) = Self.queryTable[word] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
         var arguments = Arguments(signature)
@@ -421,7 +434,7 @@ public struct ScenarioParser {
             try cursor.expect("(")
             for (i, param) in signature.positional.enumerated() {
                 if i > 0 { try cursor.expect(",") }
-                arguments[param.name] = try parseArgument(&cursor, param.kind)
+                arguments.values[i] = try parseArgument(&cursor, param.kind)
             }
             try cursor.expect(")")
         }
@@ -458,7 +471,7 @@ public struct ScenarioParser {
             try cursor.end()
         }
         return Expectation(query: signature, result: result, arguments: arguments, comparison: comparison,
-                           byDesign: byDesign, others: others, position: cursor.position(0), source: cursor.source)
+                           byDesign: byDesign, others: others, position: cursor.position(0), line: cursor.source)
     }
 
     func parseExpected(_ cursor: inout Cursor, _ result: Scenarios.QueryResult, _ query: String) throws(ScriptError) -> Expr {
@@ -502,12 +515,12 @@ public struct ScenarioParser {
 }
 
 extension ScenarioParser {
-    /// A line's text without leading blanks and trailing blanks or '\r' (the source that
+    /// A line's range without leading blanks and trailing blanks or '\r' (the source that
     /// reports and traces show).
-    static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> String {
+    static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {
         var start = range.lowerBound, end = range.upperBound
         while start < end, bytes[start] == 0x20 || bytes[start] == 0x09 { start += 1 }
         while end > start, bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09 || bytes[end - 1] == 0x0D { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return start..<end
     }
 }

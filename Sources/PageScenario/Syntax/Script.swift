@@ -10,6 +10,24 @@ public struct Ref: Sendable, Hashable {
     let slot: Int
 }
 
+/// A script file's UTF-8 bytes, shared by every line parsed from it.
+final class ScriptText: Sendable {
+    let bytes: [UInt8]
+    init(bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// A line's source text, kept as a range of its file's bytes: made into a String only
+/// when a report or trace shows it, not once per line while parsing.
+struct SourceLine: Sendable {
+    let script: ScriptText
+    let range: Range<Int>
+    init(_ script: ScriptText, _ range: Range<Int>) {
+        self.script = script
+        self.range = range
+    }
+    var text: String { String(decoding: script.bytes[range], as: UTF8.self) }
+}
+
 /// An expression of a script. Only the recursive cases are boxed: a number or a name
 /// costs no allocation.
 public enum Expr: Sendable {
@@ -46,17 +64,30 @@ public struct Arguments: Sendable {
 
     init(_ signature: Signature) {
         names = signature.parameterNames
-        values = Array(repeating: nil, count: names.count)
+        let count = names.count
+        // Initialised in place: Array(repeating:count:) looked up generic metadata per call.
+        values = [Expr?](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count { (buffer.baseAddress! + i).initialize(to: nil) }
+            initialized = count
+        }
     }
 
     public subscript(key: String) -> Expr? {
         get {
-            for i in names.indices where names[i] == key { return values[i] }
-            return nil
+            guard let i = slot(key) else { return nil }
+            return values[i]
         }
         set {
-            for i in names.indices where names[i] == key { values[i] = newValue; return }
+            if let i = slot(key) { values[i] = newValue }
         }
+    }
+
+    /// The slot of parameter `key`. Names are rejected on length and first byte before
+    /// String's ==, whose path for unequal small strings a profile of the runner showed.
+    func slot(_ key: String) -> Int? {
+        let count = key.utf8.count, first = key.utf8.first
+        for i in names.indices where names[i].utf8.count == count && names[i].utf8.first == first && names[i] == key { return i }
+        return nil
     }
 }
 
@@ -66,7 +97,9 @@ public struct Operation: Sendable {
     public let bind: Ref?
     public let arguments: Arguments
     public let position: SourcePosition
-    public let source: String
+    let line: SourceLine
+    /// The line as written (blanks trimmed).
+    public var source: String { line.text }
 }
 
 /// An expectation: `expect QUERY (== | != | has | lacks) VALUE`, where VALUE may be
@@ -80,7 +113,9 @@ public struct Expectation: Sendable {
     public let byDesign: [Design: Expr]
     public let others: Expr?
     public let position: SourcePosition
-    public let source: String
+    let line: SourceLine
+    /// The line as written (blanks trimmed).
+    public var source: String { line.text }
 
     /// The expected value for `design` (nil: the expectation does not apply to it).
     public func expected(for design: Design) -> Expr? { byDesign[design] ?? others }
