@@ -80,9 +80,14 @@ extension Machine {
             folioPutRefs(folio, refs)
             return nil
         }
-        // Mainline is called directly (its grab inlines); the others through the protocol.
-        let refused = pins.isMainline ? MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
-                                      : pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        // Mainline, memdesc and dma-pinned-field are called directly (their grabs
+        // inline); the others through the protocol.
+        let refused: Errno?
+        if pins.isMainline {
+            refused = MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+        } else {
+            refused = otherDesignGrab(folio, at: page, refs: refs)
+        }
         if refused != nil {
             folioPutRefs(folio, refs)
             return nil
@@ -155,7 +160,24 @@ extension Machine {
         if pins.isMainline {
             MainlinePins().release(folio, at: page, refs: refs, in: self)
         } else {
-            pins.tracker.release(folio, at: page, refs: refs, in: self)
+            switch pins.hot {
+            case .mainline: MainlinePins().release(folio, at: page, refs: refs, in: self)
+            case .memdesc(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
+            case .dmaPinnedField(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
+            case .other: pins.tracker.release(folio, at: page, refs: refs, in: self)
+            }
+        }
+    }
+
+    /// The GUP-fast grab (`fast: true`) of a design other than mainline: memdesc and
+    /// dma-pinned-field statically, the rest through the protocol.
+    @inline(__always)
+    private func otherDesignGrab(_ folio: Folio, at page: Page, refs: Int32) -> Errno? {
+        switch pins.hot {
+        case .mainline: MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .memdesc(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .dmaPinnedField(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .other: pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
         }
     }
 
