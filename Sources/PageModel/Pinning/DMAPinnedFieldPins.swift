@@ -14,6 +14,7 @@ public struct DMAPinnedFieldPins: PinTracker {
 
     public init(_ setup: PinTrackerSetup) { countOffset = setup.layout.dmaPinnedCount }
 
+    @inline(__always)
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         guard countOffset >= 0 else { return .ENOMEM }
         if !fast { folio.refAdd(refs) }
@@ -21,6 +22,7 @@ public struct DMAPinnedFieldPins: PinTracker {
         return nil
     }
 
+    @inline(__always)
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         if countOffset >= 0 { _ = folio.headPage.atomicSubReturn(countOffset, refs) }
         machine.folioPutRefs(folio, refs)

@@ -170,7 +170,13 @@ extension Machine {
             gupFastUngrab(folio, page: page, refs: Int32(refs), flags: flags, batch: &batch)
             return false
         }
-        for j in 0..<refs { pages[nr + j] = gupResultPage(Page(unchecked: first + j, context), flags: flags) }
+        if pins.returnsProxies {
+            for j in 0..<refs { pages[nr + j] = gupResultPage(Page(unchecked: first + j, context), flags: flags) }
+        } else {
+            // The pages of one folio: their struct pages are consecutive in the memmap.
+            let head = page.raw, stride = context.pointee.pageSize
+            for j in 0..<refs { pages[nr + j] = Page(outOfMemmap: head + j &* stride, pfn: first + j, context) }
+        }
         nr += refs
         folioSetReferenced(folio)
         return true

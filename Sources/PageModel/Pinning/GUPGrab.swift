@@ -80,9 +80,14 @@ extension Machine {
             folioPutRefs(folio, refs)
             return nil
         }
-        // Mainline is called directly (its grab inlines); the others through the protocol.
-        let refused = pins.isMainline ? MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
-                                      : pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        // Mainline, memdesc and dma-pinned-field are called directly (their grabs
+        // inline); the others through the protocol.
+        let refused: Errno?
+        if pins.isMainline {
+            refused = MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+        } else {
+            refused = otherDesignGrab(folio, at: page, refs: refs)
+        }
         if refused != nil {
             folioPutRefs(folio, refs)
             return nil
@@ -108,9 +113,7 @@ extension Machine {
         while true {
             guard let found = pageFolio(page) else { return nil }
             if found.refcount < 0 {
-                diagnostics.recordOnce(site: "try_get_folio: folio_ref_count(folio) < 0",
-                                       Diagnostic(kind: .warn, pfn: UInt64(found.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
-                pins.counters.refusedGrabs.add(1, ordering: .relaxed)
+                tryGetFolioNegativeRefcount(found)
                 return nil
             }
             guard found.refAddUnless(refs, unless: 0) else { return nil }
@@ -121,6 +124,15 @@ extension Machine {
             }
             return folio
         }
+    }
+
+    /// The `WARN_ON_ONCE(folio_ref_count(folio) < 0)` of `try_get_folio()`, outlined so
+    /// that the diagnostic's string building does not keep the grab from being inlined.
+    @inline(never)
+    private func tryGetFolioNegativeRefcount(_ found: Folio) {
+        diagnostics.recordOnce(site: "try_get_folio: folio_ref_count(folio) < 0",
+                               Diagnostic(kind: .warn, pfn: UInt64(found.pfn), reason: "try_get_folio: WARN_ON_ONCE(folio_ref_count(folio) < 0)"))
+        pins.counters.refusedGrabs.add(1, ordering: .relaxed)
     }
 
     /// Linux: `gup_put_folio(folio, refs, FOLL_PIN)` [mm/gup.c:102-113]: the zero page is
@@ -148,7 +160,24 @@ extension Machine {
         if pins.isMainline {
             MainlinePins().release(folio, at: page, refs: refs, in: self)
         } else {
-            pins.tracker.release(folio, at: page, refs: refs, in: self)
+            switch pins.hot {
+            case .mainline: MainlinePins().release(folio, at: page, refs: refs, in: self)
+            case .memdesc(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
+            case .dmaPinnedField(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
+            case .other: pins.tracker.release(folio, at: page, refs: refs, in: self)
+            }
+        }
+    }
+
+    /// The GUP-fast grab (`fast: true`) of a design other than mainline: memdesc and
+    /// dma-pinned-field statically, the rest through the protocol.
+    @inline(__always)
+    private func otherDesignGrab(_ folio: Folio, at page: Page, refs: Int32) -> Errno? {
+        switch pins.hot {
+        case .mainline: MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .memdesc(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .dmaPinnedField(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .other: pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
         }
     }
 
@@ -203,9 +232,12 @@ extension Machine {
         var i = 0
         // The folio of pages[i] when the previous run's scan already looked it up.
         var known: Folio?
+        // Read once: only a design that returns proxies needs each entry looked at for one.
+        let proxies = pins.proxyBit >= 0
+        let structPages = layout.kind == .structPage
         while i < pages.count {
             let page = pages[i]
-            let proxy = proxyTarget(page)
+            let proxy = proxies ? proxyTarget(page) : nil
             let target = proxy ?? page
             let found = known ?? pageFolio(target)
             known = nil
@@ -220,8 +252,15 @@ extension Machine {
             var nr = 1
             if proxy == nil {
                 // gup_folio_next(): the run of entries in the same folio.
-                while i + nr < pages.count, proxyTarget(pages[i + nr]) == nil {
-                    let next = pageFolio(pages[i + nr])
+                while i + nr < pages.count, !proxies || proxyTarget(pages[i + nr]) == nil {
+                    let entry = pages[i + nr]
+                    // A tail of this folio: page_folio(entry) == folio, compared as the
+                    // kernel compares the pointers, without making the head's view.
+                    if structPages, entry.compoundHeadWord == folio.address &+ 1 {
+                        nr += 1
+                        continue
+                    }
+                    let next = pageFolio(entry)
                     guard next == folio else {
                         known = next
                         break
@@ -348,24 +387,33 @@ struct PinStatBatch {
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
         acquired &+= Int(refs)
         let nid = machine.context.nid(of: folio.pfn)
-        if nid != acquiredNid {
-            if acquiredOnNode != 0 { machine.pins.nodeAcquired[machine.pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
-            acquiredNid = nid
-            acquiredOnNode = 0
-        }
+        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: machine.pins) }
         acquiredOnNode &+= Int(refs)
+    }
+
+    /// A change of node (cold: once per call on one node): the previous node's sum goes
+    /// to its counter. Outlined so that the per-pin part inlines into the grab.
+    @inline(never)
+    private mutating func acquiredNodeChanged(to nid: Int, pins: PinState) {
+        if acquiredOnNode != 0 { pins.nodeAcquired[pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
+        acquiredNid = nid
+        acquiredOnNode = 0
     }
 
     @inline(__always)
     mutating func released(_ folio: Folio, _ refs: Int32, in machine: Machine) {
         released &+= Int(refs)
         let nid = machine.context.nid(of: folio.pfn)
-        if nid != releasedNid {
-            if releasedOnNode != 0 { machine.pins.nodeReleased[machine.pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
-            releasedNid = nid
-            releasedOnNode = 0
-        }
+        if nid != releasedNid { releasedNodeChanged(to: nid, pins: machine.pins) }
         releasedOnNode &+= Int(refs)
+    }
+
+    /// `acquiredNodeChanged` for releases.
+    @inline(never)
+    private mutating func releasedNodeChanged(to nid: Int, pins: PinState) {
+        if releasedOnNode != 0 { pins.nodeReleased[pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
+        releasedNid = nid
+        releasedOnNode = 0
     }
 
     mutating func flushNodes(_ pins: PinState) {

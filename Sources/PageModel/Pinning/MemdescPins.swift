@@ -11,6 +11,7 @@ public struct MemdescPins: PinTracker {
 
     public init(_ setup: PinTrackerSetup) { design = setup.design }
 
+    @inline(__always)
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         guard folio.hasPincount else { return .ENOMEM }
         if !fast { folio.refAdd(refs) }
@@ -18,6 +19,7 @@ public struct MemdescPins: PinTracker {
         return nil
     }
 
+    @inline(__always)
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         folio.pincountAdd(-refs)
         machine.folioPutRefs(folio, refs)

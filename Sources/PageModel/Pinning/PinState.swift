@@ -29,10 +29,14 @@ public final class PinState: @unchecked Sendable {
     /// The page flag that marks a proxy's embedded struct page (a design that returns
     /// proxies: `PinCapabilities.proxyMarkerFlag`), or -1.
     let proxyBit: Int
-    /// Whether the design is mainline, whose grab and release the hot paths call
-    /// directly instead of through the `PinTracker` existential: the one place the model
-    /// asks which design runs, a measured speed-up of `pin_user_pages_fast()`.
+    /// Whether the design is mainline (`hot == .mainline`): a Bool to test first, so
+    /// that mainline's hot path does not pay for copying and switching over `hot`.
     let isMainline: Bool
+    /// The designs whose grab and release the hot paths call directly instead of
+    /// through the `PinTracker` existential (whose per-call projection, witness call and
+    /// copy the kernel's designs would not pay): the one place the model asks which
+    /// design runs, a measured speed-up of `pin_user_pages_fast()`.
+    let hot: HotTracker
     /// Pfns spanned by RAM: ZONE_DEVICE pagemaps are placed above them.
     let ramPfns: Int
     /// Outstanding pins per PinnedPages site ("file:line"), and leaked ones.
@@ -43,7 +47,6 @@ public final class PinState: @unchecked Sendable {
     init(config: MachineConfig, tracker type: any PinTracker.Type, layout: ModelLayout, flagsBudget: FlagsBudget,
          nodes: Int) throws(MachineError) {
         design = config.design
-        isMainline = type == MainlinePins.self
         ramPfns = config.spannedPfns
         shadow = try PinShadow(pfns: config.spannedPfns)
         shadowSlots = shadow.slots
@@ -55,7 +58,10 @@ public final class PinState: @unchecked Sendable {
         capabilities = type.capabilities
         returnsProxies = capabilities.returnsProxies
         proxyBit = capabilities.proxyMarkerFlag.map(setup.flagBit) ?? -1
-        tracker = type.init(setup)
+        let tracker = type.init(setup)
+        self.tracker = tracker
+        hot = HotTracker(tracker)
+        isMainline = type == MainlinePins.self
     }
 
     /// The index into the node counters for `nid` (node 0 for a pfn of no node, as the
@@ -78,4 +84,22 @@ public final class PinState: @unchecked Sendable {
 
     /// The exact number of pins outstanding on the folio that starts at `pfn`.
     public func exactPins(folioPfn pfn: Int) -> Int { Int(shadow.pins(pfn)) }
+}
+
+/// A design the GUP hot paths dispatch to statically (`PinState.hot`), with what its
+/// grab and release need; `other` goes through the `PinTracker` existential.
+enum HotTracker {
+    case mainline
+    case memdesc(MemdescPins)
+    case dmaPinnedField(DMAPinnedFieldPins)
+    case other
+
+    init(_ tracker: any PinTracker) {
+        switch tracker {
+        case is MainlinePins: self = .mainline
+        case let memdesc as MemdescPins: self = .memdesc(memdesc)
+        case let field as DMAPinnedFieldPins: self = .dmaPinnedField(field)
+        default: self = .other
+        }
+    }
 }

@@ -26,7 +26,8 @@ public enum GUPPin {
 /// A design also declares what the rest of the model must know about it
 /// (`capabilities`, `pageExtClientBytes`), read once when the machine is made: nothing
 /// outside the design files asks which design runs (DESIGN.md "Pinning/") but GUP's
-/// mainline fast path (`PinState.isMainline`). A new design
+/// hot paths, which call mainline, memdesc and dma-pinned-field directly
+/// (`PinState.hot`). A new design
 /// is one file implementing this protocol, registered once in `Design.pinTracker`
 /// (PinDesigns.swift).
 public protocol PinTracker: Sendable {
