@@ -68,6 +68,11 @@ import PageLayout
             #expect(v.references == Self.mappedAtFree + 256)
             // The largest scamem: 8 + 256 * 8 bytes in a 16-byte object (Scamem.swift).
             #expect(v.scamemBytes == 2064)
+        case .vmallocMemdesc:
+            // Option 1: each page's own descriptor takes one reference per PTE and per pin
+            // (VmallocMemdesc.swift: no pin bias); no scamem.
+            #expect(v.references == Self.mappedAtFree + 256)
+            #expect(v.scamemBytes == 0)
         case .pageRefcount where design == .mainline:
             // A folio reference per PTE; GUP_PIN_COUNTING_BIAS per pin (mm/gup.c).
             #expect(v.references == Self.mappedAtFree + 256 * 1024)

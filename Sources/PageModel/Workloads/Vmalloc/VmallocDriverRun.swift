@@ -148,11 +148,15 @@ final class VmallocDriverRun {
     // MARK: The buggy free
 
     /// References on the area besides vmalloc's own: the scamem's count less the
-    /// vm_struct's reference, else each page's folio references less the allocation's.
+    /// vm_struct's reference, else each page's option-1 descriptor or folio references
+    /// less the allocation's.
     func heldReferences(_ kaddr: UInt64) -> Int {
         guard let vm = space.findVMArea(kaddr) else { return 0 }
         if let scamem = vm.scamem { return Int(machine.scamemRefcount(scamem)) - 1 }
-        return vm.pages.reduce(0) { sum, page in sum + (machine.pageFolio(page).map { Int($0.refcount) - 1 } ?? 0) }
+        return vm.pages.reduce(0) { sum, page in
+            let count = machine.vmallocMemdescRefcount(page).map(Int.init) ?? machine.pageFolio(page).map { Int($0.refcount) }
+            return sum + (count.map { $0 - 1 } ?? 0)
+        }
     }
 
     /// The driver's `vfree()` while user space still maps the area (and a device may
