@@ -234,7 +234,8 @@ extension Machine {
         var known: Folio?
         // Read once: only a design that returns proxies needs each entry looked at for one.
         let proxies = pins.proxyBit >= 0
-        let structPages = layout.kind == .structPage
+        // Tail pages carry compound_head only where folios are head struct pages.
+        let structPages = !layout.foliosAreDescriptors
         while i < pages.count {
             let page = pages[i]
             let proxy = proxies ? proxyTarget(page) : nil

@@ -67,7 +67,7 @@ extension Machine {
     /// Whether a page's word is Misc/Vmalloc, mappable, on memdesc8: a page whose
     /// scamem, if it has one, is reached through the VMA.
     func isVMAPlacedVmallocPage(_ page: Page) -> Bool {
-        guard layout.kind == .memdesc8 else { return false }
+        guard layout.kind.wordHoldsScamemPlacements else { return false }
         let word = MemdescWord(rawValue: page.memdesc)
         return word.miscSubtype == .vmalloc && word.isMappable
     }

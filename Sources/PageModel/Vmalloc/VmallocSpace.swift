@@ -39,7 +39,7 @@ public final class VmallocSpace: @unchecked Sendable {
     /// the placements are about: memdesc32's Misc is one word value, struct page keeps
     /// node and zone in page->flags).
     public init(machine: Machine, onlineCPUs: Int = 1, tracking: VmallocTracking? = nil, placement: ScamemPlacement = .memdescPointer) throws(Errno) {
-        guard !placement.needsVMA || machine.layout.kind == .memdesc8 else { throw .EINVAL }
+        guard !placement.needsVMA || machine.layout.kind.wordHoldsScamemPlacements else { throw .EINVAL }
         self.machine = machine
         self.onlineCPUs = onlineCPUs
         self.placement = placement

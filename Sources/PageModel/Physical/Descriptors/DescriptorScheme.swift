@@ -36,6 +36,10 @@ protocol DescriptorScheme {
     /// Whether ZONE_DEVICE memory can be described: its folios keep `pgmap` in the
     /// struct page (memremap.c); the memdesc designs' descriptors keep none.
     static var describesZoneDevice: Bool { get }
+    /// Whether a page's own word has room for seed 004's scamem placements (the link, or
+    /// node and zone, kept in the 8-byte memdesc): memdesc32's Misc is one word value and
+    /// struct page keeps vmalloc pages' refcounts itself.
+    static var wordHoldsScamemPlacements: Bool { get }
     /// Whether memory without a descriptor (Misc) has a `_refcount` that
     /// `__free_pages()` drops (memdesc8's 8-byte page has none).
     static var miscPagesHaveRefcount: Bool { get }
@@ -145,4 +149,8 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     func stampMemdesc(_ pfn: Int, count: Int, _ word: UInt64) {
         for i in 0..<count { Page(unchecked: pfn + i, self).memdesc = word }
     }
+}
+
+extension DescriptorScheme {
+    static var wordHoldsScamemPlacements: Bool { false }
 }

@@ -43,6 +43,15 @@ extension MemmapKind {
         }
     }
 
+    /// Whether a page's word has room for the scamem placements (`ScamemPlacement`).
+    public var wordHoldsScamemPlacements: Bool {
+        switch self {
+        case .structPage: StructPageScheme.wordHoldsScamemPlacements
+        case .memdesc32: Memdesc32Scheme.wordHoldsScamemPlacements
+        case .memdesc8: Memdesc8Scheme.wordHoldsScamemPlacements
+        }
+    }
+
     /// Whether Misc memory has a `_refcount` that `__free_pages()` drops.
     @inline(__always)
     var miscPagesHaveRefcount: Bool {

@@ -5,6 +5,7 @@
 import PageLayout
 
 enum Memdesc8Scheme: MemdescScheme {
+    static var wordHoldsScamemPlacements: Bool { true }
     static var miscPagesHaveRefcount: Bool { false }
     /// Misc memory of `order`: the order in bits 12-17 (`__free_pages()` needs it, there
     /// being no refcount or compound page).

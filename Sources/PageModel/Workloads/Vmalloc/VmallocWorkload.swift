@@ -51,7 +51,7 @@ enum VmallocWorkload {
     /// each page's folio (the struct-page designs, v6.19), every other option on the
     /// memdesc designs, whose vmalloc pages have no refcount of their own.
     static func options(for design: Design) -> [VmallocTracking] {
-        let structPage = MemmapKind(design: design) == .structPage
+        let structPage = !MemmapKind(design: design).foliosAreDescriptors
         return VmallocTracking.allCases.filter { ($0 == .pageRefcount) == structPage }
     }
 
@@ -60,7 +60,7 @@ enum VmallocWorkload {
     /// none where there is no scamem.
     static func placements(_ option: VmallocTracking, design: Design) -> [ScamemPlacement?] {
         guard option == .scamem else { return [nil] }
-        return MemmapKind(design: design) == .memdesc8 ? ScamemPlacement.allCases : [.memdescPointer]
+        return MemmapKind(design: design).wordHoldsScamemPlacements ? ScamemPlacement.allCases : [.memdescPointer]
     }
 
     /// One machine per applicable option.
