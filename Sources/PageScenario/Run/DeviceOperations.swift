@@ -7,27 +7,27 @@ import PageModel
 extension ScenarioRunner {
     /// Runs one device operation; returns its error (an errno name) or nil.
     func deviceOperation(_ op: Operation) throws(RunError) -> String? {
-        let name = op.signature.name
-        if name == "dmirror_open" {
+        let kind = op.kind
+        if kind == .dmirrorOpen {
             let p = try process(op.arguments["p"])
             let id = Int(try unsigned(op, "id", max: 64))
             return attempt(op) { () throws(Errno) in .mirror(DeviceMirror(device: try device(id), process: p)) }
         }
         let d = try mirror(op.arguments["d"])
-        if name == "dmirror_release" {
+        if kind == .dmirrorRelease {
             d.device.release()
             return nil
         }
         let addr = try unsigned(op, "addr"), n = try unsigned(op, "n", max: Self.maxPages)
-        let byte = name == "dmirror_write" ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
+        let byte = kind == .dmirrorWrite ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
         defer { noteSpan(d.process, addr, n << 12) }
         return attempt(op) { () throws(Errno) in
             var buffer = [UInt8](repeating: 0, count: Int(n) << 12)
-            switch name {
-            case "dmirror_migrate_to_dev": _ = try d.migrateToDevice(addr: addr, npages: n, into: &buffer)
-            case "dmirror_migrate_to_sys": _ = try d.migrateToSystem(addr: addr, npages: n)
-            case "dmirror_read": _ = try d.read(addr: addr, npages: n, into: &buffer)
-            case "dmirror_write":
+            switch kind {
+            case .dmirrorMigrateToDev: _ = try d.migrateToDevice(addr: addr, npages: n, into: &buffer)
+            case .dmirrorMigrateToSys: _ = try d.migrateToSystem(addr: addr, npages: n)
+            case .dmirrorRead: _ = try d.read(addr: addr, npages: n, into: &buffer)
+            case .dmirrorWrite:
                 _ = try d.write(addr: addr, npages: n, from: [UInt8](repeating: byte, count: buffer.count))
             default:
                 // hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), this device the
@@ -77,7 +77,7 @@ extension ScenarioRunner {
     func devicePage(_ e: Expectation, _ page: Page) -> Observed {
         // page_pgmap() WARNs outside ZONE_DEVICE: ask only there.
         let pgmap = machine.zone(of: page.pfn)?.type == .device ? machine.pagePgmap(page) : nil
-        if e.query.name == "is_device_private" { return .bool(pgmap?.type == .devicePrivate) }
+        if e.kind == .isDevicePrivate { return .bool(pgmap?.type == .devicePrivate) }
         guard let owner = pgmap?.owner, let id = devices.first(where: { $0.value.owner == owner })?.key else { return .missing("none") }
         return .int(Int64(id))
     }

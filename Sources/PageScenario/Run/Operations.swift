@@ -7,16 +7,16 @@ extension ScenarioRunner {
     /// Runs one operation; returns its error (an errno name, SIGSEGV, SIGBUS) or nil.
     func perform(_ op: Operation) throws(RunError) -> String? {
         let a = op.arguments
-        switch op.signature.name {
-        case "process":
+        switch op.kind {
+        case .process:
             return attempt(op) { () throws(Errno) in .process(try Process(machine: machine)) }
-        case "fork":
+        case .fork:
             let parent = try process(a["parent"])
             return attempt(op) { () throws(Errno) in .process(try parent.fork()) }
-        case "exit":
+        case .exit:
             try process(a["p"]).exit()
             return nil
-        case "mmap":
+        case .mmap:
             let p = try process(a["p"])
             let length = try unsigned(op, "len")
             let file = try a["file"].map { (e: Expr) throws(RunError) in try self.file(e) }
@@ -26,24 +26,24 @@ extension ScenarioRunner {
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 .int(Int64(bitPattern: try p.mm.mmap(addr: addr, length: length, prot: prot, flags: flags, file: file, offset: offset)))
             }
-        case "munmap", "mprotect", "madvise", "mlock", "munlock":
+        case .munmap, .mprotect, .madvise, .mlock, .munlock:
             let p = try process(a["p"])
             let addr = try unsigned(op, "addr"), length = try unsigned(op, "len")
             defer { noteSpan(p, addr, length) }
-            let name = op.signature.name
+            let kind = op.kind
             return attempt(op) { () throws(Errno) in
-                switch name {
-                case "munmap": try p.mm.munmap(addr: addr, length: length)
-                case "mprotect": try p.mm.mprotect(addr: addr, length: length, prot: Self.prot(words(op, "prot")))
-                case "madvise":
+                switch kind {
+                case .munmap: try p.mm.munmap(addr: addr, length: length)
+                case .mprotect: try p.mm.mprotect(addr: addr, length: length, prot: Self.prot(words(op, "prot")))
+                case .madvise:
                     let value = Scenarios.advice.first { $0.0 == words(op, "advice").first }?.1 ?? -1
                     try p.mm.madvise(addr: addr, length: length, advice: Advice(rawValue: value))
-                case "mlock": try p.mm.mlock(addr: addr, length: length)
+                case .mlock: try p.mm.mlock(addr: addr, length: length)
                 default: try p.mm.munlock(addr: addr, length: length)
                 }
                 return nil
             }
-        case "mremap":
+        case .mremap:
             let p = try process(a["p"])
             let addr = try unsigned(op, "addr"), old = try unsigned(op, "old"), new = try unsigned(op, "new")
             let to = try unsigned(op, "to", default: 0)
@@ -52,94 +52,92 @@ extension ScenarioRunner {
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 .int(Int64(bitPattern: try p.mm.mremap(oldAddr: addr, oldLength: old, newLength: new, flags: flags, newAddr: to)))
             }
-        case "write", "fill", "read", "touch":
+        case .write, .fill, .read, .touch:
             return try access(op)
-        case "memfd":
+        case .memfd:
             let name = text(op, "name")
             return attempt(op) { () throws(Errno) in .file(try filesystem(.shmem).memfdCreate(name: name)) }
-        case "file":
+        case .file:
             let kind: FilesystemKind = words(op, "fs").first == "disk" ? .disk : .shmem
             let name = text(op, "name")
             return attempt(op) { () throws(Errno) in .file(try filesystem(kind).create(name: name)) }
-        case "pwrite":
+        case .pwrite:
             let f = try file(a["f"])
             let offset = Int64(try unsigned(op, "offset")), data = bytes(op, "data")
             return attempt(op) { () throws(Errno) in _ = try f.pwrite(data, offset: offset); return nil }
-        case "pread":
+        case .pread:
             let f = try file(a["f"])
             let offset = Int64(try unsigned(op, "offset")), length = Int(try unsigned(op, "len", max: Self.maxBytes))
             return attempt(op) { () throws(Errno) in _ = try f.pread(count: length, offset: offset); return nil }
-        case "ftruncate":
+        case .ftruncate:
             let f = try file(a["f"])
             let length = Int64(try unsigned(op, "len"))
             return attempt(op) { () throws(Errno) in try f.ftruncate(length); return nil }
-        case "fallocate":
+        case .fallocate:
             let f = try file(a["f"])
             let offset = try int(op, "offset"), length = try int(op, "len")
             var mode: FallocateMode = []
             for w in words(op, "mode") { mode.insert(w == "keep_size" ? .keepSize : .punchHole) }
             return attempt(op) { () throws(Errno) in try f.fallocate(mode: mode, offset: offset, length: length); return nil }
-        case "writeback":
+        case .writeback:
             _ = try file(a["f"]).pageCache.writebackAll()
             return nil
-        case "sync":
+        case .sync:
             shmem?.sync()
             disk?.sync()
             return nil
-        case "reclaim":
+        case .reclaim:
             let count = Int(try unsigned(op, "count", max: Int64(Int32.max)))
             let node = Int(try unsigned(op, "node", default: 0, max: Int64(scenario.machine.nodes - 1)))
             machine.reclaim(nid: node, count: count)
             return nil
-        case "swapon":
+        case .swapon:
             let slots = Int(try unsigned(op, "slots", max: 1 << 24))
             return attempt(op) { () throws(Errno) in _ = try machine.swap.swapon(slots: slots); return nil }
-        case "thp":
+        case .thp:
             machine.thp.mode = THPMode(rawValue: words(op, "mode").first ?? "") ?? .madvise
             return nil
-        case "move_pages":
+        case .movePages:
             let p = try process(a["p"])
             let addr = try unsigned(op, "addr"), length = try unsigned(op, "len")
             let node = Int(try unsigned(op, "node", max: Int64(scenario.machine.nodes - 1)))
             let result = p.migrate(addr, length: length, toNode: node)
             noteSpan(p, addr, length)
             return result.failed.first?.errno.name
-        case "get_user_pages", "get_user_pages_fast", "pin_user_pages", "pin_user_pages_fast", "get_user_pages_remote", "pin_user_pages_remote":
+        case .getUserPages, .getUserPagesFast, .pinUserPages, .pinUserPagesFast, .getUserPagesRemote, .pinUserPagesRemote:
             return try gup(op)
-        case "unpin_user_pages":
+        case .unpinUserPages:
             let set = try pins(a["pins"])
             let dirty = words(op, "dirty").first == "true"
             machine.unpinUserPages(set.pages, makeDirty: dirty)
             touched = set.pages
             return nil
-        case "unpin_user_page", "put_page", "get_page":
+        case .unpinUserPage, .putPage, .getPage:
             guard let page = try gupPage(a["page"]) else { return "EFAULT" }
-            switch op.signature.name {
-            case "unpin_user_page": machine.unpinUserPage(page)
-            case "put_page": machine.putPage(page)
+            switch op.kind {
+            case .unpinUserPage: machine.unpinUserPage(page)
+            case .putPage: machine.putPage(page)
             default: machine.getPage(page)
             }
             touched = [page]
             return nil
-        case "release_pages":
+        case .releasePages:
             let set = try pins(a["pins"])
             for page in set.pages { machine.putPage(page) }
             touched = set.pages
             return nil
-        case "dma_write":
+        case .dmaWrite:
             guard let page = try page(a["page"]) else { return "EFAULT" }
             let offset = try unsigned(op, "offset", max: 4095), data = bytes(op, "data")
             guard Int(offset) + data.count <= 4096 else { throw RunError(position: op.position, message: "dma_write: offset + data must lie within the page (4096)") }
             touched = [page]
             return machine.frames.write(data, pfn: page.pfn, offset: Int(offset)) ? nil : "EFAULT"
-        case "devdax_mmap":
+        case .devdaxMmap:
             return try devdax(op)
-        case "dmirror_open", "dmirror_migrate_to_dev", "dmirror_migrate_to_sys", "dmirror_read", "dmirror_write", "dmirror_release", "hmm_range_fault":
+        case .dmirrorOpen, .dmirrorMigrateToDev, .dmirrorMigrateToSys, .dmirrorRead, .dmirrorWrite, .dmirrorRelease, .hmmRangeFault:
             return try deviceOperation(op)
-        case "vmalloc", "vmalloc_user", "vfree", "vmap", "vunmap", "vmalloc_dev_mmap", "remap_vmalloc_range":
+        case .vmalloc, .vmallocUser, .vfree, .vmap, .vunmap, .vmallocDevMmap, .remapVmallocRange:
             return try vmallocOperation(op)
-        default:
-            throw RunError(position: op.position, message: "operation '\(op.signature.name)' is not implemented")
         }
     }
 
@@ -160,24 +158,24 @@ extension ScenarioRunner {
     func access(_ op: Operation) throws(RunError) -> String? {
         let p = try process(op.arguments["p"])
         let addr = try unsigned(op, "addr")
-        let name = op.signature.name
+        let kind = op.kind
         let data = bytes(op, "data")
         // touch moves no bytes through the host: only the machine's memory bounds it.
-        let length = name == "write" ? UInt64(data.count) : try unsigned(op, "len", max: name == "touch" ? .max : Self.maxBytes)
-        let byte = name == "fill" ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
-        let write = name == "touch" && words(op, "write").first == "true"
+        let length = kind == .write ? UInt64(data.count) : try unsigned(op, "len", max: kind == .touch ? .max : Self.maxBytes)
+        let byte = kind == .fill ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
+        let write = kind == .touch && words(op, "write").first == "true"
         guard addr.addingReportingOverflow(length).overflow == false else { return "EFAULT" }
         defer { noteSpan(p, addr, length) }
         do throws(AccessError) {
-            switch name {
-            case "write": try p.write(data, at: addr)
-            case "touch": try p.touch(addr, length: length, write: write)
+            switch kind {
+            case .write: try p.write(data, at: addr)
+            case .touch: try p.touch(addr, length: length, write: write)
             default:
                 // In chunks of 64 KiB: a long fill or read never builds one huge buffer.
                 var done: UInt64 = 0
                 while done < length {
                     let chunk = Int(min(length - done, 64 << 10))
-                    if name == "fill" {
+                    if kind == .fill {
                         try p.write(repeatElement(byte, count: chunk), at: addr + done)
                     } else {
                         _ = try p.read(addr + done, count: chunk)
@@ -200,22 +198,23 @@ extension ScenarioRunner {
     }
 
     func gup(_ op: Operation) throws(RunError) -> String? {
-        let name = op.signature.name
+        let kind = op.kind
         let p = try process(op.arguments["p"])
-        let target = name.hasSuffix("_remote") ? try process(op.arguments["target"]) : p
+        let target = kind == .getUserPagesRemote || kind == .pinUserPagesRemote ? try process(op.arguments["target"]) : p
         let addr = try unsigned(op, "addr")
         let n = Int(try unsigned(op, "n", max: Self.maxPages))
         let flags = Self.follFlags(words(op, "flags"))
-        let pinned = name.hasPrefix("pin_")
+        let pinned = kind == .pinUserPages || kind == .pinUserPagesFast || kind == .pinUserPagesRemote
         defer { noteSpan(target, addr, UInt64(n) << 12) }
         return attempt(op) { () throws(Errno) in
-            let pages: [Page] = switch name {
-            case "get_user_pages": try p.getUserPages(start: addr, nrPages: n, flags: flags)
-            case "get_user_pages_fast": try p.getUserPagesFast(start: addr, nrPages: n, flags: flags)
-            case "pin_user_pages": try p.pinUserPages(start: addr, nrPages: n, flags: flags)
-            case "pin_user_pages_fast": try p.pinUserPagesFast(start: addr, nrPages: n, flags: flags)
-            case "get_user_pages_remote": try p.getUserPagesRemote(of: target, start: addr, nrPages: n, flags: flags)
-            default: try p.pinUserPagesRemote(of: target, start: addr, nrPages: n, flags: flags)
+            let pages: [Page] = switch kind {
+            case .getUserPages: try p.getUserPages(start: addr, nrPages: n, flags: flags)
+            case .getUserPagesFast: try p.getUserPagesFast(start: addr, nrPages: n, flags: flags)
+            case .pinUserPages: try p.pinUserPages(start: addr, nrPages: n, flags: flags)
+            case .pinUserPagesFast: try p.pinUserPagesFast(start: addr, nrPages: n, flags: flags)
+            case .getUserPagesRemote: try p.getUserPagesRemote(of: target, start: addr, nrPages: n, flags: flags)
+            case .pinUserPagesRemote: try p.pinUserPagesRemote(of: target, start: addr, nrPages: n, flags: flags)
+            default: []
             }
             touched = pages
             return .pins(PinSet(pages: pages, pinned: pinned))

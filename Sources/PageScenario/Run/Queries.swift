@@ -82,27 +82,27 @@ extension ScenarioRunner {
 
     func observe(_ e: Expectation) throws(RunError) -> Observed {
         let a = e.arguments
-        switch e.query.name {
-        case "errno":
+        switch e.kind {
+        case .errno:
             return .word(lastError ?? "ok")
-        case "vmstat":
+        case .vmstat:
             let name = Self.words(a["counter"] ?? .words([], e.position)).first ?? ""
             return .int(Int64(counter(name)))
-        case "diagnostics", "diagnostic":
+        case .diagnostics, .diagnostic:
             let kind = Self.words(a["kind"] ?? .words([], e.position)).first ?? "all"
             let records = kind == "all" ? machine.diagnostics.all : machine.diagnostics.all.filter { $0.kind.rawValue == kind }
-            guard e.query.name == "diagnostic" else { return .int(Int64(records.count)) }
+            guard e.kind == .diagnostic else { return .int(Int64(records.count)) }
             guard case .string(let text, _)? = a["text"] else { return .bool(false) }
             return .bool(records.contains { $0.reason.contains(text) })
-        case "count":
+        case .count:
             return .int(Int64(try pins(a["pins"]).pages.count))
-        case "mapped", "writable":
+        case .mapped, .writable:
             let p = try process(a["p"])
             let addr = try int(a["addr"]!)
             guard addr >= 0 else { return .bool(false) }
             let pte = p.tables.entry(at: UInt64(addr)).pte
-            return .bool(pte.isPresent && (e.query.name == "mapped" || pte.isWritable))
-        case "memory":
+            return .bool(pte.isPresent && (e.kind == .mapped || pte.isWritable))
+        case .memory:
             let p = try process(a["p"])
             let addr = try int(a["addr"]!), length = try int(a["len"]!)
             guard addr >= 0, (0...Self.maxBytes).contains(length) else { throw RunError(position: e.position, message: "memory(): address or length out of range") }
@@ -111,7 +111,7 @@ extension ScenarioRunner {
             } catch {
                 return .word(Self.signal(error))
             }
-        case "file":
+        case .file:
             let f = try file(a["f"])
             let offset = try int(a["offset"]!), length = try int(a["len"]!)
             guard offset >= 0, (0...Self.maxBytes).contains(length) else { throw RunError(position: e.position, message: "file(): offset or length out of range") }
@@ -120,17 +120,17 @@ extension ScenarioRunner {
             } catch {
                 return .word(error.name)
             }
-        case "size":
+        case .size:
             return .int(try file(a["f"]).inode.size)
-        case "sizeof_page":
+        case .sizeofPage:
             return .int(Int64(machine.layout.pageSize))
-        case "locked_vm":
+        case .lockedVm:
             return .int(Int64(try process(a["p"]).mm.lockedVM))
-        case "dmirror_snapshot":
+        case .dmirrorSnapshot:
             return try snapshot(e)
-        case "vmalloc_area":
+        case .vmallocArea:
             return .bool(vmallocArea(try int(a["kaddr"]!)))
-        case "same_page":
+        case .samePage:
             guard let x = try page(a["a"]), let y = try page(a["b"]) else { return .missing("no page") }
             return .bool(x.pfn == y.pfn)
         default:
@@ -142,24 +142,24 @@ extension ScenarioRunner {
     func observePage(_ e: Expectation) throws(RunError) -> Observed {
         guard let page = try page(e.arguments["page"]) else { return .missing("no page") }
         let folio = machine.pageFolio(page)
-        switch e.query.name {
-        case "refcount": return .int(Int64(folio?.refcount ?? page.refcount))
-        case "mapcount": return folio.map { .int(Int64(machine.folioMapcount($0))) } ?? .missing("no folio")
-        case "pincount": return folio?.pincount.map { .int(Int64($0)) } ?? .missing("none")
-        case "pins": return folio.map { .int(Int64(machine.exactPins($0))) } ?? .missing("no folio")
-        case "maybe_dma_pinned": return folio.map { .bool(machine.folioMaybeDMAPinned($0)) } ?? .missing("no folio")
-        case "flags": return .flags(decodeFlags(page, folio))
-        case "node": return .int(Int64(page.nid))
-        case "order": return folio.map { .int(Int64($0.order)) } ?? .missing("no folio")
-        case "zone":
+        switch e.kind {
+        case .refcount: return .int(Int64(folio?.refcount ?? page.refcount))
+        case .mapcount: return folio.map { .int(Int64(machine.folioMapcount($0))) } ?? .missing("no folio")
+        case .pincount: return folio?.pincount.map { .int(Int64($0)) } ?? .missing("none")
+        case .pins: return folio.map { .int(Int64(machine.exactPins($0))) } ?? .missing("no folio")
+        case .maybeDmaPinned: return folio.map { .bool(machine.folioMaybeDMAPinned($0)) } ?? .missing("no folio")
+        case .flags: return .flags(decodeFlags(page, folio))
+        case .node: return .int(Int64(page.nid))
+        case .order: return folio.map { .int(Int64($0.order)) } ?? .missing("no folio")
+        case .zone:
             let zones = machine.config.zones
             return page.zoneIndex >= 0 && page.zoneIndex < zones.count ? .word(zones[page.zoneIndex].rawValue) : .missing("no zone")
-        case "scamem_refcount": return scamemRefcount(page)
-        case "is_device_private", "pgmap_owner": return devicePage(e, page)
-        case "has_pgmap":
+        case .scamemRefcount: return scamemRefcount(page)
+        case .isDevicePrivate, .pgmapOwner: return devicePage(e, page)
+        case .hasPgmap:
             let pgmap = machine.pagePgmap(page)
             return .bool(pagemaps.contains { $0 === pgmap })
-        case "bytes":
+        case .bytes:
             let offset = try int(e.arguments["offset"]!), length = try int(e.arguments["len"]!)
             guard (0...4096).contains(offset), (0...(4096 - offset)).contains(length) else {
                 throw RunError(position: e.position, message: "bytes(): offset + len must lie within the page (4096)")

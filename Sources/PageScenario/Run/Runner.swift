@@ -129,7 +129,7 @@ public final class ScenarioRunner {
                 if let lastError { unchecked = (op, lastError) }
                 if tracing { traceLine(op) }
             case .expectation(let e):
-                if e.query.name == "errno" { unchecked = nil } else { flushUnchecked() }
+                if e.kind == .errno { unchecked = nil } else { flushUnchecked() }
                 if let outcome = try check(e) { run.outcomes.append(outcome) }
             case .loop(let variable, let fromExpr, let toExpr, let body, _):
                 flushUnchecked()

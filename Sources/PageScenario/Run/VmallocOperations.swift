@@ -14,34 +14,34 @@ extension ScenarioRunner {
             if let name = op.bind { self[name] = nil }
             return error.name
         }
-        switch op.signature.name {
-        case "vmalloc", "vmalloc_user":
+        switch op.kind {
+        case .vmalloc, .vmallocUser:
             let size = try unsigned(op, "size")
-            let user = op.signature.name == "vmalloc_user"
+            let user = op.kind == .vmallocUser
             // vmalloc() returns NULL when it cannot; the driver's answer is -ENOMEM.
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 guard let addr = user ? space.vmallocUser(size) : space.vmalloc(size) else { throw .ENOMEM }
                 return .int(Int64(bitPattern: addr))
             }
-        case "vmap":
+        case .vmap:
             let pages = try pins(op.arguments["pins"]).pages.map { machine.pageBehind($0) }
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 guard let addr = space.vmap(pages) else { throw .ENOMEM }
                 return .int(Int64(bitPattern: addr))
             }
-        case "vfree":
+        case .vfree:
             space.vfree(try kernelAddress(op, "addr"))
             return nil
-        case "vunmap":
+        case .vunmap:
             space.vunmap(try kernelAddress(op, "addr"))
             return nil
-        case "vmalloc_dev_mmap":
+        case .vmallocDevMmap:
             let p = try process(op.arguments["p"])
             let length = try unsigned(op, "len")
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 .int(Int64(bitPattern: try p.mm.mmap(length: length, prot: [.read, .write], flags: [.shared], file: VmallocDeviceFile(size: length))))
             }
-        case "remap_vmalloc_range":
+        case .remapVmallocRange:
             let p = try process(op.arguments["p"])
             let uaddr = try unsigned(op, "uaddr"), kaddr = try kernelAddress(op, "kaddr"), pgoff = try unsigned(op, "pgoff", default: 0)
             defer { noteSpan(p, uaddr, 4096) }
@@ -50,7 +50,7 @@ extension ScenarioRunner {
                 return nil
             }
         default:
-            throw RunError(position: op.position, message: "operation '\(op.signature.name)' is not implemented")
+            throw RunError(position: op.position, message: "'\(op.signature.name)' is not a vmalloc operation")
         }
     }
 

@@ -30,11 +30,13 @@ public struct ScenarioParser {
     static let knownOperations = Scenarios.operations.keys.sorted().joined(separator: ", ")
     static let knownQueries = Scenarios.queries.keys.sorted().joined(separator: ", ")
     static let knownDesigns = Design.allCases.map(\.rawValue).joined(separator: ", ")
-    /// `Scenarios.operations` and the aliases, and `Scenarios.queries`, as the parser
-    /// looks them up (one cheap hash a line).
-    static let operationTable = NameTable<Signature>(
-        Scenarios.operations.map { ($0.key, $0.value) } + Scenarios.aliases.compactMap { alias in Scenarios.operations[alias.value].map { (alias.key, $0) } })
-    static let queryTable = NameTable<(signature: Signature, result: Scenarios.QueryResult)>(Scenarios.queries.map { ($0.key, $0.value) })
+    /// The operations (and their aliases) and the queries, as the parser looks them up
+    /// (one cheap hash a line).
+    static let operationTable = NameTable<(kind: OperationKind, signature: Signature)>(
+        Scenarios.operationList.map { ($0.signature.name, ($0.kind, $0.signature)) }
+            + Scenarios.aliases.compactMap { alias in Scenarios.operationList.first { $0.kind == alias.1 }.map { (alias.0, ($0.kind, $0.signature)) } })
+    static let queryTable = NameTable<(kind: QueryKind, signature: Signature, result: Scenarios.QueryResult)>(
+        Scenarios.queryList.map { ($0.signature.name, ($0.kind, $0.signature, $0.result)) })
 
     let load: Loader
     var symbols = NameTable<Binding>([("PAGE", Binding(symbol: .constant(4096))), ("HPAGE", Binding(symbol: .constant(2 << 20)))])
@@ -219,7 +221,7 @@ public struct ScenarioParser {
             cursor.index = 2
         }
         let (word, column) = try cursor.name("an operation")
-        guard let signature = Self.operationTable[word] else {
+        guard let (kind, signature) = Self.operationTable[word] else {
             throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
         }
         let arguments = try parseArguments(&cursor, signature)
@@ -236,7 +238,7 @@ public struct ScenarioParser {
             }
             bound = define(name, symbol)
         }
-        return Operation(signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
+        return Operation(kind: kind, signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
 
     /// Positional arguments in order, then `key=value` ones.
@@ -426,7 +428,7 @@ public struct ScenarioParser {
 
     mutating func parseExpectation(_ cursor: inout Cursor) throws(ScriptError) -> Expectation {
         let (word, column) = try cursor.name("a query")
-        guard let (signature, result) = Self.queryTable[word] else {
+        guard let (kind, signature, result) = Self.queryTable[word] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
         var arguments = Arguments(signature)
@@ -454,7 +456,7 @@ public struct ScenarioParser {
             while !cursor.atEnd {
                 let (name, column) = try cursor.name("a design name or 'others'")
                 try cursor.expect(":")
-                let value = try parseExpected(&cursor, result, word)
+                let value = try parseExpected(&cursor, result, kind)
                 if name == "others" {
                     guard others == nil else { throw cursor.error(column: column, "'others' given twice") }
                     others = value
@@ -467,21 +469,21 @@ public struct ScenarioParser {
                 }
             }
         } else {
-            others = try parseExpected(&cursor, result, word)
+            others = try parseExpected(&cursor, result, kind)
             try cursor.end()
         }
-        return Expectation(query: signature, result: result, arguments: arguments, comparison: comparison,
+        return Expectation(kind: kind, query: signature, result: result, arguments: arguments, comparison: comparison,
                            byDesign: byDesign, others: others, position: cursor.position(0), line: cursor.source)
     }
 
-    func parseExpected(_ cursor: inout Cursor, _ result: Scenarios.QueryResult, _ query: String) throws(ScriptError) -> Expr {
+    func parseExpected(_ cursor: inout Cursor, _ result: Scenarios.QueryResult, _ query: QueryKind) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
         switch result {
         case .int: return try parseInt(&cursor)
         case .bool: return try parseBool(&cursor)
         case .word:
-            let (word, column) = try cursor.name(query == "errno" ? "ok, an errno name (EFAULT, ...), SIGSEGV or SIGBUS" : "a name")
-            if query == "errno", !Evaluator.isErrnoWord(word) {
+            let (word, column) = try cursor.name(query == .errno ? "ok, an errno name (EFAULT, ...), SIGSEGV or SIGBUS" : "a name")
+            if query == .errno, !Evaluator.isErrnoWord(word) {
                 throw cursor.error(column: column, "unknown errno '\(word)' (expected ok, an errno name such as EFAULT, SIGSEGV or SIGBUS)")
             }
             return .words([word], position)

@@ -93,6 +93,8 @@ public struct Arguments: Sendable {
 
 /// One operation line: `[NAME =] op ARG... [key=ARG...]`.
 public struct Operation: Sendable {
+    /// The operation, resolved when parsed: what the runner switches on.
+    public let kind: OperationKind
     public let signature: Signature
     public let bind: Ref?
     public let arguments: Arguments
@@ -106,6 +108,8 @@ public struct Operation: Sendable {
 /// given per design (`mainline:1025 others:2`).
 public struct Expectation: Sendable {
     public enum Comparison: String, Sendable { case equal = "==", notEqual = "!=", has, lacks }
+    /// The query, resolved when parsed.
+    public let kind: QueryKind
     public let query: Signature
     public let result: Scenarios.QueryResult
     public let arguments: Arguments

@@ -1,6 +1,6 @@
 // The scenario language's vocabulary: every operation and query with its arguments, and
 // the word sets (PROT_*, MAP_*, FOLL_*, MADV_*, ...) written once. The parser checks a
-// script against these tables before anything runs; the runner dispatches on the names.
+// script against these tables before anything runs; the runner dispatches on the kinds.
 import PageModel
 
 /// What an argument must be.
@@ -68,8 +68,17 @@ public final class Signature: Sendable {
     /// Positional then keyword parameter names (an operation's `Arguments` slots).
     let parameterNames: [String]
 
-    init(_ name: String, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
-         result: ArgumentKind? = nil, kernel: String) {
+    convenience init(_ op: OperationKind, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
+                     result: ArgumentKind? = nil, kernel: String) {
+        self.init(op.rawValue, positional, keywords, result: result, kernel: kernel)
+    }
+
+    convenience init(_ query: QueryKind, _ positional: [(String, ArgumentKind)], kernel: String) {
+        self.init(query.rawValue, positional, [], result: nil, kernel: kernel)
+    }
+
+    private init(_ name: String, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)],
+                 result: ArgumentKind?, kernel: String) {
         self.name = name
         self.positional = positional.map { (name: $0.0, kind: $0.1) }
         self.keywords = keywords.map { (name: $0.0, kind: $0.1) }
@@ -88,123 +97,139 @@ public enum Scenarios {
     static let gupKeywords: [(String, ArgumentKind)] = [("flags", .flags(.foll))]
     static let span: [(String, ArgumentKind)] = [("p", .process), ("addr", .int), ("len", .int)]
 
+    /// The signature of each operation: the switch is exhaustive, so an operation
+    /// added to `OperationKind` does not build without its arguments here (and its
+    /// handler in `ScenarioRunner.perform`).
+    static func signature(_ op: OperationKind) -> Signature {
+        switch op {
+        case .process: Signature(op, [], result: .process, kernel: "fork()+exec() of a new program: mm_alloc()")
+        case .fork: Signature(op, [("parent", .process)], result: .process, kernel: "fork(): dup_mm()")
+        case .exit: Signature(op, [("p", .process)], kernel: "exit(): exit_mmap()")
+        case .mmap: Signature(op, [("p", .process), ("len", .int)],
+                [("prot", .flags(.prot)), ("flags", .flags(.map)), ("file", .file), ("offset", .int), ("addr", .int)],
+                result: .int, kernel: "mmap()")
+        case .munmap: Signature(op, span, kernel: "munmap()")
+        case .mprotect: Signature(op, span + [("prot", .flags(.prot))], kernel: "mprotect()")
+        case .madvise: Signature(op, span + [("advice", .word(.advice))], kernel: "madvise()")
+        case .mremap: Signature(op, [("p", .process), ("addr", .int), ("old", .int), ("new", .int)],
+                [("flags", .flags(.mremap)), ("to", .int)], result: .int, kernel: "mremap()")
+        case .mlock: Signature(op, span, kernel: "mlock()")
+        case .munlock: Signature(op, span, kernel: "munlock()")
+        case .write: Signature(op, [("p", .process), ("addr", .int), ("data", .data)], kernel: "a CPU store (memcpy to user memory)")
+        case .fill: Signature(op, span + [("byte", .int)], kernel: "memset() of user memory")
+        case .read: Signature(op, span, kernel: "a CPU load of user memory")
+        case .touch: Signature(op, span, [("write", .bool)], kernel: "faultin_page() over a range (MADV_POPULATE_READ/WRITE)")
+        case .memfd: Signature(op, [("name", .text)], result: .file, kernel: "memfd_create()")
+        case .file: Signature(op, [("fs", .word(.fs)), ("name", .text)], result: .file, kernel: "open(O_CREAT) on tmpfs or a disk filesystem")
+        case .pwrite: Signature(op, [("f", .file), ("offset", .int), ("data", .data)], kernel: "pwrite()")
+        case .pread: Signature(op, [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()")
+        case .ftruncate: Signature(op, [("f", .file), ("len", .int)], kernel: "ftruncate()")
+        case .fallocate: Signature(op, [("f", .file), ("offset", .int), ("len", .int)], [("mode", .flags(.falloc))], kernel: "fallocate()")
+        case .writeback: Signature(op, [("f", .file)], kernel: "filemap_write_and_wait() (fsync)")
+        case .sync: Signature(op, [], kernel: "sync(): sync_filesystem() of every filesystem")
+        case .reclaim: Signature(op, [("count", .int)], [("node", .int)], kernel: "shrink_folio_list() (kswapd / direct reclaim)")
+        case .swapon: Signature(op, [("slots", .int)], kernel: "swapon()")
+        case .thp: Signature(op, [("mode", .word(.thp))], kernel: "/sys/kernel/mm/transparent_hugepage/enabled")
+        case .movePages: Signature(op, span + [("node", .int)], kernel: "move_pages()")
+        case .getUserPages: Signature(op, [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages()")
+        case .getUserPagesFast: Signature(op, [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages_fast()")
+        case .pinUserPages: Signature(op, [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages()")
+        case .pinUserPagesFast: Signature(op, [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages_fast()")
+        case .getUserPagesRemote: Signature(op, [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
+                result: .pins, kernel: "get_user_pages_remote()")
+        case .pinUserPagesRemote: Signature(op, [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
+                result: .pins, kernel: "pin_user_pages_remote()")
+        case .unpinUserPages: Signature(op, [("pins", .pins)], [("dirty", .bool)], kernel: "unpin_user_pages_dirty_lock()")
+        case .unpinUserPage: Signature(op, [("page", .page)], kernel: "unpin_user_page()")
+        case .putPage: Signature(op, [("page", .page)], kernel: "put_page()")
+        case .getPage: Signature(op, [("page", .page)], kernel: "get_page()")
+        case .releasePages: Signature(op, [("pins", .pins)], kernel: "release_pages(): put_page() of every GUP result")
+        case .dmaWrite: Signature(op, [("page", .page), ("offset", .int), ("data", .data)],
+                kernel: "a device's DMA write into a page it was given by GUP (the bytes land in the frame)")
+        case .devdaxMmap: Signature(op, [("p", .process), ("pages", .int)], result: .int,
+                kernel: "memremap_pages(MEMORY_DEVICE_GENERIC) + mmap() of /dev/dax + vm_insert_pages()")
+        case .dmirrorOpen: Signature(op, [("p", .process), ("id", .int)], result: .device,
+                kernel: "open() of /dev/hmm_dmirrorID by P (lib/test_hmm.c; 0 and 1 device-private, 2 and 3 device-coherent)")
+        case .dmirrorMigrateToDev: Signature(op, [("d", .device), ("addr", .int), ("n", .int)],
+                kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_DEV: migrate_vma_setup()/_pages()/_finalize() into device memory")
+        case .dmirrorMigrateToSys: Signature(op, [("d", .device), ("addr", .int), ("n", .int)],
+                kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_SYS: migrate_vma_*() back to system memory")
+        case .dmirrorRead: Signature(op, [("d", .device), ("addr", .int), ("n", .int)],
+                kernel: "ioctl HMM_DMIRROR_READ: the device reads the range (hmm_range_fault(), HMM_PFN_REQ_FAULT)")
+        case .dmirrorWrite: Signature(op, [("d", .device), ("addr", .int), ("n", .int), ("byte", .int)],
+                kernel: "ioctl HMM_DMIRROR_WRITE: the device writes BYTE over N pages (HMM_PFN_REQ_FAULT | REQ_WRITE)")
+        case .dmirrorRelease: Signature(op, [("d", .device)], kernel: "ioctl HMM_DMIRROR_RELEASE: dmirror_device_remove_chunks()")
+        case .hmmRangeFault: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool)],
+                kernel: "hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), the device as dev_private_owner")
+        case .vmalloc: Signature(op, [("size", .int)], result: .int, kernel: "vmalloc(): order-0 pages mapped in the vmalloc space (binds the kernel address)")
+        case .vmallocUser: Signature(op, [("size", .int)], result: .int, kernel: "vmalloc_user(): zeroed and VM_USERMAP, for remap_vmalloc_range()")
+        case .vfree: Signature(op, [("addr", .int)], kernel: "vfree()")
+        case .vmap: Signature(op, [("pins", .pins)], result: .int, kernel: "vmap(pages, count, VM_MAP, PAGE_KERNEL) of a GUP result's pages")
+        case .vunmap: Signature(op, [("addr", .int)], kernel: "vunmap()")
+        case .vmallocDevMmap: Signature(op, [("p", .process), ("len", .int)], result: .int,
+                kernel: "mmap() of a driver's character device (VM_SHARED, no page cache), before its ->mmap handler maps anything")
+        case .remapVmallocRange: Signature(op, [("p", .process), ("uaddr", .int), ("kaddr", .int)], [("pgoff", .int)],
+                kernel: "remap_vmalloc_range(vma, kaddr, pgoff) in the driver's ->mmap handler: the whole VMA at UADDR")
+        }
+    }
+
+    /// Every operation, in `OperationKind` order, with its signature.
+    static let operationList: [(kind: OperationKind, signature: Signature)] = OperationKind.allCases.map { ($0, signature($0)) }
+
     /// Every operation, by name.
-    public static let operations: [String: Signature] = {
-        let list: [Signature] = [
-            Signature("process", [], result: .process, kernel: "fork()+exec() of a new program: mm_alloc()"),
-            Signature("fork", [("parent", .process)], result: .process, kernel: "fork(): dup_mm()"),
-            Signature("exit", [("p", .process)], kernel: "exit(): exit_mmap()"),
-            Signature("mmap", [("p", .process), ("len", .int)],
-                      [("prot", .flags(.prot)), ("flags", .flags(.map)), ("file", .file), ("offset", .int), ("addr", .int)],
-                      result: .int, kernel: "mmap()"),
-            Signature("munmap", span, kernel: "munmap()"),
-            Signature("mprotect", span + [("prot", .flags(.prot))], kernel: "mprotect()"),
-            Signature("madvise", span + [("advice", .word(.advice))], kernel: "madvise()"),
-            Signature("mremap", [("p", .process), ("addr", .int), ("old", .int), ("new", .int)],
-                      [("flags", .flags(.mremap)), ("to", .int)], result: .int, kernel: "mremap()"),
-            Signature("mlock", span, kernel: "mlock()"),
-            Signature("munlock", span, kernel: "munlock()"),
-            Signature("write", [("p", .process), ("addr", .int), ("data", .data)], kernel: "a CPU store (memcpy to user memory)"),
-            Signature("fill", span + [("byte", .int)], kernel: "memset() of user memory"),
-            Signature("read", span, kernel: "a CPU load of user memory"),
-            Signature("touch", span, [("write", .bool)], kernel: "faultin_page() over a range (MADV_POPULATE_READ/WRITE)"),
-            Signature("memfd", [("name", .text)], result: .file, kernel: "memfd_create()"),
-            Signature("file", [("fs", .word(.fs)), ("name", .text)], result: .file, kernel: "open(O_CREAT) on tmpfs or a disk filesystem"),
-            Signature("pwrite", [("f", .file), ("offset", .int), ("data", .data)], kernel: "pwrite()"),
-            Signature("pread", [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"),
-            Signature("ftruncate", [("f", .file), ("len", .int)], kernel: "ftruncate()"),
-            Signature("fallocate", [("f", .file), ("offset", .int), ("len", .int)], [("mode", .flags(.falloc))], kernel: "fallocate()"),
-            Signature("writeback", [("f", .file)], kernel: "filemap_write_and_wait() (fsync)"),
-            Signature("sync", [], kernel: "sync(): sync_filesystem() of every filesystem"),
-            Signature("reclaim", [("count", .int)], [("node", .int)], kernel: "shrink_folio_list() (kswapd / direct reclaim)"),
-            Signature("swapon", [("slots", .int)], kernel: "swapon()"),
-            Signature("thp", [("mode", .word(.thp))], kernel: "/sys/kernel/mm/transparent_hugepage/enabled"),
-            Signature("move_pages", span + [("node", .int)], kernel: "move_pages()"),
-            Signature("get_user_pages", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages()"),
-            Signature("get_user_pages_fast", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "get_user_pages_fast()"),
-            Signature("pin_user_pages", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages()"),
-            Signature("pin_user_pages_fast", [("p", .process), ("addr", .int), ("n", .int)], gupKeywords, result: .pins, kernel: "pin_user_pages_fast()"),
-            Signature("get_user_pages_remote", [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
-                      result: .pins, kernel: "get_user_pages_remote()"),
-            Signature("pin_user_pages_remote", [("p", .process), ("target", .process), ("addr", .int), ("n", .int)], gupKeywords,
-                      result: .pins, kernel: "pin_user_pages_remote()"),
-            Signature("unpin_user_pages", [("pins", .pins)], [("dirty", .bool)], kernel: "unpin_user_pages_dirty_lock()"),
-            Signature("unpin_user_page", [("page", .page)], kernel: "unpin_user_page()"),
-            Signature("put_page", [("page", .page)], kernel: "put_page()"),
-            Signature("get_page", [("page", .page)], kernel: "get_page()"),
-            Signature("release_pages", [("pins", .pins)], kernel: "release_pages(): put_page() of every GUP result"),
-            Signature("dma_write", [("page", .page), ("offset", .int), ("data", .data)],
-                      kernel: "a device's DMA write into a page it was given by GUP (the bytes land in the frame)"),
-            Signature("devdax_mmap", [("p", .process), ("pages", .int)], result: .int,
-                      kernel: "memremap_pages(MEMORY_DEVICE_GENERIC) + mmap() of /dev/dax + vm_insert_pages()"),
-            Signature("dmirror_open", [("p", .process), ("id", .int)], result: .device,
-                      kernel: "open() of /dev/hmm_dmirrorID by P (lib/test_hmm.c; 0 and 1 device-private, 2 and 3 device-coherent)"),
-            Signature("dmirror_migrate_to_dev", [("d", .device), ("addr", .int), ("n", .int)],
-                      kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_DEV: migrate_vma_setup()/_pages()/_finalize() into device memory"),
-            Signature("dmirror_migrate_to_sys", [("d", .device), ("addr", .int), ("n", .int)],
-                      kernel: "ioctl HMM_DMIRROR_MIGRATE_TO_SYS: migrate_vma_*() back to system memory"),
-            Signature("dmirror_read", [("d", .device), ("addr", .int), ("n", .int)],
-                      kernel: "ioctl HMM_DMIRROR_READ: the device reads the range (hmm_range_fault(), HMM_PFN_REQ_FAULT)"),
-            Signature("dmirror_write", [("d", .device), ("addr", .int), ("n", .int), ("byte", .int)],
-                      kernel: "ioctl HMM_DMIRROR_WRITE: the device writes BYTE over N pages (HMM_PFN_REQ_FAULT | REQ_WRITE)"),
-            Signature("dmirror_release", [("d", .device)], kernel: "ioctl HMM_DMIRROR_RELEASE: dmirror_device_remove_chunks()"),
-            Signature("hmm_range_fault", [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool)],
-                      kernel: "hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), the device as dev_private_owner"),
-            Signature("vmalloc", [("size", .int)], result: .int, kernel: "vmalloc(): order-0 pages mapped in the vmalloc space (binds the kernel address)"),
-            Signature("vmalloc_user", [("size", .int)], result: .int, kernel: "vmalloc_user(): zeroed and VM_USERMAP, for remap_vmalloc_range()"),
-            Signature("vfree", [("addr", .int)], kernel: "vfree()"),
-            Signature("vmap", [("pins", .pins)], result: .int, kernel: "vmap(pages, count, VM_MAP, PAGE_KERNEL) of a GUP result's pages"),
-            Signature("vunmap", [("addr", .int)], kernel: "vunmap()"),
-            Signature("vmalloc_dev_mmap", [("p", .process), ("len", .int)], result: .int,
-                      kernel: "mmap() of a driver's character device (VM_SHARED, no page cache), before its ->mmap handler maps anything"),
-            Signature("remap_vmalloc_range", [("p", .process), ("uaddr", .int), ("kaddr", .int)], [("pgoff", .int)],
-                      kernel: "remap_vmalloc_range(vma, kaddr, pgoff) in the driver's ->mmap handler: the whole VMA at UADDR"),
-        ]
-        return Dictionary(uniqueKeysWithValues: list.map { ($0.name, $0) })
-    }()
+    public static let operations: [String: Signature] = Dictionary(uniqueKeysWithValues: operationList.map { ($0.signature.name, $0.signature) })
 
     /// What an expectation's query yields, to check the expected value's form.
     public enum QueryResult: Sendable, Equatable { case int, bool, word, bytes, flags }
 
+    /// The signature of each query and what it yields (exhaustive, as for operations).
+    static func signature(_ q: QueryKind) -> (Signature, QueryResult) {
+        switch q {
+        case .refcount: (Signature(q, [("page", .page)], kernel: "folio_ref_count()"), .int)
+        case .mapcount: (Signature(q, [("page", .page)], kernel: "folio_mapcount()"), .int)
+        case .pincount: (Signature(q, [("page", .page)], kernel: "folio->_pincount (where the folio has one)"), .int)
+        case .pins: (Signature(q, [("page", .page)], kernel: "the exact pins outstanding on the folio (the model's shadow count)"), .int)
+        case .maybeDmaPinned: (Signature(q, [("page", .page)], kernel: "folio_maybe_dma_pinned()"), .bool)
+        case .flags: (Signature(q, [("page", .page)], kernel: "page->flags, decoded"), .flags)
+        case .node: (Signature(q, [("page", .page)], kernel: "page_to_nid()"), .int)
+        case .order: (Signature(q, [("page", .page)], kernel: "folio_order()"), .int)
+        case .zone: (Signature(q, [("page", .page)], kernel: "page_zonenum(), by name"), .word)
+        case .samePage: (Signature(q, [("a", .page), ("b", .page)], kernel: "page_to_pfn(a) == page_to_pfn(b)"), .bool)
+        case .hasPgmap: (Signature(q, [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool)
+        case .isDevicePrivate: (Signature(q, [("page", .page)], kernel: "folio_is_device_private()"), .bool)
+        case .pgmapOwner: (Signature(q, [("page", .page)], kernel: "page_pgmap(page)->owner: the dmirror device (its minor number) that owns the page"), .int)
+        case .dmirrorSnapshot: (Signature(q, [("d", .device), ("addr", .int), ("n", .int)],
+                kernel: "ioctl HMM_DMIRROR_SNAPSHOT: a byte per page (dmirror_mkentry())"), .bytes)
+        case .scamemRefcount: (Signature(q, [("page", .page)], kernel: "the refcount of the page's scamem (seed 004 option 4) or vm_struct (option 3)"), .int)
+        case .vmallocArea: (Signature(q, [("kaddr", .int)], kernel: "find_vm_area(kaddr) != NULL"), .bool)
+        case .bytes: (Signature(q, [("page", .page), ("offset", .int), ("len", .int)], kernel: "kmap_local_page() + memcpy (what a device sees)"), .bytes)
+        case .memory: (Signature(q, [("p", .process), ("addr", .int), ("len", .int)], kernel: "a CPU load through the page tables"), .bytes)
+        case .file: (Signature(q, [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"), .bytes)
+        case .mapped: (Signature(q, [("p", .process), ("addr", .int)], kernel: "pte_present()"), .bool)
+        case .writable: (Signature(q, [("p", .process), ("addr", .int)], kernel: "pte_write()"), .bool)
+        case .size: (Signature(q, [("f", .file)], kernel: "i_size_read()"), .int)
+        case .lockedVm: (Signature(q, [("p", .process)], kernel: "mm->locked_vm (pages)"), .int)
+        case .count: (Signature(q, [("pins", .pins)], kernel: "the number of pages GUP returned"), .int)
+        case .sizeofPage: (Signature(q, [], kernel: "sizeof(struct page) of the design's layout"), .int)
+        case .errno: (Signature(q, [], kernel: "the previous operation's error (ok, an errno name, SIGSEGV, SIGBUS)"), .word)
+        case .vmstat: (Signature(q, [("counter", .word(.vmstat))], kernel: "/proc/vmstat and the model's pin statistics"), .int)
+        case .diagnostics: (Signature(q, [("kind", .word(.diagnostic))], kernel: "WARN/BUG/bad_page records"), .int)
+        case .diagnostic: (Signature(q, [("kind", .word(.diagnostic)), ("text", .text)], kernel: "a WARN/BUG/bad_page record whose reason contains the text"), .bool)
+        }
+    }
+
+    /// Every query, in `QueryKind` order, with its signature and what it yields.
+    static let queryList: [(kind: QueryKind, signature: Signature, result: QueryResult)] = QueryKind.allCases.map {
+        let (signature, result) = signature($0)
+        return ($0, signature, result)
+    }
+
     /// Every query of `expect`, by name, with what it yields.
-    public static let queries: [String: (signature: Signature, result: QueryResult)] = {
-        let list: [(Signature, QueryResult)] = [
-            (Signature("refcount", [("page", .page)], kernel: "folio_ref_count()"), .int),
-            (Signature("mapcount", [("page", .page)], kernel: "folio_mapcount()"), .int),
-            (Signature("pincount", [("page", .page)], kernel: "folio->_pincount (where the folio has one)"), .int),
-            (Signature("pins", [("page", .page)], kernel: "the exact pins outstanding on the folio (the model's shadow count)"), .int),
-            (Signature("maybe_dma_pinned", [("page", .page)], kernel: "folio_maybe_dma_pinned()"), .bool),
-            (Signature("flags", [("page", .page)], kernel: "page->flags, decoded"), .flags),
-            (Signature("node", [("page", .page)], kernel: "page_to_nid()"), .int),
-            (Signature("order", [("page", .page)], kernel: "folio_order()"), .int),
-            (Signature("zone", [("page", .page)], kernel: "page_zonenum(), by name"), .word),
-            (Signature("same_page", [("a", .page), ("b", .page)], kernel: "page_to_pfn(a) == page_to_pfn(b)"), .bool),
-            (Signature("has_pgmap", [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool),
-            (Signature("is_device_private", [("page", .page)], kernel: "folio_is_device_private()"), .bool),
-            (Signature("pgmap_owner", [("page", .page)], kernel: "page_pgmap(page)->owner: the dmirror device (its minor number) that owns the page"), .int),
-            (Signature("dmirror_snapshot", [("d", .device), ("addr", .int), ("n", .int)],
-                       kernel: "ioctl HMM_DMIRROR_SNAPSHOT: a byte per page (dmirror_mkentry())"), .bytes),
-            (Signature("scamem_refcount", [("page", .page)], kernel: "the refcount of the page's scamem (seed 004 option 4) or vm_struct (option 3)"), .int),
-            (Signature("vmalloc_area", [("kaddr", .int)], kernel: "find_vm_area(kaddr) != NULL"), .bool),
-            (Signature("bytes", [("page", .page), ("offset", .int), ("len", .int)], kernel: "kmap_local_page() + memcpy (what a device sees)"), .bytes),
-            (Signature("memory", [("p", .process), ("addr", .int), ("len", .int)], kernel: "a CPU load through the page tables"), .bytes),
-            (Signature("file", [("f", .file), ("offset", .int), ("len", .int)], kernel: "pread()"), .bytes),
-            (Signature("mapped", [("p", .process), ("addr", .int)], kernel: "pte_present()"), .bool),
-            (Signature("writable", [("p", .process), ("addr", .int)], kernel: "pte_write()"), .bool),
-            (Signature("size", [("f", .file)], kernel: "i_size_read()"), .int),
-            (Signature("locked_vm", [("p", .process)], kernel: "mm->locked_vm (pages)"), .int),
-            (Signature("count", [("pins", .pins)], kernel: "the number of pages GUP returned"), .int),
-            (Signature("sizeof_page", [], kernel: "sizeof(struct page) of the design's layout"), .int),
-            (Signature("errno", [], kernel: "the previous operation's error (ok, an errno name, SIGSEGV, SIGBUS)"), .word),
-            (Signature("vmstat", [("counter", .word(.vmstat))], kernel: "/proc/vmstat and the model's pin statistics"), .int),
-            (Signature("diagnostics", [("kind", .word(.diagnostic))], kernel: "WARN/BUG/bad_page records"), .int),
-            (Signature("diagnostic", [("kind", .word(.diagnostic)), ("text", .text)], kernel: "a WARN/BUG/bad_page record whose reason contains the text"), .bool),
-        ]
-        return Dictionary(uniqueKeysWithValues: list.map { ($0.0.name, ($0.0, $0.1)) })
-    }()
+    public static let queries: [String: (signature: Signature, result: QueryResult)] =
+        Dictionary(uniqueKeysWithValues: queryList.map { ($0.signature.name, ($0.signature, $0.result)) })
 
     /// Kernel spellings some operations are also known by.
-    static let aliases = ["truncate": "ftruncate", "unpin": "unpin_user_pages", "memfd_create": "memfd"]
+    static let aliases: [(String, OperationKind)] = [("truncate", .ftruncate), ("unpin", .unpinUserPages), ("memfd_create", .memfd)]
 
     /// MADV_* names the scenario language knows.
     static let advice: [(String, Int32)] = [
