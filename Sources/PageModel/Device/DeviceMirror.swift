@@ -87,7 +87,7 @@ public final class DeviceMirror: @unchecked Sendable {
     }
 
     /// Linux: `dmirror_migrate_alloc_and_copy()`.
-    private func allocAndCopyToDevice(_ args: inout MigrateVMA) {
+    func allocAndCopyToDevice(_ args: inout MigrateVMA) {
         for i in 0..<args.npages where args.src[i] & MigratePFN.migrate != 0 {
             if let spfn = MigratePFN.pfn(args.src[i]), device.machine.isZoneDevice(spfn) { continue }
             guard !consumeFailAlloc(), let dpage = device.allocPage(), let to = device.dataPfn(dpage.headPage) else { continue }
@@ -97,11 +97,14 @@ public final class DeviceMirror: @unchecked Sendable {
         }
     }
 
-    /// Linux: `dmirror_migrate_finalize_and_map()`: the migrated pages into the device pt.
-    private func finalizeAndMap(_ args: MigrateVMA) {
+    /// Linux: `dmirror_migrate_finalize_and_map()`: the migrated pages into the device pt
+    /// (only destinations in device memory: a `migrate_vma` in both directions at once
+    /// has system-memory destinations too, which the device does not map).
+    func finalizeAndMap(_ args: MigrateVMA) {
         pt.withLock { pt in
             for i in 0..<args.npages where args.src[i] & MigratePFN.migrate != 0 {
-                guard let dpfn = MigratePFN.pfn(args.dst[i]), let dpage = device.machine.page(dpfn), let data = device.dataPfn(dpage) else { continue }
+                guard let dpfn = MigratePFN.pfn(args.dst[i]), device.machine.isZoneDevice(dpfn), let dpage = device.machine.page(dpfn),
+                      let data = device.dataPfn(dpage) else { continue }
                 device.noteUser(dpfn, self)
                 pt[(args.start >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: args.dst[i] & MigratePFN.write != 0)
             }

@@ -122,8 +122,10 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
     /// VM_FAULT_OOM when a page cannot be had.
     func allocAndCopyToSystem(_ args: inout MigrateVMA, mirror: DeviceMirror?) -> VMFault? {
         for i in 0..<args.npages {
-            guard args.src[i] & MigratePFN.migrate != 0, let spfn = MigratePFN.pfn(args.src[i]), let spage = machine.page(spfn),
-                  let from = dataPfn(spage) else { continue }
+            // Device pages only: the fault and MIGRATE_TO_SYS collect nothing else, and a
+            // `migrate_vma` selecting system memory too leaves its RAM sources to the device.
+            guard args.src[i] & MigratePFN.migrate != 0, let spfn = MigratePFN.pfn(args.src[i]), machine.isZoneDevice(spfn),
+                  let spage = machine.page(spfn), let from = dataPfn(spage) else { continue }
             let failAlloc = mirror?.consumeFailAlloc() ?? false
             guard !failAlloc, let dpage = machine.folioAlloc(.highuserMovable) else { return .oom }
             _ = dpage.tryLock()

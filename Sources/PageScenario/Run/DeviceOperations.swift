@@ -1,6 +1,7 @@
 // The device-memory operations of the language: the HMM test driver's ioctls (lib/test_hmm.c,
 // v6.19, /dev/hmm_dmirror0..3: 0 and 1 MEMORY_DEVICE_PRIVATE, 2 and 3 COHERENT) on a
-// process's range, and hmm_range_fault() as a driver calls it. Each device is made at its
+// process's range, hmm_range_fault() as a driver calls it, and a driver's own migrate_vma_*()
+// sequence with the MIGRATE_VMA_SELECT_* flags it chooses. Each device is made at its
 // first open, with the chunks of device memory it allocates as it goes.
 import PageModel
 
@@ -19,6 +20,12 @@ extension ScenarioRunner {
             return nil
         }
         let addr = try unsigned(op, "addr"), n = try unsigned(op, "n", max: Self.maxPages)
+        if kind == .migrateVma {
+            var select: MigrateVMASelect = []
+            for w in words(op, "flags") { select.insert(w == "system" ? .system : w == "device_private" ? .devicePrivate : .deviceCoherent) }
+            defer { noteSpan(d.process, addr, n << 12) }
+            return attempt(op) { () throws(Errno) in .migration(try d.migrateVMA(addr: addr, npages: n, select: select)) }
+        }
         let byte = kind == .dmirrorWrite ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
         defer { noteSpan(d.process, addr, n << 12) }
         return attempt(op) { () throws(Errno) in
@@ -69,6 +76,13 @@ extension ScenarioRunner {
         } catch {
             return .word(error.name)
         }
+    }
+
+    /// `cpages(M)` and `migrated(M)`: what a `migrate_vma` reported.
+    func migration(_ e: Expectation) throws(RunError) -> Observed {
+        guard case .name(let name, let p)? = e.arguments["m"] else { throw RunError(position: e.position, message: "expected a migration") }
+        guard case .migration(let result)? = self[name] else { throw RunError(position: p, message: "'\(name.name)' was not created (its operation failed)") }
+        return .int(Int64(e.kind == .cpages ? result.cpages : result.migrated))
     }
 
     /// `is_device_private(PAGE)` and `pgmap_owner(PAGE)`: the page's dev_pagemap, its

@@ -134,7 +134,7 @@ extension ScenarioRunner {
             return machine.frames.write(data, pfn: page.pfn, offset: Int(offset)) ? nil : "EFAULT"
         case .devdaxMmap:
             return try devdax(op)
-        case .dmirrorOpen, .dmirrorMigrateToDev, .dmirrorMigrateToSys, .dmirrorRead, .dmirrorWrite, .dmirrorRelease, .hmmRangeFault:
+        case .dmirrorOpen, .dmirrorMigrateToDev, .dmirrorMigrateToSys, .dmirrorRead, .dmirrorWrite, .dmirrorRelease, .hmmRangeFault, .migrateVma:
             return try deviceOperation(op)
         case .vmalloc, .vmallocUser, .vfree, .vmap, .vunmap, .vmallocDevMmap, .remapVmallocRange:
             return try vmallocOperation(op)

@@ -128,6 +128,8 @@ extension ScenarioRunner {
             return .int(Int64(try process(a["p"]).mm.lockedVM))
         case .dmirrorSnapshot:
             return try snapshot(e)
+        case .cpages, .migrated:
+            return try migration(e)
         case .vmallocArea:
             return .bool(vmallocArea(try int(a["kaddr"]!)))
         case .samePage:

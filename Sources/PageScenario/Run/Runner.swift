@@ -37,7 +37,7 @@ final class PinSet {
 }
 
 enum Value {
-    case int(Int64), process(Process), file(OpenFile), pins(PinSet), mirror(DeviceMirror)
+    case int(Int64), process(Process), file(OpenFile), pins(PinSet), mirror(DeviceMirror), migration(MigrateVMAResult)
 }
 
 /// The state of one run.

@@ -17,7 +17,7 @@ public enum OperationKind: String, CaseIterable, Sendable {
     case dmirrorOpen = "dmirror_open", dmirrorMigrateToDev = "dmirror_migrate_to_dev"
     case dmirrorMigrateToSys = "dmirror_migrate_to_sys", dmirrorRead = "dmirror_read"
     case dmirrorWrite = "dmirror_write", dmirrorRelease = "dmirror_release"
-    case hmmRangeFault = "hmm_range_fault", vmalloc, vmallocUser = "vmalloc_user", vfree, vmap
+    case hmmRangeFault = "hmm_range_fault", migrateVma = "migrate_vma", vmalloc, vmallocUser = "vmalloc_user", vfree, vmap
     case vunmap, vmallocDevMmap = "vmalloc_dev_mmap", remapVmallocRange = "remap_vmalloc_range"
 }
 
@@ -26,7 +26,7 @@ public enum QueryKind: String, CaseIterable, Sendable {
     case refcount, mapcount, pincount, pins, maybeDmaPinned = "maybe_dma_pinned", flags, node
     case order, zone, samePage = "same_page", hasPgmap = "has_pgmap"
     case isDevicePrivate = "is_device_private", pgmapOwner = "pgmap_owner"
-    case dmirrorSnapshot = "dmirror_snapshot", scamemRefcount = "scamem_refcount"
+    case cpages, migrated, dmirrorSnapshot = "dmirror_snapshot", scamemRefcount = "scamem_refcount"
     case vmallocArea = "vmalloc_area", bytes, memory, file, mapped, writable, size
     case lockedVm = "locked_vm", count, sizeofPage = "sizeof_page", errno, vmstat, diagnostics
     case diagnostic

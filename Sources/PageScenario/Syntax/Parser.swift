@@ -11,7 +11,7 @@ public struct ScenarioParser {
         case constant(Int64)
         /// A loop variable or an address bound by mmap/mremap: an integer known when run.
         case integer
-        case process, file, pins, device
+        case process, file, pins, device, migration
     }
 
     /// A name's symbol and, for a run-time name, its `Ref` slot (-1 for a constant):
@@ -234,6 +234,7 @@ public struct ScenarioParser {
             case .file: .file
             case .pins: .pins
             case .device: .device
+            case .migration: .migration
             default: .integer
             }
             bound = define(name, symbol)
@@ -270,7 +271,7 @@ public struct ScenarioParser {
         switch kind {
         case .int: return try parseInt(&cursor)
         case .bool: return try parseBool(&cursor)
-        case .process, .file, .pins, .device:
+        case .process, .file, .pins, .device, .migration:
             let (name, column) = try cursor.name(kind.description)
             return .name(try requireSymbol(name, kind, column: column, cursor), position)
         case .page:
@@ -324,6 +325,7 @@ public struct ScenarioParser {
         case .process: .process
         case .file: .file
         case .device: .device
+        case .migration: .migration
         default: .pins
         }
         guard let binding = symbols[name] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
@@ -355,6 +357,7 @@ public struct ScenarioParser {
         case .file: "a file"
         case .pins: "a GUP result"
         case .device: "a device"
+        case .migration: "a migration"
         }
     }
 

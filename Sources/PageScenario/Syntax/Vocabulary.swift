@@ -6,6 +6,8 @@ import PageModel
 /// What an argument must be.
 public enum ArgumentKind: Sendable, Equatable {
     case int, bool, process, file, pins, device, page, data, text
+    /// A `migrate_vma` result (its cpages and migrated count).
+    case migration
     /// One word of a set (`dontneed`, `always`, ...).
     case word(WordSet)
     /// Words of a set joined by `|` (`write|longterm`).
@@ -19,6 +21,7 @@ public enum ArgumentKind: Sendable, Equatable {
         case .file: "a file name"
         case .pins: "the name of a GUP result"
         case .device: "a device (dmirror_open's result)"
+        case .migration: "a migration (migrate_vma's result)"
         case .page: "a page (NAME[i], NAME, or PROCESS@ADDRESS)"
         case .data: "bytes (\"text\" or x\"hex\")"
         case .text: "a \"string\""
@@ -49,6 +52,8 @@ public struct WordSet: Sendable, Equatable {
     static let falloc = WordSet(name: "falloc", prefix: "falloc_fl", words: ["keep_size", "punch_hole"])
     static let thp = WordSet(name: "thp", prefix: "", words: ["always", "madvise", "never"])
     static let vmallocTracking = WordSet(name: "vmalloc option", prefix: "", words: VmallocTracking.allCases.map(\.rawValue))
+    /// `enum migrate_vma_direction` (include/linux/migrate.h): MIGRATE_VMA_SELECT_*.
+    static let migrateSelect = WordSet(name: "migrate_vma select", prefix: "migrate_vma_select", words: ["system", "device_private", "device_coherent"])
     static let fs = WordSet(name: "fs", prefix: "", words: ["tmpfs", "disk"])
     static let diagnostic = WordSet(name: "diagnostic", prefix: "", words: ["all", "warn", "bug", "bad_page", "corruption", "leak"])
     static let vmstat = WordSet(name: "vmstat", prefix: "", words: Scenarios.vmstatNames)
@@ -161,6 +166,8 @@ public enum Scenarios {
         case .dmirrorRelease: Signature(op, [("d", .device)], kernel: "ioctl HMM_DMIRROR_RELEASE: dmirror_device_remove_chunks()")
         case .hmmRangeFault: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool)],
                 kernel: "hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), the device as dev_private_owner")
+        case .migrateVma: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("flags", .flags(.migrateSelect))], result: .migration,
+                kernel: "migrate_vma_setup() (.pgmap_owner the device, .flags MIGRATE_VMA_SELECT_*) + the driver's copy + migrate_vma_pages() + migrate_vma_finalize()")
         case .vmalloc: Signature(op, [("size", .int)], result: .int, kernel: "vmalloc(): order-0 pages mapped in the vmalloc space (binds the kernel address)")
         case .vmallocUser: Signature(op, [("size", .int)], result: .int, kernel: "vmalloc_user(): zeroed and VM_USERMAP, for remap_vmalloc_range()")
         case .vfree: Signature(op, [("addr", .int)], kernel: "vfree()")
@@ -198,6 +205,8 @@ public enum Scenarios {
         case .hasPgmap: (Signature(q, [("page", .page)], kernel: "page_pgmap() still names the device's dev_pagemap"), .bool)
         case .isDevicePrivate: (Signature(q, [("page", .page)], kernel: "folio_is_device_private()"), .bool)
         case .pgmapOwner: (Signature(q, [("page", .page)], kernel: "page_pgmap(page)->owner: the dmirror device (its minor number) that owns the page"), .int)
+        case .cpages: (Signature(q, [("m", .migration)], kernel: "migrate_vma.cpages after migrate_vma_setup(): pages collected and unmapped"), .int)
+        case .migrated: (Signature(q, [("m", .migration)], kernel: "src entries still MIGRATE_PFN_MIGRATE after migrate_vma_pages()"), .int)
         case .dmirrorSnapshot: (Signature(q, [("d", .device), ("addr", .int), ("n", .int)],
                 kernel: "ioctl HMM_DMIRROR_SNAPSHOT: a byte per page (dmirror_mkentry())"), .bytes)
         case .scamemRefcount: (Signature(q, [("page", .page)], kernel: "the refcount of the page's scamem (seed 004 option 4) or vm_struct (option 3)"), .int)
