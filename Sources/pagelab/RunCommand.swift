@@ -11,8 +11,10 @@ struct RunCommand: ParsableCommand {
         discussion: """
             FILE is a scenario file or the name of a bundled scenario (pagelab run --list). \
             Exit status 0 when every expectation holds, 1 when one fails, 2 for a bad script \
-            (FILE:LINE:COLUMN: error: ..., before anything runs).
-            """
+            (FILE:LINE:COLUMN: error: ..., before anything runs). The language (grammar and an \
+            example per operation) is in the README's `pagelab run` section.
+
+            """ + Scenarios.reference
     )
 
     @Argument(help: "Scenario files or bundled scenario names.")

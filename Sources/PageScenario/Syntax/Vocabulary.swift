@@ -237,6 +237,18 @@ public enum Scenarios {
     public static let queries: [String: (signature: Signature, result: QueryResult)] =
         Dictionary(uniqueKeysWithValues: queryList.map { ($0.signature.name, ($0.signature, $0.result)) })
 
+    /// The language reference `pagelab run --help` prints, from the tables: every
+    /// operation's usage and the kernel function it stands for, then every query's.
+    public static var reference: String {
+        let operations = operationList.map { "  \($0.signature.usage)\n      \($0.signature.kernel)" }
+        let queries = queryList.map { entry in
+            let parameters = entry.signature.positional.map { $0.name.uppercased() }.joined(separator: ", ")
+            return "  expect \(entry.signature.name)\(parameters.isEmpty ? "" : "(\(parameters))") ...\n      \(entry.signature.kernel)"
+        }
+        return (["Operations ([NAME =] binds the result):"] + operations + ["", "Queries of expect (== VALUE, != VALUE, has/lacks FLAGS):"] + queries)
+            .joined(separator: "\n")
+    }
+
     /// Kernel spellings some operations are also known by.
     static let aliases: [(String, OperationKind)] = [("truncate", .ftruncate), ("unpin", .unpinUserPages), ("memfd_create", .memfd)]
 
