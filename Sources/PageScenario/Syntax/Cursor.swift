@@ -69,6 +69,13 @@ struct Cursor {
         return (name, token.column)
     }
 
+    /// A name and its `Interner` number.
+    mutating func nameID(_ what: @autoclosure () -> String) throws(ScriptError) -> (name: String, column: Int, id: Int) {
+        guard let token = peek, case .name(let name) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
+        index += 1
+        return (name, token.column, Int(token.id))
+    }
+
     mutating func string(_ what: @autoclosure () -> String) throws(ScriptError) -> String {
         guard let token = peek, case .string(let text) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
         index += 1

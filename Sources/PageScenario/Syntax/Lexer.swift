@@ -42,11 +42,14 @@ enum TokenKind: Equatable {
 struct Token: Equatable {
     let kind: TokenKind
     let column: Int
+    /// A name's number in the parser's `Interner` (-1 for other tokens).
+    var id: Int32 = -1
 }
 
 /// Splits one line into tokens; `#` starts a comment. Lines are bounded by the caller.
 /// It reads the script's UTF-8 bytes (a scenario's words are ASCII): no Character or
-/// Unicode.Scalar work on the hot path, and no String made but for names and strings.
+/// Unicode.Scalar work on the hot path, and no String made but for strings and a name's
+/// first occurrence (`Interner`).
 enum Lexer {
     static let maxLineLength = 4096
 
@@ -75,7 +78,8 @@ enum Lexer {
     }
 
     /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`.
-    static func tokens(_ bytes: [UInt8], _ range: Range<Int>, file: String, lineNumber: Int, into tokens: inout [Token]) throws(ScriptError) {
+    static func tokens(_ bytes: [UInt8], _ range: Range<Int>, file: String, lineNumber: Int, interner: inout Interner,
+                       into tokens: inout [Token]) throws(ScriptError) {
         let end = range.upperBound
         let lineStart = range.lowerBound
         // Columns count Unicode scalars: bytes, unless the line has a multi-byte one.
@@ -125,7 +129,8 @@ enum Lexer {
                 }
                 while i < end, isLetter(bytes[i]) || isDigit(bytes[i]) || bytes[i] == UInt8(ascii: "_") ||
                     (bytes[i] == UInt8(ascii: "-") && i + 1 < end && isLetter(bytes[i + 1])) { i += 1 }
-                tokens.append(Token(kind: .name(String(decoding: bytes[start..<i], as: UTF8.self)), column: column(start)))
+                let id = interner.intern(bytes, start..<i)
+                tokens.append(Token(kind: .name(interner.names[id]), column: column(start), id: Int32(id)))
                 continue
             }
             if isDigit(c) {

@@ -18,14 +18,16 @@ struct NameTable<Value> {
     init(_ pairs: [(String, Value)]) {
         self.init(capacity: pairs.count)
         for (key, value) in pairs { self[key] = value }
+        names = pairs
     }
+
+    /// The names and values it was made with, in order.
+    private(set) var names: [(String, Value)] = []
 
     /// FNV-1a (64-bit) of the UTF-8 bytes.
     private static func hash(_ name: String) -> Int {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
         var name = name
-        name.withUTF8 { for b in $0 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 } }
-        return Int(truncatingIfNeeded: h ^ (h >> 29))
+        return name.withUTF8 { fnv1a($0) }
     }
 
     /// The slot holding `name`, or the empty one where it would go.

@@ -38,8 +38,33 @@ public struct ScenarioParser {
     static let queryTable = NameTable<(kind: QueryKind, signature: Signature, result: Scenarios.QueryResult)>(
         Scenarios.queryList.map { ($0.signature.name, ($0.kind, $0.signature, $0.result)) })
 
+    /// The statement keywords, the operations (aliases included), the queries and the
+    /// predefined constants are numbered first in every parser's `Interner`, keywords
+    /// first: a name token's number below `keywords.count` is a keyword. (An operation
+    /// and a query may share a name, `file`: one number, an entry in both tables.)
+    static let keywords = ["scenario", "designs", "machine", "const", "include", "for", "end", "expect"]
+    static let constants: [(String, Int64)] = [("PAGE", 4096), ("HPAGE", 2 << 20)]
+    static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0))
+    /// By `Interner` number: each operation's, query's and constant's entry.
+    static let operationByID = byID(operationTable.names)
+    static let queryByID = byID(queryTable.names)
+    static let constantByID = byID(constants.map { ($0.0, $0.1) })
+
+    /// `entries` by the number `seed` gives each name.
+    static func byID<Value>(_ entries: [(String, Value)]) -> [Value?] {
+        var interner = seed
+        var table = [Value?](repeating: nil, count: seed.count)
+        for (name, value) in entries {
+            let utf8 = Array(name.utf8)
+            table[interner.intern(utf8, 0..<utf8.count)] = value
+        }
+        return table
+    }
+
     let load: Loader
-    var symbols = NameTable<Binding>([("PAGE", Binding(symbol: .constant(4096))), ("HPAGE", Binding(symbol: .constant(2 << 20)))])
+    var interner = Self.seed
+    /// What each name stands for, by its `Interner` number.
+    var symbols = Symbols()
     var summary = ""
     var designs: [Design]? = nil
     var machine = MachineSpec()
@@ -50,7 +75,23 @@ public struct ScenarioParser {
     var slotCount = 0
     var lineCount = 0
 
-    public init(load: @escaping Loader) { self.load = load }
+    public init(load: @escaping Loader) {
+        self.load = load
+        for (id, value) in Self.constantByID.enumerated() { if let value { symbols[id] = Binding(symbol: .constant(value)) } }
+    }
+
+    /// Bindings by name number: an array, grown as names appear.
+    struct Symbols {
+        private var table: [Binding?] = []
+        subscript(id: Int) -> Binding? {
+            get { id >= 0 && id < table.count ? table[id] : nil }
+            set {
+                guard id >= 0 else { return }
+                while table.count <= id { table.append(nil) }
+                table[id] = newValue
+            }
+        }
+    }
 
     /// Parses `text` as the scenario `name` read from `path`.
     public static func parse(_ text: String, name: String, path: String, load: @escaping Loader) throws(ScriptError) -> Scenario {
@@ -90,13 +131,14 @@ public struct ScenarioParser {
             // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
             // replaceSubrange (a profile showed it).
             while !tokens.isEmpty { tokens.removeLast() }
-            try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, into: &tokens)
+            try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, interner: &interner, into: &tokens)
             guard !tokens.isEmpty else { continue }
             var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
             func append(_ statement: Statement) {
                 if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
             }
-            guard case .name(let head) = tokens[0].kind else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }
+            guard case .name = tokens[0].kind else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }
+            let head = Int(tokens[0].id) < Self.keywords.count ? Self.keywords[Int(tokens[0].id)] : ""
             switch head {
             case "scenario":
                 cursor.index = 1
@@ -122,12 +164,12 @@ public struct ScenarioParser {
                 try parseMachine(&cursor)
             case "const":
                 cursor.index = 1
-                let (name, column) = try cursor.name("a constant name")
-                try checkFresh(name, column: column, cursor)
+                let (name, column, id) = try cursor.nameID("a constant name")
+                try checkFresh(name, id, column: column, cursor)
                 try cursor.expect("=")
                 let expr = try parseInt(&cursor)
                 try cursor.end()
-                symbols[name] = Binding(symbol: .constant(try constantValue(expr)))
+                symbols[id] = Binding(symbol: .constant(try constantValue(expr)))
             case "include":
                 cursor.index = 1
                 let file = try cursor.string("a \"file\" to include")
@@ -144,21 +186,22 @@ public struct ScenarioParser {
             case "for":
                 guard blocks.count < Self.maxLoopDepth else { throw cursor.error(at: 0, "loops nested more than \(Self.maxLoopDepth) deep") }
                 cursor.index = 1
-                let (name, column) = try cursor.name("a loop variable")
-                if case .constant? = symbols[name]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
+                let (name, column, id) = try cursor.nameID("a loop variable")
+                if case .constant? = symbols[id]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
                 try cursor.expectName("in")
                 let from = try parseInt(&cursor)
                 try cursor.expect("..<")
                 let to = try parseInt(&cursor)
                 try cursor.end()
-                let shadowed = symbols[name]
-                blocks.append((define(name, .integer), from, to, [], cursor.position(0), shadowed))
+                let shadowed = symbols[id]
+                blocks.append((define(id, .integer), from, to, [], cursor.position(0), shadowed))
                 operationsSeen = true
             case "end":
                 cursor.index = 1
                 try cursor.end()
                 guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
-                symbols[block.variable.name] = block.shadowed
+                let variable = Array(block.variable.name.utf8)
+                symbols[interner.intern(variable, 0..<variable.count)] = block.shadowed
                 append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
             case "expect":
                 operationsSeen = true
@@ -215,20 +258,20 @@ public struct ScenarioParser {
     }
 
     mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
-        var bind: (String, Int)? = nil
+        var bind: (String, Int, Int)? = nil
         if cursor.tokens.count > 1, cursor.isPunct(1, "="), case .name(let name) = cursor.tokens[0].kind {
-            bind = (name, cursor.tokens[0].column)
+            bind = (name, cursor.tokens[0].column, Int(cursor.tokens[0].id))
             cursor.index = 2
         }
-        let (word, column) = try cursor.name("an operation")
-        guard let (kind, signature) = Self.operationTable[word] else {
+        let (word, column, id) = try cursor.nameID("an operation")
+        guard id >= 0, id < Self.operationByID.count, let (kind, signature) = Self.operationByID[id] else {
             throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
         }
         let arguments = try parseArguments(&cursor, signature)
         var bound: Ref? = nil
-        if let (name, column) = bind {
+        if let (name, column, id) = bind {
             guard let result = signature.result else { throw cursor.error(column: column, "'\(signature.name)' yields nothing to bind to '\(name)'") }
-            if case .constant? = symbols[name]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
+            if case .constant? = symbols[id]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
             let symbol: Symbol = switch result {
             case .process: .process
             case .file: .file
@@ -237,7 +280,7 @@ public struct ScenarioParser {
             case .migration: .migration
             default: .integer
             }
-            bound = define(name, symbol)
+            bound = define(id, symbol)
         }
         return Operation(kind: kind, signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
@@ -272,15 +315,15 @@ public struct ScenarioParser {
         case .int: return try parseInt(&cursor)
         case .bool: return try parseBool(&cursor)
         case .process, .file, .pins, .device, .migration:
-            let (name, column) = try cursor.name(kind.description)
-            return .name(try requireSymbol(name, kind, column: column, cursor), position)
+            let (name, column, id) = try cursor.nameID(kind.description)
+            return .name(try requireSymbol(name, id, kind, column: column, cursor), position)
         case .page:
-            let (name, column) = try cursor.name(kind.description)
+            let (name, column, id) = try cursor.nameID(kind.description)
             if cursor.take("@") {
-                let process = try requireSymbol(name, .process, column: column, cursor)
+                let process = try requireSymbol(name, id, .process, column: column, cursor)
                 return .at(process, try parseInt(&cursor), position)
             }
-            let pins = try requireSymbol(name, .pins, column: column, cursor)
+            let pins = try requireSymbol(name, id, .pins, column: column, cursor)
             if cursor.take("[") {
                 let index = try parseInt(&cursor)
                 try cursor.expect("]")
@@ -320,7 +363,7 @@ public struct ScenarioParser {
     }
 
     /// The name, checked to be defined as `kind`.
-    func requireSymbol(_ name: String, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) -> Ref {
+    func requireSymbol(_ name: String, _ id: Int, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) -> Ref {
         let want: Symbol = switch kind {
         case .process: .process
         case .file: .file
@@ -328,7 +371,7 @@ public struct ScenarioParser {
         case .migration: .migration
         default: .pins
         }
-        guard let binding = symbols[name] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
+        guard let binding = symbols[id] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
         let symbol = binding.symbol
         guard symbol == want else { throw cursor.error(column: column, "'\(name)' is \(Self.describe(symbol)), expected \(kind.description)") }
         return Ref(name: name, slot: binding.slot)
@@ -336,18 +379,18 @@ public struct ScenarioParser {
 
     /// `name` now stands for `symbol` (a run-time name); its slot, kept when the name
     /// is bound again.
-    mutating func define(_ name: String, _ symbol: Symbol) -> Ref {
-        var slot = symbols[name]?.slot ?? -1
+    mutating func define(_ id: Int, _ symbol: Symbol) -> Ref {
+        var slot = symbols[id]?.slot ?? -1
         if slot < 0 {
             slot = slotCount
             slotCount += 1
         }
-        symbols[name] = Binding(symbol: symbol, slot: slot)
-        return Ref(name: name, slot: slot)
+        symbols[id] = Binding(symbol: symbol, slot: slot)
+        return Ref(name: interner.names[id], slot: slot)
     }
 
-    func checkFresh(_ name: String, column: Int, _ cursor: Cursor) throws(ScriptError) {
-        if symbols[name] != nil { throw cursor.error(column: column, "'\(name)' is already defined") }
+    func checkFresh(_ name: String, _ id: Int, column: Int, _ cursor: Cursor) throws(ScriptError) {
+        if symbols[id] != nil { throw cursor.error(column: column, "'\(name)' is already defined") }
     }
 
     static func describe(_ symbol: Symbol) -> String {
@@ -398,7 +441,7 @@ public struct ScenarioParser {
             return .int(v, position)
         case .name(let name):
             cursor.index += 1
-            guard let binding = symbols[name] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
+            guard let binding = symbols[Int(token.id)] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
             let symbol = binding.symbol
             switch symbol {
             case .constant(let v): return .int(v, position)
@@ -430,8 +473,8 @@ public struct ScenarioParser {
     // MARK: expect
 
     mutating func parseExpectation(_ cursor: inout Cursor) throws(ScriptError) -> Expectation {
-        let (word, column) = try cursor.name("a query")
-        guard let (kind, signature, result) = Self.queryTable[word] else {
+        let (word, column, id) = try cursor.nameID("a query")
+        guard id >= 0, id < Self.queryByID.count, let (kind, signature, result) = Self.queryByID[id] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
         var arguments = Arguments(signature)

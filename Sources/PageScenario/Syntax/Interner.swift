@@ -1,0 +1,74 @@
+// Names interned while parsing: each distinct name's bytes are kept once, its String made
+// once, and it gets a number. The lexer hands the parser that number with every name
+// token, so the parser finds a statement keyword, an operation, a query or a bound name
+// by indexing an array instead of hashing and comparing a String per name (a profile
+// showed String validation, hashing and compares as a quarter of the parse).
+
+struct Interner {
+    /// Each name by number.
+    private(set) var names: [String] = []
+    /// Each name's bytes, concatenated: name `i` is `bytes[starts[i]..<starts[i + 1]]`.
+    private var bytes: [UInt8] = []
+    private var starts: [Int] = [0]
+    /// Open addressing on FNV-1a of the bytes: -1 empty, else a name's number.
+    private var slots: [Int32]
+
+    /// `seed` gets the numbers 0..<seed.count, in order.
+    init(seed: [String]) {
+        slots = Array(repeating: -1, count: 1024)
+        for name in seed {
+            let utf8 = Array(name.utf8)
+            _ = intern(utf8, 0..<utf8.count)
+        }
+    }
+
+    var count: Int { names.count }
+
+    /// The number of the name in `source[range]`, interned if new.
+    mutating func intern(_ source: [UInt8], _ range: Range<Int>) -> Int {
+        let mask = slots.count - 1
+        var s = fnv1a(source[range]) & mask
+        while slots[s] >= 0 {
+            let id = Int(slots[s])
+            if equal(id, source, range) { return id }
+            s = (s + 1) & mask
+        }
+        let id = names.count
+        bytes.append(contentsOf: source[range])
+        starts.append(bytes.count)
+        names.append(String(decoding: source[range], as: UTF8.self))
+        slots[s] = Int32(id)
+        if names.count * 2 > slots.count { grow() }
+        return id
+    }
+
+    private func equal(_ id: Int, _ source: [UInt8], _ range: Range<Int>) -> Bool {
+        let start = starts[id]
+        guard starts[id + 1] - start == range.count else { return false }
+        var k = start
+        for i in range {
+            if bytes[k] != source[i] { return false }
+            k += 1
+        }
+        return true
+    }
+
+    private mutating func grow() {
+        slots = Array(repeating: -1, count: slots.count * 2)
+        let mask = slots.count - 1
+        for id in names.indices {
+            var s = fnv1a(bytes[starts[id]..<starts[id + 1]]) & mask
+            while slots[s] >= 0 { s = (s + 1) & mask }
+            slots[s] = Int32(id)
+        }
+    }
+}
+
+/// FNV-1a (64-bit) of `bytes`, folded: the names' hash (a few bytes each; SipHash's seed,
+/// combine and finalize cost more than the name).
+@inline(__always)
+func fnv1a<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> Int {
+    var h: UInt64 = 0xcbf2_9ce4_8422_2325
+    for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+    return Int(truncatingIfNeeded: h ^ (h >> 29))
+}
