@@ -284,19 +284,23 @@ extension ScenarioRunner {
     }
 
     static func mapFlags(_ words: [String]) -> MapFlags {
-        let table: [String: MapFlags] = [
-            "shared": .shared, "private": .private, "anonymous": .anonymous, "fixed": .fixed, "fixed_noreplace": .fixedNoReplace,
-            "populate": .populate, "locked": .locked, "noreserve": .noReserve,
-        ]
-        return words.reduce(into: MapFlags()) { $0.insert(table[$1] ?? []) }
+        words.reduce(into: MapFlags()) { $0.insert(mapFlagTable[$1] ?? []) }
     }
 
+    /// MAP_* by word; built once (a dictionary literal in the function was built per call).
+    static let mapFlagTable: [String: MapFlags] = [
+        "shared": .shared, "private": .private, "anonymous": .anonymous, "fixed": .fixed, "fixed_noreplace": .fixedNoReplace,
+        "populate": .populate, "locked": .locked, "noreserve": .noReserve,
+    ]
+
     static func follFlags(_ words: [String]) -> FollFlags {
-        let table: [String: FollFlags] = [
-            "write": .write, "force": .force, "nowait": .nowait, "nofault": .nofault, "hwpoison": .hwpoison, "anon": .anon,
-            "longterm": .longterm, "split_pmd": .splitPMD, "pci_p2pdma": .pciP2PDMA, "interruptible": .interruptible,
-            "honor_numa_fault": .honorNUMAFault,
-        ]
-        return words.reduce(into: FollFlags()) { $0.insert(table[$1] ?? []) }
+        words.reduce(into: FollFlags()) { $0.insert(follFlagTable[$1] ?? []) }
     }
+
+    /// FOLL_* by word, built once.
+    static let follFlagTable: [String: FollFlags] = [
+        "write": .write, "force": .force, "nowait": .nowait, "nofault": .nofault, "hwpoison": .hwpoison, "anon": .anon,
+        "longterm": .longterm, "split_pmd": .splitPMD, "pci_p2pdma": .pciP2PDMA, "interruptible": .interruptible,
+        "honor_numa_fault": .honorNUMAFault,
+    ]
 }

@@ -24,13 +24,11 @@ struct Cursor {
         return isPunct(index + 1, "=")
     }
 
-    /// Token `at` is the punctuation `punct` (compared without building a TokenKind).
-    func isPunct(_ at: Int, _ punct: String) -> Bool {
-        guard at < tokens.count, case .punct(let p) = tokens[at].kind else { return false }
-        // Distinct punctuation differs in its first byte or its length: reject on those
-        // before String's ==, whose unequal-small-strings path is slow.
-        guard p.utf8.count == punct.utf8.count, p.utf8.first == punct.utf8.first else { return false }
-        return p == punct
+    /// Token `at` is the punctuation `punct`: compared by its code (first byte and
+    /// length), not as a String.
+    func isPunct(_ at: Int, _ punct: StaticString) -> Bool {
+        guard at < tokens.count, case .punct = tokens[at].kind else { return false }
+        return tokens[at].id == Lexer.code(punct.utf8Start.pointee, punct.utf8CodeUnitCount)
     }
 
     func position(_ at: Int) -> SourcePosition {
@@ -42,7 +40,7 @@ struct Cursor {
         ScriptError(SourcePosition(file: file, line: line, column: column), message)
     }
 
-    mutating func take(_ punct: String) -> Bool {
+    mutating func take(_ punct: StaticString) -> Bool {
         guard isPunct(index, punct) else { return false }
         index += 1
         return true
@@ -54,7 +52,7 @@ struct Cursor {
         return true
     }
 
-    mutating func expect(_ punct: String) throws(ScriptError) {
+    mutating func expect(_ punct: StaticString) throws(ScriptError) {
         guard take(punct) else { throw error(at: index, "expected '\(punct)'\(found)") }
     }
 

@@ -42,7 +42,8 @@ enum TokenKind: Equatable {
 struct Token: Equatable {
     let kind: TokenKind
     let column: Int
-    /// A name's number in the parser's `Interner` (-1 for other tokens).
+    /// A name's number in the parser's `Interner`, a punctuation's `Lexer.code` (-1 for
+    /// other tokens).
     var id: Int32 = -1
 }
 
@@ -183,10 +184,15 @@ enum Lexer {
                 continue
             }
             guard let (text, n) = punct(bytes, i, end) else { throw error(start, "unexpected character '\(character(start))'") }
-            tokens.append(Token(kind: .punct(text), column: column(start)))
+            tokens.append(Token(kind: .punct(text), column: column(start), id: Self.code(bytes[start], n)))
             i += n
         }
     }
+
+    /// A punctuation token's code in `Token.id`: its first byte and length, enough to
+    /// tell every punctuation apart (`=` `==`, `.` only as `..<`).
+    @inline(__always)
+    static func code(_ first: UInt8, _ length: Int) -> Int32 { Int32(first) | Int32(length) << 8 }
 
     private static func isLetter(_ c: UInt8) -> Bool { (c | 0x20) >= UInt8(ascii: "a") && (c | 0x20) <= UInt8(ascii: "z") }
     private static func isDigit(_ c: UInt8) -> Bool { c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }

@@ -36,9 +36,25 @@ public struct WordSet: Sendable, Equatable {
     public let name: String
     public let prefix: String
     public let words: [String]
+    /// Each word as written in lower or upper case, with or without the prefix: the
+    /// canonical word found by one hash, no String made per argument.
+    let spellings: NameTable<String>
+
+    init(name: String, prefix: String, words: [String]) {
+        self.name = name
+        self.prefix = prefix
+        self.words = words
+        spellings = NameTable(words.flatMap { word in
+            let prefixed = prefix.isEmpty ? [] : [prefix + "_" + word, (prefix + "_" + word).uppercased()]
+            return ([word, word.uppercased()] + prefixed).map { ($0, word) }
+        })
+    }
+
+    public static func == (a: WordSet, b: WordSet) -> Bool { a.name == b.name && a.prefix == b.prefix && a.words == b.words }
 
     /// The canonical word for `text` (lower case, kernel prefix dropped), if it is one.
     func canonical(_ text: String) -> String? {
+        if let word = spellings[text] { return word }
         var word = text.lowercased()
         if !prefix.isEmpty, word.hasPrefix(prefix + "_") { word.removeFirst(prefix.count + 1) }
         return words.contains(word) ? word : nil
