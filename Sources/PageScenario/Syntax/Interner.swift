@@ -27,12 +27,19 @@ struct Interner {
     /// The number of the name in `source[range]`, interned if new.
     mutating func intern(_ source: [UInt8], _ range: Range<Int>) -> Int {
         let mask = slots.count - 1
-        var s = fnv1a(source[range]) & mask
-        while slots[s] >= 0 {
-            let id = Int(slots[s])
-            if equal(id, source, range) { return id }
-            s = (s + 1) & mask
+        let found: Int? = source.withUnsafeBufferPointer { whole in
+            let name = UnsafeBufferPointer(rebasing: whole[range])
+            var s = fnv1a(name) & mask
+            while slots[s] >= 0 {
+                let id = Int(slots[s])
+                if equal(id, name) { return id }
+                s = (s + 1) & mask
+            }
+            return nil
         }
+        if let found { return found }
+        var s = fnv1a(source[range]) & mask
+        while slots[s] >= 0 { s = (s + 1) & mask }
         let id = names.count
         bytes.append(contentsOf: source[range])
         starts.append(bytes.count)
@@ -42,15 +49,13 @@ struct Interner {
         return id
     }
 
-    private func equal(_ id: Int, _ source: [UInt8], _ range: Range<Int>) -> Bool {
+    private func equal(_ id: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
         let start = starts[id]
-        guard starts[id + 1] - start == range.count else { return false }
-        var k = start
-        for i in range {
-            if bytes[k] != source[i] { return false }
-            k += 1
+        guard starts[id + 1] - start == name.count else { return false }
+        return bytes.withUnsafeBufferPointer { stored in
+            for i in 0..<name.count where stored[start + i] != name[i] { return false }
+            return true
         }
-        return true
     }
 
     private mutating func grow() {

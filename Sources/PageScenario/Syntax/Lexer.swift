@@ -84,8 +84,8 @@ enum Lexer {
         let end = range.upperBound
         let lineStart = range.lowerBound
         // Columns count Unicode scalars: bytes, unless the line has a multi-byte one.
-        var ascii = true
-        for i in range where bytes[i] >= 0x80 { ascii = false; break }
+        // A `let`: a `var` captured by `column` below was kept in a heap box.
+        let ascii = !bytes[range].contains { $0 >= 0x80 }
         func column(_ i: Int) -> Int {
             if ascii { return i - lineStart + 1 }
             var n = 1
