@@ -1,0 +1,73 @@
+// hmm-tests.c (tools/testing/selftests/mm/hmm-tests.c, v6.19) cases over a written
+// anonymous THP, in the private (device 0) and coherent (device 2) variants of the
+// `hmm` fixture, with the kernel's expected values: migrate_anon_huge_free (MIGRATE_TO_DEV
+// returns 0 with cpages == npages, the device read `ptr[i] = i`, MADV_FREE then returns
+// 0) and migrate_anon_huge_fault (the same, then every int read back by the CPU, faulting
+// device-private pages home). The model's mirror does not ask for
+// MIGRATE_VMA_SELECT_COMPOUND (v6.19's dmirror does), so migrate_vma_collect splits the
+// THP (migrate_vma_collect_huge_pmd()'s fallback to split_folio()) and migrates 512
+// pages: the counts and bytes the test checks are the same either way.
+//
+// Not ported: migrate_anon_huge_err and migrate_anon_huge_zero_err. Their
+// HMM_DMIRROR_FLAG_FAIL_ALLOC fails the *THP* device allocation, after which v6.19's
+// dmirror_migrate_alloc_and_copy() falls back to 512 small device pages; with order-0
+// sources the flag instead leaves the first page unmigrated (`if (!is_large) goto
+// next`), so those tests need the device-private THP (MIGRATE_PFN_COMPOUND) path.
+import PageLayout
+@testable import PageModel
+import Testing
+
+@Suite struct HMMHugeSplitTests {
+    static let npages = HMMTHPTests.npages
+
+    /// The fixture's written THP: `ptr[i] = i` over the PMD-aligned 2 MiB, one PMD.
+    static func written(_ design: Design, device: Int) throws -> (Machine, Process, DeviceMirror, UInt64, [UInt8]) {
+        let (machine, process, mirror, map) = try HMMTHPTests.setup(design, device: device, prot: [.read, .write])
+        let data = HMMMigrateTests.pattern(npages)
+        try process.write(data, at: map)
+        try #require(process.tables.entry(at: map).huge)
+        return (machine, process, mirror, map, data)
+    }
+
+    /// hmm-tests `migrate_anon_huge_free`.
+    @Test(arguments: HMMMigrateTests.designs, [0, 2])
+    func migrateAnonHugeFree(_ design: Design, device: Int) throws {
+        let (machine, process, mirror, map, data) = try Self.written(design, device: device)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: map, npages: UInt64(Self.npages), into: &buffer).cpages == Self.npages)
+        #expect(buffer == data)
+        try process.mm.madvise(addr: map, length: HMMTHPTests.pmd, advice: .free)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
+    }
+
+    /// hmm-tests `migrate_anon_huge_fault`.
+    @Test(arguments: HMMMigrateTests.designs, [0, 2])
+    func migrateAnonHugeFault(_ design: Design, device: Int) throws {
+        let (machine, process, mirror, map, data) = try Self.written(design, device: device)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: map, npages: UInt64(Self.npages), into: &buffer).cpages == Self.npages)
+        #expect(buffer == data)
+        #expect(try process.read(map, count: data.count) == data)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
+    }
+
+    /// A pinned THP cannot be split (EAGAIN in __folio_split()), so
+    /// migrate_vma_collect_huge_pmd() skips its PMD (`migrate_vma_collect_skip()`): no page
+    /// is collected, the device page table gets nothing and MIGRATE_TO_DEV's read-back
+    /// fails with ENOENT (dmirror_do_read()); the THP stays PMD-mapped with its data.
+    @Test(arguments: HMMMigrateTests.designs, [0, 2])
+    func pinnedTHPIsNotMigrated(_ design: Design, device: Int) throws {
+        let (machine, process, mirror, map, data) = try Self.written(design, device: device)
+        let pages = try process.pinUserPages(start: map + 3 << 12, nrPages: 1, flags: [.write])
+        var buffer: [UInt8] = []
+        #expect(throws: Errno.ENOENT) { _ = try mirror.migrateToDevice(addr: map, npages: UInt64(Self.npages), into: &buffer) }
+        #expect(process.tables.entry(at: map).huge)
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 0)
+        machine.unpinUserPages(pages)
+        #expect(try process.read(map, count: data.count) == data)
+        // Unpinned, it splits and migrates.
+        #expect(try mirror.migrateToDevice(addr: map, npages: UInt64(Self.npages), into: &buffer).cpages == Self.npages)
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 1)
+        #expect(buffer == data)
+    }
+}
