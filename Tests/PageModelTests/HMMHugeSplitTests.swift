@@ -70,4 +70,37 @@ import Testing
         #expect(machine.vmEvents.snapshot.thpSplitPage == 1)
         #expect(buffer == data)
     }
+
+    /// The THP benchmarks' round (DeviceBenchmarks.swift), smaller: 4 THPs written under
+    /// THP "always" go to the mirror, each split once (THP_SPLIT_PAGE 4), and back, every
+    /// page both ways (cpages == npages), the data intact; move_pages() of fresh THPs to
+    /// node 1 and back moves each whole (migrate_pages() of an order-9 folio).
+    @Test func thpRoundTripsMoveEveryPage() throws {
+        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+        let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, nodes: 2, kernel: kernel))
+        machine.thp.mode = .always
+        let process = try Process(machine: machine)
+        let mirror = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: 0), process: process)
+        let length: UInt64 = 8 << 20, pmd = HMMTHPTests.pmd
+        let npages = Int(length >> 12)
+        let data = HMMMigrateTests.pattern(npages)
+        let raw = try process.mm.mmap(length: length + pmd, prot: [.read, .write], flags: [.private, .anonymous])
+        let addr = (raw + pmd - 1) & ~(pmd - 1)
+        try process.write(data, at: addr)
+        #expect(process.tables.entry(at: addr).huge)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 4)
+        #expect(try mirror.migrateToSystem(addr: addr, npages: UInt64(npages)).cpages == npages)
+        #expect(try process.read(addr, count: data.count) == data)
+        try process.mm.munmap(addr: raw, length: length + pmd)
+        let raw2 = try process.mm.mmap(length: length + pmd, prot: [.read, .write], flags: [.private, .anonymous])
+        let addr2 = (raw2 + pmd - 1) & ~(pmd - 1)
+        try process.write(data, at: addr2)
+        let there = process.migrate(addr2, length: length, toNode: 1).migrated
+        #expect(there.count == 4 && there.allSatisfy { $0.order == 9 && machine.memmap.nid(of: $0.pfn) == 1 })
+        let back = process.migrate(addr2, length: length, toNode: 0).migrated.reduce(0) { $0 + $1.nrPages }
+        #expect(back == npages)
+        #expect(try process.read(addr2, count: data.count) == data)
+    }
 }
