@@ -13,8 +13,8 @@
 // (HMMNotifierTests). Not here: open_close (no file descriptors), mixedmap (mmap() of the
 // dmirror device: the model's mirror is not a mappable file), every use_thp and
 // huge/compound case (anon_write_huge, compound, migrate_anon_huge_*, the THP halves of
-// anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: device-private
-// THP work elsewhere), anon_write_hugetlbfs (hugetlb), benchmark_thp_migration (timing).
+// anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: HMMTHPTests and
+// HMMHugeSplitTests), anon_write_hugetlbfs (hugetlb), benchmark_thp_migration (timing).
 import PageLayout
 @testable import PageModel
 import Testing
