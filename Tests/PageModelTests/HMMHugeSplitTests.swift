@@ -114,44 +114,14 @@ import Testing
     /// reads `-i`; the parent still reads `i`.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func anonWriteChildTHP(_ design: Design, device: Int) throws {
-        for migrate in [false, true] {
-            let (machine, process, mirror, map, data) = try Self.written(design, device: device)
-            let n = Self.npages
-            if migrate {
-                var buffer: [UInt8] = []
-                #expect(try mirror.migrateToDevice(addr: map, npages: UInt64(n), into: &buffer).cpages == n)
-            }
-            let child = try process.fork()
-            #expect(try child.read(map, count: data.count) == data)
-            let childDevice = device == 0 ? mirror.device : try DeviceMirrorDevice(machine: machine, id: 0)
-            let childMirror = DeviceMirror(device: childDevice, process: child)
-            let neg = HMMSelftestPortTests.negPattern(n)
-            #expect(try childMirror.write(addr: map, npages: UInt64(n), from: neg) == DeviceMirror.Result(cpages: n, faults: 1))
-            if !migrate { #expect(try child.read(map, count: neg.count) == neg) }
-            childMirror.close()
-            child.exit()
-            #expect(try process.read(map, count: data.count) == data)
-        }
+        for migrate in [false, true] { try HMMUseTHP.anonWriteChild(design, device: device, thp: true, migrate: migrate) }
     }
 
     /// hmm-tests `migrate_partial_unmap_fault`, use_thp 1: the THP migrated (cpages
     /// 512), 1 MiB unmapped at offset 0, 512 KiB or 1 MiB, the rest faulted home intact.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func migratePartialUnmapFaultTHP(_ design: Design, device: Int) throws {
-        for offset: UInt64 in [0, 512 << 10, 1 << 20] {
-            let (_, process, mirror, map, data) = try Self.written(design, device: device)
-            let size = HMMTHPTests.pmd
-            var buffer: [UInt8] = []
-            #expect(try mirror.migrateToDevice(addr: map, npages: 512, into: &buffer).cpages == 512)
-            #expect(buffer == data)
-            try process.mm.munmap(addr: map + offset, length: 1 << 20)
-            let before = Int(offset), after = Int(offset) + (1 << 20)
-            if before > 0 { #expect(try process.read(map, count: before) == Array(data[..<before])) }
-            if after < Int(size) { #expect(try process.read(map + UInt64(after), count: Int(size) - after) == Array(data[after...])) }
-            // Private pages were all faulted home; coherent ones are read in place, so
-            // the 256 pages not unmapped stay on the device.
-            #expect(mirror.device.pagesInUse == (device == 0 ? 0 : 256))
-        }
+        try HMMUseTHP.partialUnmapFault(design, device: device, thp: true)
     }
 
     /// hmm-tests `migrate_remap_fault`, use_thp 1: mremap(MAYMOVE|FIXED, with and
@@ -160,31 +130,6 @@ import Testing
     /// migrate_vma_split_folio()); the data faults home intact at the new address.
     @Test(arguments: HMMMigrateTests.designs)
     func migrateRemapFaultTHP(_ design: Design) throws {
-        for before in [false, true] {
-            for dontUnmap in [false, true] {
-                for offset: UInt64 in [0, 512 << 10, 1 << 20] {
-                    let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
-                    machine.thp.mode = .madvise
-                    let size = HMMTHPTests.pmd
-                    let raw = try process.mmapAnon(8 * size)
-                    let map = (raw + size - 1) & ~(size - 1)
-                    try process.mm.madvise(addr: map, length: size, advice: .hugePage)
-                    try process.mm.munmap(addr: map + size, length: 2 * size)
-                    let data = HMMMigrateTests.pattern(512)
-                    try process.write(data, at: map)
-                    #expect(process.tables.entry(at: map).huge)
-                    let flags: MRemapFlags = dontUnmap ? [.mayMove, .fixed, .dontUnmap] : [.mayMove, .fixed]
-                    var ptr = map
-                    if before { ptr = try process.mm.mremap(oldAddr: map, oldLength: size, newLength: size, flags: flags, newAddr: map + size + offset) }
-                    var buffer: [UInt8] = []
-                    #expect(try mirror.migrateToDevice(addr: ptr, npages: 512, into: &buffer).cpages == 512)
-                    #expect(buffer == data)
-                    if !before { ptr = try process.mm.mremap(oldAddr: map, oldLength: size, newLength: size, flags: flags, newAddr: map + size + offset) }
-                    #expect(ptr == map + size + offset)
-                    #expect(try process.read(ptr, count: data.count) == data)
-                    try process.mm.munmap(addr: ptr, length: size)
-                }
-            }
-        }
+        try HMMUseTHP.remapFault(design, thp: true)
     }
 }
