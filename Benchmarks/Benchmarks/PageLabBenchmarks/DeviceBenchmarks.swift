@@ -18,8 +18,18 @@ import Benchmark
 import PageLayout
 import PageModel
 
-/// A two-node machine whose kernel has DEVICE_PRIVATE, a process with `length` bytes of
-/// touched anonymous memory at `addr`, and a mirror of private device 0 bound to it.
+/// A 1 GiB two-node machine whose kernel has DEVICE_PRIVATE, THP in `thp` mode, a
+/// process, and a mirror of private device 0 bound to it.
+private func deviceMachine(thp: THPMode) throws -> (Machine, Process, DeviceMirror) {
+    let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+    let machine = try Machine(config: MachineConfig(ramBytes: 1 << 30, nodes: 2, kernel: kernel))
+    machine.thp.mode = thp
+    let process = try Process(machine: machine)
+    return (machine, process, DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: 0), process: process))
+}
+
+/// The machine of `deviceMachine`, THP off, with `length` bytes of touched anonymous
+/// memory at `addr`.
 private final class DeviceFixture: @unchecked Sendable {
     static let length: UInt64 = 64 << 20
     let machine: Machine
@@ -29,11 +39,7 @@ private final class DeviceFixture: @unchecked Sendable {
     var buffer: [UInt8] = []
 
     init() throws {
-        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
-        machine = try Machine(config: MachineConfig(ramBytes: 1 << 30, nodes: 2, kernel: kernel))
-        machine.thp.mode = .never
-        process = try Process(machine: machine)
-        mirror = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: 0), process: process)
+        (machine, process, mirror) = try deviceMachine(thp: .never)
         addr = try process.mm.mmap(length: Self.length, prot: [.read, .write], flags: [.private, .anonymous])
         try process.touch(addr, length: Self.length, write: true)
     }
@@ -63,11 +69,7 @@ private final class THPFixture: @unchecked Sendable {
     var buffer: [UInt8] = []
 
     init() throws {
-        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
-        machine = try Machine(config: MachineConfig(ramBytes: 1 << 30, nodes: 2, kernel: kernel))
-        machine.thp.mode = .always
-        process = try Process(machine: machine)
-        mirror = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: 0), process: process)
+        (machine, process, mirror) = try deviceMachine(thp: .always)
     }
 
     var pages: Int { Int(Self.length >> 12) }
