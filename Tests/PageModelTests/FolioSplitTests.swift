@@ -131,4 +131,27 @@ import Testing
         #expect(throws: Errno.EINVAL) { try machine.splitFolio(folio, lockAt: smallFolio.headPage) }
         #expect(process.tables.entry(at: addr).huge && folio.isLarge)
     }
+
+    /// migrate_pages_batch() (mm/migrate.c): when no order-9 target can be had (ENOMEM,
+    /// injected with fail_page_alloc's min-order 9) a THP is split (try_split_folio())
+    /// and its 512 pages migrated one by one, all of them to the node asked for.
+    @Test(arguments: Design.allCases)
+    func moveOfATHPWithoutALargeTargetSplitsIt(_ design: Design) throws {
+        let machine = try Machine(ramBytes: 256 << 20, design: design, nodes: 2)
+        let process = try Process(machine: machine)
+        let raw = try process.mmapAnon(2 * Self.pmd)
+        let addr = (raw + Self.pmd - 1) & ~(Self.pmd - 1)
+        try process.mm.madvise(addr: addr, length: Self.pmd, advice: .hugePage)
+        for i in 0..<512 { try process.write(pattern(i), at: addr + UInt64(i) << 12) }
+        try #require(process.tables.entry(at: addr).huge)
+        machine.injectAllocationFailures(FailInjection(times: 1, minOrder: 9))
+        let result = process.migrate(addr, length: Self.pmd, toNode: 1)
+        #expect(result.failed.isEmpty && result.migrated.count == 512)
+        #expect(result.migrated.allSatisfy { $0.order == 0 && machine.memmap.nid(of: $0.pfn) == 1 })
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 1)
+        #expect(!process.tables.entry(at: addr).huge)
+        for i in 0..<512 { #expect(try process.read(addr + UInt64(i) << 12, count: 64) == pattern(i)) }
+        process.exit()
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
+    }
 }

@@ -32,15 +32,24 @@ extension Machine {
     /// counts them), or a mapping that could not be unmapped; ENOMEM: (memdesc designs)
     /// no descriptors for the new folios.
     public func splitFolio(_ folio: Folio, lockAt page: Page? = nil) throws(Errno) {
+        _ = try splitFolio(folio, lockAt: page ?? folio.headPage, toList: false)
+    }
+
+    /// Linux: `split_folio_to_list(folio, list)` with `toList` (the folio isolated from
+    /// its LRU): the new folios after the first are not put on an LRU but returned, each
+    /// with a reference of its own (lru_add_split_folio()'s `folio_get()` for @list).
+    func splitFolio(_ folio: Folio, lockAt: Page, toList: Bool) throws(Errno) -> [Folio] {
         let order = folio.order
-        let error = folioSplit(folio, lockAt: page ?? folio.headPage)
+        var listed: [Folio] = []
+        let error = folioSplit(folio, lockAt: lockAt, list: toList ? { listed.append($0) } : nil)
         // count_vm_event(THP_SPLIT_PAGE) for a PMD-order folio that was split.
         if error == nil, order == Paging.pmdOrder { VMEvents.bump(vmEvents.thpSplitPage) }
         if let error { throw error }
+        return listed
     }
 
-    /// Linux: `__folio_split(folio, 0, &folio->page, lock_at, NULL, SPLIT_TYPE_UNIFORM)`.
-    private func folioSplit(_ folio: Folio, lockAt: Page) -> Errno? {
+    /// Linux: `__folio_split(folio, 0, &folio->page, lock_at, list, SPLIT_TYPE_UNIFORM)`.
+    private func folioSplit(_ folio: Folio, lockAt: Page, list: ((Folio) -> Void)?) -> Errno? {
         guard folio.isLarge, pageFolio(lockAt) == folio else { return .EINVAL }
         if !folio.isLocked {
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "__folio_split: folio not locked"))
@@ -84,7 +93,12 @@ extension Machine {
             guard let new = pageFolio(Page(unchecked: folio.pfn + i, context)) else { continue }
             folios.append(new)
             new.setAtomicRelease(layout.folioRefcount, 1)
-            if onLRU { lruAddSplitFolio(folio, new) }
+            if let list, !device {
+                new.get()
+                list(new)
+            } else if onLRU {
+                lruAddSplitFolio(folio, new)
+            }
         }
         folio.setAtomicRelease(layout.folioRefcount, 1)
         // remap_page(): RMP_USE_SHARED_ZEROPAGE for anon folios that are not device-private.

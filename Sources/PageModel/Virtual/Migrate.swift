@@ -49,12 +49,30 @@ extension Machine {
                 result.migrated.append(new)
                 VMEvents.bump(vmEvents.migrations)
             case .failure(let errno):
+                // migrate_pages_batch(): no large target could be had: try_split_folio()
+                // and the pieces migrated once (migrate_pages()'s split_folios pass).
+                if errno == .ENOMEM, folio.isLarge, folioIsAnon(folio), let pieces = trySplitFolio(folio) {
+                    let moved = migrateIsolatedFolios(pieces, nid: nid, gfp: gfp)
+                    result.migrated += moved.migrated
+                    result.failed += moved.failed
+                    continue
+                }
                 folioPutbackLRU(folio)
                 result.failed.append((folio, errno))
                 VMEvents.bump(vmEvents.migrationFailures)
             }
         }
         return result
+    }
+
+    /// Linux: `try_split_folio()` (MIGRATE_SYNC: the lock waited for): the isolated
+    /// folio split to order 0, every piece isolated (the first keeps the folio's
+    /// isolation reference, the others get one from the split); nil if it cannot be split.
+    private func trySplitFolio(_ folio: Folio) -> [Folio]? {
+        folio.lock()
+        defer { folio.unlock() }
+        guard let rest = try? splitFolio(folio, lockAt: folio.headPage, toList: true) else { return nil }
+        return [folio] + rest
     }
 
     /// One isolated folio (the caller's reference is the isolation's).
