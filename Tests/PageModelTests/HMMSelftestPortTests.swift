@@ -13,8 +13,8 @@
 // (HMMNotifierTests). Not here: open_close (no file descriptors), mixedmap (mmap() of the
 // dmirror device: the model's mirror is not a mappable file), every use_thp and
 // huge/compound case (anon_write_huge, compound, migrate_anon_huge_*, the THP halves of
-// anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: device-private
-// THP work elsewhere), anon_write_hugetlbfs (hugetlb), benchmark_thp_migration (timing).
+// anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: HMMTHPTests and
+// HMMHugeSplitTests), anon_write_hugetlbfs (hugetlb), benchmark_thp_migration (timing).
 import PageLayout
 @testable import PageModel
 import Testing
@@ -53,27 +53,7 @@ import Testing
     /// migration the child sees -i; the parent still sees i.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func anonWriteChild(_ design: Design, device: Int) throws {
-        for migrate in [false, true] {
-            let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
-            let n = Self.npages
-            let addr = try process.mmapAnon(UInt64(n) << 13)
-            let data = HMMMigrateTests.pattern(n)
-            try process.write(data, at: addr)
-            if migrate {
-                var buffer: [UInt8] = []
-                #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
-            }
-            let child = try process.fork()
-            #expect(try child.read(addr, count: data.count) == data)
-            let childDevice = device == 0 ? mirror.device : try DeviceMirrorDevice(machine: machine, id: 0)
-            let childMirror = DeviceMirror(device: childDevice, process: child)
-            let neg = Self.negPattern(n)
-            #expect(try childMirror.write(addr: addr, npages: UInt64(n), from: neg) == DeviceMirror.Result(cpages: n, faults: 1))
-            if !migrate { #expect(try child.read(addr, count: neg.count) == neg) }
-            childMirror.close()
-            child.exit()
-            #expect(try process.read(addr, count: data.count) == data)
-        }
+        for migrate in [false, true] { try HMMUseTHP.anonWriteChild(design, device: device, thp: false, migrate: migrate) }
     }
 
     /// hmm-tests `anon_write_child_shared`: in a MAP_SHARED|MAP_ANONYMOUS mapping the
@@ -260,23 +240,7 @@ import Testing
     /// faulted home and intact.
     @Test(arguments: HMMMigrateTests.designs)
     func migratePartialUnmapFault(_ design: Design) throws {
-        for offset: UInt64 in [0, 512 << 10, 1 << 20] {
-            let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
-            let size: UInt64 = 2 << 20
-            let raw = try process.mmapAnon(2 * size)
-            let map = (raw + size - 1) & ~(size - 1)
-            try process.mm.madvise(addr: map, length: size, advice: .noHugePage)
-            let data = HMMMigrateTests.pattern(512)
-            try process.write(data, at: map)
-            var buffer: [UInt8] = []
-            #expect(try mirror.migrateToDevice(addr: map, npages: 512, into: &buffer).cpages == 512)
-            #expect(buffer == data)
-            try process.mm.munmap(addr: map + offset, length: 1 << 20)
-            let before = Int(offset), after = Int(offset) + (1 << 20)
-            if before > 0 { #expect(try process.read(map, count: before) == Array(data[..<before])) }
-            if after < Int(size) { #expect(try process.read(map + UInt64(after), count: Int(size) - after) == Array(data[after...])) }
-            #expect(mirror.device.pagesInUse == 0)
-        }
+        try HMMUseTHP.partialUnmapFault(design, device: 0, thp: false)
     }
 
     /// hmm-tests `migrate_remap_fault` (use_thp 0): mremap(MAYMOVE|FIXED, with and
@@ -284,29 +248,6 @@ import Testing
     /// (cpages 512 either way); the data faults home intact at the new address.
     @Test(arguments: HMMMigrateTests.designs)
     func migrateRemapFault(_ design: Design) throws {
-        for before in [false, true] {
-            for dontUnmap in [false, true] {
-                for offset: UInt64 in [0, 512 << 10, 1 << 20] {
-                    let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
-                    let size: UInt64 = 2 << 20
-                    let raw = try process.mmapAnon(8 * size)
-                    let map = (raw + size - 1) & ~(size - 1)
-                    try process.mm.madvise(addr: map, length: size, advice: .noHugePage)
-                    try process.mm.munmap(addr: map + size, length: 2 * size)
-                    let data = HMMMigrateTests.pattern(512)
-                    try process.write(data, at: map)
-                    let flags: MRemapFlags = dontUnmap ? [.mayMove, .fixed, .dontUnmap] : [.mayMove, .fixed]
-                    var ptr = map
-                    if before { ptr = try process.mm.mremap(oldAddr: map, oldLength: size, newLength: size, flags: flags, newAddr: map + size + offset) }
-                    var buffer: [UInt8] = []
-                    #expect(try mirror.migrateToDevice(addr: ptr, npages: 512, into: &buffer).cpages == 512)
-                    #expect(buffer == data)
-                    if !before { ptr = try process.mm.mremap(oldAddr: map, oldLength: size, newLength: size, flags: flags, newAddr: map + size + offset) }
-                    #expect(ptr == map + size + offset)
-                    #expect(try process.read(ptr, count: data.count) == data)
-                    try process.mm.munmap(addr: ptr, length: size)
-                }
-            }
-        }
+        try HMMUseTHP.remapFault(design, thp: false)
     }
 }

@@ -6,11 +6,9 @@
 // SNAPSHOT over a PMD-mapped THP (lib/test_hmm.c dmirror_mkentry(): HMM_DMIRROR_PROT_PMD
 // 0x04 when hmm_pfn_to_map_order() is PMD_SHIFT - PAGE_SHIFT).
 //
-// Not ported yet, because the model has no device-private THP and cannot split a large
-// folio (MigrateVMA.swift: a PTE-mapped large folio is left where it is, where v6.19's
-// migrate_vma_collect_pmd() calls migrate_vma_split_folio()): migrate_anon_huge_free,
-// migrate_anon_huge_fault, migrate_anon_huge_err and migrate_anon_huge_zero_err (a
-// written THP is not migrated at all today: MIGRATE_TO_DEV gives ENOENT). The empty and
+// migrate_anon_huge_free and migrate_anon_huge_fault (a written THP, split by
+// migrate_vma_collect) are in HMMHugeSplitTests.swift; migrate_anon_huge_err and
+// migrate_anon_huge_zero_err need the device-private THP path (see there). The empty and
 // zero cases migrate page by page here (no folio to split: holes and the huge zero PMD,
 // split to zero-page PTEs), with the kernel's counts and bytes. compound needs hugetlbfs.
 import PageLayout

@@ -4,10 +4,10 @@
 // migrate_vma_check_page(), migrate_vma_insert_page(), __migrate_device_pages(),
 // __migrate_device_finalize()).
 //
-// Deliberate difference: the model migrates order-0 folios only. A huge PMD in the range
-// is split to PTEs first (as migrate_vma_collect_huge_pmd() does without
-// MIGRATE_VMA_SELECT_COMPOUND); a PTE-mapped large folio, which the kernel splits
-// (migrate_vma_split_folio()), is left where it is (its src entry 0).
+// Deliberate difference: the model migrates order-0 folios only. A large folio in the
+// range is split first (split_folio(), Virtual/FolioSplit.swift), as v6.19 does without
+// MIGRATE_VMA_SELECT_COMPOUND: migrate_vma_collect_huge_pmd()'s fallback for a huge
+// PMD, migrate_vma_split_folio() for a PTE-mapped one.
 
 /// The MIGRATE_PFN_* encoding of `src[]`/`dst[]` [include/linux/migrate.h].
 public enum MigratePFN {
@@ -86,23 +86,100 @@ extension UserPageTables {
         if args.cpages > 0 { args.cpages = machine.migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
     }
 
-    /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`.
+    /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`. A
+    /// large folio is split first (migrate_vma_collect_huge_pmd()'s fallback for a huge
+    /// PMD, migrate_vma_split_folio() for a PTE-mapped one) and its PTEs read again; when
+    /// it cannot be split the rest of its PMD's part of the range is skipped (src 0).
     private func migrateVMACollect(_ args: inout MigrateVMA) {
         let vma = args.vma
-        let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
         var addr = args.start
         while addr < args.end {
-            defer { addr &+= UserVM.pageSize; args.npages += 1 }
-            if let pmd = pmdSlot(addr, allocate: false), pmd.load().isLeaf { _ = splitHugePMD(vma, address: addr) }
+            let chunkEnd = min(args.end, (addr & Paging.pmdMask) &+ Paging.pmdSize)
+            if let pmd = pmdSlot(addr, allocate: false), pmd.load().isLeaf, !collectHugePMD(pmd, args: args) || pmd.load().isLeaf {
+                skipCollect(&args, from: &addr, to: chunkEnd)
+                continue
+            }
+            let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
             var mpfn: UInt64 = 0
-            _ = withPTELock(addr) { slot, _ in mpfn = collectPTE(slot, addr: addr, args: &args, faultFolio: faultFolio) }
+            var large: Folio?
+            _ = withPTELock(addr) { slot, _ in mpfn = collectPTE(slot, addr: addr, args: &args, faultFolio: faultFolio, large: &large) }
+            if let large {
+                if !migrateVMASplitFolio(large, faultPage: args.faultPage) { skipCollect(&args, from: &addr, to: chunkEnd) }
+                continue   // `goto again`: the PTE is read again, now of an order-0 folio
+            }
             if pmdSlot(addr, allocate: false) == nil || lowerTableIfPresent(addr) == nil, vma.isAnonymous {
                 // migrate_vma_collect_hole(): no page table at all.
                 mpfn = MigratePFN.migrate
                 args.cpages += 1
             }
             args.src[args.npages] = mpfn
+            addr &+= UserVM.pageSize
+            args.npages += 1
         }
+    }
+
+    /// Linux: `migrate_vma_collect_skip()`: src 0 for `[addr, end)`.
+    private func skipCollect(_ args: inout MigrateVMA, from addr: inout UInt64, to end: UInt64) {
+        while addr < end {
+            args.src[args.npages] = 0
+            args.npages += 1
+            addr &+= UserVM.pageSize
+        }
+    }
+
+    /// Linux: `migrate_vma_collect_huge_pmd()` without MIGRATE_VMA_SELECT_COMPOUND: a huge
+    /// PMD of system memory is skipped unless MIGRATE_VMA_SELECT_SYSTEM; otherwise its
+    /// folio is referenced, locked and split (`split_folio()`, which splits the PMD),
+    /// and the PTEs are collected. false: skip the PMD's part of the range.
+    private func collectHugePMD(_ pmd: EntrySlot, args: MigrateVMA) -> Bool {
+        guard args.flags.contains(.system) else { return false }
+        let entry = pmd.load()
+        guard entry.isLeaf, let folio = normalFolio(entry) else { return true }
+        let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
+        folio.get()
+        if faultFolio != folio, !folio.tryLock() {
+            machine.folioPut(folio)
+            return false
+        }
+        var split = true
+        if folio.isLarge {
+            do { try machine.splitFolio(folio) } catch { split = false }
+        }
+        if faultFolio != folio { folio.unlock() }
+        machine.folioPut(folio)
+        return split
+    }
+
+    /// Linux: `migrate_vma_split_folio()`: split a PTE-mapped large folio (referenced
+    /// and locked here unless it is the faulting one); afterwards the lock is held on
+    /// the folio of the fault page, if any.
+    private func migrateVMASplitFolio(_ folio: Folio, faultPage: Page?) -> Bool {
+        let faultFolio = faultPage.flatMap { machine.pageFolio($0) }
+        if folio != faultFolio {
+            folio.get()
+            folio.lock()
+        }
+        do { try machine.splitFolio(folio) } catch {
+            if folio != faultFolio {
+                folio.unlock()
+                machine.folioPut(folio)
+            }
+            return false
+        }
+        guard let newFaultFolio = faultPage.flatMap({ machine.pageFolio($0) }) else {
+            folio.unlock()
+            machine.folioPut(folio)
+            return true
+        }
+        if folio != newFaultFolio {
+            if newFaultFolio != faultFolio {
+                newFaultFolio.get()
+                newFaultFolio.lock()
+            }
+            folio.unlock()
+            machine.folioPut(folio)
+        }
+        return true
     }
 
     /// Whether a PTE table maps `addr` (none: a hole for migrate_vma_collect_hole()).
@@ -114,7 +191,8 @@ extension UserPageTables {
     }
 
     /// One PTE of `migrate_vma_collect_pmd()`, under its lock: the src entry.
-    private func collectPTE(_ slot: EntrySlot, addr: UInt64, args: inout MigrateVMA, faultFolio: Folio?) -> UInt64 {
+    /// A large folio is not collected: it is returned in `large`, to be split.
+    private func collectPTE(_ slot: EntrySlot, addr: UInt64, args: inout MigrateVMA, faultFolio: Folio?, large: inout Folio?) -> UInt64 {
         let vma = args.vma
         let pte = slot.load()
         if pte.isNone {
@@ -146,7 +224,12 @@ extension UserPageTables {
             page = p
             mpfn = MigratePFN.make(pte.pfn) | MigratePFN.migrate | (pte.isWritable ? MigratePFN.write : 0)
         }
-        guard let folio = machine.pageFolio(page), !folio.isLarge, folio.mapping != 0 else { return 0 }
+        guard let folio = machine.pageFolio(page) else { return 0 }
+        if folio.isLarge {
+            large = folio
+            return 0
+        }
+        guard folio.mapping != 0 else { return 0 }
         folio.get()
         guard faultFolio?.pfn == folio.pfn || folio.tryLock() else {
             machine.folioPut(folio)

@@ -59,6 +59,13 @@ extension Machine {
             diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(pfn), reason: "folio descriptor allocation failed (ENOMEM)"))
             return nil
         }
+        return fillFolioDescriptor(at: address, pfn, order: order, refcount: 1)
+    }
+
+    /// Fills the folio descriptor allocated at `address` for the `1 << order` pages from
+    /// `pfn` and points their memdesc words at it (`makeFolioDescriptor`; a folio split
+    /// fills descriptors it allocated before unmapping, frozen: `refcount` 0).
+    func fillFolioDescriptor(at address: UInt64, _ pfn: Int, order: Int, refcount: Int32) -> Folio {
         let folio = Folio(raw: heap.pointer(address), address: address, pfn: pfn, context: context)
         context.stampFolio(pfn, order: order, descriptor: address)
         if layout.folioFlags >= 0, layout.flags >= 0 { folio.flags = Page(unchecked: pfn, context).flags }
@@ -67,7 +74,7 @@ extension Machine {
         folio.setAtomic(layout.folioPincount, 0)
         folio.setUInt8(layout.folioOrder, UInt8(order))
         folio.setWord(layout.folioPfn, UInt64(pfn))
-        folio.setAtomicRelease(layout.folioRefcount, 1)
+        folio.setAtomicRelease(layout.folioRefcount, refcount)
         return folio
     }
 

@@ -49,12 +49,30 @@ extension Machine {
                 result.migrated.append(new)
                 VMEvents.bump(vmEvents.migrations)
             case .failure(let errno):
+                // migrate_pages_batch(): no large target could be had: try_split_folio()
+                // and the pieces migrated once (migrate_pages()'s split_folios pass).
+                if errno == .ENOMEM, folio.isLarge, folioIsAnon(folio), let pieces = trySplitFolio(folio) {
+                    let moved = migrateIsolatedFolios(pieces, nid: nid, gfp: gfp)
+                    result.migrated += moved.migrated
+                    result.failed += moved.failed
+                    continue
+                }
                 folioPutbackLRU(folio)
                 result.failed.append((folio, errno))
                 VMEvents.bump(vmEvents.migrationFailures)
             }
         }
         return result
+    }
+
+    /// Linux: `try_split_folio()` (MIGRATE_SYNC: the lock waited for): the isolated
+    /// folio split to order 0, every piece isolated (the first keeps the folio's
+    /// isolation reference, the others get one from the split); nil if it cannot be split.
+    private func trySplitFolio(_ folio: Folio) -> [Folio]? {
+        folio.lock()
+        defer { folio.unlock() }
+        guard let rest = try? splitFolio(folio, lockAt: folio.headPage, toList: true) else { return nil }
+        return [folio] + rest
     }
 
     /// One isolated folio (the caller's reference is the isolation's).
@@ -161,8 +179,11 @@ extension Machine {
 
     /// Linux: `remove_migration_ptes()`: each migration entry for a page of `src` becomes
     /// a PTE for the same page of `dst` (`src` itself when undoing), with its write
-    /// permission and anon exclusivity restored, one reference and mapping each.
-    func removeMigrationPTEs(_ src: Folio, to dst: Folio) {
+    /// permission and anon exclusivity restored, one reference and mapping each. With
+    /// `mapUnusedToZeropage` (RMP_USE_SHARED_ZEROPAGE, a folio split's remap_page()) a
+    /// small anonymous page that reads all zeroes, neither mlocked nor in a VM_LOCKED
+    /// VMA, gets the shared zero page instead (try_to_map_unused_to_zeropage()).
+    func removeMigrationPTEs(_ src: Folio, to dst: Folio, mapUnusedToZeropage: Bool = false) {
         let anon = folioIsAnon(src)
         // The rmap walk finds the VMAs by src's mapping and index, which dst shares. It
         // waits for each mm's lock: an entry left behind would never resolve.
@@ -173,6 +194,11 @@ extension Machine {
                 guard leaf.isMigration else { return true }
                 let newPfn = dst.pfn + (pfn - src.pfn)
                 let write = leaf == .migrationWrite
+                if mapUnusedToZeropage, anon, !dst.isLarge, !dst.testFlag(flagBits.mlocked),
+                   !site.vma.flags.contains(.locked), frameIsZero(newPfn) {
+                    slot.store(.page(pfn: zeroPagePfn, writable: false, special: true))
+                    return true
+                }
                 if anon && (write || leaf == .migrationReadExclusive) {
                     setPageAnonExclusive(Page(unchecked: newPfn, context), folio: dst, true)
                 }

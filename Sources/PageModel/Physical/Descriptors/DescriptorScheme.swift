@@ -111,6 +111,12 @@ protocol DescriptorScheme {
     /// Linux: `__folio_put()` after the folio left its LRU: the folio's checks, its
     /// descriptor and its pages go back.
     static func freeFolio(_ machine: Machine, _ folio: Folio)
+    /// Linux: `__split_folio_to_order(folio, old_order, 0)` on a frozen, unmapped folio
+    /// (mm/huge_memory.c): every page after the first becomes an order-0 folio with the
+    /// head's `keep` flags, mapping, index + i and memcg; the first page's folio is
+    /// order 0 after it. `descriptors` (memdesc designs) holds a separately allocated
+    /// descriptor for each new folio, allocated before anything was unmapped.
+    static func splitFolio(_ machine: Machine, _ folio: Folio, keep: UInt64, descriptors: [UInt64])
 
     // MARK: Mapcounts and PageAnonExclusive (mm/rmap.c)
 

@@ -312,6 +312,15 @@ extension Machine {
         }
     }
 
+    /// `__split_folio_to_order(folio, old_order, 0)`.
+    func splitFolioDescriptors(_ folio: Folio, keep: UInt64, descriptors: [UInt64]) {
+        switch layout.kind {
+        case .structPage: StructPageScheme.splitFolio(self, folio, keep: keep, descriptors: descriptors)
+        case .memdesc32: Memdesc32Scheme.splitFolio(self, folio, keep: keep, descriptors: descriptors)
+        case .memdesc8: Memdesc8Scheme.splitFolio(self, folio, keep: keep, descriptors: descriptors)
+        }
+    }
+
     /// `allocate_slab()`'s marking: the slab descriptor, or nil (heap exhausted).
     func attachSlab(_ head: Page, order: Int) -> DescriptorBytes? {
         switch layout.kind {

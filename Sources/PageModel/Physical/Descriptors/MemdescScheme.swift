@@ -130,6 +130,23 @@ extension MemdescScheme {
         machine.freeFrozenPages(folio.pfn, order: order)
     }
 
+    /// Each later page gets its own order-0 descriptor, frozen (refcount 0), with the
+    /// old descriptor's flags but the prep-checked ones, plus `keep`; mapping, index + i
+    /// and memcg_data; the old descriptor's order becomes 0 (the memdesc plan's split:
+    /// new descriptors where v6.19 turns tail struct pages into folios).
+    static func splitFolio(_ machine: Machine, _ folio: Folio, keep: UInt64, descriptors: [UInt64]) {
+        let flags = folio.flags, mapping = folio.mapping, index = folio.index, memcg = folio.memcgData
+        for (n, address) in descriptors.enumerated() {
+            let i = n + 1
+            let new = machine.fillFolioDescriptor(at: address, folio.pfn + i, order: 0, refcount: 0)
+            new.flags = (flags & ~machine.checkAtPrep) | (flags & keep)
+            new.mapping = mapping
+            new.index = index &+ UInt64(i)
+            new.memcgData = memcg
+        }
+        folio.setUInt8(machine.layout.folioOrder, 0)
+    }
+
     // MARK: Mapcounts
 
     /// Only the folio descriptor counts mappings.

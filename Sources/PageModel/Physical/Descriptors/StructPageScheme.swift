@@ -139,6 +139,34 @@ enum StructPageScheme: DescriptorScheme {
         machine.freeFrozenPages(folio.pfn, order: order)
     }
 
+    /// Each tail: its flags but the node/zone fields cleared (`~PAGE_FLAGS_CHECK_AT_PREP`:
+    /// on page 1 that clears the order byte of `_flags_1` and PG_large_rmappable) and
+    /// the head's `keep` flags set, mapping, index + i, then `clear_compound_head()`
+    /// (the words of `_large_mapcount`.. on page 1 and `_deferred_list` on page 2 are
+    /// overwritten by mapping and the LRU link, as in the kernel); memcg_data. A tail
+    /// whose `_mapcount` is not -1 is the kernel's VM_BUG_ON_PAGE: recorded. Then
+    /// `ClearPageCompound()` on the head. `_last_cpupid` is not copied: the model never
+    /// sets one (every page keeps -1).
+    static func splitFolio(_ machine: Machine, _ folio: Folio, keep: UInt64, descriptors: [UInt64]) {
+        let ctx = machine.context
+        let headFlags = folio.flags, mapping = folio.mapping, index = folio.index, memcg = folio.memcgData
+        let mapcount = machine.layout.mapcount
+        for i in 1..<folio.nrPages {
+            let page = Page(unchecked: folio.pfn + i, ctx)
+            if mapcount >= 0, page.int32(mapcount) != -1 {
+                machine.diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(page.pfn), reason: "__split_folio_to_order: tail _mapcount != -1",
+                                                      dump: machine.dumpPage(page)))
+            }
+            page.flags = (page.flags & ~machine.checkAtPrep) | (headFlags & keep)
+            let new = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: ctx)
+            new.mapping = mapping
+            new.index = index &+ UInt64(i)
+            page.compoundHeadWord = 0
+            new.memcgData = memcg
+        }
+        folio.clearFlag(machine.flagBits.head)
+    }
+
     // MARK: Mapcounts
 
     @inline(__always)
