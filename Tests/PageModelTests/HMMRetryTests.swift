@@ -7,7 +7,9 @@
 // -EBUSY. The model's clock (DeviceMirrorRetry.swift) makes each pass of that loop one
 // jiffy of a HZ=1000 kernel, so the timeout allows passes at jiffies 0...1000: 1001.
 // And __split_huge_pmd() (mm/huge_memory.c) brackets every huge-PMD split with
-// MMU_NOTIFY_CLEAR over [address & HPAGE_PMD_MASK, + HPAGE_PMD_SIZE).
+// MMU_NOTIFY_CLEAR over [address & HPAGE_PMD_MASK, + HPAGE_PMD_SIZE);
+// __migrate_device_pages() (mm/migrate_device.c) brackets migrate_vma_pages()' inserts
+// of new pages where there were none with MMU_NOTIFY_MIGRATE and the pgmap owner.
 import PageLayout
 @testable import PageModel
 import Synchronization
@@ -156,5 +158,48 @@ import Testing
             .init(event: .protectionVMA, start: start + (1 << 20), end: start + (2 << 20), owner: nil),
         ])
         #expect(mirror.pt.withLock { $0.isEmpty })
+    }
+
+    /// The same mprotect() where no THP was ever mapped, in a VMA spanning the whole PMD
+    /// around the new boundary: split_huge_pmd_if_needed() still calls
+    /// split_huge_pmd_address(), and __split_huge_pmd() notifies CLEAR over the PMD
+    /// before it finds nothing huge to split (mm_find_pmd() finds the PMD: a page of the
+    /// region was touched, so the tables exist).
+    @Test func boundaryInsideAPMDNotifiesEvenWithoutATHP() throws {
+        let (_, process) = try MMUNotifierTests.setup()
+        let raw = try process.mmapAnon(4 << 20)
+        let start = (raw + (1 << 21) - 1) & ~((1 << 21) - 1)
+        try process.write([1], at: start)
+        #expect(!process.tables.entry(at: start).huge)
+        let recorder = try NotifierRecorder(process.mm)
+        try process.mm.mprotect(addr: start + (1 << 20), length: 1 << 20, prot: [.read])
+        #expect(recorder.take() == [
+            .init(event: .clear, start: start, end: start + (2 << 20), owner: nil),
+            .init(event: .protectionVMA, start: start + (1 << 20), end: start + (2 << 20), owner: nil),
+        ])
+    }
+
+    /// HMM_DMIRROR_MIGRATE_TO_DEV of 4 pages of which only the first was ever written:
+    /// migrate_vma_collect()'s MMU_NOTIFY_MIGRATE over the 4 pages, then
+    /// __migrate_device_pages()' over [the first page-less source, end) = pages 1-3, both
+    /// with the device as owner. A range with no page-less source notifies once.
+    @Test(arguments: [0, 2])
+    func migrateVMAPagesNotifiesTheInsertedRange(device: Int) throws {
+        let (_, process, mirror) = try HMMMigrateTests.setup(.mainline, device: device)
+        let addr = try process.mmapAnon(4 << 12)
+        try process.write([1], at: addr)
+        let recorder = try NotifierRecorder(process.mm)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: 4, into: &buffer).cpages == 4)
+        let owner = mirror.device.owner
+        #expect(recorder.take() == [
+            .init(event: .migrate, start: addr, end: addr + (4 << 12), owner: owner),
+            .init(event: .migrate, start: addr + (1 << 12), end: addr + (4 << 12), owner: owner),
+        ])
+        let second = try process.mmapAnon(2 << 12)
+        try process.write([UInt8](repeating: 2, count: 2 << 12), at: second)
+        _ = recorder.take()
+        _ = try mirror.migrateToDevice(addr: second, npages: 2, into: &buffer)
+        #expect(recorder.take() == [.init(event: .migrate, start: second, end: second + (2 << 12), owner: owner)])
     }
 }

@@ -156,7 +156,8 @@ extension UserPageTables {
     /// whole range, `[address & HPAGE_PMD_MASK, + HPAGE_PMD_SIZE)`, nested in the
     /// caller's own bracket where it has one (zap_pmd_range()). `notify: false` is
     /// `split_huge_pmd_locked()`, which try_to_unmap_one()/try_to_migrate_one() call
-    /// inside their own MMU_NOTIFY_CLEAR over the folio (no second notification).
+    /// inside their own MMU_NOTIFY_CLEAR over the folio (no second notification), or a
+    /// caller that notified already (split_huge_pmd_address(): vmaBoundaryWillMove).
     @discardableResult
     func splitHugePMD(_ vma: VMA, address: UInt64, notify: Bool = true) -> Bool {
         let start = address & Paging.pmdMask
