@@ -24,7 +24,7 @@ public enum HMMPFN {
 }
 
 /// `struct hmm_range`.
-public struct HMMRange: @unchecked Sendable {
+public struct HMMRange: Sendable {
     /// `range->notifier` (nil: the walk never checks for a collision).
     public var notifier: MMUIntervalNotifier?
     /// `range->notifier_seq`: what `mmu_interval_read_begin()` returned.
