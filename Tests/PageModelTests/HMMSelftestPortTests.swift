@@ -10,8 +10,7 @@
 // Elsewhere: anon_read, anon_read_prot, anon_write (HMMDeviceAccessTests), migrate,
 // migrate_fault, migrate_multiple, migrate_shared, migrate_release (HMMMigrateTests:
 // releaseEvictsResidentPages), exclusive* (HMMExclusiveTests), anon_teardown
-// (HMMNotifierTests). Not here: open_close (no file descriptors), mixedmap (mmap() of the
-// dmirror device: the model's mirror is not a mappable file), every use_thp and
+// (HMMNotifierTests), open_close and mixedmap (HMMDeviceFileTests). Not here: every use_thp and
 // huge/compound case (anon_write_huge, compound, migrate_anon_huge_*, the THP halves of
 // anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: HMMTHPTests and
 // HMMHugeSplitTests), anon_write_hugetlbfs (hugetlb), benchmark_thp_migration (timing).

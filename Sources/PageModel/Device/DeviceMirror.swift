@@ -18,6 +18,10 @@ public final class DeviceMirror: @unchecked Sendable {
     /// nil once closed.
     var notifier: MMUIntervalNotifier?
     private let flags = Atomic<UInt64>(0)
+    /// Test seam: runs on each pass of the hmm_range_fault() retry loop between
+    /// mmu_interval_read_begin() and the walk, where a concurrent invalidation collides
+    /// (DeviceMirrorRetry.swift).
+    var rangeFaultCollision: (() -> Void)?
     public static let flagFailAlloc: UInt64 = 1 << 0
 
     /// Linux: `dmirror_fops_open()`.
@@ -48,7 +52,9 @@ public final class DeviceMirror: @unchecked Sendable {
     func eraseData(_ pfn: Int) { pt.withLock { pt in pt = pt.filter { $0.value.pfn != pfn } } }
 
     /// The ioctl entry's checks: page-aligned `addr`, no overflow, not empty.
+    /// EBADF once closed (the file descriptor is gone: fdget() fails).
     func range(_ addr: UInt64, _ npages: UInt64) throws(Errno) -> (UInt64, UInt64) {
+        guard notifier != nil else { throw .EBADF }
         guard addr & (UserVM.pageSize - 1) == 0, npages > 0, npages <= UInt64.max >> UserVM.pageShift else { throw .EINVAL }
         let (end, overflow) = addr.addingReportingOverflow(npages << UserVM.pageShift)
         guard !overflow else { throw .EINVAL }
@@ -184,35 +190,23 @@ public final class DeviceMirror: @unchecked Sendable {
     }
 
     /// Linux: `dmirror_fault()` -> `dmirror_range_fault()` -> `dmirror_do_fault()`: in
-    /// 32-page chunks, hmm_range_fault() with REQ_FAULT (|REQ_WRITE) inside an
-    /// mmu_interval_read_begin()/read_retry() section, and the results into the device
-    /// page table (this device's own private pages by their backing page). A collision
-    /// with an invalidation starts the chunk again (the kernel gives up with -EBUSY after
-    /// HMM_RANGE_DEFAULT_TIMEOUT, 1 s; the model after as many tries as the chunk has pages).
+    /// 32-page chunks, hmm_range_fault() with REQ_FAULT (|REQ_WRITE) retried on a
+    /// collision with an invalidation until HMM_RANGE_DEFAULT_TIMEOUT (-EBUSY;
+    /// DeviceMirrorRetry.swift), and the results into the device page table (this
+    /// device's own private pages by their backing page).
     private func fault(_ start: UInt64, _ end: UInt64, write: Bool) throws(Errno) {
-        let tables = process.tables
+        guard let notifier else { throw .EBADF }
         var addr = start
         while addr < end {
             let next = min(end, addr &+ (32 << UserVM.pageShift))
             var range = HMMRange(start: addr, end: next, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
                                  devPrivateOwner: device.owner)
-            var tries = 0
-            while true {
-                tries += 1
-                guard tries <= 64 else { throw .EBUSY }
-                guard let notifier else { throw .EINVAL }
-                let seq = notifier.readBegin()
-                try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
-                let stored = pt.withLock { pt -> Bool in
-                    if notifier.readRetry(seq) { return false }
-                    for (i, value) in range.hmmPfns.enumerated() where value & HMMPFN.valid != 0 {
-                        let pfn = Int(value & HMMPFN.pfnMask)
-                        let data = device.machine.page(pfn).flatMap { device.machine.isZoneDevice(pfn) ? device.dataPfn($0) : pfn } ?? pfn
-                        pt[(addr >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: value & HMMPFN.write != 0)
-                    }
-                    return true
+            try rangeFaultRetrying(&range, notifier: notifier) { range, pt in
+                for (i, value) in range.hmmPfns.enumerated() where value & HMMPFN.valid != 0 {
+                    let pfn = Int(value & HMMPFN.pfnMask)
+                    let data = device.machine.page(pfn).flatMap { device.machine.isZoneDevice(pfn) ? device.dataPfn($0) : pfn } ?? pfn
+                    pt[(range.start >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: value & HMMPFN.write != 0)
                 }
-                if stored { break }
             }
             addr = next
         }
@@ -222,28 +216,39 @@ public final class DeviceMirror: @unchecked Sendable {
     /// (dmirror_mkentry(): ERROR 0xff, not valid 0x00, else a base of 0x20/0x30 for this
     /// or another device's private page, 0x40/0x50 for coherent, 0x10 for the zero page,
     /// plus WRITE 0x02 or READ 0x01, plus PMD 0x04).
+    /// `dmirror_snapshot()` walks 32 pages at a time, each chunk under a temporary
+    /// interval notifier of its own and retried on a collision (dmirror_range_snapshot()).
     public func snapshot(addr: UInt64, npages: UInt64) throws(Errno) -> (Result, [UInt8]) {
         let (start, end) = try range(addr, npages)
-        let machine = device.machine
-        var range = HMMRange(start: start, end: end, devPrivateOwner: device.owner)
-        let tables = process.tables
-        try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
-        let bytes = range.hmmPfns.map { value -> UInt8 in
-            if value & HMMPFN.error != 0 { return 0xff }
-            guard value & HMMPFN.valid != 0 else { return 0 }
-            let pfn = Int(value & HMMPFN.pfnMask)
-            var perm: UInt8 = 0
-            if machine.isZoneDevice(pfn), let page = machine.page(pfn), let pgmap = machine.pagePgmap(page) {
-                let local = pgmap.owner == device.owner
-                if pgmap.type == .devicePrivate { perm = local ? 0x20 : 0x30 } else if pgmap.type == .deviceCoherent { perm = local ? 0x40 : 0x50 }
-            } else if pfn == machine.zeroPagePfn {
-                perm = 0x10
+        var bytes: [UInt8] = []
+        var chunk = start
+        while chunk < end {
+            let next = min(end, chunk &+ (32 << UserVM.pageShift))
+            var range = HMMRange(start: chunk, end: next, devPrivateOwner: device.owner)
+            try withSnapshotNotifier(chunk, next) { sub throws(Errno) in
+                try rangeFaultRetrying(&range, notifier: sub) { range, _ in bytes += range.hmmPfns.map(mkentry) }
             }
-            perm |= value & HMMPFN.write != 0 ? 0x02 : 0x01
-            if HMMPFN.mapOrder(value) == Int(Paging.pmdShift - Paging.pageShift) { perm |= 0x04 }
-            return perm
+            chunk = next
         }
         return (Result(cpages: Int(npages)), bytes)
+    }
+
+    /// Linux: `dmirror_mkentry()`: one snapshot byte for one hmm_pfns value.
+    private func mkentry(_ value: UInt64) -> UInt8 {
+        let machine = device.machine
+        if value & HMMPFN.error != 0 { return 0xff }
+        guard value & HMMPFN.valid != 0 else { return 0 }
+        let pfn = Int(value & HMMPFN.pfnMask)
+        var perm: UInt8 = 0
+        if machine.isZoneDevice(pfn), let page = machine.page(pfn), let pgmap = machine.pagePgmap(page) {
+            let local = pgmap.owner == device.owner
+            if pgmap.type == .devicePrivate { perm = local ? 0x20 : 0x30 } else if pgmap.type == .deviceCoherent { perm = local ? 0x40 : 0x50 }
+        } else if pfn == machine.zeroPagePfn {
+            perm = 0x10
+        }
+        perm |= value & HMMPFN.write != 0 ? 0x02 : 0x01
+        if HMMPFN.mapOrder(value) == Int(Paging.pmdShift - Paging.pageShift) { perm |= 0x04 }
+        return perm
     }
 
     /// Linux: `dmirror_do_read()`: copy each page of the device pt into the buffer;

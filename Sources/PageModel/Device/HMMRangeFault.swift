@@ -2,9 +2,11 @@
 // page tables over a range, faulting pages in where the request flags demand it, taking
 // no page references.
 //
-// Deliberate difference: `struct hmm_range` has no notifier, so the walk itself never
-// checks mmu_interval_check_retry() (-EBUSY); its caller brackets it with
-// mmu_interval_read_begin()/read_retry() (dmirror_range_fault(), DeviceMirror.swift).
+// The range's interval notifier and the sequence its caller got from
+// mmu_interval_read_begin() make the walk give up with -EBUSY once an invalidation has
+// collided with it (hmm_range_fault()'s mmu_interval_check_retry()); the caller retries
+// (dmirror_range_fault(), DeviceMirrorRetry.swift). Deliberate difference: the notifier
+// is optional; a caller without one (a benchmark, a scenario's bare walk) is never told.
 
 /// The HMM_PFN_* bits of an `hmm_pfns[]` entry [include/linux/hmm.h].
 public enum HMMPFN {
@@ -21,8 +23,12 @@ public enum HMMPFN {
     public static func mapOrder(_ value: UInt64) -> Int { Int((value >> orderShift) & 0x1f) }
 }
 
-/// `struct hmm_range` without its notifier.
+/// `struct hmm_range`.
 public struct HMMRange: Sendable {
+    /// `range->notifier` (nil: the walk never checks for a collision).
+    public var notifier: MMUIntervalNotifier?
+    /// `range->notifier_seq`: what `mmu_interval_read_begin()` returned.
+    public var notifierSeq: UInt64 = 0
     public var start: UInt64
     public var end: UInt64
     public var hmmPfns: [UInt64]
@@ -30,7 +36,9 @@ public struct HMMRange: Sendable {
     public var pfnFlagsMask: UInt64
     public var devPrivateOwner: UInt64?
 
-    public init(start: UInt64, end: UInt64, defaultFlags: UInt64 = 0, pfnFlagsMask: UInt64 = 0, devPrivateOwner: UInt64? = nil) {
+    public init(start: UInt64, end: UInt64, defaultFlags: UInt64 = 0, pfnFlagsMask: UInt64 = 0, devPrivateOwner: UInt64? = nil,
+                notifier: MMUIntervalNotifier? = nil) {
+        self.notifier = notifier
         self.start = start
         self.end = end
         self.hmmPfns = Array(repeating: 0, count: Int((end &- start) >> UserVM.pageShift))
@@ -51,12 +59,16 @@ extension UserPageTables {
 
     /// Linux: `hmm_range_fault()`: fill `range.hmmPfns`, faulting as the request flags
     /// demand. EFAULT: a fault needed in a hole, in a VM_IO/VM_PFNMAP VMA or one without
-    /// VM_READ, or the fault failed; EPERM: a write fault in a VMA without VM_WRITE.
-    /// The caller holds the mmap_lock for read.
+    /// VM_READ, or the fault failed; EPERM: a write fault in a VMA without VM_WRITE;
+    /// EBUSY: `mmu_interval_check_retry(range->notifier, range->notifier_seq)` is true
+    /// before the walk or before it restarts after a fault (`hmm_vma_fault()` ends the
+    /// walk with -EBUSY and the do-while loop checks again), the entries from the
+    /// faulting page on left at their input values. The caller holds the mmap_lock for read.
     public func hmmRangeFault(_ range: inout HMMRange) throws(Errno) {
         guard range.end > range.start, range.start & (UserVM.pageSize - 1) == 0 else { throw .EINVAL }
         var i = 0
         var rounds = 0
+        if range.notifier?.checkRetry(range.notifierSeq) == true { throw .EBUSY }
         while i < range.hmmPfns.count {
             let addr = range.start &+ UInt64(i) << UserVM.pageShift
             guard let vma = mm.lockedVMALookup(addr) else {
@@ -86,6 +98,7 @@ extension UserPageTables {
             guard rounds <= 4 * range.hmmPfns.count + 16 else { throw .EFAULT }
             let result = handleFault(vma, address: addr, flags: need.write ? [.write, .remote] : [.remote])
             if result.isError { throw .EFAULT }
+            if range.notifier?.checkRetry(range.notifierSeq) == true { throw .EBUSY }
         }
     }
 

@@ -253,11 +253,22 @@ extension UserPageTables {
 
     /// Linux: `migrate_vma_pages()`: page-less sources are inserted now
     /// (migrate_vma_insert_page()); the others as `Machine.migrateDevicePages`.
+    /// `__migrate_device_pages()` brackets the inserts with MMU_NOTIFY_MIGRATE (the pgmap
+    /// owner) over [the first page-less source with a destination, end): nothing before
+    /// it is inserted, so the model opens the bracket before the loop.
     public func migrateVMAPages(_ args: inout MigrateVMA) {
         let snapshot = args
-        machine.migrateDevicePages(&args.src, args.dst, count: args.npages, faultPage: args.faultPage) { i, folio, page in
-            self.migrateVMAInsertPage(snapshot, address: snapshot.start &+ UInt64(i) << UserVM.pageShift, folio: folio, page: page)
+        let first = (0..<args.npages).first {
+            args.src[$0] & MigratePFN.migrate != 0 && MigratePFN.pfn(args.src[$0]) == nil && MigratePFN.pfn(args.dst[$0]) != nil
         }
+        let start = args.start &+ UInt64(first ?? 0) << UserVM.pageShift
+        let pages = { (src: inout [UInt64]) in
+            self.machine.migrateDevicePages(&src, snapshot.dst, count: snapshot.npages, faultPage: snapshot.faultPage) { i, folio, page in
+                self.migrateVMAInsertPage(snapshot, address: snapshot.start &+ UInt64(i) << UserVM.pageShift, folio: folio, page: page)
+            }
+        }
+        guard first != nil else { return pages(&args.src) }
+        mm.withMMUNotifier(.migrate, start: start, end: args.end, owner: args.pgmapOwner, machine: machine) { pages(&args.src) }
     }
 
     /// Linux: `migrate_vma_insert_page()`: map a new destination page where there was

@@ -151,10 +151,25 @@ extension UserPageTables {
     /// references. The kernel deposits the table at fault time so a split cannot fail;
     /// the model allocates it here, and leaves the PMD whole if no page is left
     /// (recorded).
+    ///
+    /// `__split_huge_pmd()` brackets the split with MMU_NOTIFY_CLEAR over the PMD's
+    /// whole range, `[address & HPAGE_PMD_MASK, + HPAGE_PMD_SIZE)`, nested in the
+    /// caller's own bracket where it has one (zap_pmd_range()). `notify: false` is
+    /// `split_huge_pmd_locked()`, which try_to_unmap_one()/try_to_migrate_one() call
+    /// inside their own MMU_NOTIFY_CLEAR over the folio (no second notification), or a
+    /// caller that notified already (split_huge_pmd_address(): vmaBoundaryWillMove).
     @discardableResult
-    func splitHugePMD(_ vma: VMA, address: UInt64) -> Bool {
+    func splitHugePMD(_ vma: VMA, address: UInt64, notify: Bool = true) -> Bool {
         let start = address & Paging.pmdMask
         guard let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf else { return true }
+        guard notify else { return splitHugePMDLocked(vma, start: start, pmd: pmd) }
+        return mm.withMMUNotifier(.clear, start: start, end: start &+ Paging.pmdSize, machine: machine) {
+            splitHugePMDLocked(vma, start: start, pmd: pmd)
+        }
+    }
+
+    /// Linux: `split_huge_pmd_locked()` (the model takes the PMD's table lock itself).
+    private func splitHugePMDLocked(_ vma: VMA, start: UInt64, pmd: EntrySlot) -> Bool {
         guard let tablePage = machine.pagetableAlloc(Self.gfp) else {
             machine.diagnostics.record(Diagnostic(kind: .warn, reason: "split_huge_pmd: no page for the PTE table (the kernel deposits one at fault time)"))
             return false

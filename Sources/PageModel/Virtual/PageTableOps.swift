@@ -5,8 +5,17 @@
 // vma_adjust_trans_huge() (mm/huge_memory.c).
 
 extension UserPageTables: VMAPageOps {
+    /// Linux: `split_huge_pmd_if_needed()`: an unaligned boundary whose whole PMD lies in
+    /// the VMA (`range_in_vma()`) goes through `split_huge_pmd_address()`, whose
+    /// `__split_huge_pmd()` notifies MMU_NOTIFY_CLEAR over the PMD wherever
+    /// `mm_find_pmd()` finds one (a PMD table exists), huge or not.
     public func vmaBoundaryWillMove(_ vma: VMA, to addr: UInt64) {
-        if addr & ~Paging.pmdMask != 0 { splitHugePMD(vma, address: addr) }
+        let start = addr & Paging.pmdMask
+        guard addr & ~Paging.pmdMask != 0, start >= vma.start, start &+ Paging.pmdSize <= vma.end,
+              pmdSlot(start, allocate: false) != nil else { return }
+        mm.withMMUNotifier(.clear, start: start, end: start &+ Paging.pmdSize, machine: machine) {
+            splitHugePMD(vma, address: addr, notify: false)
+        }
     }
 
     public func unmapRange(_ vma: VMA, start: UInt64, end: UInt64) {

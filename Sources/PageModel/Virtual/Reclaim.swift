@@ -220,12 +220,13 @@ extension Machine {
 
 extension UserPageTables {
     /// Splits every huge PMD of `site` that maps `folio` (try_to_unmap with
-    /// TTU_SPLIT_HUGE_PMD).
+    /// TTU_SPLIT_HUGE_PMD: split_huge_pmd_locked(), told to the notifiers by the
+    /// caller's own MMU_NOTIFY_CLEAR over the folio).
     func splitHugePMDs(of folio: Folio, in site: RmapSite) {
         guard folio.isLarge, folio.nrPages >= 1 << Paging.pmdOrder else { return }
         let start = site.address & Paging.pmdMask
         if let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf, pmd.load().pfn == folio.pfn {
-            splitHugePMD(site.vma, address: start)
+            splitHugePMD(site.vma, address: start, notify: false)
         }
     }
 
