@@ -94,6 +94,7 @@ extension KernelOptionTests {
         let result = try CLI.run(["census", "--from", example, "--kernel", "5.15"])
         #expect(result.status == 0)
         #expect(result.stdout.contains("sizeof(struct page): 64 bytes, Linux 5.15's layout"))
+        #expect(result.stdout.contains("designs: each costed on Linux 5.15's struct page"))
         let rows = try CLI.run(["census", "--from", example, "--kernel", "6.1", "--format", "jsonl"])
         #expect(rows.stdout.split(separator: "\n").allSatisfy { $0.contains("\"kernel_version\":\"6.1\"") })
         let bad = try CLI.run(["census", "--from", example, "--kernel", "4.19"])
