@@ -82,6 +82,20 @@ import Testing
         #expect(page1.load32(atOffset: 100 - 64) == 4)
     }
 
+    /// An order-2 compound page of a 5.15 or 6.1 machine, with what both versions'
+    /// prep_compound_page() writes alike: PG_head (flag 16 in both enum pageflags),
+    /// compound_dtor = COMPOUND_PAGE_DTOR (1) and compound_order = 2 at page[1]+16/17,
+    /// compound_mapcount = -1 at page[1]+20.
+    func compoundPage(_ machine: Machine) throws -> (Page, Page, Page) {
+        let head = try #require(machine.allocPages([.kernel, .comp], order: 2))
+        let page1 = try #require(machine.page(head.pfn + 1))
+        let page2 = try #require(machine.page(head.pfn + 2))
+        #expect(head.loadWord(atOffset: 0).map { $0 & (1 << 16) != 0 } == true)
+        #expect(page1.loadWord(atOffset: 16).map { $0 & 0xffff } == 0x0201)
+        #expect(page1.load32(atOffset: 20) == UInt32.max)
+        return (head, page1, page2)
+    }
+
     /// prep_compound_page()/prep_compound_head() of 6.1 (linux-6.1.y 6.1.166
     /// mm/page_alloc.c:807-813) on its struct page's tail arm (include/linux/mm_types.h:
     /// 137-149, 64-bit): page 1 has compound_dtor 16 = COMPOUND_PAGE_DTOR (1, enum
@@ -92,12 +106,7 @@ import Testing
     /// placement ModelLayoutCompound.swift documents.
     @Test func largeFolioIn61Layout() throws {
         let machine = try machine(.v6_1)
-        let head = try #require(machine.allocPages([.kernel, .comp], order: 2))
-        let page1 = try #require(machine.page(head.pfn + 1))
-        let page2 = try #require(machine.page(head.pfn + 2))
-        #expect(head.loadWord(atOffset: 0).map { $0 & (1 << 16) != 0 } == true)
-        #expect(page1.loadWord(atOffset: 16).map { $0 & 0xffff } == 0x0201)
-        #expect(page1.load32(atOffset: 20) == UInt32.max)
+        let (head, page1, page2) = try compoundPage(machine)
         #expect(page1.load32(atOffset: 24) == 0)
         #expect(page1.load32(atOffset: 28) == 4)
         #expect(page1.load32(atOffset: 32) == UInt32.max)
@@ -116,12 +125,7 @@ import Testing
     /// pins count in _refcount, where 6.1's compound_pincount serves order 1 too.
     @Test func largeFolioIn515Layout() throws {
         let machine = try machine(.v5_15)
-        let head = try #require(machine.allocPages([.kernel, .comp], order: 2))
-        let page1 = try #require(machine.page(head.pfn + 1))
-        let page2 = try #require(machine.page(head.pfn + 2))
-        #expect(head.loadWord(atOffset: 0).map { $0 & (1 << 16) != 0 } == true)
-        #expect(page1.loadWord(atOffset: 16).map { $0 & 0xffff } == 0x0201)
-        #expect(page1.load32(atOffset: 20) == UInt32.max)
+        let (head, page1, page2) = try compoundPage(machine)
         #expect(page1.load32(atOffset: 24) == 4)
         #expect(page2.load32(atOffset: 16) == 0)
         #expect(page2.loadWord(atOffset: 24) == head.address + 2 * 64 + 24)
