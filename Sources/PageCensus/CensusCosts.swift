@@ -132,15 +132,17 @@ public enum CensusCosts {
     /// overrides. The baseline for the break-even order is mainline's struct page.
     /// `structPageSize`, when given, is mainline's sizeof(struct page) as the kernel says
     /// it (the running kernel's BTF, or a `--kernel` version's layout) instead of the
-    /// v6.19 layout computed from `config`.
+    /// v6.19 layout computed from `config`. `kernel` is the version whose struct page
+    /// every design is costed on (`Design.costs(_:kernel:)`: the 64-byte-family designs
+    /// change that version's struct page, not v6.19's).
     public static func compute(_ census: Census, config: LayoutConfig = LayoutConfig(arch: .x86_64),
                                designs: [Design] = Design.allCases, overrides: [String: Int] = [:],
-                               structPageSize: Int? = nil) -> [DesignCensusCost] {
+                               structPageSize: Int? = nil, kernel: KernelVersion = .reference) -> [DesignCensusCost] {
         let counts = DescriptorCounts(census)
-        let baseline = structPageSize ?? Design.mainline.costs(config).structPageSize
+        let baseline = structPageSize ?? Design.mainline.costs(config, kernel: kernel).structPageSize
         let ramBytes = Double(census.ramPages > 0 ? census.ramPages : census.pfnsWithMemmap) * Double(census.pageSize)
         return designs.map { design in
-            let costs = design.costs(config)
+            let costs = design.costs(config, kernel: kernel)
             let pageSize = design == .mainline ? baseline : costs.structPageSize
             let hasDescriptors = !costs.descriptorSizes.isEmpty
             var sizes = DescriptorSizes(costs)

@@ -15,7 +15,11 @@
 //   6.18, 6.19: the kpage_read() refactor: holes read 0, not KPF_NOPAGE
 //     (shared/reference/real-machine-census.md §1-§3, measured on 6.18).
 // The census's kinds (PageKind.classify) are decided by bits whose meaning is the same
-// in all six versions, so one classifier serves them; what the version changes is which
+// in all six versions (the version's encoding of the memmap, PG_slab or PGTY_slab,
+// PAGE_TYPE_BASE bits or PGTY_* bytes, is read by that version's stable_page_flags(),
+// not by the census: PageModel's StablePageFlags.swift does it for a model machine of each
+// version, and KpageflagsOfModelMachinesTests classifies the result), so one classifier
+// serves them; what the version changes is which
 // bits can appear and what a tail page or KPF_THP says, which `Semantics` states and
 // checks against a snapshot.
 import PageLayout

@@ -75,8 +75,9 @@ struct CensusCommand: ParsableCommand {
             let sources = from.isEmpty ? ["live"] : paths
             var rows = ""
             for (machine, source) in zip(machines, sources) {
-                let costs = CensusCosts.compute(machine, config: LayoutConfig(arch: machine.info.layoutArch ?? .x86_64), overrides: overrides)
                 let release = KernelVersion(release: machine.info.kernelRelease).flatMap { KernelVersion.known.contains($0) ? $0 : nil }
+                let costs = CensusCosts.compute(machine, config: LayoutConfig(arch: machine.info.layoutArch ?? .x86_64), overrides: overrides,
+                                                kernel: version ?? release ?? .reference)
                 rows += CensusJSONL.rows(machine, costs: costs, source: source, kernelVersion: (version ?? release)?.description)
             }
             return try write(rows)
@@ -93,8 +94,9 @@ struct CensusCommand: ParsableCommand {
         let release = machines.count == 1 ? KernelVersion(release: census.info.kernelRelease).flatMap { KernelVersion.known.contains($0) ? $0 : nil } : nil
         let kpageflags = (version ?? release).map(KernelPageFlags.Semantics.init)
         let structPage = CensusStructPage.size(for: machines.count == 1 ? census : Census(info: SnapshotInfo(kernelRelease: "")), kernel: version)
+        let costKernel = version ?? release ?? .reference
         let costs = CensusCosts.compute(census, config: LayoutConfig(arch: census.info.layoutArch ?? .x86_64), overrides: overrides,
-                                        structPageSize: structPage?.size)
+                                        structPageSize: structPage?.size, kernel: costKernel)
         switch format {
         case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds,
                                                            kpageflags: kpageflags)))
@@ -105,7 +107,8 @@ struct CensusCommand: ParsableCommand {
             }
             try write(bytes: png)
         default: try write(CensusText.render(census, costs: costs, machines: machines, seconds: seconds, kpageflags: kpageflags)
-                           + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? ""))
+                           + (structPage.map { "\nsizeof(struct page): \($0.note)\n" } ?? "")
+                           + (costKernel == .reference ? "" : "designs: each costed on Linux \(costKernel)'s struct page (the memdesc designs as proposed)\n"))
         }
     }
 

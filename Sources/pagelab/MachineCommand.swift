@@ -28,7 +28,7 @@ struct MachineCommand: ParsableCommand {
     @Option(help: "Architecture: \(Arch.allCases.map(\.rawValue).joined(separator: ", ")).")
     var arch: String = Arch.x86_64.rawValue
 
-    @Option(help: "Kernel version of the model machine: 6.19 (the model's own), 6.18, 6.12 or 6.6. The memmap gets that version's struct page and folio layout, enum pageflags (flag bits, node and zone fields) and page_type encoding (6.6: PAGE_TYPE_BASE, PG_slab); the code that runs (allocator, rmap, GUP, the designs) stays v6.19's. 5.15 and 6.1 are refused with the reason (their folios lack words the model keeps); they are available to flags, layout and census.")
+    @Option(help: "Kernel version of the model machine: 6.19 (the model's own), 6.18, 6.12, 6.6, 6.1 or 5.15. The memmap gets that version's struct page and folio layout, enum pageflags (flag bits, node and zone fields), page_type encoding (before 6.12: PAGE_TYPE_BASE, PG_slab) and struct slab; 5.15 and 6.1 keep a large folio's order, counts and lists in struct page's compound tail arms, with the mapcounts they lack in page[1].index. The code that runs (allocator, rmap, GUP, the designs) stays v6.19's. 5.15 and 6.1 machines are 64-bit only.")
     var kernel: String?
 
     @Option(help: "text or json.")
@@ -46,7 +46,7 @@ struct MachineCommand: ParsableCommand {
             // The memmap in that version's layout and flags; the code stays v6.19's
             // (ModelLayout.modelKernels says which versions the model can hold).
             kernelConfig.kernel = try KernelVersion.named(kernel)
-            if let refusal = ModelLayout.refusal(kernelConfig.kernel) { throw ValidationError(refusal) }
+            if let refusal = ModelLayout.refusal(kernelConfig.kernel, bitsPerLong: arch.bitsPerLong) { throw ValidationError(refusal) }
         }
         let config = try MachineConfig(ramBytes: try ByteSize.parse(ram), nodes: nodes,
                                        design: try Design.named(design), arch: arch, kernel: kernelConfig)
@@ -60,7 +60,9 @@ struct MachineCommand: ParsableCommand {
         let report = MachineReport(machine: machine, check: check, peakRSSBytes: HostMemory.peakResidentBytes())
         emit(format == .json ? JSONOutput.string(report) : MachineText.render(report))
         if kernelConfig.kernel != KernelVersion.reference, format == .text {
-            emit("\nkernel \(kernelConfig.kernel): the memmap holds Linux \(kernelConfig.kernel)'s struct page, folio and page flags; the code that ran is v\(KernelVersion.reference)'s\n")
+            let folios = kernelConfig.kernel < .v6_6
+                ? "compound pages (large folios' mapcounts in page[1].index, a word it leaves free)" : "folio"
+            emit("\nkernel \(kernelConfig.kernel): the memmap holds Linux \(kernelConfig.kernel)'s struct page, \(folios) and page flags; the code that ran is v\(KernelVersion.reference)'s\n")
         }
         if !check.passed { throw ExitCode(1) }
     }

@@ -87,4 +87,18 @@ import Testing
         for (a, b) in zip(one, two) { #expect(b.totalBytes == 2 * a.totalBytes) }
         #expect(fleet.info.machine == "fleet of 2 machines")
     }
+
+    /// The kernel version is an input: with CONFIG_SLAB_OBJ_EXT but no MEMCG, 6.6's
+    /// struct page (linux-6.6.y mm_types.h:181-185: nothing after _refcount but
+    /// `#ifdef CONFIG_MEMCG memcg_data`) is 56 bytes padded to 64, so the dma-pinned
+    /// field's 4 bytes fit and its memmap costs 64 per pfn; v6.19's (and 6.12's, with
+    /// `_unused_slab_obj_exts` after _refcount) grows to 72, padded to 80.
+    @Test func designCostsUseTheKernelVersionsStructPage() {
+        let config = LayoutConfig(arch: .x86_64, memcg: false, slabObjExt: true)
+        let pfns = census.pfnsWithMemmap
+        let old = CensusCosts.compute(census, config: config, designs: [.dmaPinnedField, .mainline], kernel: .v6_6)
+        let new = CensusCosts.compute(census, config: config, designs: [.dmaPinnedField, .mainline])
+        #expect(old.map(\.memmapBytes) == [pfns * 64, pfns * 64])
+        #expect(new.map(\.memmapBytes) == [pfns * 80, pfns * 64])
+    }
 }

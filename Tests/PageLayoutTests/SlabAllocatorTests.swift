@@ -4,8 +4,8 @@ import Testing
 /// struct slab of SLAB and SLOB in the versions that have them. Offsets are read off the
 /// C declarations on x86_64 (8-byte words, list_head and rcu_head 16 bytes), not from
 /// PageLab's tables:
-///   6.1: GrapheneOS/kernel_common-6.1 @626340182a mm/slab.h:9-64
-///   6.6: GrapheneOS/kernel_common-6.6 @60a7afd50f mm/slab.h:43-107
+///   6.1: linux-6.1.y (6.1.166) mm/slab.h:9-64 (as GrapheneOS/kernel_common-6.1 @626340182a)
+///   6.6: linux-6.6.y (6.6.57) mm/slab.h:42-102 (as GrapheneOS/kernel_common-6.6 @60a7afd50f)
 ///   5.15: include/linux/mm_types.h, struct page's "slab, slob and slub" arm
 @Suite struct SlabAllocatorTests {
     func slab(_ version: KernelVersion, _ allocator: SlabAllocator) throws -> StructLayout {

@@ -33,9 +33,11 @@ extension Layouts {
     /// (M. Wilcox, Dec 2018, seed 003), allocated per pin by GUP and marked by a page
     /// bit. We read the unnamed `struct page;` as an embedded copy of struct page (so a
     /// proxy can be passed where a page is expected), which makes it the largest reading.
-    public static func dynamicPage(_ config: LayoutConfig) -> StructLayout {
+    /// `page` is the struct page it embeds: v6.19's by default, an older version's when
+    /// costed on that version (`Design.costs(_:kernel:)`).
+    public static func dynamicPage(_ config: LayoutConfig, page: StructLayout? = nil) -> StructLayout {
         let t = CTypes(config)
-        let page = classicStructPage(config, design: .proxy)
+        let page = page ?? classicStructPage(config, design: .proxy)
         let layout = StructLayout.describe("dynamic_page", [
             .member("page", CType("struct page", size: page.size, align: page.align, kind: .record),
                     note: "proxy of the real page; PG bit marks it dynamic"),

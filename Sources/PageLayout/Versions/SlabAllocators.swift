@@ -4,8 +4,10 @@
 //   5.15: linux-5.15.y include/linux/mm_types.h, the "slab, slob and slub" arm of struct
 //         page (s_mem shares counters' word; SLAB's `active` and SLOB's `units` share
 //         _mapcount's)
-//   6.1:  GrapheneOS/kernel_common-6.1 @626340182a (android14-6.1) mm/slab.h:9-64
-//   6.6:  GrapheneOS/kernel_common-6.6 @60a7afd50f (android15-6.6) mm/slab.h:43-107
+//   6.1:  linux-6.1.y (6.1.166) mm/slab.h:9-64 (SLAB 12-22, SLUB 23-47, SLOB 48-54)
+//   6.6:  linux-6.6.y (6.6.57) mm/slab.h:42-102 (SLAB 45-57, SLUB 58-93)
+//   (first read from Android's GrapheneOS/kernel_common-6.1 @626340182a and -6.6
+//   @60a7afd50f; the stable trees' struct slab is the same, member for member)
 
 /// The slab allocator a configuration selects (CONFIG_SLUB, CONFIG_SLAB, CONFIG_SLOB).
 public enum SlabAllocator: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
@@ -50,7 +52,7 @@ extension Layouts {
                                    reason: "\(allocator) was removed in \(removed); its configurations select CONFIG_SLUB")
     }
 
-    /// struct slab of 6.1 with SLAB (mm/slab.h:12-20): the list/rcu union, slab_cache,
+    /// struct slab of 6.1 with SLAB (linux-6.1.y mm/slab.h:12-22): the list/rcu union, slab_cache,
     /// freelist (an array of free object indexes), s_mem and `unsigned int active`.
     static func slab61SLAB(_ config: LayoutConfig) -> StructLayout {
         let t = CTypes(config)
@@ -64,7 +66,7 @@ extension Layouts {
         ])
     }
 
-    /// struct slab of 6.1 with SLOB (mm/slab.h:48-54): slab_list, two unused words around
+    /// struct slab of 6.1 with SLOB (linux-6.1.y mm/slab.h:48-54): slab_list, two unused words around
     /// freelist, `long units` and `unsigned int __unused_2`.
     static func slab61SLOB(_ config: LayoutConfig) -> StructLayout {
         let t = CTypes(config)
@@ -77,7 +79,7 @@ extension Layouts {
         ])
     }
 
-    /// struct slab of 6.6 with SLAB (mm/slab.h:50-61): slab_cache first (aliasing
+    /// struct slab of 6.6 with SLAB (linux-6.6.y mm/slab.h:45-57): slab_cache first (aliasing
     /// compound_head), then slab_list, freelist and s_mem in a union with rcu_head, and
     /// `unsigned int active`.
     static func slab66SLAB(_ config: LayoutConfig) -> StructLayout {

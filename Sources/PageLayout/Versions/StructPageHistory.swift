@@ -9,8 +9,10 @@
 
 extension Layouts {
     /// struct page of kernel `version` (mainline design), or nil for 6.18 and 6.19, which
-    /// use `classicStructPage`.
-    static func historicStructPage(_ config: LayoutConfig, version: KernelVersion) -> StructLayout? {
+    /// use `classicStructPage`. `dmaPinnedCount` adds seed 000's `atomic_t
+    /// _dma_pinned_count` right after `_refcount`, as the dma-pinned-field design does to
+    /// v6.19's (pageTail), to cost that design on this version's layout.
+    static func historicStructPage(_ config: LayoutConfig, version: KernelVersion, dmaPinnedCount: Bool = false) -> StructLayout? {
         guard version < .v6_18 else { return nil }
         let t = CTypes(config)
         let is64 = config.arch.bitsPerLong == 64
@@ -90,6 +92,7 @@ extension Layouts {
         var decls: [Decl] = [.member("flags", t.ulong.asKind(.flags), note: "atomic flags; node/zone/section on top"),
                              .union(arms), .union(typeArms),
                              .member("_refcount", t.atomic)]
+        if dmaPinnedCount { decls.append(.member("_dma_pinned_count", t.atomic, note: "seed 000: grows struct page")) }
         if config.memcg {
             decls.append(.member("memcg_data", t.ulong))
         } else if config.slabObjExt, version >= .v6_12 {

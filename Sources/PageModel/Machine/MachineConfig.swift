@@ -118,7 +118,7 @@ public struct MachineConfig: Sendable, Equatable {
         let maxNodes = kernel.isEnabled("NUMA") ? 1 << (kernel.number("NODES_SHIFT") ?? 0) : 1
         guard nodes <= maxNodes else { throw .tooManyNodesForConfig(nodes: nodes, maxNumnodes: maxNodes) }
         if let error = flagsBudget.error { throw .layout("the kernel config does not build: \(error)") }
-        if let refusal = ModelLayout.refusal(kernel.kernel) { throw .layout(refusal) }
+        if let refusal = ModelLayout.refusal(kernel.kernel, bitsPerLong: arch.bitsPerLong) { throw .layout(refusal) }
         if kernel.kernel != .reference, design != .mainline {
             throw .layout("the designs are variants of v\(KernelVersion.reference)'s layout; a Linux \(kernel.kernel) machine takes design mainline")
         }

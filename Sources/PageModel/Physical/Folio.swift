@@ -71,11 +71,12 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible, Raw
     }
 
     /// Linux: `folio_order()`: `_flags_1 & 0xff` for a large folio, else 0; the
-    /// descriptor's `_order` in the memdesc designs.
+    /// descriptor's `_order` in the memdesc designs; `page[1].compound_order` on a 5.15 or
+    /// 6.1 machine (`folioOrderShift`).
     public var order: Int {
         if context.pointee.layout.folioOrder >= 0 { return Int(uint8(context.pointee.layout.folioOrder)) }
         guard testFlag(context.pointee.bits.head), context.pointee.layout.folioFlags1 >= 0 else { return 0 }
-        return Int(word(context.pointee.layout.folioFlags1) & 0xff)
+        return Int((word(context.pointee.layout.folioFlags1) >> UInt64(context.pointee.layout.folioOrderShift)) & 0xff)
     }
 
     /// Linux: `folio_nr_pages()`: `_nr_pages` (an unsigned int) where NR_PAGES_IN_LARGE_FOLIO, else
@@ -159,13 +160,14 @@ public struct Folio: @unchecked Sendable, Hashable, CustomStringConvertible, Raw
     /// `_nr_pages_mapped`.
     public var nrPagesMapped: Int32? { context.pointee.layout.folioNrPagesMapped >= 0 ? atomic(context.pointee.layout.folioNrPagesMapped) : nil }
 
-    /// Whether this folio has its own `_pincount` (64-bit: order ≥ 1; 32-bit: order ≥ 2;
-    /// memdesc folios: always). Linux: `folio_has_pincount()`.
+    /// Whether this folio has its own `_pincount` (64-bit: order ≥ 1; 32-bit, and 5.15's
+    /// `page[2].hpage_pinned_refcount`: order ≥ 2; memdesc folios: always). Linux:
+    /// `folio_has_pincount()` (5.15: hpage_pincount_available()).
     @inline(__always)
     public var hasPincount: Bool {
         guard context.pointee.layout.folioPincount >= 0 else { return false }
         if context.pointee.layout.foliosAreDescriptors { return true }
-        return context.pointee.layout.wordSize == 8 ? isLarge : order > 1
+        return context.pointee.layout.pincountInSecondTail ? order > 1 : isLarge
     }
 
     /// `folio->_pincount` (atomic_read); nil where this folio has none.

@@ -25,7 +25,10 @@ extension Machine {
             tail.privateValue = 0
         }
         let folio = Folio(raw: head.raw, address: headAddress, pfn: pfn, context: context)
-        folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~0xff) | UInt64(order))
+        // 5.15/6.1: set_compound_page_dtor(COMPOUND_PAGE_DTOR) and the order byte after it.
+        folio.setUInt8(layout.folioCompoundDtor, ModelLayout.compoundPageDtor)
+        let shift = UInt64(layout.folioOrderShift)
+        folio.setWord(layout.folioFlags1, (folio.word(layout.folioFlags1) & ~(0xff << shift)) | UInt64(order) << shift)
         folio.setUInt32(layout.folioNrPages, UInt32(1 << order))
         folio.setAtomic(layout.folioLargeMapcount, -1)
         if layoutConfig.pageMapcount { folio.setAtomic(layout.folioNrPagesMapped, 0) }
@@ -39,10 +42,8 @@ extension Machine {
                 folio.setInt16(layout.folioMmIdMapcount + 2, -1)
             }
         }
-        if layout.wordSize == 8 || order > 1 {
-            folio.setAtomic(layout.folioPincount, 0)
-            folio.setAtomic(layout.folioEntireMapcount, -1)
-        }
+        if layout.wordSize == 8 || order > 1 { folio.setAtomic(layout.folioEntireMapcount, -1) }
+        if folio.hasPincount { folio.setAtomic(layout.folioPincount, 0) }
         if order > 1, layout.folioDeferredList >= 0 {
             context.listInit(headAddress &+ UInt64(layout.folioDeferredList))
         }

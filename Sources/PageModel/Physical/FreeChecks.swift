@@ -65,7 +65,7 @@ extension Machine {
             else if layoutConfig.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 0) != -1 { reason = "nonzero mm mapcount 0" }
             else if layoutConfig.mmID, layout.folioMmIdMapcount >= 0, mmIdMapcount(folio, 1) != -1 { reason = "nonzero mm mapcount 1" }
             else if is64, let e = folio.entireMapcountRaw, e != -1 { reason = "nonzero entire_mapcount" }
-            else if is64, layout.folioPincount >= 0, folio.atomic(layout.folioPincount) != 0 { reason = "nonzero pincount" }
+            else if is64, let pins = folio.pincount, pins != 0 { reason = "nonzero pincount" }
         case 2:
             if layout.folioDeferredList >= 0 {
                 let list = head.address &+ UInt64(layout.folioDeferredList)

@@ -7,21 +7,27 @@ import PageLayout
 /// the folio (the head struct page, or the folio descriptor in the memdesc designs).
 public struct ModelLayout: Sendable, Equatable {
     /// The kernel versions a model machine can be built for: those whose struct page and
-    /// folio hold every word the model's (v6.19) code keeps, at the same meaning, and
-    /// whose page_type is the PGTY_* top byte the model writes. 6.12's folio has
-    /// `_large_mapcount`, `_entire_mapcount`, `_nr_pages_mapped`, `_pincount` and
-    /// `_folio_nr_pages` (no `_mm_ids`, which the model then leaves alone). 6.6's has all
-    /// but `_large_mapcount`: the model keeps it in `_folio_avail`, the word 6.6 leaves
-    /// "available for use" at the same offset (a deliberate difference), and marks typed
-    /// pages and slabs 6.6's way (PAGE_TYPE_BASE, PG_slab).
-    public static let modelKernels: [KernelVersion] = [.v6_6, .v6_12, .v6_18, .v6_19]
+    /// folio hold every word the model's (v6.19) code keeps, at the same meaning or at the
+    /// place that version keeps the equivalent, and whose page_type the model can write.
+    /// 6.12's folio has `_large_mapcount`, `_entire_mapcount`, `_nr_pages_mapped`,
+    /// `_pincount` and `_folio_nr_pages` (no `_mm_ids`, which the model then leaves
+    /// alone). 6.6's has all but `_large_mapcount`: the model keeps it in `_folio_avail`,
+    /// the word 6.6 leaves "available for use" at the same offset (a deliberate
+    /// difference), and marks typed pages and slabs 6.6's way (PAGE_TYPE_BASE, PG_slab).
+    /// 6.1 and 5.15 keep a compound page's fields in struct page's tail arms
+    /// (ModelLayoutCompound.swift), on 64-bit only.
+    public static let modelKernels: [KernelVersion] = [.v5_15, .v6_1, .v6_6, .v6_12, .v6_18, .v6_19]
 
-    /// Why a model machine cannot be built for `kernel`, or nil when it can.
-    public static func refusal(_ kernel: KernelVersion) -> String? {
+    /// Why a model machine cannot be built for `kernel` on an arch of `bitsPerLong`, or
+    /// nil when it can.
+    public static func refusal(_ kernel: KernelVersion, bitsPerLong: Int = 64) -> String? {
+        if kernel < .v6_6, bitsPerLong != 64 {
+            return "a 32-bit model machine of Linux \(kernel) would need a word for large folios' mapcount and mapped-page count "
+                + "that \(kernel)'s first tail page does not leave free on 32-bit (\(kernel == .v5_15 ? "compound_nr" : "compound_pincount") "
+                + "takes page[1].index); Linux \(kernel) machines are 64-bit (x86_64); Linux \(kernel) is available to flags, layout and census on any arch"
+        }
         guard !modelKernels.contains(kernel) else { return nil }
-        return "a model machine of Linux \(kernel) would need the model to keep large folios' mapcounts without _large_mapcount "
-            + "or a free word for it, and a folio order and page count outside _flags_1 (\(kernel == .v5_15 ? "5.15 has no struct folio" : "6.1's folio has _folio_order and _total_mapcount")); "
-            + "the model machine runs on \(modelKernels.map(\.description).joined(separator: ", ")); "
+        return "the model machine runs on \(modelKernels.map(\.description).joined(separator: ", ")); "
             + "Linux \(kernel) is available to flags, layout and census"
     }
 
@@ -87,6 +93,21 @@ public struct ModelLayout: Sendable, Equatable {
     /// the table's struct page, or of its ptdesc descriptor in the memdesc designs.
     public var ptdescPtl = -1
 
+    /// The bit where the folio order starts in the word at `folioFlags1`: 0 for
+    /// `_flags_1` (6.6 on); 8 in 5.15 and 6.1, where that word is the first tail's
+    /// `compound_dtor`/`compound_order` bytes and the order is the second byte
+    /// (little-endian, as every arch the model has).
+    public var folioOrderShift = 0
+    /// 5.15/6.1: the first tail's `compound_dtor` (u8), set to COMPOUND_PAGE_DTOR.
+    public var folioCompoundDtor = -1
+    /// Whether `_pincount` is in the second tail page, so only folios of order ≥ 2 have
+    /// it: v6.19 on 32-bit, and 5.15 (`page[2].hpage_pinned_refcount`,
+    /// hpage_pincount_available()).
+    public var pincountInSecondTail = false
+    /// struct slab's `freelist` and `counters` (from its start, as `slabCache`).
+    public var slabFreelist = -1
+    public var slabCounters = -1
+
     /// page_type in the PAGE_TYPE_BASE encoding of kernels before 6.12 (a cleared type
     /// bit) instead of the PGTY_* top byte (PageTypeBase).
     public var pageTypeBase = false
@@ -104,11 +125,13 @@ extension ModelLayout {
     public init(config: LayoutConfig, design: Design, kernel: KernelVersion = .reference) {
         var page = Layouts.structPage(config, design: design)
         var folio = Layouts.folio(config, design: design)
+        var versioned: [StructLayout] = []
         if kernel < .v6_18, let structs = try? Layouts.all(config, design: design, kernel: kernel).structs,
-           let historicPage = structs.first(where: { $0.name == "page" }),
-           let historicFolio = structs.first(where: { $0.name == "folio" }) {
+           let historicPage = structs.first(where: { $0.name == "page" }) {
+            versioned = structs
             page = historicPage
-            folio = historicFolio
+            // 5.15 has no struct folio: page 0 of a folio is its head struct page.
+            folio = structs.first(where: { $0.name == "folio" }) ?? historicPage
         }
         func at(_ layout: StructLayout, _ names: String...) -> Int {
             names.lazy.compactMap { layout.offset(of: $0) }.first ?? -1
@@ -117,7 +140,8 @@ extension ModelLayout {
         wordSize = config.wordSize
         pageSize = page.size
         flags = at(page, "flags")
-        link = at(page, "buddy_list")
+        // 5.15 links free pages through `lru` (buddy_list/pcp_list came in 5.17).
+        link = at(page, "buddy_list", "lru")
         compoundHead = at(page, "compound_head")
         mapping = at(page, "mapping")
         index = at(page, "__folio_index", "index")
@@ -151,15 +175,22 @@ extension ModelLayout {
         folioMmIds = at(folio, "_mm_ids")
         folioNrPages = kernel < .v6_18 ? at(folio, "_folio_nr_pages") : config.nrPagesInLargeFolio ? at(folio, "_nr_pages") : -1
         folioDeferredList = at(folio, "_deferred_list")
+        pincountInSecondTail = wordSize == 4
         folioOrder = at(folio, "_order")
         folioPfn = at(folio, "pfn")
 
         let descriptors = kind.slabAndPtdescLayouts(config)
-        slabCache = at(descriptors.slab, "slab_cache")
-        ptdescPtl = at(descriptors.ptdesc, "ptl")
+        // The version's struct slab (5.15: struct page's slab arm) and ptdesc (before
+        // 6.5: struct page's page-table arm).
+        let slab = versioned.first(where: { $0.name == "slab" }) ?? descriptors.slab
+        slabCache = at(slab, "slab_cache")
+        slabFreelist = at(slab, "freelist")
+        slabCounters = at(slab, "counters")
+        ptdescPtl = versioned.isEmpty ? at(descriptors.ptdesc, "ptl") : at(versioned.first(where: { $0.name == "ptdesc" }) ?? page, "ptl")
         if kind.foliosAreDescriptors {
             slabDescriptorSize = descriptors.slab.size
             ptdescDescriptorSize = descriptors.ptdesc.size
         }
+        if kernel < .v6_6, !versioned.isEmpty { placeCompoundPageFields(page) }
     }
 }

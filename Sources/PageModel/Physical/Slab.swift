@@ -56,10 +56,11 @@ extension Machine {
     }
 
     /// struct slab's offsets: it overlays the head page (the 64-byte family) or is a
-    /// separate `memdesc_slab` (the scheme's `slabLayout`).
+    /// separate `memdesc_slab` (the scheme's `slabLayout`); a 5.15 or 6.1 machine has that
+    /// version's (6.1 mm/slab.h puts `slab_cache` after the list arms; 5.15's is struct
+    /// page's slab arm), as ModelLayout resolved them.
     private var slabOffsets: (cache: Int, freelist: Int, counters: Int) {
-        let slab = layout.kind.slabAndPtdescLayouts(layoutConfig).slab
-        return (slab.offset(of: "slab_cache") ?? -1, slab.offset(of: "freelist") ?? -1, slab.offset(of: "counters") ?? -1)
+        (layout.slabCache, layout.slabFreelist, layout.slabCounters)
     }
 
     /// The kernel (direct-map) address of an object, and its bytes.
