@@ -67,7 +67,7 @@ enum StructPageScheme: DescriptorScheme {
     @inline(__always)
     static func buddyOrder(_ ctx: MemmapContextPointer, _ pfn: Int) -> Int {
         let page = Page(unchecked: pfn, ctx)
-        let buddy = ctx.pointee.layout.pageTypeBase ? page.type == .buddy : page.pageType >> 24 == UInt32(PageType.buddy.rawValue)
+        let buddy = ctx.pointee.layout.pageTypeBase ? PageTypeBase.test(page.pageType, .buddy) : page.pageType >> 24 == UInt32(PageType.buddy.rawValue)
         guard buddy else { return -1 }
         return Int(truncatingIfNeeded: page.privateValue)
     }
