@@ -278,7 +278,7 @@ extension UserPageTables {
         let vma = args.vma
         guard vma.isAnonymous, let pmd = pmdSlot(address, allocate: true) else { return false }
         if pmd.load().isLeaf { return false }
-        guard let table = lowerTable(pmd, allocate: true), let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return false }
+        guard let table = lowerTable(pmd, allocate: true), let anonVMA = vmfAnonPrepare(vma, at: address) else { return false }
         let privateFolio = machine.folioIsDevicePrivate(folio)
         let write = vma.flags.contains(.write)
         let entry: PTE = privateFolio ? .devicePrivate(pfn: page.pfn, write: write) : .page(pfn: page.pfn, writable: write, dirty: write)

@@ -90,8 +90,9 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
         if heapOffset < pointee.heapCapacity { return pointee.heapHost + Int(heapOffset) }
         let linkOffset = address &- pointee.freeLinkBase
         if linkOffset < pointee.freeLinkBytes { return pointee.freeLinkHost + Int(linkOffset) }
-        let directOffset = address &- pointee.directMapBase
-        if directOffset >> 12 < UInt64(pointee.frameCount) { return pointee.framesHost + Int(directOffset) }
+        // The direct map (slab objects) is asked last, out of line: the ranges are
+        // disjoint, and this function is inlined four times into list_add(), which the
+        // optimizer inlines into the buddy allocator only while it stays small.
         let offset = address &- pointee.vmemmapBase
         let pfn: Int, within: Int
         if pointee.pageShift >= 0 {
@@ -101,8 +102,17 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
             pfn = Int(truncatingIfNeeded: offset / UInt64(pointee.pageSize))
             within = Int(truncatingIfNeeded: offset % UInt64(pointee.pageSize))
         }
-        guard offset >> 62 == 0, pfn < pointee.spannedPfns, let base = pointee.sections[pfn >> pointee.sectionShift] else { return nil }
+        guard offset >> 62 == 0, pfn < pointee.spannedPfns, let base = pointee.sections[pfn >> pointee.sectionShift] else {
+            return directMapHostPointer(address)
+        }
         return base + (pfn & pointee.sectionMask) &* pointee.pageSize + within
+    }
+
+    /// `hostPointer` in the direct map (frame contents at kernel addresses); nil outside.
+    @inline(never)
+    func directMapHostPointer(_ address: UInt64) -> UnsafeMutableRawPointer? {
+        let directOffset = address &- pointee.directMapBase
+        return directOffset >> 12 < UInt64(pointee.frameCount) ? pointee.framesHost + Int(directOffset) : nil
     }
 
     /// Linux: `page_to_pfn()` for an address inside the memmap; nil otherwise.

@@ -183,6 +183,7 @@ public struct Page: @unchecked Sendable, Hashable, CustomStringConvertible, RawV
     }
 
     /// Whether page_type holds a type rather than a mapcount. Linux: `page_has_type()`.
+    @inline(__always)
     public var hasType: Bool {
         context.pointee.layout.pageTypeBase ? PageTypeBase.hasType(pageType) : PageType.hasType(pageType)
     }

@@ -94,10 +94,19 @@ public enum PageTypeBase {
     }
 
     /// `PageBuddy()` and friends: `(page_type & (PAGE_TYPE_BASE | PG_x)) == PAGE_TYPE_BASE`.
+    @inline(__always)
+    public static func test(_ pageType: UInt32, _ type: PageType) -> Bool {
+        guard let bit = bit(type) else { return false }
+        return pageType & (base | bit) == base
+    }
+
+    /// The type `test` finds (no array or closure: the buddy allocator asks per page).
     public static func type(of pageType: UInt32) -> PageType? {
-        [PageType.buddy, .offline, .table, .guardPage].first { type in
-            bit(type).map { pageType & (base | $0) == base } ?? false
-        }
+        if test(pageType, .buddy) { return .buddy }
+        if test(pageType, .offline) { return .offline }
+        if test(pageType, .table) { return .table }
+        if test(pageType, .guardPage) { return .guardPage }
+        return nil
     }
 
     /// `page_has_type()` of 6.6: `(int)page->page_type < PAGE_MAPCOUNT_RESERVE` (-128).

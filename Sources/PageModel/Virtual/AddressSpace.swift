@@ -175,11 +175,6 @@ public final class MM: @unchecked Sendable {
         }
     }
 
-    /// Linux: `vmf_anon_prepare()`: a fault's anon_vma, from the VMA itself when it has
-    /// one already (every fault after the first), else `anon_vma_prepare()`.
-    @inline(__always)
-    func vmfAnonPrepare(_ vma: VMA, at addr: UInt64) -> AnonVMA? { vma.anonVMA ?? lockedAnonVMAPrepare(at: addr) }
-
     /// anon_vma_prepare() for a caller that holds the mmap_lock (for read, as the fault
     /// path does, or for write). Racing callers get the same anon_vma: the VMA's anon_vma
     /// pointer is set once, atomically (the kernel serialises this on mm->page_table_lock).

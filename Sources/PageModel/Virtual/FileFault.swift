@@ -62,7 +62,7 @@ extension UserPageTables {
     /// page-cache reference is dropped once copied.
     func doCOWFault(_ vma: VMA, address: UInt64, pte: EntrySlot, table: Int, source: Folio, pfn: Int, flags: FaultFlags) -> VMFault {
         defer { machine.folioPut(source) }
-        guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
+        guard let anonVMA = vmfAnonPrepare(vma, at: address) else { return .oom }
         guard let new = machine.folioAlloc(userGFP(flags)) else { return .oom }
         machine.frames.copy(from: pfn, to: new.pfn)
         lockTable(table)

@@ -95,9 +95,13 @@ extension UserPageTables {
             var entry = src.load()
             if entry.isNone { continue }
             let target = dst.slot(dstTable, first + i)
-            if entry.softLeaf == .deviceExclusive {
+            if !entry.isPresent {
+                guard entry.softLeaf == .deviceExclusive else {
+                    copyNonPresentPTE(src: src, target: target, entry: entry, cow: cow)
+                    continue
+                }
                 // copy_nonpresent_pte(): restore the original PTE, then copy it as present.
-                entry = restoreExclusivePTE(vma, slot: src, entry: entry)
+                entry = restoreExclusivePTEOutOfLine(vma, slot: src, entry: entry)
             }
             if entry.isPresent {
                 if let folio = normalFolio(entry) {
@@ -111,8 +115,8 @@ extension UserPageTables {
                         machine.folioAddRmapPTEs(folio, firstPfn: entry.pfn, nr: 1)
                     }
                     folio.get()
-                } else if !entry.isSpecial, let page = machine.memmap.page(entry.pfn) {
-                    machine.scamemTryGrab(page, vma: vma, mapping: true)   // a tracked vmalloc page: the child's PTE holds one
+                } else if !entry.isSpecial {
+                    copyVmallocPage(entry.pfn, vma)
                 }
                 if cow && entry.isWritable {
                     entry = entry.wrprotected
@@ -122,34 +126,59 @@ extension UserPageTables {
                 target.store(vma.flags.contains(.shared) ? entry : PTE(rawValue: entry.rawValue & ~PTE.accessed))
                 continue
             }
-            switch entry.softLeaf {
-            case .swap:
-                guard let swapEntry = entry.swapEntry, machine.swapDuplicate(swapEntry) else { continue }
-                if entry.isSwapExclusive {
-                    entry = PTE(rawValue: entry.rawValue & ~PTE.swpExclusive)
-                    src.store(entry)
-                }
-                target.store(entry)
-            case .migrationWrite, .migrationReadExclusive:
-                if cow, let swapEntry = entry.swapEntry {
-                    entry = .migration(pfn: Int(swapEntry.offset), write: false, exclusive: false)
-                    src.store(entry)
-                }
-                target.store(entry)
-            case .devicePrivateRead, .devicePrivateWrite:
-                target.store(copyDevicePrivateEntry(src, entry: entry, cow: cow))
-            case .marker:
-                // Guard markers are copied (VM_MAYBE_GUARD VMAs copy their tables).
-                target.store(entry)
-            default:
-                target.store(entry)
-            }
+            copyNonPresentPTE(src: src, target: target, entry: entry, cow: cow)
         }
         dst.unlockTable(dstTable)
         unlockTable(srcTable)
         for item in copyNeeded {
             try copyPresentPage(dst: dst, dstTable: dstTable, index: item.index, entry: item.entry, start: start, first: first, vma: vma)
         }
+    }
+
+    /// Linux: `copy_nonpresent_pte()` for every entry but a device-exclusive one: a swap
+    /// entry gains a reference (and loses its exclusive bit), a writable migration entry
+    /// becomes a read one under COW, a device-private entry is copied by its device code.
+    /// Out of line, as in the kernel, so that `copyPTEs`' loop stays within the
+    /// optimizer's inlining budget: with these cases in it, `vm_normal_folio()` and the
+    /// rmap calls of every present PTE were called out of line (42 instructions per page
+    /// of fork).
+    @inline(never)
+    private func copyNonPresentPTE(src: EntrySlot, target: EntrySlot, entry: PTE, cow: Bool) {
+        var entry = entry
+        switch entry.softLeaf {
+        case .swap:
+            guard let swapEntry = entry.swapEntry, machine.swapDuplicate(swapEntry) else { return }
+            if entry.isSwapExclusive {
+                entry = PTE(rawValue: entry.rawValue & ~PTE.swpExclusive)
+                src.store(entry)
+            }
+            target.store(entry)
+        case .migrationWrite, .migrationReadExclusive:
+            if cow, let swapEntry = entry.swapEntry {
+                entry = .migration(pfn: Int(swapEntry.offset), write: false, exclusive: false)
+                src.store(entry)
+            }
+            target.store(entry)
+        case .devicePrivateRead, .devicePrivateWrite:
+            target.store(copyDevicePrivateEntry(src, entry: entry, cow: cow))
+        case .marker:
+            // Guard markers are copied (VM_MAYBE_GUARD VMAs copy their tables).
+            target.store(entry)
+        default:
+            target.store(entry)
+        }
+    }
+
+    /// `restoreExclusivePTE` kept out of `copyPTEs`' loop (see `copyNonPresentPTE`).
+    @inline(never)
+    private func restoreExclusivePTEOutOfLine(_ vma: VMA, slot: EntrySlot, entry: PTE) -> PTE {
+        restoreExclusivePTE(vma, slot: slot, entry: entry)
+    }
+
+    /// A tracked vmalloc page: the child's PTE holds one reference (out of the loop too).
+    @inline(never)
+    private func copyVmallocPage(_ pfn: Int, _ vma: VMA) {
+        if let page = machine.memmap.page(pfn) { machine.scamemTryGrab(page, vma: vma, mapping: true) }
     }
 
     /// Linux: `copy_present_page()`: the child gets its own exclusive copy of a page that

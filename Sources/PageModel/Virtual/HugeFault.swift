@@ -47,7 +47,7 @@ extension UserPageTables {
     /// the allocation failed (thp_fault_fallback) and small pages must be used.
     func hugeAnonymousFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, flags: FaultFlags) -> VMFault? {
         guard flags.contains(.write), pmdTHPAllowed(vma, address: address) else { return nil }
-        guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else { return .oom }
+        guard let anonVMA = vmfAnonPrepare(vma, at: address) else { return .oom }
         let gfp = userGFP(flags).union([.comp, .nowarn, .nomemalloc, .zero]).subtracting(.reclaim)
         guard let folio = machine.folioAlloc(gfp, order: Paging.pmdOrder) else {
             VMEvents.bump(machine.vmEvents.thpFaultFallback)

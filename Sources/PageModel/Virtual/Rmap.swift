@@ -90,12 +90,20 @@ extension Machine {
 
     /// Linux: `folio_add_anon_rmap_ptes()` / `folio_add_file_rmap_ptes()`: `nr` more PTEs
     /// map the pages of `folio` from `page` (fork, swap-in, file faults, splits).
+    /// The small folio's single count is inline; a large folio's per-page counts are
+    /// `folioAddRmapPTEsLarge`, so that this stays small enough for the optimizer to
+    /// honour @inline(__always) in fork's and the faults' loops.
     @inline(__always)
     func folioAddRmapPTEs(_ folio: Folio, firstPfn: Int, nr: Int) {
         if layout.foliosAreDescriptors || !folio.isLarge {
             folio.atomicAdd(layout.folioMapcount, Int32(nr))
             return
         }
+        folioAddRmapPTEsLarge(folio, firstPfn: firstPfn, nr: nr)
+    }
+
+    /// `folioAddRmapPTEs` of a large folio of the struct-page family.
+    private func folioAddRmapPTEsLarge(_ folio: Folio, firstPfn: Int, nr: Int) {
         var newlyMapped: Int32 = 0
         let mapcount = pageMapcountOffset
         if mapcount >= 0 {
@@ -120,12 +128,18 @@ extension Machine {
     /// Linux: `folio_remove_rmap_ptes()`: `nr` PTEs mapping pages of `folio` from
     /// `firstPfn` are gone. A negative count afterwards is the kernel's mapcount underflow
     /// (bad_page "nonzero mapcount" later): recorded.
+    /// Split as `folioAddRmapPTEs` is, for the same reason (zap's loop).
     @inline(__always)
     func folioRemoveRmapPTEs(_ folio: Folio, firstPfn: Int, nr: Int) {
         if layout.foliosAreDescriptors || !folio.isLarge {
             if folio.atomicAddReturn(layout.folioMapcount, -Int32(nr)) < -1 { mapcountUnderflow(folio) }
             return
         }
+        folioRemoveRmapPTEsLarge(folio, firstPfn: firstPfn, nr: nr)
+    }
+
+    /// `folioRemoveRmapPTEs` of a large folio of the struct-page family.
+    private func folioRemoveRmapPTEsLarge(_ folio: Folio, firstPfn: Int, nr: Int) {
         var unmapped: Int32 = 0
         let mapcount = pageMapcountOffset
         if mapcount >= 0 {

@@ -41,7 +41,7 @@ extension UserPageTables {
         }
         guard let folio else { return .retry }
         // The anon_vma first, so that nothing needs undoing if it cannot be had.
-        guard let anonVMA = mm.vmfAnonPrepare(vma, at: address) else {
+        guard let anonVMA = vmfAnonPrepare(vma, at: address) else {
             machine.folioPut(folio)
             return .oom
         }

@@ -98,8 +98,10 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always)
     func linkAddress(_ pfn: Int) -> UInt64 {
         switch pointee.layout.kind {
-        case .structPage: StructPageScheme.freeLinkAddress(self, pfn)
-        case .memdesc32: Memdesc32Scheme.freeLinkAddress(self, pfn)
+        // memdesc32 answers as the struct page does (Memdesc32Scheme delegates): one arm,
+        // so that the body is inlined once. Two copies made this function too large for
+        // the optimizer to honour @inline(__always) in the allocator's and rmap's callers.
+        case .structPage, .memdesc32: StructPageScheme.freeLinkAddress(self, pfn)
         case .memdesc8: Memdesc8Scheme.freeLinkAddress(self, pfn)
         }
     }
@@ -108,8 +110,9 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always)
     func pfn(ofLink address: UInt64) -> Int {
         switch pointee.layout.kind {
-        case .structPage: StructPageScheme.pfn(self, ofFreeLink: address)
-        case .memdesc32: Memdesc32Scheme.pfn(self, ofFreeLink: address)
+        // As in `linkAddress`: one arm for the two schemes with the same answer,
+        // inlined once.
+        case .structPage, .memdesc32: StructPageScheme.pfn(self, ofFreeLink: address)
         case .memdesc8: Memdesc8Scheme.pfn(self, ofFreeLink: address)
         }
     }
@@ -250,8 +253,8 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always)
     func anonExclusive(_ page: Page, folio: Folio, bit: Int) -> Bool {
         switch pointee.layout.kind {
-        case .structPage: StructPageScheme.anonExclusive(page, folio: folio, bit: bit)
-        case .memdesc32: Memdesc32Scheme.anonExclusive(page, folio: folio, bit: bit)
+        // As in `linkAddress`: one arm for the two schemes with the same answer.
+        case .structPage, .memdesc32: StructPageScheme.anonExclusive(page, folio: folio, bit: bit)
         case .memdesc8: Memdesc8Scheme.anonExclusive(page, folio: folio, bit: bit)
         }
     }
@@ -260,8 +263,8 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     @inline(__always)
     func setAnonExclusive(_ page: Page, folio: Folio, bit: Int, _ on: Bool) {
         switch pointee.layout.kind {
-        case .structPage: StructPageScheme.setAnonExclusive(page, folio: folio, bit: bit, on)
-        case .memdesc32: Memdesc32Scheme.setAnonExclusive(page, folio: folio, bit: bit, on)
+        // As in `linkAddress`: one arm for the two schemes with the same answer.
+        case .structPage, .memdesc32: StructPageScheme.setAnonExclusive(page, folio: folio, bit: bit, on)
         case .memdesc8: Memdesc8Scheme.setAnonExclusive(page, folio: folio, bit: bit, on)
         }
     }

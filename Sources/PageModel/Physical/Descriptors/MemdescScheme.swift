@@ -81,7 +81,10 @@ extension MemdescScheme {
 
     /// The folio descriptor the memdesc word points to, for File and Anon memdescs only
     /// ("page_folio() returns NULL for non-folio pages", the 2025 "New York" plan).
-    @inline(__always)
+    /// Not forced inline: `Machine.pageFolio` would then carry this body twice (memdesc32
+    /// and memdesc8) into every caller, above the size up to which the optimizer honours
+    /// @inline(__always), and `vm_normal_folio()` became a call on every design's zap
+    /// and fork paths.
     static func pageFolio(_ machine: Machine, _ page: Page) -> Folio? {
         let word = page.memdesc
         let type = word & MemdescWord.typeMask
