@@ -95,8 +95,9 @@ extension Machine {
         // smp_mb__after_atomic(): the pin's RMW is ordered before the caller's re-reads of
         // the PTE and PMD (on x86 the locked RMW is the barrier; RawMemory says why).
         RawMemory.fenceAfterAtomic()
+        // The exact shadow: this thread's grab slot, no shared atomic (PinShadowSlots).
         let slots = pins.shadowSlots
-        if slots.contains(folio.pfn) { slots.add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
+        if slots.contains(folio.pfn) { batch.grabSlots(pins.shadow).add(folio.pfn, Int64(refs), shared: slots) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
         batch.acquired(folio, refs, in: self)
         return folio
     }
@@ -376,13 +377,30 @@ extension Machine {
 /// Pin statistics counted during one GUP call or one unpin_user_pages() and added to the
 /// machine's counters once at its end: `nr_foll_pin_acquired`/`released` of the folio's
 /// node (the kernel's `node_stat_mod_folio()`, per-cpu deltas folded later) and the
-/// totals. The exact per-folio shadow count is never batched. Runs of one node are
-/// summed; a change of node flushes the previous one's sum.
+/// totals. The exact per-folio shadow count is never batched, but the calling thread's
+/// grab slots are looked up once per call. Runs of one node are summed; a change of node
+/// flushes the previous one's sum.
 struct PinStatBatch {
     var acquired = 0
     var released = 0
     private var acquiredNid = -1, acquiredOnNode = 0
     private var releasedNid = -1, releasedOnNode = 0
+    private var grab: PinShadowGrabSlots?
+
+    /// The calling thread's grab slots (`PinShadow.grabSlots()`), looked up on the
+    /// call's first pin.
+    @inline(__always)
+    mutating func grabSlots(_ shadow: PinShadow) -> PinShadowGrabSlots {
+        if let grab { return grab }
+        return lookUpGrabSlots(shadow)
+    }
+
+    @inline(never)
+    private mutating func lookUpGrabSlots(_ shadow: PinShadow) -> PinShadowGrabSlots {
+        let found = shadow.grabSlots()
+        grab = found
+        return found
+    }
 
     @inline(__always)
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
