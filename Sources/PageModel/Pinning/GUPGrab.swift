@@ -184,7 +184,7 @@ extension Machine {
 
     /// An unpin of more pins than the folio has: recorded and refused (cold path).
     @inline(never)
-    private func unpinOfUnpinned(_ folio: Folio, _ refs: Int32) {
+    func unpinOfUnpinned(_ folio: Folio, _ refs: Int32) {
         pins.counters.unpinsOfUnpinned.add(1, ordering: .relaxed)
         diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
                                       reason: "unpin_user_page: \(refs) pin(s) released on a folio with \(pins.shadow.pins(folio.pfn)) pin(s): refused",
@@ -237,7 +237,14 @@ extension Machine {
         let proxies = pins.proxyBit >= 0
         // Tail pages carry compound_head only where folios are head struct pages.
         let structPages = !layout.foliosAreDescriptors
+        // Mainline's common case, resolved once (GUPFastMainline.swift).
+        let fast = makeDirty ? nil : MainlineFastPath(self)
         while i < pages.count {
+            if let fast, unpinMainlineFast(fast, pages, at: i, batch: &batch) {
+                known = nil
+                i += 1
+                continue
+            }
             let page = pages[i]
             let proxy = proxies ? proxyTarget(page) : nil
             let target = proxy ?? page
