@@ -411,9 +411,14 @@ struct PinStatBatch {
 
     @inline(__always)
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        acquired(nid: machine.context.nid(of: folio.pfn), refs, pins: machine.pins)
+    }
+
+    /// `acquired` on node `nid` (the folio's, `folio_nid()`).
+    @inline(__always)
+    mutating func acquired(nid: Int, _ refs: Int32, pins: PinState) {
         acquired &+= Int(refs)
-        let nid = machine.context.nid(of: folio.pfn)
-        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: machine.pins) }
+        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: pins) }
         acquiredOnNode &+= Int(refs)
     }
 
@@ -428,9 +433,14 @@ struct PinStatBatch {
 
     @inline(__always)
     mutating func released(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        released(nid: machine.context.nid(of: folio.pfn), refs, pins: machine.pins)
+    }
+
+    /// `released` on node `nid` (the folio's, `folio_nid()`).
+    @inline(__always)
+    mutating func released(nid: Int, _ refs: Int32, pins: PinState) {
         released &+= Int(refs)
-        let nid = machine.context.nid(of: folio.pfn)
-        if nid != releasedNid { releasedNodeChanged(to: nid, pins: machine.pins) }
+        if nid != releasedNid { releasedNodeChanged(to: nid, pins: pins) }
         releasedOnNode &+= Int(refs)
     }
 
