@@ -76,10 +76,11 @@ struct MemmapContext {
 /// `self` wherever `f` is not inlined; through the pointer, only the fields read are
 /// loaded.
 extension UnsafeMutablePointer where Pointee == MemmapContext {
-    /// The host address of a pfn's struct page. The pfn must lie in a present section.
+    /// The host address of a pfn's struct page. The pfn must lie in a present section
+    /// (so it is ≥ 0, and the masking shift by `sectionShift` < 64 is the plain one).
     @inline(__always)
     func pagePointer(_ pfn: Int) -> UnsafeMutableRawPointer {
-        pointee.sections[pfn >> pointee.sectionShift].unsafelyUnwrapped + (pfn & pointee.sectionMask) &* pointee.pageSize
+        pointee.sections[pfn &>> pointee.sectionShift].unsafelyUnwrapped + (pfn & pointee.sectionMask) &* pointee.pageSize
     }
 
     /// The host address behind a kernel address in the memmap or the descriptor heap.
@@ -131,9 +132,11 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
     func nid(of pfn: Int) -> Int {
         if pointee.fields.nodesWidth > 0, pointee.layout.flags >= 0 {
             let word = RawMemory.loadWord(pagePointer(pfn) + pointee.layout.flags, wordSize: pointee.layout.wordSize)
-            return Int(truncatingIfNeeded: word >> UInt64(pointee.fields.nodesShift)) & ((1 << pointee.fields.nodesWidth) - 1)
+            // Masking shifts: the field lies inside the word (shift and width < 64), as
+            // the layout places it; no out-of-range shift to handle per pin.
+            return Int(truncatingIfNeeded: word &>> UInt64(pointee.fields.nodesShift)) & ((1 &<< pointee.fields.nodesWidth) &- 1)
         }
-        return Int(pointee.sectionNode[pfn >> pointee.sectionShift])
+        return Int(pointee.sectionNode[pfn &>> pointee.sectionShift])
     }
 
     /// The zone index from page->flags (`memdesc_zonenum()`), or -1 where the design or

@@ -177,6 +177,18 @@ enum RawMemory {
         Int64Storage.atomicLoad(at: atomic64(p), ordering: .relaxed)
     }
 
+    /// Linux: `atomic64_set()` (relaxed; a plain store on x86-64 and arm64).
+    @inline(__always)
+    static func atomic64Set(_ p: UnsafeMutableRawPointer, _ value: Int64) {
+        Int64Storage.atomicStore(value, at: atomic64(p), ordering: .relaxed)
+    }
+
+    /// Linux: `atomic64_set_release()`.
+    @inline(__always)
+    static func atomic64Release(_ p: UnsafeMutableRawPointer, _ value: Int64) {
+        Int64Storage.atomicStore(value, at: atomic64(p), ordering: .releasing)
+    }
+
     /// Linux: `atomic64_read_acquire()`.
     @inline(__always)
     static func atomic64ReadAcquire(_ p: UnsafeMutableRawPointer) -> Int64 {

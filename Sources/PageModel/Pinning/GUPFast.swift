@@ -115,8 +115,18 @@ extension Machine {
         let write = flags.contains(.write)
         var slot = tables.slot(pmd.pfn, Paging.index(start, Paging.pageShift))
         var addr = start
+        // Mainline's common case with its offsets resolved once (GUPFastMainline.swift);
+        // a page it does not cover takes the generic step below.
+        let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
         while addr < end {
             let pte = slot.load()   // ptep_get_lockless()
+            if let fast, let pinned = gupFastMainlinePTE(fast, pte: pte, slot: slot, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
+                                                          pages: pages, nr: &nr, batch: &batch) {
+                guard pinned else { return false }
+                addr &+= UserVM.pageSize
+                slot = slot.advanced(by: 1)
+                continue
+            }
             // A non-present entry (swap, migration, device-private) fails the access check.
             guard Self.accessPermitted(pte, write: write) else { return false }
             // pte_special(): the zero page and PFN maps go to the slow path.

@@ -95,8 +95,9 @@ extension Machine {
         // smp_mb__after_atomic(): the pin's RMW is ordered before the caller's re-reads of
         // the PTE and PMD (on x86 the locked RMW is the barrier; RawMemory says why).
         RawMemory.fenceAfterAtomic()
+        // The exact shadow: this thread's grab slot, no shared atomic (PinShadowSlots).
         let slots = pins.shadowSlots
-        if slots.contains(folio.pfn) { slots.add(folio.pfn, Int64(refs)) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
+        if slots.contains(folio.pfn) { batch.grabSlots(pins.shadow).add(folio.pfn, Int64(refs), shared: slots) } else { pins.shadow.addBeyond(folio.pfn, Int64(refs)) }
         batch.acquired(folio, refs, in: self)
         return folio
     }
@@ -183,7 +184,7 @@ extension Machine {
 
     /// An unpin of more pins than the folio has: recorded and refused (cold path).
     @inline(never)
-    private func unpinOfUnpinned(_ folio: Folio, _ refs: Int32) {
+    func unpinOfUnpinned(_ folio: Folio, _ refs: Int32) {
         pins.counters.unpinsOfUnpinned.add(1, ordering: .relaxed)
         diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn),
                                       reason: "unpin_user_page: \(refs) pin(s) released on a folio with \(pins.shadow.pins(folio.pfn)) pin(s): refused",
@@ -236,7 +237,14 @@ extension Machine {
         let proxies = pins.proxyBit >= 0
         // Tail pages carry compound_head only where folios are head struct pages.
         let structPages = !layout.foliosAreDescriptors
+        // Mainline's common case, resolved once (GUPFastMainline.swift).
+        let fast = makeDirty ? nil : MainlineFastPath(self)
         while i < pages.count {
+            if let fast, unpinMainlineFast(fast, pages, at: i, batch: &batch) {
+                known = nil
+                i += 1
+                continue
+            }
             let page = pages[i]
             let proxy = proxies ? proxyTarget(page) : nil
             let target = proxy ?? page
@@ -376,19 +384,41 @@ extension Machine {
 /// Pin statistics counted during one GUP call or one unpin_user_pages() and added to the
 /// machine's counters once at its end: `nr_foll_pin_acquired`/`released` of the folio's
 /// node (the kernel's `node_stat_mod_folio()`, per-cpu deltas folded later) and the
-/// totals. The exact per-folio shadow count is never batched. Runs of one node are
-/// summed; a change of node flushes the previous one's sum.
+/// totals. The exact per-folio shadow count is never batched, but the calling thread's
+/// grab slots are looked up once per call. Runs of one node are summed; a change of node
+/// flushes the previous one's sum.
 struct PinStatBatch {
     var acquired = 0
     var released = 0
     private var acquiredNid = -1, acquiredOnNode = 0
     private var releasedNid = -1, releasedOnNode = 0
+    private var grab: PinShadowGrabSlots?
+
+    /// The calling thread's grab slots (`PinShadow.grabSlots()`), looked up on the
+    /// call's first pin.
+    @inline(__always)
+    mutating func grabSlots(_ shadow: PinShadow) -> PinShadowGrabSlots {
+        if let grab { return grab }
+        return lookUpGrabSlots(shadow)
+    }
+
+    @inline(never)
+    private mutating func lookUpGrabSlots(_ shadow: PinShadow) -> PinShadowGrabSlots {
+        let found = shadow.grabSlots()
+        grab = found
+        return found
+    }
 
     @inline(__always)
     mutating func acquired(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        acquired(nid: machine.context.nid(of: folio.pfn), refs, pins: machine.pins)
+    }
+
+    /// `acquired` on node `nid` (the folio's, `folio_nid()`).
+    @inline(__always)
+    mutating func acquired(nid: Int, _ refs: Int32, pins: PinState) {
         acquired &+= Int(refs)
-        let nid = machine.context.nid(of: folio.pfn)
-        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: machine.pins) }
+        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: pins) }
         acquiredOnNode &+= Int(refs)
     }
 
@@ -403,9 +433,14 @@ struct PinStatBatch {
 
     @inline(__always)
     mutating func released(_ folio: Folio, _ refs: Int32, in machine: Machine) {
+        released(nid: machine.context.nid(of: folio.pfn), refs, pins: machine.pins)
+    }
+
+    /// `released` on node `nid` (the folio's, `folio_nid()`).
+    @inline(__always)
+    mutating func released(nid: Int, _ refs: Int32, pins: PinState) {
         released &+= Int(refs)
-        let nid = machine.context.nid(of: folio.pfn)
-        if nid != releasedNid { releasedNodeChanged(to: nid, pins: machine.pins) }
+        if nid != releasedNid { releasedNodeChanged(to: nid, pins: pins) }
         releasedOnNode &+= Int(refs)
     }
 

@@ -1,6 +1,11 @@
 // The exact count of outstanding pins every design keeps beside its own answer, so that
 // false positives and negatives of folio_maybe_dma_pinned() are counted, not guessed;
 // and the pin statistics.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Synchronization
 
 /// A shadow slot packs the pins outstanding (low 32 bits) with the number of changes
@@ -8,39 +13,75 @@ import Synchronization
 /// prove that no pin or unpin of that folio ran meanwhile, so the answer can be judged
 /// against a count that held the whole time (`folioMaybeDMAPinned`). 2^32 - 1 pins per
 /// folio is the limit, as for the kernel's 32-bit `_pincount`.
+///
+/// A folio's count is spread over several slots (`PinShadowSlots`): the shared slot and
+/// one grab slot per pinning thread. Each slot's word is `changes << 32 + pins` taken
+/// modulo 2^64 (a grab slot only grows; the shared slot takes every unpin, so alone it
+/// may read "negative"), and the words add up: their wrapping sum is the folio's
+/// `changes << 32 + outstanding pins`, exact as long as fewer than 2^32 pins are
+/// outstanding.
 enum PinSlotWord {
     static let change: Int64 = 1 << 32
     @inline(__always) static func pins(_ word: Int64) -> Int64 { word & 0xffff_ffff }
 }
 
-/// The RAM part of the shadow as a plain value (a base pointer and a bound), so that the
-/// hot paths (GUP-fast, unpin) reach the atomics without touching any object: copying
-/// it out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
+/// The RAM part of the shadow as a plain value (base pointers and a bound), so that the
+/// hot paths (GUP-fast, unpin) reach the slots without touching any object: copying it
+/// out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
 /// machine's lifetime).
+///
+/// Why per-thread grab slots (issue 19 item 2): a pin must cost no shared atomic, yet the
+/// count must stay exact and an unpin of a pin that is not there must be refused, even
+/// when two threads race to unpin the same pin. So grabs and unpins go to different
+/// slots. A GUP-fast grab adds to its thread's own slot (`PinShadowGrabSlots`): one
+/// writer, so a relaxed load and a relaxed store (plain moves on x86-64 and arm64, no
+/// locked instruction), and readers on other threads see a whole word, never a torn
+/// one. Every decrement goes through the shared slot with a compare-and-swap
+/// (`trySubtract`), checked against the sum of all slots. Since grab slots never
+/// decrease, the sum read before the compare-and-swap is at most the true sum when the
+/// compare-and-swap succeeds (the shared slot is then exactly what was read): an unpin
+/// is let through only when that many pins are outstanding, and of two racing unpins of
+/// one pin the second one's compare-and-swap fails, re-reads and is refused. (A shadow
+/// sharded for unpins as well, tried before, let such a double unpin through.)
 struct PinShadowSlots: @unchecked Sendable {
+    /// The shared slots: every unpin, and the pins of the slow paths.
     let base: UnsafeMutableRawPointer
     let pfns: Int
+    /// The grab slot tables of the threads that pinned (`PinShadow.grabSlots()`):
+    /// `threadBases[0..<threadCount]`, published with a releasing store of the count.
+    let threadBases: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    let threadCount: UnsafeMutableRawPointer
 
     @inline(__always)
     func contains(_ pfn: Int) -> Bool { pfn >= 0 && pfn < pfns }
 
-    /// The slot of `pfn`: an `atomic64_t`, touched only through RawMemory.
+    /// The shared slot of `pfn`: an `atomic64_t`, touched only through RawMemory.
     @inline(__always)
     private func slot(_ pfn: Int) -> UnsafeMutableRawPointer {
         assert(contains(pfn), "pin shadow: pfn \(pfn) beyond the RAM slots")
         return base + pfn &* 8
     }
 
-    /// The slot's word (`PinSlotWord`), an acquiring load; `pfn` in range.
+    /// The sum of the grab slots of `pfn` (acquiring loads: a pin counted here was
+    /// taken in its design before, GUP's smp_mb__after_atomic() orders the two).
     @inline(__always)
-    func word(_ pfn: Int) -> Int64 { RawMemory.atomic64ReadAcquire(slot(pfn)) }
+    private func grabbed(_ pfn: Int) -> Int64 {
+        let threads = Int(RawMemory.atomic64ReadAcquire(threadCount))
+        var sum: Int64 = 0
+        for t in 0..<threads { sum &+= RawMemory.atomic64ReadAcquire(threadBases[t] + pfn &* 8) }
+        return sum
+    }
+
+    /// The folio's word (`PinSlotWord`): the wrapping sum of its slots; `pfn` in range.
+    @inline(__always)
+    func word(_ pfn: Int) -> Int64 { RawMemory.atomic64ReadAcquire(slot(pfn)) &+ grabbed(pfn) }
 
     /// Outstanding pins of the folio starting at `pfn`; `pfn` in range.
     @inline(__always)
     func pins(_ pfn: Int) -> Int64 { PinSlotWord.pins(word(pfn)) }
 
-    /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`: GUP orders it after the
-    /// design's grab with smp_mb__after_atomic()); `pfn` in range.
+    /// Adds `refs` pins to the shared slot (relaxed, as the kernel's `atomic_add`: the
+    /// slow paths' grabs; GUP-fast adds to its thread's grab slot); `pfn` in range.
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
         RawMemory.atomic64Add(slot(pfn), refs &+ PinSlotWord.change)
@@ -52,7 +93,7 @@ struct PinShadowSlots: @unchecked Sendable {
     func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
         let p = slot(pfn)
         var current = RawMemory.atomic64Read(p)
-        while PinSlotWord.pins(current) >= refs {
+        while PinSlotWord.pins(current &+ grabbed(pfn)) >= refs {
             let (done, found) = RawMemory.atomic64CompareExchangeAcquire(p, expected: current, desired: current &- refs &+ PinSlotWord.change)
             if done { return true }
             current = found
@@ -61,18 +102,81 @@ struct PinShadowSlots: @unchecked Sendable {
     }
 }
 
-/// Outstanding pins per folio, keyed by the folio's first pfn: one 64-bit atomic per RAM
-/// pfn in a sparse reservation (only touched host pages cost memory), and a locked table
-/// for pfns beyond RAM (hot-added and ZONE_DEVICE memory, a cold path).
+/// One thread's grab slots (`PinShadow.grabSlots()`), fetched once per GUP call: only
+/// that thread writes them. `base` nil: the thread has none (more pinning threads than
+/// `PinShadow.maxThreads`), and its grabs go to the shared slots.
+struct PinShadowGrabSlots {
+    let base: UnsafeMutableRawPointer?
+
+    /// Counts `refs` pins of the RAM folio at `pfn` grabbed by this thread. A relaxed
+    /// load and store, no read-modify-write: no other thread writes this slot, and the
+    /// pin itself is ordered before it by GUP's smp_mb__after_atomic().
+    @inline(__always)
+    func add(_ pfn: Int, _ refs: Int64, shared: PinShadowSlots) {
+        guard let base else { return shared.add(pfn, refs) }
+        let p = base + pfn &* 8
+        RawMemory.atomic64Set(p, RawMemory.atomic64Read(p) &+ refs &+ PinSlotWord.change)
+    }
+}
+
+/// Outstanding pins per folio, keyed by the folio's first pfn: 64-bit slots per RAM pfn
+/// in sparse reservations (only touched host pages cost memory), the shared table plus
+/// one grab table per pinning thread (`PinShadowSlots` says why), and a locked table for
+/// pfns beyond RAM (hot-added and ZONE_DEVICE memory, a cold path).
 final class PinShadow: @unchecked Sendable {
+    /// Threads that get grab slots of their own; the others count in the shared slots.
+    static let maxThreads = 64
     private let region: RawRegion
     /// The RAM slots, as a value the hot paths copy.
     let slots: PinShadowSlots
     private let beyond = ModelMutex<[Int: Int64]>([:])
+    /// The grab tables and their owners (`pthread_self()`), appended under the lock and
+    /// published through `slots.threadCount`; never removed (their pins stay counted).
+    private let threadOwners: UnsafeMutablePointer<pthread_t>
+    private let threadRegions = ModelMutex<[RawRegion]>([])
 
     init(pfns: Int) throws(MachineError) {
         region = try RawRegion(byteCount: max(1, pfns) * 8, noReserve: true, what: "the exact pin shadow")
-        slots = PinShadowSlots(base: region.base, pfns: pfns)
+        let bases = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: Self.maxThreads)
+        let count = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+        count.storeBytes(of: Int64(0), as: Int64.self)
+        threadOwners = .allocate(capacity: Self.maxThreads)
+        slots = PinShadowSlots(base: region.base, pfns: pfns, threadBases: bases, threadCount: count)
+    }
+
+    deinit {
+        slots.threadBases.deallocate()
+        slots.threadCount.deallocate()
+        threadOwners.deallocate()
+    }
+
+    /// The calling thread's grab slots, made on its first pin. A thread is known by its
+    /// `pthread_self()`: a thread that exited may leave its table to a new thread of the
+    /// same id, which is then its only writer (glibc reuses an id only after the old
+    /// thread's end, under its own lock).
+    func grabSlots() -> PinShadowGrabSlots {
+        let me = pthread_self()
+        let known = Int(RawMemory.atomic64ReadAcquire(slots.threadCount))
+        for t in 0..<known where pthread_equal(threadOwners[t], me) != 0 { return PinShadowGrabSlots(base: slots.threadBases[t]) }
+        return registerThread(me)
+    }
+
+    /// `grabSlots()` for a thread without a table yet (cold: once per thread).
+    @inline(never)
+    private func registerThread(_ me: pthread_t) -> PinShadowGrabSlots {
+        threadRegions.withLock { regions in
+            let count = regions.count
+            for t in 0..<count where pthread_equal(threadOwners[t], me) != 0 { return PinShadowGrabSlots(base: slots.threadBases[t]) }
+            guard count < Self.maxThreads,
+                  let table = try? RawRegion(byteCount: max(1, slots.pfns) * 8, noReserve: true, what: "a thread's pin grab slots")
+            else { return PinShadowGrabSlots(base: nil) }
+            regions.append(table)
+            threadOwners[count] = me
+            slots.threadBases[count] = table.base
+            // Publishes the entry: a reader that sees the count sees the table.
+            RawMemory.atomic64Release(slots.threadCount, Int64(count + 1))
+            return PinShadowGrabSlots(base: table.base)
+        }
     }
 
     /// The slot's word (`PinSlotWord`) of the folio starting at `pfn`.
