@@ -54,7 +54,8 @@ public final class PinState: @unchecked Sendable {
         nodeReleased = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
         deviceZoneIndex = config.zones.firstIndex(of: .device) ?? -1
         movableZoneIndex = config.zones.firstIndex(of: .movable) ?? -1
-        let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget)
+        let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget,
+                                    spannedPfns: config.spannedPfns)
         capabilities = type.capabilities
         returnsProxies = capabilities.returnsProxies
         proxyBit = capabilities.proxyMarkerFlag.map(setup.flagBit) ?? -1
