@@ -4,8 +4,9 @@
 // which is never onlined) cannot be pinned under this design.
 import PageLayout
 
-/// The `page-ext` design.
-public struct PageExtPins: PinTracker {
+/// The `page-ext` design. A class, as the other designs with locks are, so that the GUP
+/// hot paths hold it unmanaged (`HotTracker`) and call it without a retain.
+public final class PageExtPins: PinTracker {
     public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
     public var design: Design { .pageExt }
     /// PageDmaPinned: bit 0 of the client's `dma_pinned_flags` (Layouts.pageExt's rule).
