@@ -121,6 +121,26 @@ import Testing
         #expect(heap.pointer(c).load(as: UInt64.self) == 0)
     }
 
+    /// Each kind is accounted apart, and objects outside the 16-byte-aligned size classes
+    /// (over a page, or aligned beyond 16) are reused as well.
+    @Test func everyKindIsCountedApartAndLargeObjectsAreReused() throws {
+        let heap = try DescriptorHeap(base: 0x1000_0000, capacity: 1 << 20)
+        for (i, kind) in HeapObjectKind.allCases.enumerated() {
+            _ = try #require(heap.allocate(size: 16 * (i + 1), alignment: 16, kind: kind))
+        }
+        let usage = heap.usage()
+        for (i, kind) in HeapObjectKind.allCases.enumerated() {
+            #expect(usage[kind]?.count == 1)
+            #expect(usage[kind]?.bytes == 16 * (i + 1))
+        }
+        let big = try #require(heap.allocate(size: 8192, alignment: 16, kind: .slab))
+        let aligned = try #require(heap.allocate(size: 64, alignment: 64, kind: .slab))
+        heap.free(big, size: 8192, alignment: 16, kind: .slab)
+        heap.free(aligned, size: 64, alignment: 64, kind: .slab)
+        #expect(heap.allocate(size: 8192, alignment: 16, kind: .slab) == big)
+        #expect(heap.allocate(size: 64, alignment: 64, kind: .slab) == aligned)
+    }
+
     @Test func exhaustionIsNil() throws {
         let heap = try DescriptorHeap(base: 0x1000_0000, capacity: 4096)
         #expect(heap.allocate(size: 4096, alignment: 16, kind: .slab) != nil)

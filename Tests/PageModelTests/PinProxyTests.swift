@@ -62,4 +62,27 @@ import Testing
         _ = consume pinned   // already unpinned page by page: this records the token's leak
         #expect(machine.pinStats.leakedTokens == 1)
     }
+
+    /// Seed 003: a page pinned twice has two dynamic_pages; unpinning through the older
+    /// one frees that one and leaves the newer one, which GUP still hands out for the page.
+    @Test func unpinThroughAnOlderProxyFreesThatOne() throws {
+        let machine = try Machine(ramBytes: 128 << 20, design: .proxy)
+        let tracker = try #require(machine.pins.tracker as? ProxyPins)
+        let folio = try #require(machine.folioAlloc(.highuserMovable, order: 0))
+        let first = try machine.pinPages([folio.headPage])
+        let second = try machine.pinPages([folio.headPage])
+        let older = first.pages[0], newer = second.pages[0]
+        #expect(older.raw != newer.raw)
+        #expect(tracker.proxies(of: folio) == 2)
+        first.unpin()
+        #expect(tracker.proxies(of: folio) == 1)
+        #expect(machine.heap.usage()[.dynamicPage]?.count == 1)
+        #expect(tracker.gupResult(for: folio.headPage, in: machine).raw == newer.raw)
+        #expect(machine.folioMaybeDMAPinned(folio))
+        second.unpin()
+        #expect(tracker.proxies(of: folio) == 0)
+        #expect(!machine.folioMaybeDMAPinned(folio))
+        #expect(folio.refcount == 1)
+        #expect(machine.diagnostics.count == 0)
+    }
 }

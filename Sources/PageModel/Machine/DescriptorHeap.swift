@@ -28,6 +28,25 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
     case scamem
     /// The per-page vmalloc memdesc of seed 004 option 1 (refcount and mapcount).
     case vmallocMemdesc = "vmalloc_memdesc"
+
+    /// The case's position in `allCases` (declaration order): the heap's accounting
+    /// index, a switch rather than a hash on every allocation.
+    var position: Int {
+        switch self {
+        case .folio: 0
+        case .slab: 1
+        case .ptdesc: 2
+        case .buddy: 3
+        case .pagemap: 4
+        case .addressSpace: 5
+        case .kmemCache: 6
+        case .zone: 7
+        case .anonVMA: 8
+        case .dynamicPage: 9
+        case .scamem: 10
+        case .vmallocMemdesc: 11
+        }
+    }
 }
 
 /// A bump allocator with per-size free lists over one sparse host reservation. Objects
@@ -45,6 +64,11 @@ public final class DescriptorHeap: Sendable {
     private let region: RawRegion
     private struct State {
         var next: UInt64 = 0
+        /// Freed objects of 16-byte alignment up to a page, by size class (rounded / 16):
+        /// the kmalloc caches' free lists, reached by index as the kernel's
+        /// `kmalloc_caches[][kmalloc_index(size)]`, with no hashing on the fast path.
+        var classes = [[UInt64]](repeating: [], count: DescriptorHeap.classCount)
+        /// Freed objects of other alignments or sizes, by size and alignment.
         var freeLists: [Int: [UInt64]] = [:]
         var liveCount = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
         var liveBytes = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
@@ -57,19 +81,30 @@ public final class DescriptorHeap: Sendable {
         region = try RawRegion(byteCount: Int(capacity), noReserve: true, what: "the descriptor heap")
     }
 
-    private static let kindIndex: [HeapObjectKind: Int] =
-        Dictionary(uniqueKeysWithValues: HeapObjectKind.allCases.enumerated().map { ($1, $0) })
+    /// Size classes of `State.classes`: 16, 32, ... 4096 bytes.
+    private static let classCount = 4096 / 16 + 1
+
+    /// A kind's index in the accounting arrays (its position in `allCases`), without
+    /// hashing.
+    @inline(__always)
+    private static func kindIndex(_ kind: HeapObjectKind) -> Int { kind.position }
+
+    /// Pops a freed object of `rounded` bytes and `align` alignment, if any.
+    @inline(__always)
+    private static func reuse(_ rounded: Int, _ align: Int, _ state: inout State) -> UInt64? {
+        if align == 16, rounded < classCount * 16 { return state.classes[rounded >> 4].popLast() }
+        return state.freeLists[rounded &* 4096 &+ align]?.popLast()
+    }
 
     /// Allocates `size` zeroed bytes at an address aligned to `alignment` (a power of two
     /// ≤ 4096). Linux: `kmem_cache_zalloc()`. nil when the heap is exhausted (ENOMEM).
     public func allocate(size: Int, alignment: Int, kind: HeapObjectKind) -> UInt64? {
         let rounded = (max(size, 1) + 15) & ~15
         let align = UInt64(max(alignment, 16))
-        let index = Self.kindIndex[kind] ?? 0
+        let index = Self.kindIndex(kind)
         let address: UInt64? = state.withLock { state in
-            let key = rounded &* 4096 &+ Int(align)
             let found: UInt64
-            if let reused = state.freeLists[key]?.popLast() {
+            if let reused = Self.reuse(rounded, Int(align), &state) {
                 found = reused
             } else {
                 let offset = (state.next + align - 1) & ~(align - 1)
@@ -91,9 +126,13 @@ public final class DescriptorHeap: Sendable {
     public func free(_ address: UInt64, size: Int, alignment: Int, kind: HeapObjectKind) {
         let rounded = (max(size, 1) + 15) & ~15
         let align = max(alignment, 16)
-        let index = Self.kindIndex[kind] ?? 0
+        let index = Self.kindIndex(kind)
         state.withLock { state in
-            state.freeLists[rounded &* 4096 &+ align, default: []].append(address)
+            if align == 16, rounded < Self.classCount * 16 {
+                state.classes[rounded >> 4].append(address)
+            } else {
+                state.freeLists[rounded &* 4096 &+ align, default: []].append(address)
+            }
             state.liveCount[index] -= 1
             state.liveBytes[index] -= rounded
         }

@@ -206,6 +206,7 @@ extension Machine {
     @inline(__always)
     func gupResultPage(_ page: Page, flags: FollFlags) -> Page {
         guard pins.returnsProxies, flags.contains(.pin) else { return page }
+        if case .proxy(let proxy) = pins.hot { return proxy._withUnsafeGuaranteedRef { $0.gupResult(for: page, in: self) } }
         return pins.tracker.gupResult(for: page, in: self)
     }
 }

@@ -81,12 +81,16 @@ extension Machine {
             return nil
         }
         // Mainline, memdesc and dma-pinned-field are called directly (their grabs
-        // inline); the others through the protocol.
+        // inline); the designs that take locks out of line (`lockingDesignGrab`).
         let refused: Errno?
         if pins.isMainline {
             refused = MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
+        } else if case .memdesc(let tracker) = pins.hot {
+            refused = tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        } else if case .dmaPinnedField(let tracker) = pins.hot {
+            refused = tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
         } else {
-            refused = otherDesignGrab(folio, at: page, refs: refs)
+            refused = lockingDesignGrab(folio, at: page, refs: refs)
         }
         if refused != nil {
             folioPutRefs(folio, refs)
@@ -165,20 +169,35 @@ extension Machine {
             case .mainline: MainlinePins().release(folio, at: page, refs: refs, in: self)
             case .memdesc(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
             case .dmaPinnedField(let tracker): tracker.release(folio, at: page, refs: refs, in: self)
-            case .other: pins.tracker.release(folio, at: page, refs: refs, in: self)
+            case .pageExt, .lruPinned, .proxy, .other: lockingDesignRelease(folio, at: page, refs: refs)
             }
         }
     }
 
-    /// The GUP-fast grab (`fast: true`) of a design other than mainline: memdesc and
-    /// dma-pinned-field statically, the rest through the protocol.
-    @inline(__always)
-    private func otherDesignGrab(_ folio: Folio, at page: Page, refs: Int32) -> Errno? {
+    /// The release of a design whose pin takes locks (page-ext, lru-pinned, proxy; a
+    /// design under test through the protocol), out of line so that the atomic-only
+    /// designs' release stays small enough to inline.
+    @inline(never)
+    private func lockingDesignRelease(_ folio: Folio, at page: Page?, refs: Int32) {
+        switch pins.hot {
+        case .pageExt(let tracker): tracker._withUnsafeGuaranteedRef { $0.release(folio, at: page, refs: refs, in: self) }
+        case .lruPinned(let tracker): tracker._withUnsafeGuaranteedRef { $0.release(folio, at: page, refs: refs, in: self) }
+        case .proxy(let tracker): tracker._withUnsafeGuaranteedRef { $0.release(folio, at: page, refs: refs, in: self) }
+        default: pins.tracker.release(folio, at: page, refs: refs, in: self)
+        }
+    }
+
+    /// The GUP-fast grab (`fast: true`) of a design whose pin takes locks (page-ext,
+    /// lru-pinned, proxy; a design under test through the protocol), out of line as
+    /// `lockingDesignRelease` is.
+    @inline(never)
+    private func lockingDesignGrab(_ folio: Folio, at page: Page, refs: Int32) -> Errno? {
         switch pins.hot {
         case .mainline: MainlinePins().grab(folio, at: page, refs: refs, fast: true, in: self)
-        case .memdesc(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
-        case .dmaPinnedField(let tracker): tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
-        case .other: pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
+        case .pageExt(let tracker): tracker._withUnsafeGuaranteedRef { $0.grab(folio, at: page, refs: refs, fast: true, in: self) }
+        case .lruPinned(let tracker): tracker._withUnsafeGuaranteedRef { $0.grab(folio, at: page, refs: refs, fast: true, in: self) }
+        case .proxy(let tracker): tracker._withUnsafeGuaranteedRef { $0.grab(folio, at: page, refs: refs, fast: true, in: self) }
+        default: pins.tracker.grab(folio, at: page, refs: refs, fast: true, in: self)
         }
     }
 

@@ -76,8 +76,12 @@ public final class LRUPinnedPins: PinTracker {
         let head = folio.headPage
         locks.withLock(folio.pfn) {
             // Under the lru_lock too (the model's, as in grab): the words are read and
-            // written only while nothing can relink them.
-            let putback: Bool = machine.withLRULock(folio) {
+            // written only while nothing can relink them. The putback_lru_page() of the
+            // last unpin is made under the same hold (one lru_lock round trip per unpin,
+            // as the patch's putback takes it once), inside zone_gup_lock as the patch
+            // does: a pin racing the last unpin finds the folio either still pinned or
+            // back on its LRU.
+            machine.withLRULock(folio, thenPutback: {
                 let flags = head.word(flagsOffset)
                 guard flags & Self.pageDmaPinned != 0 else {
                     machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))
@@ -90,10 +94,7 @@ public final class LRUPinnedPins: PinTracker {
                     putback = flags & Self.pageDmaPinnedWasLru != 0
                 }
                 return putback
-            }
-            // putback_lru_page() inside zone_gup_lock, as the patch does: a pin racing the
-            // last unpin finds the folio either still pinned or back on its LRU.
-            if putback { machine.folioPutbackLRU(folio) }
+            })
             if machine.isZoneDevice(folio.pfn) { audit(folio, in: machine) }
         }
         machine.folioPutRefs(folio, refs)

@@ -4,8 +4,9 @@
 // which is never onlined) cannot be pinned under this design.
 import PageLayout
 
-/// The `page-ext` design.
-public struct PageExtPins: PinTracker {
+/// The `page-ext` design. A class, as the other designs with locks are, so that the GUP
+/// hot paths hold it unmanaged (`HotTracker`) and call it without a retain.
+public final class PageExtPins: PinTracker {
     public static var capabilities: PinCapabilities { PinCapabilities(tracksExactly: true) }
     public var design: Design { .pageExt }
     /// PageDmaPinned: bit 0 of the client's `dma_pinned_flags` (Layouts.pageExt's rule).
@@ -29,10 +30,13 @@ public struct PageExtPins: PinTracker {
         countWithin = (ext.offset(of: "dma_pinned_count") ?? flags + 4) - flags
     }
 
-    /// The host address of the pin client's data of a pfn, or nil without an entry.
-    /// Linux: `page_ext_data(page_ext_get(page), &page_dma_pin_ops)`.
+    /// The pin client's data of a pfn, or nil without an entry: the kernel's
+    /// `page_ext_data(page_ext_get(page), &page_dma_pin_ops)`, i.e. the section's table
+    /// base plus `pfn * page_ext_size` plus the client's offset (`PageExtStore.pinClient`),
+    /// with no lock, hashing or allocation on the way.
+    @inline(__always)
     func client(_ pfn: Int, in machine: Machine) -> DescriptorBytes? {
-        machine.pageExt?.lookup(pfn: pfn)?.client(.dmaPin, context: machine.context)
+        machine.pageExt?.pinClient(pfn: pfn, context: machine.context)
     }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {

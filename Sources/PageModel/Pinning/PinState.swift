@@ -54,7 +54,8 @@ public final class PinState: @unchecked Sendable {
         nodeReleased = (0..<max(1, nodes)).map { _ in ManagedAtomic(0) }
         deviceZoneIndex = config.zones.firstIndex(of: .device) ?? -1
         movableZoneIndex = config.zones.firstIndex(of: .movable) ?? -1
-        let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget)
+        let setup = PinTrackerSetup(design: config.design, layout: layout, config: flagsBudget.layoutConfig, flagsBudget: flagsBudget,
+                                    spannedPfns: config.spannedPfns)
         capabilities = type.capabilities
         returnsProxies = capabilities.returnsProxies
         proxyBit = capabilities.proxyMarkerFlag.map(setup.flagBit) ?? -1
@@ -87,11 +88,18 @@ public final class PinState: @unchecked Sendable {
 }
 
 /// A design the GUP hot paths dispatch to statically (`PinState.hot`), with what its
-/// grab and release need; `other` goes through the `PinTracker` existential.
+/// grab and release need; `other` (a design under test) goes through the `PinTracker`
+/// existential. Every registered design is here, so that none pays the existential's
+/// projection, witness call and copy per pin: a cost of the model, not of the design.
+/// The class-based trackers are held unmanaged (`PinState.tracker` keeps them alive),
+/// so that the enum stays trivially copyable and a switch over it retains nothing.
 enum HotTracker {
     case mainline
     case memdesc(MemdescPins)
     case dmaPinnedField(DMAPinnedFieldPins)
+    case pageExt(Unmanaged<PageExtPins>)
+    case lruPinned(Unmanaged<LRUPinnedPins>)
+    case proxy(Unmanaged<ProxyPins>)
     case other
 
     init(_ tracker: any PinTracker) {
@@ -99,6 +107,9 @@ enum HotTracker {
         case is MainlinePins: self = .mainline
         case let memdesc as MemdescPins: self = .memdesc(memdesc)
         case let field as DMAPinnedFieldPins: self = .dmaPinnedField(field)
+        case let ext as PageExtPins: self = .pageExt(.passUnretained(ext))
+        case let lru as LRUPinnedPins: self = .lruPinned(.passUnretained(lru))
+        case let proxy as ProxyPins: self = .proxy(.passUnretained(proxy))
         default: self = .other
         }
     }

@@ -117,6 +117,9 @@ public struct PinTrackerSetup: Sendable {
     public let layout: ModelLayout
     public let config: LayoutConfig
     public let flagsBudget: FlagsBudget
+    /// Pfns spanned by RAM (`MachineConfig.spannedPfns`): the size of a design's per-pfn
+    /// tables.
+    public let spannedPfns: Int
 
     /// The bit of the page flag `name` in this config, or -1 when it has none.
     public func flagBit(_ name: String) -> Int { flagsBudget.flags.first { $0.name == name }?.bit ?? -1 }

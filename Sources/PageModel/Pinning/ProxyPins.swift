@@ -25,8 +25,17 @@ public final class ProxyPins: PinTracker {
     let flagsOffset: Int
     let wordSize: Int
     let markerBit: Int
-    /// Live proxies of each pinned folio (by its first pfn), newest last.
-    private let table = ModelMutex<[Int: [UInt64]]>([:])
+    /// `lru.next` of the embedded struct page: the link of the folio's proxy list.
+    let linkOffset: Int
+    /// Each folio's live proxies, newest first: the head in `newest` (by the folio's
+    /// first pfn), the rest chained through each proxy's `lru.next`, as the kernel
+    /// threads a private list of pages it owns through `page->lru`. A proxy's lru words
+    /// are not a copy of its page's then (nothing reads a proxy's LRU linkage). Read and
+    /// written under the folio's stripe lock. The proposal left open how a folio with
+    /// proxies out answers `folio_maybe_dma_pinned()`; this is the model's answer, with
+    /// no hashing or host allocation per pin.
+    private let newest: ProxyListHeads
+    let locks = StripedLocks()
     private let made = Atomic<Int>(0)
 
     public init(_ setup: PinTrackerSetup) {
@@ -40,6 +49,8 @@ public final class ProxyPins: PinTracker {
         flagsOffset = layout.flags
         wordSize = config.wordSize
         markerBit = setup.flagBit(Self.markerFlag)
+        linkOffset = layout.folioLru
+        newest = ProxyListHeads(pfns: setup.spannedPfns)
     }
 
     /// The heap's size of one proxy (kmalloc rounding to 16 bytes).
@@ -69,22 +80,47 @@ public final class ProxyPins: PinTracker {
     }
 
     /// The checked bytes of the dynamic_page at `address`.
-    private func bytes(_ address: UInt64, in machine: Machine) -> DescriptorBytes {
-        DescriptorBytes(raw: machine.heap.pointer(address), pfn: -1, span: size, context: machine.context)
+    @inline(__always)
+    private func bytes(_ address: UInt64, in machine: Machine) -> DescriptorBytes { bytes(address, machine.context) }
+
+    /// The same through the memmap context (`heap.pointer(address)`).
+    @inline(__always)
+    private func bytes(_ address: UInt64, _ context: UnsafeMutablePointer<MemmapContext>) -> DescriptorBytes {
+        DescriptorBytes(raw: context.pointee.heapHost + Int(address &- context.pointee.heapBase), pfn: -1, span: size, context: context)
     }
+
+    /// The next older proxy of the same folio (0: none).
+    @inline(__always)
+    private func link(_ address: UInt64, in machine: Machine) -> UInt64 { link(address, machine.context) }
+    @inline(__always)
+    private func link(_ address: UInt64, _ context: UnsafeMutablePointer<MemmapContext>) -> UInt64 { bytes(address, context).word(linkOffset) }
+    @inline(__always)
+    private func setLink(_ address: UInt64, _ next: UInt64, in machine: Machine) { bytes(address, in: machine).setWord(linkOffset, next) }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
         let last = folio.pfn + folio.nrPages - 1
-        var proxies: [UInt64] = []
-        for i in 0..<Int(refs) {
-            guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
-                for made in proxies { freeProxy(made, in: machine) }
-                machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
-                return .ENOMEM
+        let failed: Bool = locks.withLock(folio.pfn) {
+            let before = newest[folio.pfn]
+            var head = before
+            for i in 0..<Int(refs) {
+                guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
+                    while head != before {
+                        let next = link(head, in: machine)
+                        freeProxy(head, in: machine)
+                        head = next
+                    }
+                    return true
+                }
+                setLink(address, head, in: machine)
+                head = address
             }
-            proxies.append(address)
+            newest[folio.pfn] = head
+            return false
         }
-        table.withLock { $0[folio.pfn, default: []].append(contentsOf: proxies) }
+        if failed {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
+            return .ENOMEM
+        }
         if !fast { folio.refAdd(refs) }
         return nil
     }
@@ -96,33 +132,62 @@ public final class ProxyPins: PinTracker {
         let through: UInt64? = page.flatMap { view in
             view.raw == machine.context.pagePointer(view.pfn) ? nil : heap.base &+ UInt64(view.raw - heap.pointer(heap.base))
         }
-        let freed: [UInt64] = table.withLock { table in
-            var list = table[folio.pfn] ?? []
-            var taken: [UInt64] = []
-            if let through, let index = list.lastIndex(of: through) { taken.append(list.remove(at: index)) }
-            while taken.count < Int(refs), let newest = list.popLast() { taken.append(newest) }
-            table[folio.pfn] = list.isEmpty ? nil : list
-            return taken
-        }
-        for address in freed {
-            let pfn = proxyPfn(address, in: machine)
-            if pfn < folio.pfn || pfn >= folio.pfn + folio.nrPages {
-                machine.diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(folio.pfn), reason: "proxy: dynamic_page 0x\(String(address, radix: 16)) fronts pfn 0x\(String(pfn, radix: 16)), outside the folio"))
+        locks.withLock(folio.pfn) {
+            var remaining = Int(refs)
+            if let through, unlink(through, of: folio, in: machine) {
+                retire(through, of: folio, in: machine)
+                remaining -= 1
             }
-            freeProxy(address, in: machine)
+            while remaining > 0 {
+                let head = newest[folio.pfn]
+                guard head != 0 else { break }
+                newest[folio.pfn] = link(head, in: machine)
+                retire(head, of: folio, in: machine)
+                remaining -= 1
+            }
         }
         machine.folioPutRefs(folio, refs)
     }
 
+    /// Takes `address` out of the folio's list; false if it is not on it (a stale view).
+    private func unlink(_ address: UInt64, of folio: Folio, in machine: Machine) -> Bool {
+        var previous: UInt64 = 0
+        var current = newest[folio.pfn]
+        while current != 0 {
+            let next = link(current, in: machine)
+            if current == address {
+                if previous == 0 { newest[folio.pfn] = next } else { setLink(previous, next, in: machine) }
+                return true
+            }
+            previous = current
+            current = next
+        }
+        return false
+    }
+
+    /// Frees a proxy taken off the folio's list, reporting one that fronts a pfn outside
+    /// the folio (its bytes were overwritten).
+    private func retire(_ address: UInt64, of folio: Folio, in machine: Machine) {
+        let pfn = proxyPfn(address, in: machine)
+        if pfn < folio.pfn || pfn >= folio.pfn + folio.nrPages {
+            machine.diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(folio.pfn), reason: "proxy: dynamic_page 0x\(String(address, radix: 16)) fronts pfn 0x\(String(pfn, radix: 16)), outside the folio"))
+        }
+        freeProxy(address, in: machine)
+    }
+
     public func addPin(_ folio: Folio, in machine: Machine) {
-        guard let address = makeProxy(folio.pfn, in: machine) else { return }
-        table.withLock { $0[folio.pfn, default: []].append(address) }
-        folio.get()
+        let added: Bool = locks.withLock(folio.pfn) {
+            guard let address = makeProxy(folio.pfn, in: machine) else { return false }
+            setLink(address, newest[folio.pfn], in: machine)
+            newest[folio.pfn] = address
+            return true
+        }
+        if added { folio.get() }
     }
 
     /// Whether any proxy of the folio is alive: exact.
     public func maybePinned(_ folio: Folio, in machine: Machine) -> Bool {
-        table.withLock { !($0[folio.pfn]?.isEmpty ?? true) }
+        locks.withLock(folio.pfn) { newest[folio.pfn] != 0 }
     }
 
     public func referencesHeld(_ folio: Folio, pins: Int64, in machine: Machine) -> Int64 { pins }
@@ -131,11 +196,54 @@ public final class ProxyPins: PinTracker {
     /// GUP hands the driver under this design.
     public func gupResult(for page: Page, in machine: Machine) -> Page {
         guard let folio = machine.pageFolio(page) else { return page }
-        let address: UInt64? = table.withLock { $0[folio.pfn]?.last { self.proxyPfn($0, in: machine) == page.pfn } }
-        guard let address else { return page }
+        let address: UInt64 = locks.withLock(folio.pfn) {
+            var current = newest[folio.pfn]
+            while current != 0, proxyPfn(current, in: machine) != page.pfn { current = link(current, in: machine) }
+            return current
+        }
+        guard address != 0 else { return page }
         return Page(outOfMemmap: machine.heap.pointer(address), pfn: page.pfn, machine.context)
     }
 
     /// Live proxies of a folio (tests).
-    public func proxies(of folio: Folio) -> Int { table.withLock { $0[folio.pfn]?.count ?? 0 } }
+    public func proxies(of folio: Folio) -> Int {
+        locks.withLock(folio.pfn) {
+            var count = 0
+            var current = newest[folio.pfn]
+            while current != 0 {
+                count += 1
+                current = link(current, folio.context)
+            }
+            return count
+        }
+    }
+}
+
+/// The newest live proxy of each folio, by its first pfn (0: none): one word per RAM
+/// pfn in a sparse reservation (only touched host pages cost memory), and a locked table
+/// for pfns beyond RAM (hot-added and ZONE_DEVICE memory, a cold path), as `PinShadow`
+/// keeps its slots. The caller holds the folio's stripe lock.
+final class ProxyListHeads: @unchecked Sendable {
+    private let region: RawRegion?
+    private let pfns: Int
+    private let beyond = ModelMutex<[Int: UInt64]>([:])
+
+    init(pfns: Int) {
+        region = try? RawRegion(byteCount: max(1, pfns) * 8, noReserve: true, what: "the proxy design's list heads")
+        self.pfns = region == nil ? 0 : pfns
+    }
+
+    subscript(pfn: Int) -> UInt64 {
+        get {
+            if pfn >= 0, pfn < pfns, let base = region?.base { return base.load(fromByteOffset: pfn &* 8, as: UInt64.self) }
+            return beyond.withLock { $0[pfn] ?? 0 }
+        }
+        set {
+            if pfn >= 0, pfn < pfns, let base = region?.base {
+                base.storeBytes(of: newValue, toByteOffset: pfn &* 8, as: UInt64.self)
+            } else {
+                beyond.withLock { $0[pfn] = newValue == 0 ? nil : newValue }
+            }
+        }
+    }
 }

@@ -75,16 +75,19 @@ extension Machine {
     /// VM_BUG_ON_FOLIO(folio_test_lru(folio))), recorded.
     public func folioAddLRU(_ folio: Folio) {
         guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return }
-        vec.lock.withLock { counts in
-            guard !folio.testFlag(flagBits.lru) else {
-                diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_add_lru: folio already on an LRU list"))
-                return
-            }
-            let list = lruList(of: folio)
-            context.listAdd(lruLink(folio), vec.head(list), tail: false)
-            folio.setFlag(flagBits.lru)
-            counts[list.rawValue] += 1
+        vec.lock.withLock { counts in addLRULocked(folio, vec, &counts) }
+    }
+
+    /// `folio_add_lru()`'s work with the lru_lock held (`counts` are `vec`'s).
+    private func addLRULocked(_ folio: Folio, _ vec: LRUVec, _ counts: inout [Int]) {
+        guard !folio.testFlag(flagBits.lru) else {
+            diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_add_lru: folio already on an LRU list"))
+            return
         }
+        let list = lruList(of: folio)
+        context.listAdd(lruLink(folio), vec.head(list), tail: false)
+        folio.setFlag(flagBits.lru)
+        counts[list.rawValue] += 1
     }
 
     /// Linux: `folio_isolate_lru()`: if PG_lru is set, clear it, take a reference for the
@@ -111,6 +114,22 @@ extension Machine {
     func withLRULock<T>(_ folio: Folio, _ body: () -> T) -> T {
         guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body() }
         return vec.lock.withLock { _ in body() }
+    }
+
+    /// `body` with the folio's lru_lock held, then, if it returned true, the folio back on
+    /// its list under the same hold and the isolation reference dropped after: one
+    /// lru_lock round trip for a check and a `folio_putback_lru()`.
+    func withLRULock(_ folio: Folio, thenPutback body: () -> Bool) {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else {
+            if body() { folioPutbackLRU(folio) }
+            return
+        }
+        let putback = vec.lock.withLock { counts in
+            let putback = body()
+            if putback { addLRULocked(folio, vec, &counts) }
+            return putback
+        }
+        if putback { folioPut(folio) }
     }
 
     /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.
