@@ -99,7 +99,7 @@ struct CensusCommand: ParsableCommand {
                                         structPageSize: structPage?.size, kernel: costKernel)
         switch format {
         case .json: try write(JSONOutput.string(CensusJSON(census, costs: costs, machines: machines.count > 1 ? machines : [], seconds: seconds,
-                                                           kpageflags: kpageflags)))
+                                                           kpageflags: kpageflags, costedOn: costKernel)))
         case .svg: try write(CensusSVG.render(census, costs: costs))
         case .png:
             guard let png = MemmapPicture.png(census) else {

@@ -97,6 +97,8 @@ extension KernelOptionTests {
         #expect(result.stdout.contains("designs: each costed on Linux 5.15's struct page"))
         let rows = try CLI.run(["census", "--from", example, "--kernel", "6.1", "--format", "jsonl"])
         #expect(rows.stdout.split(separator: "\n").allSatisfy { $0.contains("\"kernel_version\":\"6.1\"") })
+        let json = try CLI.run(["census", "--from", example, "--kernel", "6.6", "--format", "json"])
+        #expect(json.status == 0 && json.stdout.contains("\"designs_kernel\" : \"6.6\""))
         let bad = try CLI.run(["census", "--from", example, "--kernel", "4.19"])
         #expect(bad.status == 2 && bad.stderr.contains("4.19"))
     }

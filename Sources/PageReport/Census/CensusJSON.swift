@@ -1,9 +1,10 @@
 // `pagelab census --format json`: the keys the README documents.
 import PageCensus
+import struct PageLayout.KernelVersion
 
 /// The JSON document of a census. Keys: kernel, machine, pfns, pfns_with_memmap,
 /// ram_pages, page_size, kinds, folio_orders, thp_heads, buddy_blocks, buddyinfo,
-/// descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds,
+/// descriptors, designs, designs_kernel, mapcount, cgroups, zones, checks, machines, seconds,
 /// vmalloc (where /proc/vmallocinfo was read).
 public struct CensusJSON: Encodable {
     struct Kind: Encodable {
@@ -69,6 +70,9 @@ public struct CensusJSON: Encodable {
     let thpHeads, buddyBlocks, buddyinfo: [Int]
     let descriptors: Descriptors
     let designs: [DesignRow]
+    /// The kernel version whose struct page the designs were costed on
+    /// (`Design.costs(_:kernel:)`): `--kernel`, else the snapshot's own release, else v6.19.
+    let designsKernel: String
     let mapcount: [String: Int]
     let cgroups: [String: Int]
     let zones: [Zone]
@@ -103,13 +107,14 @@ public struct CensusJSON: Encodable {
     enum CodingKeys: String, CodingKey {
         case kernel, machine, pfns, kinds, descriptors, designs, mapcount, cgroups, zones, checks, machines, seconds, buddyinfo, warnings
         case vmalloc, kpageflags
-        case kernelCounters = "kernel_counters"
+        case kernelCounters = "kernel_counters", designsKernel = "designs_kernel"
         case pfnsWithMemmap = "pfns_with_memmap", ramPages = "ram_pages", pageSize = "page_size"
         case folioOrders = "folio_orders", thpHeads = "thp_heads", buddyBlocks = "buddy_blocks"
     }
 
     public init(_ census: Census, costs: [DesignCensusCost], machines: [Census] = [], seconds: Double,
-                kpageflags: KernelPageFlags.Semantics? = nil) {
+                kpageflags: KernelPageFlags.Semantics? = nil, costedOn: KernelVersion = .reference) {
+        designsKernel = costedOn.description
         self.kpageflags = kpageflags.map { KpageflagsSection($0, census: census) }
         kernel = census.info.kernelRelease
         machine = census.info.machine
