@@ -74,10 +74,6 @@ public struct ScenarioParser {
     /// Run-time names' slots given so far (`Ref`).
     var slotCount = 0
     var lineCount = 0
-    /// Every line's arguments (`Arguments`), filled while parsing and handed to `store`
-    /// when the parse ends.
-    var argumentValues: [Expr?] = []
-    let store = ArgumentStore()
 
     public init(load: @escaping Loader) {
         self.load = load
@@ -105,7 +101,6 @@ public struct ScenarioParser {
         var top: [Statement] = []
         try parser.parseFile(text, path: path, top: &top, blocks: &blocks)
         if let open = blocks.last { throw ScriptError(open.position, "'for' without 'end'") }
-        parser.store.values = parser.argumentValues
         return Scenario(name: name, summary: parser.summary, designs: parser.designs ?? Design.allCases,
                         machine: parser.machine, statements: top, path: path, slotCount: parser.slotCount)
     }
@@ -122,7 +117,6 @@ public struct ScenarioParser {
             var lines = 1
             bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
             top.reserveCapacity(min(lines, Self.maxLines))
-            argumentValues.reserveCapacity(min(lines, Self.maxLines) * 3)
         }
         var lineNumber = 0
         var lineStart = 0
@@ -291,23 +285,14 @@ public struct ScenarioParser {
         return Operation(kind: kind, signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
 
-    /// A line's arguments: `signature`'s slots, empty, at the end of `argumentValues`.
-    mutating func newArguments(_ signature: Signature) -> Arguments {
-        let names = signature.parameterNames
-        let start = argumentValues.count
-        for _ in names.indices { argumentValues.append(nil) }
-        return Arguments(names: names, store: store, start: start)
-    }
-
     /// Positional arguments in order, then `key=value` ones.
     mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
-        let arguments = newArguments(signature)
+        var arguments = Arguments(signature)
         for (slot, param) in signature.positional.enumerated() {
             if cursor.atEnd || cursor.isKeyword {
                 throw cursor.error(at: cursor.index, "'\(signature.name)' needs \(param.name.uppercased()) (\(param.kind.description)); usage: \(signature.usage)")
             }
-            let value = try parseArgument(&cursor, param.kind)
-            argumentValues[arguments.start + slot] = value
+            arguments.values[slot] = try parseArgument(&cursor, param.kind)
         }
         while !cursor.atEnd {
             guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
@@ -317,10 +302,9 @@ public struct ScenarioParser {
             }
             // Keywords' slots follow the positional ones (`Signature.parameterNames`).
             let slot = signature.positional.count + k
-            guard argumentValues[arguments.start + slot] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
+            guard arguments.values[slot] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
             try cursor.expect("=")
-            let value = try parseArgument(&cursor, signature.keywords[k].kind)
-            argumentValues[arguments.start + slot] = value
+            arguments.values[slot] = try parseArgument(&cursor, signature.keywords[k].kind)
         }
         return arguments
     }
@@ -493,13 +477,12 @@ public struct ScenarioParser {
         guard id >= 0, id < Self.queryByID.count, let (kind, signature, result) = Self.queryByID[id] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
-        let arguments = newArguments(signature)
+        var arguments = Arguments(signature)
         if !signature.positional.isEmpty || cursor.isPunct(cursor.index, "(") {
             try cursor.expect("(")
             for (i, param) in signature.positional.enumerated() {
                 if i > 0 { try cursor.expect(",") }
-                let value = try parseArgument(&cursor, param.kind)
-                argumentValues[arguments.start + i] = value
+                arguments.values[i] = try parseArgument(&cursor, param.kind)
             }
             try cursor.expect(")")
         }

@@ -54,28 +54,32 @@ public enum Expr: Sendable {
     }
 }
 
-/// Every argument of a scenario, in one array: each line's `Arguments` is a range of it.
-/// One allocation per scenario instead of one per line, and one array to free when the
-/// scenario goes (issue 16: dropping a parsed scenario cost ~2,000 instructions a line).
-/// The parser fills its own array (a struct's, without the dynamic exclusivity checks
-/// of a class's) and hands it over once, at the end: read-only after, hence
-/// `@unchecked Sendable`.
-final class ArgumentStore: @unchecked Sendable {
-    var values: [Expr?] = []
-}
-
 /// An operation's or query's arguments, by parameter: positional ones then keywords, in
-/// the signature's order, kept in the scenario's `ArgumentStore` from `start` on. A
-/// handful of short names searched in order costs less than hashing a key per lookup.
+/// the signature's order. A handful of short names searched in order costs less than
+/// hashing a key per lookup, and one array per line is all it allocates.
 public struct Arguments: Sendable {
     /// The signature's parameter names (shared, not copied).
     let names: [String]
-    let store: ArgumentStore
-    let start: Int
+    var values: [Expr?]
+
+    init(_ signature: Signature) {
+        names = signature.parameterNames
+        let count = names.count
+        // Initialised in place: Array(repeating:count:) looked up generic metadata per call.
+        values = [Expr?](unsafeUninitializedCapacity: count) { buffer, initialized in
+            for i in 0..<count { (buffer.baseAddress! + i).initialize(to: nil) }
+            initialized = count
+        }
+    }
 
     public subscript(key: String) -> Expr? {
-        guard let i = slot(key) else { return nil }
-        return store.values[start + i]
+        get {
+            guard let i = slot(key) else { return nil }
+            return values[i]
+        }
+        set {
+            if let i = slot(key) { values[i] = newValue }
+        }
     }
 
     /// The slot of parameter `key`. Names are rejected on length and first byte before
