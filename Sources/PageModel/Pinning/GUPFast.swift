@@ -183,9 +183,16 @@ extension Machine {
         if pins.returnsProxies {
             for j in 0..<refs { pages[nr + j] = gupResultPage(Page(unchecked: first + j, context), flags: flags) }
         } else {
-            // The pages of one folio: their struct pages are consecutive in the memmap.
-            let head = page.raw, stride = context.pointee.pageSize
-            for j in 0..<refs { pages[nr + j] = Page(outOfMemmap: head + j &* stride, pfn: first + j, context) }
+            // record_subpages(): the pages of one folio, whose struct pages are consecutive
+            // in the memmap, stored in a tight loop (no per-page lookup or check).
+            let stride = context.pointee.pageSize, memmapContext = context
+            var out = pages + nr, raw = page.raw, pfn = first
+            for _ in 0..<refs {
+                out.pointee = Page(outOfMemmap: raw, pfn: pfn, memmapContext)
+                out += 1
+                raw += stride
+                pfn &+= 1
+            }
         }
         nr += refs
         folioSetReferenced(folio)

@@ -49,18 +49,25 @@ struct MainlineFastPath {
         ramPfns = machine.pins.ramPfns
     }
 
+    /// The word at `offset` of a struct page: `init` checked the word size is 8 and the
+    /// offsets are in the layout, so no per-read size or presence test (`RawView.word`).
+    @inline(__always)
+    func word(_ view: some RawView, _ offset: Int) -> UInt64 {
+        view.field(offset, 8).load(as: UInt64.self)
+    }
+
     /// `page` as its own order-0 folio when it is one in RAM (not a tail, not PG_head, not
     /// the zero page): `page_folio()` of the common case.
     @inline(__always)
     func smallFolio(_ page: Page) -> Folio? {
-        smallFolio(page, flags: page.word(pageFlags))
+        smallFolio(page, flags: word(page, pageFlags))
     }
 
     /// `smallFolio(page)` with `page->flags` read already.
     @inline(__always)
     func smallFolio(_ page: Page, flags: UInt64) -> Folio? {
         guard page.pfn < ramPfns, page.pfn != zeroPfn,
-              page.word(compoundHead) & 1 == 0, flags & headMask == 0 else { return nil }
+              word(page, compoundHead) & 1 == 0, flags & headMask == 0 else { return nil }
         return Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: page.context)
     }
 
@@ -76,14 +83,14 @@ struct MainlineFastPath {
     /// anon (or KSM) one and a file one (no model mapping is secretmem) may be pinned.
     @inline(__always)
     func allowed(_ folio: Folio) -> Bool {
-        let mapping = folio.word(mapping)
+        let mapping = word(folio, mapping)
         return mapping != 0 && (mapping & 3 == 0 || mapping & 1 != 0)
     }
 
     /// Linux: `folio_set_referenced()` (read first, as `Machine.folioSetReferenced`).
     @inline(__always)
     func setReferenced(_ folio: Folio) {
-        if folio.word(pageFlags) & (1 &<< UInt64(referenced)) == 0 { folio.setBit(referenced, inWord: pageFlags) }
+        if word(folio, pageFlags) & (1 &<< UInt64(referenced)) == 0 { folio.setBit(referenced, inWord: pageFlags) }
     }
 }
 
@@ -96,7 +103,7 @@ extension Machine {
                             pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) -> Bool? {
         guard Self.accessPermitted(pte, write: flags.contains(.write)), pte.isWritable, !pte.isSpecial,
               let page = memmap.page(pte.pfn) else { return nil }
-        let pageFlags = page.word(fast.pageFlags)
+        let pageFlags = fast.word(page, fast.pageFlags)
         guard let folio = fast.smallFolio(page, flags: pageFlags) else { return nil }
         // try_get_folio(): a count ≤ 0 (freed, or the WARN of a negative one) and a failed
         // add-unless-zero are the generic step's to report.
@@ -124,22 +131,29 @@ extension Machine {
         return true
     }
 
-    /// One entry of `unpin_user_pages()` on the fast path: an order-0 folio whose next
-    /// entry is another page (no run to gather), released with `gup_put_folio(folio, 1)`.
-    /// False: not the common case, the generic loop takes the entry.
+    /// The entries of `unpin_user_pages()` from `start` on the fast path, in one tight
+    /// loop: each an order-0 folio whose next entry is another page (no run to gather),
+    /// released with `gup_put_folio(folio, 1)`. Returns the index of the first entry it
+    /// did not take (`start` when it took none): the generic loop takes that one.
     @inline(__always)
-    func unpinMainlineFast(_ fast: MainlineFastPath, _ pages: UnsafeBufferPointer<Page>, at i: Int, batch: inout PinStatBatch) -> Bool {
-        let page = pages[i]
-        guard i + 1 == pages.count || pages[i + 1].pfn != page.pfn else { return false }
-        let pageFlags = page.word(fast.pageFlags)
-        guard let folio = fast.smallFolio(page, flags: pageFlags) else { return false }
-        guard pins.shadowSlots.trySubtract(folio.pfn, 1) else {
-            unpinOfUnpinned(folio, 1)
-            return true
+    func unpinMainlineFast(_ fast: MainlineFastPath, _ pages: UnsafeBufferPointer<Page>, from start: Int, batch: inout PinStatBatch) -> Int {
+        var i = start
+        let count = pages.count
+        let shadow = pins.shadowSlots
+        while i < count {
+            let page = pages[i]
+            guard i &+ 1 == count || pages[i &+ 1].pfn != page.pfn else { break }
+            let pageFlags = fast.word(page, fast.pageFlags)
+            guard let folio = fast.smallFolio(page, flags: pageFlags) else { break }
+            i &+= 1
+            guard shadow.trySubtract(folio.pfn, 1) else {
+                unpinOfUnpinned(folio, 1)
+                continue
+            }
+            batch.released(nid: fast.nid(pageFlags, folio), 1, pins: pins)
+            // MainlinePins.release() of an order-0 folio: folio_put_refs(GUP_PIN_COUNTING_BIAS).
+            folioPutRefs(folio, GUPPin.countingBias)
         }
-        batch.released(nid: fast.nid(pageFlags, folio), 1, pins: pins)
-        // MainlinePins.release() of an order-0 folio: folio_put_refs(GUP_PIN_COUNTING_BIAS).
-        folioPutRefs(folio, GUPPin.countingBias)
-        return true
+        return i
     }
 }

@@ -259,10 +259,13 @@ extension Machine {
         // Mainline's common case, resolved once (GUPFastMainline.swift).
         let fast = makeDirty ? nil : MainlineFastPath(self)
         while i < pages.count {
-            if let fast, unpinMainlineFast(fast, pages, at: i, batch: &batch) {
-                known = nil
-                i += 1
-                continue
+            if let fast {
+                let next = unpinMainlineFast(fast, pages, from: i, batch: &batch)
+                if next != i {
+                    known = nil
+                    i = next
+                    continue
+                }
             }
             let page = pages[i]
             let proxy = proxies ? proxyTarget(page) : nil
@@ -279,6 +282,13 @@ extension Machine {
             }
             var nr = 1
             if proxy == nil {
+                // gup_folio_next() where no entry can be a proxy: the tails of this folio
+                // (THP's 512 subpages) in a tight loop of compares, the loop below goes on
+                // from the first entry that is not one.
+                if structPages && !proxies {
+                    let tailWord = folio.address &+ 1, offset = layout.compoundHead, count = pages.count
+                    while i &+ nr < count, pages[i &+ nr].word(offset) == tailWord { nr &+= 1 }
+                }
                 // gup_folio_next(): the run of entries in the same folio.
                 while i + nr < pages.count, !proxies || proxyTarget(pages[i + nr]) == nil {
                     let entry = pages[i + nr]
