@@ -161,35 +161,38 @@ private func seconds(_ elapsed: Duration) -> Double {
     Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
 }
 
-/// Times `move` (which returns the pages it moved) once per iteration: every page
-/// must have moved both ways.
-private func roundTrips(_ benchmark: Benchmark, metric: BenchmarkMetric, _ move: (DeviceFixture) throws -> Int) throws {
-    guard let fixture = deviceFixture else { return }
+/// Times `move` (which returns the pages it moved) once per iteration, after `prepare`
+/// and outside the timed part: all `pages` must have moved both ways. `record` gets the
+/// pages moved and the seconds taken.
+private func timedRoundTrips(_ benchmark: Benchmark, pages: Int, prepare: () throws -> Void = {},
+                             _ move: () throws -> Int, record: (Int, Double) -> Void) throws {
     for _ in benchmark.scaledIterations {
+        try prepare()
         let clock = ContinuousClock()
         var moved = 0
         benchmark.startMeasurement()
-        let elapsed = try clock.measure { moved = try move(fixture) }
+        let elapsed = try clock.measure { moved = try move() }
         benchmark.stopMeasurement()
-        guard moved == 2 * fixture.pages else { throw DeviceBenchmarkError.moved(moved, of: 2 * fixture.pages) }
-        benchmark.measurement(metric, Int(Double(moved) / seconds(elapsed)))
+        guard moved == 2 * pages else { throw DeviceBenchmarkError.moved(moved, of: 2 * pages) }
+        record(moved, seconds(elapsed))
     }
 }
 
-/// `roundTrips` for the THP fixture: new THPs before each timed round trip, which must
-/// move every 4 KiB page both ways; reported per page and per THP.
+/// `timedRoundTrips` over the 4 KiB fixture, reported per page.
+private func roundTrips(_ benchmark: Benchmark, metric: BenchmarkMetric, _ move: (DeviceFixture) throws -> Int) throws {
+    guard let fixture = deviceFixture else { return }
+    try timedRoundTrips(benchmark, pages: fixture.pages, { try move(fixture) }) { moved, seconds in
+        benchmark.measurement(metric, Int(Double(moved) / seconds))
+    }
+}
+
+/// `timedRoundTrips` over the THP fixture: new THPs before each timed round trip;
+/// reported per page and per THP.
 private func thpRoundTrips(_ benchmark: Benchmark, pages: BenchmarkMetric, thps: BenchmarkMetric,
                            _ move: (THPFixture) throws -> Int) throws {
     guard let fixture = thpFixture else { return }
-    for _ in benchmark.scaledIterations {
-        try fixture.refill()
-        let clock = ContinuousClock()
-        var moved = 0
-        benchmark.startMeasurement()
-        let elapsed = try clock.measure { moved = try move(fixture) }
-        benchmark.stopMeasurement()
-        guard moved == 2 * fixture.pages else { throw DeviceBenchmarkError.moved(moved, of: 2 * fixture.pages) }
-        benchmark.measurement(pages, Int(Double(moved) / seconds(elapsed)))
-        benchmark.measurement(thps, Int(Double(2 * fixture.thps) / seconds(elapsed)))
+    try timedRoundTrips(benchmark, pages: fixture.pages, prepare: fixture.refill, { try move(fixture) }) { moved, seconds in
+        benchmark.measurement(pages, Int(Double(moved) / seconds))
+        benchmark.measurement(thps, Int(Double(2 * fixture.thps) / seconds))
     }
 }
