@@ -114,6 +114,30 @@ import Testing
         #expect(process.mm.notifierSubscriptions.count == 1)
     }
 
+    /// A driver's own hmm_range_fault() (DeviceMirror.rangeFault(), the scenario
+    /// language's hmm_range_fault): mmu_interval_notifier_insert() over the range, the
+    /// dmirror_range_fault() loop, the notifier removed afterwards (only the open file's
+    /// own subscription is left). A concurrent invalidation on every one of the 1001
+    /// passes is -EBUSY, raised by hmm_range_fault()'s mmu_interval_check_retry() before
+    /// the walk, so nothing was faulted; on the first 1000 only, the last pass walks.
+    /// An empty range cannot be subscribed: __mmu_interval_notifier_insert()'s -EOVERFLOW
+    /// (mm/mmu_notifier.c); after close the file is gone (-EBADF).
+    @Test func driverRangeFaultUnderItsOwnNotifier() throws {
+        let (machine, process) = try MMUNotifierTests.setup()
+        let mirror = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: 0), process: process)
+        let addr = try process.mmapAnon(4 << 12)
+        #expect(throws: Errno.EBUSY) { try mirror.rangeFault(addr: addr, npages: 4, write: true, collisions: 1001) }
+        #expect(!process.tables.entry(at: addr).pte.isPresent)
+        #expect(process.mm.notifierSubscriptions.count == 1)
+        let range = try mirror.rangeFault(addr: addr, npages: 4, write: true, collisions: 1000)
+        #expect(range.hmmPfns.allSatisfy { $0 & (HMMPFN.valid | HMMPFN.write) == HMMPFN.valid | HMMPFN.write })
+        #expect(range.hmmPfns.map { Int($0 & HMMPFN.pfnMask) } == (0..<4).map { process.tables.entry(at: addr + UInt64($0) << 12).pte.pfn })
+        #expect(process.mm.notifierSubscriptions.count == 1)
+        #expect(throws: Errno.EOVERFLOW) { try mirror.rangeFault(addr: addr, npages: 0, write: false) }
+        mirror.close()
+        #expect(throws: Errno.EBADF) { try mirror.rangeFault(addr: addr, npages: 1, write: false) }
+    }
+
     /// A 2 MiB-aligned MADV_HUGEPAGE region with its first PMD faulted in as a THP.
     static func thp(_ process: Process) throws -> UInt64 {
         let raw = try process.mmapAnon(4 << 20)

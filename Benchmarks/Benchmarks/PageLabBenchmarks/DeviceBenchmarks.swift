@@ -1,7 +1,8 @@
 // Device memory's speed (issue 14): migrating 64 MiB of anonymous memory to the HMM
 // mirror device and back (lib/test_hmm.c's MIGRATE_TO_DEV / MIGRATE_TO_SYS over
 // migrate_vma_*) in 4 KiB pages; hmm_range_fault() over 64 MiB of
-// present pages; and, in the same run, the same model's move_pages() of 64 MiB between
+// present pages, as a driver walks a range it subscribed to once with
+// mmu_interval_notifier_insert() (read_begin, walk, read_retry timed; the insert not); and, in the same run, the same model's move_pages() of 64 MiB between
 // two nodes, the figure a device migration is set against (the same unmap, copy and
 // remap). Each reports pages per second, per page moved each way.
 //
@@ -45,6 +46,20 @@ private final class DeviceFixture: @unchecked Sendable {
     }
 
     var pages: Int { Int(Self.length >> 12) }
+
+    /// The hmm_range_fault() benchmark's interval notifier over the range, inserted once
+    /// as a driver does when it starts mirroring a buffer (mmu_interval_notifier_insert();
+    /// its invalidate records the sequence, as dmirror_snapshot_invalidate() does).
+    private(set) var notifier: MMUIntervalNotifier?
+
+    func subscribe() throws {
+        let sub = MMUIntervalNotifier { sub, _, seq in
+            sub.setSeq(seq)
+            return true
+        }
+        try process.mm.mmuIntervalNotifierInsert(sub, start: addr, length: Self.length)
+        notifier = sub
+    }
 
     /// MIGRATE_TO_DEV then MIGRATE_TO_SYS of the whole range; the pages moved.
     func roundTrip() throws -> Int {
@@ -99,22 +114,32 @@ func registerDeviceBenchmarks() {
     Benchmark("HMM: hmm_range_fault() over 64 MiB of present 4 KiB pages",
               configuration: .init(metrics: [.wallClock, pagesFaulted], maxDuration: .seconds(10), maxIterations: 100),
               closure: { benchmark in
-                  guard let fixture = deviceFixture else { return }
+                  guard let fixture = deviceFixture, let notifier = fixture.notifier else { return }
                   for _ in benchmark.scaledIterations {
                       var range = HMMRange(start: fixture.addr, end: fixture.addr + DeviceFixture.length,
-                                           defaultFlags: HMMPFN.reqFault, devPrivateOwner: fixture.mirror.device.owner)
+                                           defaultFlags: HMMPFN.reqFault, devPrivateOwner: fixture.mirror.device.owner,
+                                           notifier: notifier)
                       let tables = fixture.process.tables
                       let clock = ContinuousClock()
+                      var collided = false
                       benchmark.startMeasurement()
+                      // One pass of dmirror_range_fault()'s loop: read_begin, the walk under
+                      // the mmap_lock, read_retry (nothing invalidates the range here).
                       let elapsed = try clock.measure {
+                          range.notifierSeq = notifier.readBegin()
                           try fixture.process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+                          collided = notifier.readRetry(range.notifierSeq)
                       }
                       benchmark.stopMeasurement()
                       blackHole(range.hmmPfns)
+                      blackHole(collided)
                       benchmark.measurement(pagesFaulted, Int(Double(fixture.pages) / seconds(elapsed)))
                   }
               },
-              setup: { deviceFixture = try DeviceFixture() },
+              setup: {
+                  deviceFixture = try DeviceFixture()
+                  try deviceFixture?.subscribe()
+              },
               teardown: { deviceFixture = nil })
 
     let thpsPerSecond = BenchmarkMetric.custom("THPs migrated/s", polarity: .prefersLarger, useScalingFactor: false)

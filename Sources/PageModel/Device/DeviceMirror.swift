@@ -225,7 +225,7 @@ public final class DeviceMirror: @unchecked Sendable {
         while chunk < end {
             let next = min(end, chunk &+ (32 << UserVM.pageShift))
             var range = HMMRange(start: chunk, end: next, devPrivateOwner: device.owner)
-            try withSnapshotNotifier(chunk, next) { sub throws(Errno) in
+            try withTemporaryNotifier(chunk, next) { sub throws(Errno) in
                 try rangeFaultRetrying(&range, notifier: sub) { range, _ in bytes += range.hmmPfns.map(mkentry) }
             }
             chunk = next

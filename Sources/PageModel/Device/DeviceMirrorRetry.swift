@@ -22,7 +22,9 @@ extension DeviceMirror {
     /// with hmm_range_fault() against `notifier` until a walk finishes without a
     /// collision; `store` then runs under the mirror's lock (`dmirror->mutex`, here the
     /// device page table's) with the result. Errors other than EBUSY end it at once.
-    func rangeFaultRetrying(_ range: inout HMMRange, notifier: MMUIntervalNotifier,
+    /// On each of the first `collisions` passes another thread invalidates the range
+    /// between mmu_interval_read_begin() and the walk (`invalidateConcurrently`).
+    func rangeFaultRetrying(_ range: inout HMMRange, notifier: MMUIntervalNotifier, collisions: Int = 0,
                             store: (HMMRange, inout [UInt64: DPTEntry]) -> Void) throws(Errno) {
         let tables = process.tables
         range.notifier = notifier
@@ -33,6 +35,7 @@ extension DeviceMirror {
             jiffies += 1
             range.notifierSeq = notifier.readBegin()
             rangeFaultCollision?()
+            if jiffies <= collisions { invalidateConcurrently(range.start, range.end) }
             do {
                 try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
             } catch .EBUSY {
@@ -47,11 +50,43 @@ extension DeviceMirror {
         }
     }
 
+    /// Another thread's invalidation of `[start, end)` that changes no page: an
+    /// MADV_DONTNEED of pages already zapped, whose zap_page_range_single_batched()
+    /// (mm/memory.c) brackets the range with MMU_NOTIFY_CLEAR whatever it finds. Every
+    /// interval notifier over the range sees it (the open file's erases its device
+    /// page-table entries there, dmirror_interval_invalidate()).
+    func invalidateConcurrently(_ start: UInt64, _ end: UInt64) {
+        process.mm.withMMUNotifier(.clear, start: start, end: end, machine: device.machine) {}
+    }
+
+    /// A driver's own hmm_range_fault() of `npages` from `addr`, as a GPU driver mirrors a
+    /// userptr: `mmu_interval_notifier_insert()` over the range (EOVERFLOW for an empty
+    /// or overflowing one, mm/mmu_notifier.c), then dmirror_range_fault()'s loop of
+    /// mmu_interval_read_begin(), hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE)
+    /// and this device as `dev_private_owner`, mmu_interval_read_retry() under the
+    /// driver's lock; the notifier removed when done. On each of the first `collisions`
+    /// passes a concurrent invalidation of the range lands between read_begin and the
+    /// walk, so hmm_range_fault() returns -EBUSY and the loop goes round again; with
+    /// `collisions` >= `rangeFaultPasses` every pass collides and the result is -EBUSY.
+    /// Returns the range with its `hmm_pfns`; stores nothing in the device page table.
+    public func rangeFault(addr: UInt64, npages: UInt64, write: Bool, collisions: Int = 0) throws(Errno) -> HMMRange {
+        guard notifier != nil else { throw .EBADF }
+        let (length, overflow) = npages.multipliedReportingOverflow(by: UserVM.pageSize)
+        guard !overflow else { throw .EOVERFLOW }
+        var range = HMMRange(start: addr, end: addr &+ length, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
+                             devPrivateOwner: device.owner)
+        try withTemporaryNotifier(addr, addr &+ length) { sub throws(Errno) in
+            try rangeFaultRetrying(&range, notifier: sub, collisions: collisions) { _, _ in }
+        }
+        return range
+    }
+
     /// Linux: `dmirror_range_snapshot()`'s temporary notifier over `[start, end)`
     /// (`mmu_interval_notifier_insert(..., &dmirror_mrn_ops)`, removed when done), whose
     /// `dmirror_snapshot_invalidate()` only records the sequence under the mirror's lock:
-    /// any invalidation of the interval invalidates the whole snapshot.
-    func withSnapshotNotifier<T>(_ start: UInt64, _ end: UInt64, _ body: (MMUIntervalNotifier) throws(Errno) -> T) throws(Errno) -> T {
+    /// any invalidation of the interval invalidates the whole snapshot. `rangeFault()`
+    /// subscribes the same way.
+    func withTemporaryNotifier<T>(_ start: UInt64, _ end: UInt64, _ body: (MMUIntervalNotifier) throws(Errno) -> T) throws(Errno) -> T {
         let sub = MMUIntervalNotifier { [weak self] sub, _, seq in
             guard let self else { return true }
             pt.withLock { _ in sub.setSeq(seq) }

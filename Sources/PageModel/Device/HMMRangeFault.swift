@@ -6,7 +6,8 @@
 // mmu_interval_read_begin() make the walk give up with -EBUSY once an invalidation has
 // collided with it (hmm_range_fault()'s mmu_interval_check_retry()); the caller retries
 // (dmirror_range_fault(), DeviceMirrorRetry.swift). Deliberate difference: the notifier
-// is optional; a caller without one (a benchmark, a scenario's bare walk) is never told.
+// is optional; a caller without one (a test's bare walk) is never told. The scenario
+// language's hmm_range_fault and the benchmark walk under a notifier of their own.
 
 /// The HMM_PFN_* bits of an `hmm_pfns[]` entry [include/linux/hmm.h].
 public enum HMMPFN {

@@ -27,6 +27,7 @@ extension ScenarioRunner {
             return attempt(op) { () throws(Errno) in .migration(try d.migrateVMA(addr: addr, npages: n, select: select)) }
         }
         let byte = kind == .dmirrorWrite ? UInt8(truncatingIfNeeded: try int(op, "byte")) : 0
+        let collisions = kind == .hmmRangeFault ? Int(try unsigned(op, "collisions", default: 0, max: Self.maxCollisions)) : 0
         defer { noteSpan(d.process, addr, n << 12) }
         return attempt(op) { () throws(Errno) in
             var buffer = [UInt8](repeating: 0, count: Int(n) << 12)
@@ -37,19 +38,17 @@ extension ScenarioRunner {
             case .dmirrorWrite:
                 _ = try d.write(addr: addr, npages: n, from: [UInt8](repeating: byte, count: buffer.count))
             default:
-                // hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), this device the
-                // owner whose private pages are left where they are.
-                let write = words(op, "write").first == "true"
-                let (end, overflow) = addr.addingReportingOverflow(n << 12)
-                guard !overflow else { throw .EINVAL }
-                var range = HMMRange(start: addr, end: end, defaultFlags: HMMPFN.reqFault | (write ? HMMPFN.reqWrite : 0),
-                                     devPrivateOwner: d.device.owner)
-                let tables = d.process.tables
-                try d.process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+                // A driver's hmm_range_fault(): its own interval notifier over the range,
+                // the read_begin/fault/read_retry loop (DeviceMirrorRetry.swift).
+                _ = try d.rangeFault(addr: addr, npages: n, write: words(op, "write").first == "true", collisions: collisions)
             }
             return nil
         }
     }
+
+    /// The most `collisions=` an hmm_range_fault may ask for: past
+    /// `DeviceMirror.rangeFaultPasses` (1001) every pass collides anyway.
+    static let maxCollisions: Int64 = 1_000_000
 
     /// /dev/hmm_dmirrorID, made at its first open (ENODEV past the four test_hmm.c has).
     func device(_ id: Int) throws(Errno) -> DeviceMirrorDevice {

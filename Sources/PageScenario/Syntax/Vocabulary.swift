@@ -180,8 +180,8 @@ public enum Scenarios {
         case .dmirrorWrite: Signature(op, [("d", .device), ("addr", .int), ("n", .int), ("byte", .int)],
                 kernel: "ioctl HMM_DMIRROR_WRITE: the device writes BYTE over N pages (HMM_PFN_REQ_FAULT | REQ_WRITE)")
         case .dmirrorRelease: Signature(op, [("d", .device)], kernel: "ioctl HMM_DMIRROR_RELEASE: dmirror_device_remove_chunks()")
-        case .hmmRangeFault: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool)],
-                kernel: "hmm_range_fault() with HMM_PFN_REQ_FAULT (| REQ_WRITE), the device as dev_private_owner")
+        case .hmmRangeFault: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("write", .bool), ("collisions", .int)],
+                kernel: "mmu_interval_notifier_insert() over the range, then mmu_interval_read_begin() + hmm_range_fault() (HMM_PFN_REQ_FAULT | REQ_WRITE, the device as dev_private_owner) retried on -EBUSY; COLLISIONS passes meet a concurrent invalidation (1001: -EBUSY)")
         case .migrateVma: Signature(op, [("d", .device), ("addr", .int), ("n", .int)], [("flags", .flags(.migrateSelect))], result: .migration,
                 kernel: "migrate_vma_setup() (.pgmap_owner the device, .flags MIGRATE_VMA_SELECT_*) + the driver's copy + migrate_vma_pages() + migrate_vma_finalize()")
         case .vmalloc: Signature(op, [("size", .int)], result: .int, kernel: "vmalloc(): order-0 pages mapped in the vmalloc space (binds the kernel address)")
