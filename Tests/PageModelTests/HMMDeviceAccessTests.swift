@@ -64,6 +64,37 @@ import Testing
         #expect(throws: Errno.EPERM) { try mirror.write(addr: ro, npages: 4, from: Array(data[..<16384])) }
     }
 
+    /// hmm_vma_walk_test() (mm/hmm.c): a VMA with VM_IO or VM_PFNMAP (or without VM_READ)
+    /// is not walked. With HMM_PFN_REQ_FAULT hmm_range_need_fault() says a fault is
+    /// needed and hmm_range_fault() is -EFAULT (READ and WRITE fail with it); without it
+    /// the range is filled with HMM_PFN_ERROR and the walk goes on to the next VMA, so a
+    /// SNAPSHOT reads 0xff (HMM_DMIRROR_PROT_ERROR) there and the ordinary page after it
+    /// as 0x00 (pte_none, not valid).
+    @Test(arguments: [VMFlags.io, .pfnMap, [.io, .pfnMap]])
+    func ioAndPfnmapVMAsAreNotWalked(_ special: VMFlags) throws {
+        let (_, process, mirror) = try HMMMigrateTests.setup(.mainline, device: 0)
+        let start: UInt64 = 0x7000_0000
+        process.mm.mmapLock.withWriteLock {
+            process.mm.lockedLinkVMA(start: start, end: start + 0x2000, pgoff: 0,
+                                     flags: special.union([.read, .write, .mayRead, .mayWrite]))
+        }
+        let after = try process.mm.mmap(addr: start + 0x2000, length: 1 << 12, prot: [.read, .write], flags: [.private, .anonymous, .fixed])
+        #expect(after == start + 0x2000)
+        var buffer: [UInt8] = [0xee]
+        #expect(throws: Errno.EFAULT) { try mirror.read(addr: start, npages: 2, into: &buffer) }
+        #expect(buffer == [0xee])
+        #expect(throws: Errno.EFAULT) { try mirror.write(addr: start, npages: 2, from: [UInt8](repeating: 1, count: 2 << 12)) }
+        #expect(try mirror.snapshot(addr: start, npages: 3).1 == [0xff, 0xff, 0x00])
+        var range = HMMRange(start: start, end: start + 0x3000, defaultFlags: HMMPFN.reqFault)
+        let tables = process.tables
+        #expect(throws: Errno.EFAULT) {
+            try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&range) }
+        }
+        var peek = HMMRange(start: start, end: start + 0x3000)
+        try process.mm.mmapLock.withReadLock { () throws(Errno) in try tables.hmmRangeFault(&peek) }
+        #expect(peek.hmmPfns == [HMMPFN.error, HMMPFN.error, 0])
+    }
+
     /// SNAPSHOT bytes (dmirror_mkentry()): a written page 0x02 (WRITE), the zero page
     /// 0x11 (ZERO|READ), pte_none 0x00, a hole 0xff (ERROR); after migrating to device 0
     /// its pages are 0x22 (DEV_PRIVATE_LOCAL|WRITE) from device 0 and 0x00 from device 1
