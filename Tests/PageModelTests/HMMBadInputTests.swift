@@ -103,6 +103,33 @@ import Testing
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
     }
 
+    /// FAIL_ALLOC on MIGRATE_TO_DEV, looked at right after the failure: lib/test_hmm.c's
+    /// dmirror_migrate_alloc_and_copy() walks src[] from index 0 and the one-shot flag
+    /// fails the first allocation, so page 0 stays a writable system page (SNAPSHOT
+    /// HMM_DMIRROR_PROT_WRITE 0x02) and pages 1... are this device's (DEV_PRIVATE_LOCAL
+    /// 0x20 or DEV_COHERENT_LOCAL 0x40, | WRITE); the device reads every byte back
+    /// (the page left behind through hmm_range_fault()), and so does the CPU (the
+    /// private pages through migrate_to_ram()). After exit every device page is back on
+    /// the free list.
+    @Test(arguments: HMMMigrateTests.designs, [0, 2])
+    func failAllocToDeviceLeavesEveryByteReadable(_ design: Design, device: Int) throws {
+        let n = 8
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: n)
+        var buffer: [UInt8] = []
+        mirror.setFlags(DeviceMirror.flagFailAlloc)
+        #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer) }
+        let local: UInt8 = device == 0 ? 0x22 : 0x42
+        #expect(try mirror.snapshot(addr: addr, npages: UInt64(n)).1 == [0x02] + [UInt8](repeating: local, count: n - 1))
+        #expect(mirror.device.pagesInUse == n - 1)
+        #expect(try mirror.read(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
+        #expect(buffer == data)
+        #expect(try process.read(addr, count: data.count) == data)
+        process.exit()
+        #expect(mirror.device.pagesInUse == 0)
+        #expect(mirror.device.freePages == Int(machine.config.sectionBytes >> 12))
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
+    }
+
     /// The leak check: device pages shared by a fork, evicted by RELEASE (every chunk
     /// gone: 0 free, 0 in use, the data in system memory in both processes), migrated
     /// again (a new chunk), then both processes exit: every page of the chunk is back on
