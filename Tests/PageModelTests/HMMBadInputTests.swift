@@ -126,7 +126,7 @@ import Testing
         #expect(try process.read(addr, count: data.count) == data)
         process.exit()
         #expect(mirror.device.pagesInUse == 0)
-        #expect(mirror.device.freePages == Int(machine.config.sectionBytes >> 12))
+        #expect(mirror.device.freePages == HMMMigrateTests.chunkPages)
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
     }
 
@@ -156,7 +156,7 @@ import Testing
         child.exit()
         process.exit()
         #expect(mirror.device.pagesInUse == 0)
-        #expect(mirror.device.freePages == Int(machine.config.sectionBytes >> 12))
+        #expect(mirror.device.freePages == HMMMigrateTests.chunkPages)
         if device == 0 { #expect(backing.allSatisfy { machine.page($0)?.refcount == 0 }) }
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
     }

@@ -19,6 +19,9 @@ import Testing
 
 @Suite struct HMMMigrateTests {
     static let designs: [Design] = [.mainline, .dmaPinnedField, .lruPinned, .pageExt, .proxy]
+    /// The pages of one chunk of mirror device memory: DEVMEM_CHUNK_SIZE (256 MiB,
+    /// lib/test_hmm.c) in 4 KiB pages.
+    static let chunkPages = (256 << 20) >> 12
 
     static func setup(_ design: Design, device id: Int) throws -> (Machine, Process, DeviceMirror) {
         let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
@@ -157,7 +160,7 @@ import Testing
         #expect(backing.allSatisfy { machine.page($0)?.refcount == 1 })
         try process.mm.munmap(addr: addr, length: UInt64(npages) << 12)
         #expect(mirror.device.pagesInUse == 0)
-        #expect(mirror.device.freePages == Int(machine.config.sectionBytes >> 12))
+        #expect(mirror.device.freePages == HMMMigrateTests.chunkPages)
         // dmirror_devmem_free() freed each backing page.
         #expect(backing.allSatisfy { machine.page($0)?.refcount == 0 })
     }
@@ -301,6 +304,32 @@ import Testing
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
         #expect(buffer == data)
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
+    }
+
+    /// hmm_dmirror_init() (lib/test_hmm.c): DMIRROR_NDEVICES is 4, devices 0 and 1
+    /// MEMORY_DEVICE_PRIVATE, 2 and 3 MEMORY_DEVICE_COHERENT; no fifth. A device has no
+    /// memory until it needs a page (dmirror_devmem_alloc_page() calls
+    /// dmirror_allocate_chunk() when the free list is empty), then one DEVMEM_CHUNK_SIZE
+    /// (256 MiB) chunk: one pagemap of 65536 pages owned by the device, the pages not
+    /// handed out on its free list.
+    @Test(arguments: 0..<4)
+    func devicesAndTheirChunks(_ id: Int) throws {
+        #expect(throws: KernelError.self) { try DeviceMirrorDevice(machine: try Machine(ramBytes: 128 << 20), id: 4) }
+        let (machine, process, mirror) = try Self.setup(.mainline, device: id)
+        #expect(mirror.device.type == (id < 2 ? .devicePrivate : .deviceCoherent))
+        #expect(mirror.device.freePages == 0 && mirror.device.pagesInUse == 0)
+        let addr = try process.mmapAnon(4 << 12)
+        try process.write(Self.pattern(4), at: addr)
+        var buffer: [UInt8] = []
+        #expect(try mirror.migrateToDevice(addr: addr, npages: 4, into: &buffer).cpages == 4)
+        #expect(mirror.device.pagesInUse == 4)
+        #expect(mirror.device.freePages == Self.chunkPages - 4)
+        let pfn = try #require(id < 2 ? process.tables.entry(at: addr).pte.devicePfn : process.tables.entry(at: addr).pte.pfn)
+        let page = try #require(machine.page(pfn))
+        let pgmap = try #require(machine.pagePgmap(page))
+        #expect(pgmap.range.count == Self.chunkPages)
+        #expect(pgmap.owner == mirror.device.owner)
+        #expect(pgmap.type == mirror.device.type)
     }
 
     /// The dmirror ioctl entry's checks: unaligned address, zero length, overflow -> EINVAL;

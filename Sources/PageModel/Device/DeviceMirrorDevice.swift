@@ -3,10 +3,11 @@
 // dmirror_devmem_fault(), dmirror_device_remove_chunks()). Devices 0 and 1 are
 // MEMORY_DEVICE_PRIVATE, 2 and 3 MEMORY_DEVICE_COHERENT.
 //
-// Deliberate differences: the free list of device pages is a Swift stack, not a list
+// Deliberate difference: the free list of device pages is a Swift stack, not a list
 // threaded through `zone_device_data` (which holds the backing page's struct page
-// address once a page is allocated, as in test_hmm.c); chunks are one memory section
-// each, not 256 MiB, to fit the small test machines.
+// address once a page is allocated, as in test_hmm.c). Chunks are DEVMEM_CHUNK_SIZE,
+// 256 MiB, as in test_hmm.c (rounded up to whole memory sections where a section is
+// larger: memremap_pages() maps whole sections).
 import Synchronization
 
 /// `struct dmirror_device`: one of /dev/hmm_dmirror0..3 and its device memory.
@@ -45,10 +46,19 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         return DevPagemapOps(folioFree: free, migrateToRam: type == .devicePrivate ? fault : nil)
     }
 
+    /// DEVMEM_CHUNK_SIZE (lib/test_hmm.c): the device memory one chunk adds.
+    public static let chunkBytes: UInt64 = 256 << 20
+
+    /// A chunk's size on this machine: DEVMEM_CHUNK_SIZE in whole memory sections.
+    var chunkBytes: UInt64 {
+        let section = machine.config.sectionBytes
+        return (Self.chunkBytes + section - 1) / section * section
+    }
+
     /// Linux: `dmirror_allocate_chunk()`: memremap_pages() one more chunk, its pages onto
     /// the free list.
     private func allocateChunk() -> Bool {
-        guard let pgmap = try? machine.memremapPages(type: type, bytes: machine.config.sectionBytes, ops: ops, owner: owner) else { return false }
+        guard let pgmap = try? machine.memremapPages(type: type, bytes: chunkBytes, ops: ops, owner: owner) else { return false }
         state.withLock { s in
             s.chunks.append(pgmap)
             s.free.append(contentsOf: (pgmap.range.start..<pgmap.range.end).reversed())
