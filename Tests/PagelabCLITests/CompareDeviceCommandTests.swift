@@ -17,10 +17,15 @@ import Testing
             let design = row["design"] as? String ?? "?"
             for key in ["migrations_to_device", "migrations_to_system", "faults_to_ram", "device_pins", "device_pins_refused",
                         "longterm_moved_off_device", "evicted", "corruptions", "false_negatives", "data_errors", "bytes_verified",
-                        "device_pages_leaked", "pins_acquired", "pins_released", "timed_pages"] {
+                        "device_pages_leaked", "pins_acquired", "pins_released", "timed_pages",
+                        // The pins workload's pin statistics, which mean the same here.
+                        "false_positives", "refused_grabs", "unpins_of_unpinned", "puts_of_pinned_references"] {
                 #expect(row[key] != nil, "\(design): missing \(key)")
             }
             #expect(row["false_negatives"] as? Int == 0, "\(design)")
+            // The workload unpins exactly what it pinned and never put_page()s a pin.
+            #expect(row["unpins_of_unpinned"] as? Int == 0, "\(design)")
+            #expect(row["puts_of_pinned_references"] as? Int == 0, "\(design)")
             #expect(((row["corruptions"] as? Int ?? 0) > 0) == (design == "lru-pinned"), "\(design)")
             #expect((row["device_note"] != nil) == (design == "memdesc8"), "\(design)")
         }

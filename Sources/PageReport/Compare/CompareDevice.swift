@@ -1,7 +1,8 @@
 // `pagelab compare --workload device`: the HMM workload's keys of a compare row, its text
 // table, and its section of `pagelab report`. The pins workload's keys are reused where a
-// count means the same (`corruptions`, `false_negatives`; the row's `data_errors` and
-// `bytes_verified`).
+// count means the same (`corruptions`, `false_negatives`, `false_positives`,
+// `refused_grabs`, `unpins_of_unpinned`, `puts_of_pinned_references`, `pins_acquired`,
+// `pins_released`; the row's `data_errors` and `bytes_verified`).
 import PageLayout
 import PageModel
 
@@ -16,6 +17,10 @@ public struct CompareDeviceFigures: Encodable, Sendable, Equatable {
     public let evicted: Int
     public let corruptions: Int
     public let falseNegatives: Int
+    public let falsePositives: Int
+    public let refusedGrabs: Int
+    public let unpinsOfUnpinned: Int
+    public let putsOfPinnedReferences: Int
     public let pinsAcquired: Int
     public let pinsReleased: Int
     public let devicePagesLeaked: Int
@@ -28,6 +33,8 @@ public struct CompareDeviceFigures: Encodable, Sendable, Equatable {
         case migrationsToDevice = "migrations_to_device", migrationsToSystem = "migrations_to_system"
         case faultsToRAM = "faults_to_ram", devicePins = "device_pins", devicePinsRefused = "device_pins_refused"
         case longtermMovedOff = "longterm_moved_off_device", falseNegatives = "false_negatives"
+        case falsePositives = "false_positives", refusedGrabs = "refused_grabs", unpinsOfUnpinned = "unpins_of_unpinned"
+        case putsOfPinnedReferences = "puts_of_pinned_references"
         case pinsAcquired = "pins_acquired", pinsReleased = "pins_released"
         case devicePagesLeaked = "device_pages_leaked", nsPerMigratedPage = "ns_per_migrated_page"
         case timedPages = "timed_pages", deviceNote = "device_note"
@@ -43,6 +50,10 @@ public struct CompareDeviceFigures: Encodable, Sendable, Equatable {
         evicted = figures.evicted
         corruptions = figures.corruptions
         falseNegatives = figures.stats.falseNegatives
+        falsePositives = figures.stats.falsePositives
+        refusedGrabs = figures.stats.refusedGrabs
+        unpinsOfUnpinned = figures.stats.unpinsOfUnpinned
+        putsOfPinnedReferences = figures.stats.putsOfPinnedReferences
         pinsAcquired = figures.stats.pinsAcquired
         pinsReleased = figures.stats.pinsReleased
         devicePagesLeaked = figures.devicePagesLeaked
