@@ -3,8 +3,9 @@
 // migrate_vma_*) in 4 KiB pages; hmm_range_fault() over 64 MiB of present pages, as a
 // driver walks a range it subscribed to once with mmu_interval_notifier_insert()
 // (read_begin, walk and read_retry timed; the insert not); and, in the same run, the
-// same model's move_pages() of 64 MiB between two nodes, the figure a device migration is set against (the same unmap, copy and
-// remap). Each reports pages per second, per page moved each way.
+// same model's move_pages() of 64 MiB between two nodes, the figure a device migration
+// is set against (the same unmap, copy and remap). Each reports pages per second, per
+// page moved each way.
 //
 // MIGRATE_TO_DEV copies the migrated range back into the caller's buffer, as the ioctl
 // does (dmirror_do_read()); that copy is part of the device figures.
