@@ -17,6 +17,9 @@ public struct DevicePrivateFault: @unchecked Sendable {
     public let page: Page
     public let origPTE: PTE
     public let flags: FaultFlags
+    /// `vmf->pte == NULL`: the fault hit a device-private PMD (do_huge_pmd_device_private()),
+    /// so the driver may migrate the whole folio; false for a PTE.
+    public var viaPMD = false
 }
 
 extension PTE {
@@ -72,7 +75,7 @@ extension UserPageTables {
             unlockTable(table)
             return []
         }
-        guard page.tryLock() else {
+        guard folio.tryLock() else {   // trylock_page(): the lock of page_folio(page)
             unlockTable(table)
             sched_yield_model()
             return .retry
@@ -80,8 +83,11 @@ extension UserPageTables {
         folio.get()
         unlockTable(table)
         defer {
-            page.unlock()
-            machine.folioPut(folio)
+            // unlock_page(vmf->page); put_page(vmf->page): the page's folio now, which a
+            // split in migrate_to_ram() may have changed (the lock and reference went with it).
+            let now = machine.pageFolio(page) ?? folio
+            now.unlock()
+            machine.folioPut(now)
         }
         guard let pgmap = machine.pagePgmap(page), let migrate = pgmap.ops.migrateToRam else {
             machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(pfn), reason: "do_swap_page: \(entry.softLeaf) entry without a migrate_to_ram() handler"))

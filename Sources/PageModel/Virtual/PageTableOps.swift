@@ -63,7 +63,7 @@ extension UserPageTables: VMAPageOps {
             let src = oldAddr + offset, dst = newAddr + offset
             offset += UserVM.pageSize
             guard let pmd = pmdSlot(src, allocate: false) else { continue }
-            if pmd.load().isLeaf { splitHugePMD(from, address: src) }
+            if pmd.load().isHugeEntry { splitHugePMD(from, address: src) }
             let srcTable = pmd.load()
             guard srcTable.isPresent, !srcTable.isLeaf else { continue }
             let srcPTE = slot(srcTable.pfn, Paging.index(src, Paging.pageShift))
@@ -139,7 +139,7 @@ extension UserPageTables: VMAPageOps {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, end)
             defer { addr = next }
             guard let pmd = pmdSlot(addr, allocate: false) else { continue }
-            if pmd.load().isLeaf { splitHugePMD(vma, address: addr) }
+            if pmd.load().isHugeEntry { splitHugePMD(vma, address: addr) }
             let entry = pmd.load()
             guard entry.isPresent, !entry.isLeaf else { continue }
             lockTable(entry.pfn)
