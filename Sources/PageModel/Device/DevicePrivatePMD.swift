@@ -37,29 +37,10 @@ extension UserPageTables {
     /// driver may migrate the whole THP). A folio locked elsewhere: return and fault again.
     func doHugePMDDevicePrivate(_ vma: VMA, address: UInt64, pmd: EntrySlot, entry: PTE, flags: FaultFlags) -> VMFault {
         if flags.contains(.vmaLock) { return .retry }
-        let table = pmdTablePfn(address)
-        lockTable(table)
-        guard pmd.load() == entry, let folio = pmdSoftLeafFolio(entry), let pfn = entry.devicePfn,
-              let page = machine.memmap.page(pfn) else {
-            unlockTable(table)
-            return []
-        }
-        guard folio.tryLock() else {
-            unlockTable(table)
-            sched_yield_model()
-            return .retry
-        }
-        folio.get()
-        unlockTable(table)
-        defer {
-            folio.unlock()
-            machine.folioPut(folio)
-        }
-        guard let migrate = machine.pagePgmap(page)?.ops.migrateToRam else {
-            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(pfn), reason: "do_huge_pmd_device_private: no migrate_to_ram() handler"))
-            return .sigbus
-        }
-        return migrate(DevicePrivateFault(tables: self, vma: vma, address: address, page: page, origPTE: entry, flags: flags, viaPMD: true))
+        guard let folio = pmdSoftLeafFolio(entry), let page = entry.devicePfn.flatMap({ machine.memmap.page($0) }) else { return [] }
+        let fault = DevicePrivateFault(tables: self, vma: vma, address: address, page: page, origPTE: entry, flags: flags, viaPMD: true)
+        // folio_unlock(folio); folio_put(folio): the folio locked at the start.
+        return callMigrateToRam(fault, slot: pmd, table: pmdTablePfn(address), folio: folio, caller: "do_huge_pmd_device_private") { folio }
     }
 
     /// Linux: the non-present arm of `zap_huge_pmd()`: a device-private THP loses its PMD
