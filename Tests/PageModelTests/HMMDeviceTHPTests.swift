@@ -127,6 +127,43 @@ import Testing
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
     }
 
+    /// HMM_DMIRROR_RELEASE with a device THP resident: migrate_device_range() selects
+    /// its head with MIGRATE_PFN_COMPOUND (the 511 tails 0), dmirror_device_evict_chunk()
+    /// allocates a system folio of its order, and the PMD migration entry
+    /// (try_to_migrate(folio, 0): set_pmd_migration_entry()) becomes a present huge PMD
+    /// again (remove_migration_pmd()): the THP comes home whole, every device page freed.
+    @Test(arguments: HMMMigrateTests.designs)
+    func releaseEvictsTheDeviceTHPWhole(_ design: Design) throws {
+        let (machine, process, mirror, map, data) = try Self.onDevice(design)
+        mirror.device.release()
+        #expect(process.tables.entry(at: map).huge)
+        #expect(mirror.device.pagesInUse == 0)
+        #expect(try process.read(map, count: data.count) == data)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
+    }
+
+    /// A CPU fault on a device THP while FAIL_ALLOC is set: dmirror_devmem_fault_alloc_and_copy()
+    /// falls back to order-0 system pages, so migrate_vma_pages() must split the device THP
+    /// (migrate_vma_split_unmapped_folio()); the fault's own reference on the folio makes
+    /// folio_split_unmapped() refuse (EAGAIN), so nothing moves and the PMD is left split
+    /// into 512 PTE device-private entries. The access faults again, now on a PTE
+    /// (dmirror_devmem_fault() with order 0: the folio split, one page brought home),
+    /// and so on page by page: the data arrives intact, every device page is freed.
+    @Test(arguments: HMMMigrateTests.designs)
+    func faultWithFailAllocComesHomePageByPage(_ design: Design) throws {
+        let (machine, process, mirror, map, data) = try Self.onDevice(design)
+        mirror.setFlags(DeviceMirror.flagFailAlloc)
+        #expect(try process.read(map, count: 4) == Array(data[..<4]))
+        let next = process.tables.entry(at: map + 4096)
+        #expect(!next.huge && next.pte.softLeaf == .devicePrivateWrite)
+        #expect(mirror.device.pagesInUse == 511)
+        #expect(try process.read(map, count: data.count) == data)
+        let entry = process.tables.entry(at: map)
+        #expect(!entry.huge && entry.pte.isPresent && !machine.isZoneDevice(entry.pte.pfn))
+        #expect(mirror.device.pagesInUse == 0)
+        #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
+    }
+
     // MARK: (3) the walkers
 
     /// The written THP on device 0, PMD-mapped by a device-private entry.
