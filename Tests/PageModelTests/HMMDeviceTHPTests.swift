@@ -229,6 +229,21 @@ import Testing
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
     }
 
+    /// mprotect(PROT_READ) of the whole 2 MiB: change_huge_pmd() ->
+    /// change_non_present_huge_pmd() makes the device-private PMD a read entry in place
+    /// (no split); the data still comes home whole on a read.
+    @Test(arguments: HMMMigrateTests.designs)
+    func mprotectKeepsAWholeDevicePMD(_ design: Design) throws {
+        let (machine, process, mirror, map, data) = try Self.onDevice(design)
+        try process.mm.mprotect(addr: map, length: Self.pmd, prot: [.read])
+        let entry = process.tables.entry(at: map).pte
+        #expect(entry.isPMDSoftLeaf && entry.softLeaf == .devicePrivateRead)
+        #expect(machine.vmEvents.snapshot.thpSplitPmd == 0)
+        #expect(try process.read(map, count: data.count) == data)
+        #expect(process.tables.entry(at: map).huge)
+        #expect(mirror.device.pagesInUse == 0)
+    }
+
     /// mremap(MAYMOVE|FIXED) of the device THP to another 2 MiB-aligned address: the
     /// entries move (the model splits the PMD first, as it does for a present THP) and
     /// the data faults home intact at the new address.

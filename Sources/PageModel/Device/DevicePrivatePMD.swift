@@ -79,6 +79,21 @@ extension UserPageTables {
         return copied
     }
 
+    /// Linux: `change_non_present_huge_pmd()` (change_huge_pmd() of a PMD soft leaf the
+    /// mprotect range covers whole): "a protection check is difficult so just be safe
+    /// and disable write": a write migration entry becomes read-exclusive (anonymous) or
+    /// read, a write device-private entry read; the PMD stays whole. The caller holds the
+    /// PMD lock.
+    func changeNonPresentHugePMD(_ pmd: EntrySlot, _ entry: PTE) {
+        guard let pfn = entry.devicePfn else { return }
+        if entry.softLeaf == .migrationWrite {
+            let anon = pmdSoftLeafFolio(entry).map { machine.folioIsAnon($0) } ?? false
+            pmd.store(.migration(pfn: pfn, write: false, exclusive: anon))
+        } else if entry.softLeaf == .devicePrivateWrite {
+            pmd.store(.devicePrivate(pfn: pfn, write: false))
+        }
+    }
+
     /// Linux: `__split_huge_pmd_locked()` for a device-private PMD (not frozen): the folio
     /// gains 511 references and 512 PTE mappings (exclusive where the head was), loses its
     /// PMD mapping, and each PTE of `table` becomes a device-private entry of the same
