@@ -3,20 +3,16 @@
 // `hmm` fixture, with the kernel's expected values: migrate_anon_huge_free (MIGRATE_TO_DEV
 // returns 0 with cpages == npages, the device read `ptr[i] = i`, MADV_FREE then returns
 // 0) and migrate_anon_huge_fault (the same, then every int read back by the CPU, faulting
-// device-private pages home). The model's mirror does not ask for
-// MIGRATE_VMA_SELECT_COMPOUND (v6.19's dmirror does), so migrate_vma_collect splits the
-// THP (migrate_vma_collect_huge_pmd()'s fallback to split_folio()) and migrates 512
-// pages: the counts and bytes the test checks are the same either way.
+// device-private memory home). v6.19's dmirror asks for MIGRATE_VMA_SELECT_COMPOUND, so
+// the THP moves whole into a device THP (HMMDeviceTHPTests checks how); the counts and
+// bytes these tests check are the same as page by page.
 //
 // Also the use_thp halves of anon_write_child, migrate_partial_unmap_fault and
 // migrate_remap_fault (MADV_HUGEPAGE instead of MADV_NOHUGEPAGE; the use_thp 0 halves are
 // in HMMSelftestPortTests), with the same expected values.
 //
-// Not ported: migrate_anon_huge_err and migrate_anon_huge_zero_err. Their
-// HMM_DMIRROR_FLAG_FAIL_ALLOC fails the *THP* device allocation, after which v6.19's
-// dmirror_migrate_alloc_and_copy() falls back to 512 small device pages; with order-0
-// sources the flag instead leaves the first page unmigrated (`if (!is_large) goto
-// next`), so those tests need the device-private THP (MIGRATE_PFN_COMPOUND) path.
+// migrate_anon_huge_err and migrate_anon_huge_zero_err (FAIL_ALLOC failing a device THP
+// allocation) are in HMMDeviceTHPTests.swift.
 import PageLayout
 @testable import PageModel
 import Testing
@@ -55,10 +51,15 @@ import Testing
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption || $0.kind == .badPage }.isEmpty)
     }
 
-    /// A pinned THP cannot be split (EAGAIN in __folio_split()), so
-    /// migrate_vma_collect_huge_pmd() skips its PMD (`migrate_vma_collect_skip()`): no page
-    /// is collected, the device page table gets nothing and MIGRATE_TO_DEV's read-back
-    /// fails with ENOENT (dmirror_do_read()); the THP stays PMD-mapped with its data.
+    /// A pinned THP cannot become a PMD migration entry (set_pmd_migration_entry():
+    /// folio_try_share_anon_rmap_pmd() refuses, -EBUSY) nor be split (EAGAIN in
+    /// __folio_split()), so migrate_vma_collect_huge_pmd() skips its PMD
+    /// (`migrate_vma_collect_skip()`): no page is collected, the device page table gets
+    /// nothing and MIGRATE_TO_DEV's read-back fails with ENOENT (dmirror_do_read()); the
+    /// THP stays PMD-mapped with its data. Unpinned, it migrates whole: v6.19's
+    /// dmirror_migrate_to_device() asks for MIGRATE_VMA_SELECT_COMPOUND, so
+    /// migrate_vma_collect_huge_pmd() collects the PMD as one MIGRATE_PFN_COMPOUND source
+    /// and nothing is split (THP_SPLIT_PAGE stays 0); the range is then one device THP.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func pinnedTHPIsNotMigrated(_ design: Design, device: Int) throws {
         let (machine, process, mirror, map, data) = try Self.written(design, device: device)
@@ -69,16 +70,22 @@ import Testing
         #expect(machine.vmEvents.snapshot.thpSplitPage == 0)
         machine.unpinUserPages(pages)
         #expect(try process.read(map, count: data.count) == data)
-        // Unpinned, it splits and migrates.
+        // Unpinned, it migrates whole.
         #expect(try mirror.migrateToDevice(addr: map, npages: UInt64(Self.npages), into: &buffer).cpages == Self.npages)
-        #expect(machine.vmEvents.snapshot.thpSplitPage == 1)
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 0)
         #expect(buffer == data)
+        let entry = process.tables.entry(at: map)
+        #expect(entry.huge || entry.pte.isPMDSoftLeaf)
+        #expect(mirror.device.pagesInUse == Self.npages)
     }
 
     /// The THP benchmarks' round (DeviceBenchmarks.swift), smaller: 4 THPs written under
-    /// THP "always" go to the mirror, each split once (THP_SPLIT_PAGE 4), and back, every
-    /// page both ways (cpages == npages), the data intact; move_pages() of fresh THPs to
-    /// node 1 and back moves each whole (migrate_pages() of an order-9 folio).
+    /// THP "always" go to the mirror whole (MIGRATE_VMA_SELECT_COMPOUND: nothing split,
+    /// THP_SPLIT_PAGE 0; MIGRATE_TO_DEV's cpages counts the pages read back, npages) and
+    /// back whole (MIGRATE_TO_SYS's cpages, dmirror_successful_migrated_pages(), counts
+    /// the src entries VALID and MIGRATE: one per MIGRATE_PFN_COMPOUND THP, 4), the data
+    /// intact; move_pages() of fresh THPs to node 1 and back moves each whole
+    /// (migrate_pages() of an order-9 folio).
     @Test func thpRoundTripsMoveEveryPage() throws {
         let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
         let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, nodes: 2, kernel: kernel))
@@ -94,8 +101,9 @@ import Testing
         #expect(process.tables.entry(at: addr).huge)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
-        #expect(machine.vmEvents.snapshot.thpSplitPage == 4)
-        #expect(try mirror.migrateToSystem(addr: addr, npages: UInt64(npages)).cpages == npages)
+        #expect(machine.vmEvents.snapshot.thpSplitPage == 0)
+        #expect(try mirror.migrateToSystem(addr: addr, npages: UInt64(npages)).cpages == npages >> 9)
+        #expect(process.tables.entry(at: addr).huge)
         #expect(try process.read(addr, count: data.count) == data)
         try process.mm.munmap(addr: raw, length: length + pmd)
         let raw2 = try process.mm.mmap(length: length + pmd, prot: [.read, .write], flags: [.private, .anonymous])

@@ -6,11 +6,11 @@
 // SNAPSHOT over a PMD-mapped THP (lib/test_hmm.c dmirror_mkentry(): HMM_DMIRROR_PROT_PMD
 // 0x04 when hmm_pfn_to_map_order() is PMD_SHIFT - PAGE_SHIFT).
 //
-// migrate_anon_huge_free and migrate_anon_huge_fault (a written THP, split by
-// migrate_vma_collect) are in HMMHugeSplitTests.swift; migrate_anon_huge_err and
-// migrate_anon_huge_zero_err need the device-private THP path (see there). The empty and
-// zero cases migrate page by page here (no folio to split: holes and the huge zero PMD,
-// split to zero-page PTEs), with the kernel's counts and bytes. compound needs hugetlbfs.
+// migrate_anon_huge_free and migrate_anon_huge_fault (a written THP) are in
+// HMMHugeSplitTests.swift, migrate_anon_huge_err and migrate_anon_huge_zero_err in
+// HMMDeviceTHPTests.swift. The empty case migrates as one PMD-sized hole (a device THP);
+// the zero case page by page (the model maps the 4 KiB zero page, not the huge zero
+// folio), with the kernel's counts and bytes. compound needs hugetlbfs.
 import PageLayout
 @testable import PageModel
 import Testing

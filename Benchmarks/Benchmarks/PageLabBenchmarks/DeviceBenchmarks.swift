@@ -11,11 +11,12 @@
 // does (dmirror_do_read()); that copy is part of the device figures.
 //
 // The THP figures start each iteration from 32 freshly written, PMD-mapped 2 MiB THPs
-// (built outside the measurement): MIGRATE_TO_DEV splits each one (split_folio(), as
-// migrate_vma_collect does without MIGRATE_VMA_SELECT_COMPOUND) and moves its 512 pages;
-// move_pages() moves each THP whole (one order-9 folio, PTE-mapped afterwards). Figures
-// are per 4 KiB page moved, so they compare with the 4 KiB rows, and per THP in the
-// metric "THPs migrated/s".
+// (built outside the measurement): MIGRATE_TO_DEV moves each one whole into a device THP
+// (v6.19's MIGRATE_VMA_SELECT_COMPOUND: one MIGRATE_PFN_COMPOUND source per PMD, a
+// device-private PMD entry) and MIGRATE_TO_SYS brings it back whole; move_pages() moves
+// each THP whole too (one order-9 folio, PTE-mapped afterwards). Figures are per 4 KiB
+// page moved, so they compare with the 4 KiB rows, and per THP in the metric
+// "THPs migrated/s".
 import Benchmark
 import PageLayout
 import PageModel
@@ -145,11 +146,13 @@ func registerDeviceBenchmarks() {
 
     let thpsPerSecond = BenchmarkMetric.custom("THPs migrated/s", polarity: .prefersLarger, useScalingFactor: false)
     let thpConfiguration = Benchmark.Configuration(metrics: [.wallClock, pagesPerSecond, thpsPerSecond], maxDuration: .seconds(20), maxIterations: 20)
-    Benchmark("HMM: 64 MiB of 2 MiB THPs to the mirror device (split) and back", configuration: thpConfiguration,
+    Benchmark("HMM: 64 MiB of 2 MiB THPs to the mirror device (whole) and back", configuration: thpConfiguration,
               closure: { benchmark in
                   try thpRoundTrips(benchmark, pages: pagesPerSecond, thps: thpsPerSecond) { fixture in
+                      // MIGRATE_TO_DEV's cpages counts the pages read back; MIGRATE_TO_SYS's
+                      // counts src entries VALID and MIGRATE, one per compound THP.
                       try fixture.mirror.migrateToDevice(addr: fixture.addr, npages: UInt64(fixture.pages), into: &fixture.buffer).cpages
-                          + fixture.mirror.migrateToSystem(addr: fixture.addr, npages: UInt64(fixture.pages)).cpages
+                          + fixture.mirror.migrateToSystem(addr: fixture.addr, npages: UInt64(fixture.pages)).cpages << Paging.pmdOrder
                   }
               },
               setup: { thpFixture = try THPFixture() },

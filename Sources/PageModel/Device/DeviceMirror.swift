@@ -48,8 +48,8 @@ public final class DeviceMirror: @unchecked Sendable {
 
     func erase(_ address: UInt64) { _ = pt.withLock { $0.removeValue(forKey: address >> UserVM.pageShift) } }
 
-    /// Drops the device page-table entries whose data lives in `pfn`.
-    func eraseData(_ pfn: Int) { pt.withLock { pt in pt = pt.filter { $0.value.pfn != pfn } } }
+    /// Drops the device page-table entries whose data lives in `pfns`.
+    func eraseData(_ pfns: Range<Int>) { pt.withLock { pt in pt = pt.filter { !pfns.contains($0.value.pfn) } } }
 
     /// The ioctl entry's checks: page-aligned `addr`, no overflow, not empty.
     /// EBADF once closed (the file descriptor is gone: fdget() fails).
@@ -82,7 +82,7 @@ public final class DeviceMirror: @unchecked Sendable {
         let (start, end) = try range(addr, npages)
         let tables = process.tables
         try forEachBatch(start, end) { vma, from, to throws(Errno) in
-            var args = MigrateVMA(vma: vma, start: from, end: to, pgmapOwner: device.owner, flags: .system)
+            var args = MigrateVMA(vma: vma, start: from, end: to, pgmapOwner: device.owner, flags: [.system, .compound])
             try tables.migrateVMASetup(&args)
             allocAndCopyToDevice(&args)
             tables.migrateVMAPages(&args)
@@ -92,27 +92,21 @@ public final class DeviceMirror: @unchecked Sendable {
         return try read(start, end, into: &buffer)
     }
 
-    /// Linux: `dmirror_migrate_alloc_and_copy()`.
-    func allocAndCopyToDevice(_ args: inout MigrateVMA) {
-        for i in 0..<args.npages where args.src[i] & MigratePFN.migrate != 0 {
-            if let spfn = MigratePFN.pfn(args.src[i]), device.machine.isZoneDevice(spfn) { continue }
-            guard !consumeFailAlloc(), let dpage = device.allocPage(), let to = device.dataPfn(dpage.headPage) else { continue }
-            args.dst[i] = MigratePFN.make(dpage.pfn) | (args.src[i] & MigratePFN.write)
-            if let spfn = MigratePFN.pfn(args.src[i]) { _ = device.machine.frames.copy(from: spfn, to: to) }
-            else { _ = device.machine.frames.clear(pfn: to) }
-        }
-    }
-
-    /// Linux: `dmirror_migrate_finalize_and_map()`: the migrated pages into the device pt
-    /// (only destinations in device memory: a `migrate_vma` in both directions at once
-    /// has system-memory destinations too, which the device does not map).
+    /// Linux: `dmirror_migrate_finalize_and_map()`: the migrated pages into the device pt,
+    /// every page of a device THP (MIGRATE_PFN_COMPOUND) from its entry (only
+    /// destinations in device memory: a `migrate_vma` in both directions at once has
+    /// system-memory destinations too, which the device does not map).
     func finalizeAndMap(_ args: MigrateVMA) {
+        let machine = device.machine
         pt.withLock { pt in
             for i in 0..<args.npages where args.src[i] & MigratePFN.migrate != 0 {
-                guard let dpfn = MigratePFN.pfn(args.dst[i]), device.machine.isZoneDevice(dpfn), let dpage = device.machine.page(dpfn),
-                      let data = device.dataPfn(dpage) else { continue }
+                guard let dpfn = MigratePFN.pfn(args.dst[i]), machine.isZoneDevice(dpfn), let dpage = machine.page(dpfn) else { continue }
+                let nr = args.dst[i] & MigratePFN.compound != 0 ? machine.pageFolio(dpage)?.nrPages ?? 1 : 1
                 device.noteUser(dpfn, self)
-                pt[(args.start >> UserVM.pageShift) + UInt64(i)] = DPTEntry(pfn: data, write: args.dst[i] & MigratePFN.write != 0)
+                for k in 0..<min(nr, args.npages - i) {
+                    guard let data = device.dataPfn(Page(unchecked: dpfn + k, machine.context)) else { continue }
+                    pt[(args.start >> UserVM.pageShift) + UInt64(i + k)] = DPTEntry(pfn: data, write: args.dst[i] & MigratePFN.write != 0)
+                }
             }
         }
     }
@@ -125,7 +119,7 @@ public final class DeviceMirror: @unchecked Sendable {
         let select: MigrateVMASelect = device.type == .devicePrivate ? .devicePrivate : .deviceCoherent
         var result = Result()
         try forEachBatch(start, end) { vma, from, to throws(Errno) in
-            var args = MigrateVMA(vma: vma, start: from, end: to, pgmapOwner: device.owner, flags: select)
+            var args = MigrateVMA(vma: vma, start: from, end: to, pgmapOwner: device.owner, flags: [select, .compound])
             try tables.migrateVMASetup(&args)
             _ = device.allocAndCopyToSystem(&args, mirror: self)
             tables.migrateVMAPages(&args)

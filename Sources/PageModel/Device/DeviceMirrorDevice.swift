@@ -1,13 +1,15 @@
 // The HMM test driver's device memory (lib/test_hmm.c, v6.19: struct dmirror_device,
 // dmirror_allocate_chunk(), dmirror_devmem_alloc_page(), dmirror_devmem_free(),
 // dmirror_devmem_fault(), dmirror_device_remove_chunks()). Devices 0 and 1 are
-// MEMORY_DEVICE_PRIVATE, 2 and 3 MEMORY_DEVICE_COHERENT.
+// MEMORY_DEVICE_PRIVATE, 2 and 3 MEMORY_DEVICE_COHERENT. Device memory comes in order-0
+// pages and PMD-order folios (`free_pages` and `free_folios`; the THP half is in
+// DeviceMirrorTHP.swift).
 //
-// Deliberate difference: the free list of device pages is a Swift stack, not a list
-// threaded through `zone_device_data` (which holds the backing page's struct page
-// address once a page is allocated, as in test_hmm.c). Chunks are DEVMEM_CHUNK_SIZE,
-// 256 MiB, as in test_hmm.c (rounded up to whole memory sections where a section is
-// larger: memremap_pages() maps whole sections).
+// Deliberate difference: the free lists are Swift stacks, not lists threaded through
+// `zone_device_data` (which holds the backing page's struct page address once a page is
+// allocated, as in test_hmm.c). Chunks are DEVMEM_CHUNK_SIZE, 256 MiB, as in test_hmm.c
+// (rounded up to whole memory sections where a section is larger: memremap_pages() maps
+// whole sections).
 import Synchronization
 
 /// `struct dmirror_device`: one of /dev/hmm_dmirror0..3 and its device memory.
@@ -20,6 +22,8 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
     struct State {
         var chunks: [DevPagemap] = []
         var free: [Int] = []
+        /// `free_folios`: the head pfns of free PMD-order device folios.
+        var freeFolios: [Int] = []
         /// Device page pfn -> the mirror that migrated data into it.
         var users: [Int: DeviceMirror] = [:]
         var calloc = 0
@@ -37,13 +41,15 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
 
     /// Device pages allocated and not yet freed.
     public var pagesInUse: Int { state.withLock { $0.calloc - $0.cfree } }
-    /// Device pages on the free list.
-    public var freePages: Int { state.withLock { $0.free.count } }
+    /// Device pages on the free lists (a free folio counts its 512 pages).
+    public var freePages: Int { state.withLock { $0.free.count + $0.freeFolios.count << Paging.pmdOrder } }
 
     var ops: DevPagemapOps {
         let free: @Sendable (Folio) -> Void = { [unowned self] folio in self.devmemFree(folio) }
         let fault: @Sendable (DevicePrivateFault) -> VMFault = { [unowned self] vmf in self.devmemFault(vmf) }
-        return DevPagemapOps(folioFree: free, migrateToRam: type == .devicePrivate ? fault : nil)
+        let split: @Sendable (Folio, Folio?) -> Void = { [unowned self] head, tail in self.devmemFolioSplit(head, tail) }
+        return DevPagemapOps(folioFree: free, migrateToRam: type == .devicePrivate ? fault : nil,
+                             folioSplit: type == .devicePrivate ? split : nil)
     }
 
     /// DEVMEM_CHUNK_SIZE (lib/test_hmm.c): the device memory one chunk adds.
@@ -55,71 +61,99 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         return (Self.chunkBytes + section - 1) / section * section
     }
 
-    /// Linux: `dmirror_allocate_chunk()`: memremap_pages() one more chunk, its pages onto
-    /// the free list.
-    private func allocateChunk() -> Bool {
+    /// Linux: `dmirror_allocate_chunk()`: memremap_pages() one more chunk; for a `large`
+    /// request each PMD-aligned 2 MiB of it goes on `free_folios` (and the rest, none
+    /// here, on `free_pages`), otherwise every page goes on `free_pages`.
+    private func allocateChunk(large: Bool) -> Bool {
         guard let pgmap = try? machine.memremapPages(type: type, bytes: chunkBytes, ops: ops, owner: owner) else { return false }
+        let nr = 1 << Paging.pmdOrder
         state.withLock { s in
             s.chunks.append(pgmap)
-            s.free.append(contentsOf: (pgmap.range.start..<pgmap.range.end).reversed())
+            var pfn = pgmap.range.start
+            while pfn < pgmap.range.end {
+                if large, pfn % nr == 0, pfn + nr <= pgmap.range.end {
+                    s.freeFolios.append(pfn)
+                    pfn += nr
+                } else {
+                    s.free.append(pfn)
+                    pfn += 1
+                }
+            }
+            // The kernel pushes each onto the head of its list: the last pushed goes first.
+            s.free.reverse()
+            s.freeFolios.reverse()
         }
         return true
     }
 
-    /// Linux: `dmirror_devmem_alloc_page()`: a device page, initialised as a locked folio
-    /// with refcount 1, its backing system page (private memory) in `zone_device_data`.
-    func allocPage() -> Folio? {
+    /// Linux: `dmirror_devmem_alloc_page(dmirror, is_large)`: a device page (or, `large`,
+    /// a PMD-order device folio), initialised by zone_device_folio_init() as a locked
+    /// folio with refcount 1, its backing system folio of the same order (private memory,
+    /// folio_alloc(GFP_HIGHUSER, order)) in the head's `zone_device_data`.
+    func allocPage(large: Bool = false) -> Folio? {
+        let order = large ? Paging.pmdOrder : 0
         var backing: Folio?
         if type == .devicePrivate {
-            guard let rpage = machine.folioAlloc(.highuser) else { return nil }
+            guard let rpage = machine.folioAlloc(.highuser, order: order) else { return nil }
             backing = rpage
         }
-        var pfn = state.withLock { $0.free.popLast() }
-        if pfn == nil, allocateChunk() { pfn = state.withLock { $0.free.popLast() } }
+        var pfn = state.withLock { s in large ? s.freeFolios.popLast() : s.free.popLast() }
+        if pfn == nil, allocateChunk(large: large) { pfn = state.withLock { s in large ? s.freeFolios.popLast() : s.free.popLast() } }
         guard let pfn, let page = machine.page(pfn), let pgmap = machine.pagePgmap(page),
-              let folio = machine.zoneDevicePageInit(page, pgmap: pgmap) else {
+              let folio = machine.zoneDevicePageInit(page, pgmap: pgmap, order: order) else {
             if let backing { machine.folioPut(backing) }
             return nil
         }
-        state.withLock { $0.calloc += 1 }
+        state.withLock { $0.calloc += 1 << order }
         page.zoneDeviceData = backing.map { $0.address } ?? 0
         return folio
     }
 
-    /// The pfn holding a device page's data: its backing page (private; nil when
-    /// `zone_device_data` was overwritten, recorded as corruption) or itself (coherent).
+    /// The pfn holding a device page's data: its page of the backing folio (private; nil
+    /// when the head's `zone_device_data` was overwritten, recorded as corruption) or
+    /// itself (coherent). Only a folio's head has `zone_device_data` (a tail's words
+    /// there belong to the folio), as BACKING_PAGE() of test_hmm.c reads the head's.
     func dataPfn(_ page: Page) -> Int? {
         guard type == .devicePrivate else { return page.pfn }
-        guard let rpage = machine.memmap.page(atAddress: page.zoneDeviceData) else {
+        let head = machine.pageFolio(page)?.headPage ?? page
+        guard let rpage = machine.memmap.page(atAddress: head.zoneDeviceData) else {
             machine.diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(page.pfn),
-                                                  reason: "dmirror: zone_device_data 0x\(String(page.zoneDeviceData, radix: 16)) is not a backing page"))
+                                                  reason: "dmirror: zone_device_data 0x\(String(head.zoneDeviceData, radix: 16)) is not a backing page"))
             return nil
         }
-        return rpage.pfn
+        return rpage.pfn + (page.pfn - head.pfn)
     }
 
-    /// Linux: `dmirror_devmem_free()` (the `folio_free` op): the backing page is freed and
-    /// the device page goes back on the free list.
+    /// Linux: `dmirror_devmem_free()` (the `folio_free` op): the backing folio is freed and
+    /// the device folio goes back on `free_folios` (large) or `free_pages`.
     private func devmemFree(_ folio: Folio) {
         let page = folio.headPage
+        let order = folio.order
         if type == .devicePrivate, let rpfn = dataPfn(page), let rpage = machine.page(rpfn), let rfolio = machine.pageFolio(rpage) {
             machine.folioPut(rfolio)
         }
         page.zoneDeviceData = 0
         state.withLock { s in
-            s.cfree += 1
+            s.cfree += 1 << order
             s.users[page.pfn] = nil
             // Back to the allocator unless its chunk is being removed.
-            if s.chunks.contains(where: { $0.range.contains(page.pfn) }) { s.free.append(page.pfn) }
+            guard s.chunks.contains(where: { $0.range.contains(page.pfn) }) else { return }
+            if order > 0 { s.freeFolios.append(page.pfn) } else { s.free.append(page.pfn) }
         }
     }
 
-    /// Linux: `dmirror_devmem_fault()` (the `migrate_to_ram` op): migrate the one faulting
-    /// page back to a new system page, erasing the device page-table entry.
+    /// Linux: `dmirror_devmem_fault()` (the `migrate_to_ram` op): migrate the faulting
+    /// page back to system memory, erasing the device page-table entries: the whole
+    /// folio (MIGRATE_VMA_SELECT_COMPOUND over its naturally aligned range) when the fault
+    /// came through a PMD, else the one page (a PTE-mapped folio "might not be fully
+    /// split yet").
     private func devmemFault(_ fault: DevicePrivateFault) -> VMFault {
-        let mirror = state.withLock { $0.users[fault.page.pfn] }
-        var args = MigrateVMA(vma: fault.vma, start: fault.address, end: fault.address &+ UserVM.pageSize,
-                              pgmapOwner: owner, flags: .devicePrivate, faultPage: fault.page)
+        let folio = machine.pageFolio(fault.page)
+        let mirror = state.withLock { $0.users[folio?.pfn ?? fault.page.pfn] }
+        let order = fault.viaPMD ? folio?.order ?? 0 : 0
+        let start = fault.address & ~((UserVM.pageSize << UInt64(order)) - 1)
+        var args = MigrateVMA(vma: fault.vma, start: start, end: start &+ (UserVM.pageSize << UInt64(order)), pgmapOwner: owner,
+                              flags: order > 0 ? [.devicePrivate, .compound] : .devicePrivate, faultPage: fault.page)
         do { try fault.tables.migrateVMASetup(&args) } catch { return .sigbus }
         if let result = allocAndCopyToSystem(&args, mirror: mirror) { return result }
         fault.tables.migrateVMAPages(&args)
@@ -127,21 +161,51 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         return []
     }
 
-    /// Linux: `dmirror_devmem_fault_alloc_and_copy()`: a system page per device page
-    /// marked MIGRATE, its data copied from the backing page; the device pt entry erased.
-    /// VM_FAULT_OOM when a page cannot be had.
+    /// Linux: `dmirror_devmem_fault_alloc_and_copy()`: for each device folio marked
+    /// MIGRATE, a system folio of its order (MIGRATE_PFN_COMPOUND for a THP), its data
+    /// copied from the backing folio, the device pt entries erased. A one-shot FAIL_ALLOC
+    /// fails that allocation: an order-0 source is then VM_FAULT_OOM, a THP falls back
+    /// to one system page per page (`dst[i] = migrate_pfn(...)`, which drops the first
+    /// entry's MIGRATE_PFN_WRITE as the kernel does), and migrate_vma_pages() splits it.
     func allocAndCopyToSystem(_ args: inout MigrateVMA, mirror: DeviceMirror?) -> VMFault? {
-        for i in 0..<args.npages {
+        var i = 0
+        var addr = args.start
+        while i < args.npages {
             // Device pages only: the fault and MIGRATE_TO_SYS collect nothing else, and a
             // `migrate_vma` selecting system memory too leaves its RAM sources to the device.
             guard args.src[i] & MigratePFN.migrate != 0, let spfn = MigratePFN.pfn(args.src[i]), machine.isZoneDevice(spfn),
-                  let spage = machine.page(spfn), let from = dataPfn(spage) else { continue }
-            let failAlloc = mirror?.consumeFailAlloc() ?? false
-            guard !failAlloc, let dpage = machine.folioAlloc(.highuserMovable) else { return .oom }
-            _ = dpage.tryLock()
-            args.dst[i] = MigratePFN.make(dpage.pfn) | (args.src[i] & MigratePFN.write)
-            _ = machine.frames.copy(from: from, to: dpage.pfn)
-            mirror?.erase(args.start &+ UInt64(i) << UserVM.pageShift)
+                  let spage = machine.page(spfn), let sfolio = machine.pageFolio(spage) else {
+                i += 1
+                addr &+= UserVM.pageSize
+                continue
+            }
+            let order = sfolio.order
+            args.dst[i] = (order > 0 ? MigratePFN.compound : 0) | (args.src[i] & MigratePFN.write)
+            var dpage: Folio?
+            if mirror?.consumeFailAlloc() ?? false {
+                args.dst[i] &= ~MigratePFN.compound
+            } else {
+                dpage = machine.folioAlloc(.highuserMovable, order: order)
+            }
+            if dpage == nil, order == 0 { return .oom }
+            if let dpage {
+                dpage.lock()
+                args.dst[i] |= MigratePFN.make(dpage.pfn)
+            }
+            for k in 0..<min(1 << order, args.npages - i) {
+                var to = (dpage?.pfn ?? 0) + k
+                if dpage == nil {
+                    // "Try with smaller pages if large allocation fails".
+                    guard let small = machine.folioAlloc(.highuserMovable) else { return .oom }
+                    small.lock()
+                    args.dst[i + k] = MigratePFN.make(small.pfn)
+                    to = small.pfn
+                }
+                mirror?.erase(addr)
+                addr &+= UserVM.pageSize
+                if let from = dataPfn(Page(unchecked: spfn + k, machine.context)) { _ = machine.frames.copy(from: from, to: to) }
+            }
+            i += 1 << order
         }
         return nil
     }
@@ -157,6 +221,7 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
             let chunks = s.chunks
             s.chunks = []
             s.free = []
+            s.freeFolios = []
             return chunks
         }
         for chunk in chunks {
@@ -172,17 +237,19 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         let count = chunk.range.count
         var src = machine.migrateDeviceRange(start: chunk.range.start, count: count)
         var dst = [UInt64](repeating: 0, count: count)
-        var erased: [(DeviceMirror, Int)] = []
+        var erased: [(DeviceMirror, Range<Int>)] = []
         for i in 0..<count where src[i] & MigratePFN.migrate != 0 {
+            // A THP (MIGRATE_PFN_COMPOUND) comes back whole, into a folio of its order.
+            let order = src[i] & MigratePFN.compound != 0 ? machine.pageFolio(Page(unchecked: chunk.range.start + i, machine.context))?.order ?? 0 : 0
             guard let spfn = MigratePFN.pfn(src[i]), let spage = machine.page(spfn), let from = dataPfn(spage),
-                  let dpage = machine.folioAlloc(.highuserMovable) else { continue }
+                  let dpage = machine.folioAlloc(.highuserMovable, order: order) else { continue }
             dpage.lock()
-            dst[i] = MigratePFN.make(dpage.pfn) | (src[i] & MigratePFN.write)
-            _ = machine.frames.copy(from: from, to: dpage.pfn)
-            if let mirror = state.withLock({ $0.users[spfn] }) { erased.append((mirror, from)) }
+            dst[i] = MigratePFN.make(dpage.pfn) | (src[i] & MigratePFN.write) | (order > 0 ? MigratePFN.compound : 0)
+            for k in 0..<(1 << order) { _ = machine.frames.copy(from: from + k, to: dpage.pfn + k) }
+            if let mirror = state.withLock({ $0.users[spfn] }) { erased.append((mirror, from..<(from + (1 << order)))) }
         }
         machine.migrateDevicePages(&src, dst, count: count, faultPage: nil)
         machine.migrateDeviceFinalize(src, dst, count: count, faultPage: nil)
-        for (mirror, pfn) in erased { mirror.eraseData(pfn) }
+        for (mirror, pfns) in erased { mirror.eraseData(pfns) }
     }
 }

@@ -17,6 +17,9 @@ public struct DevicePrivateFault: @unchecked Sendable {
     public let page: Page
     public let origPTE: PTE
     public let flags: FaultFlags
+    /// `vmf->pte == NULL`: the fault hit a device-private PMD (do_huge_pmd_device_private()),
+    /// so the driver may migrate the whole folio; false for a PTE.
+    public var viaPMD = false
 }
 
 extension PTE {
@@ -67,12 +70,25 @@ extension UserPageTables {
             machine.diagnostics.record(Diagnostic(kind: .bug, pfn: entry.swapEntry?.offset, reason: "do_swap_page: device-private entry without a struct page"))
             return .sigbus
         }
+        let fault = DevicePrivateFault(tables: self, vma: vma, address: address, page: page, origPTE: entry, flags: flags)
+        // unlock_page(vmf->page); put_page(vmf->page): the page's folio now, which a split
+        // in migrate_to_ram() may have changed (the lock and reference went with it).
+        return callMigrateToRam(fault, slot: pte, table: table, folio: folio, caller: "do_swap_page") { machine.pageFolio(page) ?? folio }
+    }
+
+    /// The part do_swap_page()'s device-private arm and do_huge_pmd_device_private() share:
+    /// if the entry is unchanged, lock the folio (trylock_page()/folio_trylock(): a folio
+    /// locked elsewhere, a migration in progress, makes the fault retry) and reference it,
+    /// drop the table lock and call `pgmap->ops->migrate_to_ram(vmf)`; then unlock and
+    /// put the folio `release()` names.
+    func callMigrateToRam(_ fault: DevicePrivateFault, slot: EntrySlot, table: Int, folio: Folio, caller: String,
+                          release: () -> Folio) -> VMFault {
         lockTable(table)
-        guard pte.load() == entry else {
+        guard slot.load() == fault.origPTE else {
             unlockTable(table)
             return []
         }
-        guard page.tryLock() else {
+        guard folio.tryLock() else {
             unlockTable(table)
             sched_yield_model()
             return .retry
@@ -80,14 +96,16 @@ extension UserPageTables {
         folio.get()
         unlockTable(table)
         defer {
-            page.unlock()
-            machine.folioPut(folio)
+            let held = release()
+            held.unlock()
+            machine.folioPut(held)
         }
-        guard let pgmap = machine.pagePgmap(page), let migrate = pgmap.ops.migrateToRam else {
-            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(pfn), reason: "do_swap_page: \(entry.softLeaf) entry without a migrate_to_ram() handler"))
+        guard let migrate = machine.pagePgmap(fault.page)?.ops.migrateToRam else {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(fault.page.pfn),
+                                                  reason: "\(caller): \(fault.origPTE.softLeaf) entry without a migrate_to_ram() handler"))
             return .sigbus
         }
-        return migrate(DevicePrivateFault(tables: self, vma: vma, address: address, page: page, origPTE: entry, flags: flags))
+        return migrate(fault)
     }
 
     /// Linux: the device-private arm of `copy_nonpresent_pte()`: the child's entry holds

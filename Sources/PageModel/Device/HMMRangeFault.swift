@@ -109,7 +109,7 @@ extension UserPageTables {
     /// device-private page) are 0 with no flags, so that a fault request faults them.
     private func hmmReadEntry(_ addr: UInt64, range: HMMRange) -> (UInt64, UInt64) {
         var out: (UInt64, UInt64) = (0, 0)
-        withMappingEntryLocked(addr) { entry in
+        withMappingEntryLocked(addr) { entry, huge in
             if entry.isPresent {
                 if entry.isSpecial, entry.pfn != machine.zeroPagePfn {
                     out = (HMMPFN.error, 0)
@@ -127,7 +127,20 @@ extension UserPageTables {
             if entry.isDevicePrivate, let pfn = entry.devicePfn, let page = machine.page(pfn),
                machine.pagePgmap(page)?.owner == range.devPrivateOwner, range.devPrivateOwner != nil {
                 let flags = HMMPFN.valid | (entry.softLeaf == .devicePrivateWrite ? HMMPFN.write : 0)
-                out = (UInt64(pfn) | flags, flags)
+                guard huge else {
+                    out = (UInt64(pfn) | flags, flags)
+                    return
+                }
+                // hmm_vma_handle_absent_pmd(): the PMD's order and each page's own pfn. (The
+                // kernel numbers the pfns from the head at the walk's start inside the PMD,
+                // which differs only for a range starting inside it; the model gives the
+                // pfn of the page at `addr`.)
+                let page = pfn + Int((addr & (Paging.pmdSize - 1)) >> UserVM.pageShift)
+                out = (UInt64(page) | flags | UInt64(Paging.pmdShift - Paging.pageShift) << HMMPFN.orderShift, flags)
+            } else if huge, entry.isDevicePrivate {
+                // hmm_vma_handle_absent_pmd(): another owner's device-private THP is
+                // HMM_PFN_ERROR unless a fault is required (then it is faulted home).
+                out = (HMMPFN.error, 0)
             }
         }
         return out

@@ -34,11 +34,18 @@ public struct DevPagemapOps: Sendable {
     /// Whether `migrate_to_ram` is provided (required for PRIVATE). A pagemap declared
     /// with one but no handler answers a fault on its entries with VM_FAULT_SIGBUS.
     public var hasMigrateToRam: Bool
+    /// `folio_split(head, tail)`: a large device-private folio is being split
+    /// (zone_device_private_split_cb()): called for each new folio `tail` after the
+    /// first, then once with nil when the split is done (the driver fixes its own state:
+    /// `tail->pgmap`, `zone_device_data`).
+    public var folioSplit: (@Sendable (Folio, Folio?) -> Void)?
     public init(folioFree: (@Sendable (Folio) -> Void)? = nil, hasMigrateToRam: Bool = false,
-                migrateToRam: (@Sendable (DevicePrivateFault) -> VMFault)? = nil) {
+                migrateToRam: (@Sendable (DevicePrivateFault) -> VMFault)? = nil,
+                folioSplit: (@Sendable (Folio, Folio?) -> Void)? = nil) {
         self.folioFree = folioFree
         self.migrateToRam = migrateToRam
         self.hasMigrateToRam = hasMigrateToRam || migrateToRam != nil
+        self.folioSplit = folioSplit
     }
 }
 
@@ -203,13 +210,21 @@ extension Machine {
             return nil
         }
         let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
-        page.flags &= ~0xff
-        folio.setUInt32(layout.folioNrPages, 0)
-        page.mapping = 0
-        // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
-        // the index word, so the order matters there.
-        page.index = 0
-        folio.pgmap = pgmap.address
+        // Every page of the range: it may have been part of an earlier folio of another
+        // order (a tail of a freed THP, or a page that held the order byte or _nr_pages).
+        for i in 0..<(1 << order) {
+            let each = i == 0 ? page : Page(unchecked: page.pfn + i, context)
+            let new = Folio(raw: each.raw, address: each.address, pfn: each.pfn, context: context)
+            each.flags &= ~0xff
+            // _nr_pages of a folio starting here lies in the next page: cleared for every
+            // page but the last of a large range (the next page lies outside it).
+            if order == 0 || i + 1 < 1 << order { new.setUInt32(layout.folioNrPages, 0) }
+            each.mapping = 0
+            // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
+            // the index word, so the order matters there.
+            each.index = 0
+            new.pgmap = pgmap.address   // also clears compound_head
+        }
         pgmap.references.add(1 << order, ordering: .relaxed)
         folio.setRefcount(1)
         _ = page.tryLock()

@@ -5,16 +5,22 @@
 
 extension Machine {
     /// Linux: `migrate_device_unmap()`: isolate system folios from their LRU (device
-    /// folios are on none), check for extra references, and restore what cannot move.
-    /// Returns the pages (page-less sources included) still marked MIGRATE.
+    /// folios are on none), unmap what is still mapped (a huge PMD becomes a PMD migration
+    /// entry: try_to_migrate(folio, 0)), check for extra references, and restore what
+    /// cannot move. A large folio's entry gets MIGRATE_PFN_COMPOUND and its 511 followers
+    /// are passed over. Returns the pages (page-less sources included) still marked MIGRATE.
     func migrateDeviceUnmap(_ src: inout [UInt64], faultPage: Page?) -> Int {
         var unmapped = 0
         var restore: [Int] = []
-        for i in src.indices {
+        var i = 0
+        while i < src.count {
             guard let pfn = MigratePFN.pfn(src[i]), let page = memmap.page(pfn), let folio = pageFolio(page) else {
                 if src[i] & MigratePFN.migrate != 0 { unmapped += 1 }
+                i += 1
                 continue
             }
+            defer { i += folio.nrPages }
+            if folio.nrPages > 1 { src[i] |= MigratePFN.compound }
             let device = isZoneDevice(folio.pfn)
             if !device {
                 guard folioIsolateLRU(folio) else {
@@ -24,7 +30,7 @@ extension Machine {
                 }
                 folioPut(folio)   // the collect reference; the isolation's remains
             }
-            if folioMapped(folio) { _ = tryToMigrate(folio) }
+            if folioMapped(folio) { _ = tryToMigrate(folio, splitHugePMD: false) }
             if folioMapped(folio) || !migrateVMACheckPage(page, folio: folio, faultPage: faultPage) {
                 if !device { folio.get(); folioPutbackLRU(folio) }
                 src[i] &= ~MigratePFN.migrate
@@ -55,39 +61,71 @@ extension Machine {
     /// Linux: `__migrate_device_pages()`: for each source with a destination the struct
     /// page state moves over (folio_migrate_mapping() of an anonymous folio: its refcount
     /// must be the caller's alone, then mapping, index and flags), or MIGRATE is cleared;
-    /// a page-less source (a hole) goes to `insert` (migrate_vma_insert_page(); none
-    /// for migrate_device_pages(), which has no VMA).
+    /// a page-less source (a hole) goes to `insert` (migrate_vma_insert_page() or, for a
+    /// compound destination, migrate_vma_insert_huge_pmd_page(); none for
+    /// migrate_device_pages(), which has no VMA). MIGRATE_PFN_COMPOUND on both sides
+    /// moves a THP whole; a compound source with an order-0 destination is split first
+    /// (`split`: migrate_vma_split_unmapped_folio(); without one, migrate_device_pages(),
+    /// it stays) or, a hole, inserted page by page; an order-0 source cannot take a
+    /// compound destination.
     func migrateDevicePages(_ src: inout [UInt64], _ dst: [UInt64], count: Int, faultPage: Page?,
-                            insert: ((Int, Folio, Page) -> Bool)? = nil) {
-        for i in 0..<count {
-            guard let newPfn = MigratePFN.pfn(dst[i]), let newPage = memmap.page(newPfn),
-                  let newFolio = pageFolio(newPage) else {
+                            insert: ((Int, Folio, Page) -> Bool)? = nil,
+                            split: ((inout [UInt64], Int, Folio) -> Bool)? = nil) {
+        var i = 0
+        while i < count {
+            var nr = 1
+            defer { i += nr }
+            guard let newPage = MigratePFN.pfn(dst[i]).flatMap({ memmap.page($0) }), let newFolio = pageFolio(newPage) else {
                 src[i] &= ~MigratePFN.migrate
                 continue
             }
+            let srcCompoundOnly = src[i] & MigratePFN.compound != 0 && dst[i] & MigratePFN.compound == 0
             guard let pfn = MigratePFN.pfn(src[i]), let page = memmap.page(pfn), let folio = pageFolio(page) else {
                 guard src[i] & MigratePFN.migrate != 0 else { continue }
-                if insert?(i, newFolio, newPage) != true {
-                    src[i] &= ~MigratePFN.migrate
+                if srcCompoundOnly {
+                    nr = 1 << Paging.pmdOrder
+                    src[i] &= ~MigratePFN.compound
+                }
+                for j in 0..<min(nr, count - i) {
+                    src[i + j] |= MigratePFN.migrate
+                    guard let each = MigratePFN.pfn(dst[i + j]).flatMap({ memmap.page($0) }), let eachFolio = pageFolio(each),
+                          insert?(i + j, eachFolio, each) == true else {
+                        // migrate_vma_insert_huge_pmd_page()'s abort clears all 512.
+                        let cleared = dst[i + j] & MigratePFN.compound != 0 ? min(1 << Paging.pmdOrder, count - i - j) : 1
+                        for k in 0..<cleared { src[i + j + k] &= ~MigratePFN.migrate }
+                        continue
+                    }
                 }
                 continue
             }
             guard src[i] & MigratePFN.migrate != 0 else { continue }
-            let newIsDevice = isZoneDevice(newFolio.pfn)
-            if newIsDevice, !folioIsAnon(folio) {
+            if srcCompoundOnly {
+                nr = folio.nrPages
+                guard let split, split(&src, i, folio) else {
+                    src[i] &= ~(MigratePFN.migrate | MigratePFN.compound)
+                    continue
+                }
+            } else if dst[i] & MigratePFN.compound != 0, src[i] & MigratePFN.compound == 0 {
+                src[i] &= ~MigratePFN.migrate
+            }
+            if isZoneDevice(newFolio.pfn), !folioIsAnon(folio) {
                 src[i] &= ~MigratePFN.migrate
                 continue
             }
             let extra: Int32 = faultPage?.pfn == page.pfn ? 1 : 0
-            let expected: Int32 = 1 + extra
-            guard folio.refcount == expected else {
-                src[i] &= ~MigratePFN.migrate
-                continue
+            for j in 0..<min(nr, count - i) {
+                guard src[i + j] & MigratePFN.migrate != 0,
+                      let from = MigratePFN.pfn(src[i + j]).flatMap({ memmap.page($0) }).flatMap({ pageFolio($0) }),
+                      let to = MigratePFN.pfn(dst[i + j]).flatMap({ memmap.page($0) }).flatMap({ pageFolio($0) }),
+                      from.refcount == 1 + extra else {
+                    src[i + j] &= ~MigratePFN.migrate
+                    continue
+                }
+                to.index = from.index
+                to.mapping = from.mapping
+                if from.testFlag(flagBits.swapbacked) { to.setFlag(flagBits.swapbacked) }
+                migrateFlags(from: from, to: to)
             }
-            newFolio.index = folio.index
-            newFolio.mapping = folio.mapping
-            if folio.testFlag(flagBits.swapbacked) { newFolio.setFlag(flagBits.swapbacked) }
-            migrateFlags(from: folio, to: newFolio)
         }
     }
 
@@ -125,6 +163,11 @@ extension Machine {
     /// converted); the folio is unmapped, copied to a new system page and its mappings
     /// moved there. EBUSY when it cannot be unmapped or no page can be had.
     func migrateDeviceCoherentFolio(_ folio: Folio) throws(Errno) {
+        if folio.isLarge {
+            // WARN_ON_ONCE(folio_test_large(folio)): the order-0 destination cannot take a
+            // coherent THP (migrate_device_pages() has no VMA to split it in): EBUSY.
+            diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "migrate_device_coherent_folio: large folio"))
+        }
         folio.lock()
         var src = [MigratePFN.make(folio.pfn) | MigratePFN.migrate]
         _ = migrateDeviceUnmap(&src, faultPage: nil)

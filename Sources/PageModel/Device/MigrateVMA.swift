@@ -4,10 +4,11 @@
 // migrate_vma_check_page(), migrate_vma_insert_page(), __migrate_device_pages(),
 // __migrate_device_finalize()).
 //
-// Deliberate difference: the model migrates order-0 folios only. A large folio in the
-// range is split first (split_folio(), Virtual/FolioSplit.swift), as v6.19 does without
-// MIGRATE_VMA_SELECT_COMPOUND: migrate_vma_collect_huge_pmd()'s fallback for a huge
-// PMD, migrate_vma_split_folio() for a PTE-mapped one.
+// A PMD-mapped THP (system or device-private) and a PMD-sized hole migrate whole with
+// MIGRATE_VMA_SELECT_COMPOUND (MIGRATE_PFN_COMPOUND; MigrateVMACompound.swift); without
+// it, or when the range does not cover the whole PMD, a large folio is split first
+// (split_folio(), Virtual/FolioSplit.swift): migrate_vma_collect_huge_pmd()'s fallback
+// for a huge PMD, migrate_vma_split_folio() for a PTE-mapped one.
 
 /// The MIGRATE_PFN_* encoding of `src[]`/`dst[]` [include/linux/migrate.h].
 public enum MigratePFN {
@@ -86,31 +87,42 @@ extension UserPageTables {
         if args.cpages > 0 { args.cpages = machine.migrateDeviceUnmap(&args.src, faultPage: args.faultPage) }
     }
 
-    /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`. A
-    /// large folio is split first (migrate_vma_collect_huge_pmd()'s fallback for a huge
-    /// PMD, migrate_vma_split_folio() for a PTE-mapped one) and its PTEs read again; when
-    /// it cannot be split the rest of its PMD's part of the range is skipped (src 0).
+    /// Linux: `migrate_vma_collect()` -> `migrate_vma_collect_pmd()` / `_hole()`. A huge
+    /// PMD goes to migrate_vma_collect_huge_pmd() (MigrateVMACompound.swift): collected
+    /// whole, skipped, a hole, or split for its PTEs to be read. A PTE-mapped large folio
+    /// is split (migrate_vma_split_folio()) and its PTEs read again; when it cannot be
+    /// split the rest of its PMD's part of the range is skipped (src 0).
     private func migrateVMACollect(_ args: inout MigrateVMA) {
-        let vma = args.vma
         var addr = args.start
         while addr < args.end {
             let chunkEnd = min(args.end, (addr & Paging.pmdMask) &+ Paging.pmdSize)
-            if let pmd = pmdSlot(addr, allocate: false), pmd.load().isLeaf, !collectHugePMD(pmd, args: args) || pmd.load().isLeaf {
-                skipCollect(&args, from: &addr, to: chunkEnd)
+            let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
+            if let pmd = pmdSlot(addr, allocate: false), pmd.load().isHugeEntry {
+                switch collectHugePMD(pmd, start: addr, end: chunkEnd, args: &args, faultFolio: faultFolio) {
+                case .collected:
+                    addr = chunkEnd
+                    continue
+                case .skip:
+                    skipCollect(&args, from: &addr, to: chunkEnd)
+                    continue
+                case .hole:
+                    collectHole(&args, from: &addr, to: chunkEnd)
+                    continue
+                case .ptes:
+                    break
+                }
+            }
+            if lowerTableIfPresent(addr) == nil {
+                // migrate_vma_collect_hole(): no PTE table at all.
+                collectHole(&args, from: &addr, to: chunkEnd)
                 continue
             }
-            let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
             var mpfn: UInt64 = 0
             var large: Folio?
             _ = withPTELock(addr) { slot, _ in mpfn = collectPTE(slot, addr: addr, args: &args, faultFolio: faultFolio, large: &large) }
             if let large {
                 if !migrateVMASplitFolio(large, faultPage: args.faultPage) { skipCollect(&args, from: &addr, to: chunkEnd) }
                 continue   // `goto again`: the PTE is read again, now of an order-0 folio
-            }
-            if pmdSlot(addr, allocate: false) == nil || lowerTableIfPresent(addr) == nil, vma.isAnonymous {
-                // migrate_vma_collect_hole(): no page table at all.
-                mpfn = MigratePFN.migrate
-                args.cpages += 1
             }
             args.src[args.npages] = mpfn
             addr &+= UserVM.pageSize
@@ -119,35 +131,12 @@ extension UserPageTables {
     }
 
     /// Linux: `migrate_vma_collect_skip()`: src 0 for `[addr, end)`.
-    private func skipCollect(_ args: inout MigrateVMA, from addr: inout UInt64, to end: UInt64) {
+    func skipCollect(_ args: inout MigrateVMA, from addr: inout UInt64, to end: UInt64) {
         while addr < end {
             args.src[args.npages] = 0
             args.npages += 1
             addr &+= UserVM.pageSize
         }
-    }
-
-    /// Linux: `migrate_vma_collect_huge_pmd()` without MIGRATE_VMA_SELECT_COMPOUND: a huge
-    /// PMD of system memory is skipped unless MIGRATE_VMA_SELECT_SYSTEM; otherwise its
-    /// folio is referenced, locked and split (`split_folio()`, which splits the PMD),
-    /// and the PTEs are collected. false: skip the PMD's part of the range.
-    private func collectHugePMD(_ pmd: EntrySlot, args: MigrateVMA) -> Bool {
-        guard args.flags.contains(.system) else { return false }
-        let entry = pmd.load()
-        guard entry.isLeaf, let folio = normalFolio(entry) else { return true }
-        let faultFolio = args.faultPage.flatMap { machine.pageFolio($0) }
-        folio.get()
-        if faultFolio != folio, !folio.tryLock() {
-            machine.folioPut(folio)
-            return false
-        }
-        var split = true
-        if folio.isLarge {
-            do { try machine.splitFolio(folio) } catch { split = false }
-        }
-        if faultFolio != folio { folio.unlock() }
-        machine.folioPut(folio)
-        return split
     }
 
     /// Linux: `migrate_vma_split_folio()`: split a PTE-mapped large folio (referenced
@@ -257,18 +246,26 @@ extension UserPageTables {
     /// owner) over [the first page-less source with a destination, end): nothing before
     /// it is inserted, so the model opens the bracket before the loop.
     public func migrateVMAPages(_ args: inout MigrateVMA) {
-        let snapshot = args
         let first = (0..<args.npages).first {
             args.src[$0] & MigratePFN.migrate != 0 && MigratePFN.pfn(args.src[$0]) == nil && MigratePFN.pfn(args.dst[$0]) != nil
         }
         let start = args.start &+ UInt64(first ?? 0) << UserVM.pageShift
-        let pages = { (src: inout [UInt64]) in
-            self.machine.migrateDevicePages(&src, snapshot.dst, count: snapshot.npages, faultPage: snapshot.faultPage) { i, folio, page in
-                self.migrateVMAInsertPage(snapshot, address: snapshot.start &+ UInt64(i) << UserVM.pageShift, folio: folio, page: page)
-            }
+        let pages = { (args: inout MigrateVMA) in
+            let vmaArgs = args
+            self.machine.migrateDevicePages(&args.src, vmaArgs.dst, count: vmaArgs.npages, faultPage: vmaArgs.faultPage, insert: { i, folio, page in
+                let address = vmaArgs.start &+ UInt64(i) << UserVM.pageShift
+                if vmaArgs.dst[i] & MigratePFN.compound != 0 { return self.migrateVMAInsertHugePMD(vmaArgs, address: address, folio: folio) }
+                return self.migrateVMAInsertPage(vmaArgs, address: address, folio: folio, page: page)
+            }, split: { src, i, folio in
+                var split = vmaArgs
+                split.src = src
+                let done = self.migrateVMASplitUnmappedFolio(&split, idx: i, folio: folio)
+                src = split.src
+                return done
+            })
         }
-        guard first != nil else { return pages(&args.src) }
-        mm.withMMUNotifier(.migrate, start: start, end: args.end, owner: args.pgmapOwner, machine: machine) { pages(&args.src) }
+        guard first != nil else { return pages(&args) }
+        mm.withMMUNotifier(.migrate, start: start, end: args.end, owner: args.pgmapOwner, machine: machine) { pages(&args) }
     }
 
     /// Linux: `migrate_vma_insert_page()`: map a new destination page where there was

@@ -29,6 +29,8 @@ extension UserPageTables {
         if pmdEntry.isLeaf {
             let result = hugePMDFault(vma, address: address, pmd: pmd, entry: pmdEntry, flags: flags)
             if result != .fallback { return result }
+        } else if pmdEntry.isDevicePrivate {
+            return doHugePMDDevicePrivate(vma, address: address, pmd: pmd, entry: pmdEntry, flags: flags)
         } else if !pmdEntry.isNone, !pmdEntry.isPresent {
             // A PMD migration entry: wait for the migration to finish.
             sched_yield_model()

@@ -63,34 +63,51 @@ extension Machine {
         guard registry.object(at: folio.mapping & ~folioMappingFlags, as: AnonVMA.self) != nil else { return .EBUSY }
         // The racy check before unmapping: the caller's reference and one per mapping.
         guard folioMapcount(folio) == Int(folio.refcount) - 1 else { return .EAGAIN }
-        let nr = folio.nrPages
-        var descriptors: [UInt64] = []
-        if layout.foliosAreDescriptors {
-            descriptors.reserveCapacity(nr - 1)
-            for _ in 1..<nr {
-                guard let address = heap.allocate(size: layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio) else {
-                    freeSplitDescriptors(descriptors)
-                    return .ENOMEM
-                }
-                descriptors.append(address)
-            }
-        }
+        guard let descriptors = allocateSplitDescriptors(folio) else { return .ENOMEM }
         // unmap_folio(): try_to_migrate() with TTU_SPLIT_HUGE_PMD (anon folios).
         if folioMapped(folio) { _ = tryToMigrate(folio) }
         let device = folioIsDevicePrivate(folio)
-        // __folio_freeze_and_split_unmapped(): folio_ref_freeze(folio, 1) (no cache refs).
-        guard folio.atomicCompareExchange(layout.folioRefcount, expected: 1, desired: 0).exchanged else {
-            freeSplitDescriptors(descriptors)
+        guard let folios = freezeAndSplitUnmapped(folio, descriptors: descriptors, list: list) else {
             removeMigrationPTEs(folio, to: folio)
             return .EAGAIN
         }
+        // remap_page(): RMP_USE_SHARED_ZEROPAGE for anon folios that are not device-private.
+        for new in folios { removeMigrationPTEs(new, to: new, mapUnusedToZeropage: !device) }
+        let keep = pageFolio(lockAt)
+        for new in folios where new != keep {
+            new.unlock()
+            folioPut(new)   // free_folio_and_swap_cache()
+        }
+        return nil
+    }
+
+    /// Linux: `__folio_freeze_and_split_unmapped()`: folio_ref_freeze(folio, 1) (no cache
+    /// references; nil if other references remain), the descriptors split, a device-private
+    /// folio's driver told (zone_device_private_split_cb(): `folio_split(folio, new)` for each
+    /// new folio, then `folio_split(folio, NULL)`), and each new folio unfrozen at 1 and
+    /// put on the head's LRU (or `list`). Every new folio keeps PG_locked. Returns the
+    /// folios, the head first.
+    private func freezeAndSplitUnmapped(_ folio: Folio, descriptors: [UInt64], list: ((Folio) -> Void)?) -> [Folio]? {
+        let nr = folio.nrPages
+        let device = folioIsDevicePrivate(folio)
+        guard folio.atomicCompareExchange(layout.folioRefcount, expected: 1, desired: 0).exchanged else {
+            freeSplitDescriptors(descriptors)
+            return nil
+        }
         if folio.order > 1 { dequeueDeferredSplit(folio) }
         let onLRU = !device && folio.testFlag(flagBits.lru)
+        let pgmap = device ? registry.object(at: folio.pgmap, as: DevPagemap.self) : nil
         splitFolioDescriptors(folio, keep: splitKeptFlags, descriptors: descriptors)
         var folios = [folio]
         folios.reserveCapacity(nr)
         for i in 1..<nr {
-            guard let new = pageFolio(Page(unchecked: folio.pfn + i, context)) else { continue }
+            let page = Page(unchecked: folio.pfn + i, context)
+            if let pgmap {
+                // The new folio's pgmap word (the compound_head slot) was just cleared;
+                // the driver's callback sets it again (tail->pgmap = head->pgmap).
+                pgmap.ops.folioSplit?(folio, Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context))
+            }
+            guard let new = pageFolio(page) else { continue }
             folios.append(new)
             new.setAtomicRelease(layout.folioRefcount, 1)
             if let list, !device {
@@ -100,15 +117,35 @@ extension Machine {
                 lruAddSplitFolio(folio, new)
             }
         }
+        pgmap?.ops.folioSplit?(folio, nil)
         folio.setAtomicRelease(layout.folioRefcount, 1)
-        // remap_page(): RMP_USE_SHARED_ZEROPAGE for anon folios that are not device-private.
-        for new in folios { removeMigrationPTEs(new, to: new, mapUnusedToZeropage: !device) }
-        let keep = pageFolio(lockAt)
-        for new in folios where new != keep {
-            new.unlock()
-            folioPut(new)   // free_folio_and_swap_cache()
+        return folios
+    }
+
+    /// Linux: `folio_split_unmapped(folio, 0)`: split the unmapped, locked large anonymous
+    /// `folio`, of which the caller holds the only reference, into order-0 folios, each
+    /// locked with one reference (migrate_vma_split_unmapped_folio() migrates each).
+    /// EAGAIN: other references (folio_expected_ref_count() != refcount - 1).
+    func folioSplitUnmapped(_ folio: Folio) -> Errno? {
+        guard folio.isLarge, !folioMapped(folio), folioIsAnon(folio) else { return .EINVAL }
+        guard let descriptors = allocateSplitDescriptors(folio) else { return .ENOMEM }
+        return freezeAndSplitUnmapped(folio, descriptors: descriptors, list: nil) == nil ? .EAGAIN : nil
+    }
+
+    /// The memdesc designs' descriptors for the new folios after the first, allocated
+    /// before anything is unmapped; nil when the descriptor heap is exhausted.
+    private func allocateSplitDescriptors(_ folio: Folio) -> [UInt64]? {
+        guard layout.foliosAreDescriptors else { return [] }
+        var descriptors: [UInt64] = []
+        descriptors.reserveCapacity(folio.nrPages - 1)
+        for _ in 1..<folio.nrPages {
+            guard let address = heap.allocate(size: layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio) else {
+                freeSplitDescriptors(descriptors)
+                return nil
+            }
+            descriptors.append(address)
         }
-        return nil
+        return descriptors
     }
 
     /// The flags `__split_folio_to_order()` copies from the head to every new folio:

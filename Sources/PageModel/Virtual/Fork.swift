@@ -67,7 +67,7 @@ extension UserPageTables {
             guard let pmd = pmdSlot(addr, allocate: false) else { continue }
             var entry = pmd.load()
             if entry.isNone { continue }
-            if entry.isLeaf {
+            if entry.isHugeEntry {
                 if try copyHugePMD(dst: dst, srcPMD: pmd, address: addr, vma: vma, cow: cow) { continue }
                 entry = pmd.load()
             }
@@ -206,6 +206,7 @@ extension UserPageTables {
     /// PTEs.
     func copyHugePMD(dst: UserPageTables, srcPMD: EntrySlot, address: UInt64, vma: VMA, cow: Bool) throws(Errno) -> Bool {
         var entry = srcPMD.load()
+        if entry.isPMDSoftLeaf { return try copyPMDSoftLeaf(dst: dst, srcPMD: srcPMD, address: address) }
         guard entry.isLeaf, let folio = normalFolio(entry) else { return false }
         guard let dstPMD = dst.pmdSlot(address, allocate: true) else { throw Errno.ENOMEM }
         let table = pmdTablePfn(address)
@@ -226,6 +227,25 @@ extension UserPageTables {
         dst.lockTable(dstTable)
         dstPMD.store(entry)
         dst.unlockTable(dstTable)
+        return true
+    }
+
+    /// `copy_huge_pmd()`'s non-present arm (copy_huge_non_present_pmd(), in
+    /// Device/DevicePrivatePMD.swift) under both PMD locks.
+    private func copyPMDSoftLeaf(dst: UserPageTables, srcPMD: EntrySlot, address: UInt64) throws(Errno) -> Bool {
+        guard let dstPMD = dst.pmdSlot(address, allocate: true) else { throw Errno.ENOMEM }
+        let table = pmdTablePfn(address), dstTable = dst.pmdTablePfn(address)
+        lockTable(table)
+        let entry = srcPMD.load()
+        guard entry.isPMDSoftLeaf else {
+            unlockTable(table)
+            return false
+        }
+        let copied = copyPMDSoftLeaf(srcPMD, entry: entry)
+        dst.lockTable(dstTable)
+        dstPMD.store(copied)
+        dst.unlockTable(dstTable)
+        unlockTable(table)
         return true
     }
 }

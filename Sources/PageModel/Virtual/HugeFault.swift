@@ -161,7 +161,7 @@ extension UserPageTables {
     @discardableResult
     func splitHugePMD(_ vma: VMA, address: UInt64, notify: Bool = true) -> Bool {
         let start = address & Paging.pmdMask
-        guard let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf else { return true }
+        guard let pmd = pmdSlot(start, allocate: false), pmd.load().isHugeEntry else { return true }
         guard notify else { return splitHugePMDLocked(vma, start: start, pmd: pmd) }
         return mm.withMMUNotifier(.clear, start: start, end: start &+ Paging.pmdSize, machine: machine) {
             splitHugePMDLocked(vma, start: start, pmd: pmd)
@@ -178,9 +178,17 @@ extension UserPageTables {
         let pmdTable = pmdTablePfn(start)
         lockTable(pmdTable)
         let entry = pmd.load()
-        guard entry.isLeaf else {
+        guard entry.isHugeEntry else {
             unlockTable(pmdTable)
             machine.pagetableFree(tablePage)
+            return true
+        }
+        if !entry.isPresent {
+            // A device-private THP or a PMD migration entry (Device/DevicePrivatePMD.swift).
+            if entry.isDevicePrivate { splitDevicePrivatePMD(entry, into: tablePage.pfn) } else { splitMigrationPMD(entry, into: tablePage.pfn) }
+            pmd.store(.table(pfn: tablePage.pfn))
+            unlockTable(pmdTable)
+            VMEvents.bump(machine.vmEvents.thpSplitPmd)
             return true
         }
         if let folio = normalFolio(entry) {

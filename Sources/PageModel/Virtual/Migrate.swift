@@ -143,17 +143,25 @@ extension Machine {
     /// Linux: `try_to_migrate()`: every PTE mapping `src` becomes a migration entry
     /// (write for a writable PTE, read-exclusive for an exclusive anon page, read
     /// otherwise); an exclusive anon page that may be pinned refuses and stops the walk.
-    func tryToMigrate(_ src: Folio) -> Bool {
+    /// A huge PMD is split first (TTU_SPLIT_HUGE_PMD), or with `splitHugePMD` false
+    /// (migrate_device_unmap()'s `try_to_migrate(folio, 0)`) becomes a PMD migration
+    /// entry (set_pmd_migration_entry(), Device/DevicePrivatePMD.swift).
+    func tryToMigrate(_ src: Folio, splitHugePMD: Bool = true) -> Bool {
         let anon = folioIsAnon(src)
         var ok = true
         let walked = rmapWalk(src) { site in
-            site.tables.splitHugePMDs(of: src, in: site)
+            if splitHugePMD { site.tables.splitHugePMDs(of: src, in: site) }
             // try_to_migrate_one(): MMU_NOTIFY_CLEAR over the folio's range in this VMA.
             return site.mm.withMMUNotifier(.clear, start: site.address, end: min(site.vma.end, site.address &+ UInt64(src.nrPages) << 12),
                                            machine: self) { () -> Bool in
             forEachMappingPTE(src, in: site) { slot, entry, pfn, huge in
                 // page_vma_mapped_walk() also finds device-private entries (check_pte()).
-                guard entry.isPresent || entry.isDevicePrivate, !huge else { return true }
+                guard entry.isPresent || entry.isDevicePrivate else { return true }
+                if huge {
+                    guard !splitHugePMD else { return true }   // the split failed: left mapped
+                    guard setPMDMigrationEntry(slot, folio: src) else { ok = false; return false }
+                    return true
+                }
                 let page = Page(unchecked: pfn, context)
                 let exclusive = anon && pageAnonExclusive(page, folio: src)
                 let writable = entry.isPresent ? entry.isWritable : entry.softLeaf == .devicePrivateWrite
@@ -188,10 +196,14 @@ extension Machine {
         // The rmap walk finds the VMAs by src's mapping and index, which dst shares. It
         // waits for each mm's lock: an entry left behind would never resolve.
         rmapWalk(src, tryLock: false) { site in
-            forEachMappingPTE(src, in: site) { slot, entry, pfn, _ in
+            forEachMappingPTE(src, in: site) { slot, entry, pfn, huge in
                 guard !entry.isPresent else { return true }
                 let leaf = entry.softLeaf
                 guard leaf.isMigration else { return true }
+                if huge {
+                    removeMigrationPMD(slot, entry: entry, to: dst)
+                    return true
+                }
                 let newPfn = dst.pfn + (pfn - src.pfn)
                 let write = leaf == .migrationWrite
                 if mapUnusedToZeropage, anon, !dst.isLarge, !dst.testFlag(flagBits.mlocked),
@@ -244,15 +256,21 @@ extension UserPageTables {
     /// Calls `body` with the entry that maps `addr` (a huge PMD or a PTE) while the
     /// table holding it is locked; nothing when no table maps it.
     func withMappingEntryLocked(_ addr: UInt64, _ body: (PTE) -> Void) {
+        withMappingEntryLocked(addr) { entry, _ in body(entry) }
+    }
+
+    /// As above, telling `body` whether the entry is a huge PMD (present or not: a
+    /// device-private THP, a PMD migration entry).
+    func withMappingEntryLocked(_ addr: UInt64, _ body: (PTE, Bool) -> Void) {
         guard let pmd = pmdSlot(addr, allocate: false) else { return }
-        if pmd.load().isLeaf {
+        if pmd.load().isHugeEntry {
             let table = pmdTablePfn(addr)
             lockTable(table)
             defer { unlockTable(table) }
             let entry = pmd.load()
-            if entry.isLeaf { body(entry) } else { _ = withPTELock(addr) { slot, _ in body(slot.load()) } }
+            if entry.isHugeEntry { body(entry, true) } else { _ = withPTELock(addr) { slot, _ in body(slot.load(), false) } }
             return
         }
-        _ = withPTELock(addr) { slot, _ in body(slot.load()) }
+        _ = withPTELock(addr) { slot, _ in body(slot.load(), false) }
     }
 }

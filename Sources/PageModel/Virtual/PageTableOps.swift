@@ -38,7 +38,8 @@ extension UserPageTables: VMAPageOps {
 
     private func changeProtectionNotified(_ vma: VMA, start: UInt64, end: UInt64) {
         let writable = vma.flags.contains(.write)
-        forEachPresentPTE(vma, start: start, end: end, nonPresent: readOnlyDevicePrivateEntry) { pte, entry in
+        forEachPresentPTE(vma, start: start, end: end, nonPresent: readOnlyDevicePrivateEntry,
+                          wholeNonPresentPMD: changeNonPresentHugePMD) { pte, entry in
             if !writable {
                 if entry.isWritable { pte.store(entry.wrprotected) }
             } else if !entry.isWritable, !vma.flags.contains(.shared), let folio = normalFolio(entry),
@@ -63,7 +64,7 @@ extension UserPageTables: VMAPageOps {
             let src = oldAddr + offset, dst = newAddr + offset
             offset += UserVM.pageSize
             guard let pmd = pmdSlot(src, allocate: false) else { continue }
-            if pmd.load().isLeaf { splitHugePMD(from, address: src) }
+            if pmd.load().isHugeEntry { splitHugePMD(from, address: src) }
             let srcTable = pmd.load()
             guard srcTable.isPresent, !srcTable.isLeaf else { continue }
             let srcPTE = slot(srcTable.pfn, Paging.index(src, Paging.pageShift))
@@ -131,15 +132,27 @@ extension UserPageTables: VMAPageOps {
 
     /// Runs `body` on every present PTE in `[start, end)` under its table's lock
     /// (huge PMDs in the range are split first).
-    /// `nonPresent`, when given, sees every other entry that is not pte_none.
+    /// `nonPresent`, when given, sees every other entry that is not pte_none;
+    /// `wholeNonPresentPMD`, when given, a non-present huge PMD (a device-private THP, a
+    /// PMD migration entry) that the range covers whole, under the PMD lock, instead of
+    /// its being split.
     func forEachPresentPTE(_ vma: VMA, start: UInt64, end: UInt64, nonPresent: ((EntrySlot, PTE) -> Void)? = nil,
+                           wholeNonPresentPMD: ((EntrySlot, PTE) -> Void)? = nil,
                            _ body: (EntrySlot, PTE) -> Void) {
         var addr = start
         while addr < end {
             let next = min((addr & Paging.pmdMask) &+ Paging.pmdSize, end)
             defer { addr = next }
             guard let pmd = pmdSlot(addr, allocate: false) else { continue }
-            if pmd.load().isLeaf { splitHugePMD(vma, address: addr) }
+            if let wholeNonPresentPMD, pmd.load().isPMDSoftLeaf, next &- addr == Paging.pmdSize {
+                let table = pmdTablePfn(addr)
+                lockTable(table)
+                let entry = pmd.load()
+                if entry.isPMDSoftLeaf { wholeNonPresentPMD(pmd, entry) }
+                unlockTable(table)
+                if entry.isPMDSoftLeaf { continue }
+            }
+            if pmd.load().isHugeEntry { splitHugePMD(vma, address: addr) }
             let entry = pmd.load()
             guard entry.isPresent, !entry.isLeaf else { continue }
             lockTable(entry.pfn)

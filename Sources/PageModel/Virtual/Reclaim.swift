@@ -225,7 +225,7 @@ extension UserPageTables {
     func splitHugePMDs(of folio: Folio, in site: RmapSite) {
         guard folio.isLarge, folio.nrPages >= 1 << Paging.pmdOrder else { return }
         let start = site.address & Paging.pmdMask
-        if let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf, pmd.load().pfn == folio.pfn {
+        if let pmd = pmdSlot(start, allocate: false), pmd.load().isLeaf || pmd.load().isDevicePrivate, pmd.load().hugePfn == folio.pfn {
             splitHugePMD(site.vma, address: start, notify: false)
         }
     }

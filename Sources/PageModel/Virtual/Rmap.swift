@@ -119,7 +119,11 @@ extension Machine {
             folio.atomicAdd(layout.folioMapcount, 1)
             return
         }
-        folio.atomicAdd(layout.folioEntireMapcount, 1)
+        // The first PMD mapping (_entire_mapcount -1 -> 0) adds ENTIRELY_MAPPED, as
+        // __folio_add_rmap() does (a PMD migration entry restored: remove_migration_pmd()).
+        if folio.atomicAddReturn(layout.folioEntireMapcount, 1) == 0, layoutConfig.pageMapcount {
+            folio.atomicAdd(layout.folioNrPagesMapped, entirelyMapped)
+        }
         folio.atomicAdd(layout.folioLargeMapcount, 1)
     }
 

@@ -86,12 +86,13 @@ extension Machine {
         while address < end {
             guard let pmd = tables.pmdSlot(address, allocate: false) else { address = (address & Paging.pmdMask) &+ Paging.pmdSize; continue }
             let pmdEntry = pmd.load()
-            if pmdEntry.isLeaf {
-                if pmdEntry.pfn == folio.pfn {
+            if pmdEntry.isHugeEntry {
+                // A huge PMD, present or not (a device-private THP, a PMD migration entry).
+                if pmdEntry.hugePfn == folio.pfn {
                     let table = tables.pmdTablePfn(address)
                     tables.lockTable(table)
                     let current = pmd.load()
-                    let go = current.isLeaf && current.pfn == folio.pfn ? body(pmd, current, folio.pfn, true) : true
+                    let go = current.hugePfn == folio.pfn ? body(pmd, current, folio.pfn, true) : true
                     tables.unlockTable(table)
                     if !go { return false }
                 }

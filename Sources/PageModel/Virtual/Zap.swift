@@ -31,7 +31,7 @@ extension UserPageTables {
             }
             var entry = pmd.load()
             if entry.isNone { continue }
-            if entry.isLeaf {
+            if entry.isHugeEntry {
                 if addr & ~Paging.pmdMask == 0 && next - addr == Paging.pmdSize {
                     zapped += zapHugePMD(pmd, address: addr, mapping: mapping)
                     continue
@@ -112,6 +112,7 @@ extension UserPageTables {
         lockTable(table)
         let entry = pmd.getAndClear()
         unlockTable(table)
+        if entry.isPMDSoftLeaf { return zapPMDSoftLeaf(entry) }
         guard entry.isLeaf, let folio = normalFolio(entry) else { return 0 }
         if entry.isDirty, let mapping, !machine.folioIsAnon(folio) { _ = mapping.folioMarkDirty(folio) }
         machine.folioRemoveRmapPMD(folio)
