@@ -39,7 +39,7 @@ import Testing
         let device = mirror.device
         let freeBefore = machine.zones.joined().reduce(0) { $0 + $1.freePages }
         let folio = try #require(device.allocPage(large: true))
-        let chunkPages = Int(machine.config.sectionBytes >> 12)
+        let chunkPages = HMMMigrateTests.chunkPages  // DEVMEM_CHUNK_SIZE (lib/test_hmm.c), 256 MiB
         #expect(folio.order == 9 && folio.nrPages == 512)
         #expect(folio.refcount == 1 && folio.isLocked)
         #expect(folio.pfn % 512 == 0)
