@@ -1,6 +1,11 @@
 // The LRU lists: struct lruvec per node and folio_add_lru() / folio_isolate_lru() /
 // folio_putback_lru() / lruvec_del_folio() (include/linux/mm_inline.h, mm/swap.c,
 // mm/vmscan.c). Classic two-list LRU (no MGLRU).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PageLayout
 import Synchronization
 
@@ -13,25 +18,70 @@ public enum LRUList: Int, CaseIterable, Sendable {
 /// addresses, as `pglist_data.__lruvec.lists[]`), threaded through `folio->lru` in the
 /// memmap (or in the folio descriptor in the memdesc designs), under `lru_lock`.
 ///
+/// A plain value over raw memory, as the kernel's lruvec is a field of the node's
+/// `pglist_data` reached by address (`folio_lruvec()` → `&NODE_DATA(nid)->__lruvec`):
+/// taking a folio's lruvec and its lock costs no reference counting (issue 19 item 4:
+/// lru-pinned takes it twice per pin, and the retains and releases of a class were the
+/// model's cost, not the design's). The lock and counts are the machine's, allocated
+/// with it (`Machine.makeLRUVecs`) and freed when it goes (`freeLRUVecs`).
+///
 /// Invariant: a folio is on exactly one list of its node's lruvec iff PG_lru is set;
 /// PG_lru is only changed under `lock`.
-public final class LRUVec: @unchecked Sendable {
+public struct LRUVec: @unchecked Sendable {
     /// The kernel address of `lists[0]`; list `i` is at `base + i * 2 * wordSize`.
     let base: UInt64
     let wordSize: Int
     /// lruvec->lru_lock, and the folio count per list (lru_zone_size summed over zones).
-    let lock = ModelMutex<[Int]>(Array(repeating: 0, count: LRUList.allCases.count))
-
-    init(base: UInt64, wordSize: Int) {
-        self.base = base
-        self.wordSize = wordSize
-    }
+    let lock: LRULock
 
     func head(_ list: LRUList) -> UInt64 { base &+ UInt64(list.rawValue * 2 * wordSize) }
 
     /// Folios on each list.
     public var sizes: [LRUList: Int] {
         lock.withLock { counts in Dictionary(uniqueKeysWithValues: LRUList.allCases.map { ($0, counts[$0.rawValue]) }) }
+    }
+}
+
+/// `lruvec->lru_lock` (a spinlock_t in the kernel; a pthread mutex here, which Thread
+/// Sanitizer sees, as `ModelMutex` says) with the list counts it guards, both in raw
+/// memory the machine owns.
+struct LRULock {
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let counts: UnsafeMutablePointer<Int>
+
+    /// Allocates an unlocked lock and zero counts (freed by `deallocate()`).
+    static func allocate() -> LRULock {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: LRUList.allCases.count)
+        counts.initialize(repeating: 0, count: LRUList.allCases.count)
+        return LRULock(mutex: mutex, counts: counts)
+    }
+
+    func deallocate() {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        counts.deallocate()
+    }
+
+    /// `spin_lock_irq(&lruvec->lru_lock)`, `body`, unlock; `body` gets the counts.
+    @inline(__always)
+    func withLock<T>(_ body: (inout LRUCounts) -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var view = LRUCounts(base: counts)
+        return body(&view)
+    }
+}
+
+/// The folio count per list of an lruvec whose lock is held (`LRULock.withLock`).
+struct LRUCounts {
+    let base: UnsafeMutablePointer<Int>
+
+    subscript(list: Int) -> Int {
+        @inline(__always) get { base[list] }
+        @inline(__always) nonmutating set { base[list] = newValue }
     }
 }
 
@@ -42,13 +92,19 @@ extension Machine {
         let bytes = LRUList.allCases.count * 2 * wordSize
         return (0..<nodes).compactMap { _ in
             guard let base = heap.allocate(size: bytes, alignment: 16, kind: .zone) else { return nil }
-            let vec = LRUVec(base: base, wordSize: wordSize)
+            let vec = LRUVec(base: base, wordSize: wordSize, lock: .allocate())
             for list in LRUList.allCases { context.listInit(vec.head(list)) }
             return vec
         }
     }
 
+    /// Frees the lruvecs' locks and counts (the machine's deinit).
+    static func freeLRUVecs(_ vecs: [LRUVec]) {
+        for vec in vecs { vec.lock.deallocate() }
+    }
+
     /// The lruvec of a folio's node. Linux: `folio_lruvec()`.
+    @inline(__always)
     func lruvec(of folio: Folio) -> LRUVec? {
         let nid = context.nid(of: folio.pfn)
         return nid >= 0 && nid < lruvecs.count ? lruvecs[nid] : nil
@@ -79,7 +135,7 @@ extension Machine {
     }
 
     /// `folio_add_lru()`'s work with the lru_lock held (`counts` are `vec`'s).
-    private func addLRULocked(_ folio: Folio, _ vec: LRUVec, _ counts: inout [Int]) {
+    private func addLRULocked(_ folio: Folio, _ vec: LRUVec, _ counts: inout LRUCounts) {
         guard !folio.testFlag(flagBits.lru) else {
             diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_add_lru: folio already on an LRU list"))
             return
@@ -152,7 +208,7 @@ extension Machine {
 
     /// `lruvec_del_folio()` + `__folio_clear_lru_flags()` for a folio being freed: off
     /// its list, PG_lru, PG_active and PG_unevictable cleared. Caller holds the lru_lock.
-    func releaseFromLRU(_ folio: Folio, _ counts: inout [Int]) {
+    func releaseFromLRU(_ folio: Folio, _ counts: inout LRUCounts) {
         delete(folio, &counts)
         folio.clearFlag(flagBits.active)
         folio.clearFlag(flagBits.unevictable)
@@ -162,7 +218,7 @@ extension Machine {
     /// design that overwrote the lru words (lru-pinned) leaves neighbours that do not
     /// point back; the corruption is reported and the neighbours are left alone (the
     /// entry is still poisoned), so the damage does not spread to other lists.
-    private func delete(_ folio: Folio, _ counts: inout [Int]) {
+    private func delete(_ folio: Folio, _ counts: inout LRUCounts) {
         let list = lruList(of: folio)
         let link = lruLink(folio)
         if let report = context.listDelChecked(link) { reportLRUCorruption(report, folio: folio) }
