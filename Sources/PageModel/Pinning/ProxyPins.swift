@@ -110,31 +110,33 @@ public final class ProxyPins: PinTracker {
         // The folio's last pfn bounds the pages of a multi-page grab (THP leaf); a
         // single page needs no folio_nr_pages() read.
         let last = refs > 1 ? folio.pfn + folio.nrPages - 1 : page.pfn
-        // The newest proxy made, 0 when the heap had no room (none is left made then).
-        let made: UInt64 = locks.withLock(folio.pfn) {
-            let before = newest[folio.pfn]
-            var head = before
-            for i in 0..<Int(refs) {
-                guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
-                    while head != before {
-                        let next = link(head, in: machine)
-                        freeProxy(head, in: machine)
-                        head = next
-                    }
-                    return 0
+        // The folio's stripe lock, taken and dropped in straight line (no closure
+        // context per pin). `madeHead`: the newest proxy made, 0 when the heap had no
+        // room (none is left made then).
+        locks.lock(folio.pfn)
+        let before = newest[folio.pfn]
+        var madeHead = before
+        for i in 0..<Int(refs) {
+            guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
+                while madeHead != before {
+                    let next = link(madeHead, in: machine)
+                    freeProxy(madeHead, in: machine)
+                    madeHead = next
                 }
-                setLink(address, head, in: machine)
-                head = address
+                madeHead = 0
+                break
             }
-            newest[folio.pfn] = head
-            return head
+            setLink(address, madeHead, in: machine)
+            madeHead = address
         }
-        if made == 0 {
+        if madeHead != 0 { newest[folio.pfn] = madeHead }
+        locks.unlock(folio.pfn)
+        if madeHead == 0 {
             lastMade.clear()
             machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
             return .ENOMEM
         }
-        if refs == 1 { lastMade.set(pfn: page.pfn, address: made) } else { lastMade.clear() }
+        if refs == 1 { lastMade.set(pfn: page.pfn, address: madeHead) } else { lastMade.clear() }
         if !fast { folio.refAdd(refs) }
         return nil
     }
@@ -149,20 +151,20 @@ public final class ProxyPins: PinTracker {
         let through: UInt64? = page.flatMap { view in
             view.raw == machine.context.pagePointer(view.pfn) ? nil : heap.base &+ UInt64(view.raw - heap.pointer(heap.base))
         }
-        locks.withLock(folio.pfn) {
-            var remaining = Int(refs)
-            if let through, unlink(through, of: folio, in: machine) {
-                retire(through, of: folio, in: machine)
-                remaining -= 1
-            }
-            while remaining > 0 {
-                let head = newest[folio.pfn]
-                guard head != 0 else { break }
-                newest[folio.pfn] = link(head, in: machine)
-                retire(head, of: folio, in: machine)
-                remaining -= 1
-            }
+        locks.lock(folio.pfn)
+        var remaining = Int(refs)
+        if let through, unlink(through, of: folio, in: machine) {
+            retire(through, of: folio, in: machine)
+            remaining -= 1
         }
+        while remaining > 0 {
+            let head = newest[folio.pfn]
+            guard head != 0 else { break }
+            newest[folio.pfn] = link(head, in: machine)
+            retire(head, of: folio, in: machine)
+            remaining -= 1
+        }
+        locks.unlock(folio.pfn)
         machine.folioPutRefs(folio, refs)
     }
 

@@ -36,6 +36,14 @@ final class StripedLocks: @unchecked Sendable {
         (block + i &* Self.stride).assumingMemoryBound(to: pthread_mutex_t.self)
     }
 
+    /// Takes the lock of `pfn`'s stripe, for a caller that unlocks in straight-line code
+    /// (`unlock`), as the kernel's spin_lock()/spin_unlock() pairs: no closure context.
+    @inline(__always)
+    func lock(_ pfn: Int) { pthread_mutex_lock(mutex(pfn & (Self.count - 1))) }
+
+    @inline(__always)
+    func unlock(_ pfn: Int) { pthread_mutex_unlock(mutex(pfn & (Self.count - 1))) }
+
     @inline(__always)
     func withLock<T>(_ pfn: Int, _ body: () -> T) -> T {
         let mutex = mutex(pfn & (Self.count - 1))

@@ -73,6 +73,11 @@ struct LRULock {
         var view = LRUCounts(base: counts)
         return body(&view)
     }
+
+    /// `spin_lock_irq()` alone, for a caller that unlocks in straight-line code
+    /// (`Machine.folioLruvecLock`).
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
 }
 
 /// The folio count per list of an lruvec whose lock is held (`LRULock.withLock`).
@@ -111,10 +116,13 @@ extension Machine {
     }
 
     /// Linux: `folio_lru_list()`: unevictable, else anon (swap-backed) or file, active or not.
+    /// The flags word is read once (as `Folio.testFlag` reads it: no flags word, no flag).
     func lruList(of folio: Folio) -> LRUList {
-        if folio.testFlag(flagBits.unevictable) { return .unevictable }
-        let file = !folio.testFlag(flagBits.swapbacked)
-        let active = folio.testFlag(flagBits.active)
+        let flags = layout.folioFlags >= 0 ? folio.flags : 0
+        func test(_ bit: Int) -> Bool { bit >= 0 && flags & (1 << UInt64(bit)) != 0 }
+        if test(flagBits.unevictable) { return .unevictable }
+        let file = !test(flagBits.swapbacked)
+        let active = test(flagBits.active)
         switch (file, active) {
         case (false, false): return .inactiveAnon
         case (false, true): return .activeAnon
@@ -132,6 +140,12 @@ extension Machine {
     public func folioAddLRU(_ folio: Folio) {
         guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return }
         vec.lock.withLock { counts in addLRULocked(folio, vec, &counts) }
+    }
+
+    /// `folio_add_lru()`'s work with `vec`'s lru_lock held (`folioLruvecLock`).
+    func addLRULocked(_ folio: Folio, _ vec: LRUVec) {
+        var counts = LRUCounts(base: vec.lock.counts)
+        addLRULocked(folio, vec, &counts)
     }
 
     /// `folio_add_lru()`'s work with the lru_lock held (`counts` are `vec`'s).
@@ -154,38 +168,37 @@ extension Machine {
     /// `folio_isolate_lru()`, then `body(isolated)` under the same lru_lock, so that
     /// nothing puts the folio back on a list (rewriting its lru words) in between.
     func folioIsolateLRU<T>(_ folio: Folio, thenLocked body: (Bool) -> T) -> T {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body(false) }
-        return vec.lock.withLock { counts in
-            // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
-            // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
-            // be revived.
-            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return body(false) }
-            delete(folio, &counts)
-            return body(true)
-        }
+        guard let vec = folioLruvecLock(folio) else { return body(false) }
+        defer { lruvecUnlock(vec) }
+        return body(isolateLRULocked(folio, vec))
     }
 
-    /// `body` with the folio's lru_lock held: PG_lru, and so what the lru words hold,
-    /// cannot change until it returns.
-    func withLRULock<T>(_ folio: Folio, _ body: () -> T) -> T {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body() }
-        return vec.lock.withLock { _ in body() }
+    /// Linux: `folio_lruvec_lock_irq()`: the folio's lruvec with its lru_lock taken; nil
+    /// (nothing taken) where the layout has no LRU words or the folio no lruvec. Unlocked
+    /// in straight-line code (`lruvecUnlock`), as the kernel does, so that a caller that
+    /// holds it across its own work (lru-pinned, twice per pin) pays no closure context
+    /// and no reference counting for it.
+    @inline(__always)
+    func folioLruvecLock(_ folio: Folio) -> LRUVec? {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return nil }
+        vec.lock.lock()
+        return vec
     }
 
-    /// `body` with the folio's lru_lock held, then, if it returned true, the folio back on
-    /// its list under the same hold and the isolation reference dropped after: one
-    /// lru_lock round trip for a check and a `folio_putback_lru()`.
-    func withLRULock(_ folio: Folio, thenPutback body: () -> Bool) {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else {
-            if body() { folioPutbackLRU(folio) }
-            return
-        }
-        let putback = vec.lock.withLock { counts in
-            let putback = body()
-            if putback { addLRULocked(folio, vec, &counts) }
-            return putback
-        }
-        if putback { folioPut(folio) }
+    /// Linux: `unlock_page_lruvec_irq()`.
+    @inline(__always)
+    func lruvecUnlock(_ vec: LRUVec) { vec.lock.unlock() }
+
+    /// `folio_isolate_lru()`'s work with `vec`'s lru_lock held: if PG_lru is set and the
+    /// folio is not being freed, off its list with a reference for the isolator.
+    func isolateLRULocked(_ folio: Folio, _ vec: LRUVec) -> Bool {
+        // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
+        // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
+        // be revived.
+        guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return false }
+        var counts = LRUCounts(base: vec.lock.counts)
+        delete(folio, &counts)
+        return true
     }
 
     /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.
