@@ -66,12 +66,68 @@ public final class DescriptorHeap: Sendable {
         var next: UInt64 = 0
         /// Freed objects of 16-byte alignment up to a page, by size class (rounded / 16):
         /// the kmalloc caches' free lists, reached by index as the kernel's
-        /// `kmalloc_caches[][kmalloc_index(size)]`, with no hashing on the fast path.
-        var classes = [[UInt64]](repeating: [], count: DescriptorHeap.classCount)
+        /// `kmalloc_caches[][kmalloc_index(size)]`. Raw stacks (`FreeStack`), so that
+        /// a pop or push under the lock is a load and a store, no array uniqueness
+        /// check or reference counting (issue 19 item 4: the proxy design allocates
+        /// one object per pin).
+        let classes: UnsafeMutablePointer<FreeStack>
         /// Freed objects of other alignments or sizes, by size and alignment.
         var freeLists: [Int: [UInt64]] = [:]
-        var liveCount = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
-        var liveBytes = [Int](repeating: 0, count: HeapObjectKind.allCases.count)
+        /// Live objects and bytes per kind (`HeapObjectKind.position`).
+        let liveCount: UnsafeMutablePointer<Int>
+        let liveBytes: UnsafeMutablePointer<Int>
+
+        init() {
+            classes = .allocate(capacity: DescriptorHeap.classCount)
+            classes.initialize(repeating: FreeStack(), count: DescriptorHeap.classCount)
+            let kinds = HeapObjectKind.allCases.count
+            liveCount = .allocate(capacity: kinds)
+            liveCount.initialize(repeating: 0, count: kinds)
+            liveBytes = .allocate(capacity: kinds)
+            liveBytes.initialize(repeating: 0, count: kinds)
+        }
+
+        func deallocate() {
+            for i in 0..<DescriptorHeap.classCount { classes[i].deallocate() }
+            classes.deallocate()
+            liveCount.deallocate()
+            liveBytes.deallocate()
+        }
+    }
+
+    /// A stack of freed object addresses in host memory, grown by doubling.
+    struct FreeStack {
+        private var items: UnsafeMutablePointer<UInt64>?
+        private var count = 0
+        private var capacity = 0
+
+        @inline(__always)
+        mutating func pop() -> UInt64? {
+            guard count > 0, let items else { return nil }
+            count &-= 1
+            return items[count]
+        }
+
+        @inline(__always)
+        mutating func push(_ address: UInt64) {
+            if count == capacity { grow() }
+            items.unsafelyUnwrapped[count] = address
+            count &+= 1
+        }
+
+        @inline(never)
+        private mutating func grow() {
+            let bigger = max(16, capacity * 2)
+            let new = UnsafeMutablePointer<UInt64>.allocate(capacity: bigger)
+            if let items {
+                new.moveInitialize(from: items, count: count)
+                items.deallocate()
+            }
+            items = new
+            capacity = bigger
+        }
+
+        func deallocate() { items?.deallocate() }
     }
     private let state = ModelMutex(State())
 
@@ -81,8 +137,12 @@ public final class DescriptorHeap: Sendable {
         region = try RawRegion(byteCount: Int(capacity), noReserve: true, what: "the descriptor heap")
     }
 
+    deinit {
+        state.withLock { $0.deallocate() }
+    }
+
     /// Size classes of `State.classes`: 16, 32, ... 4096 bytes.
-    private static let classCount = 4096 / 16 + 1
+    fileprivate static let classCount = 4096 / 16 + 1
 
     /// A kind's index in the accounting arrays (its position in `allCases`), without
     /// hashing.
@@ -92,7 +152,7 @@ public final class DescriptorHeap: Sendable {
     /// Pops a freed object of `rounded` bytes and `align` alignment, if any.
     @inline(__always)
     private static func reuse(_ rounded: Int, _ align: Int, _ state: inout State) -> UInt64? {
-        if align == 16, rounded < classCount * 16 { return state.classes[rounded >> 4].popLast() }
+        if align == 16, rounded < classCount * 16 { return state.classes[rounded >> 4].pop() }
         return state.freeLists[rounded &* 4096 &+ align]?.popLast()
     }
 
@@ -129,7 +189,7 @@ public final class DescriptorHeap: Sendable {
         let index = Self.kindIndex(kind)
         state.withLock { state in
             if align == 16, rounded < Self.classCount * 16 {
-                state.classes[rounded >> 4].append(address)
+                state.classes[rounded >> 4].push(address)
             } else {
                 state.freeLists[rounded &* 4096 &+ align, default: []].append(address)
             }

@@ -188,6 +188,7 @@ public final class Machine: @unchecked Sendable {
     }
 
     deinit {
+        Self.freeLRUVecs(lruvecs)
         zonelistZones.deallocate()
         zonelistRanges.deallocate()
         zoneTable.deallocate()

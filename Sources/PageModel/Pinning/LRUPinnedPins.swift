@@ -48,55 +48,70 @@ public final class LRUPinnedPins: PinTracker {
         guard flagsOffset >= 0, countOffset >= 0 else { return .ENOMEM }
         let head = folio.headPage
         let isDevice = machine.isZoneDevice(folio.pfn)
-        locks.withLock(folio.pfn) {
-            if isDevice { audit(folio, in: machine) }
-            if isDevice, head.word(flagsOffset) & Self.pageDmaPinned == 0 {
-                device.withLock { if $0[folio.pfn] == nil { $0[folio.pfn] = (folio.pgmap, false) } }
-            }
-            // Deliberate difference: the words are read and written under the lru_lock.
-            // In the patch an isolator could put the folio back on an LRU between a
-            // failed isolate_lru_page() and SetPageDmaPinned(), which then overwrites
-            // links of a live LRU list; the model keeps that damage out of its lists (it
-            // would bring the whole model down) and keeps the damage it can show: the
-            // pin state written over the lru words of a folio someone else has isolated,
-            // lost when they put it back. A PageDmaPinned folio is never on an LRU.
-            machine.folioIsolateLRU(folio) { wasLru in
-                if wasLru || head.word(flagsOffset) & Self.pageDmaPinned == 0 {
-                    head.setWord(flagsOffset, Self.pageDmaPinned | (wasLru ? Self.pageDmaPinnedWasLru : 0))
-                    head.setWord(countOffset, 0)
-                }
-                head.atomicAdd(countOffset, refs)
-            }
+        // The patch's zone_gup_lock, then the lru_lock: taken and dropped in straight
+        // line, as the kernel's spin_lock()/spin_unlock() (no closure context per pin).
+        locks.lock(folio.pfn)
+        if isDevice { noteDevicePin(folio, head, in: machine) }
+        // Deliberate difference: the words are read and written under the lru_lock.
+        // In the patch an isolator could put the folio back on an LRU between a
+        // failed isolate_lru_page() and SetPageDmaPinned(), which then overwrites
+        // links of a live LRU list; the model keeps that damage out of its lists (it
+        // would bring the whole model down) and keeps the damage it can show: the
+        // pin state written over the lru words of a folio someone else has isolated,
+        // lost when they put it back. A PageDmaPinned folio is never on an LRU.
+        let vec = machine.folioLruvecLock(folio)
+        var wasLru = false
+        if let vec { wasLru = machine.isolateLRULocked(folio, vec) }
+        if wasLru || head.word(flagsOffset) & Self.pageDmaPinned == 0 {
+            head.setWord(flagsOffset, Self.pageDmaPinned | (wasLru ? Self.pageDmaPinnedWasLru : 0))
+            head.setWord(countOffset, 0)
         }
+        head.atomicAdd(countOffset, refs)
+        if let vec { machine.lruvecUnlock(vec) }
+        locks.unlock(folio.pfn)
         if !fast { folio.refAdd(refs) }
         return nil
     }
 
+    /// A ZONE_DEVICE folio being pinned (its stripe lock held): the audit of its pgmap,
+    /// and the pgmap it has now remembered on its first pin (cold: device pages only).
+    @inline(never)
+    private func noteDevicePin(_ folio: Folio, _ head: Page, in machine: Machine) {
+        audit(folio, in: machine)
+        if head.word(flagsOffset) & Self.pageDmaPinned == 0 {
+            device.withLock { if $0[folio.pfn] == nil { $0[folio.pfn] = (folio.pgmap, false) } }
+        }
+    }
+
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         let head = folio.headPage
-        locks.withLock(folio.pfn) {
-            // Under the lru_lock too (the model's, as in grab): the words are read and
-            // written only while nothing can relink them. The putback_lru_page() of the
-            // last unpin is made under the same hold (one lru_lock round trip per unpin,
-            // as the patch's putback takes it once), inside zone_gup_lock as the patch
-            // does: a pin racing the last unpin finds the folio either still pinned or
-            // back on its LRU.
-            machine.withLRULock(folio, thenPutback: {
-                let flags = head.word(flagsOffset)
-                guard flags & Self.pageDmaPinned != 0 else {
-                    machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))
-                    return false
-                }
-                var putback = false
-                if head.atomicSubReturn(countOffset, refs) <= 0 {
-                    // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
-                    machine.context.listInit(folio.address &+ UInt64(lruOffset))
-                    putback = flags & Self.pageDmaPinnedWasLru != 0
-                }
-                return putback
-            })
-            if machine.isZoneDevice(folio.pfn) { audit(folio, in: machine) }
+        locks.lock(folio.pfn)
+        // Under the lru_lock too (the model's, as in grab): the words are read and
+        // written only while nothing can relink them. The putback_lru_page() of the
+        // last unpin is made under the same hold (one lru_lock round trip per unpin,
+        // as the patch's putback takes it once), inside zone_gup_lock as the patch
+        // does: a pin racing the last unpin finds the folio either still pinned or
+        // back on its LRU.
+        let vec = machine.folioLruvecLock(folio)
+        let flags = head.word(flagsOffset)
+        var putback = false
+        if flags & Self.pageDmaPinned == 0 {
+            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "put_user_page: page is not PageDmaPinned (its lru words were rewritten)"))
+        } else if head.atomicSubReturn(countOffset, refs) <= 0 {
+            // The last pin: INIT_LIST_HEAD(&page->lru) and back on the LRU if it was.
+            machine.context.listInit(folio.address &+ UInt64(lruOffset))
+            putback = flags & Self.pageDmaPinnedWasLru != 0
         }
+        if let vec {
+            if putback { machine.addLRULocked(folio, vec) }
+            machine.lruvecUnlock(vec)
+            // folio_putback_lru()'s put of the isolation reference, after the lru_lock.
+            if putback { machine.folioPut(folio) }
+        } else if putback {
+            machine.folioPutbackLRU(folio)
+        }
+        if machine.isZoneDevice(folio.pfn) { audit(folio, in: machine) }
+        locks.unlock(folio.pfn)
         machine.folioPutRefs(folio, refs)
     }
 

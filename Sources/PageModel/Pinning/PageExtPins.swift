@@ -44,23 +44,23 @@ public final class PageExtPins: PinTracker {
             machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "page-ext: no page_ext entry for this pfn (ZONE_DEVICE or offline memory): cannot pin (ENOMEM)"))
             return .ENOMEM
         }
-        locks.withLock(folio.pfn) {
-            data.atomicAdd(countWithin, refs)
-            let flags = data.uint32(flagsWithin)
-            data.setUInt32(flagsWithin, flags | Self.pageDmaPinned)
-        }
+        // The count and the flag change together under the folio's stripe lock, taken
+        // and dropped in straight line (no closure context per pin).
+        locks.lock(folio.pfn)
+        data.atomicAdd(countWithin, refs)
+        data.setUInt32(flagsWithin, data.uint32(flagsWithin) | Self.pageDmaPinned)
+        locks.unlock(folio.pfn)
         if !fast { folio.refAdd(refs) }
         return nil
     }
 
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
         if let data = client(folio.pfn, in: machine) {
-            locks.withLock(folio.pfn) {
-                if data.atomicSubReturn(countWithin, refs) <= 0 {
-                    let flags = data.uint32(flagsWithin)
-                    data.setUInt32(flagsWithin, flags & ~Self.pageDmaPinned)
-                }
+            locks.lock(folio.pfn)
+            if data.atomicSubReturn(countWithin, refs) <= 0 {
+                data.setUInt32(flagsWithin, data.uint32(flagsWithin) & ~Self.pageDmaPinned)
             }
+            locks.unlock(folio.pfn)
         }
         machine.folioPutRefs(folio, refs)
     }

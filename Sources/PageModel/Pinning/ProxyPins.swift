@@ -3,6 +3,11 @@
 // to the driver instead of the page; a bit in the embedded struct page marks it as
 // dynamic. Unpinning goes through the proxy; `get_page()` on one is caught (the misuse
 // the thread wanted to catch, PinQueries.swift). Never merged.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PageLayout
 import Synchronization
 
@@ -36,6 +41,10 @@ public final class ProxyPins: PinTracker {
     /// no hashing or host allocation per pin.
     private let newest: ProxyListHeads
     let locks = StripedLocks()
+    /// The proxy each thread's last single-page grab made: what GUP hands out for that
+    /// page (`gupResult`), without looking it up again, as the proposal's GUP stores the
+    /// dynamic_page it allocated straight into `pages[]`.
+    private let lastMade = ProxyStash()
     private let made = Atomic<Int>(0)
 
     public init(_ setup: PinTrackerSetup) {
@@ -98,29 +107,36 @@ public final class ProxyPins: PinTracker {
     private func setLink(_ address: UInt64, _ next: UInt64, in machine: Machine) { bytes(address, in: machine).setWord(linkOffset, next) }
 
     public func grab(_ folio: Folio, at page: Page, refs: Int32, fast: Bool, in machine: Machine) -> Errno? {
-        let last = folio.pfn + folio.nrPages - 1
-        let failed: Bool = locks.withLock(folio.pfn) {
-            let before = newest[folio.pfn]
-            var head = before
-            for i in 0..<Int(refs) {
-                guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
-                    while head != before {
-                        let next = link(head, in: machine)
-                        freeProxy(head, in: machine)
-                        head = next
-                    }
-                    return true
+        // The folio's last pfn bounds the pages of a multi-page grab (THP leaf); a
+        // single page needs no folio_nr_pages() read.
+        let last = refs > 1 ? folio.pfn + folio.nrPages - 1 : page.pfn
+        // The folio's stripe lock, taken and dropped in straight line (no closure
+        // context per pin). `madeHead`: the newest proxy made, 0 when the heap had no
+        // room (none is left made then).
+        locks.lock(folio.pfn)
+        let before = newest[folio.pfn]
+        var madeHead = before
+        for i in 0..<Int(refs) {
+            guard let address = makeProxy(min(page.pfn + i, last), in: machine) else {
+                while madeHead != before {
+                    let next = link(madeHead, in: machine)
+                    freeProxy(madeHead, in: machine)
+                    madeHead = next
                 }
-                setLink(address, head, in: machine)
-                head = address
+                madeHead = 0
+                break
             }
-            newest[folio.pfn] = head
-            return false
+            setLink(address, madeHead, in: machine)
+            madeHead = address
         }
-        if failed {
+        if madeHead != 0 { newest[folio.pfn] = madeHead }
+        locks.unlock(folio.pfn)
+        if madeHead == 0 {
+            lastMade.clear()
             machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
             return .ENOMEM
         }
+        if refs == 1 { lastMade.set(pfn: page.pfn, address: madeHead) } else { lastMade.clear() }
         if !fast { folio.refAdd(refs) }
         return nil
     }
@@ -128,24 +144,27 @@ public final class ProxyPins: PinTracker {
     /// Frees `refs` proxies of the folio: the one being unpinned first when `page` is a
     /// proxy view (unpin through the proxy), then the newest.
     public func release(_ folio: Folio, at page: Page?, refs: Int32, in machine: Machine) {
+        // A proxy this thread made and has not handed out is no longer to be handed out
+        // (the release of a grab GUP-fast gave back may retire it).
+        lastMade.clear()
         let heap = machine.heap
         let through: UInt64? = page.flatMap { view in
             view.raw == machine.context.pagePointer(view.pfn) ? nil : heap.base &+ UInt64(view.raw - heap.pointer(heap.base))
         }
-        locks.withLock(folio.pfn) {
-            var remaining = Int(refs)
-            if let through, unlink(through, of: folio, in: machine) {
-                retire(through, of: folio, in: machine)
-                remaining -= 1
-            }
-            while remaining > 0 {
-                let head = newest[folio.pfn]
-                guard head != 0 else { break }
-                newest[folio.pfn] = link(head, in: machine)
-                retire(head, of: folio, in: machine)
-                remaining -= 1
-            }
+        locks.lock(folio.pfn)
+        var remaining = Int(refs)
+        if let through, unlink(through, of: folio, in: machine) {
+            retire(through, of: folio, in: machine)
+            remaining -= 1
         }
+        while remaining > 0 {
+            let head = newest[folio.pfn]
+            guard head != 0 else { break }
+            newest[folio.pfn] = link(head, in: machine)
+            retire(head, of: folio, in: machine)
+            remaining -= 1
+        }
+        locks.unlock(folio.pfn)
         machine.folioPutRefs(folio, refs)
     }
 
@@ -169,7 +188,7 @@ public final class ProxyPins: PinTracker {
     /// the folio (its bytes were overwritten).
     private func retire(_ address: UInt64, of folio: Folio, in machine: Machine) {
         let pfn = proxyPfn(address, in: machine)
-        if pfn < folio.pfn || pfn >= folio.pfn + folio.nrPages {
+        if pfn != folio.pfn, pfn < folio.pfn || pfn >= folio.pfn + folio.nrPages {
             machine.diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(folio.pfn), reason: "proxy: dynamic_page 0x\(String(address, radix: 16)) fronts pfn 0x\(String(pfn, radix: 16)), outside the folio"))
         }
         freeProxy(address, in: machine)
@@ -195,6 +214,9 @@ public final class ProxyPins: PinTracker {
     /// The newest proxy of `page`, as a page view onto its embedded struct page: what
     /// GUP hands the driver under this design.
     public func gupResult(for page: Page, in machine: Machine) -> Page {
+        if let address = lastMade.take(pfn: page.pfn) {
+            return Page(outOfMemmap: machine.heap.pointer(address), pfn: page.pfn, machine.context)
+        }
         guard let folio = machine.pageFolio(page) else { return page }
         let address: UInt64 = locks.withLock(folio.pfn) {
             var current = newest[folio.pfn]
@@ -222,28 +244,104 @@ public final class ProxyPins: PinTracker {
 /// The newest live proxy of each folio, by its first pfn (0: none): one word per RAM
 /// pfn in a sparse reservation (only touched host pages cost memory), and a locked table
 /// for pfns beyond RAM (hot-added and ZONE_DEVICE memory, a cold path), as `PinShadow`
-/// keeps its slots. The caller holds the folio's stripe lock.
+/// keeps its slots. The caller holds the folio's stripe lock. The RAM words are read
+/// and written inline (a load or a store, as the kernel's per-page word would be); the
+/// table beyond RAM out of line.
 final class ProxyListHeads: @unchecked Sendable {
     private let region: RawRegion?
+    /// `region`'s base, and the pfns it covers (0 when it could not be reserved).
+    private let base: UnsafeMutableRawPointer?
     private let pfns: Int
     private let beyond = ModelMutex<[Int: UInt64]>([:])
 
     init(pfns: Int) {
         region = try? RawRegion(byteCount: max(1, pfns) * 8, noReserve: true, what: "the proxy design's list heads")
+        base = region?.base
         self.pfns = region == nil ? 0 : pfns
     }
 
     subscript(pfn: Int) -> UInt64 {
-        get {
-            if pfn >= 0, pfn < pfns, let base = region?.base { return base.load(fromByteOffset: pfn &* 8, as: UInt64.self) }
-            return beyond.withLock { $0[pfn] ?? 0 }
+        @inline(__always) get {
+            if pfn >= 0, pfn < pfns { return base.unsafelyUnwrapped.load(fromByteOffset: pfn &* 8, as: UInt64.self) }
+            return beyondHead(pfn)
         }
-        set {
-            if pfn >= 0, pfn < pfns, let base = region?.base {
-                base.storeBytes(of: newValue, toByteOffset: pfn &* 8, as: UInt64.self)
+        @inline(__always) set {
+            if pfn >= 0, pfn < pfns {
+                base.unsafelyUnwrapped.storeBytes(of: newValue, toByteOffset: pfn &* 8, as: UInt64.self)
             } else {
-                beyond.withLock { $0[pfn] = newValue == 0 ? nil : newValue }
+                setBeyondHead(pfn, newValue)
             }
         }
+    }
+
+    @inline(never)
+    private func beyondHead(_ pfn: Int) -> UInt64 { beyond.withLock { $0[pfn] ?? 0 } }
+
+    @inline(never)
+    private func setBeyondHead(_ pfn: Int, _ head: UInt64) {
+        beyond.withLock { $0[pfn] = head == 0 ? nil : head }
+    }
+}
+
+/// The proxy the calling thread's last single-page grab made and has not handed out yet
+/// (its pfn and heap address), kept per thread under a pthread key: only that thread
+/// reads or writes its pair. A grab sets it, the GUP result takes it (`take`), any
+/// release or multi-page grab forgets it, so that a pair is never handed out twice or
+/// after its proxy was retired by this thread. Without a key (the process ran out of
+/// them) nothing is kept and `ProxyPins.gupResult` looks the proxy up in the list.
+final class ProxyStash: @unchecked Sendable {
+    private struct Pair {
+        var pfn: Int
+        var address: UInt64
+    }
+    private let key: pthread_key_t
+    private let valid: Bool
+
+    init() {
+        var key = pthread_key_t()
+        valid = pthread_key_create(&key) { $0?.deallocate() } == 0
+        self.key = key
+    }
+
+    /// Threads' pairs still alive are left allocated (two words each); glibc gives a
+    /// reused key's old values back as nil, never to a new owner.
+    deinit { if valid { pthread_key_delete(key) } }
+
+    @inline(__always)
+    private func pair() -> UnsafeMutablePointer<Pair>? {
+        guard valid else { return nil }
+        if let found = pthread_getspecific(key) { return found.assumingMemoryBound(to: Pair.self) }
+        return makePair()
+    }
+
+    @inline(never)
+    private func makePair() -> UnsafeMutablePointer<Pair>? {
+        let pair = UnsafeMutablePointer<Pair>.allocate(capacity: 1)
+        pair.initialize(to: Pair(pfn: -1, address: 0))
+        guard pthread_setspecific(key, pair) == 0 else {
+            pair.deallocate()
+            return nil
+        }
+        return pair
+    }
+
+    @inline(__always)
+    func set(pfn: Int, address: UInt64) { pair()?.pointee = Pair(pfn: pfn, address: address) }
+
+    @inline(__always)
+    func clear() {
+        guard valid, let found = pthread_getspecific(key) else { return }
+        found.assumingMemoryBound(to: Pair.self).pointee.address = 0
+    }
+
+    /// The proxy made for `pfn`, if that is what the pair holds; the pair is emptied.
+    @inline(__always)
+    func take(pfn: Int) -> UInt64? {
+        guard valid, let found = pthread_getspecific(key) else { return nil }
+        let pair = found.assumingMemoryBound(to: Pair.self)
+        guard pair.pointee.address != 0, pair.pointee.pfn == pfn else { return nil }
+        let address = pair.pointee.address
+        pair.pointee.address = 0
+        return address
     }
 }

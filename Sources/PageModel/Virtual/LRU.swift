@@ -1,6 +1,11 @@
 // The LRU lists: struct lruvec per node and folio_add_lru() / folio_isolate_lru() /
 // folio_putback_lru() / lruvec_del_folio() (include/linux/mm_inline.h, mm/swap.c,
 // mm/vmscan.c). Classic two-list LRU (no MGLRU).
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PageLayout
 import Synchronization
 
@@ -13,25 +18,75 @@ public enum LRUList: Int, CaseIterable, Sendable {
 /// addresses, as `pglist_data.__lruvec.lists[]`), threaded through `folio->lru` in the
 /// memmap (or in the folio descriptor in the memdesc designs), under `lru_lock`.
 ///
+/// A plain value over raw memory, as the kernel's lruvec is a field of the node's
+/// `pglist_data` reached by address (`folio_lruvec()` → `&NODE_DATA(nid)->__lruvec`):
+/// taking a folio's lruvec and its lock costs no reference counting (issue 19 item 4:
+/// lru-pinned takes it twice per pin, and the retains and releases of a class were the
+/// model's cost, not the design's). The lock and counts are the machine's, allocated
+/// with it (`Machine.makeLRUVecs`) and freed when it goes (`freeLRUVecs`).
+///
 /// Invariant: a folio is on exactly one list of its node's lruvec iff PG_lru is set;
 /// PG_lru is only changed under `lock`.
-public final class LRUVec: @unchecked Sendable {
+public struct LRUVec: @unchecked Sendable {
     /// The kernel address of `lists[0]`; list `i` is at `base + i * 2 * wordSize`.
     let base: UInt64
     let wordSize: Int
     /// lruvec->lru_lock, and the folio count per list (lru_zone_size summed over zones).
-    let lock = ModelMutex<[Int]>(Array(repeating: 0, count: LRUList.allCases.count))
-
-    init(base: UInt64, wordSize: Int) {
-        self.base = base
-        self.wordSize = wordSize
-    }
+    let lock: LRULock
 
     func head(_ list: LRUList) -> UInt64 { base &+ UInt64(list.rawValue * 2 * wordSize) }
 
     /// Folios on each list.
     public var sizes: [LRUList: Int] {
         lock.withLock { counts in Dictionary(uniqueKeysWithValues: LRUList.allCases.map { ($0, counts[$0.rawValue]) }) }
+    }
+}
+
+/// `lruvec->lru_lock` (a spinlock_t in the kernel; a pthread mutex here, which Thread
+/// Sanitizer sees, as `ModelMutex` says) with the list counts it guards, both in raw
+/// memory the machine owns.
+struct LRULock {
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let counts: UnsafeMutablePointer<Int>
+
+    /// Allocates an unlocked lock and zero counts (freed by `deallocate()`).
+    static func allocate() -> LRULock {
+        let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        mutex.initialize(to: pthread_mutex_t())
+        pthread_mutex_init(mutex, nil)
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: LRUList.allCases.count)
+        counts.initialize(repeating: 0, count: LRUList.allCases.count)
+        return LRULock(mutex: mutex, counts: counts)
+    }
+
+    func deallocate() {
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+        counts.deallocate()
+    }
+
+    /// `spin_lock_irq(&lruvec->lru_lock)`, `body`, unlock; `body` gets the counts.
+    @inline(__always)
+    func withLock<T>(_ body: (inout LRUCounts) -> T) -> T {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var view = LRUCounts(base: counts)
+        return body(&view)
+    }
+
+    /// `spin_lock_irq()` alone, for a caller that unlocks in straight-line code
+    /// (`Machine.folioLruvecLock`).
+    @inline(__always) func lock() { pthread_mutex_lock(mutex) }
+    @inline(__always) func unlock() { pthread_mutex_unlock(mutex) }
+}
+
+/// The folio count per list of an lruvec whose lock is held (`LRULock.withLock`).
+struct LRUCounts {
+    let base: UnsafeMutablePointer<Int>
+
+    subscript(list: Int) -> Int {
+        @inline(__always) get { base[list] }
+        @inline(__always) nonmutating set { base[list] = newValue }
     }
 }
 
@@ -42,23 +97,32 @@ extension Machine {
         let bytes = LRUList.allCases.count * 2 * wordSize
         return (0..<nodes).compactMap { _ in
             guard let base = heap.allocate(size: bytes, alignment: 16, kind: .zone) else { return nil }
-            let vec = LRUVec(base: base, wordSize: wordSize)
+            let vec = LRUVec(base: base, wordSize: wordSize, lock: .allocate())
             for list in LRUList.allCases { context.listInit(vec.head(list)) }
             return vec
         }
     }
 
+    /// Frees the lruvecs' locks and counts (the machine's deinit).
+    static func freeLRUVecs(_ vecs: [LRUVec]) {
+        for vec in vecs { vec.lock.deallocate() }
+    }
+
     /// The lruvec of a folio's node. Linux: `folio_lruvec()`.
+    @inline(__always)
     func lruvec(of folio: Folio) -> LRUVec? {
         let nid = context.nid(of: folio.pfn)
         return nid >= 0 && nid < lruvecs.count ? lruvecs[nid] : nil
     }
 
     /// Linux: `folio_lru_list()`: unevictable, else anon (swap-backed) or file, active or not.
+    /// The flags word is read once (as `Folio.testFlag` reads it: no flags word, no flag).
     func lruList(of folio: Folio) -> LRUList {
-        if folio.testFlag(flagBits.unevictable) { return .unevictable }
-        let file = !folio.testFlag(flagBits.swapbacked)
-        let active = folio.testFlag(flagBits.active)
+        let flags = layout.folioFlags >= 0 ? folio.flags : 0
+        func test(_ bit: Int) -> Bool { bit >= 0 && flags & (1 << UInt64(bit)) != 0 }
+        if test(flagBits.unevictable) { return .unevictable }
+        let file = !test(flagBits.swapbacked)
+        let active = test(flagBits.active)
         switch (file, active) {
         case (false, false): return .inactiveAnon
         case (false, true): return .activeAnon
@@ -78,8 +142,14 @@ extension Machine {
         vec.lock.withLock { counts in addLRULocked(folio, vec, &counts) }
     }
 
+    /// `folio_add_lru()`'s work with `vec`'s lru_lock held (`folioLruvecLock`).
+    func addLRULocked(_ folio: Folio, _ vec: LRUVec) {
+        var counts = LRUCounts(base: vec.lock.counts)
+        addLRULocked(folio, vec, &counts)
+    }
+
     /// `folio_add_lru()`'s work with the lru_lock held (`counts` are `vec`'s).
-    private func addLRULocked(_ folio: Folio, _ vec: LRUVec, _ counts: inout [Int]) {
+    private func addLRULocked(_ folio: Folio, _ vec: LRUVec, _ counts: inout LRUCounts) {
         guard !folio.testFlag(flagBits.lru) else {
             diagnostics.record(Diagnostic(kind: .bug, pfn: UInt64(folio.pfn), reason: "folio_add_lru: folio already on an LRU list"))
             return
@@ -98,38 +168,37 @@ extension Machine {
     /// `folio_isolate_lru()`, then `body(isolated)` under the same lru_lock, so that
     /// nothing puts the folio back on a list (rewriting its lru words) in between.
     func folioIsolateLRU<T>(_ folio: Folio, thenLocked body: (Bool) -> T) -> T {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body(false) }
-        return vec.lock.withLock { counts in
-            // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
-            // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
-            // be revived.
-            guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return body(false) }
-            delete(folio, &counts)
-            return body(true)
-        }
+        guard let vec = folioLruvecLock(folio) else { return body(false) }
+        defer { lruvecUnlock(vec) }
+        return body(isolateLRULocked(folio, vec))
     }
 
-    /// `body` with the folio's lru_lock held: PG_lru, and so what the lru words hold,
-    /// cannot change until it returns.
-    func withLRULock<T>(_ folio: Folio, _ body: () -> T) -> T {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return body() }
-        return vec.lock.withLock { _ in body() }
+    /// Linux: `folio_lruvec_lock_irq()`: the folio's lruvec with its lru_lock taken; nil
+    /// (nothing taken) where the layout has no LRU words or the folio no lruvec. Unlocked
+    /// in straight-line code (`lruvecUnlock`), as the kernel does, so that a caller that
+    /// holds it across its own work (lru-pinned, twice per pin) pays no closure context
+    /// and no reference counting for it.
+    @inline(__always)
+    func folioLruvecLock(_ folio: Folio) -> LRUVec? {
+        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else { return nil }
+        vec.lock.lock()
+        return vec
     }
 
-    /// `body` with the folio's lru_lock held, then, if it returned true, the folio back on
-    /// its list under the same hold and the isolation reference dropped after: one
-    /// lru_lock round trip for a check and a `folio_putback_lru()`.
-    func withLRULock(_ folio: Folio, thenPutback body: () -> Bool) {
-        guard layout.folioLru >= 0, let vec = lruvec(of: folio) else {
-            if body() { folioPutbackLRU(folio) }
-            return
-        }
-        let putback = vec.lock.withLock { counts in
-            let putback = body()
-            if putback { addLRULocked(folio, vec, &counts) }
-            return putback
-        }
-        if putback { folioPut(folio) }
+    /// Linux: `unlock_page_lruvec_irq()`.
+    @inline(__always)
+    func lruvecUnlock(_ vec: LRUVec) { vec.lock.unlock() }
+
+    /// `folio_isolate_lru()`'s work with `vec`'s lru_lock held: if PG_lru is set and the
+    /// folio is not being freed, off its list with a reference for the isolator.
+    func isolateLRULocked(_ folio: Folio, _ vec: LRUVec) -> Bool {
+        // folio_test_clear_lru() + folio_try_get(): a folio whose last reference is
+        // being dropped (refcount 0, about to leave the LRU in __folio_put()) must not
+        // be revived.
+        guard folio.testFlag(flagBits.lru), folio.refAddUnless(1, unless: 0) else { return false }
+        var counts = LRUCounts(base: vec.lock.counts)
+        delete(folio, &counts)
+        return true
     }
 
     /// Linux: `folio_putback_lru()`: back on its list, and the isolation reference dropped.
@@ -152,7 +221,7 @@ extension Machine {
 
     /// `lruvec_del_folio()` + `__folio_clear_lru_flags()` for a folio being freed: off
     /// its list, PG_lru, PG_active and PG_unevictable cleared. Caller holds the lru_lock.
-    func releaseFromLRU(_ folio: Folio, _ counts: inout [Int]) {
+    func releaseFromLRU(_ folio: Folio, _ counts: inout LRUCounts) {
         delete(folio, &counts)
         folio.clearFlag(flagBits.active)
         folio.clearFlag(flagBits.unevictable)
@@ -162,7 +231,7 @@ extension Machine {
     /// design that overwrote the lru words (lru-pinned) leaves neighbours that do not
     /// point back; the corruption is reported and the neighbours are left alone (the
     /// entry is still poisoned), so the damage does not spread to other lists.
-    private func delete(_ folio: Folio, _ counts: inout [Int]) {
+    private func delete(_ folio: Folio, _ counts: inout LRUCounts) {
         let list = lruList(of: folio)
         let link = lruLink(folio)
         if let report = context.listDelChecked(link) { reportLRUCorruption(report, folio: folio) }
