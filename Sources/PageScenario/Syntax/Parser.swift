@@ -141,7 +141,9 @@ public struct ScenarioParser {
             guard !tokens.isEmpty else { continue }
             var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals, file: file, line: lineNumber,
                                 source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
-            func append(_ statement: Statement) {
+            // Consumed: the statement moves into the list instead of being copied (a
+            // copy retained every field of the line's operation).
+            func append(_ statement: consuming Statement) {
                 if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
             }
             guard tokens[0].kind == .name else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }

@@ -89,8 +89,6 @@ public final class Signature: Sendable {
     /// Positional then keyword parameters' keys and kinds (an operation's `Arguments` slots).
     let parameterKeys: [ParameterKey]
     let parameterKinds: [ArgumentKind]
-    /// An `Arguments`' values before any is set: a placeholder per parameter.
-    let placeholders: [Expr]
 
     convenience init(_ op: OperationKind, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
                      result: ArgumentKind? = nil, kernel: String) {
@@ -113,7 +111,6 @@ public final class Signature: Sendable {
         precondition(parameters.count <= 64, "\(name): more than 64 parameters")
         parameterKeys = parameters.map { ParameterKey($0.0) }
         parameterKinds = parameters.map(\.1)
-        placeholders = parameters.map { _ in Expr.int(0, SourcePosition(fileNumber: -1, line: 0, column: 0)) }
     }
 
     var usage: String {
