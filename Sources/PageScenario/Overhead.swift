@@ -38,6 +38,7 @@ public enum ScenarioOverhead {
         return out.joined(separator: "\n")
     }
 
+    @inline(never)  // its own symbol, for callgrind --toggle-collect
     public static func parse(_ text: String) throws(ScriptError) -> Scenario {
         try ScenarioParser.parse(text, name: "generated", path: "generated.pls") { _ in nil }
     }
@@ -79,6 +80,16 @@ public enum ScenarioOverhead {
         let direct = try median { try self.direct() }
         let boot = try median { _ = try Machine(ramBytes: 128 << 20) }
         return (parse, run, direct, boot)
+    }
+
+    /// One part, once, for an instruction count under callgrind: `parse` (the text made,
+    /// then parsed), `run` (parsed, then run on mainline) or `direct`.
+    public static func runOnce(_ part: String) throws {
+        switch part {
+        case "parse": _ = try parse(text)
+        case "run": _ = ScenarioRunner.run(try parse(text), design: .mainline)
+        default: try direct()
+        }
     }
 
     /// CLOCK_THREAD_CPUTIME_ID, in nanoseconds.

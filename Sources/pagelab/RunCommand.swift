@@ -39,12 +39,21 @@ struct RunCommand: ParsableCommand {
     @Flag(help: .hidden)
     var overhead = false
 
+    /// With --overhead: run one part once (`parse`, `run` or `direct`) and print nothing,
+    /// for callgrind (`--toggle-collect` on the part's function gives its instructions).
+    @Option(help: .hidden)
+    var overheadPart: String?
+
     func validate() throws {
         try format.require(oneOf: [.text, .json, .jsonl])
         if !list && !overhead && files.isEmpty { throw ValidationError("name a scenario file or a bundled scenario (see --list)") }
     }
 
     func run() throws {
+        if overhead, let part = overheadPart {
+            try ScenarioOverhead.runOnce(part)
+            return
+        }
         if overhead {
             let t = try ScenarioOverhead.measure(rounds: 11)
             let lines = Double(ScenarioOverhead.lines)

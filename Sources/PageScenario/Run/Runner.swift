@@ -53,14 +53,19 @@ public final class ScenarioRunner {
     let machine: Machine
     let tracing: Bool
     let stepBudget: Int
+    // The state each line reads and writes. A runner is used by one thread: the dynamic
+    // exclusivity checks of a class's properties (a profile showed them per line) are not
+    // needed.
     /// The run-time names' values, by `Ref` slot.
-    var values: [Value?]
-    var run: DesignRun
-    var steps = 0
+    @exclusivity(unchecked) var values: [Value?]
+    @exclusivity(unchecked) var run: DesignRun
+    @exclusivity(unchecked) var steps = 0
     /// The previous operation's error: nil (ok), an errno name, SIGSEGV or SIGBUS.
-    var lastError: String?
-    /// An error no `expect errno` has looked at yet.
-    var unchecked: (operation: Operation, error: String)?
+    @exclusivity(unchecked) var lastError: String?
+    /// An error no `expect errno` has looked at yet: the operation's position and source.
+    /// Not the whole Operation: copying an optional one per line went through the
+    /// runtime's generic Optional value witness.
+    @exclusivity(unchecked) var unchecked: (position: SourcePosition, line: SourceLine, error: String)?
     var shmem: Filesystem?
     var disk: Filesystem?
     var pagemaps: [DevPagemap] = []
@@ -68,9 +73,9 @@ public final class ScenarioRunner {
     var devices: [Int: DeviceMirrorDevice] = [:]
     /// The vmalloc space, made by the first vmalloc operation.
     var vmalloc: VmallocSpace?
-    var touched: [Page] = []
+    @exclusivity(unchecked) var touched: [Page] = []
     /// For the trace: the PTEs of the span an operation worked on.
-    var touchedPTEs: [(UInt64, String)] = []
+    @exclusivity(unchecked) var touchedPTEs: [(UInt64, String)] = []
 
     init(scenario: Scenario, design: Design, tracing: Bool, stepBudget: Int) throws(MachineError) {
         self.scenario = scenario
@@ -123,10 +128,10 @@ public final class ScenarioRunner {
                 flushUnchecked()
                 steps += 1
                 guard steps <= stepBudget else { throw RunError(position: op.position, message: "more than \(stepBudget) operations run") }
-                touched = []
-                touchedPTEs = []
+                if !touched.isEmpty { touched = [] }
+                if !touchedPTEs.isEmpty { touchedPTEs = [] }
                 lastError = try perform(op)
-                if let lastError { unchecked = (op, lastError) }
+                if let lastError { unchecked = (op.position, op.line, lastError) }
                 if tracing { traceLine(op) }
             case .expectation(let e):
                 if e.kind == .errno { unchecked = nil } else { flushUnchecked() }
@@ -150,9 +155,9 @@ public final class ScenarioRunner {
 
     /// An operation's error that the next line did not `expect`: a failed expectation.
     func flushUnchecked() {
-        guard let (op, error) = unchecked else { return }
+        guard let (position, line, error) = unchecked else { return }
         unchecked = nil
-        run.outcomes.append(ExpectationOutcome(position: op.position, source: op.source, expected: "ok", actual: error, passed: false))
+        run.outcomes.append(ExpectationOutcome(position: position, source: line.text, expected: "ok", actual: error, passed: false))
     }
 
     // MARK: Argument values
@@ -164,13 +169,21 @@ public final class ScenarioRunner {
     }
 
     func int(_ expr: Expr) throws(RunError) -> Int64 {
-        try Evaluator.int(expr) { name in
+        // A number or a bound integer directly (most arguments are one); anything else
+        // through the evaluator.
+        switch expr {
+        case .int(let v, _): return v
+        case .name(let name, _): if case .int(let v)? = self[name] { return v }
+        default: break
+        }
+        return try Evaluator.int(expr) { name in
             if case .int(let v) = self[name] { return v }
             return nil
         }.get()
     }
 
-    func int(_ op: Operation, _ key: String, default fallback: Int64? = nil) throws(RunError) -> Int64 {
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func int(_ op: Operation, _ key: StaticString, default fallback: Int64? = nil) throws(RunError) -> Int64 {
         guard let expr = op.arguments[key] else {
             guard let fallback else { throw RunError(position: op.position, message: "missing \(key)") }
             return fallback
@@ -179,7 +192,8 @@ public final class ScenarioRunner {
     }
 
     /// A non-negative integer argument (addresses, lengths, offsets).
-    func unsigned(_ op: Operation, _ key: String, default fallback: Int64? = nil, max: Int64 = .max) throws(RunError) -> UInt64 {
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func unsigned(_ op: Operation, _ key: StaticString, default fallback: Int64? = nil, max: Int64 = .max) throws(RunError) -> UInt64 {
         let value = try int(op, key, default: fallback)
         guard value >= 0 else { throw RunError(position: op.arguments[key]?.position ?? op.position, message: "\(key) must not be negative (\(value))") }
         guard value <= max else { throw RunError(position: op.arguments[key]?.position ?? op.position, message: "\(key) \(value) is over the scenario limit \(max)") }
@@ -242,17 +256,20 @@ public final class ScenarioRunner {
         return machine.page(pfn)
     }
 
-    func words(_ op: Operation, _ key: String) -> [String] {
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func words(_ op: Operation, _ key: StaticString) -> [String] {
         if case .words(let w, _)? = op.arguments[key] { return w }
         return []
     }
 
-    func bytes(_ op: Operation, _ key: String) -> [UInt8] {
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func bytes(_ op: Operation, _ key: StaticString) -> [UInt8] {
         if case .bytes(let b, _)? = op.arguments[key] { return b }
         return []
     }
 
-    func text(_ op: Operation, _ key: String) -> String {
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func text(_ op: Operation, _ key: StaticString) -> String {
         if case .string(let s, _)? = op.arguments[key] { return s }
         return ""
     }

@@ -57,7 +57,7 @@ extension ScenarioRunner {
     /// A kernel virtual address: the script's integers are signed 64-bit, and the vmalloc
     /// space lies in the top half (0xffffc90000000000 on x86_64), so the bits are taken
     /// as they are.
-    func kernelAddress(_ op: Operation, _ key: String) throws(RunError) -> UInt64 {
+    func kernelAddress(_ op: Operation, _ key: StaticString) throws(RunError) -> UInt64 {
         UInt64(bitPattern: try int(op, key))
     }
 

@@ -2,13 +2,19 @@
 
 struct Cursor {
     let tokens: [Token]
-    let file: String
+    /// The parser's interned names, by number (a name token's text).
+    let names: [String]
+    /// The line's strings' and bytes' contents, by a token's `id`.
+    let literals: [[UInt8]]
+    let file: Int32
     let line: Int
     let source: SourceLine
     var index = 0
 
-    init(tokens: [Token], file: String, line: Int, source: SourceLine) {
+    init(tokens: [Token], names: [String], literals: [[UInt8]], file: Int32, line: Int, source: SourceLine) {
         self.tokens = tokens
+        self.names = names
+        self.literals = literals
         self.file = file
         self.line = line
         self.source = source
@@ -20,24 +26,29 @@ struct Cursor {
     var endColumn: Int { (tokens.last?.column ?? 0) + 1 }
     /// `key=` at the cursor.
     var isKeyword: Bool {
-        guard index + 1 < tokens.count, case .name = tokens[index].kind else { return false }
+        guard index + 1 < tokens.count, tokens[index].kind == .name else { return false }
         return isPunct(index + 1, "=")
     }
+
+    /// A name token's text.
+    func text(_ token: Token) -> String { names[Int(token.id)] }
+    /// A string token's text.
+    func string(_ token: Token) -> String { String(decoding: literals[Int(token.id)], as: UTF8.self) }
 
     /// Token `at` is the punctuation `punct`: compared by its code (first byte and
     /// length), not as a String.
     func isPunct(_ at: Int, _ punct: StaticString) -> Bool {
-        guard at < tokens.count, case .punct = tokens[at].kind else { return false }
+        guard at < tokens.count, tokens[at].kind == .punct else { return false }
         return tokens[at].id == Lexer.code(punct.utf8Start.pointee, punct.utf8CodeUnitCount)
     }
 
     func position(_ at: Int) -> SourcePosition {
-        SourcePosition(file: file, line: line, column: at < tokens.count ? tokens[at].column : endColumn)
+        SourcePosition(fileNumber: file, line: line, column: at < tokens.count ? tokens[at].column : endColumn)
     }
 
     func error(at tokenIndex: Int, _ message: String) -> ScriptError { ScriptError(position(tokenIndex), message) }
     func error(column: Int, _ message: String) -> ScriptError {
-        ScriptError(SourcePosition(file: file, line: line, column: column), message)
+        ScriptError(SourcePosition(fileNumber: file, line: line, column: column), message)
     }
 
     mutating func take(_ punct: StaticString) -> Bool {
@@ -47,7 +58,7 @@ struct Cursor {
     }
 
     mutating func takeName(_ word: String) -> Bool {
-        guard index < tokens.count, case .name(let n) = tokens[index].kind, n == word else { return false }
+        guard index < tokens.count, tokens[index].kind == .name, text(tokens[index]) == word else { return false }
         index += 1
         return true
     }
@@ -62,22 +73,28 @@ struct Cursor {
 
     /// A name; `what` (built only for the error) says what was expected.
     mutating func name(_ what: @autoclosure () -> String) throws(ScriptError) -> (String, Int) {
-        guard let token = peek, case .name(let name) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
+        let (name, column, _) = try nameID(what())
+        return (name, column)
+    }
+
+    /// A name token (its text is looked up only for a message).
+    mutating func nameToken(_ what: @autoclosure () -> String) throws(ScriptError) -> Token {
+        guard let token = peek, token.kind == .name else { throw error(at: index, "expected \(what())\(found)") }
         index += 1
-        return (name, token.column)
+        return token
     }
 
     /// A name and its `Interner` number.
     mutating func nameID(_ what: @autoclosure () -> String) throws(ScriptError) -> (name: String, column: Int, id: Int) {
-        guard let token = peek, case .name(let name) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
+        guard let token = peek, token.kind == .name else { throw error(at: index, "expected \(what())\(found)") }
         index += 1
-        return (name, token.column, Int(token.id))
+        return (text(token), token.column, Int(token.id))
     }
 
     mutating func string(_ what: @autoclosure () -> String) throws(ScriptError) -> String {
-        guard let token = peek, case .string(let text) = token.kind else { throw error(at: index, "expected \(what())\(found)") }
+        guard let token = peek, token.kind == .string else { throw error(at: index, "expected \(what())\(found)") }
         index += 1
-        return text
+        return string(token)
     }
 
     func end() throws(ScriptError) {
@@ -88,11 +105,11 @@ struct Cursor {
 
     private func describe(_ token: Token) -> String {
         switch token.kind {
-        case .name(let n): "'\(n)'"
-        case .int(let v): "\(v)"
+        case .name: "'\(text(token))'"
+        case .int: "\(token.value)"
         case .string: "a string"
         case .bytes: "bytes"
-        case .punct(let p): "'\(p)'"
+        case .punct: "'\(Lexer.punctText(token.id))'"
         }
     }
 }

@@ -4,6 +4,12 @@
 // by indexing an array instead of hashing and comparing a String per name (a profile
 // showed String validation, hashing and compares as a quarter of the parse).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 struct Interner {
     /// Each name by number.
     private(set) var names: [String] = []
@@ -26,36 +32,36 @@ struct Interner {
 
     /// The number of the name in `source[range]`, interned if new.
     mutating func intern(_ source: [UInt8], _ range: Range<Int>) -> Int {
+        source.withUnsafeBufferPointer { intern(UnsafeBufferPointer(rebasing: $0[range])) }
+    }
+
+    /// The number of the name `name`, interned if new.
+    mutating func intern(_ name: UnsafeBufferPointer<UInt8>) -> Int {
         let mask = slots.count - 1
-        let found: Int? = source.withUnsafeBufferPointer { whole in
-            let name = UnsafeBufferPointer(rebasing: whole[range])
-            var s = fnv1a(name) & mask
-            while slots[s] >= 0 {
-                let id = Int(slots[s])
-                if equal(id, name) { return id }
-                s = (s + 1) & mask
+        let hash = fnv1a(name)
+        var s = hash & mask
+        let found: Int? = slots.withUnsafeBufferPointer { slots in
+            bytes.withUnsafeBufferPointer { stored in
+                starts.withUnsafeBufferPointer { starts in
+                    while slots[s] >= 0 {
+                        let id = Int(slots[s])
+                        let start = starts[id]
+                        if starts[id + 1] - start == name.count,
+                           name.count == 0 || memcmp(stored.baseAddress! + start, name.baseAddress!, name.count) == 0 { return id }
+                        s = (s + 1) & mask
+                    }
+                    return nil
+                }
             }
-            return nil
         }
         if let found { return found }
-        var s = fnv1a(source[range]) & mask
-        while slots[s] >= 0 { s = (s + 1) & mask }
         let id = names.count
-        bytes.append(contentsOf: source[range])
+        bytes.append(contentsOf: name)
         starts.append(bytes.count)
-        names.append(String(decoding: source[range], as: UTF8.self))
+        names.append(String(decoding: name, as: UTF8.self))
         slots[s] = Int32(id)
         if names.count * 2 > slots.count { grow() }
         return id
-    }
-
-    private func equal(_ id: Int, _ name: UnsafeBufferPointer<UInt8>) -> Bool {
-        let start = starts[id]
-        guard starts[id + 1] - start == name.count else { return false }
-        return bytes.withUnsafeBufferPointer { stored in
-            for i in 0..<name.count where stored[start + i] != name[i] { return false }
-            return true
-        }
     }
 
     private mutating func grow() {

@@ -1,15 +1,23 @@
 // The scenario language's tokens: one line at a time, every token with its column, so
 // that every error can say FILE:LINE:COLUMN.
 
-/// Where something is in a script: file, line and column, all 1-based.
+/// Where something is in a script: file, line and column, all 1-based. Plain integers
+/// (the file by its `SourceNames` number): every parsed node carries one, and copying it
+/// costs no reference counting.
 public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
-    public let file: String
-    public let line: Int
-    public let column: Int
+    let fileNumber: Int32
+    let line32: Int32
+    let column32: Int32
+    public var file: String { SourceNames.name(fileNumber) }
+    public var line: Int { Int(line32) }
+    public var column: Int { Int(column32) }
     public init(file: String, line: Int, column: Int) {
-        self.file = file
-        self.line = line
-        self.column = column
+        self.init(fileNumber: SourceNames.number(file), line: line, column: column)
+    }
+    init(fileNumber: Int32, line: Int, column: Int) {
+        self.fileNumber = fileNumber
+        line32 = Int32(clamping: line)
+        column32 = Int32(clamping: column)
     }
     public var description: String { "\(file):\(line):\(column)" }
 }
@@ -25,89 +33,107 @@ public struct ScriptError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String { "\(position): error: \(message)" }
 }
 
-/// One token of a line.
-enum TokenKind: Equatable {
+/// What a token is. Its text or value is not in the kind: a token is plain integers.
+enum TokenKind: UInt8 {
     /// A name: letters, digits, `_`, and `-` followed by a letter (design names such as
-    /// `dma-pinned-field` are one token; subtract names with spaces: `a - b`).
-    case name(String)
-    /// An integer, with an optional K/M/G/T suffix (powers of 1024).
-    case int(Int64)
-    case string(String)
-    /// `x"de ad be ef"`: bytes in hex.
-    case bytes([UInt8])
-    /// Punctuation and operators: = == != : , | [ ] ( ) + - * @ ..<
-    case punct(String)
+    /// `dma-pinned-field` are one token; subtract names with spaces: `a - b`). Its text
+    /// is the `Interner`'s name `id`.
+    case name
+    /// An integer (`value`), with an optional K/M/G/T suffix (powers of 1024).
+    case int
+    /// A string: its UTF-8 bytes are the line's literal `id`.
+    case string
+    /// `x"de ad be ef"`: bytes in hex, the line's literal `id`.
+    case bytes
+    /// Punctuation and operators: = == != : , | [ ] ( ) + - * @ ..< (`id`: `Lexer.code`).
+    case punct
 }
 
-struct Token: Equatable {
+/// One token of a line: plain integers, so the token array is copied and emptied without
+/// reference counting.
+struct Token {
     let kind: TokenKind
     let column: Int
-    /// A name's number in the parser's `Interner`, a punctuation's `Lexer.code` (-1 for
-    /// other tokens).
+    /// A name's number in the parser's `Interner`, a punctuation's `Lexer.code`, a string's
+    /// or bytes' index in the line's literals (-1 for an integer).
     var id: Int32 = -1
+    /// An integer's value.
+    var value: Int64 = 0
 }
 
 /// Splits one line into tokens; `#` starts a comment. Lines are bounded by the caller.
-/// It reads the script's UTF-8 bytes (a scenario's words are ASCII): no Character or
-/// Unicode.Scalar work on the hot path, and no String made but for strings and a name's
-/// first occurrence (`Interner`).
+/// It reads the script's UTF-8 bytes through a buffer pointer (a scenario's words are
+/// ASCII): no Character or Unicode.Scalar work on the hot path, and no String made but
+/// for a name's first occurrence (`Interner`).
 enum Lexer {
     static let maxLineLength = 4096
 
-    /// The punctuation at `bytes[i]` (the longest where one is a prefix of another: `..<`
-    /// `==` `!=` `=` `:` `,` `|` `[` `]` `(` `)` `+` `-` `*` `@`) and its length. A switch on
-    /// the byte: no table walked per character, and the texts are literals (no allocation).
-    static func punct(_ bytes: [UInt8], _ i: Int, _ end: Int) -> (String, Int)? {
+    /// The length of the punctuation at `bytes[i]` (the longest where one is a prefix of
+    /// another: `..<` `==` `!=` `=` `:` `,` `|` `[` `]` `(` `)` `+` `-` `*` `@`), 0 for none.
+    /// A switch on the byte: no table walked per character.
+    @inline(__always)
+    static func punct(_ bytes: UnsafeBufferPointer<UInt8>, _ i: Int, _ end: Int) -> Int {
         let next: UInt8 = i + 1 < end ? bytes[i + 1] : 0
         switch bytes[i] {
-        case UInt8(ascii: "."): return next == UInt8(ascii: ".") && i + 2 < end && bytes[i + 2] == UInt8(ascii: "<") ? ("..<", 3) : nil
-        case UInt8(ascii: "="): return next == UInt8(ascii: "=") ? ("==", 2) : ("=", 1)
-        case UInt8(ascii: "!"): return next == UInt8(ascii: "=") ? ("!=", 2) : nil
-        case UInt8(ascii: ":"): return (":", 1)
-        case UInt8(ascii: ","): return (",", 1)
-        case UInt8(ascii: "|"): return ("|", 1)
-        case UInt8(ascii: "["): return ("[", 1)
-        case UInt8(ascii: "]"): return ("]", 1)
-        case UInt8(ascii: "("): return ("(", 1)
-        case UInt8(ascii: ")"): return (")", 1)
-        case UInt8(ascii: "+"): return ("+", 1)
-        case UInt8(ascii: "-"): return ("-", 1)
-        case UInt8(ascii: "*"): return ("*", 1)
-        case UInt8(ascii: "@"): return ("@", 1)
-        default: return nil
+        case UInt8(ascii: "."): return next == UInt8(ascii: ".") && i + 2 < end && bytes[i + 2] == UInt8(ascii: "<") ? 3 : 0
+        case UInt8(ascii: "="): return next == UInt8(ascii: "=") ? 2 : 1
+        case UInt8(ascii: "!"): return next == UInt8(ascii: "=") ? 2 : 0
+        case UInt8(ascii: ":"), UInt8(ascii: ","), UInt8(ascii: "|"), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "("),
+             UInt8(ascii: ")"), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "*"), UInt8(ascii: "@"): return 1
+        default: return 0
         }
     }
 
-    /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`.
-    static func tokens(_ bytes: [UInt8], _ range: Range<Int>, file: String, lineNumber: Int, interner: inout Interner,
-                       into tokens: inout [Token]) throws(ScriptError) {
+    /// A punctuation's text, from its code (for messages).
+    static func punctText(_ code: Int32) -> String {
+        let first = Character(Unicode.Scalar(UInt8(code & 0xFF)))
+        switch code >> 8 {
+        case 3: return "..<"
+        case 2: return "\(first)="
+        default: return String(first)
+        }
+    }
+
+    /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`;
+    /// strings' and bytes' contents appended to `literals`.
+    static func tokens(_ script: [UInt8], _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
+                       into tokens: inout [Token], literals: inout [[UInt8]]) throws(ScriptError) {
+        try script.withUnsafeBufferPointer { (bytes) throws(ScriptError) in
+            try scan(bytes, range, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
+        }
+    }
+
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
+                             into tokens: inout [Token], literals: inout [[UInt8]]) throws(ScriptError) {
         let end = range.upperBound
         let lineStart = range.lowerBound
-        // Columns count Unicode scalars: bytes, unless the line has a multi-byte one.
-        // A `let`: a `var` captured by `column` below was kept in a heap box.
-        let ascii = !bytes[range].contains { $0 >= 0x80 }
+        // Columns count Unicode scalars. A multi-byte one can only be in a string (or be
+        // an error): `continuations` counts the continuation bytes of the strings so far,
+        // so a token's column is its byte offset less those.
+        var continuations = 0
+        /// The column of byte `i` (errors: counted from the line's start).
         func column(_ i: Int) -> Int {
-            if ascii { return i - lineStart + 1 }
             var n = 1
             for k in lineStart..<i where bytes[k] & 0xC0 != 0x80 { n += 1 }
             return n
         }
         func error(_ i: Int, _ message: String) -> ScriptError {
-            ScriptError(SourcePosition(file: file, line: lineNumber, column: column(i)), message)
+            ScriptError(SourcePosition(fileNumber: file, line: lineNumber, column: column(i)), message)
         }
         /// The character at `i`, for a message.
         func character(_ i: Int) -> String {
             var j = i + 1
             while j < end, bytes[j] & 0xC0 == 0x80 { j += 1 }
-            return String(decoding: bytes[i..<j], as: UTF8.self)
+            return String(decoding: UnsafeBufferPointer(rebasing: bytes[i..<j]), as: UTF8.self)
         }
-        if range.count > maxLineLength, (ascii ? range.count : column(end) - 1) > maxLineLength {
-            throw ScriptError(SourcePosition(file: file, line: lineNumber, column: maxLineLength + 1), "line longer than \(maxLineLength) characters")
+        if range.count > maxLineLength, column(end) - 1 > maxLineLength {
+            throw ScriptError(SourcePosition(fileNumber: file, line: lineNumber, column: maxLineLength + 1), "line longer than \(maxLineLength) characters")
         }
         var i = lineStart
         while i < end {
             let c = bytes[i]
             let start = i
+            let startColumn = start - lineStart + 1 - continuations
             if c == 0x20 || c == 0x09 || c == 0x0D { i += 1; continue }
             if c == UInt8(ascii: "#") { break }
             if isLetter(c) || c == UInt8(ascii: "_") {
@@ -125,13 +151,14 @@ enum Lexer {
                     guard i < end else { throw error(start, "unterminated x\"...\" bytes") }
                     guard pending == nil else { throw error(i, "x\"...\" needs an even number of hex digits") }
                     i += 1
-                    tokens.append(Token(kind: .bytes(hex), column: column(start)))
+                    tokens.append(Token(kind: .bytes, column: startColumn, id: Int32(literals.count)))
+                    literals.append(hex)
                     continue
                 }
                 while i < end, isLetter(bytes[i]) || isDigit(bytes[i]) || bytes[i] == UInt8(ascii: "_") ||
                     (bytes[i] == UInt8(ascii: "-") && i + 1 < end && isLetter(bytes[i + 1])) { i += 1 }
-                let id = interner.intern(bytes, start..<i)
-                tokens.append(Token(kind: .name(interner.names[id]), column: column(start), id: Int32(id)))
+                let id = interner.intern(UnsafeBufferPointer(rebasing: bytes[start..<i]))
+                tokens.append(Token(kind: .name, column: startColumn, id: Int32(id)))
                 continue
             }
             if isDigit(c) {
@@ -158,7 +185,7 @@ enum Lexer {
                     i += 1
                 }
                 if i < end, isLetter(bytes[i]) { throw error(i, "unexpected '\(character(i))' after a number (sizes take K, M, G or T)") }
-                tokens.append(Token(kind: .int(value), column: column(start)))
+                tokens.append(Token(kind: .int, column: startColumn, value: value))
                 continue
             }
             if c == UInt8(ascii: "\"") {
@@ -174,17 +201,20 @@ enum Lexer {
                         default: throw error(i, "unknown escape '\\\(character(i))' (known: \\n \\t \\\\ \\\")")
                         }
                     } else {
+                        if bytes[i] & 0xC0 == 0x80 { continuations += 1 }
                         text.append(bytes[i])
                     }
                     i += 1
                 }
                 guard i < end else { throw error(start, "unterminated string") }
                 i += 1
-                tokens.append(Token(kind: .string(String(decoding: text, as: UTF8.self)), column: column(start)))
+                tokens.append(Token(kind: .string, column: startColumn, id: Int32(literals.count)))
+                literals.append(text)
                 continue
             }
-            guard let (text, n) = punct(bytes, i, end) else { throw error(start, "unexpected character '\(character(start))'") }
-            tokens.append(Token(kind: .punct(text), column: column(start), id: Self.code(bytes[start], n)))
+            let n = punct(bytes, i, end)
+            guard n > 0 else { throw error(start, "unexpected character '\(character(start))'") }
+            tokens.append(Token(kind: .punct, column: startColumn, id: Self.code(bytes[start], n)))
             i += n
         }
     }

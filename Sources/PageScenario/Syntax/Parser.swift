@@ -19,6 +19,8 @@ public struct ScenarioParser {
     struct Binding {
         let symbol: Symbol
         var slot = -1
+        /// A run-time name's `SourceNames` number (its `Ref`'s).
+        var nameNumber: Int32 = -1
     }
 
     public typealias Loader = @Sendable (_ path: String) -> String?
@@ -42,7 +44,8 @@ public struct ScenarioParser {
     /// predefined constants are numbered first in every parser's `Interner`, keywords
     /// first: a name token's number below `keywords.count` is a keyword. (An operation
     /// and a query may share a name, `file`: one number, an entry in both tables.)
-    static let keywords = ["scenario", "designs", "machine", "const", "include", "for", "end", "expect"]
+    static let keywords = Keyword.allCases.map { "\($0)" }
+    enum Keyword: Int32, CaseIterable { case scenario, designs, machine, const, include, `for`, end, expect }
     static let constants: [(String, Int64)] = [("PAGE", 4096), ("HPAGE", 2 << 20)]
     static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0))
     /// By `Interner` number: each operation's, query's and constant's entry.
@@ -112,6 +115,7 @@ public struct ScenarioParser {
         // The script as UTF-8 bytes, split at '\n' (a '\r' before it is whitespace).
         let script = ScriptText(bytes: Array(text.utf8))
         let bytes = script.bytes
+        let file = SourceNames.number(path)
         if top.isEmpty {
             // A statement per line at most: no regrowth while parsing a long script.
             var lines = 1
@@ -121,30 +125,35 @@ public struct ScenarioParser {
         var lineNumber = 0
         var lineStart = 0
         var tokens: [Token] = []
+        var literals: [[UInt8]] = []
         while lineStart <= bytes.count {
             var lineEnd = lineStart
             while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
             defer { lineStart = lineEnd + 1 }
             lineNumber += 1
             lineCount += 1
-            if lineCount > Self.maxLines { throw ScriptError(SourcePosition(file: path, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
+            if lineCount > Self.maxLines { throw ScriptError(SourcePosition(fileNumber: file, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
             // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
             // replaceSubrange (a profile showed it).
             while !tokens.isEmpty { tokens.removeLast() }
-            try Lexer.tokens(bytes, lineStart..<lineEnd, file: path, lineNumber: lineNumber, interner: &interner, into: &tokens)
+            while !literals.isEmpty { literals.removeLast() }
+            try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, file: path, line: lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
-            func append(_ statement: Statement) {
+            var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals, file: file, line: lineNumber,
+                                source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
+            // Consumed: the statement moves into the list instead of being copied (a
+            // copy retained every field of the line's operation).
+            func append(_ statement: consuming Statement) {
                 if blocks.isEmpty { top.append(statement) } else { blocks[blocks.count - 1].body.append(statement) }
             }
-            guard case .name = tokens[0].kind else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }
-            let head = Int(tokens[0].id) < Self.keywords.count ? Self.keywords[Int(tokens[0].id)] : ""
-            switch head {
-            case "scenario":
+            guard tokens[0].kind == .name else { throw cursor.error(at: 0, "expected an operation, 'expect', 'const', 'for', 'end' or 'include'") }
+            // Keywords are the interner's first numbers: the keyword by number, no String compared.
+            switch Keyword(rawValue: tokens[0].id) {
+            case .scenario:
                 cursor.index = 1
                 summary = try cursor.string("a \"summary\" after 'scenario'")
                 try cursor.end()
-            case "designs":
+            case .designs:
                 guard !operationsSeen else { throw cursor.error(at: 0, "'designs' must come before the first operation") }
                 cursor.index = 1
                 var list: [Design] = []
@@ -157,12 +166,12 @@ public struct ScenarioParser {
                 } while cursor.take(",")
                 try cursor.end()
                 designs = list
-            case "machine":
+            case .machine:
                 guard !operationsSeen, !machineSeen else { throw cursor.error(at: 0, "'machine' must come once, before the first operation") }
                 machineSeen = true
                 cursor.index = 1
                 try parseMachine(&cursor)
-            case "const":
+            case .const:
                 cursor.index = 1
                 let (name, column, id) = try cursor.nameID("a constant name")
                 try checkFresh(name, id, column: column, cursor)
@@ -170,7 +179,7 @@ public struct ScenarioParser {
                 let expr = try parseInt(&cursor)
                 try cursor.end()
                 symbols[id] = Binding(symbol: .constant(try constantValue(expr)))
-            case "include":
+            case .include:
                 cursor.index = 1
                 let file = try cursor.string("a \"file\" to include")
                 try cursor.end()
@@ -183,7 +192,7 @@ public struct ScenarioParser {
                 try parseFile(included, path: resolved, top: &top, blocks: &blocks)
                 _ = savedLines
                 includeStack.removeLast()
-            case "for":
+            case .for:
                 guard blocks.count < Self.maxLoopDepth else { throw cursor.error(at: 0, "loops nested more than \(Self.maxLoopDepth) deep") }
                 cursor.index = 1
                 let (name, column, id) = try cursor.nameID("a loop variable")
@@ -196,14 +205,14 @@ public struct ScenarioParser {
                 let shadowed = symbols[id]
                 blocks.append((define(id, .integer), from, to, [], cursor.position(0), shadowed))
                 operationsSeen = true
-            case "end":
+            case .end:
                 cursor.index = 1
                 try cursor.end()
                 guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
                 let variable = Array(block.variable.name.utf8)
                 symbols[interner.intern(variable, 0..<variable.count)] = block.shadowed
                 append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
-            case "expect":
+            case .expect:
                 operationsSeen = true
                 cursor.index = 1
                 append(.expectation(try parseExpectation(&cursor)))
@@ -259,8 +268,8 @@ public struct ScenarioParser {
 
     mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
         var bind: (String, Int, Int)? = nil
-        if cursor.tokens.count > 1, cursor.isPunct(1, "="), case .name(let name) = cursor.tokens[0].kind {
-            bind = (name, cursor.tokens[0].column, Int(cursor.tokens[0].id))
+        if cursor.tokens.count > 1, cursor.isPunct(1, "="), cursor.tokens[0].kind == .name {
+            bind = (cursor.text(cursor.tokens[0]), cursor.tokens[0].column, Int(cursor.tokens[0].id))
             cursor.index = 2
         }
         let (word, column, id) = try cursor.nameID("an operation")
@@ -288,11 +297,13 @@ public struct ScenarioParser {
     /// Positional arguments in order, then `key=value` ones.
     mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
         var arguments = Arguments(signature)
-        for (slot, param) in signature.positional.enumerated() {
+        let positional = signature.positional.count
+        for slot in 0..<positional {
             if cursor.atEnd || cursor.isKeyword {
+                let param = signature.positional[slot]
                 throw cursor.error(at: cursor.index, "'\(signature.name)' needs \(param.name.uppercased()) (\(param.kind.description)); usage: \(signature.usage)")
             }
-            arguments.values[slot] = try parseArgument(&cursor, param.kind)
+            arguments.set(slot, try parseArgument(&cursor, signature.parameterKinds[slot]))
         }
         while !cursor.atEnd {
             guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
@@ -302,9 +313,9 @@ public struct ScenarioParser {
             }
             // Keywords' slots follow the positional ones (`Signature.parameterNames`).
             let slot = signature.positional.count + k
-            guard arguments.values[slot] == nil else { throw cursor.error(column: column, "'\(key)=' given twice") }
+            guard !arguments.has(slot) else { throw cursor.error(column: column, "'\(key)=' given twice") }
             try cursor.expect("=")
-            arguments.values[slot] = try parseArgument(&cursor, signature.keywords[k].kind)
+            arguments.set(slot, try parseArgument(&cursor, signature.parameterKinds[slot]))
         }
         return arguments
     }
@@ -315,15 +326,15 @@ public struct ScenarioParser {
         case .int: return try parseInt(&cursor)
         case .bool: return try parseBool(&cursor)
         case .process, .file, .pins, .device, .migration:
-            let (name, column, id) = try cursor.nameID(kind.description)
-            return .name(try requireSymbol(name, id, kind, column: column, cursor), position)
+            let token = try cursor.nameToken(kind.description)
+            return .name(try requireSymbol(token, kind, cursor), position)
         case .page:
-            let (name, column, id) = try cursor.nameID(kind.description)
+            let token = try cursor.nameToken(kind.description)
             if cursor.take("@") {
-                let process = try requireSymbol(name, id, .process, column: column, cursor)
+                let process = try requireSymbol(token, .process, cursor)
                 return .at(process, try parseInt(&cursor), position)
             }
-            let pins = try requireSymbol(name, id, .pins, column: column, cursor)
+            let pins = try requireSymbol(token, .pins, cursor)
             if cursor.take("[") {
                 let index = try parseInt(&cursor)
                 try cursor.expect("]")
@@ -333,11 +344,8 @@ public struct ScenarioParser {
         case .data:
             guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \(kind.description)") }
             cursor.index += 1
-            switch token.kind {
-            case .string(let s): return .bytes(Array(s.utf8), position)
-            case .bytes(let b): return .bytes(b, position)
-            default: throw cursor.error(column: token.column, "expected \(kind.description)")
-            }
+            guard token.kind == .string || token.kind == .bytes else { throw cursor.error(column: token.column, "expected \(kind.description)") }
+            return .bytes(cursor.literals[Int(token.id)], position)
         case .text: return .string(try cursor.string(kind.description), position)
         case .word(let set): return .words([try parseWord(&cursor, set)], position)
         case .flags(let set):
@@ -362,8 +370,9 @@ public struct ScenarioParser {
         return canonical
     }
 
-    /// The name, checked to be defined as `kind`.
-    func requireSymbol(_ name: String, _ id: Int, _ kind: ArgumentKind, column: Int, _ cursor: Cursor) throws(ScriptError) -> Ref {
+    /// The name token's name, checked to be defined as `kind`.
+    func requireSymbol(_ token: Token, _ kind: ArgumentKind, _ cursor: Cursor) throws(ScriptError) -> Ref {
+        let id = Int(token.id), column = token.column
         let want: Symbol = switch kind {
         case .process: .process
         case .file: .file
@@ -371,22 +380,24 @@ public struct ScenarioParser {
         case .migration: .migration
         default: .pins
         }
-        guard let binding = symbols[id] else { throw cursor.error(column: column, "'\(name)' is not defined (expected \(kind.description))") }
+        guard let binding = symbols[id] else { throw cursor.error(column: column, "'\(cursor.text(token))' is not defined (expected \(kind.description))") }
         let symbol = binding.symbol
-        guard symbol == want else { throw cursor.error(column: column, "'\(name)' is \(Self.describe(symbol)), expected \(kind.description)") }
-        return Ref(name: name, slot: binding.slot)
+        guard symbol == want else { throw cursor.error(column: column, "'\(cursor.text(token))' is \(Self.describe(symbol)), expected \(kind.description)") }
+        return Ref(nameNumber: binding.nameNumber, slot: binding.slot)
     }
 
     /// `name` now stands for `symbol` (a run-time name); its slot, kept when the name
     /// is bound again.
     mutating func define(_ id: Int, _ symbol: Symbol) -> Ref {
         var slot = symbols[id]?.slot ?? -1
+        var nameNumber = symbols[id]?.nameNumber ?? -1
         if slot < 0 {
             slot = slotCount
             slotCount += 1
+            nameNumber = SourceNames.number(interner.names[id])
         }
-        symbols[id] = Binding(symbol: symbol, slot: slot)
-        return Ref(name: interner.names[id], slot: slot)
+        symbols[id] = Binding(symbol: symbol, slot: slot, nameNumber: nameNumber)
+        return Ref(nameNumber: nameNumber, slot: slot)
     }
 
     func checkFresh(_ name: String, _ id: Int, column: Int, _ cursor: Cursor) throws(ScriptError) {
@@ -436,17 +447,17 @@ public struct ScenarioParser {
         }
         guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected an integer") }
         switch token.kind {
-        case .int(let v):
+        case .int:
             cursor.index += 1
-            return .int(v, position)
-        case .name(let name):
+            return .int(token.value, position)
+        case .name:
             cursor.index += 1
-            guard let binding = symbols[Int(token.id)] else { throw cursor.error(column: token.column, "'\(name)' is not defined (expected an integer)") }
+            guard let binding = symbols[Int(token.id)] else { throw cursor.error(column: token.column, "'\(cursor.text(token))' is not defined (expected an integer)") }
             let symbol = binding.symbol
             switch symbol {
             case .constant(let v): return .int(v, position)
-            case .integer: return .name(Ref(name: name, slot: binding.slot), position)
-            default: throw cursor.error(column: token.column, "'\(name)' is \(Self.describe(symbol)), expected an integer")
+            case .integer: return .name(Ref(nameNumber: binding.nameNumber, slot: binding.slot), position)
+            default: throw cursor.error(column: token.column, "'\(cursor.text(token))' is \(Self.describe(symbol)), expected an integer")
             }
         default:
             throw cursor.error(column: token.column, "expected an integer")
@@ -482,7 +493,7 @@ public struct ScenarioParser {
             try cursor.expect("(")
             for (i, param) in signature.positional.enumerated() {
                 if i > 0 { try cursor.expect(",") }
-                arguments.values[i] = try parseArgument(&cursor, param.kind)
+                arguments.set(i, try parseArgument(&cursor, param.kind))
             }
             try cursor.expect(")")
         }
@@ -543,13 +554,10 @@ public struct ScenarioParser {
         case .bytes:
             guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \"text\", x\"hex\" or fill(BYTE)") }
             switch token.kind {
-            case .string(let s):
+            case .string, .bytes:
                 cursor.index += 1
-                return .bytes(Array(s.utf8), position)
-            case .bytes(let b):
-                cursor.index += 1
-                return .bytes(b, position)
-            case .name("fill"):
+                return .bytes(cursor.literals[Int(token.id)], position)
+            case .name where cursor.text(token) == "fill":
                 cursor.index += 1
                 try cursor.expect("(")
                 let byte = try parseInt(&cursor)

@@ -6,8 +6,11 @@ import PageModel
 /// the slot the parser gave it: the runner keeps values in an array indexed by slot, so
 /// no line looks a name up while it runs.
 public struct Ref: Sendable, Hashable {
-    public let name: String
+    /// The name's `SourceNames` number: a Ref is plain integers, copied without reference
+    /// counting; its text is looked up for messages only.
+    let nameNumber: Int32
     let slot: Int
+    public var name: String { SourceNames.name(nameNumber) }
 }
 
 /// A script file's UTF-8 bytes, shared by every line parsed from it.
@@ -55,39 +58,75 @@ public enum Expr: Sendable {
 }
 
 /// An operation's or query's arguments, by parameter: positional ones then keywords, in
-/// the signature's order. A handful of short names searched in order costs less than
-/// hashing a key per lookup, and one array per line is all it allocates.
+/// the signature's order. The values are not an array of optionals: copying an `Expr?`
+/// went through the runtime's generic Optional value witness (a profile of the runner
+/// showed some 150 instructions per copy); `present` has a bit per parameter given.
 public struct Arguments: Sendable {
-    /// The signature's parameter names (shared, not copied).
-    let names: [String]
-    var values: [Expr?]
+    /// The signature's parameters' keys (shared, not copied).
+    let keys: [ParameterKey]
+    private(set) var values: [Expr]
+    private(set) var present: UInt64 = 0
 
     init(_ signature: Signature) {
-        names = signature.parameterNames
-        let count = names.count
-        // Initialised in place: Array(repeating:count:) looked up generic metadata per call.
-        values = [Expr?](unsafeUninitializedCapacity: count) { buffer, initialized in
-            for i in 0..<count { (buffer.baseAddress! + i).initialize(to: nil) }
-            initialized = count
-        }
+        keys = signature.parameterKeys
+        // Reserved, then appended: Array(repeating:count:) and
+        // Array(unsafeUninitializedCapacity:) allocate through the standard library's
+        // unspecialized `_allocateBufferUninitialized`, which looks up the array type's
+        // generic metadata per call, and copying shared placeholders on the first write
+        // cost more still (profiles showed ~300 and ~600 instructions a line).
+        let count = keys.count
+        values = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(.int(0, SourcePosition(fileNumber: -1, line: 0, column: 0))) }
     }
 
-    public subscript(key: String) -> Expr? {
-        get {
-            guard let i = slot(key) else { return nil }
-            return values[i]
-        }
-        set {
-            if let i = slot(key) { values[i] = newValue }
-        }
+    /// Parameter `slot` was given.
+    func has(_ slot: Int) -> Bool { present & (1 << UInt64(slot)) != 0 }
+
+    /// Sets parameter `slot` (the parser).
+    mutating func set(_ slot: Int, _ value: Expr) {
+        values[slot] = value
+        present |= 1 << UInt64(slot)
     }
 
-    /// The slot of parameter `key`. Names are rejected on length and first byte before
-    /// String's ==, whose path for unequal small strings a profile of the runner showed.
-    func slot(_ key: String) -> Int? {
-        let count = key.utf8.count, first = key.utf8.first
-        for i in names.indices where names[i].utf8.count == count && names[i].utf8.first == first && names[i] == key { return i }
+    @inline(__always)
+    public subscript(key: StaticString) -> Expr? {
+        guard let i = slot(key) else { return nil }
+        return values[i]
+    }
+
+    /// The slot of parameter `key`, if given: its length and first 8 bytes compared as
+    /// integers (a literal's bytes read in place), no String made or compared.
+    @inline(__always)
+    func slot(_ key: StaticString) -> Int? {
+        let count = key.utf8CodeUnitCount
+        let head = ParameterKey.head(key.utf8Start, count)
+        for i in keys.indices where keys[i].count == count && keys[i].head == head {
+            guard count <= 8 || keys[i].name == key.description else { continue }
+            return has(i) ? i : nil
+        }
         return nil
+    }
+}
+
+/// A parameter's name as the runner looks it up: its length and first 8 bytes packed.
+struct ParameterKey: Sendable {
+    let name: String
+    let count: Int
+    let head: UInt64
+
+    init(_ name: String) {
+        self.name = name
+        let utf8 = Array(name.utf8)
+        count = utf8.count
+        head = utf8.withUnsafeBufferPointer { Self.head($0.baseAddress ?? UnsafePointer(bitPattern: 1)!, $0.count) }
+    }
+
+    @inline(__always)
+    static func head(_ bytes: UnsafePointer<UInt8>, _ count: Int) -> UInt64 {
+        var head: UInt64 = 0
+        for i in 0..<min(count, 8) { head |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        return head
     }
 }
 

@@ -32,7 +32,7 @@ public enum ArgumentKind: Sendable, Equatable {
 }
 
 /// A named set of words, with the kernel prefix a script may also write (`MADV_DONTNEED`).
-public struct WordSet: Sendable, Equatable {
+public final class WordSet: Sendable, Equatable {
     public let name: String
     public let prefix: String
     public let words: [String]
@@ -86,8 +86,9 @@ public final class Signature: Sendable {
     public let result: ArgumentKind?
     /// The kernel function or system call it stands for.
     public let kernel: String
-    /// Positional then keyword parameter names (an operation's `Arguments` slots).
-    let parameterNames: [String]
+    /// Positional then keyword parameters' keys and kinds (an operation's `Arguments` slots).
+    let parameterKeys: [ParameterKey]
+    let parameterKinds: [ArgumentKind]
 
     convenience init(_ op: OperationKind, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
                      result: ArgumentKind? = nil, kernel: String) {
@@ -105,7 +106,11 @@ public final class Signature: Sendable {
         self.keywords = keywords.map { (name: $0.0, kind: $0.1) }
         self.result = result
         self.kernel = kernel
-        parameterNames = positional.map(\.0) + keywords.map(\.0)
+        let parameters = positional + keywords
+        // Arguments keeps a bit per parameter given (`Arguments.present`).
+        precondition(parameters.count <= 64, "\(name): more than 64 parameters")
+        parameterKeys = parameters.map { ParameterKey($0.0) }
+        parameterKinds = parameters.map(\.1)
     }
 
     var usage: String {
