@@ -119,14 +119,11 @@ extension Machine {
         // a page it does not cover takes the generic step below.
         let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
         while addr < end {
-            let pte = slot.load()   // ptep_get_lockless()
-            if let fast, let pinned = gupFastMainlinePTE(fast, pte: pte, slot: slot, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
-                                                          pages: pages, nr: &nr, batch: &batch) {
-                guard pinned else { return false }
-                addr &+= UserVM.pageSize
-                slot = slot.advanced(by: 1)
-                continue
+            if let fast, let done = gupFastMainlinePTEs(fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
+                                                        pages: pages, nr: &nr, batch: &batch) {
+                return done
             }
+            let pte = slot.load()   // ptep_get_lockless()
             // A non-present entry (swap, migration, device-private) fails the access check.
             guard Self.accessPermitted(pte, write: write) else { return false }
             // pte_special(): the zero page and PFN maps go to the slow path.
