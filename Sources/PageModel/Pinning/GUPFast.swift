@@ -60,7 +60,9 @@ extension UserPageTables {
         machine.tableRCU.leave(machine: machine)
         machine.flush(&batch)
         if pin {
-            RawMemory.fullFence()   // smp_rmb() of read_seqcount_retry(), after the pins' smp_mb()
+            // smp_rmb() of read_seqcount_retry(): the walk's loads before the re-read of the
+            // count (the pins are ordered before those loads by smp_mb__after_atomic()).
+            RawMemory.readBarrier()
             if mm.writeProtectSeq.load(ordering: .relaxed) != sequence {
                 machine.unpinUserPages(UnsafeBufferPointer(start: pages, count: nr))   // gup_fast_unpin_user_pages()
                 return 0
