@@ -120,8 +120,10 @@ extension Machine {
         // Mainline's common case with its offsets resolved once (GUPFastMainline.swift);
         // a page it does not cover takes the generic step below.
         let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
+        // Tested once: the other designs do not look into the optional per page.
+        let mainline = fast != nil
         while addr < end {
-            if let fast, let done = gupFastMainlinePTEs(fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
+            if mainline, let fast, let done = gupFastMainlinePTEs(fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
                                                         pages: pages, nr: &nr, batch: &batch) {
                 return done
             }

@@ -32,8 +32,11 @@ struct MainlineFastPath {
     /// keeps none there (then `section_to_node_table[]`, `MemmapContext.nid(of:)`).
     let nodesShift: UInt64
     let nodesMask: Int
-    /// One node: every pin is counted on node 0 without reading a nid per page.
-    let oneNode: Bool
+    /// The machine's nodes; one: every pin is counted on node 0 without reading a nid
+    /// per page. (An `Int`, not a `Bool`: a `Bool` field would hold the optional's tag in
+    /// its spare values, read through an outlined call.)
+    let nodes: Int
+    var oneNode: Bool { nodes == 1 }
     let zeroPfn: Int
     let ramPfns: Int
     /// `mem_section[]` and the memmap's geometry (`MemmapContext.pagePointer`).
@@ -65,7 +68,7 @@ struct MainlineFastPath {
         let fields = memmap.pointee.fields
         nodesShift = UInt64(fields.nodesShift)
         nodesMask = fields.nodesWidth > 0 ? (1 &<< fields.nodesWidth) &- 1 : 0
-        oneNode = machine.pins.nodeAcquired.count == 1
+        nodes = machine.pins.nodeAcquired.count
         zeroPfn = machine.zeroPagePfn
         ramPfns = machine.pins.ramPfns
         sections = memmap.pointee.sections

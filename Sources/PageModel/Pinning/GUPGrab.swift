@@ -258,8 +258,10 @@ extension Machine {
         let structPages = !layout.foliosAreDescriptors
         // Mainline's common case, resolved once (GUPFastMainline.swift).
         let fast = makeDirty ? nil : MainlineFastPath(self)
+        // Tested once: the other designs do not look into the optional per entry.
+        let mainline = fast != nil
         while i < pages.count {
-            if let fast {
+            if mainline, let fast {
                 let next = unpinMainlineFast(fast, pages, from: i, batch: &batch)
                 if next != i {
                     known = nil
