@@ -211,6 +211,15 @@ enum RawMemory {
     @inline(__always)
     static func fullFence() { atomicMemoryFence(ordering: .sequentiallyConsistent) }
 
+    /// Linux: `smp_rmb()`: the loads before it are ordered before the loads after it.
+    /// x86 (arch/x86/include/asm/barrier.h: `#define __smp_rmb() dma_rmb()`, which is
+    /// `barrier()`): loads are not reordered with other loads in hardware, so only the
+    /// compiler's reordering is to forbid, and an acquire fence emits no instruction
+    /// there; on arm64 it is a `dmb ishld`, which is what arm64's `smp_rmb()` is. TSan
+    /// does not model fences (as for `fenceAfterAtomic`).
+    @inline(__always)
+    static func readBarrier() { atomicMemoryFence(ordering: .acquiring) }
+
     /// Linux: `smp_mb__after_atomic()`, right after an atomic read-modify-write (GUP-fast:
     /// after the pin's reference add, before the PTE and PMD are read again; it pairs
     /// with the full barrier of `folio_try_share_anon_rmap_*()` on the fork side).

@@ -154,7 +154,7 @@ extension Machine {
             guard let vma else { return true }
             return UserPageTables.isCOWMapping(vma.flags)
         }
-        RawMemory.fullFence()   // smp_rmb(), paired with folio_try_share_anon_rmap_*()
+        RawMemory.readBarrier()   // smp_rmb(), paired with folio_try_share_anon_rmap_*()
         return !pageAnonExclusive(page, folio: folio)
     }
 

@@ -60,7 +60,9 @@ extension UserPageTables {
         machine.tableRCU.leave(machine: machine)
         machine.flush(&batch)
         if pin {
-            RawMemory.fullFence()   // smp_rmb() of read_seqcount_retry(), after the pins' smp_mb()
+            // smp_rmb() of read_seqcount_retry(): the walk's loads before the re-read of the
+            // count (the pins are ordered before those loads by smp_mb__after_atomic()).
+            RawMemory.readBarrier()
             if mm.writeProtectSeq.load(ordering: .relaxed) != sequence {
                 machine.unpinUserPages(UnsafeBufferPointer(start: pages, count: nr))   // gup_fast_unpin_user_pages()
                 return 0
@@ -118,15 +120,14 @@ extension Machine {
         // Mainline's common case with its offsets resolved once (GUPFastMainline.swift);
         // a page it does not cover takes the generic step below.
         let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
+        // Tested once: the other designs do not look into the optional per page.
+        let mainline = fast != nil
         while addr < end {
-            let pte = slot.load()   // ptep_get_lockless()
-            if let fast, let pinned = gupFastMainlinePTE(fast, pte: pte, slot: slot, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
-                                                          pages: pages, nr: &nr, batch: &batch) {
-                guard pinned else { return false }
-                addr &+= UserVM.pageSize
-                slot = slot.advanced(by: 1)
-                continue
+            if mainline, let fast, let done = gupFastMainlinePTEs(fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
+                                                        pages: pages, nr: &nr, batch: &batch) {
+                return done
             }
+            let pte = slot.load()   // ptep_get_lockless()
             // A non-present entry (swap, migration, device-private) fails the access check.
             guard Self.accessPermitted(pte, write: write) else { return false }
             // pte_special(): the zero page and PFN maps go to the slow path.

@@ -258,8 +258,10 @@ extension Machine {
         let structPages = !layout.foliosAreDescriptors
         // Mainline's common case, resolved once (GUPFastMainline.swift).
         let fast = makeDirty ? nil : MainlineFastPath(self)
+        // Tested once: the other designs do not look into the optional per entry.
+        let mainline = fast != nil
         while i < pages.count {
-            if let fast {
+            if mainline, let fast {
                 let next = unpinMainlineFast(fast, pages, from: i, batch: &batch)
                 if next != i {
                     known = nil
@@ -287,7 +289,13 @@ extension Machine {
                 // from the first entry that is not one.
                 if structPages && !proxies {
                     let tailWord = folio.address &+ 1, offset = layout.compoundHead, count = pages.count
-                    while i &+ nr < count, pages[i &+ nr].word(offset) == tailWord { nr &+= 1 }
+                    if offset >= 0, layout.wordSize == 8 {
+                        // 64-bit struct pages: the word loaded as is, without each entry's
+                        // view reading the layout's word size again (`RawView.word`).
+                        while i &+ nr < count, (pages[i &+ nr].raw + offset).load(as: UInt64.self) == tailWord { nr &+= 1 }
+                    } else {
+                        while i &+ nr < count, pages[i &+ nr].word(offset) == tailWord { nr &+= 1 }
+                    }
                 }
                 // gup_folio_next(): the run of entries in the same folio.
                 while i + nr < pages.count, !proxies || proxyTarget(pages[i + nr]) == nil {
@@ -352,10 +360,16 @@ extension Machine {
     @inline(__always)
     func folioPutRefs(_ folio: Folio, _ refs: Int32) {
         let left = folio.atomicSubReturn(layout.folioRefcount, refs)
+        if left <= 0 { folioRefsDropped(folio, left: left, refs: refs) }
+    }
+
+    /// The end of `folioPutRefs` when the count read ≤ 0 after dropping `refs` (cold):
+    /// the folio is freed at 0; a count that crossed zero is the underflow (a wrapped
+    /// bias count may read < 0 without having crossed it).
+    @inline(never)
+    func folioRefsDropped(_ folio: Folio, left: Int32, refs: Int32) {
         if left == 0 { freeFolio(folio) }
-        else if left < 0, left &+ refs >= 0 {   // crossed zero (a wrapped bias count may read < 0)
-            folioRefUnderflow(folio, left)
-        }
+        else if left &+ refs >= 0 { folioRefUnderflow(folio, left) }
     }
 
     @inline(never)
@@ -446,9 +460,15 @@ struct PinStatBatch {
     /// `acquired` on node `nid` (the folio's, `folio_nid()`).
     @inline(__always)
     mutating func acquired(nid: Int, _ refs: Int32, pins: PinState) {
-        acquired &+= Int(refs)
+        acquired(nid: nid, pages: Int(refs), pins: pins)
+    }
+
+    /// `pages` pins acquired on node `nid` (a run the mainline fast path counted).
+    @inline(__always)
+    mutating func acquired(nid: Int, pages: Int, pins: PinState) {
+        acquired &+= pages
         if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: pins) }
-        acquiredOnNode &+= Int(refs)
+        acquiredOnNode &+= pages
     }
 
     /// A change of node (cold: once per call on one node): the previous node's sum goes
@@ -468,9 +488,15 @@ struct PinStatBatch {
     /// `released` on node `nid` (the folio's, `folio_nid()`).
     @inline(__always)
     mutating func released(nid: Int, _ refs: Int32, pins: PinState) {
-        released &+= Int(refs)
+        released(nid: nid, pages: Int(refs), pins: pins)
+    }
+
+    /// `pages` pins released on node `nid`.
+    @inline(__always)
+    mutating func released(nid: Int, pages: Int, pins: PinState) {
+        released &+= pages
         if nid != releasedNid { releasedNodeChanged(to: nid, pins: pins) }
-        releasedOnNode &+= Int(refs)
+        releasedOnNode &+= pages
     }
 
     /// `acquiredNodeChanged` for releases.

@@ -64,11 +64,18 @@ struct PinShadowSlots: @unchecked Sendable {
 
     /// The sum of the grab slots of `pfn` (acquiring loads: a pin counted here was
     /// taken in its design before, GUP's smp_mb__after_atomic() orders the two).
+    /// A plain loop over the tables (no range check, nothing unrolled: one or two
+    /// pinning threads is the common case).
     @inline(__always)
     private func grabbed(_ pfn: Int) -> Int64 {
-        let threads = Int(RawMemory.atomic64ReadAcquire(threadCount))
+        var table = threadBases
+        let end = threadBases + Int(truncatingIfNeeded: RawMemory.atomic64ReadAcquire(threadCount))
+        let offset = pfn &* 8
         var sum: Int64 = 0
-        for t in 0..<threads { sum &+= RawMemory.atomic64ReadAcquire(threadBases[t] + pfn &* 8) }
+        while table < end {
+            sum &+= RawMemory.atomic64ReadAcquire(table.pointee + offset)
+            table += 1
+        }
         return sum
     }
 
