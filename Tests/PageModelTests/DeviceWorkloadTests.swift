@@ -30,7 +30,7 @@ import Testing
     /// times (3B) and the coherent one once (C), the CPU reads B/2 + C pages, parent and
     /// child read the buffer after fork (2B), and every page once more after the
     /// eviction (B + C).
-    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy])
+    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy, .memdesc32, .memdesc8])
     func everyCountAsDerived(_ design: Design) throws {
         let (result, device) = try Self.run(design)
         let b = Self.b, c = Self.c, n = Self.n

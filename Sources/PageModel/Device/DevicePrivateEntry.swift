@@ -72,7 +72,9 @@ extension UserPageTables {
             unlockTable(table)
             return []
         }
-        guard page.tryLock() else {
+        // trylock_page() is folio_trylock(page_folio(page)) (include/linux/pagemap.h): the
+        // lock bit is the folio's, in the descriptor in the memdesc designs.
+        guard folio.tryLock() else {
             unlockTable(table)
             sched_yield_model()
             return .retry
@@ -80,7 +82,7 @@ extension UserPageTables {
         folio.get()
         unlockTable(table)
         defer {
-            page.unlock()
+            folio.unlock()
             machine.folioPut(folio)
         }
         guard let pgmap = machine.pagePgmap(page), let migrate = pgmap.ops.migrateToRam else {

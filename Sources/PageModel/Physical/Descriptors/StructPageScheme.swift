@@ -6,7 +6,6 @@ import PageLayout
 
 enum StructPageScheme: DescriptorScheme {
     static var foliosAreDescriptors: Bool { false }
-    static var describesZoneDevice: Bool { true }
     static var miscPagesHaveRefcount: Bool { true }
     static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.slab(config) }
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.ptdesc(config) }
@@ -170,6 +169,57 @@ enum StructPageScheme: DescriptorScheme {
             new.memcgData = memcg
         }
         folio.clearFlag(machine.flagBits.head)
+    }
+
+    // MARK: ZONE_DEVICE
+
+    /// Nothing beyond the struct pages: the folio is the head struct page.
+    static func attachZoneDevice(_ machine: Machine, pages: Int, shift: Int) -> UInt64? { 0 }
+    static func detachZoneDevice(_ machine: Machine, _ pgmap: DevPagemap) {}
+
+    /// `__init_zone_device_page()` per page: flags, `_mapcount` -1, an empty `lru`, then
+    /// `page_folio(page)->pgmap = pgmap` (the folio field in the lru slot),
+    /// `zone_device_data` NULL and the refcount; `memmap_init_compound()` (mm/mm_init.c)
+    /// makes the compound page when `order` > 0, its tails at refcount 0.
+    static func initZoneDeviceFolio(_ machine: Machine, _ head: Int, order: Int, flags: UInt64, pgmap: DevPagemap) {
+        let layout = machine.layout
+        for pfn in head..<(head + (1 << order)) {
+            let page = Page(unchecked: pfn, machine.context)
+            page.flags = flags
+            page.mapcountRaw = -1
+            let link = page.address &+ UInt64(layout.link)
+            page.storeWord(link, atOffset: layout.link)
+            page.storeWord(link, atOffset: layout.link + layout.wordSize)
+            page.storeWord(pgmap.address, atOffset: layout.folioPgmap)
+            page.zoneDeviceData = 0
+            page.setRefcount(pgmap.type == .generic ? 1 : 0)
+        }
+        if order > 0 {
+            _ = machine.prepCompound(head, order: order)
+            for pfn in (head + 1)..<(head + (1 << order)) { Page(unchecked: pfn, machine.context).setRefcount(0) }
+        }
+    }
+
+    /// `zone_device_page_init()` (mm/memremap.c): `flags.f &= ~0xff` (order and head
+    /// bits), `_nr_pages` 0, mapping NULL, `share` 0 then `pgmap` (in
+    /// lru-pinned-rearranged, Wilcox's arm, pgmap lives in the index word, so the order
+    /// matters there), refcount 1, locked, `prep_compound_page()` if `order` > 0.
+    static func zoneDevicePageInit(_ machine: Machine, _ page: Page, pgmap: DevPagemap, order: Int) -> Folio {
+        let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: page.context)
+        page.flags &= ~0xff
+        folio.setUInt32(machine.layout.folioNrPages, 0)
+        page.mapping = 0
+        page.index = 0
+        folio.pgmap = pgmap.address
+        folio.setRefcount(1)
+        _ = page.tryLock()
+        if order > 0 { _ = machine.prepCompound(page.pfn, order: order) }
+        return folio
+    }
+
+    /// The struct page's own `zone_device_data` (offset 16 in v6.19).
+    static func zoneDeviceData(_ machine: Machine, _ page: Page) -> UnsafeMutableRawPointer? {
+        page.field(machine.layout.zoneDeviceData, machine.layout.wordSize)
     }
 
     // MARK: Mapcounts
