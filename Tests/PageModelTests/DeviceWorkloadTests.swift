@@ -97,16 +97,6 @@ import Testing
         #expect(!result.passed)
     }
 
-    /// The memdesc designs cannot create device memory (their folio descriptor keeps
-    /// no pgmap): the workload says why and counts nothing.
-    @Test(arguments: [Design.memdesc32, .memdesc8])
-    func memdescDesignsHaveNoDeviceMemory(_ design: Design) throws {
-        let (result, device) = try Self.run(design)
-        #expect(device.note?.contains("pgmap") == true)
-        #expect(device.migrationsToDevice == 0 && device.devicePins == 0 && device.nsPerMigratedPage == nil)
-        #expect(result.failures.isEmpty && result.dataErrors == 0)
-    }
-
     @Test func tooLittleRAMIsRejected() {
         #expect(throws: WorkloadError.ramTooSmall(bytes: 128 << 20, minimum: 256 << 20)) {
             try WorkloadKind.device.run(design: .mainline, ramBytes: 128 << 20)
