@@ -5,9 +5,9 @@
 // COW mapping), zap frees them, GUP faults the page back through migrate_to_ram() and
 // pins the system page, migrate_vma refuses a pinned page.
 //
-// Designs: the struct page designs (mainline and the 2018 ones). memdesc32 and memdesc8
-// cannot create ZONE_DEVICE memory (their folio descriptor keeps no pgmap:
-// memremapPages() refuses them), as in the other device tests. lru-pinned-rearranged
+// Designs: the struct page designs (mainline and the 2018 ones) and memdesc32 and memdesc8
+// (whose device folio descriptors keep pgmap: ZoneDeviceTests), as in the other device
+// tests. lru-pinned-rearranged
 // cannot hold anonymous device memory: its ZONE_DEVICE arm keeps pgmap in the index
 // word, which v6.19 needs for the page's anon rmap (device-private pages "keep
 // mapping/index/private of the source page"); `rearrangedArmLosesPgmap` shows it. Not ported yet: the
@@ -166,7 +166,8 @@ import Testing
     }
 
     /// `folio_ref_count(page_folio(page))` of a system page, 0 once it is no folio's (the
-    /// memdesc designs' freed pages are Misc memory, memdesc8's without a refcount).
+    /// memdesc designs' freed pages are Misc memory, memdesc8's without a refcount, and
+    /// memdesc32's `_refcount` is under the `buddy_list` link while the page is listed).
     static func folioRefcount(_ machine: Machine, _ pfn: Int) -> Int32? {
         guard let page = machine.page(pfn) else { return nil }
         if machine.layout.foliosAreDescriptors { return machine.pageFolio(page)?.refcount ?? 0 }
