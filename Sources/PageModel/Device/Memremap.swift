@@ -73,6 +73,12 @@ public final class DevPagemap: Sendable {
         self.descriptors = descriptors
     }
 
+    /// Bytes of its device folio descriptors (one per `1 << vmemmapShift` pages, 16-byte
+    /// rounded as the heap allocates them), 0 where there are none.
+    func descriptorBytes(_ layout: ModelLayout) -> Int {
+        descriptors == 0 ? 0 : ((range.count >> vmemmapShift) * layout.folioSize + 15) & ~15
+    }
+
     /// Pages of this pagemap currently in use (`percpu_ref` count).
     public var pagesInUse: Int { references.load(ordering: .relaxed) }
 }
@@ -132,7 +138,10 @@ extension Machine {
         // Every failure from here gives back what was taken before it.
         func release(sections added: Range<Int> = 0..<0, pagemap address: UInt64? = nil, _ pgmap: DevPagemap? = nil) {
             for section in added { memmap.removeSection(section) }
-            if let pgmap { detachZoneDevice(pgmap) }
+            if let pgmap {
+                detachZoneDevice(pgmap)
+                deviceDescriptorBytes.subtract(pgmap.descriptorBytes(layout), ordering: .relaxed)
+            }
             if let address { heap.free(address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) }
             frames.detachDevice(start: range.start)
             deviceRegions.withLock { $0.removeAll { $0 == range } }
@@ -156,6 +165,7 @@ extension Machine {
         }
         let pgmap = DevPagemap(type: type, range: range, vmemmapShift: vmemmapShift, ops: ops, owner: owner, nid: nid, address: address,
                                descriptors: descriptors)
+        deviceDescriptorBytes.add(pgmap.descriptorBytes(layout), ordering: .relaxed)
         let firstSection = range.start >> config.pfnSectionShift
         for section in firstSection..<(range.end >> config.pfnSectionShift) {
             do {
@@ -261,6 +271,7 @@ extension Machine {
         }
         registry.unregister(pgmap.address)
         detachZoneDevice(pgmap)
+        deviceDescriptorBytes.subtract(pgmap.descriptorBytes(layout), ordering: .relaxed)
         heap.free(pgmap.address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap)
         frames.detachDevice(start: pgmap.range.start)
         deviceRegions.withLock { $0.removeAll { $0 == pgmap.range } }

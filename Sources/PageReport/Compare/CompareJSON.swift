@@ -102,10 +102,10 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         peakPagesInUse = result.peakPagesInUse
         peakDescriptors = result.peakDescriptors
         structPageSize = peak.structPageSize
-        // RAM's memmap: the same pfns on every design (a ZONE_DEVICE section's memmap,
-        // which only struct-page designs can create, is the pins figures' own key).
+        // RAM's memmap and descriptors: the same pfns on every design (a ZONE_DEVICE
+        // section's memmap and device folio descriptors are the pins figures' own key).
         memmapBytes = peak.ramMemmapBytes
-        descriptorBytes = peak.descriptorBytes
+        descriptorBytes = peak.ramDescriptorBytes
         pageExtBytes = peak.pageExtBytes
         pageTableBytes = peak.pageTableBytes
         bytesVerified = result.bytesVerified
