@@ -57,6 +57,45 @@ import Testing
         #expect((machine.heap.usage()[.folio]?.bytes ?? 0) == before)
     }
 
+    /// A PMD-order device folio (v6.19 `zone_device_page_init(page, pgmap, HPAGE_PMD_ORDER)`)
+    /// in the memdesc designs: its 512 pages point to the head page's own descriptor,
+    /// which keeps pgmap and order 9; once freed, a former tail page made a folio of
+    /// its own points to its own descriptor, with the same pgmap.
+    @Test(arguments: [Design.memdesc32, .memdesc8])
+    func memdescPMDOrderDeviceFolio(design: Design) throws {
+        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+        let machine = try Machine(config: MachineConfig(ramBytes: 128 << 20, design: design, kernel: kernel))
+        let ops = DevPagemapOps(folioFree: { _ in }, hasMigrateToRam: true)
+        let pgmap = try machine.memremapPages(type: .devicePrivate, bytes: machine.config.sectionBytes, ops: ops, owner: 0xfeed)
+        let head = try #require(machine.page(pgmap.range.start + 512))
+        let folio = try #require(machine.zoneDevicePageInit(head, pgmap: pgmap, order: 9))
+        #expect(folio.order == 9 && folio.nrPages == 512)
+        #expect(pgmap.pagesInUse == 512)
+        for i in [0, 1, 511] {
+            let page = try #require(machine.page(head.pfn + i))
+            #expect(page.memdesc & ~0xf == folio.address)
+            #expect(machine.pagePgmap(page) === pgmap)
+        }
+        #expect(machine.heap.pointer(folio.address).load(fromByteOffset: 8, as: UInt64.self) == pgmap.address)
+        let tail = try #require(machine.page(head.pfn + 3))
+        machine.setZoneDeviceData(tail, 0x1234)
+        #expect(machine.zoneDeviceData(tail) == 0x1234)
+        #expect(machine.zoneDeviceData(head) == 0)
+        folio.unlock()
+        machine.folioPut(folio)
+        #expect(pgmap.pagesInUse == 0)
+        let small = try #require(machine.zoneDevicePageInit(tail, pgmap: pgmap))
+        #expect(small.order == 0 && small.address != folio.address)
+        #expect(tail.memdesc & ~0xf == small.address)
+        #expect(machine.heap.pointer(small.address).load(fromByteOffset: 8, as: UInt64.self) == pgmap.address)
+        // zone_device_page_init() leaves zone_device_data as it was.
+        #expect(machine.zoneDeviceData(tail) == 0x1234)
+        small.unlock()
+        machine.folioPut(small)
+        #expect(machine.diagnostics.count == 0)
+        #expect(machine.memunmapPages(pgmap))
+    }
+
     @Test(arguments: MemoryType.allCases)
     func lifecycle(type: MemoryType) throws {
         let machine = try Self.deviceMachine()

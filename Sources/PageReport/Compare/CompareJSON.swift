@@ -152,7 +152,7 @@ public struct ComparePinFigures: Encodable, Sendable, Equatable {
     public let devicePagesPinned: Int
     public let devicePinsRefused: Int
     public let deviceNote: String?
-    /// The ZONE_DEVICE section's memmap; absent where the design cannot create one.
+    /// The ZONE_DEVICE section's memmap (and device folio descriptors); absent where the machine cannot create one.
     public let deviceMemmapBytes: Int?
 
     enum CodingKeys: String, CodingKey {
