@@ -30,7 +30,7 @@ import Testing
     /// times (3B) and the coherent one once (C), the CPU reads B/2 + C pages, parent and
     /// child read the buffer after fork (2B), and every page once more after the
     /// eviction (B + C).
-    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy])
+    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy, .memdesc32, .memdesc8])
     func everyCountAsDerived(_ design: Design) throws {
         let (result, device) = try Self.run(design)
         let b = Self.b, c = Self.c, n = Self.n
@@ -95,16 +95,6 @@ import Testing
         #expect(device.devicePagesLeaked > 0)
         #expect(device.stats.pinsAcquired == device.stats.pinsReleased)
         #expect(!result.passed)
-    }
-
-    /// The memdesc designs cannot create device memory (their folio descriptor keeps
-    /// no pgmap): the workload says why and counts nothing.
-    @Test(arguments: [Design.memdesc32, .memdesc8])
-    func memdescDesignsHaveNoDeviceMemory(_ design: Design) throws {
-        let (result, device) = try Self.run(design)
-        #expect(device.note?.contains("pgmap") == true)
-        #expect(device.migrationsToDevice == 0 && device.devicePins == 0 && device.nsPerMigratedPage == nil)
-        #expect(result.failures.isEmpty && result.dataErrors == 0)
     }
 
     @Test func tooLittleRAMIsRejected() {

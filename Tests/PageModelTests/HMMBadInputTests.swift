@@ -157,7 +157,7 @@ import Testing
         process.exit()
         #expect(mirror.device.pagesInUse == 0)
         #expect(mirror.device.freePages == HMMMigrateTests.chunkPages)
-        if device == 0 { #expect(backing.allSatisfy { machine.page($0)?.refcount == 0 }) }
+        if device == 0 { #expect(backing.allSatisfy { HMMMigrateTests.folioRefcount(machine, $0) == 0 }) }
         #expect(machine.diagnostics.all.filter { $0.kind == .bug || $0.kind == .corruption }.isEmpty)
     }
 }

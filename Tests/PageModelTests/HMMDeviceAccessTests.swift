@@ -5,7 +5,7 @@
 // 256 pages rather than the kernel's 1024 to keep the debug-build suite fast; every
 // expected count is the kernel's (cpages == npages, faults == 1).
 //
-// Designs: the struct page designs but lru-pinned-rearranged (see HMMMigrateTests).
+// Designs: every design but lru-pinned-rearranged (see HMMMigrateTests).
 // Not here: the THP/hugetlb snapshots (compound), mixedmap (the mirror is not a file);
 // the other cases are in HMMSelftestPortTests, HMMNotifierTests, HMMExclusiveTests.
 import PageLayout

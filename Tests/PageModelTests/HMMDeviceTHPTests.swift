@@ -47,7 +47,7 @@ import Testing
         #expect(device.pagesInUse == 512)
         #expect(device.freePages == chunkPages - 512)
         if id == 0 {
-            let backing = try #require(machine.memmap.page(atAddress: folio.headPage.zoneDeviceData).flatMap { machine.pageFolio($0) })
+            let backing = try #require(machine.memmap.page(atAddress: machine.zoneDeviceData(folio.headPage)).flatMap { machine.pageFolio($0) })
             #expect(backing.order == 9)
             #expect(device.dataPfn(Page(unchecked: folio.pfn + 7, machine.context)) == backing.pfn + 7)
             #expect(machine.zones.joined().reduce(0) { $0 + $1.freePages } == freeBefore - 512)

@@ -5,9 +5,9 @@
 // COW mapping), zap frees them, GUP faults the page back through migrate_to_ram() and
 // pins the system page, migrate_vma refuses a pinned page.
 //
-// Designs: the struct page designs (mainline and the 2018 ones). memdesc32 and memdesc8
-// cannot create ZONE_DEVICE memory (their folio descriptor keeps no pgmap:
-// memremapPages() refuses them), as in the other device tests. lru-pinned-rearranged
+// Designs: the struct page designs (mainline and the 2018 ones) and memdesc32 and memdesc8
+// (whose device folio descriptors keep pgmap: ZoneDeviceTests), as in the other device
+// tests. lru-pinned-rearranged
 // cannot hold anonymous device memory: its ZONE_DEVICE arm keeps pgmap in the index
 // word, which v6.19 needs for the page's anon rmap (device-private pages "keep
 // mapping/index/private of the source page"); `rearrangedArmLosesPgmap` shows it. Not ported yet: the
@@ -18,7 +18,7 @@ import PageLayout
 import Testing
 
 @Suite struct HMMMigrateTests {
-    static let designs: [Design] = [.mainline, .dmaPinnedField, .lruPinned, .pageExt, .proxy]
+    static let designs: [Design] = [.mainline, .dmaPinnedField, .lruPinned, .pageExt, .proxy, .memdesc32, .memdesc8]
     /// The pages of one chunk of mirror device memory: DEVMEM_CHUNK_SIZE (256 MiB,
     /// lib/test_hmm.c) in 4 KiB pages.
     static let chunkPages = (256 << 20) >> 12
@@ -157,12 +157,21 @@ import Testing
             let page = try #require(machine.page(pfn))
             return try #require(mirror.device.dataPfn(page))
         }
-        #expect(backing.allSatisfy { machine.page($0)?.refcount == 1 })
+        #expect(backing.allSatisfy { Self.folioRefcount(machine, $0) == 1 })
         try process.mm.munmap(addr: addr, length: UInt64(npages) << 12)
         #expect(mirror.device.pagesInUse == 0)
         #expect(mirror.device.freePages == HMMMigrateTests.chunkPages)
         // dmirror_devmem_free() freed each backing page.
-        #expect(backing.allSatisfy { machine.page($0)?.refcount == 0 })
+        #expect(backing.allSatisfy { Self.folioRefcount(machine, $0) == 0 })
+    }
+
+    /// `folio_ref_count(page_folio(page))` of a system page, 0 once it is no folio's (the
+    /// memdesc designs' freed pages are Misc memory, memdesc8's without a refcount, and
+    /// memdesc32's `_refcount` is under the `buddy_list` link while the page is listed).
+    static func folioRefcount(_ machine: Machine, _ pfn: Int) -> Int32? {
+        guard let page = machine.page(pfn) else { return nil }
+        if machine.layout.foliosAreDescriptors { return machine.pageFolio(page)?.refcount ?? 0 }
+        return page.refcount
     }
 
     /// kernel-facts §4.6: GUP (slow path, and GUP-fast falling back) on a device-private
@@ -196,7 +205,7 @@ import Testing
     /// and pins the copy, which holds the same bytes; the device page goes back to the driver.
     /// (page-ext cannot pin ZONE_DEVICE memory at all, having no page_ext there; lru-pinned
     /// damages pgmap: `lruPinnedPinOfDevicePageIsCaught`.)
-    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy])
+    @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy, .memdesc32, .memdesc8])
     func longtermPinMovesCoherentPageOut(_ design: Design) throws {
         let (machine, process, mirror) = try Self.setup(design, device: 2)
         let addr = try process.mmapAnon(2 << 12)

@@ -6,8 +6,8 @@
 // range [start >> PAGE_SHIFT, end >> PAGE_SHIFT], so the page just after the range goes
 // too: the expected counts below include it.
 //
-// Designs: every design for system memory; the struct page designs but
-// lru-pinned-rearranged where device memory is involved (see HMMMigrateTests).
+// Designs: every design for system memory; every design but lru-pinned-rearranged where
+// device memory is involved (see HMMMigrateTests).
 import PageLayout
 @testable import PageModel
 import Testing

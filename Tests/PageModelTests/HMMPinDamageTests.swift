@@ -13,8 +13,9 @@
 // for private memory) and the pin is the design's try_grab_folio(FOLL_PIN), whatever GUP
 // path would reach it (GUP itself faults private pages home first: HMMMigrateTests).
 //
-// Not here: the memdesc designs, which in the model cannot create device memory at all
-// (memremap_pages() refuses them: DeviceWorkloadTests.memdescDesignsHaveNoDeviceMemory).
+// The memdesc designs keep pgmap in the device folio's descriptor (offset 8, v6.19's
+// struct folio) and the pin count in the same descriptor's `_pincount`, apart from it:
+// the pin damages nothing (`memdescPinLeavesPgmapInTheDescriptor`).
 import PageLayout
 @testable import PageModel
 import Testing
@@ -35,8 +36,9 @@ import Testing
         #expect(pgmap.owner == device.owner)
         // dmirror_devmem_alloc_page(): zone_device_data names the backing page (private)
         // or is NULL (coherent: the page holds its own bytes).
-        if id < 2 { #expect(machine.memmap.page(atAddress: page.zoneDeviceData) != nil) } else { #expect(page.zoneDeviceData == 0) }
-        return (machine, device, folio, folio.pgmap, page.zoneDeviceData)
+        let data = machine.zoneDeviceData(page)
+        if id < 2 { #expect(machine.memmap.page(atAddress: data) != nil) } else { #expect(data == 0) }
+        return (machine, device, folio, folio.pgmap, data)
     }
 
     /// lru-pinned: the pin writes PageDmaPinned over pgmap and the count over
@@ -94,6 +96,41 @@ import Testing
         #expect(device.freePages == free + 1)
         #expect(device.pagesInUse == 0)
         if id < 2 { #expect(machine.page(backing)?.refcount == 0) }
+        #expect(machine.diagnostics.all.filter { $0.kind == .corruption || $0.kind == .bug }.isEmpty)
+    }
+
+    /// memdesc32 and memdesc8: the pin is counted in the device folio descriptor's
+    /// `_pincount` (exact, every order), which is not the `pgmap` word at offset 8: the
+    /// raw descriptor bytes keep the pagemap's address through pin and unpin, the device
+    /// still finds its pagemap and backing page, and the freed page goes back on the
+    /// device's free list (a private page's backing page freed with it).
+    @Test(arguments: [Design.memdesc32, .memdesc8], [0, 2])
+    func memdescPinLeavesPgmapInTheDescriptor(_ design: Design, device id: Int) throws {
+        let (machine, device, folio, pgmap, data) = try Self.devicePage(design, device: id)
+        let page = folio.headPage
+        let free = device.freePages
+        let expected = try #require(machine.pagePgmap(page)).address
+        #expect(pgmap == expected)
+        // The descriptor the page's memdesc word points to, read as raw bytes.
+        let descriptor = page.memdesc & ~0xf
+        #expect(descriptor == folio.address)
+        func pgmapWord() -> UInt64 { machine.heap.pointer(descriptor).load(fromByteOffset: 8, as: UInt64.self) }
+        #expect(pgmapWord() == expected)
+        try machine.tryGrabFolio(folio)
+        #expect(machine.folioMaybeDMAPinned(folio))
+        #expect(folio.pincount == 1)
+        #expect(pgmapWord() == expected)
+        #expect(machine.zoneDeviceData(page) == data)
+        #expect(machine.pagePgmap(page)?.owner == device.owner)
+        let backing = id < 2 ? try #require(device.dataPfn(page)) : page.pfn
+        machine.unpinUserPage(page)
+        #expect(folio.pincount == 0)
+        #expect(pgmapWord() == expected)
+        folio.unlock()
+        machine.folioPut(folio)
+        #expect(device.freePages == free + 1)
+        #expect(device.pagesInUse == 0)
+        if id < 2 { #expect(HMMMigrateTests.folioRefcount(machine, backing) == 0) }
         #expect(machine.diagnostics.all.filter { $0.kind == .corruption || $0.kind == .bug }.isEmpty)
     }
 }

@@ -6,7 +6,7 @@ import Testing
 /// does not apply): lru-pinned overwrites the folio's pgmap (seed 001), the rearranged
 /// arm does not, page-ext has no entry for device memory.
 @Suite struct PinZoneDeviceTests {
-    static let designs: [Design] = [.mainline, .dmaPinnedField, .lruPinned, .lruPinnedRearranged, .pageExt, .proxy]
+    static let designs: [Design] = [.mainline, .dmaPinnedField, .lruPinned, .lruPinnedRearranged, .pageExt, .proxy, .memdesc32, .memdesc8]
 
     @Test(arguments: designs)
     func genericDevicePage(design: Design) throws {

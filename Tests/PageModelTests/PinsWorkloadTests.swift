@@ -49,9 +49,6 @@ import Testing
         case .pageExt:
             #expect(pins.devicePagesPinned == 0 && pins.devicePinsRefused == PinsWorkload.devicePages)
             #expect(stats.corruptions == 0)
-        case .memdesc32, .memdesc8:
-            #expect(pins.deviceNote != nil && pins.devicePagesPinned == 0)
-            #expect(stats.corruptions == 0)
         case .lruPinnedRearranged:
             #expect(pins.devicePagesPinned == PinsWorkload.devicePages)
             #expect(stats.corruptions == 0)

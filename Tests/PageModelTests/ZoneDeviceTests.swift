@@ -15,6 +15,87 @@ import Testing
         return try Machine(config: MachineConfig(ramBytes: 256 << 20, kernel: kernel))
     }
 
+    /// The memdesc designs' device pages point (memdesc type File, as every folio's) to a
+    /// folio descriptor that keeps `pgmap` at offset 8, where v6.19's struct folio keeps
+    /// it (include/linux/mm_types.h: `flags`, then `union { lru; pgmap; }`), read here
+    /// as raw descriptor bytes; their zone is ZONE_DEVICE. A device folio's life leaves
+    /// it there, and memunmap_pages() gives the descriptors back to the heap.
+    @Test(arguments: [Design.memdesc32, .memdesc8], MemoryType.allCases)
+    func memdescDeviceFoliosKeepPgmapInTheirDescriptor(design: Design, type: MemoryType) throws {
+        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+        let machine = try Machine(config: MachineConfig(ramBytes: 128 << 20, design: design, kernel: kernel))
+        let before = machine.heap.usage()[.folio]?.bytes ?? 0
+        let ops = DevPagemapOps(folioFree: { _ in }, hasMigrateToRam: type == .devicePrivate)
+        let pgmap = try machine.memremapPages(type: type, bytes: machine.config.sectionBytes, ops: ops, owner: 0xfeed)
+        func descriptorPgmap(_ pfn: Int) throws -> UInt64 {
+            let word = try #require(machine.page(pfn)).memdesc
+            #expect(word & 0xf == UInt64(MemdescType.file.rawValue))
+            let address = word & ~0xf
+            #expect(machine.heap.contains(address))
+            return machine.heap.pointer(address).load(fromByteOffset: 8, as: UInt64.self)
+        }
+        for pfn in [pgmap.range.start, pgmap.range.start + 7, pgmap.range.end - 1] {
+            #expect(try descriptorPgmap(pfn) == pgmap.address)
+            #expect(machine.zone(of: pfn)?.type == .device)
+            #expect(machine.isZoneDevice(pfn))
+        }
+        let page = try #require(machine.page(pgmap.range.start + 7))
+        #expect(machine.pagePgmap(page) === pgmap)
+        // The descriptors are heap memory, counted with the folios'.
+        #expect((machine.heap.usage()[.folio]?.bytes ?? 0) > before)
+        if type != .generic {
+            let folio = try #require(machine.zoneDevicePageInit(page, pgmap: pgmap))
+            #expect(folio.refcount == 1 && folio.isLocked)
+            #expect(try descriptorPgmap(page.pfn) == pgmap.address)
+            folio.unlock()
+            machine.folioPut(folio)
+            #expect(pgmap.pagesInUse == 0)
+        }
+        #expect(try descriptorPgmap(page.pfn) == pgmap.address)
+        #expect(machine.diagnostics.count == 0)
+        #expect(machine.memunmapPages(pgmap))
+        #expect((machine.heap.usage()[.folio]?.bytes ?? 0) == before)
+    }
+
+    /// A PMD-order device folio (v6.19 `zone_device_page_init(page, pgmap, HPAGE_PMD_ORDER)`)
+    /// in the memdesc designs: its 512 pages point to the head page's own descriptor,
+    /// which keeps pgmap and order 9; once freed, a former tail page made a folio of
+    /// its own points to its own descriptor, with the same pgmap.
+    @Test(arguments: [Design.memdesc32, .memdesc8])
+    func memdescPMDOrderDeviceFolio(design: Design) throws {
+        let kernel = try KernelConfig.preset("x86_64-distro").setting(["DEVICE_PRIVATE": .yes])
+        let machine = try Machine(config: MachineConfig(ramBytes: 128 << 20, design: design, kernel: kernel))
+        let ops = DevPagemapOps(folioFree: { _ in }, hasMigrateToRam: true)
+        let pgmap = try machine.memremapPages(type: .devicePrivate, bytes: machine.config.sectionBytes, ops: ops, owner: 0xfeed)
+        let head = try #require(machine.page(pgmap.range.start + 512))
+        let folio = try #require(machine.zoneDevicePageInit(head, pgmap: pgmap, order: 9))
+        #expect(folio.order == 9 && folio.nrPages == 512)
+        #expect(pgmap.pagesInUse == 512)
+        for i in [0, 1, 511] {
+            let page = try #require(machine.page(head.pfn + i))
+            #expect(page.memdesc & ~0xf == folio.address)
+            #expect(machine.pagePgmap(page) === pgmap)
+        }
+        #expect(machine.heap.pointer(folio.address).load(fromByteOffset: 8, as: UInt64.self) == pgmap.address)
+        let tail = try #require(machine.page(head.pfn + 3))
+        machine.setZoneDeviceData(tail, 0x1234)
+        #expect(machine.zoneDeviceData(tail) == 0x1234)
+        #expect(machine.zoneDeviceData(head) == 0)
+        folio.unlock()
+        machine.folioPut(folio)
+        #expect(pgmap.pagesInUse == 0)
+        let small = try #require(machine.zoneDevicePageInit(tail, pgmap: pgmap))
+        #expect(small.order == 0 && small.address != folio.address)
+        #expect(tail.memdesc & ~0xf == small.address)
+        #expect(machine.heap.pointer(small.address).load(fromByteOffset: 8, as: UInt64.self) == pgmap.address)
+        // zone_device_page_init() leaves zone_device_data as it was.
+        #expect(machine.zoneDeviceData(tail) == 0x1234)
+        small.unlock()
+        machine.folioPut(small)
+        #expect(machine.diagnostics.count == 0)
+        #expect(machine.memunmapPages(pgmap))
+    }
+
     @Test(arguments: MemoryType.allCases)
     func lifecycle(type: MemoryType) throws {
         let machine = try Self.deviceMachine()

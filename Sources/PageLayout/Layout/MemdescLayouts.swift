@@ -75,7 +75,18 @@ extension Layouts {
         let t = CTypes(config)
         return memdescDescriptor("memdesc_folio", [
             .member("flags", t.memdescFlags, note: "copied from the first page's flags"),
-            .member("lru", t.listHead),
+            // v6.19 struct folio's `union { lru; pgmap; }` (include/linux/mm_types.h): a
+            // ZONE_DEVICE folio is never on an LRU. zone_device_data, a struct page field
+            // in v6.19 (offset 16, right after the pgmap word), has no place in the memdesc
+            // plan: the model keeps it in the second lru word of the device page's own
+            // descriptor (memremapPages allocates one per device page).
+            .union([
+                .member("lru", t.listHead),
+                .group(arm: "zone_device", [
+                    .member("pgmap", t.pointer("struct dev_pagemap"), note: "Metadata for ZONE_DEVICE mappings"),
+                    .member("zone_device_data", t.pointer("void"), note: "the model's place for it (the memdesc plan has none)"),
+                ]),
+            ]),
             .member("mapping", t.pointer("struct address_space"), note: "low bits: FOLIO_MAPPING_ANON 0x1, KSM 0x3"),
             .member("index", t.ulong),
             .member("private", t.pointer("void")),

@@ -105,7 +105,7 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
             return nil
         }
         state.withLock { $0.calloc += 1 << order }
-        page.zoneDeviceData = backing.map { $0.address } ?? 0
+        machine.setZoneDeviceData(page, backing.map { $0.headPage.address } ?? 0)
         return folio
     }
 
@@ -116,9 +116,10 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
     func dataPfn(_ page: Page) -> Int? {
         guard type == .devicePrivate else { return page.pfn }
         let head = machine.pageFolio(page)?.headPage ?? page
-        guard let rpage = machine.memmap.page(atAddress: head.zoneDeviceData) else {
+        let data = machine.zoneDeviceData(head)
+        guard let rpage = machine.memmap.page(atAddress: data) else {
             machine.diagnostics.record(Diagnostic(kind: .corruption, pfn: UInt64(page.pfn),
-                                                  reason: "dmirror: zone_device_data 0x\(String(head.zoneDeviceData, radix: 16)) is not a backing page"))
+                                                  reason: "dmirror: zone_device_data 0x\(String(data, radix: 16)) is not a backing page"))
             return nil
         }
         return rpage.pfn + (page.pfn - head.pfn)
@@ -132,7 +133,7 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         if type == .devicePrivate, let rpfn = dataPfn(page), let rpage = machine.page(rpfn), let rfolio = machine.pageFolio(rpage) {
             machine.folioPut(rfolio)
         }
-        page.zoneDeviceData = 0
+        machine.setZoneDeviceData(page, 0)
         state.withLock { s in
             s.cfree += 1 << order
             s.users[page.pfn] = nil

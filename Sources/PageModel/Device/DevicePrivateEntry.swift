@@ -88,6 +88,8 @@ extension UserPageTables {
             unlockTable(table)
             return []
         }
+        // trylock_page() is folio_trylock(page_folio(page)) (include/linux/pagemap.h): the
+        // lock bit is the folio's, in the descriptor in the memdesc designs.
         guard folio.tryLock() else {
             unlockTable(table)
             sched_yield_model()

@@ -62,10 +62,14 @@ public final class DevPagemap: Sendable {
     public let nid: Int
     /// The kernel address of the struct dev_pagemap.
     public let address: UInt64
+    /// The memdesc designs' array of device folio descriptors (`attachZoneDevice`), one
+    /// per `1 << vmemmapShift` pages; 0 where folios overlay struct pages.
+    let descriptors: UInt64
     /// `pgmap->ref` (a percpu_ref): pages handed out and not yet freed.
     let references = Atomic<Int>(0)
 
-    init(type: MemoryType, range: PfnRange, vmemmapShift: Int, ops: DevPagemapOps, owner: UInt64?, nid: Int, address: UInt64) {
+    init(type: MemoryType, range: PfnRange, vmemmapShift: Int, ops: DevPagemapOps, owner: UInt64?, nid: Int, address: UInt64,
+         descriptors: UInt64) {
         self.type = type
         self.range = range
         self.vmemmapShift = vmemmapShift
@@ -73,6 +77,13 @@ public final class DevPagemap: Sendable {
         self.owner = owner
         self.nid = nid
         self.address = address
+        self.descriptors = descriptors
+    }
+
+    /// Bytes of its device folio descriptors (one per `1 << vmemmapShift` pages, 16-byte
+    /// rounded as the heap allocates them), 0 where there are none.
+    func descriptorBytes(_ layout: ModelLayout) -> Int {
+        descriptors == 0 ? 0 : ((range.count >> vmemmapShift) * layout.folioSize + 15) & ~15
     }
 
     /// Pages of this pagemap currently in use (`percpu_ref` count).
@@ -88,14 +99,16 @@ extension Machine {
     /// the physical address space, below 2^MAX_PHYSMEM_BITS, section aligned). Adds the
     /// sections, initialises their struct pages in ZONE_DEVICE (`memmap_init_zone_device()`:
     /// PG_reserved, `pgmap` in the folio's lru slot, `zone_device_data = NULL`, refcount 0,
-    /// or 1 for MEMORY_DEVICE_GENERIC), compound pages when `vmemmapShift` > 0.
+    /// or 1 for MEMORY_DEVICE_GENERIC), compound pages when `vmemmapShift` > 0. The memdesc
+    /// designs' pages point to folio descriptors made here, which keep `pgmap`
+    /// (`initZoneDeviceFolio`).
     public func memremapPages(type: MemoryType, bytes: UInt64, nid: Int = 0, vmemmapShift: Int = 0,
                               ops: DevPagemapOps, owner: UInt64? = nil) throws(KernelError) -> DevPagemap {
         guard let deviceIndex = zoneTypes.firstIndex(of: .device) else {
             throw .unsupported("the kernel config has no ZONE_DEVICE")
         }
-        guard layout.kind.describesZoneDevice, layout.folioPgmap >= 0 else {
-            throw .unsupported("design '\(config.design)' has no folio->pgmap (its folio descriptor keeps none)")
+        guard layout.folioPgmap >= 0 else {
+            throw .unsupported("design '\(config.design)' has no folio->pgmap")
         }
         switch type {
         case .devicePrivate:
@@ -130,8 +143,12 @@ extension Machine {
             return range
         }
         // Every failure from here gives back what was taken before it.
-        func release(sections added: Range<Int> = 0..<0, pagemap address: UInt64? = nil) {
+        func release(sections added: Range<Int> = 0..<0, pagemap address: UInt64? = nil, _ pgmap: DevPagemap? = nil) {
             for section in added { memmap.removeSection(section) }
+            if let pgmap {
+                detachZoneDevice(pgmap)
+                deviceDescriptorBytes.subtract(pgmap.descriptorBytes(layout), ordering: .relaxed)
+            }
             if let address { heap.free(address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap) }
             frames.detachDevice(start: range.start)
             deviceRegions.withLock { $0.removeAll { $0 == range } }
@@ -149,13 +166,19 @@ extension Machine {
             release()
             throw .noSpace("no room for struct dev_pagemap")
         }
-        let pgmap = DevPagemap(type: type, range: range, vmemmapShift: vmemmapShift, ops: ops, owner: owner, nid: nid, address: address)
+        guard let descriptors = attachZoneDevice(pages: pages, shift: vmemmapShift) else {
+            release(pagemap: address)
+            throw .noSpace("no room for the device folios' descriptors")
+        }
+        let pgmap = DevPagemap(type: type, range: range, vmemmapShift: vmemmapShift, ops: ops, owner: owner, nid: nid, address: address,
+                               descriptors: descriptors)
+        deviceDescriptorBytes.add(pgmap.descriptorBytes(layout), ordering: .relaxed)
         let firstSection = range.start >> config.pfnSectionShift
         for section in firstSection..<(range.end >> config.pfnSectionShift) {
             do {
                 _ = try memmap.addSection(section, nid: nid)
             } catch {
-                release(sections: firstSection..<section, pagemap: address)
+                release(sections: firstSection..<section, pagemap: address, pgmap)
                 throw .noSpace(error.description)
             }
         }
@@ -163,27 +186,20 @@ extension Machine {
         let flags = initialFlags(nid: nid, zone: deviceIndex) | (flagBits.reserved >= 0 ? 1 << UInt64(flagBits.reserved) : 0)
         let step = 1 << vmemmapShift
         for head in stride(from: range.start, to: range.end, by: step) {
-            for pfn in head..<(head + step) { initZoneDevicePage(pfn, flags: flags, pgmap: pgmap) }
-            if vmemmapShift > 0 {
-                _ = prepCompound(head, order: vmemmapShift)
-                for pfn in (head + 1)..<(head + step) { Page(unchecked: pfn, context).setRefcount(0) }
-            }
+            initZoneDeviceFolio(head, order: vmemmapShift, flags: flags, pgmap: pgmap)
         }
         return pgmap
     }
 
-    /// Linux: `__init_zone_device_page()`.
-    private func initZoneDevicePage(_ pfn: Int, flags: UInt64, pgmap: DevPagemap) {
-        let page = Page(unchecked: pfn, context)
-        page.flags = flags
-        page.mapcountRaw = -1
-        let link = page.address &+ UInt64(layout.link)
-        page.storeWord(link, atOffset: layout.link)
-        page.storeWord(link, atOffset: layout.link + layout.wordSize)
-        // page_folio(page)->pgmap = pgmap: the folio field in the lru slot.
-        page.storeWord(pgmap.address, atOffset: layout.folioPgmap)
-        page.zoneDeviceData = 0
-        page.setRefcount(pgmap.type == .generic ? 1 : 0)
+    /// A device page's `zone_device_data` (the driver's word: dmirror's backing page), 0
+    /// where the scheme cannot find it. Where it lives is the descriptor scheme's
+    /// (`zoneDeviceDataWord`).
+    public func zoneDeviceData(_ page: Page) -> UInt64 {
+        zoneDeviceDataWord(page).map { RawMemory.loadWord($0, wordSize: layout.wordSize) } ?? 0
+    }
+
+    public func setZoneDeviceData(_ page: Page, _ value: UInt64) {
+        if let word = zoneDeviceDataWord(page) { RawMemory.storeWord(value, word, wordSize: layout.wordSize) }
     }
 
     /// The pagemap a ZONE_DEVICE page belongs to. Linux: `page_pgmap()`, which WARNs if
@@ -209,27 +225,8 @@ extension Machine {
                                           dump: dumpPage(page)))
             return nil
         }
-        let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context)
-        // Every page of the range: it may have been part of an earlier folio of another
-        // order (a tail of a freed THP, or a page that held the order byte or _nr_pages).
-        for i in 0..<(1 << order) {
-            let each = i == 0 ? page : Page(unchecked: page.pfn + i, context)
-            let new = Folio(raw: each.raw, address: each.address, pfn: each.pfn, context: context)
-            each.flags &= ~0xff
-            // _nr_pages of a folio starting here lies in the next page: cleared for every
-            // page but the last of a large range (the next page lies outside it).
-            if order == 0 || i + 1 < 1 << order { new.setUInt32(layout.folioNrPages, 0) }
-            each.mapping = 0
-            // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
-            // the index word, so the order matters there.
-            each.index = 0
-            new.pgmap = pgmap.address   // also clears compound_head
-        }
         pgmap.references.add(1 << order, ordering: .relaxed)
-        folio.setRefcount(1)
-        _ = page.tryLock()
-        if order > 0 { _ = prepCompound(page.pfn, order: order) }
-        return folio
+        return markZoneDeviceFolio(page, pgmap: pgmap, order: order)
     }
 
     /// Linux: `free_zone_device_folio()` at refcount 0: clear `mapping` (but for FS_DAX
@@ -243,8 +240,8 @@ extension Machine {
             return
         }
         let nr = folio.nrPages
-        if folio.mapping & 1 != 0, flagBits.owner2 >= 0 {
-            for i in 0..<nr { folio.page(i)?.clearFlag(flagBits.owner2) }   // PG_anon_exclusive
+        if folio.mapping & 1 != 0, flagBits.owner2 >= 0 {   // PG_anon_exclusive
+            for i in 0..<nr { if let page = folio.page(i) { context.setAnonExclusive(page, folio: folio, bit: flagBits.owner2, false) } }
         }
         if pgmap.type != .fsDax, pgmap.type != .generic { folio.mapping = 0 }
         switch pgmap.type {
@@ -280,6 +277,8 @@ extension Machine {
             memmap.removeSection(section)
         }
         registry.unregister(pgmap.address)
+        detachZoneDevice(pgmap)
+        deviceDescriptorBytes.subtract(pgmap.descriptorBytes(layout), ordering: .relaxed)
         heap.free(pgmap.address, size: 2 * layout.wordSize, alignment: layout.wordSize, kind: .pagemap)
         frames.detachDevice(start: pgmap.range.start)
         deviceRegions.withLock { $0.removeAll { $0 == pgmap.range } }

@@ -3,10 +3,11 @@
 // and the long-term pinning checks.
 
 extension Machine {
-    /// Linux: `folio_is_zone_device()`: the zone in page->flags is ZONE_DEVICE. Only the
-    /// struct page designs have ZONE_DEVICE memory (`memremapPages` refuses the others).
+    /// Linux: `folio_is_zone_device()`: the page's zone number is ZONE_DEVICE
+    /// (`page_zonenum()`: from page->flags, or by pfn where the design keeps no flags in
+    /// the page, memdesc8).
     @inline(__always)
     func isZoneDevice(_ pfn: Int) -> Bool {
-        pins.deviceZoneIndex >= 0 && layout.kind.describesZoneDevice && context.zone(of: pfn) == pins.deviceZoneIndex
+        pins.deviceZoneIndex >= 0 && context.zone(of: pfn) == pins.deviceZoneIndex
     }
 }

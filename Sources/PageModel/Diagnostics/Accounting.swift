@@ -22,16 +22,21 @@ public struct Accounting: Sendable, Equatable {
     /// Pfns spanned by RAM (holes included).
     public var pfns: Int
     /// Of `memmapBytes`, the memmap of ZONE_DEVICE sections present now
-    /// (memremap_pages()). Only the struct-page designs can create them (the memdesc
-    /// folio descriptor keeps no pgmap), so figures that compare designs leave it out.
+    /// (memremap_pages()), which figures that compare RAM across designs leave out.
     public var deviceMemmapBytes: Int = 0
+    /// Of `descriptorBytes`, the folio descriptors of those sections' device pages (the
+    /// memdesc designs' `attachZoneDevice`), left out alike.
+    public var deviceDescriptorBytes: Int = 0
 
     /// All the descriptor overhead: memmap, descriptors and page_ext.
     public var totalBytes: Int { memmapBytes + descriptorBytes + pageExtBytes }
     /// The memmap of RAM alone: the same pfns on every design.
     public var ramMemmapBytes: Int { memmapBytes - deviceMemmapBytes }
-    /// `totalBytes` without the ZONE_DEVICE memmap: what RAM's `pfns` cost on any design.
-    public var ramTotalBytes: Int { totalBytes - deviceMemmapBytes }
+    /// The separately allocated descriptors of RAM alone.
+    public var ramDescriptorBytes: Int { descriptorBytes - deviceDescriptorBytes }
+    /// `totalBytes` without ZONE_DEVICE's memmap and descriptors: what RAM's `pfns` cost
+    /// on any design.
+    public var ramTotalBytes: Int { totalBytes - deviceMemmapBytes - deviceDescriptorBytes }
 }
 
 extension Machine {
@@ -51,7 +56,8 @@ extension Machine {
             otherHeapBytes: other,
             structPageSize: layout.pageSize,
             pfns: config.spannedPfns,
-            deviceMemmapBytes: deviceRegions.withLock { $0.reduce(0) { $0 + $1.count } } * layout.pageSize)
+            deviceMemmapBytes: deviceRegions.withLock { $0.reduce(0) { $0 + $1.count } } * layout.pageSize,
+            deviceDescriptorBytes: deviceDescriptorBytes.load(ordering: .relaxed))
     }
 
     /// The page allocator's counters.

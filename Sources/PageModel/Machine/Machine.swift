@@ -80,6 +80,8 @@ public final class Machine: @unchecked Sendable {
     let pageTablePages = Atomic<Int>(0)
     /// Physical ranges handed out to ZONE_DEVICE pagemaps.
     let deviceRegions = ModelMutex<[PfnRange]>([])
+    /// Bytes of the device folio descriptors those pagemaps hold (memdesc designs).
+    let deviceDescriptorBytes = Atomic<Int>(0)
     let pageblockOrder: Int
     let context: UnsafeMutablePointer<MemmapContext>
 

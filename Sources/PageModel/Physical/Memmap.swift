@@ -44,6 +44,13 @@ struct MemmapContext {
     /// lookup of the zone where page->flags does not keep it.
     var zoneRanges: UnsafeMutablePointer<(nid: Int32, zone: Int32, start: Int, end: Int)>
     var zoneRangeCount: Int
+    /// ZONE_DEVICE's index, or -1, and the first pfn above RAM: memremap_pages() puts
+    /// each pagemap's range into ZONE_DEVICE's span (`move_pfn_range_to_zone()`,
+    /// mm/memory_hotplug.c) and the model's ranges all lie above RAM (only
+    /// `memremapPages` adds sections there), so by pfn a valid pfn from here on is
+    /// ZONE_DEVICE memory.
+    var deviceZone = -1
+    var deviceStart = Int.max
     var heapBase: UInt64
     var heapCapacity: UInt64
     var heapHost: UnsafeMutableRawPointer
@@ -157,7 +164,7 @@ extension UnsafeMutablePointer where Pointee == MemmapContext {
             let z = pointee.zoneRanges[i]
             if z.nid == nid, pfn >= z.start, pfn < z.end { return Int(z.zone) }
         }
-        return -1
+        return pfn >= pointee.deviceStart ? pointee.deviceZone : -1
     }
 
     /// Linux: `page_zonenum()`: from page->flags where kept there, else by pfn.
@@ -245,6 +252,10 @@ public final class Memmap: @unchecked Sendable {
             frameCount: layout.wordSize == 8 ? frames.frameCount : 0,
             scratch: scratch, freeLinkBase: addressMap.freeLinkBase, freeLinkHost: freeLinks?.base ?? scratch,
             freeLinkBytes: UInt64(freeLinks == nil ? 0 : linkBytes)))
+        if let device = config.zones.firstIndex(of: .device) {
+            context.pointee.deviceZone = device
+            context.pointee.deviceStart = config.spannedPfns
+        }
     }
 
     /// Linux: `sparse_add_section()` (memory hotplug): allocates and zeroes a section's

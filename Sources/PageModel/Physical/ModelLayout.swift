@@ -66,6 +66,8 @@ public struct ModelLayout: Sendable, Equatable {
     public var folioFlags = -1
     public var folioLru = -1
     public var folioPgmap = -1
+    /// The memdesc folio descriptor's `zone_device_data` (the model's place for it).
+    public var folioZoneDeviceData = -1
     public var folioMapping = -1
     public var folioIndex = -1
     public var folioPrivate = -1
@@ -159,6 +161,7 @@ extension ModelLayout {
         folioFlags = at(folio, "flags")
         folioLru = at(folio, "lru")
         folioPgmap = folio.offset(of: "pgmap") ?? (kernel < .v6_18 ? at(page, "pgmap") : -1)
+        folioZoneDeviceData = at(folio, "zone_device_data")
         folioMapping = at(folio, "mapping")
         folioIndex = at(folio, "index")
         folioPrivate = at(folio, "private")

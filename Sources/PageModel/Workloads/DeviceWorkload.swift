@@ -43,7 +43,7 @@ public struct DeviceFigures: Sendable, Equatable {
     /// each way); nil when the round trip did not move every page.
     public var nsPerMigratedPage: Double?
     public var timedPages = 0
-    /// Why no device memory could be created (memdesc designs keep no `pgmap`).
+    /// Why no device memory could be created (a kernel config without ZONE_DEVICE).
     public var note: String?
 }
 
@@ -107,8 +107,7 @@ final class DeviceScript {
     }
 
     func perform() {
-        // Device memory at all: the memdesc designs cannot create it (memremap_pages()
-        // refuses a folio descriptor without pgmap).
+        // Device memory at all: a kernel config without ZONE_DEVICE cannot create it.
         do {
             let probe = try machine.memremapPages(type: .generic, bytes: machine.config.sectionBytes, ops: DevPagemapOps())
             machine.memunmapPages(probe)

@@ -19,11 +19,12 @@ public struct PinFigures: Sendable, Equatable {
     /// The main machine's pin costs at the end (struct page bytes, page_ext, proxies).
     public var costs: PinCosts
     /// (memmap + descriptors + page_ext) of RAM at the peak sample, divided by RAM's pfns:
-    /// the same pfns on every design. The ZONE_DEVICE section only the struct-page designs
-    /// can create is left out here and counted in `deviceMemmapBytes`.
+    /// the same pfns on every design. The ZONE_DEVICE section is left out here and
+    /// counted in `deviceMemmapBytes`.
     public var bytesPerPage: Double
-    /// The memmap of the ZONE_DEVICE section at the peak sample; nil when the design
-    /// cannot create one (`deviceNote` says why).
+    /// The memmap of the ZONE_DEVICE section at the peak sample, with the memdesc
+    /// designs' device folio descriptors; nil when the machine cannot create one
+    /// (`deviceNote` says why).
     public var deviceMemmapBytes: Int?
     /// Bytes of live pin objects (the proxy design's `dynamic_page`s) at their highest
     /// sample, and at the end (0 when every pin was released).
@@ -116,7 +117,7 @@ enum PinsWorkload {
             return PinFigures(
                 stats: stats, costs: costs,
                 bytesPerPage: Double(peak.ramTotalBytes) / Double(max(1, peak.pfns)),
-                deviceMemmapBytes: tally.deviceNote == nil ? peak.deviceMemmapBytes : nil,
+                deviceMemmapBytes: tally.deviceNote == nil ? peak.deviceMemmapBytes + peak.deviceDescriptorBytes : nil,
                 proxyPeakBytes: tally.proxyPeakBytes, proxyLiveBytes: costs.livePinBytes,
                 nsPerPinFast: tally.nsPerPinFast, timedPages: Int(timedBytes) / PagePattern.pageSize,
                 longtermPages: tally.longtermPages, migrationRefusedPinned: tally.migrationRefusedPinned,

@@ -86,8 +86,9 @@ extension CompareText {
         var out = table.render(indent: "  ") + "\n"
         if let pages = report.designs.lazy.compactMap(\.device).first(where: { $0.timedPages > 0 })?.timedPages {
             out += "  pages; ns/page: a MIGRATE_TO_DEV + MIGRATE_TO_SYS round trip of \(Units.bytes(pages * 4096)) on the "
-            out += "private mirror device, per page moved each way (best of 3); corruptions: pfns whose descriptor was found overwritten; "
-            out += "-: the design cannot create device memory\n"
+            out += "private mirror device, per page moved each way (best of 3); corruptions: pfns whose descriptor was found overwritten"
+            // Every design has device memory; only a kernel config without ZONE_DEVICE has none.
+            out += report.designs.contains { $0.device?.deviceNote != nil } ? "; -: no device memory could be created\n" : "\n"
         }
         for row in report.designs where !row.failures.isEmpty || !row.firstDiagnostics.isEmpty || row.device?.deviceNote != nil {
             out += "\n\(row.design):\n"

@@ -102,10 +102,10 @@ public struct CompareRow: Encodable, Sendable, Equatable {
         peakPagesInUse = result.peakPagesInUse
         peakDescriptors = result.peakDescriptors
         structPageSize = peak.structPageSize
-        // RAM's memmap: the same pfns on every design (a ZONE_DEVICE section's memmap,
-        // which only struct-page designs can create, is the pins figures' own key).
+        // RAM's memmap and descriptors: the same pfns on every design (a ZONE_DEVICE
+        // section's memmap and device folio descriptors are the pins figures' own key).
         memmapBytes = peak.ramMemmapBytes
-        descriptorBytes = peak.descriptorBytes
+        descriptorBytes = peak.ramDescriptorBytes
         pageExtBytes = peak.pageExtBytes
         pageTableBytes = peak.pageTableBytes
         bytesVerified = result.bytesVerified
@@ -152,7 +152,7 @@ public struct ComparePinFigures: Encodable, Sendable, Equatable {
     public let devicePagesPinned: Int
     public let devicePinsRefused: Int
     public let deviceNote: String?
-    /// The ZONE_DEVICE section's memmap; absent where the design cannot create one.
+    /// The ZONE_DEVICE section's memmap (and device folio descriptors); absent where the machine cannot create one.
     public let deviceMemmapBytes: Int?
 
     enum CodingKeys: String, CodingKey {

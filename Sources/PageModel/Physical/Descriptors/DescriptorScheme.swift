@@ -33,9 +33,6 @@ protocol DescriptorScheme {
 
     /// Whether folios are separately allocated descriptors (not the head struct page).
     static var foliosAreDescriptors: Bool { get }
-    /// Whether ZONE_DEVICE memory can be described: its folios keep `pgmap` in the
-    /// struct page (memremap.c); the memdesc designs' descriptors keep none.
-    static var describesZoneDevice: Bool { get }
     /// Whether a page's own word has room for seed 004's scamem placements (the link, or
     /// node and zone, kept in the 8-byte memdesc): memdesc32's Misc is one word value and
     /// struct page keeps vmalloc pages' refcounts itself.
@@ -117,6 +114,28 @@ protocol DescriptorScheme {
     /// order 0 after it. `descriptors` (memdesc designs) holds a separately allocated
     /// descriptor for each new folio, allocated before anything was unmapped.
     static func splitFolio(_ machine: Machine, _ folio: Folio, keep: UInt64, descriptors: [UInt64])
+
+    // MARK: ZONE_DEVICE (mm/memremap.c, mm/mm_init.c)
+
+    /// What `memremap_pages()` allocates besides the struct pages of `pages` device
+    /// pages made of compound pages of order `shift`: the memdesc designs' folio
+    /// descriptor of every device folio, in one array. Its address (0 where folios
+    /// overlay struct pages), or nil when the descriptor heap is exhausted.
+    static func attachZoneDevice(_ machine: Machine, pages: Int, shift: Int) -> UInt64?
+    /// Linux: `memunmap_pages()`'s counterpart of `attachZoneDevice`.
+    static func detachZoneDevice(_ machine: Machine, _ pgmap: DevPagemap)
+    /// Linux: `__init_zone_device_page()` for the `1 << order` pages of one device folio
+    /// from `head` (`memmap_init_zone_device()`, `memmap_init_compound()` when order > 0):
+    /// `flags` (ZONE_DEVICE, PG_reserved), `pgmap`, `zone_device_data` NULL, refcount 0
+    /// (1 for MEMORY_DEVICE_GENERIC).
+    static func initZoneDeviceFolio(_ machine: Machine, _ head: Int, order: Int, flags: UInt64, pgmap: DevPagemap)
+    /// Linux: `zone_device_page_init(page, pgmap, order)`'s marking of a free device
+    /// page (refcount 0, checked by the caller): a folio of `order` with refcount 1,
+    /// locked, `pgmap` set, mapping and index cleared.
+    static func zoneDevicePageInit(_ machine: Machine, _ page: Page, pgmap: DevPagemap, order: Int) -> Folio
+    /// The host address of a device page's `zone_device_data` word; nil where it cannot
+    /// be found (a memdesc page whose folio's `pgmap` is not a pagemap).
+    static func zoneDeviceData(_ machine: Machine, _ page: Page) -> UnsafeMutableRawPointer?
 
     // MARK: Mapcounts and PageAnonExclusive (mm/rmap.c)
 

@@ -33,16 +33,6 @@ extension MemmapKind {
         }
     }
 
-    /// Whether ZONE_DEVICE memory can be described (folio->pgmap in the struct page).
-    @inline(__always)
-    public var describesZoneDevice: Bool {
-        switch self {
-        case .structPage: StructPageScheme.describesZoneDevice
-        case .memdesc32: Memdesc32Scheme.describesZoneDevice
-        case .memdesc8: Memdesc8Scheme.describesZoneDevice
-        }
-    }
-
     /// Whether a page's word has room for the scamem placements (`ScamemPlacement`).
     public var wordHoldsScamemPlacements: Bool {
         switch self {
@@ -312,6 +302,51 @@ extension Machine {
         case .structPage: StructPageScheme.freeFolio(self, folio)
         case .memdesc32: Memdesc32Scheme.freeFolio(self, folio)
         case .memdesc8: Memdesc8Scheme.freeFolio(self, folio)
+        }
+    }
+
+    /// What `memremap_pages()` allocates besides the struct pages (0: nothing).
+    func attachZoneDevice(pages: Int, shift: Int) -> UInt64? {
+        switch layout.kind {
+        case .structPage: StructPageScheme.attachZoneDevice(self, pages: pages, shift: shift)
+        case .memdesc32: Memdesc32Scheme.attachZoneDevice(self, pages: pages, shift: shift)
+        case .memdesc8: Memdesc8Scheme.attachZoneDevice(self, pages: pages, shift: shift)
+        }
+    }
+
+    /// `memunmap_pages()`'s counterpart of `attachZoneDevice`.
+    func detachZoneDevice(_ pgmap: DevPagemap) {
+        switch layout.kind {
+        case .structPage: StructPageScheme.detachZoneDevice(self, pgmap)
+        case .memdesc32: Memdesc32Scheme.detachZoneDevice(self, pgmap)
+        case .memdesc8: Memdesc8Scheme.detachZoneDevice(self, pgmap)
+        }
+    }
+
+    /// `__init_zone_device_page()` for the pages of one device folio.
+    func initZoneDeviceFolio(_ head: Int, order: Int, flags: UInt64, pgmap: DevPagemap) {
+        switch layout.kind {
+        case .structPage: StructPageScheme.initZoneDeviceFolio(self, head, order: order, flags: flags, pgmap: pgmap)
+        case .memdesc32: Memdesc32Scheme.initZoneDeviceFolio(self, head, order: order, flags: flags, pgmap: pgmap)
+        case .memdesc8: Memdesc8Scheme.initZoneDeviceFolio(self, head, order: order, flags: flags, pgmap: pgmap)
+        }
+    }
+
+    /// `zone_device_page_init()`'s marking of a free device page.
+    func markZoneDeviceFolio(_ page: Page, pgmap: DevPagemap, order: Int) -> Folio {
+        switch layout.kind {
+        case .structPage: StructPageScheme.zoneDevicePageInit(self, page, pgmap: pgmap, order: order)
+        case .memdesc32: Memdesc32Scheme.zoneDevicePageInit(self, page, pgmap: pgmap, order: order)
+        case .memdesc8: Memdesc8Scheme.zoneDevicePageInit(self, page, pgmap: pgmap, order: order)
+        }
+    }
+
+    /// The host address of a device page's `zone_device_data` word.
+    func zoneDeviceDataWord(_ page: Page) -> UnsafeMutableRawPointer? {
+        switch layout.kind {
+        case .structPage: StructPageScheme.zoneDeviceData(self, page)
+        case .memdesc32: Memdesc32Scheme.zoneDeviceData(self, page)
+        case .memdesc8: Memdesc8Scheme.zoneDeviceData(self, page)
         }
     }
 

@@ -19,7 +19,6 @@ protocol MemdescScheme: DescriptorScheme {
 
 extension MemdescScheme {
     static var foliosAreDescriptors: Bool { true }
-    static var describesZoneDevice: Bool { false }
     static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.slab, config) }
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.descriptor(.ptdesc, config) }
 
@@ -116,6 +115,10 @@ extension MemdescScheme {
     /// words go back to Misc (no order recorded: the block goes straight to
     /// `free_frozen_pages()` with its order), the descriptor and then the memory.
     static func freeFolio(_ machine: Machine, _ folio: Folio) {
+        if machine.isZoneDevice(folio.pfn) {
+            machine.freeZoneDeviceFolio(folio)   // its descriptor stays the pagemap's
+            return
+        }
         let order = folio.order
         var reason: String?
         if folio.mapcountRaw != -1 { reason = "nonzero mapcount" }
@@ -148,6 +151,82 @@ extension MemdescScheme {
             new.memcgData = memcg
         }
         folio.setUInt8(machine.layout.folioOrder, 0)
+    }
+
+    // MARK: ZONE_DEVICE
+
+    /// The folio descriptor of every device folio, allocated as one array when the
+    /// pagemap is made. Deliberately: the memdesc plan allocates a folio descriptor when
+    /// a folio is made (`folio_alloc()`, kernelnewbies MatthewWilcox/FolioAlloc) and says
+    /// nothing of device memory; device pages are made once by `memremap_pages()` and
+    /// handed out by their driver through `zone_device_page_init()`, which cannot fail
+    /// for want of memory, so the model gives each page (each compound page of
+    /// `vmemmap_shift`) its descriptor up front, as v6.19 gives each its struct page.
+    static func attachZoneDevice(_ machine: Machine, pages: Int, shift: Int) -> UInt64? {
+        machine.heap.allocate(size: (pages >> shift) * machine.layout.folioSize, alignment: Layouts.memdescDescriptorAlignment, kind: .folio)
+    }
+
+    static func detachZoneDevice(_ machine: Machine, _ pgmap: DevPagemap) {
+        machine.heap.free(pgmap.descriptors, size: (pgmap.range.count >> pgmap.vmemmapShift) * machine.layout.folioSize,
+                          alignment: Layouts.memdescDescriptorAlignment, kind: .folio)
+    }
+
+    /// The descriptor `attachZoneDevice` made for the device page (compound page) `pfn`.
+    @inline(__always)
+    private static func zoneDeviceDescriptor(_ machine: Machine, _ pfn: Int, pgmap: DevPagemap) -> Folio {
+        let address = pgmap.descriptors &+ UInt64(((pfn - pgmap.range.start) >> pgmap.vmemmapShift) * machine.layout.folioSize)
+        return Folio(raw: machine.heap.pointer(address), address: address, pfn: pfn, context: machine.context)
+    }
+
+    /// The pages' words point to the device folio's descriptor (type File, as every
+    /// folio's: page_folio() finds it); ZONE_DEVICE is a zone number, in memdesc32's
+    /// page flags (`page_zonenum()`) and, for memdesc8, by pfn from the zone spans
+    /// (kernel-facts.md 5.4). The descriptor keeps `flags` (node, zone, PG_reserved:
+    /// "we copy page->flags from the first page to the folio", KN-Memdescs/Path),
+    /// `pgmap` in the lru union (offset 8, as v6.19's struct folio), `zone_device_data`
+    /// NULL, and the refcount (1 for MEMORY_DEVICE_GENERIC, else 0).
+    static func initZoneDeviceFolio(_ machine: Machine, _ head: Int, order: Int, flags: UInt64, pgmap: DevPagemap) {
+        let layout = machine.layout, ctx = machine.context
+        if layout.flags >= 0 {
+            for pfn in head..<(head + (1 << order)) {
+                let page = Page(unchecked: pfn, ctx)
+                page.flags = flags
+                page.privateValue = 0
+            }
+        }
+        let folio = machine.fillFolioDescriptor(at: zoneDeviceDescriptor(machine, head, pgmap: pgmap).address, head, order: order,
+                                                refcount: pgmap.type == .generic ? 1 : 0)
+        folio.flags = flags
+        folio.pgmap = pgmap.address
+        folio.setWord(layout.folioZoneDeviceData, 0)
+    }
+
+    /// `zone_device_page_init()` on the page's own descriptor, which its `1 << order`
+    /// pages then point to (a page that was a tail of a larger device folio points back
+    /// at its own): flags but bits 0-7 (order, head, PG_locked), mapping and index
+    /// (`share`) 0, `pgmap`, refcount 1, `_mapcount` -1, `_pincount` 0, the order, and
+    /// locked. `zone_device_data` is left as it was, as the kernel leaves the page's.
+    static func zoneDevicePageInit(_ machine: Machine, _ page: Page, pgmap: DevPagemap, order: Int) -> Folio {
+        let layout = machine.layout
+        let own = zoneDeviceDescriptor(machine, page.pfn, pgmap: pgmap)
+        let flags = own.flags, data = own.word(layout.folioZoneDeviceData)
+        let folio = machine.fillFolioDescriptor(at: own.address, page.pfn, order: order, refcount: 1)
+        folio.flags = flags & ~0xff
+        folio.mapping = 0
+        folio.index = 0
+        folio.pgmap = pgmap.address
+        folio.setWord(layout.folioZoneDeviceData, data)
+        _ = folio.tryLock()
+        return folio
+    }
+
+    /// The page's own descriptor's `zone_device_data` word (the model's place for it:
+    /// memdesc32's page has no free word, its `private` being the buddy order and
+    /// `_mapcount`, and memdesc8's page is the memdesc word alone).
+    static func zoneDeviceData(_ machine: Machine, _ page: Page) -> UnsafeMutableRawPointer? {
+        guard let folio = pageFolio(machine, page), let pgmap = machine.registry.object(at: folio.pgmap, as: DevPagemap.self),
+              pgmap.range.contains(page.pfn) else { return nil }
+        return zoneDeviceDescriptor(machine, page.pfn, pgmap: pgmap).field(machine.layout.folioZoneDeviceData, machine.layout.wordSize)
     }
 
     // MARK: Mapcounts

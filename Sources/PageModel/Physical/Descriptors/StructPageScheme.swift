@@ -6,7 +6,6 @@ import PageLayout
 
 enum StructPageScheme: DescriptorScheme {
     static var foliosAreDescriptors: Bool { false }
-    static var describesZoneDevice: Bool { true }
     static var miscPagesHaveRefcount: Bool { true }
     static func slabLayout(_ config: LayoutConfig) -> StructLayout { Layouts.slab(config) }
     static func ptdescLayout(_ config: LayoutConfig) -> StructLayout { Layouts.ptdesc(config) }
@@ -170,6 +169,67 @@ enum StructPageScheme: DescriptorScheme {
             new.memcgData = memcg
         }
         folio.clearFlag(machine.flagBits.head)
+    }
+
+    // MARK: ZONE_DEVICE
+
+    /// Nothing beyond the struct pages: the folio is the head struct page.
+    static func attachZoneDevice(_ machine: Machine, pages: Int, shift: Int) -> UInt64? { 0 }
+    static func detachZoneDevice(_ machine: Machine, _ pgmap: DevPagemap) {}
+
+    /// `__init_zone_device_page()` per page: flags, `_mapcount` -1, an empty `lru`, then
+    /// `page_folio(page)->pgmap = pgmap` (the folio field in the lru slot),
+    /// `zone_device_data` NULL and the refcount; `memmap_init_compound()` (mm/mm_init.c)
+    /// makes the compound page when `order` > 0, its tails at refcount 0.
+    static func initZoneDeviceFolio(_ machine: Machine, _ head: Int, order: Int, flags: UInt64, pgmap: DevPagemap) {
+        let layout = machine.layout
+        for pfn in head..<(head + (1 << order)) {
+            let page = Page(unchecked: pfn, machine.context)
+            page.flags = flags
+            page.mapcountRaw = -1
+            let link = page.address &+ UInt64(layout.link)
+            page.storeWord(link, atOffset: layout.link)
+            page.storeWord(link, atOffset: layout.link + layout.wordSize)
+            page.storeWord(pgmap.address, atOffset: layout.folioPgmap)
+            page.zoneDeviceData = 0
+            page.setRefcount(pgmap.type == .generic ? 1 : 0)
+        }
+        if order > 0 {
+            _ = machine.prepCompound(head, order: order)
+            for pfn in (head + 1)..<(head + (1 << order)) { Page(unchecked: pfn, machine.context).setRefcount(0) }
+        }
+    }
+
+    /// `zone_device_page_init()` (mm/memremap.c): `flags.f &= ~0xff` (order and head
+    /// bits), `_nr_pages` 0, mapping NULL, `share` 0 then `pgmap` (in
+    /// lru-pinned-rearranged, Wilcox's arm, pgmap lives in the index word, so the order
+    /// matters there), refcount 1, locked, `prep_compound_page()` if `order` > 0.
+    static func zoneDevicePageInit(_ machine: Machine, _ page: Page, pgmap: DevPagemap, order: Int) -> Folio {
+        let folio = Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: page.context)
+        // Every page of the range: it may have been part of an earlier folio of another
+        // order (a tail of a freed THP, or a page that held the order byte or _nr_pages).
+        for i in 0..<(1 << order) {
+            let each = i == 0 ? page : Page(unchecked: page.pfn + i, page.context)
+            let new = i == 0 ? folio : Folio(raw: each.raw, address: each.address, pfn: each.pfn, context: page.context)
+            each.flags &= ~0xff
+            // _nr_pages of a folio starting here lies in the next page: cleared for every
+            // page but the last of a large range (the next page lies outside it).
+            if order == 0 || i + 1 < 1 << order { new.setUInt32(machine.layout.folioNrPages, 0) }
+            each.mapping = 0
+            // folio->share = 0 first: in lru-pinned-rearranged (Wilcox's arm) pgmap lives in
+            // the index word, so the order matters there.
+            each.index = 0
+            new.pgmap = pgmap.address   // also clears compound_head
+        }
+        folio.setRefcount(1)
+        _ = page.tryLock()
+        if order > 0 { _ = machine.prepCompound(page.pfn, order: order) }
+        return folio
+    }
+
+    /// The struct page's own `zone_device_data` (offset 16 in v6.19).
+    static func zoneDeviceData(_ machine: Machine, _ page: Page) -> UnsafeMutableRawPointer? {
+        page.field(machine.layout.zoneDeviceData, machine.layout.wordSize)
     }
 
     // MARK: Mapcounts

@@ -6,9 +6,9 @@ scenario "seed 001 on device-private memory: GUP migrates the pages back to RAM 
 # system page first; "device private pages cannot get pinned" (mm/memory.c, v6.19).
 # The GUP result is an ordinary RAM page on every design, lru-pinned included.
 # The designs that can hold anonymous device-private memory (hmm-tests in the model):
-# memdesc32/memdesc8 keep no pgmap in their folio descriptor (memremap_pages() refuses
-# them), lru-pinned-rearranged keeps pgmap in the index word the anon rmap needs.
-designs mainline, dma-pinned-field, lru-pinned, page-ext, proxy
+# all but lru-pinned-rearranged, which keeps pgmap in the index word the anon rmap needs
+# (memdesc32/memdesc8 keep it in their device folio descriptor).
+designs mainline, dma-pinned-field, lru-pinned, page-ext, proxy, memdesc32, memdesc8
 machine device_private=true
 p = process
 a = mmap p 4*PAGE

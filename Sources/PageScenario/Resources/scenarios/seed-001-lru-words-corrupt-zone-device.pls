@@ -3,8 +3,9 @@ scenario "seed 001: pin fields in page->lru overwrite ZONE_DEVICE's pgmap; Wilco
 # while a page is off the LRU; a ZONE_DEVICE page keeps its pgmap in the same words
 # ("struct dev_pagemap *pgmap" aliases lru.prev), and get_user_pages() must work on them.
 # M. Wilcox: "switch pgmap and hmm_data around" so the pad word takes the pin.
-# The memdesc designs and page-ext have no folio->pgmap arm to overwrite.
-designs mainline, dma-pinned-field, lru-pinned, lru-pinned-rearranged, proxy
+# The memdesc designs keep pgmap in the device folio descriptor, apart from the pin count
+# (_pincount); page-ext has no page_ext for device memory and refuses the pin.
+designs mainline, dma-pinned-field, lru-pinned, lru-pinned-rearranged, proxy, memdesc32, memdesc8
 p = process
 d = devdax_mmap p 4
 pins = pin_user_pages p d 4 flags=write
