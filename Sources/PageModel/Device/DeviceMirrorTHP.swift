@@ -13,7 +13,7 @@ extension DeviceMirrorDevice {
     /// clear_compound_head(), folio_set_count(1)), so that each device page frees its
     /// own backing page.
     func devmemFolioSplit(_ head: Folio, _ tail: Folio?) {
-        let backing = machine.memmap.page(atAddress: head.headPage.zoneDeviceData).flatMap { machine.pageFolio($0) }
+        let backing = machine.memmap.page(atAddress: machine.zoneDeviceData(head.headPage)).flatMap { machine.pageFolio($0) }
         guard let tail else {
             if let backing, backing.isLarge { machine.splitBackingFolio(backing) }
             return
@@ -21,11 +21,11 @@ extension DeviceMirrorDevice {
         tail.pgmap = head.pgmap
         tail.mapping = head.mapping
         guard let backing else {
-            tail.headPage.zoneDeviceData = 0
+            machine.setZoneDeviceData(tail.headPage, 0)
             return
         }
         let offset = tail.pfn - head.pfn
-        tail.headPage.zoneDeviceData = Page(unchecked: backing.pfn + offset, machine.context).address
+        machine.setZoneDeviceData(tail.headPage, Page(unchecked: backing.pfn + offset, machine.context).address)
         state.withLock { s in s.users[tail.pfn] = s.users[head.pfn] }
     }
 }
@@ -36,9 +36,13 @@ extension Machine {
     /// (the driver owns them; no anon_vma, no LRU).
     func splitBackingFolio(_ folio: Folio) {
         let nr = folio.nrPages
+        // The backing folio is RAM: the memdesc designs need a descriptor per new folio.
+        // Deliberate difference: an exhausted descriptor heap leaves it whole (the
+        // kernel's struct pages cannot run out).
+        guard let descriptors = allocateSplitDescriptors(folio) else { return }
         folio.setRefcount(0)
         folio.mapping = 0
-        splitFolioDescriptors(folio, keep: 0, descriptors: [])
+        splitFolioDescriptors(folio, keep: 0, descriptors: descriptors)
         for i in 0..<nr { pageFolio(Page(unchecked: folio.pfn + i, context))?.setRefcount(1) }
     }
 }

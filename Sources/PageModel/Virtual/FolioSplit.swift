@@ -91,7 +91,7 @@ extension Machine {
         let nr = folio.nrPages
         let device = folioIsDevicePrivate(folio)
         guard folio.atomicCompareExchange(layout.folioRefcount, expected: 1, desired: 0).exchanged else {
-            freeSplitDescriptors(descriptors)
+            if !isZoneDevice(folio.pfn) { freeSplitDescriptors(descriptors) }
             return nil
         }
         if folio.order > 1 { dequeueDeferredSplit(folio) }
@@ -105,7 +105,7 @@ extension Machine {
             if let pgmap {
                 // The new folio's pgmap word (the compound_head slot) was just cleared;
                 // the driver's callback sets it again (tail->pgmap = head->pgmap).
-                pgmap.ops.folioSplit?(folio, Folio(raw: page.raw, address: page.address, pfn: page.pfn, context: context))
+                if let new = pageFolio(page) { pgmap.ops.folioSplit?(folio, new) }
             }
             guard let new = pageFolio(page) else { continue }
             folios.append(new)
@@ -134,8 +134,11 @@ extension Machine {
 
     /// The memdesc designs' descriptors for the new folios after the first, allocated
     /// before anything is unmapped; nil when the descriptor heap is exhausted.
-    private func allocateSplitDescriptors(_ folio: Folio) -> [UInt64]? {
+    /// A device folio's new folios take their pages' own descriptors, made by
+    /// memremap_pages() (`zoneDeviceDescriptors`), as v6.19's take their own struct pages.
+    func allocateSplitDescriptors(_ folio: Folio) -> [UInt64]? {
         guard layout.foliosAreDescriptors else { return [] }
+        if let own = zoneDeviceDescriptors(folio) { return own }
         var descriptors: [UInt64] = []
         descriptors.reserveCapacity(folio.nrPages - 1)
         for _ in 1..<folio.nrPages {

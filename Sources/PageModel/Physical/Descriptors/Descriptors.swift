@@ -350,6 +350,18 @@ extension Machine {
         }
     }
 
+    /// The descriptors a ZONE_DEVICE folio's pages after the head own (memdesc designs:
+    /// made by memremap_pages(), one per page); nil for RAM and for struct page.
+    func zoneDeviceDescriptors(_ folio: Folio) -> [UInt64]? {
+        guard layout.foliosAreDescriptors, isZoneDevice(folio.pfn),
+              let pgmap = registry.object(at: folio.pgmap, as: DevPagemap.self) else { return nil }
+        switch layout.kind {
+        case .structPage: return nil
+        case .memdesc32: return Memdesc32Scheme.ownDescriptors(self, folio, pgmap: pgmap)
+        case .memdesc8: return Memdesc8Scheme.ownDescriptors(self, folio, pgmap: pgmap)
+        }
+    }
+
     /// `__split_folio_to_order(folio, old_order, 0)`.
     func splitFolioDescriptors(_ folio: Folio, keep: UInt64, descriptors: [UInt64]) {
         switch layout.kind {

@@ -178,6 +178,11 @@ extension MemdescScheme {
         return Folio(raw: machine.heap.pointer(address), address: address, pfn: pfn, context: machine.context)
     }
 
+    /// The own descriptors of a device folio's pages after the head, for its split.
+    static func ownDescriptors(_ machine: Machine, _ folio: Folio, pgmap: DevPagemap) -> [UInt64] {
+        (folio.pfn + 1..<folio.pfn + folio.nrPages).map { zoneDeviceDescriptor(machine, $0, pgmap: pgmap).address }
+    }
+
     /// The pages' words point to the device folio's descriptor (type File, as every
     /// folio's: page_folio() finds it); ZONE_DEVICE is a zone number, in memdesc32's
     /// page flags (`page_zonenum()`) and, for memdesc8, by pfn from the zone spans
