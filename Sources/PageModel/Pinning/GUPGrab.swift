@@ -433,8 +433,8 @@ extension Machine {
 struct PinStatBatch {
     var acquired = 0
     var released = 0
-    private var acquiredNid = -1, acquiredOnNode = 0
-    private var releasedNid = -1, releasedOnNode = 0
+    private var acquiredOnNode = NodeTally(releases: false)
+    private var releasedOnNode = NodeTally(releases: true)
     private var grab: PinShadowGrabSlots?
 
     /// The calling thread's grab slots (`PinShadow.grabSlots()`), looked up on the
@@ -467,17 +467,7 @@ struct PinStatBatch {
     @inline(__always)
     mutating func acquired(nid: Int, pages: Int, pins: PinState) {
         acquired &+= pages
-        if nid != acquiredNid { acquiredNodeChanged(to: nid, pins: pins) }
-        acquiredOnNode &+= pages
-    }
-
-    /// A change of node (cold: once per call on one node): the previous node's sum goes
-    /// to its counter. Outlined so that the per-pin part inlines into the grab.
-    @inline(never)
-    private mutating func acquiredNodeChanged(to nid: Int, pins: PinState) {
-        if acquiredOnNode != 0 { pins.nodeAcquired[pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
-        acquiredNid = nid
-        acquiredOnNode = 0
+        acquiredOnNode.add(pages, nid: nid, pins)
     }
 
     @inline(__always)
@@ -495,22 +485,42 @@ struct PinStatBatch {
     @inline(__always)
     mutating func released(nid: Int, pages: Int, pins: PinState) {
         released &+= pages
-        if nid != releasedNid { releasedNodeChanged(to: nid, pins: pins) }
-        releasedOnNode &+= pages
-    }
-
-    /// `acquiredNodeChanged` for releases.
-    @inline(never)
-    private mutating func releasedNodeChanged(to nid: Int, pins: PinState) {
-        if releasedOnNode != 0 { pins.nodeReleased[pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
-        releasedNid = nid
-        releasedOnNode = 0
+        releasedOnNode.add(pages, nid: nid, pins)
     }
 
     mutating func flushNodes(_ pins: PinState) {
-        if acquiredOnNode != 0 { pins.nodeAcquired[pins.nodeIndex(acquiredNid)].wrappingIncrement(by: acquiredOnNode, ordering: .relaxed) }
-        if releasedOnNode != 0 { pins.nodeReleased[pins.nodeIndex(releasedNid)].wrappingIncrement(by: releasedOnNode, ordering: .relaxed) }
-        acquiredOnNode = 0
-        releasedOnNode = 0
+        acquiredOnNode.flush(pins)
+        releasedOnNode.flush(pins)
+    }
+}
+
+/// One direction's per-node sum in a `PinStatBatch`: pages counted on the current node,
+/// added to that node's counter (`nr_foll_pin_released` if `releases`, else
+/// `nr_foll_pin_acquired`) when the node changes or the call ends. The counters are
+/// reached only then, so the per-pin part touches no array.
+private struct NodeTally {
+    let releases: Bool
+    private var nid = -1
+    private var pages = 0
+
+    init(releases: Bool) { self.releases = releases }
+
+    @inline(__always)
+    mutating func add(_ count: Int, nid: Int, _ pins: PinState) {
+        if nid != self.nid { changeNode(to: nid, pins) }
+        pages &+= count
+    }
+
+    /// A change of node (cold: once per call on one node): the previous node's sum goes
+    /// to its counter. Outlined so that the per-pin part inlines into the grab.
+    @inline(never)
+    private mutating func changeNode(to nid: Int, _ pins: PinState) {
+        flush(pins)
+        self.nid = nid
+    }
+
+    mutating func flush(_ pins: PinState) {
+        if pages != 0 { (releases ? pins.nodeReleased : pins.nodeAcquired)[pins.nodeIndex(nid)].wrappingIncrement(by: pages, ordering: .relaxed) }
+        pages = 0
     }
 }
