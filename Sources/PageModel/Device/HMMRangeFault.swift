@@ -111,7 +111,8 @@ extension UserPageTables {
         var out: (UInt64, UInt64) = (0, 0)
         withMappingEntryLocked(addr) { entry, huge in
             if entry.isPresent {
-                if entry.isSpecial, entry.pfn != machine.zeroPagePfn {
+                // hmm_vma_handle_pmd() reports any huge PMD, the huge zero folio's too.
+                if entry.isSpecial, !entry.isLeaf, entry.pfn != machine.zeroPagePfn {
                     out = (HMMPFN.error, 0)
                     return
                 }

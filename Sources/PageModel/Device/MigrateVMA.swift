@@ -269,12 +269,17 @@ extension UserPageTables {
     }
 
     /// Linux: `migrate_vma_insert_page()`: map a new destination page where there was
-    /// none (or the zero page) in an anonymous VMA: a device-private entry for
+    /// none (or the zero page, or the huge zero PMD, split first) in an anonymous VMA: a device-private entry for
     /// device-private memory, a present PTE otherwise; exclusive, one reference.
     private func migrateVMAInsertPage(_ args: MigrateVMA, address: UInt64, folio: Folio, page: Page) -> Bool {
         let vma = args.vma
         guard vma.isAnonymous, let pmd = pmdSlot(address, allocate: true) else { return false }
-        if pmd.load().isLeaf { return false }
+        if pmd.load().isLeaf {
+            // Only the huge zero PMD gives way, split into small zero PTEs (split_huge_pmd()).
+            guard machine.isHugeZeroPMD(pmd.load()) else { return false }
+            splitHugePMD(vma, address: address)
+            if pmd.load().isLeaf { return false }
+        }
         guard let table = lowerTable(pmd, allocate: true), let anonVMA = vmfAnonPrepare(vma, at: address) else { return false }
         let privateFolio = machine.folioIsDevicePrivate(folio)
         let write = vma.flags.contains(.write)

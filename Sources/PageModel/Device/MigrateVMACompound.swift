@@ -61,8 +61,16 @@ extension UserPageTables {
             unlockTable(table)
             return .hole
         } else if entry.isLeaf {
-            // (The model maps no huge zero folio, which the kernel collects as a hole.)
-            guard args.flags.contains(.system), let f = normalFolio(entry) else {
+            guard args.flags.contains(.system) else {
+                unlockTable(table)
+                return .skip
+            }
+            // is_huge_zero_folio(): collected as a hole (migrate_vma_collect_hole()).
+            if machine.isHugeZeroPMD(entry) {
+                unlockTable(table)
+                return .hole
+            }
+            guard let f = normalFolio(entry) else {
                 unlockTable(table)
                 return .skip
             }
@@ -109,7 +117,8 @@ extension UserPageTables {
     }
 
     /// Linux: `migrate_vma_insert_huge_pmd_page()`: map the new PMD-order destination
-    /// where a PMD-sized hole was (PMD-aligned and inside the VMA: thp_vma_suitable_order()),
+    /// where a PMD-sized hole or the huge zero PMD was (PMD-aligned and inside the VMA:
+    /// thp_vma_suitable_order()),
     /// a device-private PMD entry for device-private memory, a present huge PMD
     /// otherwise (coherent or system memory); exclusive, one reference. false: abort
     /// (the caller clears MIGRATE on the PMD's 512 sources).
@@ -126,7 +135,7 @@ extension UserPageTables {
         let table = pmdTablePfn(address)
         lockTable(table)
         defer { unlockTable(table) }
-        guard pmd.load().isNone,
+        guard pmd.load().isNone || machine.isHugeZeroPMD(pmd.load()),
               machine.folioAddNewAnonRmap(folio, anonVMA: anonVMA, index: machine.linearPageIndex(vma, address), pmd: true) else { return false }
         if !device { machine.folioAddLRU(folio) }
         folio.get()

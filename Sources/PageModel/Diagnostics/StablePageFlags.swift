@@ -52,14 +52,19 @@ extension Machine {
         }
         set(KPF.compoundHead, !isTail && large)
         set(KPF.compoundTail, isTail)
-        if large {
-            // 5.15-6.6: PageTransCompound() and the head on the LRU or anon; 6.12 on:
-            // folio_test_large_rmappable() (PG_large_rmappable = PG_workingset, page 1).
-            let thp = folioBased
-                ? self.page(head.pfn + 1).map { $0.flags & (1 << UInt64(bits.workingset)) != 0 } ?? false
-                : head.flags & (1 << UInt64(bits.lru)) != 0 || mapping & 1 != 0
-            set(KPF.thp, thp)
-        } else if pfn == zeroPagePfn {
+        // 5.15-6.6: PageTransCompound() and the head on the LRU or anon; 6.12 on:
+        // folio_test_large_rmappable() (PG_large_rmappable = PG_workingset, page 1).
+        let thp = large && (folioBased
+            ? self.page(head.pfn + 1).map { $0.flags & (1 << UInt64(bits.workingset)) != 0 } ?? false
+            : head.flags & (1 << UInt64(bits.lru)) != 0 || mapping & 1 != 0)
+        if thp {
+            set(KPF.thp)
+        } else if isHugeZeroPfn(pfn) {
+            // is_huge_zero_pfn() (is_huge_zero_page(head) before 6.12): the huge zero folio
+            // is not large_rmappable (get_huge_zero_folio() clears it): KPF_ZERO_PAGE|KPF_THP.
+            set(KPF.zeroPage)
+            set(KPF.thp)
+        } else if !large, pfn == zeroPagePfn {
             set(KPF.zeroPage)
         }
         set(KPF.buddy, page.type == .buddy || (page.refcount == 0 && isFreeBuddyPage(pfn)))

@@ -41,6 +41,8 @@ public final class Machine: @unchecked Sendable {
     private let swapSpace = ManagedAtomicLazyReference<SwapSpace>()
     /// The THP sysfs controls (/sys/kernel/mm/transparent_hugepage/).
     public let thp = THPControls()
+    /// The huge zero folio and its users (Virtual/HugeZeroFolio.swift).
+    public let hugeZero = HugeZeroFolio()
     /// The pin-tracking state of the machine's design (Pinning/).
     public let pins: PinState
     /// Pages reserved at boot (memblock): the first page, the zero page, the memmap.

@@ -72,6 +72,7 @@ extension UserPageTables {
         // THP's PageAnonExclusive lives there); the subpage is what is grabbed and
         // handed out (page += offset).
         if flags.contains(.write), !canFollowWrite(entry, page: head, vma, flags) { return .fault }
+        if flags.contains(.dump), machine.isHugeZeroPMD(entry) { return .error(.EFAULT) }   // avoid dumping the huge zero page
         if !entry.isWritable, gupMustUnshare(vma, flags, head) { return .unshare }
         if let error = machine.gupGrab(page, refs: 1, flags: flags) { return .error(error) }
         if flags.contains(.touch) {

@@ -98,6 +98,11 @@ public final class MM: @unchecked Sendable {
         _ = flagWord.loadThenBitwiseOr(with: flags.rawValue, ordering: .relaxed)
     }
 
+    /// Linux: `mm_flags_test_and_set()`: sets `flag` atomically; whether it was set before.
+    public func testAndSetFlag(_ flag: MMFlags) -> Bool {
+        flagWord.loadThenBitwiseOr(with: flag.rawValue, ordering: .relaxed) & flag.rawValue != 0
+    }
+
     /// Linux: `mm_flags_clear()`. MMF_HAS_PINNED is sticky and is never cleared.
     public func clearFlags(_ flags: MMFlags) {
         _ = flagWord.loadThenBitwiseAnd(with: ~flags.subtracting(.hasPinned).rawValue, ordering: .relaxed)

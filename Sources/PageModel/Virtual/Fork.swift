@@ -207,6 +207,11 @@ extension UserPageTables {
     func copyHugePMD(dst: UserPageTables, srcPMD: EntrySlot, address: UInt64, vma: VMA, cow: Bool) throws(Errno) -> Bool {
         var entry = srcPMD.load()
         if entry.isPMDSoftLeaf { return try copyPMDSoftLeaf(dst: dst, srcPMD: srcPMD, address: address) }
+        if machine.isHugeZeroPMD(entry) {
+            guard let dstPMD = dst.pmdSlot(address, allocate: true) else { throw Errno.ENOMEM }
+            copyHugeZeroPMD(dst: dst, dstPMD: dstPMD, entry: entry, address: address)
+            return true
+        }
         guard entry.isLeaf, let folio = normalFolio(entry) else { return false }
         guard let dstPMD = dst.pmdSlot(address, allocate: true) else { throw Errno.ENOMEM }
         let table = pmdTablePfn(address)

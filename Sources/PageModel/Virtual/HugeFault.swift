@@ -9,12 +9,21 @@ public enum THPMode: String, Sendable, CaseIterable {
     case always, madvise, never
 }
 
-/// The THP sysfs controls of a machine: `enabled` for PMD-sized THPs and the mTHP
+/// The THP sysfs controls of a machine: `enabled` for PMD-sized THPs, the mTHP
 /// sizes' `hugepages-<size>kB/enabled` as a bitmask of orders (an order set here is
-/// "always"; the kernel's default leaves every mTHP size at "never").
+/// "always"; the kernel's default leaves every mTHP size at "never"), and `use_zero_page`.
 public final class THPControls: Sendable {
     private let state = ModelMutex<(mode: THPMode, mthpOrders: UInt32)>((.madvise, 0))
+    private let zeroPage = Atomic<Bool>(true)
     init() {}
+
+    /// /sys/kernel/mm/transparent_hugepage/use_zero_page (TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG,
+    /// set in the default `transparent_hugepage_flags` of mm/huge_memory.c): read faults
+    /// in THP-enabled anonymous VMAs map the huge zero folio; off, the small zero page.
+    public var useZeroPage: Bool {
+        get { zeroPage.load(ordering: .relaxed) }
+        set { zeroPage.store(newValue, ordering: .relaxed) }
+    }
 
     public var mode: THPMode {
         get { state.withLock { $0.mode } }
@@ -42,12 +51,16 @@ extension UserPageTables {
     }
 
     /// Linux: `do_huge_pmd_anonymous_page()`: a PMD-mapped order-9 folio for an empty
-    /// PMD in a THP-enabled anonymous VMA. Read faults fall back to the small zero page
-    /// (the model has no huge zero page). nil when THP does not apply; `.fallback` when
-    /// the allocation failed (thp_fault_fallback) and small pages must be used.
+    /// PMD in a THP-enabled anonymous VMA; a read fault maps the huge zero folio instead
+    /// while `use_zero_page` is set (HugeZeroFolio.swift), and allocates the THP like a
+    /// write when it is not (`__do_huge_pmd_anonymous_page()`). nil when THP does not apply;
+    /// `.fallback` when the allocation failed (thp_fault_fallback) and small pages must
+    /// be used.
     func hugeAnonymousFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, flags: FaultFlags) -> VMFault? {
-        guard flags.contains(.write), pmdTHPAllowed(vma, address: address) else { return nil }
+        guard pmdTHPAllowed(vma, address: address) else { return nil }
         guard let anonVMA = vmfAnonPrepare(vma, at: address) else { return .oom }
+        // With use_zero_page off, a read fault allocates the THP as a write would.
+        if !flags.contains(.write), let result = hugeZeroFault(vma, address: address, pmd: pmd) { return result }
         let gfp = userGFP(flags).union([.comp, .nowarn, .nomemalloc, .zero]).subtracting(.reclaim)
         guard let folio = machine.folioAlloc(gfp, order: Paging.pmdOrder) else {
             VMEvents.bump(machine.vmEvents.thpFaultFallback)
@@ -81,6 +94,7 @@ extension UserPageTables {
     func hugePMDFault(_ vma: VMA, address: UInt64, pmd: EntrySlot, entry: PTE, flags: FaultFlags) -> VMFault {
         guard flags.contains(.write) || flags.contains(.unshare) else { return [] }
         if entry.isWritable && !flags.contains(.unshare) { return [] }
+        if machine.isHugeZeroPMD(entry) { return hugeZeroWPPMD(vma, address: address, pmd: pmd, orig: entry, flags: flags) }
         return hugePMDWPPage(vma, address: address, pmd: pmd, orig: entry, unshare: flags.contains(.unshare))
     }
 
@@ -187,6 +201,12 @@ extension UserPageTables {
             // A device-private THP or a PMD migration entry (Device/DevicePrivatePMD.swift).
             if entry.isDevicePrivate { splitDevicePrivatePMD(entry, into: tablePage.pfn) } else { splitMigrationPMD(entry, into: tablePage.pfn) }
             pmd.store(.table(pfn: tablePage.pfn))
+            unlockTable(pmdTable)
+            VMEvents.bump(machine.vmEvents.thpSplitPmd)
+            return true
+        }
+        if machine.isHugeZeroPMD(entry) {
+            splitHugeZeroPMD(pmd, into: tablePage.pfn)
             unlockTable(pmdTable)
             VMEvents.bump(machine.vmEvents.thpSplitPmd)
             return true

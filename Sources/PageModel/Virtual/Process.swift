@@ -35,6 +35,7 @@ public final class Process: @unchecked Sendable {
     public func exit() {
         guard tables.markExited() else { return }
         mm.exitMmap()
+        machine.mmPutHugeZeroFolio(mm)   // __mmput(), after exit_mmap()
         tables.freePgd()
     }
 
