@@ -17,8 +17,8 @@
 // of mm/gup_test.c.
 //
 // Not modelled, so not ported: hugetlb (run_with_hugetlb(), run_with_memfd_hugetlb():
-// the model has no hugetlbfs) and the huge zeropage (run_with_huge_zeropage(): THP read
-// faults map the small zero page). clear_softdirty() has no counterpart (no soft-dirty
+// the model has no hugetlbfs). The huge zeropage backing (run_with_huge_zeropage()) of
+// the R/O longterm pin cases is in HugeZeroFolioTests.swift. clear_softdirty() has no counterpart (no soft-dirty
 // tracking); the mprotect() pair runs as cow.c runs it.
 //
 // One machine per (test, design) runs every backing in turn, each in a fresh process,

@@ -10,12 +10,10 @@
 //
 // Ports of hmm-tests.c (tools/testing/selftests/mm/hmm-tests.c, v6.19):
 // migrate_anon_huge_err, and the first half of migrate_anon_huge_zero_err, with the
-// kernel's expected values. Not ported: migrate_anon_huge_zero_err's second half. Its
-// read of the PROT_READ THP range maps the huge zero folio (do_huge_pmd_anonymous_page()),
-// which migrate_vma_collect_huge_pmd() collects as a compound hole, so FAIL_ALLOC falls
-// back to 512 small device pages; the model maps the 4 KiB zero page there (it has no
-// huge zero folio), whose order-0 sources FAIL_ALLOC leaves unmigrated (`if (!is_large)
-// goto next`), and MIGRATE_TO_DEV's read-back then fails with ENOENT.
+// kernel's expected values. The second half of migrate_anon_huge_zero_err (its read of
+// the PROT_READ THP range maps the huge zero folio, which migrate_vma_collect_huge_pmd()
+// collects as a compound hole, so FAIL_ALLOC falls back to 512 small device pages) is in
+// HugeZeroFolioTests.swift.
 import PageLayout
 @testable import PageModel
 import Testing
@@ -353,8 +351,8 @@ import Testing
     /// touched, with FAIL_ALLOC: the compound hole (migrate_vma_collect_hole()) falls back
     /// to 512 small device pages inserted one by one (__migrate_device_pages(): a
     /// compound source with an order-0 destination), so 0, cpages npages, the device
-    /// reads zeroes, ptr[2048] == 0, and every int reads 0. (The second half needs the
-    /// huge zero folio: see the file header.)
+    /// reads zeroes, ptr[2048] == 0, and every int reads 0. (The second half is
+    /// HugeZeroFolioTests.migrateAnonHugeZeroErrSecondHalf.)
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func migrateAnonHugeZeroErr(_ design: Design, device id: Int) throws {
         let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: id)

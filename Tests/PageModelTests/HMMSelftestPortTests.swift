@@ -13,9 +13,9 @@
 // (HMMNotifierTests), open_close and mixedmap (HMMDeviceFileTests). Not here: every use_thp and
 // huge/compound case (anon_write_huge, migrate_anon_huge_*, the THP halves of
 // anon_write_child, migrate_partial_unmap_fault and migrate_remap_fault: HMMTHPTests,
-// HMMHugeSplitTests and HMMDeviceTHPTests). Not ported: compound and anon_write_hugetlbfs
-// (hugetlb), the second half of migrate_anon_huge_zero_err (the huge zero folio, see
-// HMMDeviceTHPTests), benchmark_thp_migration (timing).
+// HMMHugeSplitTests, HMMDeviceTHPTests, and the second half of migrate_anon_huge_zero_err
+// in HugeZeroFolioTests). Not ported: compound and anon_write_hugetlbfs (hugetlb),
+// benchmark_thp_migration (timing).
 import PageLayout
 @testable import PageModel
 import Testing

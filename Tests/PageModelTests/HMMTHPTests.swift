@@ -8,9 +8,10 @@
 //
 // migrate_anon_huge_free and migrate_anon_huge_fault (a written THP) are in
 // HMMHugeSplitTests.swift, migrate_anon_huge_err and migrate_anon_huge_zero_err in
-// HMMDeviceTHPTests.swift. The empty case migrates as one PMD-sized hole (a device THP);
-// the zero case page by page (the model maps the 4 KiB zero page, not the huge zero
-// folio), with the kernel's counts and bytes. compound needs hugetlbfs.
+// HMMDeviceTHPTests.swift (its second half in HugeZeroFolioTests.swift). The empty case
+// migrates as one PMD-sized hole (a device THP); so does the zero case, whose read maps
+// the huge zero folio, which migrate_vma_collect_huge_pmd() collects as a hole; with the
+// kernel's counts and bytes. compound needs hugetlbfs.
 import PageLayout
 @testable import PageModel
 import Testing

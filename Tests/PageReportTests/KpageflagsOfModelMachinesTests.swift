@@ -80,4 +80,30 @@ import PageLayout
             #expect(machine.stablePageFlags(machine.config.spannedPfns + 1) == (version < .v6_18 ? KernelPageFlags.nopage.rawValue : 0))
         }
     }
+
+    /// The huge zero folio (mm/huge_memory.c get_huge_zero_folio(), mapped by a read fault
+    /// in a MADV_HUGEPAGE range): fs/proc/page.c stable_page_flags() reports each of its
+    /// 512 pages KPF_ZERO_PAGE | KPF_THP (is_huge_zero_pfn(); is_huge_zero_page(head)
+    /// before 6.12), so the census counts 1 (empty_zero_page) + 512 zero pages, what
+    /// KernelCounterChecks' "zero pages" line expects once the folio is allocated.
+    @Test(arguments: KernelVersion.known)
+    func theHugeZeroFolioIsCountedAsZeroPages(_ version: KernelVersion) throws {
+        var kernel = try KernelConfig.preset(Arch.x86_64.defaultPresetName)
+        kernel.kernel = version
+        let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, kernel: kernel))
+        let process = try Process(machine: machine)
+        let raw = try process.mm.mmap(length: 4 << 20, prot: [.read, .write], flags: [.private, .anonymous])
+        let addr = (raw + (1 << 21) - 1) & ~((1 << 21) - 1)
+        try process.mm.madvise(addr: addr, length: 2 << 20, advice: .hugePage)
+        _ = try process.read(addr, count: 1)
+        let zero = try #require(machine.hugeZero.pfn)
+        let pfns = machine.config.spannedPfns
+        let words = (0..<pfns).map(machine.stablePageFlags)
+        let both = KernelPageFlags([.zeroPage, .thp]).rawValue
+        #expect(words[zero] & both == both && words[zero + 511] & both == both, "\(version)")
+        #expect(PageKind.classify(words[zero]) == .zeroPage)
+        var builder = CensusBuilder(info: SnapshotInfo(kernelRelease: "\(version).0"))
+        builder.consume(flags: words, counts: [UInt64](repeating: 0, count: pfns), cgroups: [UInt64](repeating: 0, count: pfns))
+        #expect(builder.finish()[.zeroPage].pages == 513, "\(version)")
+    }
 }

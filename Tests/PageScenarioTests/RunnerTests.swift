@@ -37,6 +37,27 @@ import Testing
         #expect(matrix.text.contains("✗ 1025"))
     }
 
+    /// `machine use_zero_page=0|1` is /sys/kernel/mm/transparent_hugepage/use_zero_page:
+    /// with 1 (the kernel's default) a read fault in a THP range maps the huge zero folio
+    /// (mm/huge_memory.c do_huge_pmd_anonymous_page(): no THP_FAULT_ALLOC; an order-9 folio
+    /// with no mapcount, set_huge_zero_folio() adding no rmap); with 0 the read allocates
+    /// a THP (__do_huge_pmd_anonymous_page(), mapcount 1).
+    @Test func useZeroPageChoosesTheHugeZeroFolioOrATHP() throws {
+        for (setting, allocs, mapcount) in [("", 0, 0), (" use_zero_page=1", 0, 0), (" use_zero_page=0", 1, 1)] {
+            let matrix = try Self.run("""
+                machine thp=always\(setting)
+                p = process
+                h = mmap p HPAGE addr=0x40000000 flags=private|anonymous|fixed
+                read p h 8
+                expect vmstat(thp_fault_alloc) == \(allocs)
+                expect order(p@h) == 9
+                expect mapcount(p@h) == \(mapcount)
+                """)
+            #expect(matrix.passed, "\(setting): \(matrix.text)")
+        }
+        #expect(parseError("machine use_zero_page=2") == "dir/t.pls:1:9: error: use_zero_page must be 0 or 1")
+    }
+
     /// An operation's errno is what `expect errno` sees; one nobody expects fails the run.
     /// mm/mmap.c do_mmap(): a zero length is -EINVAL; munmap() of an unaligned address
     /// is -EINVAL (mm/vma.c do_vmi_munmap(): offset_in_page(start)).

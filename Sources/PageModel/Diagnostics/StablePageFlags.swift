@@ -38,14 +38,17 @@ extension Machine {
         func set(_ kpf: Int, _ on: Bool = true) { if on { u |= 1 << UInt64(kpf) } }
         func copy(_ kpf: Int, _ pg: Int) { if pg >= 0 { set(kpf, k & (1 << UInt64(pg)) != 0) } }
 
-        let folio = Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: context)
+        // The memdesc designs keep mapcounts and `mapping` in the folio descriptor, not in
+        // the page (memory without a folio is neither mapped nor anon).
+        let descriptor = layout.foliosAreDescriptors ? pageFolio(page) : nil
+        let folio = descriptor ?? Folio(raw: head.raw, address: head.address, pfn: head.pfn, context: context)
         let large = !layout.foliosAreDescriptors && head.flags & (1 << UInt64(bits.head)) != 0
         // PG_slab (5.15 to 6.6, on the head) or PGTY_slab (6.10 on, the folio's type).
         let slab = bits.slab >= 0 ? head.flags & (1 << UInt64(bits.slab)) != 0 : head.type == .slab
         // page_mapped(): 5.15 and 6.1 leave slab pages out by hand.
-        set(KPF.mmap, !(version < .v6_6 && slab) && folioMapped(folio))
+        set(KPF.mmap, !(version < .v6_6 && slab) && (!layout.foliosAreDescriptors || descriptor != nil) && folioMapped(folio))
         // PageAnon()/folio->mapping: the head's mapping, PAGE_MAPPING_ANON in bit 0.
-        let mapping = head.mapping
+        let mapping = layout.foliosAreDescriptors ? descriptor?.mapping ?? 0 : head.mapping
         if mapping & 1 != 0 {
             set(KPF.anon)
             set(KPF.ksm, mapping & 3 == 3)

@@ -94,6 +94,7 @@ public final class ScenarioRunner {
         }
         machine = try Machine(config: MachineConfig(ramBytes: spec.ramBytes, nodes: spec.nodes, design: design, arch: spec.arch, kernel: kernel))
         machine.thp.mode = spec.thp
+        machine.thp.useZeroPage = spec.useZeroPage
         run = DesignRun(scenario: scenario.name, design: design)
     }
 

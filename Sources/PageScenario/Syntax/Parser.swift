@@ -232,7 +232,7 @@ public struct ScenarioParser {
 
     mutating func parseMachine(_ cursor: inout Cursor) throws(ScriptError) {
         while !cursor.atEnd {
-            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, swap=, arch=, vmalloc=, device_private=)")
+            let (key, column) = try cursor.name("a machine setting (ram=, nodes=, thp=, use_zero_page=, swap=, arch=, vmalloc=, device_private=)")
             try cursor.expect("=")
             switch key {
             case "ram":
@@ -250,6 +250,10 @@ public struct ScenarioParser {
             case "thp":
                 let word = try parseWord(&cursor, .thp)
                 machine.thp = THPMode(rawValue: word) ?? .madvise
+            case "use_zero_page":
+                let value = try constantValue(try parseInt(&cursor))
+                guard value == 0 || value == 1 else { throw cursor.error(column: column, "use_zero_page must be 0 or 1") }
+                machine.useZeroPage = value == 1
             case "arch":
                 let (word, archColumn) = try cursor.name("an architecture")
                 guard let arch = Arch(rawValue: word) else {
@@ -261,7 +265,7 @@ public struct ScenarioParser {
             case "vmalloc":
                 machine.vmalloc = VmallocTracking(rawValue: try parseWord(&cursor, .vmallocTracking))
             default:
-                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, swap, arch, vmalloc, device_private)")
+                throw cursor.error(column: column, "unknown machine setting '\(key)' (known: ram, nodes, thp, use_zero_page, swap, arch, vmalloc, device_private)")
             }
         }
     }

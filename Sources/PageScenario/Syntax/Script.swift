@@ -176,6 +176,8 @@ public struct MachineSpec: Sendable, Equatable {
     public var ramBytes: UInt64 = 128 << 20
     public var nodes = 1
     public var thp: THPMode = .madvise
+    /// /sys/kernel/mm/transparent_hugepage/use_zero_page (the kernel's default: 1).
+    public var useZeroPage = true
     public var swapSlots = 0
     public var arch: Arch = .x86_64
     /// How vmalloc pages mapped to user space are kept alive (seed 004's options); nil:
