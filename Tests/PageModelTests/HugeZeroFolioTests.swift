@@ -28,6 +28,15 @@ import Testing
 
     static func freePages(_ machine: Machine) -> Int { machine.zones.joined().reduce(0) { $0 + $1.freePages } }
 
+    /// A fresh process of `design` whose `hugeRange` has been read once (the huge zero
+    /// PMD mapped), and the huge zero folio's pfn.
+    static func readHugeRange(_ design: Design) throws -> (Machine, Process, UInt64, Int) {
+        let (machine, process) = try makeProcess(design)
+        let map = try hugeRange(process)
+        _ = try process.read(map, count: 1)
+        return (machine, process, map, try #require(machine.hugeZero.pfn))
+    }
+
     /// A read fault maps the huge zero folio: one PMD, present, special (pmd_mkspecial()),
     /// read-only (folio_mk_pmd() with a private mapping's vm_page_prot), pfn 512-aligned.
     /// The folio: order 9, refcount 1 (folio_alloc()'s; set_huge_zero_folio() takes none),
@@ -86,10 +95,7 @@ import Testing
     /// THP_FAULT_ALLOC). The huge zero folio is untouched and the mm keeps its count.
     @Test(arguments: Design.allCases)
     func writeAfterReadReplacesItByATHP(_ design: Design) throws {
-        let (machine, process) = try makeProcess(design)
-        let map = try Self.hugeRange(process)
-        _ = try process.read(map, count: 1)
-        let zeroPfn = try #require(machine.hugeZero.pfn)
+        let (machine, process, map, zeroPfn) = try Self.readHugeRange(design)
         try process.write([7, 8, 9], at: map + 5 << 12)
         let (entry, huge) = process.tables.entry(at: map)
         #expect(huge && !entry.isSpecial && entry.isWritable && entry.pfn != zeroPfn)
@@ -110,9 +116,7 @@ import Testing
     /// order-0 anonymous folio; the other 511 stay on the zero page.
     @Test(arguments: Design.allCases)
     func writeFallsBackToSmallZeroPTEsWithoutATHP(_ design: Design) throws {
-        let (machine, process) = try makeProcess(design)
-        let map = try Self.hugeRange(process)
-        _ = try process.read(map, count: 1)
+        let (machine, process, map, _) = try Self.readHugeRange(design)
         let fallbacks = machine.vmEvents.snapshot.thpFaultFallback
         machine.injectAllocationFailures(FailInjection(times: 1, minOrder: 9))
         try process.write([0xab], at: map + 5 << 12 + 3)
@@ -199,16 +203,36 @@ import Testing
         #expect(machine.diagnostics.count == 0)
     }
 
+    /// mprotect() of part of the PMD: change_pmd_range() splits it (__split_huge_pmd() ->
+    /// __split_huge_zero_page_pmd()), the protected page's PTE stays the small zero page,
+    /// read-only; mremap() moves the range (the model splits first, where the kernel's
+    /// move_huge_pmd() moves an aligned PMD whole) and it still reads zeroes.
+    @Test(arguments: Design.allCases)
+    func mprotectAndMremapKeepZeroes(_ design: Design) throws {
+        let (machine, process, map, _) = try Self.readHugeRange(design)
+        try process.mm.mprotect(addr: map, length: 1 << 12, prot: [.read])
+        #expect(!process.tables.entry(at: map).huge && machine.vmEvents.snapshot.thpSplitPmd == 1)
+        for i in [0, 1, 511] {
+            let entry = process.tables.entry(at: map + UInt64(i) << 12).pte
+            #expect(entry.isSpecial && !entry.isWritable && entry.pfn == machine.zeroPagePfn)
+        }
+        let other = try Self.hugeRange(process)
+        _ = try process.read(other, count: 1)
+        #expect(machine.isHugeZeroPMD(process.tables.entry(at: other).pte))
+        let moved = try process.mm.mremap(oldAddr: other, oldLength: Self.pmd, newLength: 2 * Self.pmd, flags: .mayMove)
+        #expect(moved != other && process.tables.entry(at: other).pte.isNone)
+        #expect(try process.read(moved, count: Int(2 * Self.pmd)).allSatisfy { $0 == 0 })
+        #expect(machine.hugeZeroFolio?.refcount == 1 && machine.hugeZero.users == 2)
+        #expect(machine.diagnostics.count == 0)
+    }
+
     /// A short-term FOLL_PIN on the huge zero folio really pins it: follow_huge_pmd() ->
     /// try_grab_folio(), which exempts only is_zero_folio() (the small zero page). GUP-fast
     /// leaves the special PMD to the slow path (gup_fast_pmd_leaf(): pmd_special()).
     /// Mainline: a large folio's pin adds 1 to _refcount and 1 to _pincount.
     @Test(arguments: Design.allCases, [false, true])
     func shortTermPinPinsTheHugeZeroFolio(_ design: Design, fast: Bool) throws {
-        let (machine, process) = try makeProcess(design)
-        let map = try Self.hugeRange(process)
-        _ = try process.read(map, count: 1)
-        let zeroPfn = try #require(machine.hugeZero.pfn)
+        let (machine, process, map, zeroPfn) = try Self.readHugeRange(design)
         let folio = try #require(machine.hugeZeroFolio)
         let pages = fast ? try process.pinUserPagesFast(start: map + 3 << 12, nrPages: 2)
                          : try process.pinUserPages(start: map + 3 << 12, nrPages: 2)
@@ -231,9 +255,7 @@ import Testing
     /// do_huge_zero_wp_pmd() maps a new exclusive THP and that is pinned.
     @Test(arguments: Design.allCases, [FollFlags.write, FollFlags.longterm])
     func writeOrLongtermPinGetsAFreshTHP(_ design: Design, flags: FollFlags) throws {
-        let (machine, process) = try makeProcess(design)
-        let map = try Self.hugeRange(process)
-        _ = try process.read(map, count: 1)
+        let (machine, process, map, _) = try Self.readHugeRange(design)
         let zero = try #require(machine.hugeZeroFolio)
         let pages = try process.pinUserPages(start: map, nrPages: 1, flags: flags)
         let (entry, huge) = process.tables.entry(at: map)
