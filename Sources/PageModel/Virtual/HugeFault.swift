@@ -19,7 +19,8 @@ public final class THPControls: Sendable {
 
     /// /sys/kernel/mm/transparent_hugepage/use_zero_page (TRANSPARENT_HUGEPAGE_USE_ZERO_PAGE_FLAG,
     /// set in the default `transparent_hugepage_flags` of mm/huge_memory.c): read faults
-    /// in THP-enabled anonymous VMAs map the huge zero folio; off, the small zero page.
+    /// in THP-enabled anonymous VMAs map the huge zero folio; off, they allocate a THP
+    /// as a write fault does (do_huge_pmd_anonymous_page()).
     public var useZeroPage: Bool {
         get { zeroPage.load(ordering: .relaxed) }
         set { zeroPage.store(newValue, ordering: .relaxed) }

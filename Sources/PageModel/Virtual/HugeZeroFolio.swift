@@ -9,8 +9,9 @@
 // at most one count, dropped at exit by __mmput()), plus one count of the shrinker's own,
 // so it is freed only by the shrinker once no mm uses it. Its mappings take neither a
 // reference nor a mapcount: a huge zero PMD is special (pmd_mkspecial()).
-// CONFIG_PERSISTENT_HUGE_ZERO_FOLIO (mm/Kconfig, `bool`, no default: off, as in the
-// x86_64 and arm64 defconfigs) is not modelled: the refcounted, shrinkable folio is.
+// CONFIG_PERSISTENT_HUGE_ZERO_FOLIO (mm/Kconfig: a `bool` with no default, set only by
+// the s390 defconfigs; when on, allocated at boot by thp_shrinker_init(), never freed) is
+// not modelled: the default refcounted, shrinkable folio is.
 import PageLayout
 import Synchronization
 
@@ -66,8 +67,10 @@ extension Machine {
                 if done { return true }
                 users = seen
             }
-            // GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT | __GFP_DIRECT_RECLAIM; its __GFP_MOVABLE removed.
-            let gfp: GFP = [.highuser, .comp, .nomemalloc, .nowarn, .zero]
+            // GFP_TRANSHUGE = GFP_TRANSHUGE_LIGHT (GFP_HIGHUSER_MOVABLE | __GFP_COMP |
+            // __GFP_NOMEMALLOC | __GFP_NOWARN, without __GFP_RECLAIM) | __GFP_DIRECT_RECLAIM;
+            // its __GFP_MOVABLE removed (__GFP_ZEROTAGS: no memory tags in the model).
+            let gfp = GFP.highuser.union([.comp, .nomemalloc, .nowarn, .zero]).subtracting(.kswapdReclaim)
             guard let folio = folioAlloc(gfp, order: Paging.pmdOrder) else { return false }
             // folio_clear_large_rmappable(): "Ensure zero folio won't have large_rmappable flag set."
             if !layout.foliosAreDescriptors, let second = folio.page(1) { second.clearFlag(flagBits.workingset) }
