@@ -427,14 +427,20 @@ public struct ScenarioParser {
 
     func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         var left = try parseTerm(&cursor)
-        while true {
-            let op = cursor.take("+") ? "+" : cursor.take("-") ? "-" : ""
+        // The operator by its punctuation code, read once (not a `take` per operator).
+        while let token = cursor.peek, token.kind == .punct {
+            let op = token.id == Self.plus ? "+" : token.id == Self.minus ? "-" : ""
             if op.isEmpty { break }
+            cursor.index += 1
             let position = cursor.position(cursor.index - 1)
             left = try Self.binary(op, left, try parseTerm(&cursor), position)
         }
         return left
     }
+
+    /// `+` and `-` by their punctuation codes (computed, so they fold to constants).
+    static var plus: Int32 { @inline(__always) get { Lexer.code(UInt8(ascii: "+"), 1) } }
+    static var minus: Int32 { @inline(__always) get { Lexer.code(UInt8(ascii: "-"), 1) } }
 
     @inline(__always)  // one call a level was ~400 instructions a line
     func parseTerm(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
