@@ -170,11 +170,14 @@ public final class ScenarioRunner {
     }
 
     func int(_ expr: Expr) throws(RunError) -> Int64 {
-        // A number or a bound integer directly (most arguments are one); anything else
-        // through the evaluator.
+        // A number, a bound integer or `a+N*PAGE` directly (most arguments are one of
+        // them: the evaluator's closure and Result cost ~200 instructions a line);
+        // anything else, and every error, through the evaluator.
         switch expr {
         case .int(let v, _): return v
         case .name(let name, _): if case .int(let v)? = self[name] { return v }
+        case .binary(let op, .name(let name, _), .int(let right, _), _):
+            if case .int(let left)? = self[name], let value = Evaluator.apply(op, left, right) { return value }
         default: break
         }
         return try Evaluator.int(expr) { name in

@@ -4,7 +4,7 @@ struct Cursor {
     let tokens: [Token]
     /// The parser's interned names, by number (a name token's text).
     let names: [String]
-    /// The line's strings' and bytes' contents, by a token's `id`.
+    /// The strings' and bytes' contents parsed so far, by a token's `id` (`Literals`).
     let literals: [[UInt8]]
     let file: Int32
     let line: Int
@@ -20,8 +20,10 @@ struct Cursor {
         self.source = source
     }
 
-    var atEnd: Bool { index >= tokens.count }
-    var peek: Token? { atEnd ? nil : tokens[index] }
+    // The small helpers below are inlined: each was a call per token (a profile showed
+    // `take` and `position` as ~400 instructions a line).
+    var atEnd: Bool { @inline(__always) get { index >= tokens.count } }
+    var peek: Token? { @inline(__always) get { atEnd ? nil : tokens[index] } }
     /// The column just past the last token (where a missing argument would go).
     var endColumn: Int { (tokens.last?.column ?? 0) + 1 }
     /// `key=` at the cursor.
@@ -37,11 +39,13 @@ struct Cursor {
 
     /// Token `at` is the punctuation `punct`: compared by its code (first byte and
     /// length), not as a String.
+    @inline(__always)
     func isPunct(_ at: Int, _ punct: StaticString) -> Bool {
         guard at < tokens.count, tokens[at].kind == .punct else { return false }
         return tokens[at].id == Lexer.code(punct.utf8Start.pointee, punct.utf8CodeUnitCount)
     }
 
+    @inline(__always)
     func position(_ at: Int) -> SourcePosition {
         SourcePosition(fileNumber: file, line: line, column: at < tokens.count ? tokens[at].column : endColumn)
     }
@@ -51,6 +55,7 @@ struct Cursor {
         ScriptError(SourcePosition(fileNumber: file, line: line, column: column), message)
     }
 
+    @inline(__always)
     mutating func take(_ punct: StaticString) -> Bool {
         guard isPunct(index, punct) else { return false }
         index += 1

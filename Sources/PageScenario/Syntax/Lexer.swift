@@ -41,9 +41,9 @@ enum TokenKind: UInt8 {
     case name
     /// An integer (`value`), with an optional K/M/G/T suffix (powers of 1024).
     case int
-    /// A string: its UTF-8 bytes are the line's literal `id`.
+    /// A string: its UTF-8 bytes are the parser's literal `id` (`Literals`).
     case string
-    /// `x"de ad be ef"`: bytes in hex, the line's literal `id`.
+    /// `x"de ad be ef"`: bytes in hex, the parser's literal `id`.
     case bytes
     /// Punctuation and operators: = == != : , | [ ] ( ) + - * @ ..< (`id`: `Lexer.code`).
     case punct
@@ -55,7 +55,7 @@ struct Token {
     let kind: TokenKind
     let column: Int
     /// A name's number in the parser's `Interner`, a punctuation's `Lexer.code`, a string's
-    /// or bytes' index in the line's literals (-1 for an integer).
+    /// or bytes' number in the parser's `Literals` (-1 for an integer).
     var id: Int32 = -1
     /// An integer's value.
     var value: Int64 = 0
@@ -95,16 +95,16 @@ enum Lexer {
     }
 
     /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`;
-    /// strings' and bytes' contents appended to `literals`.
+    /// strings' and bytes' contents interned in `literals`.
     static func tokens(_ script: [UInt8], _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
-                       into tokens: inout [Token], literals: inout [[UInt8]]) throws(ScriptError) {
+                       into tokens: inout [Token], literals: inout Literals) throws(ScriptError) {
         try script.withUnsafeBufferPointer { (bytes) throws(ScriptError) in
             try scan(bytes, range, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
         }
     }
 
     private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
-                             into tokens: inout [Token], literals: inout [[UInt8]]) throws(ScriptError) {
+                             into tokens: inout [Token], literals: inout Literals) throws(ScriptError) {
         let end = range.upperBound
         let lineStart = range.lowerBound
         // Columns count Unicode scalars. A multi-byte one can only be in a string (or be
@@ -139,20 +139,19 @@ enum Lexer {
             if isLetter(c) || c == UInt8(ascii: "_") {
                 if c == UInt8(ascii: "x"), i + 1 < end, bytes[i + 1] == UInt8(ascii: "\"") {
                     i += 2
-                    var hex: [UInt8] = []
+                    literals.begin()
                     var pending: UInt8? = nil
                     while i < end, bytes[i] != UInt8(ascii: "\"") {
                         let h = bytes[i]
                         if h == 0x20 || h == UInt8(ascii: "_") { i += 1; continue }
                         guard let v = hexValue(h) else { throw error(i, "expected a hex digit in x\"...\", found '\(character(i))'") }
                         i += 1
-                        if let p = pending { hex.append(p << 4 | v); pending = nil } else { pending = v }
+                        if let p = pending { literals.append(p << 4 | v); pending = nil } else { pending = v }
                     }
                     guard i < end else { throw error(start, "unterminated x\"...\" bytes") }
                     guard pending == nil else { throw error(i, "x\"...\" needs an even number of hex digits") }
                     i += 1
-                    tokens.append(Token(kind: .bytes, column: startColumn, id: Int32(literals.count)))
-                    literals.append(hex)
+                    tokens.append(Token(kind: .bytes, column: startColumn, id: literals.intern()))
                     continue
                 }
                 while i < end, isLetter(bytes[i]) || isDigit(bytes[i]) || bytes[i] == UInt8(ascii: "_") ||
@@ -190,26 +189,25 @@ enum Lexer {
             }
             if c == UInt8(ascii: "\"") {
                 i += 1
-                var text: [UInt8] = []
+                literals.begin()
                 while i < end, bytes[i] != UInt8(ascii: "\"") {
                     if bytes[i] == UInt8(ascii: "\\"), i + 1 < end {
                         i += 1
                         switch bytes[i] {
-                        case UInt8(ascii: "n"): text.append(0x0A)
-                        case UInt8(ascii: "t"): text.append(0x09)
-                        case UInt8(ascii: "\\"), UInt8(ascii: "\""): text.append(bytes[i])
+                        case UInt8(ascii: "n"): literals.append(0x0A)
+                        case UInt8(ascii: "t"): literals.append(0x09)
+                        case UInt8(ascii: "\\"), UInt8(ascii: "\""): literals.append(bytes[i])
                         default: throw error(i, "unknown escape '\\\(character(i))' (known: \\n \\t \\\\ \\\")")
                         }
                     } else {
                         if bytes[i] & 0xC0 == 0x80 { continuations += 1 }
-                        text.append(bytes[i])
+                        literals.append(bytes[i])
                     }
                     i += 1
                 }
                 guard i < end else { throw error(start, "unterminated string") }
                 i += 1
-                tokens.append(Token(kind: .string, column: startColumn, id: Int32(literals.count)))
-                literals.append(text)
+                tokens.append(Token(kind: .string, column: startColumn, id: literals.intern()))
                 continue
             }
             let n = punct(bytes, i, end)

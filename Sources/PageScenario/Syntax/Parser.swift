@@ -1,5 +1,10 @@
 // The scenario parser: a whole script, its includes and loops, checked against the
 // vocabulary before anything runs. Any problem is a ScriptError at FILE:LINE:COLUMN.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import PageLayout
 import PageModel
 
@@ -66,6 +71,10 @@ public struct ScenarioParser {
 
     let load: Loader
     var interner = Self.seed
+    /// The strings' and bytes' contents of every file parsed, by number.
+    var literals = Literals()
+    /// Every line's argument values.
+    let arguments = ArgumentStore()
     /// What each name stands for, by its `Interner` number.
     var symbols = Symbols()
     var summary = ""
@@ -121,14 +130,14 @@ public struct ScenarioParser {
             var lines = 1
             bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
             top.reserveCapacity(min(lines, Self.maxLines))
+            arguments.reserve(min(lines, Self.maxLines) * 4)
         }
         var lineNumber = 0
         var lineStart = 0
         var tokens: [Token] = []
-        var literals: [[UInt8]] = []
+        tokens.reserveCapacity(32)
         while lineStart <= bytes.count {
-            var lineEnd = lineStart
-            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let lineEnd = Self.lineEnd(bytes, from: lineStart)
             defer { lineStart = lineEnd + 1 }
             lineNumber += 1
             lineCount += 1
@@ -136,10 +145,9 @@ public struct ScenarioParser {
             // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
             // replaceSubrange (a profile showed it).
             while !tokens.isEmpty { tokens.removeLast() }
-            while !literals.isEmpty { literals.removeLast() }
             try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals, file: file, line: lineNumber,
+            var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals.values, file: file, line: lineNumber,
                                 source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
             // Consumed: the statement moves into the list instead of being copied (a
             // copy retained every field of the line's operation).
@@ -300,7 +308,7 @@ public struct ScenarioParser {
 
     /// Positional arguments in order, then `key=value` ones.
     mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
-        var arguments = Arguments(signature)
+        var arguments = Arguments(signature, in: self.arguments)
         let positional = signature.positional.count
         for slot in 0..<positional {
             if cursor.atEnd || cursor.isKeyword {
@@ -423,15 +431,22 @@ public struct ScenarioParser {
 
     func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         var left = try parseTerm(&cursor)
-        while true {
-            let op = cursor.take("+") ? "+" : cursor.take("-") ? "-" : ""
+        // The operator by its punctuation code, read once (not a `take` per operator).
+        while let token = cursor.peek, token.kind == .punct {
+            let op = token.id == Self.plus ? "+" : token.id == Self.minus ? "-" : ""
             if op.isEmpty { break }
+            cursor.index += 1
             let position = cursor.position(cursor.index - 1)
             left = try Self.binary(op, left, try parseTerm(&cursor), position)
         }
         return left
     }
 
+    /// `+` and `-` by their punctuation codes (computed, so they fold to constants).
+    static var plus: Int32 { @inline(__always) get { Lexer.code(UInt8(ascii: "+"), 1) } }
+    static var minus: Int32 { @inline(__always) get { Lexer.code(UInt8(ascii: "-"), 1) } }
+
+    @inline(__always)  // one call a level was ~400 instructions a line
     func parseTerm(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         var left = try parseUnary(&cursor)
         while cursor.take("*") {
@@ -441,7 +456,32 @@ public struct ScenarioParser {
         return left
     }
 
+    /// A number, a constant or an integer name read in place (nearly every operand);
+    /// anything else (`-x`, `(...)`, an error) by `parseOperand`.
+    @inline(__always)
     func parseUnary(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+        if let token = cursor.peek {
+            let position = cursor.position(cursor.index)
+            if token.kind == .int {
+                cursor.index += 1
+                return .int(token.value, position)
+            }
+            if token.kind == .name, let binding = symbols[Int(token.id)] {
+                switch binding.symbol {
+                case .constant(let v):
+                    cursor.index += 1
+                    return .int(v, position)
+                case .integer:
+                    cursor.index += 1
+                    return .name(Ref(nameNumber: binding.nameNumber, slot: binding.slot), position)
+                default: break
+                }
+            }
+        }
+        return try parseOperand(&cursor)
+    }
+
+    func parseOperand(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
         if cursor.take("-") { return try Self.binary("-", .int(0, position), try parseUnary(&cursor), position) }
         if cursor.take("(") {
@@ -492,7 +532,7 @@ public struct ScenarioParser {
         guard id >= 0, id < Self.queryByID.count, let (kind, signature, result) = Self.queryByID[id] else {
             throw cursor.error(column: column, "unknown query '\(word)' (known: \(Self.knownQueries))")
         }
-        var arguments = Arguments(signature)
+        var arguments = Arguments(signature, in: self.arguments)
         if !signature.positional.isEmpty || cursor.isPunct(cursor.index, "(") {
             try cursor.expect("(")
             for (i, param) in signature.positional.enumerated() {
@@ -575,6 +615,16 @@ public struct ScenarioParser {
 }
 
 extension ScenarioParser {
+    /// The index of the first '\n' at or after `start` (the count if none): memchr, not a
+    /// bounds-checked loop per byte.
+    static func lineEnd(_ bytes: [UInt8], from start: Int) -> Int {
+        bytes.withUnsafeBufferPointer { buffer in
+            guard start < buffer.count, let base = buffer.baseAddress,
+                  let found = memchr(base + start, 0x0A, buffer.count - start) else { return buffer.count }
+            return base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        }
+    }
+
     /// A line's range without leading blanks and trailing blanks or '\r' (the source that
     /// reports and traces show).
     static func trimmed(_ bytes: [UInt8], _ range: Range<Int>) -> Range<Int> {

@@ -57,42 +57,56 @@ public enum Expr: Sendable {
     }
 }
 
+/// Every argument value of one parse, in one array: a line's arguments are a run of it,
+/// so parsing a line allocates no array of its own (a profile showed the per-line
+/// array's allocation, fill and free as ~600 instructions a line), and dropping a parsed
+/// scenario frees one array instead of one per line. Appended to only while its parser
+/// runs, read only after: hence `@unchecked Sendable`.
+final class ArgumentStore: @unchecked Sendable {
+    // Unchecked exclusivity: a class property's dynamic checks cost ~650 instructions a line.
+    @exclusivity(unchecked) fileprivate(set) var values: [Expr] = []
+    /// Room for `count` more values (a parse reserves by its line count: no regrowth).
+    func reserve(_ count: Int) { values.reserveCapacity(values.count + count) }
+}
+
 /// An operation's or query's arguments, by parameter: positional ones then keywords, in
-/// the signature's order. The values are not an array of optionals: copying an `Expr?`
-/// went through the runtime's generic Optional value witness (a profile of the runner
-/// showed some 150 instructions per copy); `present` has a bit per parameter given.
+/// the signature's order, as a run of their parse's `ArgumentStore`. The values are not
+/// optionals: copying an `Expr?` went through the runtime's generic Optional value
+/// witness (a profile of the runner showed some 150 instructions per copy); `present`
+/// has a bit per parameter given.
 public struct Arguments: Sendable {
-    /// The signature's parameters' keys (shared, not copied).
-    let keys: [ParameterKey]
-    private(set) var values: [Expr]
+    /// The signature, for its parameters' keys. Unowned and unretained: every signature
+    /// lives in the vocabulary's static tables (`Scenarios.operationList`, `queryList`)
+    /// for the whole process, and a retain and release per copy of a line were a
+    /// measurable part of dispatching it.
+    unowned(unsafe) let signature: Signature
+    let store: ArgumentStore
+    /// Where the values start in `store`.
+    let start: Int
     private(set) var present: UInt64 = 0
 
-    init(_ signature: Signature) {
-        keys = signature.parameterKeys
-        // Reserved, then appended: Array(repeating:count:) and
-        // Array(unsafeUninitializedCapacity:) allocate through the standard library's
-        // unspecialized `_allocateBufferUninitialized`, which looks up the array type's
-        // generic metadata per call, and copying shared placeholders on the first write
-        // cost more still (profiles showed ~300 and ~600 instructions a line).
-        let count = keys.count
-        values = []
-        values.reserveCapacity(count)
-        for _ in 0..<count { values.append(.int(0, SourcePosition(fileNumber: -1, line: 0, column: 0))) }
+    /// Room for `signature`'s parameters at the end of `store` (the parser).
+    init(_ signature: Signature, in store: ArgumentStore) {
+        self.signature = signature
+        self.store = store
+        start = store.values.count
+        for _ in 0..<signature.parameterKeys.count { store.values.append(.int(0, SourcePosition(fileNumber: -1, line: 0, column: 0))) }
     }
 
     /// Parameter `slot` was given.
+    @inline(__always)
     func has(_ slot: Int) -> Bool { present & (1 << UInt64(slot)) != 0 }
 
     /// Sets parameter `slot` (the parser).
     mutating func set(_ slot: Int, _ value: Expr) {
-        values[slot] = value
+        store.values[start + slot] = value
         present |= 1 << UInt64(slot)
     }
 
     @inline(__always)
     public subscript(key: StaticString) -> Expr? {
         guard let i = slot(key) else { return nil }
-        return values[i]
+        return store.values[start + i]
     }
 
     /// The slot of parameter `key`, if given: its length and first 8 bytes compared as
@@ -101,6 +115,7 @@ public struct Arguments: Sendable {
     func slot(_ key: StaticString) -> Int? {
         let count = key.utf8CodeUnitCount
         let head = ParameterKey.head(key.utf8Start, count)
+        let keys = signature.parameterKeys
         for i in keys.indices where keys[i].count == count && keys[i].head == head {
             guard count <= 8 || keys[i].name == key.description else { continue }
             return has(i) ? i : nil
@@ -134,7 +149,8 @@ struct ParameterKey: Sendable {
 public struct Operation: Sendable {
     /// The operation, resolved when parsed: what the runner switches on.
     public let kind: OperationKind
-    public let signature: Signature
+    /// Unretained, as `Arguments.signature`: the vocabulary's tables keep it.
+    public unowned(unsafe) let signature: Signature
     public let bind: Ref?
     public let arguments: Arguments
     public let position: SourcePosition
@@ -149,7 +165,8 @@ public struct Expectation: Sendable {
     public enum Comparison: String, Sendable { case equal = "==", notEqual = "!=", has, lacks }
     /// The query, resolved when parsed.
     public let kind: QueryKind
-    public let query: Signature
+    /// Unretained, as `Arguments.signature`: the vocabulary's tables keep it.
+    public unowned(unsafe) let query: Signature
     public let result: Scenarios.QueryResult
     public let arguments: Arguments
     public let comparison: Comparison
