@@ -23,8 +23,8 @@ import Testing
     }
 
     /// Threads unpinning the same pinned pages at once (the double unpin the shadow must
-    /// refuse, raced): each page's one pin is released exactly once, whichever thread
-    /// gets there first, and every other unpin is refused and recorded. Not on a design
+    /// refuse, raced): each pin is released exactly once, whichever thread gets there
+    /// first, and every other unpin is refused and recorded. Not on a design
     /// that returns proxies: there the first unpin frees the proxy the others would read.
     @Test(arguments: Design.allCases)
     func racingUnpinsOfOnePinReleaseItOnce(design: Design) throws {
@@ -36,16 +36,23 @@ import Testing
             return try #require(machine.page(pte.pfn).flatMap(machine.pageFolio))
         }
         let references = folios.map(\.refcount)
+        // Each page pinned `rounds` times, then every thread unpins them all `rounds`
+        // times at once: long enough for the threads' unpins to overlap.
+        let rounds = 100
         let buffers = PinBuffers(rows: 1, pages: Self.pages)
-        buffers.counts[0] = process.pinUserPagesFast(start: base, nrPages: Self.pages, flags: .write, into: buffers.rows[0])
-        try #require(buffers.counts[0] == Self.pages)
-        GUPStressTests.runThreads((0..<Self.threads).map { _ in { machine.unpinUserPages(buffers.pinned(0)) } })
+        for _ in 0..<rounds {
+            buffers.counts[0] = process.pinUserPagesFast(start: base, nrPages: Self.pages, flags: .write, into: buffers.rows[0])
+            try #require(buffers.counts[0] == Self.pages)
+        }
+        GUPStressTests.runThreads((0..<Self.threads).map { _ in {
+            for _ in 0..<rounds { machine.unpinUserPages(buffers.pinned(0)) }
+        } })
 
         let stats = machine.pinStats
-        #expect(stats.pinsAcquired == Self.pages)
-        #expect(stats.pinsReleased == Self.pages)
-        #expect(stats.unpinsOfUnpinned == (Self.threads - 1) * Self.pages)
-        #expect(machine.nodePinCounters(nid: 0) == (Self.pages, Self.pages))
+        #expect(stats.pinsAcquired == rounds * Self.pages)
+        #expect(stats.pinsReleased == rounds * Self.pages)
+        #expect(stats.unpinsOfUnpinned == (Self.threads - 1) * rounds * Self.pages)
+        #expect(machine.nodePinCounters(nid: 0) == (rounds * Self.pages, rounds * Self.pages))
         for (folio, before) in zip(folios, references) {
             #expect(machine.exactPins(folio) == 0)
             // The pin's references given back, once: the mapping's are left.
