@@ -260,7 +260,16 @@ extension Machine {
         let count = pages.count
         guard let base = pages.baseAddress else { return i }
         var run = MainlineNodeRun(fast)
-        defer { run.end { batch.released(nid: $0, pages: $1, pins: pins) } }
+        // The shadow's stripe lock held (`PinShadowSlots`: the unpins of a stripe's pfns
+        // are serialized by it), -1 for none: kept while the entries stay in its pfns,
+        // so a run of neighbouring folios costs one lock, not a locked instruction per
+        // page; let go before any cold path and before returning (the generic step
+        // takes it again).
+        var held = -1
+        defer {
+            if held >= 0 { fast.shadow.unlockStripe(held) }
+            run.end { batch.released(nid: $0, pages: $1, pins: pins) }
+        }
         while i < count {
             let page = base[i]
             let pfn = page.pfn, raw = page.raw
@@ -269,14 +278,26 @@ extension Machine {
             let pageFlags = fast.word(raw, fast.pageFlags)
             guard fast.isSmallFolio(raw, flags: pageFlags) else { break }
             i &+= 1
-            guard fast.shadow.trySubtract(pfn, 1) else {
+            let stripe = fast.shadow.stripe(pfn)
+            if stripe != held {
+                if held >= 0 { fast.shadow.unlockStripe(held) }
+                fast.shadow.lockStripe(stripe)
+                held = stripe
+            }
+            guard fast.shadow.subtractLocked(pfn, 1) else {
+                fast.shadow.unlockStripe(held)
+                held = -1
                 unpinOfUnpinned(fast.folio(raw, pfn: pfn), 1)
                 continue
             }
             run.count(fast.nid(pageFlags, pfn: pfn)) { batch.released(nid: $0, pages: $1, pins: pins) }
             // MainlinePins.release() of an order-0 folio: folio_put_refs(GUP_PIN_COUNTING_BIAS).
             let left = RawMemory.atomicSubReturn(raw + fast.refcount, GUPPin.countingBias)
-            if left <= 0 { folioRefsDropped(fast.folio(raw, pfn: pfn), left: left, refs: GUPPin.countingBias) }
+            if left <= 0 {
+                fast.shadow.unlockStripe(held)
+                held = -1
+                folioRefsDropped(fast.folio(raw, pfn: pfn), left: left, refs: GUPPin.countingBias)
+            }
         }
         return i
     }

@@ -30,19 +30,34 @@ enum PinSlotWord {
 /// out of `PinState` costs no retain. Valid as long as its `PinShadow` lives (the
 /// machine's lifetime).
 ///
-/// Why per-thread grab slots (issue 19 item 2): a pin must cost no shared atomic, yet the
-/// count must stay exact and an unpin of a pin that is not there must be refused, even
+/// Why it stays exact with no shared atomic per pin or per unpin (issue 19 item 2): the
+/// count must be exact and an unpin of a pin that is not there must be refused, even
 /// when two threads race to unpin the same pin. So grabs and unpins go to different
-/// slots. A GUP-fast grab adds to its thread's own slot (`PinShadowGrabSlots`): one
-/// writer, so a relaxed load and a relaxed store (plain moves on x86-64 and arm64, no
-/// locked instruction), and readers on other threads see a whole word, never a torn
-/// one. Every decrement goes through the shared slot with a compare-and-swap
-/// (`trySubtract`), checked against the sum of all slots. Since grab slots never
-/// decrease, the sum read before the compare-and-swap is at most the true sum when the
-/// compare-and-swap succeeds (the shared slot is then exactly what was read): an unpin
-/// is let through only when that many pins are outstanding, and of two racing unpins of
-/// one pin the second one's compare-and-swap fails, re-reads and is refused. (A shadow
-/// sharded for unpins as well, tried before, let such a double unpin through.)
+/// slots, and the unpins are serialized by a lock taken per run of pfns, not per pin.
+///
+/// - A GUP-fast grab adds to its thread's own slot (`PinShadowGrabSlots`): one writer,
+///   so a relaxed load and a relaxed store (plain moves on x86-64 and arm64, no locked
+///   instruction), and readers on other threads see a whole word, never a torn one.
+///   Grab slots only ever grow.
+/// - Every other change (each unpin, the slow paths' pins) is made to the shared slot,
+///   and only under its stripe's lock (`lockStripe`: one spinlock per
+///   `stripePfns` pfns, hashed onto `stripeLocks` cache lines), with a relaxed load and
+///   store. An unpin is let through only when the sum of all slots read under the lock
+///   holds that many pins (`subtractLocked`). That is exact under concurrency: the
+///   lock makes the shared slot's read-check-store one step against every other
+///   decrement, and the only changes that can run meanwhile are grabs, which only add;
+///   so the sum checked is at most the true sum when the store lands, the count never
+///   goes negative, and of two racing unpins of one pin the second, taking the lock
+///   after the first's store, finds the pin gone and is refused. (The compare-and-swap
+///   per unpin this replaces gave the same guarantee with a locked instruction per
+///   page; a shadow sharded for unpins as well, tried before, let such a double unpin
+///   through.)
+/// - `unpin_user_pages()`'s fast loop (GUPFastMainline.swift) keeps a stripe locked
+///   while its entries stay in that stripe's pfns: one lock round trip (one locked
+///   exchange, the release a plain store on x86-64) per run instead of one
+///   compare-and-swap per page. Nothing else is taken under it.
+/// - Readers (`word`, `folio_maybe_dma_pinned()`) take no lock: they read each slot
+///   atomically and compare snapshots (`PinSlotWord`), as before.
 struct PinShadowSlots: @unchecked Sendable {
     /// The shared slots: every unpin, and the pins of the slow paths.
     let base: UnsafeMutableRawPointer
@@ -51,9 +66,49 @@ struct PinShadowSlots: @unchecked Sendable {
     /// `threadBases[0..<threadCount]`, published with a releasing store of the count.
     let threadBases: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let threadCount: UnsafeMutableRawPointer
+    /// The stripe locks: `stripeLocks` spinlock words, a cache line each.
+    let locks: UnsafeMutableRawPointer
+
+    /// Pfns per stripe (2 MiB of 4 KiB pages: a PMD's worth, so a THP's unpin and a run
+    /// of neighbouring small folios take one lock), and the locks they hash onto.
+    static let stripeShift = 9
+    static let stripeLocks = 64
+    static let lockStride = 64
 
     @inline(__always)
     func contains(_ pfn: Int) -> Bool { pfn >= 0 && pfn < pfns }
+
+    /// The lock of `pfn`'s stripe (an index into `locks`).
+    @inline(__always)
+    func stripe(_ pfn: Int) -> Int { (pfn &>> Self.stripeShift) & (Self.stripeLocks &- 1) }
+
+    /// Takes the stripe lock `stripe` (a spinlock, as the kernel's hashed locks:
+    /// acquiring exchange, spinning on plain reads while it is held, yielding the CPU
+    /// when that lasts). Held only for shadow updates and the unpin loop's release of a
+    /// small folio's references, never across anything that may take it again.
+    @inline(__always)
+    func lockStripe(_ stripe: Int) {
+        let word = locks + stripe &* Self.lockStride
+        if !RawMemory.atomic64CompareExchangeAcquire(word, expected: 0, desired: 1).exchanged { spinOnStripe(word) }
+    }
+
+    /// `lockStripe` when the lock is held (cold).
+    @inline(never)
+    private func spinOnStripe(_ word: UnsafeMutableRawPointer) {
+        var spins = 0
+        repeat {
+            while RawMemory.atomic64Read(word) != 0 {
+                spins &+= 1
+                if spins & 63 == 0 { sched_yield() }
+            }
+        } while !RawMemory.atomic64CompareExchangeAcquire(word, expected: 0, desired: 1).exchanged
+    }
+
+    /// Releases the stripe lock `stripe` (a releasing store: a plain store on x86-64).
+    @inline(__always)
+    func unlockStripe(_ stripe: Int) {
+        RawMemory.atomic64Release(locks + stripe &* Self.lockStride, 0)
+    }
 
     /// The shared slot of `pfn`: an `atomic64_t`, touched only through RawMemory.
     @inline(__always)
@@ -87,25 +142,39 @@ struct PinShadowSlots: @unchecked Sendable {
     @inline(__always)
     func pins(_ pfn: Int) -> Int64 { PinSlotWord.pins(word(pfn)) }
 
-    /// Adds `refs` pins to the shared slot (relaxed, as the kernel's `atomic_add`: the
-    /// slow paths' grabs; GUP-fast adds to its thread's grab slot); `pfn` in range.
+    /// Adds `refs` pins to the shared slot, under its stripe's lock (the slow paths'
+    /// grabs; GUP-fast adds to its thread's grab slot); `pfn` in range.
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
-        RawMemory.atomic64Add(slot(pfn), refs &+ PinSlotWord.change)
+        let stripe = stripe(pfn)
+        lockStripe(stripe)
+        let p = slot(pfn)
+        RawMemory.atomic64Set(p, RawMemory.atomic64Read(p) &+ refs &+ PinSlotWord.change)
+        unlockStripe(stripe)
     }
 
-    /// Removes `refs` pins if at least that many are outstanding; `pfn` in range.
-    /// Acquiring: the design's release that follows cannot be seen before it.
+    /// Removes `refs` pins if at least that many are outstanding, under the stripe's
+    /// lock (one unpin); `pfn` in range.
     @inline(__always)
     func trySubtract(_ pfn: Int, _ refs: Int64) -> Bool {
+        let stripe = stripe(pfn)
+        lockStripe(stripe)
+        let done = subtractLocked(pfn, refs)
+        unlockStripe(stripe)
+        return done
+    }
+
+    /// `trySubtract` for a caller holding `pfn`'s stripe lock: the check against the sum
+    /// of all slots and the store are one step against every other decrement (the type's
+    /// doc says why that is exact). The design's release that follows is a fully ordered
+    /// read-modify-write, so it cannot be seen before this store.
+    @inline(__always)
+    func subtractLocked(_ pfn: Int, _ refs: Int64) -> Bool {
         let p = slot(pfn)
-        var current = RawMemory.atomic64Read(p)
-        while PinSlotWord.pins(current &+ grabbed(pfn)) >= refs {
-            let (done, found) = RawMemory.atomic64CompareExchangeAcquire(p, expected: current, desired: current &- refs &+ PinSlotWord.change)
-            if done { return true }
-            current = found
-        }
-        return false
+        let current = RawMemory.atomic64Read(p)
+        guard PinSlotWord.pins(current &+ grabbed(pfn)) >= refs else { return false }
+        RawMemory.atomic64Set(p, current &- refs &+ PinSlotWord.change)
+        return true
     }
 }
 
@@ -147,13 +216,17 @@ final class PinShadow: @unchecked Sendable {
         let bases = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: Self.maxThreads)
         let count = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
         count.storeBytes(of: Int64(0), as: Int64.self)
+        let lockBytes = PinShadowSlots.stripeLocks * PinShadowSlots.lockStride
+        let locks = UnsafeMutableRawPointer.allocate(byteCount: lockBytes, alignment: PinShadowSlots.lockStride)
+        locks.initializeMemory(as: UInt8.self, repeating: 0, count: lockBytes)
         threadOwners = .allocate(capacity: Self.maxThreads)
-        slots = PinShadowSlots(base: region.base, pfns: pfns, threadBases: bases, threadCount: count)
+        slots = PinShadowSlots(base: region.base, pfns: pfns, threadBases: bases, threadCount: count, locks: locks)
     }
 
     deinit {
         slots.threadBases.deallocate()
         slots.threadCount.deallocate()
+        slots.locks.deallocate()
         threadOwners.deallocate()
     }
 
@@ -197,7 +270,7 @@ final class PinShadow: @unchecked Sendable {
     @inline(__always)
     func pins(_ pfn: Int) -> Int64 { PinSlotWord.pins(word(pfn)) }
 
-    /// Adds `refs` pins (relaxed, as the kernel's `atomic_add`).
+    /// Adds `refs` pins to the shared slot (under its stripe lock: the slow paths' pins).
     @inline(__always)
     func add(_ pfn: Int, _ refs: Int64) {
         if slots.contains(pfn) { slots.add(pfn, refs) } else { addBeyond(pfn, refs) }
