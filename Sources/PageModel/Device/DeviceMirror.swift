@@ -131,7 +131,7 @@ public final class DeviceMirror: @unchecked Sendable {
             try tables.migrateVMASetup(&args)
             _ = device.allocAndCopyToSystem(&args, mirror: self)
             tables.migrateVMAPages(&args)
-            result.cpages += args.src.prefix(args.npages).filter { $0 & MigratePFN.valid != 0 && $0 & MigratePFN.migrate != 0 }.count
+            for i in 0..<args.npages where args.src[i] & MigratePFN.valid != 0 && args.src[i] & MigratePFN.migrate != 0 { result.cpages += 1 }
             tables.migrateVMAFinalize(args)
         }
         return result
