@@ -9,7 +9,7 @@ import PageReport
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Time pin_user_pages_fast+unpin_user_pages, faults, fork or munmap on each design's model machine.",
+        abstract: "Time pin_user_pages_fast+unpin_user_pages, faults, fork, munmap, device migration, move_pages or hmm_range_fault on each design's model machine.",
         discussion: """
             Each design's machine is built once and warmed by one untimed round; then each \
             round is timed. Prints ns per page (minimum and median over the rounds) and \

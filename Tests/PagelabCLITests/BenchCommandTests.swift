@@ -11,7 +11,7 @@ import Testing
         return try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
     }
 
-    @Test(arguments: ["pin", "fault", "fork", "munmap"])
+    @Test(arguments: ["pin", "fault", "fork", "munmap", "device-migrate", "move-pages", "hmm-fault"])
     func eachBenchReportsEveryChosenDesignInJSON(bench: String) throws {
         let object = try Self.json([bench, "--designs", "mainline,memdesc8", "--mib", "2", "--rounds", "3"])
         #expect(object["bench"] as? String == bench)
@@ -38,6 +38,19 @@ import Testing
         #expect(object["thp"] as? Bool == true)
         let rows = try #require(object["designs"] as? [[String: Any]])
         #expect(rows.compactMap { $0["design"] as? String } == CompareCommandTests.designs)
+    }
+
+    /// The device benches with THPs: each round moves every THP whole there and back
+    /// (or finds every page), else the bench fails (a figure that is not per page).
+    @Test(arguments: ["device-migrate", "move-pages", "hmm-fault"])
+    func deviceBenchesWithTHPs(bench: String) throws {
+        let object = try Self.json([bench, "--designs", "mainline,memdesc8", "--mib", "4", "--rounds", "2", "--thp"])
+        #expect(object["bench"] as? String == bench)
+        #expect(object["thp"] as? Bool == true)
+        #expect(object["pages"] as? Int == 1024)   // 4 MiB of 4 KiB pages
+        let rows = try #require(object["designs"] as? [[String: Any]])
+        #expect(rows.compactMap { $0["design"] as? String } == ["mainline", "memdesc8"])
+        #expect(rows.allSatisfy { ($0["ns_per_page"] as? [Double])?.count == 2 })
     }
 
     @Test func textNamesEachDesignOnItsOwnLine() throws {

@@ -46,7 +46,12 @@ public final class DeviceMirror: @unchecked Sendable {
         flags.bitwiseAnd(~Self.flagFailAlloc, ordering: .relaxed).oldValue & Self.flagFailAlloc != 0
     }
 
-    func erase(_ address: UInt64) { _ = pt.withLock { $0.removeValue(forKey: address >> UserVM.pageShift) } }
+    /// Drops the device page-table entries of the `pages` pages from `address`.
+    func erase(_ address: UInt64, pages: Int) {
+        guard pages > 0 else { return }
+        let first = address >> UserVM.pageShift
+        pt.withLock { pt in for k in 0..<UInt64(pages) { pt.removeValue(forKey: first + k) } }
+    }
 
     /// Drops the device page-table entries whose data lives in `pfns`.
     func eraseData(_ pfns: Range<Int>) { pt.withLock { pt in pt = pt.filter { !pfns.contains($0.value.pfn) } } }
@@ -103,8 +108,11 @@ public final class DeviceMirror: @unchecked Sendable {
                 guard let dpfn = MigratePFN.pfn(args.dst[i]), machine.isZoneDevice(dpfn), let dpage = machine.page(dpfn) else { continue }
                 let nr = args.dst[i] & MigratePFN.compound != 0 ? machine.pageFolio(dpage)?.nrPages ?? 1 : 1
                 device.noteUser(dpfn, self)
-                for k in 0..<min(nr, args.npages - i) {
-                    guard let data = device.dataPfn(Page(unchecked: dpfn + k, machine.context)) else { continue }
+                let count = min(nr, args.npages - i)
+                // BACKING_PAGE(dpage) once for the folio.
+                let base = device.folioDataPfn(dpage, count: count)
+                for k in 0..<count {
+                    guard let data = device.dataPfn(dpage, plus: k, base: base) else { continue }
                     pt[(args.start >> UserVM.pageShift) + UInt64(i + k)] = DPTEntry(pfn: data, write: args.dst[i] & MigratePFN.write != 0)
                 }
             }
@@ -123,7 +131,7 @@ public final class DeviceMirror: @unchecked Sendable {
             try tables.migrateVMASetup(&args)
             _ = device.allocAndCopyToSystem(&args, mirror: self)
             tables.migrateVMAPages(&args)
-            result.cpages += args.src.prefix(args.npages).filter { $0 & MigratePFN.valid != 0 && $0 & MigratePFN.migrate != 0 }.count
+            for i in 0..<args.npages where args.src[i] & MigratePFN.valid != 0 && args.src[i] & MigratePFN.migrate != 0 { result.cpages += 1 }
             tables.migrateVMAFinalize(args)
         }
         return result
@@ -247,19 +255,34 @@ public final class DeviceMirror: @unchecked Sendable {
 
     /// Linux: `dmirror_do_read()`: copy each page of the device pt into the buffer;
     /// ENOENT at the first page the device does not map.
+    /// The model copies each page straight into `buffer` (the bounce buffer and
+    /// copy_to_user() in one), after finding every page, so that an ENOENT leaves it as
+    /// it was; a `buffer` of the range's size is written in place.
     func read(_ start: UInt64, _ end: UInt64, into buffer: inout [UInt8]) throws(Errno) -> Result {
         let count = Int((end - start) >> UserVM.pageShift)
-        var result = Result()
-        var out = [UInt8](repeating: 0, count: count << UserVM.pageShift)
+        let frames = device.machine.frames
         try pt.withLock { pt throws(Errno) in
+            var sources: [UnsafeRawPointer] = []
+            sources.reserveCapacity(count)
             for i in 0..<count {
                 guard let entry = pt[(start >> UserVM.pageShift) + UInt64(i)],
-                      let bytes = device.machine.frames.read(pfn: entry.pfn, count: Int(UserVM.pageSize)) else { throw Errno.ENOENT }
-                out.replaceSubrange((i << UserVM.pageShift)..<((i + 1) << UserVM.pageShift), with: bytes)
-                result.cpages += 1
+                      let frame = frames.pointer(pfn: entry.pfn) else { throw Errno.ENOENT }
+                sources.append(UnsafeRawPointer(frame))
+            }
+            let bytes = count << UserVM.pageShift, pageSize = Int(UserVM.pageSize)
+            let copy = { (out: UnsafeMutableRawBufferPointer) in
+                guard let base = out.baseAddress else { return }
+                for (i, frame) in sources.enumerated() { (base + i * pageSize).copyMemory(from: frame, byteCount: pageSize) }
+            }
+            if buffer.count == bytes {
+                buffer.withUnsafeMutableBytes(copy)
+            } else {
+                buffer = [UInt8](unsafeUninitializedCapacity: bytes) { out, initialized in
+                    copy(UnsafeMutableRawBufferPointer(out))
+                    initialized = bytes
+                }
             }
         }
-        buffer = out
-        return result
+        return Result(cpages: count)
     }
 }

@@ -125,6 +125,25 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
         return rpage.pfn + (page.pfn - head.pfn)
     }
 
+    /// `dataPfn` of page 0 of the folio `head` heads, found once for its first `count`
+    /// pages (page `k`'s is this plus `k`), as test_hmm.c takes BACKING_PAGE() once per
+    /// folio and steps through the backing folio's pages. nil when `head` does not head
+    /// a folio of `count` pages or its `zone_device_data` is not a backing page: the
+    /// caller then asks `dataPfn` page by page, which records each corruption.
+    func folioDataPfn(_ head: Page, count: Int) -> Int? {
+        guard type == .devicePrivate else { return head.pfn }
+        let machine = self.machine
+        guard let folio = machine.pageFolio(head), folio.pfn == head.pfn, folio.nrPages >= count else { return nil }
+        return machine.memmap.page(atAddress: machine.zoneDeviceData(head))?.pfn
+    }
+
+    /// `dataPfn(page + k)`, with `base` the folio's `folioDataPfn` when it had one.
+    @inline(__always)
+    func dataPfn(_ page: Page, plus k: Int, base: Int?) -> Int? {
+        if let base { return base + k }
+        return dataPfn(Page(unchecked: page.pfn + k, machine.context))
+    }
+
     /// Linux: `dmirror_devmem_free()` (the `folio_free` op): the backing folio is freed and
     /// the device folio goes back on `free_folios` (large) or `free_pages`.
     private func devmemFree(_ folio: Folio) {
@@ -169,6 +188,7 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
     /// to one system page per page (`dst[i] = migrate_pfn(...)`, which drops the first
     /// entry's MIGRATE_PFN_WRITE as the kernel does), and migrate_vma_pages() splits it.
     func allocAndCopyToSystem(_ args: inout MigrateVMA, mirror: DeviceMirror?) -> VMFault? {
+        let machine = self.machine
         var i = 0
         var addr = args.start
         while i < args.npages {
@@ -193,19 +213,25 @@ public final class DeviceMirrorDevice: @unchecked Sendable {
                 dpage.lock()
                 args.dst[i] |= MigratePFN.make(dpage.pfn)
             }
-            for k in 0..<min(1 << order, args.npages - i) {
+            let count = min(1 << order, args.npages - i)
+            let base = folioDataPfn(spage, count: count)
+            for k in 0..<count {
                 var to = (dpage?.pfn ?? 0) + k
                 if dpage == nil {
                     // "Try with smaller pages if large allocation fails".
-                    guard let small = machine.folioAlloc(.highuserMovable) else { return .oom }
+                    guard let small = machine.folioAlloc(.highuserMovable) else {
+                        mirror?.erase(addr, pages: k)
+                        return .oom
+                    }
                     small.lock()
                     args.dst[i + k] = MigratePFN.make(small.pfn)
                     to = small.pfn
                 }
-                mirror?.erase(addr)
-                addr &+= UserVM.pageSize
-                if let from = dataPfn(Page(unchecked: spfn + k, machine.context)) { _ = machine.frames.copy(from: from, to: to) }
+                if let from = dataPfn(spage, plus: k, base: base) { _ = machine.frames.copy(from: from, to: to) }
             }
+            // Each page's device pt entry goes (xa_erase()), under one lock for the folio.
+            mirror?.erase(addr, pages: count)
+            addr &+= UInt64(count) << UserVM.pageShift
             i += 1 << order
         }
         return nil

@@ -56,7 +56,9 @@ extension DeviceMirror {
             sub.setSeq(seq)
             let first = range.start >> UserVM.pageShift, last = range.end >> UserVM.pageShift
             if UInt64(pt.count) <= last &- first {
-                pt = pt.filter { $0.key < first || $0.key > last }
+                // In place, so that the table keeps its capacity (a filtered copy would
+                // be grown again, rehashing, by the next migration's inserts).
+                for vpfn in pt.keys.filter({ $0 >= first && $0 <= last }) { pt.removeValue(forKey: vpfn) }
             } else {
                 for vpfn in first...last { pt.removeValue(forKey: vpfn) }
             }

@@ -74,22 +74,26 @@ extension DeviceMirror {
                 for k in 0..<min(nr, args.npages - i) {
                     guard let small = device.allocPage() else { break }
                     args.dst[i + k] = MigratePFN.make(small.pfn) | write
-                    copyToDevice(from: spfn.map { $0 + k }, to: small.headPage)
+                    copyToDevice(from: spfn.map { $0 + k }, to: device.dataPfn(small.headPage))
                 }
                 i += nr
                 continue
             }
             args.dst[i] = MigratePFN.make(dpage.pfn) | write | (large ? MigratePFN.compound : 0)
-            for k in 0..<min(dpage.nrPages, args.npages - i) {
-                copyToDevice(from: spfn.map { $0 + k }, to: Page(unchecked: dpage.pfn + k, machine.context))
+            let head = dpage.headPage, count = min(dpage.nrPages, args.npages - i)
+            // rpage = BACKING_PAGE(dpage) once, then its pages in turn.
+            let base = device.folioDataPfn(head, count: count)
+            for k in 0..<count {
+                copyToDevice(from: spfn.map { $0 + k }, to: device.dataPfn(head, plus: k, base: base))
             }
             i += dpage.nrPages
         }
     }
 
-    /// `copy_highpage(rpage, spage)`, or `clear_highpage(rpage)` for a hole.
-    private func copyToDevice(from spfn: Int?, to dpage: Page) {
-        guard let to = device.dataPfn(dpage) else { return }
+    /// `copy_highpage(rpage, spage)`, or `clear_highpage(rpage)` for a hole, into the
+    /// device page whose data is at `to` (none: nothing).
+    private func copyToDevice(from spfn: Int?, to: Int?) {
+        guard let to else { return }
         if let spfn { _ = device.machine.frames.copy(from: spfn, to: to) } else { _ = device.machine.frames.clear(pfn: to) }
     }
 }

@@ -66,8 +66,12 @@ public final class AnonVMA: Sendable, Hashable, CustomStringConvertible {
     /// The live mms that may map folios of this anon_vma.
     var mappers: [MM] {
         mapperList.withLock { list in
-            list = list.filter { $0.value.mm != nil }
-            return list.values.compactMap(\.mm)
+            var live: [MM] = []
+            live.reserveCapacity(list.count)
+            for mapper in list.values { if let mm = mapper.mm { live.append(mm) } }
+            // Dropping the exited mms' entries rebuilds the table: only when there are some.
+            if live.count < list.count { list = list.filter { $0.value.mm != nil } }
+            return live
         }
     }
 

@@ -21,6 +21,17 @@ public enum BenchKind: String, Sendable, CaseIterable {
     /// `munmap()` of the touched range (zap_page_range, freeing every folio); the mmap
     /// and the faults are outside the timed part.
     case munmap
+    /// The mirror device's MIGRATE_TO_DEV then MIGRATE_TO_SYS of the touched range
+    /// (lib/test_hmm.c over migrate_vma_*; with `thp` each PMD-mapped THP whole,
+    /// MIGRATE_VMA_SELECT_COMPOUND), as the package-benchmark's HMM round trip
+    /// (PageBenchDevice.swift).
+    case deviceMigrate = "device-migrate"
+    /// `move_pages()` of the touched range to node 1 and back: the node migration a
+    /// device round trip is set against.
+    case movePages = "move-pages"
+    /// `hmm_range_fault(HMM_PFN_REQ_FAULT)` over the touched range, present already,
+    /// with an interval notifier inserted once (read_begin, walk, read_retry timed).
+    case hmmFault = "hmm-fault"
 }
 
 /// A bench's parameters, checked (`PageBench.init` throws for values out of range).
@@ -51,18 +62,20 @@ public struct PageBench: Sendable {
     public var pages: Int { mib << 8 }
 
     /// The machine's RAM: room for the range twice (fork shares it, the fault bench maps
-    /// a fresh range while nothing else is), its page tables and the boot's own memory,
-    /// in whole 128 MiB sections.
+    /// a fresh range while nothing else is), three times for the device benches (the
+    /// range, the device's backing pages, the pages it comes back into), its page tables
+    /// and the boot's own memory, in whole 128 MiB sections.
     var ramBytes: UInt64 {
         let section: UInt64 = 128 << 20
-        let wanted = UInt64(2 * mib + 256) << 20
+        let wanted = UInt64((kind.isDevice ? 3 : 2) * mib + 256) << 20
         return (wanted + section - 1) / section * section
     }
 
     /// Builds the design's machine, warms it, times `rounds` rounds.
     public func run(design: Design) throws(BenchError) -> BenchResult {
         do {
-            let fixture = try BenchFixture(bench: self, design: design)
+            let fixture: any BenchRounds = kind.isDevice ? try DeviceBenchFixture(bench: self, design: design)
+                : try BenchFixture(bench: self, design: design)
             _ = try fixture.round()   // warm: host pages, pages[], the shadow's slots
             var samples: [Double] = []
             samples.reserveCapacity(rounds)
@@ -127,8 +140,14 @@ extension BenchKind {
     }
 }
 
+/// A design's machine, built once; `round()` times one round.
+protocol BenchRounds {
+    /// Seconds one round's timed part took.
+    func round() throws -> Double
+}
+
 /// A design's machine and process, built once; `round()` times one round.
-private final class BenchFixture {
+private final class BenchFixture: BenchRounds {
     let bench: PageBench
     let machine: Machine
     let process: Process
@@ -143,7 +162,7 @@ private final class BenchFixture {
         process = try Process(machine: machine)
         if bench.thp { machine.thp.mode = .madvise }
         buffer = .allocate(capacity: bench.kind == .pin ? bench.pages : 0)
-        if bench.kind != .pin { try prefault() }
+        if bench.kind != .pin { try prefaultFreeFrames(machine, process) }
         if bench.kind == .pin || bench.kind == .fork { start = try mapAndTouch().start }
     }
 
@@ -151,32 +170,7 @@ private final class BenchFixture {
 
     var bytes: UInt64 { UInt64(bench.mib) << 20 }
 
-    /// Writes every free frame once through the model (map, touch, unmap), as the
-    /// package-benchmark's fixture does: frame contents are a sparse host reservation,
-    /// and the host's own first-touch faults on frames the buddy allocator never handed
-    /// out before are not the model's cost. A sixteenth is left for the page tables.
-    func prefault() throws {
-        let free = UInt64(machine.allZones.reduce(0) { $0 + $1.freePages })
-        let length = (free - free / 16) << 12
-        let scratch = try process.mm.mmap(length: length, prot: [.read, .write], flags: [.private, .anonymous])
-        try process.touch(scratch, length: length, write: true)
-        try process.mm.munmap(addr: scratch, length: length)
-    }
-
-    /// An anonymous range of `bytes` (PMD-aligned and MADV_HUGEPAGE with THP): where the
-    /// range starts, and the whole mapping made for it (to unmap).
-    func map() throws -> (start: UInt64, mapping: Range<UInt64>) {
-        guard bench.thp else {
-            let start = try process.mm.mmap(length: bytes, prot: [.read, .write], flags: [.private, .anonymous])
-            return (start, start..<start + bytes)
-        }
-        let pmd: UInt64 = 2 << 20
-        // Over-map by one PMD so that a 2 MiB-aligned start lies inside.
-        let raw = try process.mm.mmap(length: bytes + pmd, prot: [.read, .write], flags: [.private, .anonymous])
-        let start = (raw + pmd - 1) & ~(pmd - 1)
-        try process.mm.madvise(addr: start, length: bytes, advice: .hugePage)
-        return (start, raw..<raw + bytes + pmd)
-    }
+    func map() throws -> (start: UInt64, mapping: Range<UInt64>) { try benchMap(process, bytes: bytes, thp: bench.thp) }
 
     func mapAndTouch() throws -> (start: UInt64, mapping: Range<UInt64>) {
         let range = try map()
@@ -211,12 +205,42 @@ private final class BenchFixture {
             let range = try mapAndTouch()
             let elapsed = try clock.measure { try unmap(range.mapping) }
             return elapsed.seconds
+        case .deviceMigrate, .movePages, .hmmFault:
+            // Timed by PageBenchDevice.swift's fixture; never built for them.
+            throw BenchError.failed(design: machine.config.design, reason: "\(bench.kind.rawValue) needs the device fixture")
         }
     }
 
     func unmap(_ mapping: Range<UInt64>) throws {
         try process.mm.munmap(addr: mapping.lowerBound, length: mapping.upperBound - mapping.lowerBound)
     }
+}
+
+/// Writes every free frame once through the model (map, touch, unmap), as the
+/// package-benchmark's fixture does: frame contents are a sparse host reservation, and
+/// the host's own first-touch faults on frames the buddy allocator never handed out
+/// before are not the model's cost. A sixteenth is left for the page tables.
+func prefaultFreeFrames(_ machine: Machine, _ process: Process) throws {
+    let free = UInt64(machine.allZones.reduce(0) { $0 + $1.freePages })
+    let length = (free - free / 16) << 12
+    let scratch = try process.mm.mmap(length: length, prot: [.read, .write], flags: [.private, .anonymous])
+    try process.touch(scratch, length: length, write: true)
+    try process.mm.munmap(addr: scratch, length: length)
+}
+
+/// An anonymous range of `bytes` (PMD-aligned and MADV_HUGEPAGE with `thp`): where the
+/// range starts, and the whole mapping made for it (to unmap).
+func benchMap(_ process: Process, bytes: UInt64, thp: Bool) throws -> (start: UInt64, mapping: Range<UInt64>) {
+    guard thp else {
+        let start = try process.mm.mmap(length: bytes, prot: [.read, .write], flags: [.private, .anonymous])
+        return (start, start..<start + bytes)
+    }
+    let pmd: UInt64 = 2 << 20
+    // Over-map by one PMD so that a 2 MiB-aligned start lies inside.
+    let raw = try process.mm.mmap(length: bytes + pmd, prot: [.read, .write], flags: [.private, .anonymous])
+    let start = (raw + pmd - 1) & ~(pmd - 1)
+    try process.mm.madvise(addr: start, length: bytes, advice: .hugePage)
+    return (start, raw..<raw + bytes + pmd)
 }
 
 /// Every design's result of one bench, as `pagelab bench` prints it. JSON keys:
