@@ -19,7 +19,13 @@ import PageLayout
         let machine = try Machine(config: MachineConfig(ramBytes: 256 << 20, kernel: kernel))
         let cache = try machine.kmemCacheCreate(name: "kpf-\(version)", size: 512)
         let object = try #require(machine.kmemCacheAlloc(cache))
-        let slab = Int((object - machine.addressMap.directMapBase) >> 12)
+        // An object of a slab of RAM lies in the direct map of RAM (virt_to_pfn()).
+        // Checked here, where the address is known, rather than trapping at the first
+        // words[slab] (an unexplained "Index out of range" there was seen twice).
+        let offset = object &- machine.addressMap.directMapBase
+        try #require(offset >> 12 < UInt64(machine.config.spannedPfns),
+                     "kmem_cache_alloc() returned 0x\(String(object, radix: 16)), outside the direct map of RAM")
+        let slab = Int(offset >> 12)
         let table = try #require(machine.pagetableAlloc()).pfn
         let process = try Process(machine: machine)
         let raw = try process.mm.mmap(length: 4 << 20, prot: [.read, .write], flags: [.private, .anonymous])
@@ -30,6 +36,8 @@ import PageLayout
         #expect(huge)
         let pfns = machine.config.spannedPfns
         let words = (0..<pfns).map(machine.stablePageFlags)
+        try #require(words.count == pfns && table < pfns && pmd.pfn < pfns,
+                     "\(words.count) words for \(pfns) pfns; page table pfn \(table), THP pfn \(pmd.pfn)")
         var builder = CensusBuilder(info: SnapshotInfo(kernelRelease: "\(version).0"))
         builder.consume(flags: words, counts: [UInt64](repeating: 0, count: pfns), cgroups: [UInt64](repeating: 0, count: pfns))
         let free = machine.allZones.reduce(0) { $0 + $1.freePages }
@@ -46,6 +54,10 @@ import PageLayout
     @Test(arguments: KernelVersion.known)
     func eachVersionClassifiesItsOwnBytes(_ version: KernelVersion) throws {
         let (_, census, slab, table, thp, words, free) = try scene(version)
+        // The scene checked the pfns against the words it read; the words must still be
+        // those (the machine has been freed since).
+        try #require(words.count == (256 << 20) / 4096 && [slab, table, thp].allSatisfy { $0 < words.count },
+                     "\(words.count) words; slab pfn \(slab), page table pfn \(table), THP pfn \(thp)")
         #expect(words[slab] & KernelPageFlags.slab.rawValue != 0)
         #expect(PageKind.classify(words[slab]) == .slab)
         #expect(words[table] & KernelPageFlags.pgtable.rawValue != 0)
