@@ -14,7 +14,10 @@
 // deltas are. Anything else (a tail page, a large folio, a refcount ≤ 0, a failed
 // add-unless-zero, the zero page, a pfn without a struct page, device memory, a
 // read-only PTE) takes the generic per-page step before anything was taken, so results
-// and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift).
+// and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift). The loops are
+// generic over the design's arm of the grab and the release (`FastPinDesign`,
+// GUPFastDesigns.swift): mainline's is the bias; every other design over struct pages
+// runs the same walk with its own arm (issue 19 item 4).
 import PageLayout
 
 /// What the mainline fast path reads per page, resolved once per GUP or unpin call; nil
