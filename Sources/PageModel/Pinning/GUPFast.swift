@@ -94,8 +94,11 @@ extension Machine {
                 guard pmd.isPresent else { return }
                 if pmd.isLeaf {
                     guard gupFastPMDLeaf(pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
+                } else if pins.isMainline || !pins.hot.hasStructPageFastPath {
+                    // Mainline's fast path, or none (GUPFastDesigns.swift).
+                    guard gupFastPTERange(MainlineFastPins(), tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
                 } else {
-                    guard gupFastPTERange(tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
+                    guard gupFastOtherDesignPTERange(tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
                 }
                 addr = next
             }
@@ -111,20 +114,23 @@ extension Machine {
     }
 
     /// Linux: `gup_fast_pte_range()`. False: stop here (the rest goes to the slow path).
+    /// `design`: the design's part of the fast path (GUPFastDesigns.swift), where the
+    /// machine has one (`MainlineFastPath`); without it every page takes the generic step.
     @inline(__always)
-    func gupFastPTERange(_ tables: UserPageTables, pmd: PTE, pmdSlot: EntrySlot, start: UInt64, end: UInt64, flags: FollFlags,
+    func gupFastPTERange<Design: FastPinDesign>(_ design: Design, _ tables: UserPageTables, pmd: PTE, pmdSlot: EntrySlot, start: UInt64, end: UInt64, flags: FollFlags,
                          pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) -> Bool {
         let write = flags.contains(.write)
         var slot = tables.slot(pmd.pfn, Paging.index(start, Paging.pageShift))
         var addr = start
-        // Mainline's common case with its offsets resolved once (GUPFastMainline.swift);
-        // a page it does not cover takes the generic step below.
+        // The common case with its offsets resolved once, specialized for the design
+        // (GUPFastMainline.swift, GUPFastDesigns.swift); a page it does not cover takes
+        // the generic step below.
         let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
-        // Tested once: the other designs do not look into the optional per page.
+        // Tested once: a design without a fast path does not look into the optional per page.
         let mainline = fast != nil
         while addr < end {
-            if mainline, let fast, let done = gupFastMainlinePTEs(fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot, flags: flags,
-                                                        pages: pages, nr: &nr, batch: &batch) {
+            if mainline, let fast, let done = gupFastMainlinePTEs(design, fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot,
+                                                                 flags: flags, pages: pages, nr: &nr, batch: &batch) {
                 return done
             }
             let pte = slot.load()   // ptep_get_lockless()

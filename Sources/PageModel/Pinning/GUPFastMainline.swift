@@ -14,7 +14,10 @@
 // deltas are. Anything else (a tail page, a large folio, a refcount ≤ 0, a failed
 // add-unless-zero, the zero page, a pfn without a struct page, device memory, a
 // read-only PTE) takes the generic per-page step before anything was taken, so results
-// and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift).
+// and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift). The loops are
+// generic over the design's arm of the grab and the release (`FastPinDesign`,
+// GUPFastDesigns.swift): mainline's is the bias; every other design over struct pages
+// runs the same walk with its own arm (issue 19 item 4).
 import PageLayout
 
 /// What the mainline fast path reads per page, resolved once per GUP or unpin call; nil
@@ -52,7 +55,7 @@ struct MainlineFastPath {
         let layout = machine.layout
         let memmap = machine.context
         let head = memmap.pointee.bits.head
-        guard machine.pins.isMainline, !layout.foliosAreDescriptors, layout.wordSize == 8,
+        guard machine.pins.hot.hasStructPageFastPath, !layout.foliosAreDescriptors, layout.wordSize == 8,
               layout.compoundHead >= 0, layout.flags >= 0, layout.folioRefcount >= 0,
               layout.folioFlags == layout.flags, layout.folioMapping >= 0, head >= 0, head < 64,
               machine.flagBits.referenced >= 0, machine.flagBits.referenced < 64,
@@ -144,7 +147,8 @@ struct MainlineFastPath {
         if word(raw, pageFlags) & referencedMask == 0 { RawMemory.setBit(referenced, raw + pageFlags, wordSize: 8) }
     }
 
-    /// The page view of the struct page at `raw` (what pages[] holds).
+    /// The page view of the struct page at `raw` (what pages[] holds; a proxy's bytes
+    /// under the proxy design).
     @inline(__always)
     func page(_ raw: UnsafeMutableRawPointer, pfn: Int) -> Page { Page(outOfMemmap: raw, pfn: pfn, context) }
 
@@ -199,7 +203,7 @@ extension Machine {
     /// `addr` are left) is not the common case, nothing taken for it, the caller runs the
     /// generic step on it.
     @inline(__always)
-    func gupFastMainlinePTEs(_ fast: MainlineFastPath, slot: inout EntrySlot, addr: inout UInt64, end: UInt64, pmd: PTE, pmdSlot: EntrySlot,
+    func gupFastMainlinePTEs<Design: FastPinDesign>(_ design: Design, _ fast: MainlineFastPath, slot: inout EntrySlot, addr: inout UInt64, end: UInt64, pmd: PTE, pmdSlot: EntrySlot,
                              flags: FollFlags, pages: UnsafeMutablePointer<Page>, nr: inout Int, batch: inout PinStatBatch) -> Bool? {
         var out = pages + nr
         var run = MainlineNodeRun(fast)
@@ -227,8 +231,11 @@ extension Machine {
                 folioPutRefs(fast.folio(raw, pfn: pfn), 1)
                 return nil
             }
-            // try_grab_folio_fast(): no pincount on an order-0 folio, the rest of the bias.
-            RawMemory.atomicAdd(raw + fast.refcount, GUPPin.countingBias - 1)
+            // try_grab_folio_fast(): the design's pin (mainline: the rest of the bias).
+            guard let result = design.grab(fast, raw, pfn: pfn, in: self) else {
+                folioPutRefs(fast.folio(raw, pfn: pfn), 1)
+                return false
+            }
             // smp_mb__after_atomic(): on x86-64 the kernel's is barrier(), the locked add
             // above being the full barrier that orders the pin before the re-reads below;
             // the portable full fence elsewhere (RawMemory.fenceAfterAtomic says why).
@@ -242,7 +249,7 @@ extension Machine {
                 return false
             }
             fast.setReferenced(raw)
-            out.initialize(to: fast.page(raw, pfn: pfn))
+            out.initialize(to: fast.page(result, pfn: pfn))
             out += 1
             addr &+= UserVM.pageSize
             slot = slot.advanced(by: 1)
@@ -255,7 +262,7 @@ extension Machine {
     /// released with `gup_put_folio(folio, 1)`. Returns the index of the first entry it
     /// did not take (`start` when it took none): the generic loop takes that one.
     @inline(__always)
-    func unpinMainlineFast(_ fast: MainlineFastPath, _ pages: UnsafeBufferPointer<Page>, from start: Int, batch: inout PinStatBatch) -> Int {
+    func unpinMainlineFast<Design: FastPinDesign>(_ design: Design, _ fast: MainlineFastPath, _ pages: UnsafeBufferPointer<Page>, from start: Int, batch: inout PinStatBatch) -> Int {
         var i = start
         let count = pages.count
         guard let base = pages.baseAddress else { return i }
@@ -272,9 +279,10 @@ extension Machine {
         }
         while i < count {
             let page = base[i]
-            let pfn = page.pfn, raw = page.raw
+            let pfn = page.pfn
             guard i &+ 1 == count || base[i &+ 1].pfn != pfn,
-                  UInt(bitPattern: pfn) < UInt(bitPattern: fast.ramPfns), pfn != fast.zeroPfn else { break }
+                  UInt(bitPattern: pfn) < UInt(bitPattern: fast.ramPfns), pfn != fast.zeroPfn,
+                  let raw = design.target(fast, page) else { break }
             let pageFlags = fast.word(raw, fast.pageFlags)
             guard fast.isSmallFolio(raw, flags: pageFlags) else { break }
             i &+= 1
@@ -291,13 +299,9 @@ extension Machine {
                 continue
             }
             run.count(fast.nid(pageFlags, pfn: pfn)) { batch.released(nid: $0, pages: $1, pins: pins) }
-            // MainlinePins.release() of an order-0 folio: folio_put_refs(GUP_PIN_COUNTING_BIAS).
-            let left = RawMemory.atomicSubReturn(raw + fast.refcount, GUPPin.countingBias)
-            if left <= 0 {
-                fast.shadow.unlockStripe(held)
-                held = -1
-                folioRefsDropped(fast.folio(raw, pfn: pfn), left: left, refs: GUPPin.countingBias)
-            }
+            // The design's arm of gup_put_folio() (mainline: folio_put_refs(GUP_PIN_COUNTING_BIAS)),
+            // which lets go of the stripe lock before its own locks or a cold path.
+            design.release(fast, raw, pfn: pfn, entry: page, in: self, holding: &held)
         }
         return i
     }

@@ -256,13 +256,14 @@ extension Machine {
         let proxies = pins.proxyBit >= 0
         // Tail pages carry compound_head only where folios are head struct pages.
         let structPages = !layout.foliosAreDescriptors
-        // Mainline's common case, resolved once (GUPFastMainline.swift).
+        // The common case, resolved once, specialized for the design
+        // (GUPFastMainline.swift, GUPFastDesigns.swift).
         let fast = makeDirty ? nil : MainlineFastPath(self)
-        // Tested once: the other designs do not look into the optional per entry.
+        // Tested once: a design without a fast path does not look into the optional per entry.
         let mainline = fast != nil
         while i < pages.count {
             if mainline, let fast {
-                let next = unpinMainlineFast(fast, pages, from: i, batch: &batch)
+                let next = unpinDesignFast(fast, pages, from: i, batch: &batch)
                 if next != i {
                     known = nil
                     i = next

@@ -113,4 +113,13 @@ enum HotTracker {
         default: self = .other
         }
     }
+
+    /// Whether the design has a specialization of the fast paths over struct pages
+    /// (GUPFastDesigns.swift): every registered design whose folios are struct pages.
+    var hasStructPageFastPath: Bool {
+        switch self {
+        case .mainline, .dmaPinnedField, .pageExt, .lruPinned, .proxy: true
+        case .memdesc, .other: false
+        }
+    }
 }

@@ -132,13 +132,40 @@ public final class ProxyPins: PinTracker {
         if madeHead != 0 { newest[folio.pfn] = madeHead }
         locks.unlock(folio.pfn)
         if madeHead == 0 {
-            lastMade.clear()
-            machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folio.pfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
+            noProxyMemory(folio.pfn, in: machine)
             return .ENOMEM
         }
         if refs == 1 { lastMade.set(pfn: page.pfn, address: madeHead) } else { lastMade.clear() }
         if !fast { folio.refAdd(refs) }
         return nil
+    }
+
+    /// `grab(folio, at: page, refs: 1, fast: true)` of an order-0 folio (pfn `pfn`) on
+    /// GUP-fast's fast path (GUPFastDesigns.swift), returning the host bytes of the proxy
+    /// GUP stores into pages[] (`gupResult`) instead of stashing it for a second
+    /// look-up: the proposal's GUP stores the dynamic_page it allocated straight into
+    /// `pages[]`. nil: no memory for it (reported; nothing made).
+    @inline(__always)
+    func grabOne(_ pfn: Int, in machine: Machine) -> UnsafeMutableRawPointer? {
+        locks.lock(pfn)
+        let made = makeProxy(pfn, in: machine)
+        if let made {
+            setLink(made, newest[pfn], in: machine)
+            newest[pfn] = made
+        }
+        locks.unlock(pfn)
+        guard let made else {
+            noProxyMemory(pfn, in: machine)
+            return nil
+        }
+        return machine.heap.pointer(made)
+    }
+
+    /// A grab that found no memory for its proxies (cold).
+    @inline(never)
+    private func noProxyMemory(_ folioPfn: Int, in machine: Machine) {
+        lastMade.clear()
+        machine.diagnostics.record(Diagnostic(kind: .warn, pfn: UInt64(folioPfn), reason: "proxy: no memory for struct dynamic_page (ENOMEM)"))
     }
 
     /// Frees `refs` proxies of the folio: the one being unpinned first when `page` is a
