@@ -13,12 +13,17 @@ public enum ScenarioOverhead {
     static let pages = 64
 
     /// (page, pin?) for each generated operation after the setup, in order: a one-byte
-    /// write to a page, and every fourth a pin_user_pages_fast() of it and its unpin.
+    /// write to a page (one line), and every fourth a pin_user_pages_fast() of it and its
+    /// unpin (two lines), until the scenario has exactly `lines` lines, so that a figure
+    /// per line is per line of the file.
     static var steps: [(page: Int, pin: Bool)] {
         var steps: [(Int, Bool)] = []
         var k = 0
-        while steps.count < lines - 2 {
-            steps.append((k % pages, k % 4 == 3))
+        var count = 2  // the setup's process and mmap lines
+        while count < lines {
+            let pin = k % 4 == 3 && count + 2 <= lines
+            steps.append((k % pages, pin))
+            count += pin ? 2 : 1
             k += 1
         }
         return steps

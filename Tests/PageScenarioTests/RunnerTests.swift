@@ -154,4 +154,18 @@ import Testing
             }
         }
     }
+
+    /// The overhead benchmark's scenario (issue 16: "a 10,000-line generated scenario"):
+    /// exactly 10,000 lines, as many statements, a quarter of its steps (the pins) two
+    /// lines each, and it runs without error, so a figure per line is per line of it.
+    @Test func theOverheadScenarioHasTenThousandLinesAndRuns() throws {
+        let text = ScenarioOverhead.text
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.count == 10_000)
+        #expect(lines.filter { $0.hasPrefix("pins = ") }.count == lines.filter { $0 == "unpin_user_pages pins" }.count)
+        let scenario = try ScenarioOverhead.parse(text)
+        #expect(scenario.statements.count == 10_000)
+        let run = ScenarioRunner.run(scenario, design: .mainline)
+        #expect(run.error == nil && run.passed)
+    }
 }
