@@ -127,9 +127,9 @@ extension Machine {
         // the generic step below.
         let fast = flags.contains(.pin) && flags.isDisjoint(with: [.longterm, .pciP2PDMA, .get]) ? MainlineFastPath(self) : nil
         // Tested once: a design without a fast path does not look into the optional per page.
-        let mainline = fast != nil
+        let hasFastPath = fast != nil
         while addr < end {
-            if mainline, let fast, let done = gupFastMainlinePTEs(design, fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot,
+            if hasFastPath, let fast, let done = gupFastMainlinePTEs(design, fast, slot: &slot, addr: &addr, end: end, pmd: pmd, pmdSlot: pmdSlot,
                                                                  flags: flags, pages: pages, nr: &nr, batch: &batch) {
                 return done
             }

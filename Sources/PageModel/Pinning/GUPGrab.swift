@@ -260,9 +260,9 @@ extension Machine {
         // (GUPFastMainline.swift, GUPFastDesigns.swift).
         let fast = makeDirty ? nil : MainlineFastPath(self)
         // Tested once: a design without a fast path does not look into the optional per entry.
-        let mainline = fast != nil
+        let hasFastPath = fast != nil
         while i < pages.count {
-            if mainline, let fast {
+            if hasFastPath, let fast {
                 let next = unpinDesignFast(fast, pages, from: i, batch: &batch)
                 if next != i {
                     known = nil
