@@ -115,19 +115,14 @@ extension Layouts {
                 rule: "the head's lru.next, __filler and pgmap alias compound_head: they are pointers or even values, so a head page never reads as PageTail",
                 source: "include/linux/mm_types.h:499-510 (FOLIO_MATCH(compound_head, lru))"))
         }
-        if let flags1 = layout.field("_flags_1") {
-            rules.append(LayoutRule(
-                field: "_flags_1", offset: flags1.offset, size: flags1.size, mask: 0xff,
-                rule: "folio order (folio_large_order = _flags_1 & 0xff); folio-only flags (PG_has_hwpoisoned, PG_large_rmappable, PG_partially_mapped) sit above bit 7",
-                source: "include/linux/mm.h:1206-1253, page-flags.h:185-194"))
+        if let flags1 = layout.rule(on: "_flags_1", mask: 0xff,
+                                    "folio order (folio_large_order = _flags_1 & 0xff); folio-only flags (PG_has_hwpoisoned, PG_large_rmappable, PG_partially_mapped) sit above bit 7",
+                                    source: "include/linux/mm.h:1206-1253, page-flags.h:185-194") {
+            rules.append(flags1)
         }
-        for head in ["_head_1", "_head_2", "_head_3"] {
-            if let field = layout.field(head) {
-                rules.append(LayoutRule(
-                    field: head, offset: field.offset, size: field.size, mask: 0x1,
-                    rule: "the tail page's compound_head: head | 1",
-                    source: "include/linux/mm_types.h (FOLIO_MATCH(compound_head, \(head)))"))
-            }
+        rules += ["_head_1", "_head_2", "_head_3"].compactMap { head in
+            layout.rule(on: head, mask: 0x1, "the tail page's compound_head: head | 1",
+                        source: "include/linux/mm_types.h (FOLIO_MATCH(compound_head, \(head)))")
         }
         return rules
     }

@@ -129,6 +129,13 @@ public struct StructLayout: Sendable, Equatable, Codable {
     /// The byte offset of the member called `name`.
     public func offset(of name: String) -> Int? { field(name)?.offset }
 
+    /// The kernel's rule `text` on bits `mask` of the whole member called `name` (its
+    /// offset and size); nil where this layout has no such member, so a rule is only
+    /// stated on a word the configuration or design really has.
+    func rule(on name: String, mask: UInt64, _ text: String, source: String) -> LayoutRule? {
+        field(name).map { LayoutRule(field: name, offset: $0.offset, size: $0.size, mask: mask, rule: text, source: source) }
+    }
+
     /// Every member that shares a byte with `[offset, offset + size)`: which arms alias
     /// these bytes.
     public func fields(overlapping offset: Int, size: Int) -> [LayoutField] {

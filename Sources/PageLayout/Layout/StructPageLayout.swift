@@ -119,30 +119,21 @@ extension Layouts {
     /// The kernel's rules on the shared words of struct page (and of the structs that
     /// overlay it: the same words carry the same rules).
     static func pageRules(_ layout: StructLayout, design: Design) -> [LayoutRule] {
-        var rules: [LayoutRule] = []
-        if let head = layout.field("compound_head") {
-            rules.append(LayoutRule(
-                field: head.name, offset: head.offset, size: head.size, mask: 0x1,
-                rule: "PageTail: a tail page stores its head page's address | 1 here; every other user of the first union word (lru.next, pgmap, slab_cache, ...) must keep bit 0 clear",
-                source: "include/linux/mm_types.h:42-64,129 (\"bit 0 of the first word is used for PageTail()\")"))
-        }
-        if let mapping = layout.field("mapping") {
-            rules.append(LayoutRule(
-                field: "mapping", offset: mapping.offset, size: mapping.size, mask: 0x3,
-                rule: "low bits are type tags: FOLIO_MAPPING_ANON 0x1 (anon_vma), FOLIO_MAPPING_ANON_KSM 0x2, KSM = 0x3; 0 with a non-NULL pointer is an address_space",
-                source: "include/linux/page-flags.h:717-720"))
-        }
-        if let type = layout.field("page_type") {
-            rules.append(LayoutRule(
-                field: "page_type", offset: type.offset, size: type.size, mask: 0xff00_0000,
-                rule: "top byte 0xf0-0xf8 is a page type (PGTY_buddy 0xf0 ... PGTY_large_kmalloc 0xf8); otherwise the word is _mapcount, initialised to -1",
-                source: "include/linux/page-flags.h:925-955"))
-        }
+        var rules = [
+            layout.rule(on: "compound_head", mask: 0x1,
+                        "PageTail: a tail page stores its head page's address | 1 here; every other user of the first union word (lru.next, pgmap, slab_cache, ...) must keep bit 0 clear",
+                        source: "include/linux/mm_types.h:42-64,129 (\"bit 0 of the first word is used for PageTail()\")"),
+            layout.rule(on: "mapping", mask: 0x3,
+                        "low bits are type tags: FOLIO_MAPPING_ANON 0x1 (anon_vma), FOLIO_MAPPING_ANON_KSM 0x2, KSM = 0x3; 0 with a non-NULL pointer is an address_space",
+                        source: "include/linux/page-flags.h:717-720"),
+            layout.rule(on: "page_type", mask: 0xff00_0000,
+                        "top byte 0xf0-0xf8 is a page type (PGTY_buddy 0xf0 ... PGTY_large_kmalloc 0xf8); otherwise the word is _mapcount, initialised to -1",
+                        source: "include/linux/page-flags.h:925-955"),
+            layout.rule(on: "dma_pinned_flags", mask: 0x1,
+                        "aliases lru.next and compound_head: bit 0 must stay clear; pin flags live from bit 1 and are only valid once the page is off the LRU",
+                        source: "seed 002 (J. Hubbard, Jul 2018)"),
+        ].compactMap { $0 }
         if let flags = layout.field("dma_pinned_flags") {
-            rules.append(LayoutRule(
-                field: "dma_pinned_flags", offset: flags.offset, size: flags.size, mask: 0x1,
-                rule: "aliases lru.next and compound_head: bit 0 must stay clear; pin flags live from bit 1 and are only valid once the page is off the LRU",
-                source: "seed 002 (J. Hubbard, Jul 2018)"))
             let zoneDeviceVictims = layout.fields(overlapping: flags.offset, size: 2 * flags.size)
                 .filter { $0.arm == "zone_device" && $0.kind != .padding }.map(\.name)
             if !zoneDeviceVictims.isEmpty {

@@ -125,20 +125,17 @@ extension Layouts {
     /// The kernel's rules on struct page's shared words in `version`.
     static func historicPageRules(_ layout: StructLayout, version: KernelVersion) -> [LayoutRule] {
         var rules = pageRules(layout, design: .mainline).filter { $0.field == "compound_head" }
-        if let mapping = layout.field("mapping") {
-            rules.append(LayoutRule(
-                field: "mapping", offset: mapping.offset, size: mapping.size, mask: 0x3,
-                rule: "low bits are type tags: PAGE_MAPPING_ANON 0x1 (anon_vma), PAGE_MAPPING_MOVABLE 0x2 (non-LRU movable), KSM 0x3",
-                source: "Linux \(version) include/linux/page-flags.h (PAGE_MAPPING_ANON, PAGE_MAPPING_MOVABLE)"))
-        }
-        if let type = layout.field("page_type") {
-            let rule = version >= .v6_12
-                ? "top byte 0xf0-0xf7 is a page type (PGTY_buddy 0xf0 ... PGTY_unaccepted 0xf7); below 0x80 the word is _mapcount, initialised to -1"
-                : "a page type is PAGE_TYPE_BASE 0xf0000000 with its type bit cleared (PG_buddy 0x80, PG_offline 0x100, PG_table 0x200, PG_guard 0x400\(version == .v6_6 ? ", PG_hugetlb 0x800" : "")); a value above PAGE_MAPCOUNT_RESERVE (-128) is _mapcount"
-            rules.append(LayoutRule(field: "page_type", offset: type.offset, size: type.size,
-                                    mask: version >= .v6_12 ? 0xff00_0000 : 0xffff_ffff, rule: rule,
-                                    source: "Linux \(version) include/linux/page-flags.h (\(version >= .v6_12 ? "enum pagetype" : "PAGE_TYPE_BASE"))"))
-        }
+        let typed = version >= .v6_12
+        let pageType = typed
+            ? "top byte 0xf0-0xf7 is a page type (PGTY_buddy 0xf0 ... PGTY_unaccepted 0xf7); below 0x80 the word is _mapcount, initialised to -1"
+            : "a page type is PAGE_TYPE_BASE 0xf0000000 with its type bit cleared (PG_buddy 0x80, PG_offline 0x100, PG_table 0x200, PG_guard 0x400\(version == .v6_6 ? ", PG_hugetlb 0x800" : "")); a value above PAGE_MAPCOUNT_RESERVE (-128) is _mapcount"
+        rules += [
+            layout.rule(on: "mapping", mask: 0x3,
+                        "low bits are type tags: PAGE_MAPPING_ANON 0x1 (anon_vma), PAGE_MAPPING_MOVABLE 0x2 (non-LRU movable), KSM 0x3",
+                        source: "Linux \(version) include/linux/page-flags.h (PAGE_MAPPING_ANON, PAGE_MAPPING_MOVABLE)"),
+            layout.rule(on: "page_type", mask: typed ? 0xff00_0000 : 0xffff_ffff, pageType,
+                        source: "Linux \(version) include/linux/page-flags.h (\(typed ? "enum pagetype" : "PAGE_TYPE_BASE"))"),
+        ].compactMap { $0 }
         return rules
     }
 }
