@@ -96,8 +96,7 @@ extension Layouts {
         ]
         let decls: [Decl] = [page0, page1, page2, page3].map { .overlay(size: page.size, align: page.align, $0) }
         let layout = StructLayout.describe("folio", decls)
-        return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: pageRules(layout, design: design) + folioRules(layout), note: page.note)
+        return layout.with(rules: pageRules(layout, design: design) + folioRules(layout), note: page.note)
     }
 
     private static func pinnedLruArm(_ t: CTypes) -> Decl {

@@ -30,8 +30,7 @@ extension Layouts {
         ]
         let layout = StructLayout.describe("page", decls, aligned: config.structPageAlignment)
         let word = layout.field("memdesc")
-        return StructLayout(
-            name: "page", size: layout.size, align: layout.align, fields: layout.fields,
+        return layout.with(
             rules: [
                 LayoutRule(field: "memdesc", offset: word?.offset ?? 0, size: word?.size ?? 0, mask: 0xf,
                            rule: "memdesc type in bits 0-3, descriptor address (16-byte aligned) above",
@@ -50,8 +49,7 @@ extension Layouts {
         let layout = StructLayout.describe("page", [
             .member("memdesc", t.u64.asKind(.pointer), note: "type in bits 0-3; pointer or inline data above"),
         ])
-        return StructLayout(
-            name: "page", size: layout.size, align: layout.align, fields: layout.fields,
+        return layout.with(
             rules: [
                 LayoutRule(field: "memdesc", offset: 0, size: 8, mask: MemdescWord.typeMask,
                            rule: "memdesc type (revision C: 0 Misc, 1 Buddy, 2 File, 3 Anon, 4 KSM, 5 Slab, 6 Bump, 7 Movable, 8 PTdesc, 9 HWPoison, 10 PerCPU, 11 acctmem, 12 ZPDesc, 13 Managed)",
@@ -165,13 +163,11 @@ extension Layouts {
             .member("refcount", t.atomic.asKind(.atomic, spelling: "refcount_t")),
             .member("pages", pages, note: "flexible array: one struct page * per page"),
         ])
-        return StructLayout(name: "scamem", size: layout.size, align: layout.align, fields: layout.fields,
-                            note: "M. Wilcox, Dec 2024 (seed 004); not in v6.19")
+        return layout.with(note: "M. Wilcox, Dec 2024 (seed 004); not in v6.19")
     }
 
     private static func memdescDescriptor(_ name: String, _ decls: [Decl]) -> StructLayout {
         let layout = StructLayout.describe(name, decls, aligned: memdescDescriptorAlignment)
-        return StructLayout(name: name, size: layout.size, align: layout.align, fields: layout.fields,
-                            note: "separately allocated memdesc descriptor (16-byte aligned slab object)")
+        return layout.with(note: "separately allocated memdesc descriptor (16-byte aligned slab object)")
     }
 }

@@ -33,11 +33,10 @@ extension Layouts {
         ]
         if config.memcg { decls.append(.member("pt_memcg_data", t.ulong)) }
         let layout = StructLayout.describe("ptdesc", decls)
-        return StructLayout(name: "ptdesc", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: [LayoutRule(
-                                field: "pt_list", offset: config.wordSize, size: config.wordSize, mask: 0x1,
-                                rule: "aliases compound_head (TABLE_MATCH): pt_list.next, _pt_pad_1 and pt_rcu_head.next keep bit 0 clear",
-                                source: "include/linux/mm_types.h:608-620")])
+        return layout.with(rules: [LayoutRule(
+            field: "pt_list", offset: config.wordSize, size: config.wordSize, mask: 0x1,
+            rule: "aliases compound_head (TABLE_MATCH): pt_list.next, _pt_pad_1 and pt_rcu_head.next keep bit 0 clear",
+            source: "include/linux/mm_types.h:608-620")])
     }
 
     /// `struct freelist_counters` (mm/slab.h): the freelist pointer and the counters
@@ -91,11 +90,10 @@ extension Layouts {
             decls.append(.member("obj_exts", t.ulong, note: "aliases memcg_data"))
         }
         let layout = StructLayout.describe("slab", decls)
-        return StructLayout(name: "slab", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: [LayoutRule(
-                                field: "slab_cache", offset: config.wordSize, size: config.wordSize, mask: 0x1,
-                                rule: "aliases compound_head (SLAB_MATCH(compound_head, slab_cache)): a kmem_cache pointer keeps bit 0 clear",
-                                source: "mm/slab.h:96-114")])
+        return layout.with(rules: [LayoutRule(
+            field: "slab_cache", offset: config.wordSize, size: config.wordSize, mask: 0x1,
+            rule: "aliases compound_head (SLAB_MATCH(compound_head, slab_cache)): a kmem_cache pointer keeps bit 0 clear",
+            source: "mm/slab.h:96-114")])
     }
 
     /// struct zpdesc: zsmalloc's descriptor, overlaying struct page.
@@ -114,11 +112,10 @@ extension Layouts {
             .member("_refcount", t.atomic),
         ]
         let layout = StructLayout.describe("zpdesc", decls)
-        return StructLayout(name: "zpdesc", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: [LayoutRule(
-                                field: "first_obj_offset", offset: layout.offset(of: "first_obj_offset") ?? 0, size: 4,
-                                mask: 0xff00_0000,
-                                rule: "aliases page_type: the top byte is PGTY_zsmalloc (0xf6); only the low 24 bits hold the first object's offset",
-                                source: "mm/zpdesc.h:32-50")])
+        return layout.with(rules: [LayoutRule(
+            field: "first_obj_offset", offset: layout.offset(of: "first_obj_offset") ?? 0, size: 4,
+            mask: 0xff00_0000,
+            rule: "aliases page_type: the top byte is PGTY_zsmalloc (0xf6); only the low 24 bits hold the first object's offset",
+            source: "mm/zpdesc.h:32-50")])
     }
 }

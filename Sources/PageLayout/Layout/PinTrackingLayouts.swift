@@ -15,8 +15,7 @@ extension Layouts {
             .member("dma_pinned_flags", t.uint.asKind(.flags), note: "pin client: PageDmaPinned"),
             .member("dma_pinned_count", t.atomic, note: "pin client: exact pin count"),
         ])
-        return StructLayout(
-            name: "page_ext", size: layout.size, align: layout.align, fields: layout.fields,
+        return layout.with(
             rules: [
                 LayoutRule(field: "flags", offset: 0, size: config.wordSize,
                            mask: config.arch.bitsPerLong == 64 ? 0x3 : 0xf,
@@ -44,7 +43,6 @@ extension Layouts {
             .member("vaddr", t.ulong, note: "user address the pin was taken at"),
             .member("pfn", t.ulong, note: "the real page"),
         ])
-        return StructLayout(name: "dynamic_page", size: layout.size, align: layout.align, fields: layout.fields,
-                            note: "D. Williams / M. Wilcox, Dec 2018 (seed 003): one per pin; never merged")
+        return layout.with(note: "D. Williams / M. Wilcox, Dec 2018 (seed 003): one per pin; never merged")
     }
 }

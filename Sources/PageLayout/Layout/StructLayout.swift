@@ -129,6 +129,12 @@ public struct StructLayout: Sendable, Equatable, Codable {
     /// The byte offset of the member called `name`.
     public func offset(of name: String) -> Int? { field(name)?.offset }
 
+    /// This layout with the kernel's `rules` on its words and a `note` (in place of
+    /// any it had): for the rules stated on offsets only the laid-out struct knows.
+    func with(rules: [LayoutRule] = [], note: String? = nil) -> StructLayout {
+        StructLayout(name: name, size: size, align: align, fields: fields, rules: rules, note: note)
+    }
+
     /// The kernel's rule `text` on bits `mask` of the whole member called `name` (its
     /// offset and size); nil where this layout has no such member, so a rule is only
     /// stated on a word the configuration or design really has.

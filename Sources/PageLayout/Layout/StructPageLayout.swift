@@ -112,8 +112,7 @@ extension Layouts {
         case .lruPinnedRearranged: "seed 002 pin fields + M. Wilcox's re-ordered ZONE_DEVICE arm (seed 001)"
         default: nil
         }
-        return StructLayout(name: layout.name, size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: pageRules(layout, design: design), note: note)
+        return layout.with(rules: pageRules(layout, design: design), note: note)
     }
 
     /// The kernel's rules on the shared words of struct page (and of the structs that

@@ -59,8 +59,7 @@ extension Layouts {
         ])]
         let decls: [Decl] = [page0, page1, page2].map { .overlay(size: page.size, align: page.align, $0) }
         let layout = StructLayout.describe("folio", decls)
-        return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: folioRules(layout), note: "Linux \(version) include/linux/mm_types.h")
+        return layout.with(rules: folioRules(layout), note: "Linux \(version) include/linux/mm_types.h")
     }
 
     /// v6.19's struct ptdesc under 6.12's names: `unsigned long __page_flags` first.
@@ -99,8 +98,7 @@ extension Layouts {
         if config.arch.bitsPerLong == 64 { decls.append(.member("_folio_nr_pages", t.uint)) }
         decls.append(.member("_private_1", t.ulong))
         let layout = StructLayout.describe("folio", decls)
-        return StructLayout(name: "folio", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: folioRules(layout), note: "Linux 6.1 include/linux/mm_types.h")
+        return layout.with(rules: folioRules(layout), note: "Linux 6.1 include/linux/mm_types.h")
     }
 
     /// struct slab of 6.1 with SLUB (linux-6.1.y, 6.1.166, mm/slab.h:9-60): the list arms
@@ -124,8 +122,7 @@ extension Layouts {
         ]
         if config.memcg { decls.append(.member("memcg_data", t.ulong)) }
         let layout = StructLayout.describe("slab", decls)
-        return StructLayout(name: "slab", size: layout.size, align: layout.align, fields: layout.fields,
-                            note: "Linux 6.1 mm/slab.h (SLUB)")
+        return layout.with(note: "Linux 6.1 mm/slab.h (SLUB)")
     }
 
     /// 6.12's struct ptdesc under 6.6's names, without pt_index and pt_share_count.

@@ -102,8 +102,7 @@ extension Layouts {
         decls.append(.member("__page_refcount", t.atomic))
         if config.memcg { decls.append(.member("memcg_data", t.ulong)) }
         let layout = StructLayout.describe("slab", decls)
-        return StructLayout(name: "slab", size: layout.size, align: layout.align, fields: layout.fields,
-                            note: "Linux \(version) mm/slab.h (\(allocator))")
+        return layout.with(note: "Linux \(version) mm/slab.h (\(allocator))")
     }
 
     /// What an allocator of 5.15 (which has no struct slab: 5.17 split it out) uses of

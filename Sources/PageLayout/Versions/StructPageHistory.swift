@@ -111,9 +111,8 @@ extension Layouts {
             if config.lastCpupidNotInPageFlags { decls.append(cpupid) }
         }
         let layout = StructLayout.describe("page", decls, aligned: config.structPageAlignment)
-        return StructLayout(name: "page", size: layout.size, align: layout.align, fields: layout.fields,
-                            rules: historicPageRules(layout, version: version),
-                            note: "Linux \(version) include/linux/mm_types.h")
+        return layout.with(rules: historicPageRules(layout, version: version),
+                           note: "Linux \(version) include/linux/mm_types.h")
     }
 
     /// What a page_type word holds in `version`.
