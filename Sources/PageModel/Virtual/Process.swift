@@ -139,6 +139,15 @@ public final class Process: @unchecked Sendable {
         }
     }
 
+    /// mmap() of `length` bytes of private anonymous read-write memory with every page
+    /// then faulted in for writing (MAP_POPULATE-like, as a program that has touched its
+    /// buffer): where timed loops start. Returns the address.
+    public func mmapFaulted(_ length: UInt64) throws -> UInt64 {
+        let addr = try mm.mmap(length: length, prot: [.read, .write], flags: [.private, .anonymous])
+        try touch(addr, length: length, write: true)
+        return addr
+    }
+
     // MARK: fork
 
     /// Linux: `fork()` (dup_mm() -> dup_mmap()): a child with a copy of every VMA but the

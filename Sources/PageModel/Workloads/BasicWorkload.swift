@@ -10,13 +10,9 @@ import PageLayout
 /// The script of `WorkloadKind.basic`. Sizes scale with RAM: a unit is RAM / 256
 /// (at most 16 MiB), the anonymous region 8 units, the files 1-2 units each, the THP
 /// region at least one 2 MiB PMD.
-enum BasicWorkload {
+enum BasicWorkload: WorkloadScript {
     static let minimumRAM: UInt64 = 256 << 20
     static let nodes = 2
-
-    static func validate(ramBytes: UInt64) throws(WorkloadError) {
-        guard ramBytes >= minimumRAM else { throw .ramTooSmall(bytes: ramBytes, minimum: minimumRAM) }
-    }
 
     /// The region sizes, in 4 KiB pages, for a machine of `ramBytes`.
     struct Sizes {
@@ -28,7 +24,7 @@ enum BasicWorkload {
         var diskShared: Int { unit }
 
         init(ramBytes: UInt64) {
-            unit = Int(min(ramBytes / 256, 16 << 20)) / PagePattern.pageSize
+            unit = BasicWorkload.unitPages(ramBytes: ramBytes)
         }
     }
 
@@ -45,35 +41,20 @@ enum BasicWorkload {
     /// script goes on.
     static func script(_ run: WorkloadRun, _ sizes: Sizes) {
         let machine = run.machine
-        let parent: ExpectedProcess
-        do { parent = ExpectedProcess(name: "parent", process: try Process(machine: machine)) } catch {
-            return run.fail("parent: fork/exec: \(error)")
-        }
+        guard let parent = run.newProcess("parent", failing: "parent: fork/exec") else { return }
         let shmemFS = Filesystem(machine: machine, kind: .shmem)
         let diskFS = Filesystem(machine: machine, kind: .disk)
         var files: [(Filesystem, ExpectedFile)] = []
         func create(_ fs: Filesystem, _ name: String, pages: Int) -> ExpectedFile? {
-            do {
-                let file = try fs.create(name: name)
-                try file.ftruncate(Int64(pages * PagePattern.pageSize))
-                let expected = ExpectedFile(file: file, name: name)
-                files.append((fs, expected))
-                return expected
-            } catch {
-                run.fail("create \(name): \(error)")
-                return nil
-            }
+            let file = run.createFile(fs, name, pages: pages)
+            if let file { files.append((fs, file)) }
+            return file
         }
 
         // 1. Populate: anonymous memory, a THP region, a shmem file mapped shared and a
         //    disk file mapped private and one mapped shared.
-        if run.mmap(parent, "anon", pages: sizes.anon, flags: [.private, .anonymous]) != nil {
-            for page in 0..<sizes.anon { run.write(parent, "anon", page: page) }
-        }
-        if run.mmap(parent, "thp", pages: sizes.thp, flags: [.private, .anonymous]) != nil {
-            run.madvise(parent, "thp", .hugePage)
-            for page in 0..<sizes.thp { run.write(parent, "thp", page: page) }
-        }
+        run.mmapWritten(parent, "anon", pages: sizes.anon)
+        run.mmapWritten(parent, "thp", pages: sizes.thp, advice: .hugePage)
         let shmem = create(shmemFS, "basic-shmem", pages: sizes.shmem)
         if let shmem, run.mmap(parent, "shmem", pages: sizes.shmem, flags: .shared, file: shmem) != nil {
             for page in 0..<sizes.shmem {

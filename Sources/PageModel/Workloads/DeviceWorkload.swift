@@ -49,7 +49,7 @@ public struct DeviceFigures: Sendable, Equatable {
 
 /// The script of `WorkloadKind.device`. `B` = `Sizes.buffer` pages of anonymous memory
 /// on the private device (dmirror 0), `C` = `coherentPages` on the coherent one (dmirror 2).
-enum DeviceWorkload {
+enum DeviceWorkload: WorkloadScript {
     static let minimumRAM: UInt64 = 256 << 20
     static let nodes = 1
     static let coherentPages = 64
@@ -58,13 +58,9 @@ enum DeviceWorkload {
     static let timedPages = 1024
     static let timedRounds = 3
 
-    static func validate(ramBytes: UInt64) throws(WorkloadError) {
-        guard ramBytes >= minimumRAM else { throw .ramTooSmall(bytes: ramBytes, minimum: minimumRAM) }
-    }
-
     /// The buffer: RAM / 256 (at most 4 MiB), whole 32-page groups.
     static func bufferPages(ramBytes: UInt64) -> Int {
-        Int(min(ramBytes / 256, 4 << 20)) / PagePattern.pageSize / 32 * 32
+        unitPages(ramBytes: ramBytes, atMost: 4 << 20) / 32 * 32
     }
 
     /// The kernel of every machine: the x86_64 distribution preset (ZONE_DEVICE) with
@@ -128,12 +124,8 @@ final class DeviceScript {
         let b = buffer, c = DeviceWorkload.coherentPages, n = DeviceWorkload.pinPages
 
         // 1. The program fills its buffers.
-        if run.mmap(parent, "buf", pages: b, flags: [.private, .anonymous]) != nil {
-            for page in 0..<b { run.write(parent, "buf", page: page) }
-        }
-        if run.mmap(parent, "coh", pages: c, flags: [.private, .anonymous]) != nil {
-            for page in 0..<c { run.write(parent, "coh", page: page) }
-        }
+        run.mmapWritten(parent, "buf", pages: b)
+        run.mmapWritten(parent, "coh", pages: c)
         run.checkpoint("populate")
 
         // 2. The buffer goes to device-private memory (the device reads it back as
@@ -329,14 +321,7 @@ final class DeviceScript {
     func timedRoundTrip(_ device: DeviceMirrorDevice) {
         let pages = DeviceWorkload.timedPages
         let bytes = UInt64(pages * PagePattern.pageSize)
-        let process: Process, addr: UInt64
-        do {
-            process = try Process(machine: machine)
-            addr = try process.mm.mmap(length: bytes, prot: [.read, .write], flags: [.private, .anonymous])
-            try process.touch(addr, length: bytes, write: true)
-        } catch {
-            return run.fail("timed round trip: setup: \(error)")
-        }
+        guard case let (process, addr)? = run.faultedProcess(bytes: bytes, for: "timed round trip") else { return }
         defer { process.exit() }
         let mirror = DeviceMirror(device: device, process: process)
         let clock = ContinuousClock()

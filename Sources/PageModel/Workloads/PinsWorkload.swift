@@ -56,7 +56,7 @@ public struct PinFigures: Sendable, Equatable {
 /// The script of `WorkloadKind.pins`. Sizes scale with RAM: a unit is RAM / 256 (at most
 /// 16 MiB); anonymous memory 4 units (the first held by a long-term pin), a THP region of
 /// one 2 MiB PMD or more, a memfd and a disk file of one unit each.
-enum PinsWorkload {
+enum PinsWorkload: WorkloadScript {
     static let minimumRAM: UInt64 = 256 << 20
     static let nodes = 2
     /// Pages of one short-term pin (a 64 KiB O_DIRECT request).
@@ -69,10 +69,6 @@ enum PinsWorkload {
     static let timedBytes: UInt64 = 16 << 20
     static let timedRounds = 3
 
-    static func validate(ramBytes: UInt64) throws(WorkloadError) {
-        guard ramBytes >= minimumRAM else { throw .ramTooSmall(bytes: ramBytes, minimum: minimumRAM) }
-    }
-
     struct Sizes {
         let unit: Int
         var anon: Int { 4 * unit }
@@ -82,7 +78,7 @@ enum PinsWorkload {
         var disk: Int { unit }
 
         init(ramBytes: UInt64) {
-            unit = Int(min(ramBytes / 256, 16 << 20)) / PagePattern.pageSize
+            unit = PinsWorkload.unitPages(ramBytes: ramBytes)
         }
     }
 
@@ -138,10 +134,7 @@ enum PinsWorkload {
     /// `run` and the script goes on.
     static func script(_ run: WorkloadRun, _ sizes: Sizes, _ tally: Tally) {
         let machine = run.machine
-        let parent: ExpectedProcess
-        do { parent = ExpectedProcess(name: "parent", process: try Process(machine: machine)) } catch {
-            return run.fail("parent: fork/exec: \(error)")
-        }
+        guard let parent = run.newProcess("parent", failing: "parent: fork/exec") else { return }
         let shmemFS = Filesystem(machine: machine, kind: .shmem)
         let diskFS = Filesystem(machine: machine, kind: .disk)
         var files: [ExpectedFile] = []
@@ -152,13 +145,8 @@ enum PinsWorkload {
         // 1. Populate: anonymous memory, a THP region, a memfd mapped shared (an RDMA
         //    buffer shared with another process), a disk file written with pwrite() and
         //    mapped shared (O_DIRECT's target), and one page for the bias case.
-        if run.mmap(parent, "anon", pages: sizes.anon, flags: [.private, .anonymous]) != nil {
-            for page in 0..<sizes.anon { run.write(parent, "anon", page: page) }
-        }
-        if run.mmap(parent, "thp", pages: sizes.thp, flags: [.private, .anonymous]) != nil {
-            run.madvise(parent, "thp", .hugePage)
-            for page in 0..<sizes.thp { run.write(parent, "thp", page: page) }
-        }
+        run.mmapWritten(parent, "anon", pages: sizes.anon)
+        run.mmapWritten(parent, "thp", pages: sizes.thp, advice: .hugePage)
         var memfd: ExpectedFile?
         do {
             let file = try shmemFS.memfdCreate(name: "pins-rdma")
@@ -170,19 +158,14 @@ enum PinsWorkload {
             named.append((nil, memfd))
             for page in 0..<sizes.memfd { run.write(parent, "memfd", page: page) }
         }
-        var disk: ExpectedFile?
-        do {
-            let file = try diskFS.create(name: "pins-disk")
-            try file.ftruncate(Int64(sizes.disk * PagePattern.pageSize))
-            disk = ExpectedFile(file: file, name: "pins-disk")
-        } catch { run.fail("create pins-disk: \(error)") }
+        let disk = run.createFile(diskFS, "pins-disk", pages: sizes.disk)
         if let disk {
             files.append(disk)
             named.append((diskFS, disk))
             for page in 0..<sizes.disk { run.pwrite(disk, page: page) }
             run.mmap(parent, "disk", pages: sizes.disk, flags: .shared, file: disk)
         }
-        if run.mmap(parent, "bias", pages: 1, flags: [.private, .anonymous]) != nil { run.write(parent, "bias", page: 0) }
+        run.mmapWritten(parent, "bias", pages: 1)
         run.checkpoint("populate")
 
         // 2. Short-term pins, O_DIRECT-like: a read(2) into user memory is a
@@ -468,10 +451,7 @@ enum PinsWorkload {
             tally.movableStats = machine.pinStats
             main.absorb(run, prefix: "movable: ")
         }
-        let process: ExpectedProcess
-        do { process = ExpectedProcess(name: "movable", process: try Process(machine: machine)) } catch {
-            return run.fail("process: \(error)")
-        }
+        guard let process = run.newProcess("movable", failing: "process") else { return }
         for (name, fast) in [("slow", false), ("fast", true), ("short", false)] {
             guard let mapping = run.mmap(process, name, pages: pages, flags: [.private, .anonymous]) else { continue }
             for page in 0..<pages { run.write(process, name, page: page) }
@@ -502,16 +482,7 @@ enum PinsWorkload {
     /// faulted anonymous memory, into a preallocated array (the non-allocating entry
     /// point): one warm-up round, then the best of `timedRounds`, per page.
     static func timedLoop(_ run: WorkloadRun, _ tally: Tally) {
-        let machine = run.machine
-        let process: Process
-        let addr: UInt64
-        do {
-            process = try Process(machine: machine)
-            addr = try process.mm.mmap(length: timedBytes, prot: [.read, .write], flags: [.private, .anonymous])
-            try process.touch(addr, length: timedBytes, write: true)
-        } catch {
-            return run.fail("timed loop: setup: \(error)")
-        }
+        guard case let (process, addr)? = run.faultedProcess(bytes: timedBytes, for: "timed loop") else { return }
         defer { process.exit() }
         let count = Int(timedBytes) / PagePattern.pageSize
         let timed = process.timedPinFast(start: addr, count: count, rounds: timedRounds)

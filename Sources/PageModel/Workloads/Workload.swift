@@ -105,6 +105,24 @@ public enum WorkloadError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// What every workload's script shares: the RAM it needs, checked before anything is
+/// built, and the unit its regions scale by.
+protocol WorkloadScript {
+    /// The least RAM the script's regions fit in.
+    static var minimumRAM: UInt64 { get }
+}
+
+extension WorkloadScript {
+    static func validate(ramBytes: UInt64) throws(WorkloadError) {
+        guard ramBytes >= minimumRAM else { throw .ramTooSmall(bytes: ramBytes, minimum: minimumRAM) }
+    }
+
+    /// The unit region sizes scale with: RAM / 256, at most `cap` bytes, in 4 KiB pages.
+    static func unitPages(ramBytes: UInt64, atMost cap: UInt64 = 16 << 20) -> Int {
+        Int(min(ramBytes / 256, cap)) / PagePattern.pageSize
+    }
+}
+
 extension WorkloadKind {
     /// Builds a machine of `design` with `ramBytes` of RAM and runs this workload on it.
     /// Deterministic: the same inputs do the same operations with the same bytes.

@@ -83,6 +83,29 @@ final class WorkloadRun {
 
     // MARK: Operations
 
+    /// A new process of the machine, known to the expected-content model as `name`; nil,
+    /// with the failure line "`what`: error", when it cannot be made.
+    func newProcess(_ name: String, failing what: String) -> ExpectedProcess? {
+        do { return ExpectedProcess(name: name, process: try Process(machine: machine)) } catch {
+            fail("\(what): \(error)")
+            return nil
+        }
+    }
+
+    /// A new process of the machine with `bytes` of private anonymous memory mapped and
+    /// written (every page faulted in), where a timed loop runs; nil, with a failure
+    /// naming `what`, when it cannot be had. The caller exits the process.
+    func faultedProcess(bytes: UInt64, for what: String) -> (process: Process, addr: UInt64)? {
+        do {
+            let process = try Process(machine: machine)
+            let addr = try process.mmapFaulted(bytes)
+            return (process, addr)
+        } catch {
+            fail("\(what): setup: \(error)")
+            return nil
+        }
+    }
+
     /// mmap, recording the mapping under `name`; nil (and a failure) when it fails.
     @discardableResult
     func mmap(_ target: ExpectedProcess, _ name: String, pages: Int, flags: MapFlags,
@@ -101,6 +124,27 @@ final class WorkloadRun {
             fail("\(target.name): mmap \(name) (\(pages) pages): \(error)")
             return nil
         }
+    }
+
+    /// A file `name` created on `fs` and truncated up to `pages` pages; nil (and a
+    /// failure) when it cannot be.
+    func createFile(_ fs: Filesystem, _ name: String, pages: Int) -> ExpectedFile? {
+        do {
+            let file = try fs.create(name: name)
+            try file.ftruncate(Int64(pages * PagePattern.pageSize))
+            return ExpectedFile(file: file, name: name)
+        } catch {
+            fail("create \(name): \(error)")
+            return nil
+        }
+    }
+
+    /// A private anonymous mapping `name` of `pages` pages, each written in order (after
+    /// madvise `advice`, when given), as a program fills a fresh buffer.
+    func mmapWritten(_ target: ExpectedProcess, _ name: String, pages: Int, advice: Advice? = nil) {
+        guard mmap(target, name, pages: pages, flags: [.private, .anonymous]) != nil else { return }
+        if let advice { madvise(target, name, advice) }
+        for page in 0..<pages { write(target, name, page: page) }
     }
 
     /// Writes a fresh pattern over whole page `index` of the mapping named `name`, as a

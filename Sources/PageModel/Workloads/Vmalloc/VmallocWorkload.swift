@@ -39,13 +39,9 @@ public struct VmallocFigures: Sendable, Equatable {
     public var mayUseAfterFree: Bool { option == .untracked }
 }
 
-enum VmallocWorkload {
+enum VmallocWorkload: WorkloadScript {
     static let minimumRAM: UInt64 = 256 << 20
     static let nodes = 2
-
-    static func validate(ramBytes: UInt64) throws(WorkloadError) {
-        guard ramBytes >= minimumRAM else { throw .ramTooSmall(bytes: ramBytes, minimum: minimumRAM) }
-    }
 
     /// The options that apply to `design`: the per-page refcount where the memmap holds
     /// each page's folio (the struct-page designs, v6.19), every other option on the
