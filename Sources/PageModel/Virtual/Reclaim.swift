@@ -73,52 +73,48 @@ extension Machine {
 
     private func shrinkOne(_ folio: Folio, _ result: inout ReclaimResult) -> ShrinkOutcome {
         guard folio.tryLock() else { return .kept }
+        // shrink_folio_list()'s exits: keep_locked (unlock, back to the LRU) and free_it
+        // (unlock, drop the isolation's reference).
+        func keep(_ outcome: ShrinkOutcome = .kept) -> ShrinkOutcome {
+            folio.unlock()
+            return outcome
+        }
+        func free() -> ShrinkOutcome {
+            folio.unlock()
+            folioPut(folio)
+            return .freed
+        }
         let anon = folioIsAnon(folio)
         let swapCache = swap.cache.contains(folio)
         if folio.testFlag(flagBits.writeback) || folio.testFlag(flagBits.mlocked) || folio.testFlag(flagBits.unevictable) {
-            folio.unlock()
-            return .kept
+            return keep()
         }
         // "No point in trying to reclaim folio if it is pinned."
-        if folioMaybeDMAPinned(folio) {
-            folio.unlock()
-            return .keptPinned
-        }
+        if folioMaybeDMAPinned(folio) { return keep(.keptPinned) }
         let lazyFree = anon && !folio.testFlag(flagBits.swapbacked)
         if anon && !swapCache && !lazyFree {
             // add_to_swap(): large folios are swapped whole when slots of their size exist.
-            guard let entry = swap.allocate(order: folio.order) else {
-                folio.unlock()
-                return .kept
-            }
+            guard let entry = swap.allocate(order: folio.order) else { return keep() }
             do { try swap.cache.add(folio, entry: entry) } catch {
                 swap.abandonSwapin(entry, order: folio.order)
-                folio.unlock()
-                return .kept
+                return keep()
             }
             folio.setFlag(flagBits.dirty)
         }
         if folioMapped(folio) {
             guard tryToUnmap(folio, lazyFree: lazyFree), !folioMapped(folio) else {
-                folio.unlock()
-                return folioMaybeDMAPinned(folio) ? .keptPinned : .kept
+                return keep(folioMaybeDMAPinned(folio) ? .keptPinned : .kept)
             }
         }
-        if folioMaybeDMAPinned(folio) {
-            folio.unlock()
-            return .keptPinned
-        }
+        if folioMaybeDMAPinned(folio) { return keep(.keptPinned) }
         if lazyFree {
             // A clean MADV_FREE folio is simply dropped; one written again is kept.
             guard !folio.testFlag(flagBits.dirty), folio.refcount == 1 else {
                 folio.setFlag(flagBits.swapbacked)
-                folio.unlock()
-                return .kept
+                return keep()
             }
             folio.mapping = 0
-            folio.unlock()
-            folioPut(folio)
-            return .freed
+            return free()
         }
         // A swap-cache folio that no PTE took (its swap-in lost a race) has no
         // anon_vma, so it is not anon, but folio_mapping() is the swap cache's.
@@ -126,42 +122,27 @@ extension Machine {
             // pageout() to swap, then __remove_mapping() from the swap cache.
             if folio.testFlag(flagBits.dirty) {
                 folio.clearFlag(flagBits.dirty)
-                guard swap.writeFolio(folio) else { folio.unlock(); return .kept }
+                guard swap.writeFolio(folio) else { return keep() }
                 VMEvents.bump(vmEvents.swapOuts, folio.nrPages)
                 result.swappedOut += 1
             }
-            guard folio.refcount == 1 + Int32(folio.nrPages), swap.cache.remove(folio) else {
-                folio.unlock()
-                return .kept
-            }
+            guard folio.refcount == 1 + Int32(folio.nrPages), swap.cache.remove(folio) else { return keep() }
             folio.mapping = 0
-            folio.unlock()
-            folioPut(folio)
-            return .freed
+            return free()
         }
-        guard let mapping = pageCacheMapping(of: folio) else {
-            folio.unlock()
-            return .kept
-        }
+        guard let mapping = pageCacheMapping(of: folio) else { return keep() }
         if mapping.kind == .shmem {
             // shmem_writeout(): shmem pages have no backing file; they go to swap.
-            guard mapping.shmemSwapOut(folio) else { folio.unlock(); return .kept }
+            guard mapping.shmemSwapOut(folio) else { return keep() }
             result.swappedOut += 1
-            folio.unlock()
-            folioPut(folio)
-            return .freed
+            return free()
         }
         if folio.testFlag(flagBits.dirty) {
-            guard mapping.writeback(folio) else { folio.unlock(); return .kept }
+            guard mapping.writeback(folio) else { return keep() }
             result.writtenBack += 1
         }
-        guard mapping.removeMapping(folio) else {
-            folio.unlock()
-            return .kept
-        }
-        folio.unlock()
-        folioPut(folio)
-        return .freed
+        guard mapping.removeMapping(folio) else { return keep() }
+        return free()
     }
 
     /// Linux: `try_to_unmap()`: replace every PTE mapping `folio` by a swap entry (anon in
