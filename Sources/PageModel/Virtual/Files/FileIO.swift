@@ -72,12 +72,10 @@ extension OpenFile {
                 done += Int(min(UInt64(total - done), pageSize - (position & (pageSize - 1))))
                 continue
             }
-            let folioStart = folio.index << shift
-            let folioEnd = folioStart + UInt64(folio.nrPages) << shift
-            let chunk = Int(min(UInt64(total - done), folioEnd - position))
+            let (inFolio, chunk) = Self.span(of: folio, at: position, remaining: total - done)
             if let base = machine.frames.pointer(pfn: folio.pfn) {
                 out.withUnsafeMutableBytes { buffer in
-                    _ = memcpy(buffer.baseAddress! + done, base + Int(position - folioStart), chunk)
+                    _ = memcpy(buffer.baseAddress! + done, base + inFolio, chunk)
                 }
             }
             machine.folioPut(folio)
@@ -122,12 +120,10 @@ extension OpenFile {
                     machine.folioPut(folio)
                     continue
                 }
-                let folioStart = folio.index << shift
-                let folioEnd = folioStart + UInt64(folio.nrPages) << shift
-                let chunk = Int(min(UInt64(total - done), folioEnd - position))
+                let (inFolio, chunk) = Self.span(of: folio, at: position, remaining: total - done)
                 if let base = machine.frames.pointer(pfn: folio.pfn) {
                     bytes.withUnsafeBytes { buffer in
-                        _ = memcpy(base + Int(position - folioStart), buffer.baseAddress! + done, chunk)
+                        _ = memcpy(base + inFolio, buffer.baseAddress! + done, chunk)
                     }
                 }
                 mapping.folioMarkDirty(folio)
@@ -139,6 +135,17 @@ extension OpenFile {
             }
             return done
         }
+    }
+
+    /// The bytes of page-cache `folio` that a read or write at file offset `position`
+    /// with `remaining` bytes to go covers: from `offset` into the folio's data, `count`
+    /// of them (up to the folio's end), as filemap_read() and generic_perform_write()
+    /// copy folio by folio.
+    private static func span(of folio: Folio, at position: UInt64, remaining: Int) -> (offset: Int, count: Int) {
+        let shift = UInt64(FileLimits.pageShift)
+        let folioStart = folio.index << shift
+        let folioEnd = folioStart + UInt64(folio.nrPages) << shift
+        return (Int(position - folioStart), Int(min(UInt64(remaining), folioEnd - position)))
     }
 
     /// Linux: `ftruncate(fd, length)`. Shrinking: i_size first, then every mapper's
