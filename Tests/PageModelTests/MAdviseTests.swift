@@ -2,10 +2,7 @@
 @testable import PageModel
 import Testing
 
-@Suite struct MAdviseTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MAdviseTests: FixedAnonSuite {
     @Test func adviceValuesAreTheKernels() {
         #expect([Advice.dontNeed, .free, .dontFork, .doFork, .hugePage, .noHugePage, .pageOut, .collapse]
             .map(\.rawValue) == [4, 8, 10, 11, 14, 15, 21, 25])
@@ -45,10 +42,7 @@ import Testing
     }
 
     @Test func pageLevelAdviceReachesThePageOps() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 4)
         try mm.madvise(addr: base, length: 2 * pageBytes, advice: .dontNeed)
         try mm.madvise(addr: base + pageBytes, length: pageBytes, advice: .free)
         try mm.madvise(addr: base, length: 4 * pageBytes, advice: .pageOut)

@@ -3,15 +3,9 @@
 @testable import PageModel
 import Testing
 
-@Suite struct MLockTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MLockTests: FixedAnonSuite {
     @Test func mlockSplitsPopulatesAndMunlockMergesBack() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 3 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 3)
         // An unaligned start widens the range to whole pages.
         try mm.mlock(addr: base + pageBytes + 100, length: 10)
         #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + pageBytes, base + 2 * pageBytes, 0x10001),
@@ -52,10 +46,7 @@ import Testing
     }
 
     @Test func mlock2OnFaultDoesNotPopulate() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 2 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 2)
         try mm.mlock2(addr: base, length: 2 * pageBytes, flags: .onFault)
         #expect(mm.vmas.first?.flags.description == "rd wr mr mw me lo lf ac sd")
         #expect(ops.events == [.mlock(base, base + 2 * pageBytes, locked: true)])

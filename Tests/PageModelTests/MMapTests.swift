@@ -284,15 +284,9 @@ import Testing
     }
 }
 
-@Suite struct MUnmapTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MUnmapTests: FixedAnonSuite {
     @Test func unmapSplitsAtBothEnds() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 4)
         try mm.munmap(addr: base + pageBytes, length: 2 * pageBytes)
         #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + 3 * pageBytes, base + 4 * pageBytes, 0x10003)])
         #expect(ops.events == [

@@ -2,15 +2,9 @@
 @testable import PageModel
 import Testing
 
-@Suite struct MProtectTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MProtectTests: FixedAnonSuite {
     @Test func splitIntoThreeThenMergeBack() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 3 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 3)
         try mm.mprotect(addr: base + pageBytes, length: pageBytes, prot: .read)
         #expect(mm.spans == [Span(base, base + pageBytes, 0x10000), Span(base + pageBytes, base + 2 * pageBytes, 0x10001),
                              Span(base + 2 * pageBytes, base + 3 * pageBytes, 0x10002)])

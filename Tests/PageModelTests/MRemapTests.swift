@@ -4,15 +4,9 @@
 @testable import PageModel
 import Testing
 
-@Suite struct MRemapTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MRemapTests: FixedAnonSuite {
     @Test func shrinkInPlace() throws {
-        let ops = RecordingPageOps()
-        let mm = MM(pageOps: ops)
-        try mm.mmap(addr: base, length: 4 * pageBytes, prot: [.read, .write], flags: anon)
-        ops.clear()
+        let (mm, ops) = try mapped(pages: 4)
         #expect(try mm.mremap(oldAddr: base, oldLength: 4 * pageBytes, newLength: 2 * pageBytes, flags: []) == base)
         #expect(mm.spans == [Span(base, base + 2 * pageBytes, 0x10000)])
         #expect(ops.events == [

@@ -2,10 +2,7 @@
 @testable import PageModel
 import Testing
 
-@Suite struct MSealTests {
-    let anon: MapFlags = [.private, .anonymous, .fixed]
-    let base: UInt64 = 0x1000_0000
-
+@Suite struct MSealTests: FixedAnonSuite {
     @Test func sealSplitsAndRefusesChanges() throws {
         let mm = MM()
         try mm.mmap(addr: base, length: 4 * pageBytes, prot: .read, flags: anon)

@@ -10,6 +10,28 @@ let testFlags: VMFlags = [.read, .write, .mayRead, .mayWrite]
 let anonRWFlags: VMFlags = [.read, .write, .mayRead, .mayWrite, .mayExec, .account, .softDirty]
 let pageBytes = UserVM.pageSize
 
+/// The fixture of the suites that test the address space's system calls (mmap, munmap,
+/// mprotect, mremap, madvise, mlock, mseal) on an MM of their own: fixed anonymous
+/// mappings from one base address.
+protocol FixedAnonSuite {}
+
+extension FixedAnonSuite {
+    /// MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED.
+    var anon: MapFlags { [.private, .anonymous, .fixed] }
+    var base: UInt64 { 0x1000_0000 }
+
+    /// An address space that records its page operations, with `pages` read-write
+    /// pages mapped at `base` (`anon`) and the log of that mmap cleared: where most
+    /// cases start.
+    func mapped(pages: UInt64) throws -> (MM, RecordingPageOps) {
+        let ops = RecordingPageOps()
+        let mm = MM(pageOps: ops)
+        try mm.mmap(addr: base, length: pages * pageBytes, prot: [.read, .write], flags: anon)
+        ops.clear()
+        return (mm, ops)
+    }
+}
+
 /// start, end and pgoff of one VMA, for comparing whole VMA lists.
 struct Span: Equatable, CustomStringConvertible {
     let start: UInt64
