@@ -59,12 +59,8 @@ import Testing
     /// (cpages 0); they stay where they are, and their own device brings them home.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func pageOnAnotherDevice(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
-        let owner = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: device + 1), process: process)
         let n = 8
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, process, mirror, owner, addr, data) = try HMMBuffer.makeWithSecondMirror(design, device: device, npages: n)
         var buffer: [UInt8] = []
         #expect(try owner.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer).cpages == n)
         #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: UInt64(n), into: &buffer) }

@@ -20,10 +20,8 @@ import Testing
     /// npages, faults == 1, pages 0-1 read as zero and the rest as the pattern.
     @Test(arguments: HMMMigrateTests.designs)
     func anonRead(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n, filled: false)
         try process.write(Array(data[8192...]), at: addr + 8192)
         try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [.read])
         #expect(try process.read(addr + 4096, count: 4) == [0, 0, 0, 0])
@@ -36,11 +34,8 @@ import Testing
 
     /// hmm-tests `anon_read_prot`: a PROT_NONE VMA is -EFAULT and nothing is copied out.
     @Test func anonReadProt() throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(.mainline, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(.mainline, device: 0, npages: n)
         try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [])
         var buffer: [UInt8] = [0xee]
         #expect(throws: Errno.EFAULT) { try mirror.read(addr: addr, npages: UInt64(n), into: &buffer) }
@@ -54,10 +49,8 @@ import Testing
     /// is -EPERM (hmm_vma_fault(), as `exclusive_mprotect` expects).
     @Test(arguments: HMMMigrateTests.designs)
     func anonWrite(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n, filled: false)
         #expect(try mirror.write(addr: addr, npages: UInt64(n), from: data) == DeviceMirror.Result(cpages: n, faults: 1))
         #expect(try process.read(addr, count: data.count) == data)
         let ro = try process.mmapAnon(4 << 12, prot: [.read])

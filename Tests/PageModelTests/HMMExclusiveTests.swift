@@ -122,10 +122,8 @@ import Testing
     /// diagnostic.
     @Test(arguments: Design.allCases)
     func unmapFreesExclusivePages(_ design: Design) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = 8
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        try process.write(HMMMigrateTests.pattern(n), at: addr)
+        let (machine, process, mirror, addr, _) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         _ = try mirror.exclusive(addr: addr, npages: UInt64(n), into: &buffer)
         let folios = try (0..<n).map { i -> Folio in

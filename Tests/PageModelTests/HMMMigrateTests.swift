@@ -70,11 +70,8 @@ import Testing
     /// kept its device pt entries).
     @Test(arguments: designs)
     func migrateFault(_ design: Design) throws {
-        let (_, process, mirror) = try Self.setup(design, device: 0)
         let npages = 32
-        let addr = try process.mmapAnon(UInt64(npages) << 12)
-        let data = Self.pattern(npages)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: npages)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
         let half = data.count / 2
@@ -114,11 +111,8 @@ import Testing
     /// gives every device page back to the driver.
     @Test(arguments: designs)
     func forkCopiesDevicePrivateEntries(_ design: Design) throws {
-        let (machine, process, mirror) = try Self.setup(design, device: 0)
         let npages = 8
-        let addr = try process.mmapAnon(UInt64(npages) << 12)
-        let data = Self.pattern(npages)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: npages)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
         let child = try process.fork()
@@ -144,10 +138,8 @@ import Testing
     /// (folio_free() back to the driver) and every backing page.
     @Test(arguments: designs)
     func unmapFreesDevicePages(_ design: Design) throws {
-        let (machine, process, mirror) = try Self.setup(design, device: 0)
         let npages = 16
-        let addr = try process.mmapAnon(UInt64(npages) << 12)
-        try process.write(Self.pattern(npages), at: addr)
+        let (machine, process, mirror, addr, _) = try HMMBuffer.make(design, device: 0, npages: npages)
         var buffer: [UInt8] = []
         _ = try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer)
         #expect(mirror.device.pagesInUse == npages)
@@ -178,10 +170,7 @@ import Testing
     /// entry faults the page back through migrate_to_ram() and pins the system page.
     @Test(arguments: designs)
     func gupFaultsDevicePrivatePageBack(_ design: Design) throws {
-        let (machine, process, mirror) = try Self.setup(design, device: 0)
-        let addr = try process.mmapAnon(2 << 12)
-        let data = Self.pattern(2)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: 2)
         var buffer: [UInt8] = []
         _ = try mirror.migrateToDevice(addr: addr, npages: 2, into: &buffer)
         let slow = try process.pinUserPages(start: addr, nrPages: 1, flags: [.write])
@@ -207,10 +196,7 @@ import Testing
     /// damages pgmap: `lruPinnedPinOfDevicePageIsCaught`.)
     @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy, .memdesc32, .memdesc8])
     func longtermPinMovesCoherentPageOut(_ design: Design) throws {
-        let (machine, process, mirror) = try Self.setup(design, device: 2)
-        let addr = try process.mmapAnon(2 << 12)
-        let data = Self.pattern(2)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: 2, npages: 2)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: 2, into: &buffer).cpages == 2)
         let short = try process.pinUserPages(start: addr, nrPages: 2, flags: [.write])
@@ -273,11 +259,8 @@ import Testing
     /// next migration moves everything. Process exit then returns every device page.
     @Test(arguments: designs)
     func failAllocThenExitLeaksNothing(_ design: Design) throws {
-        let (_, process, mirror) = try Self.setup(design, device: 0)
         let npages = 16
-        let addr = try process.mmapAnon(UInt64(npages) << 12)
-        let data = Self.pattern(npages)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: npages)
         mirror.setFlags(DeviceMirror.flagFailAlloc)
         var buffer: [UInt8] = []
         #expect(throws: Errno.ENOENT) { try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer) }
@@ -294,11 +277,8 @@ import Testing
     /// process keeps its data in present PTEs, and the next migration re-creates a chunk.
     @Test(arguments: designs, [0, 2])
     func releaseEvictsResidentPages(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try Self.setup(design, device: device)
         let npages = 16
-        let addr = try process.mmapAnon(UInt64(npages) << 12)
-        let data = Self.pattern(npages)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: npages)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: UInt64(npages), into: &buffer).cpages == npages)
         mirror.device.release()

@@ -21,10 +21,8 @@ import Testing
     /// READ of the whole range is -EFAULT (hmm_range_fault() must fault in a hole).
     @Test(arguments: Design.allCases)
     func munmapInvalidatesDevicePageTable(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        try process.write(HMMMigrateTests.pattern(n), at: addr)
+        let (_, process, mirror, addr, _) = try HMMBuffer.make(design, device: 0, npages: n)
         var buffer: [UInt8] = []
         #expect(try mirror.read(addr: addr, npages: UInt64(n), into: &buffer) == DeviceMirror.Result(cpages: n, faults: 1))
         #expect(Self.ptCount(mirror) == n)
@@ -38,10 +36,8 @@ import Testing
     /// device WRITE must fault again and gets -EPERM; READ faults again (faults == 1).
     @Test(arguments: Design.allCases)
     func mprotectInvalidatesDevicePageTable(_ design: Design) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: 0)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: 0, npages: n, filled: false)
         #expect(try mirror.write(addr: addr, npages: UInt64(n), from: data) == DeviceMirror.Result(cpages: n, faults: 1))
         try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [.read])
         #expect(Self.ptCount(mirror) == 0)
@@ -138,12 +134,8 @@ import Testing
     /// invalidated over pages 0-8 (the inclusive end) and keeps pages 9-15.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func ownMigrationDoesNotInvalidate(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
-        let other = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: device + 1), process: process)
         let n = Self.npages
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, _, mirror, other, addr, data) = try HMMBuffer.makeWithSecondMirror(design, device: device, npages: n)
         var buffer: [UInt8] = []
         _ = try mirror.read(addr: addr, npages: UInt64(n), into: &buffer)
         _ = try other.read(addr: addr, npages: UInt64(n), into: &buffer)

@@ -175,12 +175,8 @@ import Testing
     /// device 0 again (faults 1): every read sees the data.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func doubleMap(_ design: Design, device: Int) throws {
-        let (machine, process, mirror0) = try HMMMigrateTests.setup(design, device: device)
-        let mirror1 = DeviceMirror(device: try DeviceMirrorDevice(machine: machine, id: device + 1), process: process)
         let n = 6
-        let addr = try process.mmapAnon(UInt64(n) << 12)
-        let data = HMMMigrateTests.pattern(n)
-        try process.write(data, at: addr)
+        let (_, process, mirror0, mirror1, addr, data) = try HMMBuffer.makeWithSecondMirror(design, device: device, npages: n)
         try process.mm.mprotect(addr: addr, length: UInt64(n) << 12, prot: [.read])
         var buffer: [UInt8] = []
         for mirror in [mirror0, mirror1] {
@@ -199,10 +195,7 @@ import Testing
     /// COHERENT_LOCAL|WRITE (0x42) or WRITE (0x02), pages 2-3 WRITE; the data is intact.
     @Test(arguments: [Design.mainline, .dmaPinnedField, .proxy], [0, 2])
     func hmmGupTest(_ design: Design, device: Int) throws {
-        let (machine, process, mirror) = try HMMMigrateTests.setup(design, device: device)
-        let addr = try process.mmapAnon(4 << 12)
-        let data = HMMMigrateTests.pattern(4)
-        try process.write(data, at: addr)
+        let (machine, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: 4)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: 4, into: &buffer).cpages == 4)
         #expect(buffer == data)
@@ -221,10 +214,7 @@ import Testing
     /// device), the child is killed; the snapshot is WRITE (0x02) for every page.
     @Test(arguments: HMMMigrateTests.designs, [0, 2])
     func hmmCowInDevice(_ design: Design, device: Int) throws {
-        let (_, process, mirror) = try HMMMigrateTests.setup(design, device: device)
-        let addr = try process.mmapAnon(4 << 12)
-        let data = HMMMigrateTests.pattern(4)
-        try process.write(data, at: addr)
+        let (_, process, mirror, addr, data) = try HMMBuffer.make(design, device: device, npages: 4)
         var buffer: [UInt8] = []
         #expect(try mirror.migrateToDevice(addr: addr, npages: 4, into: &buffer).cpages == 4)
         let child = try process.fork()
