@@ -108,13 +108,7 @@ import Testing
             #expect(blocks.page(0).map { Array($0[2048...]) } == [UInt8](repeating: 0, count: 2048))
             #expect(blocks.page(2).map { Array($0[..<2048]) } == [UInt8](repeating: 0, count: 2048))
             // Out of the cache, the blocks say the same.
-            for folio in file.pageCache.folios {
-                machine.folioGet(folio)
-                folio.lock()
-                #expect(file.pageCache.removeFolio(folio))
-                folio.unlock()
-                machine.folioPut(folio)
-            }
+            file.pageCache.removeAllFolios(machine)
             #expect(try file.pread(count: 16_384, offset: 0) == expected)
         }
     }

@@ -22,13 +22,7 @@ import Testing
             #expect(folio.order == 2 && folio.index == 4 && folio.mapping == file.pageCache.address)
             #expect(file.pageCache.writebackAll() == 2)
             #expect(fs.stats.nrWritten == 8)
-            for folio in file.pageCache.folios {
-                machine.folioGet(folio)
-                folio.lock()
-                #expect(file.pageCache.removeFolio(folio))
-                folio.unlock()
-                machine.folioPut(folio)
-            }
+            file.pageCache.removeAllFolios(machine)
             #expect(freePageCount(machine) == before)
             #expect(try file.pread(count: 30_000, offset: 1000) == data)
         }

@@ -1,6 +1,7 @@
 // Shared helpers for the virtual memory tests.
 @testable import PageModel
 import PageLayout
+import Testing
 
 extension Machine {
     /// Pages free in the buddy allocator and on the per-cpu lists.
@@ -28,6 +29,20 @@ extension Machine {
     func dumpLeaked(since before: Set<Int>, limit: Int = 4) -> String {
         before.subtracting(freePfns).sorted().prefix(limit).map { pfn in page(pfn).map { dumpPage($0) } ?? "pfn 0x\(String(pfn, radix: 16))" }
             .joined(separator: "\n")
+    }
+}
+
+extension PageCacheMapping {
+    /// Takes every folio out of the cache as reclaim does (`__remove_mapping()` with a
+    /// reference and the folio lock held), expecting each removal to succeed.
+    func removeAllFolios(_ machine: Machine) {
+        for folio in folios {
+            machine.folioGet(folio)
+            folio.lock()
+            #expect(removeFolio(folio))
+            folio.unlock()
+            machine.folioPut(folio)
+        }
     }
 }
 
