@@ -1,5 +1,6 @@
 // Runs the built `pagelab` executable as a user would and captures what it prints.
 import Foundation
+import Testing
 
 struct CLIResult {
     let status: Int32
@@ -21,6 +22,19 @@ enum CLI {
 
     static func run(_ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
         try runProgram(executable.path, arguments, stdin: stdin)
+    }
+
+    /// Runs `arguments` expecting them refused as bad input: exit status 2, nothing on
+    /// standard output, one line on standard error that starts "pagelab: error:".
+    /// Returns standard error, for what a test checks further.
+    @discardableResult
+    static func runBadInput(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+        let result = try run(arguments)
+        #expect(result.status == 2, sourceLocation: sourceLocation)
+        #expect(result.stdout.isEmpty, sourceLocation: sourceLocation)
+        #expect(result.stderr.hasPrefix("pagelab: error:"), sourceLocation: sourceLocation)
+        #expect(result.stderr.split(separator: "\n").count == 1, sourceLocation: sourceLocation)
+        return result.stderr
     }
 
     /// Runs any program the same way (the terminal tests run pagelab under script(1)).

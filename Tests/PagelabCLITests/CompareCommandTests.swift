@@ -69,11 +69,7 @@ import Testing
         ["compare", "--bogus"],
     ])
     func badInputExitsTwoWithOneLine(arguments: [String]) throws {
-        let result = try CLI.run(arguments)
-        #expect(result.status == 2)
-        #expect(result.stderr.hasPrefix("pagelab: error:"))
-        #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(result.stdout.isEmpty)
+        try CLI.runBadInput(arguments)
     }
 }
 

@@ -55,10 +55,6 @@ import Testing
         ["machine", "--ram", "256M", "--arch", "i386", "--nodes", "2"],
     ])
     func badMachinesExitTwoWithOneLine(arguments: [String]) throws {
-        let result = try CLI.run(arguments)
-        #expect(result.status == 2)
-        #expect(result.stderr.hasPrefix("pagelab: error:"))
-        #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(result.stdout.isEmpty)
+        try CLI.runBadInput(arguments)
     }
 }
