@@ -70,9 +70,12 @@ public struct ScenarioParser {
     }
 
     let load: Loader
-    var interner = Self.seed
-    /// The strings' and bytes' contents of every file parsed, by number.
-    var literals = Literals()
+    /// The names (an `Interner` seeded with `seed`) and the strings' and bytes' contents
+    /// of every file parsed, by number.
+    let lexicon = Lexicon(interner: Self.seed)
+    /// A line's tokens, the buffer reused for every line (an include's lines too: the
+    /// including line is done with its tokens when it includes).
+    let tokens = TokenBuffer()
     /// Every line's argument values.
     let arguments = ArgumentStore()
     /// What each name stands for, by its `Interner` number.
@@ -127,28 +130,29 @@ public struct ScenarioParser {
         let file = SourceNames.number(path)
         if top.isEmpty {
             // A statement per line at most: no regrowth while parsing a long script.
-            var lines = 1
-            bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
+            // Counted by memchr (`lineEnd`): a loop over every byte was ~150 instructions a line.
+            var lines = 1, at = 0
+            while case let end = Self.lineEnd(bytes, from: at), end < bytes.count, lines < Self.maxLines {
+                lines += 1
+                at = end + 1
+            }
             top.reserveCapacity(min(lines, Self.maxLines))
             arguments.reserve(min(lines, Self.maxLines) * 4)
         }
         var lineNumber = 0
         var lineStart = 0
-        var tokens: [Token] = []
-        tokens.reserveCapacity(32)
+        var cursor = Cursor(tokens: tokens, lexicon: lexicon, file: file, source: SourceLine(script, 0..<0))
         while lineStart <= bytes.count {
             let lineEnd = Self.lineEnd(bytes, from: lineStart)
             defer { lineStart = lineEnd + 1 }
             lineNumber += 1
             lineCount += 1
             if lineCount > Self.maxLines { throw ScriptError(SourcePosition(fileNumber: file, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
-            // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
-            // replaceSubrange (a profile showed it).
-            while !tokens.isEmpty { tokens.removeLast() }
-            try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
+            tokens.removeAll()
+            try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &lexicon.interner, into: tokens,
+                             literals: &lexicon.literals)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals.values, file: file, line: lineNumber,
-                                source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
+            cursor.startLine(lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
             // Consumed: the statement moves into the list instead of being copied (a
             // copy retained every field of the line's operation).
             func append(_ statement: consuming Statement) {
@@ -218,7 +222,7 @@ public struct ScenarioParser {
                 try cursor.end()
                 guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
                 let variable = Array(block.variable.name.utf8)
-                symbols[interner.intern(variable, 0..<variable.count)] = block.shadowed
+                symbols[lexicon.interner.intern(variable, 0..<variable.count)] = block.shadowed
                 append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
             case .expect:
                 operationsSeen = true
@@ -279,9 +283,10 @@ public struct ScenarioParser {
     }
 
     mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
-        var bind: (String, Int, Int)? = nil
+        // The bound name's token (its text is made only for a message).
+        var bind: Token? = nil
         if cursor.tokens.count > 1, cursor.isPunct(1, "="), cursor.tokens[0].kind == .name {
-            bind = (cursor.text(cursor.tokens[0]), cursor.tokens[0].column, Int(cursor.tokens[0].id))
+            bind = cursor.tokens[0]
             cursor.index = 2
         }
         let (word, column, id) = try cursor.nameID("an operation")
@@ -290,7 +295,9 @@ public struct ScenarioParser {
         }
         let arguments = try parseArguments(&cursor, signature)
         var bound: Ref? = nil
-        if let (name, column, id) = bind {
+        if let bind {
+            let column = bind.column, id = Int(bind.id)
+            var name: String { cursor.text(bind) }
             guard let result = signature.result else { throw cursor.error(column: column, "'\(signature.name)' yields nothing to bind to '\(name)'") }
             if case .constant? = symbols[id]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
             let symbol: Symbol = switch result {
@@ -357,7 +364,7 @@ public struct ScenarioParser {
             guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \(kind.description)") }
             cursor.index += 1
             guard token.kind == .string || token.kind == .bytes else { throw cursor.error(column: token.column, "expected \(kind.description)") }
-            return .bytes(cursor.literals[Int(token.id)], position)
+            return .bytes(cursor.literal(token), position)
         case .text: return .string(try cursor.string(kind.description), position)
         case .word(let set): return .words([try parseWord(&cursor, set)], position)
         case .flags(let set):
@@ -406,7 +413,7 @@ public struct ScenarioParser {
         if slot < 0 {
             slot = slotCount
             slotCount += 1
-            nameNumber = SourceNames.number(interner.names[id])
+            nameNumber = SourceNames.number(lexicon.interner.names[id])
         }
         symbols[id] = Binding(symbol: symbol, slot: slot, nameNumber: nameNumber)
         return Ref(nameNumber: nameNumber, slot: slot)
@@ -600,7 +607,7 @@ public struct ScenarioParser {
             switch token.kind {
             case .string, .bytes:
                 cursor.index += 1
-                return .bytes(cursor.literals[Int(token.id)], position)
+                return .bytes(cursor.literal(token), position)
             case .name where cursor.text(token) == "fill":
                 cursor.index += 1
                 try cursor.expect("(")
