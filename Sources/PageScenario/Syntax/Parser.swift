@@ -342,7 +342,7 @@ public struct ScenarioParser {
     mutating func parseArgument(_ cursor: inout Cursor, _ kind: ArgumentKind) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
         switch kind {
-        case .int: return try parseInt(&cursor)
+        case .int: return try parseInt(&cursor, compact: true)
         case .bool: return try parseBool(&cursor)
         case .process, .file, .pins, .device, .migration:
             let token = try cursor.nameToken(kind.description)
@@ -436,7 +436,9 @@ public struct ScenarioParser {
 
     // MARK: Integer expressions: term (('+'|'-') term)*, term: unary ('*' unary)*.
 
-    func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+    /// `compact`: `NAME ± constant` as a whole is an unboxed `.offset` (an operation's or
+    /// query's argument: `Arguments` shows it as the `.binary`), not a boxed `.binary`.
+    func parseInt(_ cursor: inout Cursor, compact: Bool = false) throws(ScriptError) -> Expr {
         var left = try parseTerm(&cursor)
         // The operator by its punctuation code, read once (not a `take` per operator).
         while let token = cursor.peek, token.kind == .punct {
@@ -444,9 +446,21 @@ public struct ScenarioParser {
             if op.isEmpty { break }
             cursor.index += 1
             let position = cursor.position(cursor.index - 1)
-            left = try Self.binary(op, left, try parseTerm(&cursor), position)
+            let right = try parseTerm(&cursor)
+            if compact, case .name(let name, let namePosition) = left, case .int(let value, let valuePosition) = right, !isAdditive(cursor.peek),
+               let at = OffsetPositions(op: position, name: namePosition, value: value, valueColumn: valuePosition.column, subtract: op == "-") {
+                return .offset(name, at)
+            }
+            left = try Self.binary(op, left, right, position)
         }
         return left
+    }
+
+    /// `token` is `+` or `-`.
+    @inline(__always)
+    func isAdditive(_ token: Token?) -> Bool {
+        guard let token, token.kind == .punct else { return false }
+        return token.id == Self.plus || token.id == Self.minus
     }
 
     /// `+` and `-` by their punctuation codes (computed, so they fold to constants).
