@@ -52,9 +52,30 @@ public struct ScenarioParser {
     static let keywords = Keyword.allCases.map { "\($0)" }
     enum Keyword: Int32, CaseIterable { case scenario, designs, machine, const, include, `for`, end, expect }
     static let constants: [(String, Int64)] = [("PAGE", 4096), ("HPAGE", 2 << 20)]
-    static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0))
-    /// By `Interner` number: each operation's, query's and constant's entry.
-    static let operationByID = byID(operationTable.names)
+    /// The operations' keyword parameters (`flags`, `prot`, ...), numbered in `seed` too:
+    /// a `key=` is found by its token's number, no String made or compared.
+    static let keywordParameters = Set(Scenarios.operationList.flatMap { $0.signature.keywords.map(\.name) }).sorted()
+    static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0) + keywordParameters)
+    /// Every operation's keyword parameters' `seed` numbers, in its signature's order, one
+    /// run per operation (`operationByID`'s `keywordIDs`).
+    static let keywordIDTable: [Int32] = {
+        var interner = seed
+        return operationTable.names.flatMap { entry in
+            entry.1.signature.keywords.map { keyword in
+                let utf8 = Array(keyword.name.utf8)
+                return Int32(interner.intern(utf8, 0..<utf8.count))
+            }
+        }
+    }()
+    /// By `Interner` number: each operation's, query's and constant's entry (an
+    /// operation's with where its keywords' numbers start in `keywordIDTable`).
+    static let operationByID: [(kind: OperationKind, signature: Signature, keywordIDs: Int)?] = {
+        var start = 0
+        return byID(operationTable.names.map { entry in
+            defer { start += entry.1.signature.keywords.count }
+            return (entry.0, (entry.1.kind, entry.1.signature, start))
+        })
+    }()
     static let queryByID = byID(queryTable.names)
     static let constantByID = byID(constants.map { ($0.0, $0.1) })
 
@@ -289,11 +310,13 @@ public struct ScenarioParser {
             bind = cursor.tokens[0]
             cursor.index = 2
         }
-        let (word, column, id) = try cursor.nameID("an operation")
-        guard id >= 0, id < Self.operationByID.count, let (kind, signature) = Self.operationByID[id] else {
-            throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
+        // The name's text is made only for a message.
+        let token = try cursor.nameToken("an operation")
+        let id = Int(token.id)
+        guard id >= 0, id < Self.operationByID.count, let (kind, signature, keywordIDs) = Self.operationByID[id] else {
+            throw cursor.error(column: token.column, "unknown operation '\(cursor.text(token))' (known: \(Self.knownOperations))")
         }
-        let arguments = try parseArguments(&cursor, signature)
+        let arguments = try parseArguments(&cursor, signature, keywordIDs: keywordIDs)
         var bound: Ref? = nil
         if let bind {
             let column = bind.column, id = Int(bind.id)
@@ -313,8 +336,9 @@ public struct ScenarioParser {
         return Operation(kind: kind, signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
 
-    /// Positional arguments in order, then `key=value` ones.
-    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
+    /// Positional arguments in order, then `key=value` ones; `keywordIDs`: where the
+    /// signature's keywords' numbers start in `keywordIDTable`.
+    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature, keywordIDs: Int) throws(ScriptError) -> Arguments {
         var arguments = Arguments(signature, in: self.arguments)
         let positional = signature.positional.count
         for slot in 0..<positional {
@@ -326,8 +350,13 @@ public struct ScenarioParser {
         }
         while !cursor.atEnd {
             guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
-            let (key, column) = try cursor.name("a keyword")
-            guard let k = signature.keywords.firstIndex(where: { $0.name == key }) else {
+            let token = try cursor.nameToken("a keyword")
+            let column = token.column
+            var key: String { cursor.text(token) }
+            let keywordCount = signature.keywords.count
+            var k = 0
+            while k < keywordCount, Self.keywordIDTable[keywordIDs + k] != token.id { k += 1 }
+            guard k < keywordCount else {
                 throw cursor.error(column: column, "'\(signature.name)' has no '\(key)=' (usage: \(signature.usage))")
             }
             // Keywords' slots follow the positional ones (`Signature.parameterNames`).
