@@ -471,13 +471,13 @@ public struct ScenarioParser {
         var left = try parseTerm(&cursor)
         // The operator by its punctuation code, read once (not a `take` per operator).
         while let token = cursor.peek, token.kind == .punct {
-            let op = token.id == Self.plus ? "+" : token.id == Self.minus ? "-" : ""
-            if op.isEmpty { break }
+            let op: Arithmetic = token.id == Self.plus ? .add : token.id == Self.minus ? .subtract : .multiply
+            if op == .multiply { break }
             cursor.index += 1
             let position = cursor.position(cursor.index - 1)
             let right = try parseTerm(&cursor)
             if compact, case .name(let name, let namePosition) = left, case .int(let value, let valuePosition) = right, !isAdditive(cursor.peek),
-               let at = OffsetPositions(op: position, name: namePosition, value: value, valueColumn: valuePosition.column, subtract: op == "-") {
+               let at = OffsetPositions(op: position, name: namePosition, value: value, valueColumn: valuePosition.column, subtract: op == .subtract) {
                 return .offset(name, at)
             }
             left = try Self.binary(op, left, right, position)
@@ -501,7 +501,7 @@ public struct ScenarioParser {
         var left = try parseUnary(&cursor)
         while cursor.take("*") {
             let position = cursor.position(cursor.index - 1)
-            left = try Self.binary("*", left, try parseUnary(&cursor), position)
+            left = try Self.binary(.multiply, left, try parseUnary(&cursor), position)
         }
         return left
     }
@@ -533,7 +533,7 @@ public struct ScenarioParser {
 
     func parseOperand(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
-        if cursor.take("-") { return try Self.binary("-", .int(0, position), try parseUnary(&cursor), position) }
+        if cursor.take("-") { return try Self.binary(.subtract, .int(0, position), try parseUnary(&cursor), position) }
         if cursor.take("(") {
             let inner = try parseInt(&cursor)
             try cursor.expect(")")
@@ -560,11 +560,29 @@ public struct ScenarioParser {
 
     /// `a op b`, computed now when both are constants (an overflow is then a bad script):
     /// `a+3*PAGE` leaves one addition for the run.
-    static func binary(_ op: String, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
+    static func binary(_ op: Arithmetic, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
         // Folded without boxing the `.binary` first (an allocation per folded term).
-        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op, a, b, position) }
-        guard let value = Evaluator.apply(op, left, right) else { throw ScriptError(position, Evaluator.overflow) }
+        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op.text, a, b, position) }
+        let (value, overflow) = switch op {
+        case .add: left.addingReportingOverflow(right)
+        case .subtract: left.subtractingReportingOverflow(right)
+        case .multiply: left.multipliedReportingOverflow(by: right)
+        }
+        guard !overflow else { throw ScriptError(position, Evaluator.overflow) }
         return .int(value, position)
+    }
+
+    /// An integer expression's operator while parsing: folding a constant switches on
+    /// this, not on the `.binary`'s String (two String compares a term in a profile).
+    enum Arithmetic {
+        case add, subtract, multiply
+        var text: String {
+            switch self {
+            case .add: "+"
+            case .subtract: "-"
+            case .multiply: "*"
+            }
+        }
     }
 
     /// The value of an expression of constants, with overflow checked.
