@@ -10,11 +10,11 @@ extension ScenarioRunner {
     func deviceOperation(_ op: Operation) throws(RunError) -> String? {
         let kind = op.kind
         if kind == .dmirrorOpen {
-            let p = try process(op.arguments["p"])
+            let p = try process(op.arguments.stored("p"))
             let id = Int(try unsigned(op, "id", max: 64))
             return attempt(op) { () throws(Errno) in .mirror(DeviceMirror(device: try device(id), process: p)) }
         }
-        let d = try mirror(op.arguments["d"])
+        let d = try mirror(op.arguments.stored("d"))
         if kind == .dmirrorRelease {
             d.device.release()
             return nil
@@ -67,8 +67,8 @@ extension ScenarioRunner {
     /// `dmirror_snapshot(D, ADDR, N)`: HMM_DMIRROR_SNAPSHOT's byte per page
     /// (dmirror_mkentry()), or the errno.
     func snapshot(_ e: Expectation) throws(RunError) -> Observed {
-        let d = try mirror(e.arguments["d"])
-        let addr = try int(e.arguments["addr"]!), n = try int(e.arguments["n"]!)
+        let d = try mirror(e.arguments.stored("d"))
+        let addr = try int(e.arguments.stored("addr")!), n = try int(e.arguments.stored("n")!)
         guard addr >= 0, (1...Self.maxPages).contains(n) else { throw RunError(position: e.position, message: "dmirror_snapshot(): address or count out of range") }
         do throws(Errno) {
             return .bytes(try d.snapshot(addr: UInt64(addr), npages: UInt64(n)).1)
@@ -79,7 +79,7 @@ extension ScenarioRunner {
 
     /// `cpages(M)` and `migrated(M)`: what a `migrate_vma` reported.
     func migration(_ e: Expectation) throws(RunError) -> Observed {
-        guard case .name(let name, let p)? = e.arguments["m"] else { throw RunError(position: e.position, message: "expected a migration") }
+        guard case .name(let name, let p)? = e.arguments.stored("m") else { throw RunError(position: e.position, message: "expected a migration") }
         guard case .migration(let result)? = self[name] else { throw RunError(position: p, message: "'\(name.name)' was not created (its operation failed)") }
         return .int(Int64(e.kind == .cpages ? result.cpages : result.migrated))
     }

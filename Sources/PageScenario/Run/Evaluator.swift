@@ -23,6 +23,10 @@ enum Evaluator {
             switch int(b, lookup) { case .success(let v): right = v; case .failure(let e): return .failure(e) }
             guard let value = apply(op, left, right) else { return .failure(RunError(position: p, message: Self.overflow)) }
             return .success(value)
+        case .offset(let name, let at):
+            guard let left = lookup(name) else { return .failure(RunError(position: at.namePosition, message: "'\(name.name)' has no value here")) }
+            guard let value = apply(at.op, left, at.value) else { return .failure(RunError(position: at.position, message: Self.overflow)) }
+            return .success(value)
         default:
             return .failure(RunError(position: expr.position, message: "expected an integer"))
         }

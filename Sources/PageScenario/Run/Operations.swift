@@ -11,23 +11,23 @@ extension ScenarioRunner {
         case .process:
             return attempt(op) { () throws(Errno) in .process(try Process(machine: machine)) }
         case .fork:
-            let parent = try process(a["parent"])
+            let parent = try process(a.stored("parent"))
             return attempt(op) { () throws(Errno) in .process(try parent.fork()) }
         case .exit:
-            try process(a["p"]).exit()
+            try process(a.stored("p")).exit()
             return nil
         case .mmap:
-            let p = try process(a["p"])
+            let p = try process(a.stored("p"))
             let length = try unsigned(op, "len")
-            let file = try a["file"].map { (e: Expr) throws(RunError) in try self.file(e) }
-            let prot = a["prot"] == nil ? [.read, .write] : Self.prot(words(op, "prot"))
-            let flags = a["flags"] == nil ? (file == nil ? [.private, .anonymous] : [.shared]) : Self.mapFlags(words(op, "flags"))
+            let file = try a.stored("file").map { (e: Expr) throws(RunError) in try self.file(e) }
+            let prot = a.stored("prot") == nil ? [.read, .write] : Self.prot(words(op, "prot"))
+            let flags = a.stored("flags") == nil ? (file == nil ? [.private, .anonymous] : [.shared]) : Self.mapFlags(words(op, "flags"))
             let offset = try unsigned(op, "offset", default: 0), addr = try unsigned(op, "addr", default: 0)
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 .int(Int64(bitPattern: try p.mm.mmap(addr: addr, length: length, prot: prot, flags: flags, file: file, offset: offset)))
             }
         case .munmap, .mprotect, .madvise, .mlock, .munlock:
-            let p = try process(a["p"])
+            let p = try process(a.stored("p"))
             let addr = try unsigned(op, "addr"), length = try unsigned(op, "len")
             defer { noteSpan(p, addr, length) }
             let kind = op.kind
@@ -44,7 +44,7 @@ extension ScenarioRunner {
                 return nil
             }
         case .mremap:
-            let p = try process(a["p"])
+            let p = try process(a.stored("p"))
             let addr = try unsigned(op, "addr"), old = try unsigned(op, "old"), new = try unsigned(op, "new")
             let to = try unsigned(op, "to", default: 0)
             var flags: MRemapFlags = []
@@ -62,25 +62,25 @@ extension ScenarioRunner {
             let name = text(op, "name")
             return attempt(op) { () throws(Errno) in .file(try filesystem(kind).create(name: name)) }
         case .pwrite:
-            let f = try file(a["f"])
+            let f = try file(a.stored("f"))
             let offset = Int64(try unsigned(op, "offset")), data = bytes(op, "data")
             return attempt(op) { () throws(Errno) in _ = try f.pwrite(data, offset: offset); return nil }
         case .pread:
-            let f = try file(a["f"])
+            let f = try file(a.stored("f"))
             let offset = Int64(try unsigned(op, "offset")), length = Int(try unsigned(op, "len", max: Self.maxBytes))
             return attempt(op) { () throws(Errno) in _ = try f.pread(count: length, offset: offset); return nil }
         case .ftruncate:
-            let f = try file(a["f"])
+            let f = try file(a.stored("f"))
             let length = Int64(try unsigned(op, "len"))
             return attempt(op) { () throws(Errno) in try f.ftruncate(length); return nil }
         case .fallocate:
-            let f = try file(a["f"])
+            let f = try file(a.stored("f"))
             let offset = try int(op, "offset"), length = try int(op, "len")
             var mode: FallocateMode = []
             for w in words(op, "mode") { mode.insert(w == "keep_size" ? .keepSize : .punchHole) }
             return attempt(op) { () throws(Errno) in try f.fallocate(mode: mode, offset: offset, length: length); return nil }
         case .writeback:
-            _ = try file(a["f"]).pageCache.writebackAll()
+            _ = try file(a.stored("f")).pageCache.writebackAll()
             return nil
         case .sync:
             shmem?.sync()
@@ -98,7 +98,7 @@ extension ScenarioRunner {
             machine.thp.mode = THPMode(rawValue: words(op, "mode").first ?? "") ?? .madvise
             return nil
         case .movePages:
-            let p = try process(a["p"])
+            let p = try process(a.stored("p"))
             let addr = try unsigned(op, "addr"), length = try unsigned(op, "len")
             let node = Int(try unsigned(op, "node", max: Int64(scenario.machine.nodes - 1)))
             let result = p.migrate(addr, length: length, toNode: node)
@@ -107,13 +107,13 @@ extension ScenarioRunner {
         case .getUserPages, .getUserPagesFast, .pinUserPages, .pinUserPagesFast, .getUserPagesRemote, .pinUserPagesRemote:
             return try gup(op)
         case .unpinUserPages:
-            let set = try pins(a["pins"])
+            let set = try pins(a.stored("pins"))
             let dirty = words(op, "dirty").first == "true"
             machine.unpinUserPages(set.pages, makeDirty: dirty)
             touched = set.pages
             return nil
         case .unpinUserPage, .putPage, .getPage:
-            guard let page = try gupPage(a["page"]) else { return "EFAULT" }
+            guard let page = try gupPage(a.stored("page")) else { return "EFAULT" }
             switch op.kind {
             case .unpinUserPage: machine.unpinUserPage(page)
             case .putPage: machine.putPage(page)
@@ -122,12 +122,12 @@ extension ScenarioRunner {
             touched = [page]
             return nil
         case .releasePages:
-            let set = try pins(a["pins"])
+            let set = try pins(a.stored("pins"))
             for page in set.pages { machine.putPage(page) }
             touched = set.pages
             return nil
         case .dmaWrite:
-            guard let page = try page(a["page"]) else { return "EFAULT" }
+            guard let page = try page(a.stored("page")) else { return "EFAULT" }
             let offset = try unsigned(op, "offset", max: 4095), data = bytes(op, "data")
             guard Int(offset) + data.count <= 4096 else { throw RunError(position: op.position, message: "dma_write: offset + data must lie within the page (4096)") }
             touched = [page]
@@ -156,7 +156,7 @@ extension ScenarioRunner {
 
     /// CPU stores and loads: SIGSEGV, SIGBUS, or ENOMEM (the fault found no memory).
     func access(_ op: Operation) throws(RunError) -> String? {
-        let p = try process(op.arguments["p"])
+        let p = try process(op.arguments.stored("p"))
         let addr = try unsigned(op, "addr")
         let kind = op.kind
         let data = bytes(op, "data")
@@ -199,8 +199,8 @@ extension ScenarioRunner {
 
     func gup(_ op: Operation) throws(RunError) -> String? {
         let kind = op.kind
-        let p = try process(op.arguments["p"])
-        let target = kind == .getUserPagesRemote || kind == .pinUserPagesRemote ? try process(op.arguments["target"]) : p
+        let p = try process(op.arguments.stored("p"))
+        let target = kind == .getUserPagesRemote || kind == .pinUserPagesRemote ? try process(op.arguments.stored("target")) : p
         let addr = try unsigned(op, "addr")
         let n = Int(try unsigned(op, "n", max: Self.maxPages))
         let flags = Self.follFlags(words(op, "flags"))
@@ -224,7 +224,7 @@ extension ScenarioRunner {
     /// A device-dax mapping: MEMORY_DEVICE_GENERIC pages (one section), /dev/dax mmap'ed
     /// shared, the first `pages` of them inserted (vm_insert_pages()).
     func devdax(_ op: Operation) throws(RunError) -> String? {
-        let p = try process(op.arguments["p"])
+        let p = try process(op.arguments.stored("p"))
         let count = try unsigned(op, "pages", max: Int64(machine.config.pagesPerSection))
         guard count > 0 else { return "EINVAL" }
         let pgmap: DevPagemap

@@ -86,25 +86,25 @@ extension ScenarioRunner {
         case .errno:
             return .word(lastError ?? "ok")
         case .vmstat:
-            let name = Self.words(a["counter"] ?? .words([], e.position)).first ?? ""
+            let name = Self.words(a.stored("counter") ?? .words([], e.position)).first ?? ""
             return .int(Int64(counter(name)))
         case .diagnostics, .diagnostic:
-            let kind = Self.words(a["kind"] ?? .words([], e.position)).first ?? "all"
+            let kind = Self.words(a.stored("kind") ?? .words([], e.position)).first ?? "all"
             let records = kind == "all" ? machine.diagnostics.all : machine.diagnostics.all.filter { $0.kind.rawValue == kind }
             guard e.kind == .diagnostic else { return .int(Int64(records.count)) }
-            guard case .string(let text, _)? = a["text"] else { return .bool(false) }
+            guard case .string(let text, _)? = a.stored("text") else { return .bool(false) }
             return .bool(records.contains { $0.reason.contains(text) })
         case .count:
-            return .int(Int64(try pins(a["pins"]).pages.count))
+            return .int(Int64(try pins(a.stored("pins")).pages.count))
         case .mapped, .writable:
-            let p = try process(a["p"])
-            let addr = try int(a["addr"]!)
+            let p = try process(a.stored("p"))
+            let addr = try int(a.stored("addr")!)
             guard addr >= 0 else { return .bool(false) }
             let pte = p.tables.entry(at: UInt64(addr)).pte
             return .bool(pte.isPresent && (e.kind == .mapped || pte.isWritable))
         case .memory:
-            let p = try process(a["p"])
-            let addr = try int(a["addr"]!), length = try int(a["len"]!)
+            let p = try process(a.stored("p"))
+            let addr = try int(a.stored("addr")!), length = try int(a.stored("len")!)
             guard addr >= 0, (0...Self.maxBytes).contains(length) else { throw RunError(position: e.position, message: "memory(): address or length out of range") }
             do throws(AccessError) {
                 return .bytes(try p.read(UInt64(addr), count: Int(length)))
@@ -112,8 +112,8 @@ extension ScenarioRunner {
                 return .word(Self.signal(error))
             }
         case .file:
-            let f = try file(a["f"])
-            let offset = try int(a["offset"]!), length = try int(a["len"]!)
+            let f = try file(a.stored("f"))
+            let offset = try int(a.stored("offset")!), length = try int(a.stored("len")!)
             guard offset >= 0, (0...Self.maxBytes).contains(length) else { throw RunError(position: e.position, message: "file(): offset or length out of range") }
             do throws(Errno) {
                 return .bytes(try f.pread(count: Int(length), offset: offset))
@@ -121,19 +121,19 @@ extension ScenarioRunner {
                 return .word(error.name)
             }
         case .size:
-            return .int(try file(a["f"]).inode.size)
+            return .int(try file(a.stored("f")).inode.size)
         case .sizeofPage:
             return .int(Int64(machine.layout.pageSize))
         case .lockedVm:
-            return .int(Int64(try process(a["p"]).mm.lockedVM))
+            return .int(Int64(try process(a.stored("p")).mm.lockedVM))
         case .dmirrorSnapshot:
             return try snapshot(e)
         case .cpages, .migrated:
             return try migration(e)
         case .vmallocArea:
-            return .bool(vmallocArea(try int(a["kaddr"]!)))
+            return .bool(vmallocArea(try int(a.stored("kaddr")!)))
         case .samePage:
-            guard let x = try page(a["a"]), let y = try page(a["b"]) else { return .missing("no page") }
+            guard let x = try page(a.stored("a")), let y = try page(a.stored("b")) else { return .missing("no page") }
             return .bool(x.pfn == y.pfn)
         default:
             return try observePage(e)
@@ -142,7 +142,7 @@ extension ScenarioRunner {
 
     /// Queries of one page or its folio.
     func observePage(_ e: Expectation) throws(RunError) -> Observed {
-        guard let page = try page(e.arguments["page"]) else { return .missing("no page") }
+        guard let page = try page(e.arguments.stored("page")) else { return .missing("no page") }
         let folio = machine.pageFolio(page)
         switch e.kind {
         case .refcount: return .int(Int64(folio?.refcount ?? page.refcount))
@@ -162,7 +162,7 @@ extension ScenarioRunner {
             let pgmap = machine.pagePgmap(page)
             return .bool(pagemaps.contains { $0 === pgmap })
         case .bytes:
-            let offset = try int(e.arguments["offset"]!), length = try int(e.arguments["len"]!)
+            let offset = try int(e.arguments.stored("offset")!), length = try int(e.arguments.stored("len")!)
             guard (0...4096).contains(offset), (0...(4096 - offset)).contains(length) else {
                 throw RunError(position: e.position, message: "bytes(): offset + len must lie within the page (4096)")
             }

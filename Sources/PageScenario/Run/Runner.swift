@@ -176,6 +176,11 @@ public final class ScenarioRunner {
         switch expr {
         case .int(let v, _): return v
         case .name(let name, _): if case .int(let v)? = self[name] { return v }
+        case .offset(let name, let at):
+            if case .int(let left)? = self[name] {
+                let (value, overflow) = at.subtract ? left.subtractingReportingOverflow(at.value) : left.addingReportingOverflow(at.value)
+                if !overflow { return value }
+            }
         case .binary(let op, .name(let name, _), .int(let right, _), _):
             if case .int(let left)? = self[name], let value = Evaluator.apply(op, left, right) { return value }
         default: break
@@ -188,7 +193,7 @@ public final class ScenarioRunner {
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func int(_ op: Operation, _ key: StaticString, default fallback: Int64? = nil) throws(RunError) -> Int64 {
-        guard let expr = op.arguments[key] else {
+        guard let expr = op.arguments.stored(key) else {
             guard let fallback else { throw RunError(position: op.position, message: "missing \(key)") }
             return fallback
         }
@@ -199,8 +204,8 @@ public final class ScenarioRunner {
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func unsigned(_ op: Operation, _ key: StaticString, default fallback: Int64? = nil, max: Int64 = .max) throws(RunError) -> UInt64 {
         let value = try int(op, key, default: fallback)
-        guard value >= 0 else { throw RunError(position: op.arguments[key]?.position ?? op.position, message: "\(key) must not be negative (\(value))") }
-        guard value <= max else { throw RunError(position: op.arguments[key]?.position ?? op.position, message: "\(key) \(value) is over the scenario limit \(max)") }
+        guard value >= 0 else { throw RunError(position: op.arguments.stored(key)?.position ?? op.position, message: "\(key) must not be negative (\(value))") }
+        guard value <= max else { throw RunError(position: op.arguments.stored(key)?.position ?? op.position, message: "\(key) \(value) is over the scenario limit \(max)") }
         return UInt64(value)
     }
 
@@ -262,19 +267,19 @@ public final class ScenarioRunner {
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func words(_ op: Operation, _ key: StaticString) -> [String] {
-        if case .words(let w, _)? = op.arguments[key] { return w }
+        if case .words(let w, _)? = op.arguments.stored(key) { return w }
         return []
     }
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func bytes(_ op: Operation, _ key: StaticString) -> [UInt8] {
-        if case .bytes(let b, _)? = op.arguments[key] { return b }
+        if case .bytes(let b, _)? = op.arguments.stored(key) { return b }
         return []
     }
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func text(_ op: Operation, _ key: StaticString) -> String {
-        if case .string(let s, _)? = op.arguments[key] { return s }
+        if case .string(let s, _)? = op.arguments.stored(key) { return s }
         return ""
     }
 }

@@ -24,7 +24,7 @@ extension ScenarioRunner {
                 return .int(Int64(bitPattern: addr))
             }
         case .vmap:
-            let pages = try pins(op.arguments["pins"]).pages.map { machine.pageBehind($0) }
+            let pages = try pins(op.arguments.stored("pins")).pages.map { machine.pageBehind($0) }
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 guard let addr = space.vmap(pages) else { throw .ENOMEM }
                 return .int(Int64(bitPattern: addr))
@@ -36,13 +36,13 @@ extension ScenarioRunner {
             space.vunmap(try kernelAddress(op, "addr"))
             return nil
         case .vmallocDevMmap:
-            let p = try process(op.arguments["p"])
+            let p = try process(op.arguments.stored("p"))
             let length = try unsigned(op, "len")
             return attempt(op, failed: .int(0)) { () throws(Errno) in
                 .int(Int64(bitPattern: try p.mm.mmap(length: length, prot: [.read, .write], flags: [.shared], file: VmallocDeviceFile(size: length))))
             }
         case .remapVmallocRange:
-            let p = try process(op.arguments["p"])
+            let p = try process(op.arguments.stored("p"))
             let uaddr = try unsigned(op, "uaddr"), kaddr = try kernelAddress(op, "kaddr"), pgoff = try unsigned(op, "pgoff", default: 0)
             defer { noteSpan(p, uaddr, 4096) }
             return attempt(op) { () throws(Errno) in

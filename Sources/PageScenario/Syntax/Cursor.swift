@@ -1,24 +1,36 @@
 // A position in one line's tokens, with the helpers the parser reads them by.
 
 struct Cursor {
-    let tokens: [Token]
-    /// The parser's interned names, by number (a name token's text).
-    let names: [String]
-    /// The strings' and bytes' contents parsed so far, by a token's `id` (`Literals`).
-    let literals: [[UInt8]]
+    /// The line's tokens: the parser's buffer, unretained (the parser keeps it for the
+    /// whole parse; a retain and release per line were measurable).
+    unowned(unsafe) let tokens: TokenBuffer
+    /// The parser's interned names and literals, unretained for the same reason (a
+    /// name token's text, a string's bytes).
+    unowned(unsafe) let lexicon: Lexicon
     let file: Int32
-    let line: Int
-    let source: SourceLine
+    private(set) var line = 0
+    private(set) var source: SourceLine
     var index = 0
 
-    init(tokens: [Token], names: [String], literals: [[UInt8]], file: Int32, line: Int, source: SourceLine) {
+    /// One cursor serves every line of a file (`startLine`).
+    init(tokens: TokenBuffer, lexicon: Lexicon, file: Int32, source: SourceLine) {
         self.tokens = tokens
-        self.names = names
-        self.literals = literals
+        self.lexicon = lexicon
         self.file = file
-        self.line = line
         self.source = source
     }
+
+    /// Points the cursor at the first token of line `line` (the tokens just lexed into
+    /// `tokens`).
+    @inline(__always)
+    mutating func startLine(_ line: Int, source: SourceLine) {
+        self.line = line
+        self.source = source
+        index = 0
+    }
+
+    /// A string or bytes token's contents (`Literals`).
+    func literal(_ token: Token) -> [UInt8] { lexicon.literals.values[Int(token.id)] }
 
     // The small helpers below are inlined: each was a call per token (a profile showed
     // `take` and `position` as ~400 instructions a line).
@@ -33,9 +45,9 @@ struct Cursor {
     }
 
     /// A name token's text.
-    func text(_ token: Token) -> String { names[Int(token.id)] }
+    func text(_ token: Token) -> String { lexicon.interner.names[Int(token.id)] }
     /// A string token's text.
-    func string(_ token: Token) -> String { String(decoding: literals[Int(token.id)], as: UTF8.self) }
+    func string(_ token: Token) -> String { String(decoding: lexicon.literals.values[Int(token.id)], as: UTF8.self) }
 
     /// Token `at` is the punctuation `punct`: compared by its code (first byte and
     /// length), not as a String.

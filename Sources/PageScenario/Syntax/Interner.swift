@@ -10,6 +10,15 @@ import Glibc
 import Darwin
 #endif
 
+/// A parse's interned names and literals, in one object the lexer fills and every
+/// line's `Cursor` reads unretained.
+final class Lexicon {
+    // One parser on one thread: no dynamic exclusivity checks.
+    @exclusivity(unchecked) var interner: Interner
+    @exclusivity(unchecked) var literals = Literals()
+    init(interner: Interner) { self.interner = interner }
+}
+
 struct Interner {
     /// Each name by number.
     private(set) var names: [String] = []

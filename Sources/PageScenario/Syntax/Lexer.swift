@@ -61,6 +61,51 @@ struct Token {
     var value: Int64 = 0
 }
 
+/// One line's tokens, in a buffer every line of a parse reuses. A class over raw memory
+/// rather than a `[Token]`: an array's append and removeLast check its uniqueness per
+/// token, and each line's `Cursor` retained and released it (a profile showed ~250
+/// instructions a line for that); a `Cursor` holds this one unretained (`Cursor.tokens`),
+/// its parser keeping it alive for the whole parse.
+final class TokenBuffer {
+    // A buffer is used by one parser on one thread: no dynamic exclusivity checks.
+    @exclusivity(unchecked) private var base: UnsafeMutablePointer<Token>
+    @exclusivity(unchecked) private var capacity: Int
+    @exclusivity(unchecked) private(set) var count = 0
+
+    init(capacity: Int = 32) {
+        self.capacity = capacity
+        base = .allocate(capacity: capacity)
+    }
+
+    deinit { base.deallocate() }
+
+    var isEmpty: Bool { @inline(__always) get { count == 0 } }
+    var last: Token? { count > 0 ? base[count - 1] : nil }
+
+    /// Token `i`, for `i` in `0..<count` (callers check the index against `count`).
+    @inline(__always)
+    subscript(i: Int) -> Token { base[i] }
+
+    /// Empties it for the next line (tokens are plain integers: nothing to deinitialize).
+    @inline(__always)
+    func removeAll() { count = 0 }
+
+    @inline(__always)
+    func append(_ token: Token) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: token)
+        count += 1
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutablePointer<Token>.allocate(capacity: capacity * 2)
+        bigger.moveInitialize(from: base, count: count)
+        base.deallocate()
+        base = bigger
+        capacity *= 2
+    }
+}
+
 /// Splits one line into tokens; `#` starts a comment. Lines are bounded by the caller.
 /// It reads the script's UTF-8 bytes through a buffer pointer (a scenario's words are
 /// ASCII): no Character or Unicode.Scalar work on the hot path, and no String made but
@@ -97,14 +142,14 @@ enum Lexer {
     /// The tokens of `bytes[range]` (one line, without its newline), appended to `tokens`;
     /// strings' and bytes' contents interned in `literals`.
     static func tokens(_ script: [UInt8], _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
-                       into tokens: inout [Token], literals: inout Literals) throws(ScriptError) {
+                       into tokens: TokenBuffer, literals: inout Literals) throws(ScriptError) {
         try script.withUnsafeBufferPointer { (bytes) throws(ScriptError) in
-            try scan(bytes, range, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
+            try scan(bytes, range, file: file, lineNumber: lineNumber, interner: &interner, into: tokens, literals: &literals)
         }
     }
 
     private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, file: Int32, lineNumber: Int, interner: inout Interner,
-                             into tokens: inout [Token], literals: inout Literals) throws(ScriptError) {
+                             into tokens: TokenBuffer, literals: inout Literals) throws(ScriptError) {
         let end = range.upperBound
         let lineStart = range.lowerBound
         // Columns count Unicode scalars. A multi-byte one can only be in a string (or be

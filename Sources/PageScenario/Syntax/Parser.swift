@@ -52,9 +52,30 @@ public struct ScenarioParser {
     static let keywords = Keyword.allCases.map { "\($0)" }
     enum Keyword: Int32, CaseIterable { case scenario, designs, machine, const, include, `for`, end, expect }
     static let constants: [(String, Int64)] = [("PAGE", 4096), ("HPAGE", 2 << 20)]
-    static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0))
-    /// By `Interner` number: each operation's, query's and constant's entry.
-    static let operationByID = byID(operationTable.names)
+    /// The operations' keyword parameters (`flags`, `prot`, ...), numbered in `seed` too:
+    /// a `key=` is found by its token's number, no String made or compared.
+    static let keywordParameters = Set(Scenarios.operationList.flatMap { $0.signature.keywords.map(\.name) }).sorted()
+    static let seed = Interner(seed: keywords + operationTable.names.map(\.0) + queryTable.names.map(\.0) + constants.map(\.0) + keywordParameters)
+    /// Every operation's keyword parameters' `seed` numbers, in its signature's order, one
+    /// run per operation (`operationByID`'s `keywordIDs`).
+    static let keywordIDTable: [Int32] = {
+        var interner = seed
+        return operationTable.names.flatMap { entry in
+            entry.1.signature.keywords.map { keyword in
+                let utf8 = Array(keyword.name.utf8)
+                return Int32(interner.intern(utf8, 0..<utf8.count))
+            }
+        }
+    }()
+    /// By `Interner` number: each operation's, query's and constant's entry (an
+    /// operation's with where its keywords' numbers start in `keywordIDTable`).
+    static let operationByID: [(kind: OperationKind, signature: Signature, keywordIDs: Int)?] = {
+        var start = 0
+        return byID(operationTable.names.map { entry in
+            defer { start += entry.1.signature.keywords.count }
+            return (entry.0, (entry.1.kind, entry.1.signature, start))
+        })
+    }()
     static let queryByID = byID(queryTable.names)
     static let constantByID = byID(constants.map { ($0.0, $0.1) })
 
@@ -70,9 +91,12 @@ public struct ScenarioParser {
     }
 
     let load: Loader
-    var interner = Self.seed
-    /// The strings' and bytes' contents of every file parsed, by number.
-    var literals = Literals()
+    /// The names (an `Interner` seeded with `seed`) and the strings' and bytes' contents
+    /// of every file parsed, by number.
+    let lexicon = Lexicon(interner: Self.seed)
+    /// A line's tokens, the buffer reused for every line (an include's lines too: the
+    /// including line is done with its tokens when it includes).
+    let tokens = TokenBuffer()
     /// Every line's argument values.
     let arguments = ArgumentStore()
     /// What each name stands for, by its `Interner` number.
@@ -127,28 +151,29 @@ public struct ScenarioParser {
         let file = SourceNames.number(path)
         if top.isEmpty {
             // A statement per line at most: no regrowth while parsing a long script.
-            var lines = 1
-            bytes.withUnsafeBufferPointer { for b in $0 where b == 0x0A { lines += 1 } }
+            // Counted by memchr (`lineEnd`): a loop over every byte was ~150 instructions a line.
+            var lines = 1, at = 0
+            while case let end = Self.lineEnd(bytes, from: at), end < bytes.count, lines < Self.maxLines {
+                lines += 1
+                at = end + 1
+            }
             top.reserveCapacity(min(lines, Self.maxLines))
             arguments.reserve(min(lines, Self.maxLines) * 4)
         }
         var lineNumber = 0
         var lineStart = 0
-        var tokens: [Token] = []
-        tokens.reserveCapacity(32)
+        var cursor = Cursor(tokens: tokens, lexicon: lexicon, file: file, source: SourceLine(script, 0..<0))
         while lineStart <= bytes.count {
             let lineEnd = Self.lineEnd(bytes, from: lineStart)
             defer { lineStart = lineEnd + 1 }
             lineNumber += 1
             lineCount += 1
             if lineCount > Self.maxLines { throw ScriptError(SourcePosition(fileNumber: file, line: lineNumber, column: 1), "more than \(Self.maxLines) lines") }
-            // Emptied from the end: removeAll(keepingCapacity:) goes through the generic
-            // replaceSubrange (a profile showed it).
-            while !tokens.isEmpty { tokens.removeLast() }
-            try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &interner, into: &tokens, literals: &literals)
+            tokens.removeAll()
+            try Lexer.tokens(bytes, lineStart..<lineEnd, file: file, lineNumber: lineNumber, interner: &lexicon.interner, into: tokens,
+                             literals: &lexicon.literals)
             guard !tokens.isEmpty else { continue }
-            var cursor = Cursor(tokens: tokens, names: interner.names, literals: literals.values, file: file, line: lineNumber,
-                                source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
+            cursor.startLine(lineNumber, source: SourceLine(script, Self.trimmed(bytes, lineStart..<lineEnd)))
             // Consumed: the statement moves into the list instead of being copied (a
             // copy retained every field of the line's operation).
             func append(_ statement: consuming Statement) {
@@ -218,7 +243,7 @@ public struct ScenarioParser {
                 try cursor.end()
                 guard let block = blocks.popLast() else { throw cursor.error(at: 0, "'end' without 'for'") }
                 let variable = Array(block.variable.name.utf8)
-                symbols[interner.intern(variable, 0..<variable.count)] = block.shadowed
+                symbols[lexicon.interner.intern(variable, 0..<variable.count)] = block.shadowed
                 append(.loop(variable: block.variable, from: block.from, to: block.to, body: block.body, position: block.position))
             case .expect:
                 operationsSeen = true
@@ -279,18 +304,23 @@ public struct ScenarioParser {
     }
 
     mutating func parseOperation(_ cursor: inout Cursor) throws(ScriptError) -> Operation {
-        var bind: (String, Int, Int)? = nil
+        // The bound name's token (its text is made only for a message).
+        var bind: Token? = nil
         if cursor.tokens.count > 1, cursor.isPunct(1, "="), cursor.tokens[0].kind == .name {
-            bind = (cursor.text(cursor.tokens[0]), cursor.tokens[0].column, Int(cursor.tokens[0].id))
+            bind = cursor.tokens[0]
             cursor.index = 2
         }
-        let (word, column, id) = try cursor.nameID("an operation")
-        guard id >= 0, id < Self.operationByID.count, let (kind, signature) = Self.operationByID[id] else {
-            throw cursor.error(column: column, "unknown operation '\(word)' (known: \(Self.knownOperations))")
+        // The name's text is made only for a message.
+        let token = try cursor.nameToken("an operation")
+        let id = Int(token.id)
+        guard id >= 0, id < Self.operationByID.count, let (kind, signature, keywordIDs) = Self.operationByID[id] else {
+            throw cursor.error(column: token.column, "unknown operation '\(cursor.text(token))' (known: \(Self.knownOperations))")
         }
-        let arguments = try parseArguments(&cursor, signature)
+        let arguments = try parseArguments(&cursor, signature, keywordIDs: keywordIDs)
         var bound: Ref? = nil
-        if let (name, column, id) = bind {
+        if let bind {
+            let column = bind.column, id = Int(bind.id)
+            var name: String { cursor.text(bind) }
             guard let result = signature.result else { throw cursor.error(column: column, "'\(signature.name)' yields nothing to bind to '\(name)'") }
             if case .constant? = symbols[id]?.symbol { throw cursor.error(column: column, "'\(name)' is a constant") }
             let symbol: Symbol = switch result {
@@ -306,8 +336,9 @@ public struct ScenarioParser {
         return Operation(kind: kind, signature: signature, bind: bound, arguments: arguments, position: cursor.position(0), line: cursor.source)
     }
 
-    /// Positional arguments in order, then `key=value` ones.
-    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature) throws(ScriptError) -> Arguments {
+    /// Positional arguments in order, then `key=value` ones; `keywordIDs`: where the
+    /// signature's keywords' numbers start in `keywordIDTable`.
+    mutating func parseArguments(_ cursor: inout Cursor, _ signature: Signature, keywordIDs: Int) throws(ScriptError) -> Arguments {
         var arguments = Arguments(signature, in: self.arguments)
         let positional = signature.positional.count
         for slot in 0..<positional {
@@ -319,8 +350,13 @@ public struct ScenarioParser {
         }
         while !cursor.atEnd {
             guard cursor.isKeyword else { throw cursor.error(at: cursor.index, "unexpected argument; usage: \(signature.usage)") }
-            let (key, column) = try cursor.name("a keyword")
-            guard let k = signature.keywords.firstIndex(where: { $0.name == key }) else {
+            let token = try cursor.nameToken("a keyword")
+            let column = token.column
+            var key: String { cursor.text(token) }
+            let keywordCount = signature.keywords.count
+            var k = 0
+            while k < keywordCount, Self.keywordIDTable[keywordIDs + k] != token.id { k += 1 }
+            guard k < keywordCount else {
                 throw cursor.error(column: column, "'\(signature.name)' has no '\(key)=' (usage: \(signature.usage))")
             }
             // Keywords' slots follow the positional ones (`Signature.parameterNames`).
@@ -335,7 +371,7 @@ public struct ScenarioParser {
     mutating func parseArgument(_ cursor: inout Cursor, _ kind: ArgumentKind) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
         switch kind {
-        case .int: return try parseInt(&cursor)
+        case .int: return try parseInt(&cursor, compact: true)
         case .bool: return try parseBool(&cursor)
         case .process, .file, .pins, .device, .migration:
             let token = try cursor.nameToken(kind.description)
@@ -357,7 +393,7 @@ public struct ScenarioParser {
             guard let token = cursor.peek else { throw cursor.error(at: cursor.index, "expected \(kind.description)") }
             cursor.index += 1
             guard token.kind == .string || token.kind == .bytes else { throw cursor.error(column: token.column, "expected \(kind.description)") }
-            return .bytes(cursor.literals[Int(token.id)], position)
+            return .bytes(cursor.literal(token), position)
         case .text: return .string(try cursor.string(kind.description), position)
         case .word(let set): return .words([try parseWord(&cursor, set)], position)
         case .flags(let set):
@@ -406,7 +442,7 @@ public struct ScenarioParser {
         if slot < 0 {
             slot = slotCount
             slotCount += 1
-            nameNumber = SourceNames.number(interner.names[id])
+            nameNumber = SourceNames.number(lexicon.interner.names[id])
         }
         symbols[id] = Binding(symbol: symbol, slot: slot, nameNumber: nameNumber)
         return Ref(nameNumber: nameNumber, slot: slot)
@@ -429,17 +465,31 @@ public struct ScenarioParser {
 
     // MARK: Integer expressions: term (('+'|'-') term)*, term: unary ('*' unary)*.
 
-    func parseInt(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
+    /// `compact`: `NAME ± constant` as a whole is an unboxed `.offset` (an operation's or
+    /// query's argument: `Arguments` shows it as the `.binary`), not a boxed `.binary`.
+    func parseInt(_ cursor: inout Cursor, compact: Bool = false) throws(ScriptError) -> Expr {
         var left = try parseTerm(&cursor)
         // The operator by its punctuation code, read once (not a `take` per operator).
         while let token = cursor.peek, token.kind == .punct {
-            let op = token.id == Self.plus ? "+" : token.id == Self.minus ? "-" : ""
-            if op.isEmpty { break }
+            let op: Arithmetic = token.id == Self.plus ? .add : token.id == Self.minus ? .subtract : .multiply
+            if op == .multiply { break }
             cursor.index += 1
             let position = cursor.position(cursor.index - 1)
-            left = try Self.binary(op, left, try parseTerm(&cursor), position)
+            let right = try parseTerm(&cursor)
+            if compact, case .name(let name, let namePosition) = left, case .int(let value, let valuePosition) = right, !isAdditive(cursor.peek),
+               let at = OffsetPositions(op: position, name: namePosition, value: value, valueColumn: valuePosition.column, subtract: op == .subtract) {
+                return .offset(name, at)
+            }
+            left = try Self.binary(op, left, right, position)
         }
         return left
+    }
+
+    /// `token` is `+` or `-`.
+    @inline(__always)
+    func isAdditive(_ token: Token?) -> Bool {
+        guard let token, token.kind == .punct else { return false }
+        return token.id == Self.plus || token.id == Self.minus
     }
 
     /// `+` and `-` by their punctuation codes (computed, so they fold to constants).
@@ -451,7 +501,7 @@ public struct ScenarioParser {
         var left = try parseUnary(&cursor)
         while cursor.take("*") {
             let position = cursor.position(cursor.index - 1)
-            left = try Self.binary("*", left, try parseUnary(&cursor), position)
+            left = try Self.binary(.multiply, left, try parseUnary(&cursor), position)
         }
         return left
     }
@@ -483,7 +533,7 @@ public struct ScenarioParser {
 
     func parseOperand(_ cursor: inout Cursor) throws(ScriptError) -> Expr {
         let position = cursor.position(cursor.index)
-        if cursor.take("-") { return try Self.binary("-", .int(0, position), try parseUnary(&cursor), position) }
+        if cursor.take("-") { return try Self.binary(.subtract, .int(0, position), try parseUnary(&cursor), position) }
         if cursor.take("(") {
             let inner = try parseInt(&cursor)
             try cursor.expect(")")
@@ -510,11 +560,29 @@ public struct ScenarioParser {
 
     /// `a op b`, computed now when both are constants (an overflow is then a bad script):
     /// `a+3*PAGE` leaves one addition for the run.
-    static func binary(_ op: String, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
+    static func binary(_ op: Arithmetic, _ a: Expr, _ b: Expr, _ position: SourcePosition) throws(ScriptError) -> Expr {
         // Folded without boxing the `.binary` first (an allocation per folded term).
-        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op, a, b, position) }
-        guard let value = Evaluator.apply(op, left, right) else { throw ScriptError(position, Evaluator.overflow) }
+        guard case .int(let left, _) = a, case .int(let right, _) = b else { return .binary(op.text, a, b, position) }
+        let (value, overflow) = switch op {
+        case .add: left.addingReportingOverflow(right)
+        case .subtract: left.subtractingReportingOverflow(right)
+        case .multiply: left.multipliedReportingOverflow(by: right)
+        }
+        guard !overflow else { throw ScriptError(position, Evaluator.overflow) }
         return .int(value, position)
+    }
+
+    /// An integer expression's operator while parsing: folding a constant switches on
+    /// this, not on the `.binary`'s String (two String compares a term in a profile).
+    enum Arithmetic {
+        case add, subtract, multiply
+        var text: String {
+            switch self {
+            case .add: "+"
+            case .subtract: "-"
+            case .multiply: "*"
+            }
+        }
     }
 
     /// The value of an expression of constants, with overflow checked.
@@ -600,7 +668,7 @@ public struct ScenarioParser {
             switch token.kind {
             case .string, .bytes:
                 cursor.index += 1
-                return .bytes(cursor.literals[Int(token.id)], position)
+                return .bytes(cursor.literal(token), position)
             case .name where cursor.text(token) == "fill":
                 cursor.index += 1
                 try cursor.expect("(")

@@ -9,8 +9,51 @@ public struct Ref: Sendable, Hashable {
     /// The name's `SourceNames` number: a Ref is plain integers, copied without reference
     /// counting; its text is looked up for messages only.
     let nameNumber: Int32
-    let slot: Int
+    /// The slot as 32 bits: a Ref is 8 bytes, so that `Expr.offset` stays small.
+    private let slot32: Int32
+    var slot: Int { Int(slot32) }
     public var name: String { SourceNames.name(nameNumber) }
+    init(nameNumber: Int32, slot: Int) {
+        self.nameNumber = nameNumber
+        slot32 = Int32(truncatingIfNeeded: slot)
+    }
+}
+
+/// An `Expr.offset`'s constant and where its parts are (the operator: the whole
+/// expression's position, as a `.binary`'s; the name's and the constant's columns on
+/// that line), packed in 20 bytes so that an `Expr` stays four words and copies inline
+/// (a larger one is copied through its value witnesses). Columns are at most
+/// `Lexer.maxLineLength + 1`, 13 bits; the constant fits in 51 bits (the parser
+/// boxes a `.binary` otherwise).
+public struct OffsetPositions: Sendable {
+    /// The constant (high 51 bits) and its column (low 13 bits).
+    private let valueAndColumn: UInt64
+    private let fileNumber: Int32
+    private let line32: Int32
+    /// The operator's column (bits 0-12), the name's (13-25), `-` (bit 26).
+    private let columns: UInt32
+
+    static let columnBits = 13
+    static let columnMask = (1 << columnBits) - 1
+
+    /// nil when a column or the value does not fit (then the parser keeps a `.binary`).
+    init?(op: SourcePosition, name: SourcePosition, value: Int64, valueColumn: Int, subtract: Bool) {
+        let limit = Self.columnMask
+        guard op.column <= limit, name.column <= limit, valueColumn <= limit, op.column >= 0, name.column >= 0, valueColumn >= 0,
+              value >= -(1 << 50), value < 1 << 50 else { return nil }
+        valueAndColumn = UInt64(bitPattern: value << Self.columnBits) | UInt64(valueColumn)
+        fileNumber = op.fileNumber
+        line32 = op.line32
+        columns = UInt32(op.column) | UInt32(name.column) << Self.columnBits | (subtract ? 1 << 26 : 0)
+    }
+
+    var value: Int64 { Int64(bitPattern: valueAndColumn) >> Self.columnBits }
+    var subtract: Bool { columns & (1 << 26) != 0 }
+    var op: String { subtract ? "-" : "+" }
+    private func at(_ column: Int) -> SourcePosition { SourcePosition(fileNumber: fileNumber, line: Int(line32), column: column) }
+    var position: SourcePosition { at(Int(columns) & Self.columnMask) }
+    var namePosition: SourcePosition { at(Int(columns >> UInt32(Self.columnBits)) & Self.columnMask) }
+    var valuePosition: SourcePosition { at(Int(valueAndColumn) & Self.columnMask) }
 }
 
 /// A script file's UTF-8 bytes, shared by every line parsed from it.
@@ -48,11 +91,23 @@ public enum Expr: Sendable {
     indirect case index(Ref, Expr, SourcePosition)
     /// `PROCESS@ADDRESS`: the page mapped there.
     indirect case at(Ref, Expr, SourcePosition)
+    /// `NAME + N` or `NAME - N`, N folded to a constant (`a+3*PAGE`): the commonest
+    /// address argument, kept unboxed (a `.binary` is an allocation per line, and its
+    /// box was retained with every copy of the argument). Only a parse's arguments hold
+    /// it, and `Arguments[key]` shows it as the `.binary` it stands for.
+    case offset(Ref, OffsetPositions)
+
+    /// The `.binary` an `.offset` stands for; any other expression as it is.
+    var expanded: Expr {
+        guard case .offset(let name, let at) = self else { return self }
+        return .binary(at.op, .name(name, at.namePosition), .int(at.value, at.valuePosition), at.position)
+    }
 
     public var position: SourcePosition {
         switch self {
         case .int(_, let p), .name(_, let p), .binary(_, _, _, let p), .string(_, let p), .bytes(_, let p),
              .fill(_, let p), .words(_, let p), .index(_, _, let p), .at(_, _, let p): p
+        case .offset(_, let at): at.position
         }
     }
 }
@@ -103,8 +158,12 @@ public struct Arguments: Sendable {
         present |= 1 << UInt64(slot)
     }
 
+    /// Parameter `key`'s value, if given (an `.offset` shown as its `.binary`).
+    public subscript(key: StaticString) -> Expr? { stored(key)?.expanded }
+
+    /// Parameter `key`'s value as stored (`.offset` unboxed): what the runner reads.
     @inline(__always)
-    public subscript(key: StaticString) -> Expr? {
+    func stored(_ key: StaticString) -> Expr? {
         guard let i = slot(key) else { return nil }
         return store.values[start + i]
     }
