@@ -1,6 +1,5 @@
 // The model's kernel heap for descriptors: what kmem_cache_alloc()/kzalloc() hand out
 // in the kernel (mm/slub.c), as real bytes at kernel addresses.
-import Synchronization
 
 /// What a heap object is, for accounting (descriptors per type) and dumps.
 public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
@@ -58,7 +57,18 @@ public enum HeapObjectKind: String, CaseIterable, Sendable, Codable {
 /// Deliberate difference: the kernel carves these objects out of slab pages in RAM; the
 /// model keeps them in their own address range, so that descriptor bytes are counted
 /// apart from memmap bytes and never compete with model RAM.
-public final class DescriptorHeap: Sendable {
+///
+/// The lock: one `SpinLock` around the free lists, the bump pointer and the accounting.
+/// The kernel's `kmem_cache_alloc()`/`kmem_cache_free()` fast paths take no lock: they
+/// pop and push the CPU's own freelist with one this-CPU compare-and-exchange of the
+/// freelist and its transaction id (mm/slub.c, `slab_alloc_node()`, `do_slab_free()`;
+/// `cmpxchg16b` without a lock prefix on x86-64). Uncontended, the model's spinlock costs the same
+/// order (one locked exchange and a plain releasing store) and keeps the live objects
+/// per kind exact at every instant without per-thread caches to drain; it was a pthread
+/// mutex (about 53 instructions a lock/unlock pair, twice per pin and unpin of the proxy
+/// design: model overhead, issue 19 item 4). Holds are a few loads and stores; only the
+/// rare odd-alignment free lists hash.
+public final class DescriptorHeap: @unchecked Sendable {
     public let base: UInt64
     public let capacity: UInt64
     private let region: RawRegion
@@ -129,16 +139,30 @@ public final class DescriptorHeap: Sendable {
 
         func deallocate() { items?.deallocate() }
     }
-    private let state = ModelMutex(State())
+    /// Guards `state` (`withState`): its word is in `lockWord`.
+    private let lock: SpinLock
+    // Read and written only under `lock` (what makes `@unchecked Sendable` true): the
+    // dynamic exclusivity check of a class property is redundant there.
+    @exclusivity(unchecked) private var state = State()
 
     public init(base: UInt64, capacity: UInt64) throws(MachineError) {
         self.base = base
         self.capacity = capacity
         region = try RawRegion(byteCount: Int(capacity), noReserve: true, what: "the descriptor heap")
+        lock = SpinLock(word: SpinLock.allocateWords(count: 1, stride: 64))
     }
 
     deinit {
-        state.withLock { $0.deallocate() }
+        state.deallocate()
+        lock.word.deallocate()
+    }
+
+    /// Runs `body` on the state with the lock held.
+    @inline(__always)
+    private func withState<T>(_ body: (inout State) -> T) -> T {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&state)
     }
 
     /// Size classes of `State.classes`: 16, 32, ... 4096 bytes.
@@ -162,7 +186,7 @@ public final class DescriptorHeap: Sendable {
         let rounded = (max(size, 1) + 15) & ~15
         let align = UInt64(max(alignment, 16))
         let index = Self.kindIndex(kind)
-        let address: UInt64? = state.withLock { state in
+        let address: UInt64? = withState { state in
             let found: UInt64
             if let reused = Self.reuse(rounded, Int(align), &state) {
                 found = reused
@@ -187,7 +211,7 @@ public final class DescriptorHeap: Sendable {
         let rounded = (max(size, 1) + 15) & ~15
         let align = max(alignment, 16)
         let index = Self.kindIndex(kind)
-        state.withLock { state in
+        withState { state in
             if align == 16, rounded < Self.classCount * 16 {
                 state.classes[rounded >> 4].push(address)
             } else {
@@ -210,7 +234,7 @@ public final class DescriptorHeap: Sendable {
 
     /// Live objects and their bytes per kind.
     public func usage() -> [HeapObjectKind: (count: Int, bytes: Int)] {
-        state.withLock { state in
+        withState { state in
             var result: [HeapObjectKind: (count: Int, bytes: Int)] = [:]
             for (i, kind) in HeapObjectKind.allCases.enumerated() {
                 result[kind] = (state.liveCount[i], state.liveBytes[i])

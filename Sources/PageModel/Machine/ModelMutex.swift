@@ -14,6 +14,15 @@ import Darwin
 /// makes the model's TSan runs (CI) exact. The pthread_mutex_t lives behind a pointer
 /// this object owns, because it must not move.
 ///
+/// TSan is not why the pin paths' locks were mutexes: a lock made of atomics in raw
+/// memory, compiled with the model (swift-atomics through `RawMemory`), is instrumented
+/// and seen as well. The hot paths' short holds (the pin designs' stripe locks, the
+/// exact pin shadow's, the descriptor heap's) take a `SpinLock`, the kernel's
+/// `spin_lock()` fast path at a handful of instructions against a pthread mutex's ~53 a
+/// lock/unlock pair; `ModelMutex` stays for model state whose holds are long, rare or
+/// may wait on another lock (the kernel's sleeping locks among them), where a waiter
+/// should sleep, not spin.
+///
 /// Invariant (what makes `@unchecked Sendable` true): `value` is read and written only
 /// inside `withLock`.
 public final class ModelMutex<Value>: @unchecked Sendable {

@@ -101,6 +101,13 @@ enum RawMemory {
         Int32Storage.atomicCompareExchange(expected: expected, desired: desired, at: atomic32(p), ordering: .sequentiallyConsistent)
     }
 
+    /// Linux: `atomic_try_cmpxchg_acquire()` (`queued_spin_lock()`'s fast path,
+    /// `SpinLock`). Returns the value found.
+    @inline(__always)
+    static func atomicCompareExchangeAcquire(_ p: UnsafeMutableRawPointer, expected: Int32, desired: Int32) -> (exchanged: Bool, original: Int32) {
+        Int32Storage.atomicCompareExchange(expected: expected, desired: desired, at: atomic32(p), ordering: .acquiring)
+    }
+
     /// Linux: `set_bit()` on an `unsigned long` (relaxed RMW, as the kernel's
     /// non-value-returning bitops).
     @inline(__always)

@@ -66,7 +66,7 @@ struct PinShadowSlots: @unchecked Sendable {
     /// `threadBases[0..<threadCount]`, published with a releasing store of the count.
     let threadBases: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let threadCount: UnsafeMutableRawPointer
-    /// The stripe locks: `stripeLocks` spinlock words, a cache line each.
+    /// The stripe locks: `stripeLocks` spinlock words (`SpinLock`), a cache line each.
     let locks: UnsafeMutableRawPointer
 
     /// Pfns per stripe (2 MiB of 4 KiB pages: a PMD's worth, so a THP's unpin and a run
@@ -82,33 +82,19 @@ struct PinShadowSlots: @unchecked Sendable {
     @inline(__always)
     func stripe(_ pfn: Int) -> Int { (pfn &>> Self.stripeShift) & (Self.stripeLocks &- 1) }
 
-    /// Takes the stripe lock `stripe` (a spinlock, as the kernel's hashed locks:
-    /// acquiring exchange, spinning on plain reads while it is held, yielding the CPU
-    /// when that lasts). Held only for shadow updates and the unpin loop's release of a
-    /// small folio's references, never across anything that may take it again.
+    /// The stripe lock `stripe` (an index into `locks`): a kernel-style spinlock, as the
+    /// kernel's hashed locks. Held only for shadow updates and the unpin loop's release
+    /// of a small folio's references, never across anything that may take it again.
     @inline(__always)
-    func lockStripe(_ stripe: Int) {
-        let word = locks + stripe &* Self.lockStride
-        if !RawMemory.atomic64CompareExchangeAcquire(word, expected: 0, desired: 1).exchanged { spinOnStripe(word) }
-    }
+    private func stripeLock(_ stripe: Int) -> SpinLock { SpinLock(word: locks + stripe &* Self.lockStride) }
 
-    /// `lockStripe` when the lock is held (cold).
-    @inline(never)
-    private func spinOnStripe(_ word: UnsafeMutableRawPointer) {
-        var spins = 0
-        repeat {
-            while RawMemory.atomic64Read(word) != 0 {
-                spins &+= 1
-                if spins & 63 == 0 { sched_yield() }
-            }
-        } while !RawMemory.atomic64CompareExchangeAcquire(word, expected: 0, desired: 1).exchanged
-    }
+    /// Takes the stripe lock `stripe` (`SpinLock.lock()`: one acquiring exchange).
+    @inline(__always)
+    func lockStripe(_ stripe: Int) { stripeLock(stripe).lock() }
 
     /// Releases the stripe lock `stripe` (a releasing store: a plain store on x86-64).
     @inline(__always)
-    func unlockStripe(_ stripe: Int) {
-        RawMemory.atomic64Release(locks + stripe &* Self.lockStride, 0)
-    }
+    func unlockStripe(_ stripe: Int) { stripeLock(stripe).unlock() }
 
     /// The shared slot of `pfn`: an `atomic64_t`, touched only through RawMemory.
     @inline(__always)
@@ -216,9 +202,7 @@ final class PinShadow: @unchecked Sendable {
         let bases = UnsafeMutablePointer<UnsafeMutableRawPointer>.allocate(capacity: Self.maxThreads)
         let count = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
         count.storeBytes(of: Int64(0), as: Int64.self)
-        let lockBytes = PinShadowSlots.stripeLocks * PinShadowSlots.lockStride
-        let locks = UnsafeMutableRawPointer.allocate(byteCount: lockBytes, alignment: PinShadowSlots.lockStride)
-        locks.initializeMemory(as: UInt8.self, repeating: 0, count: lockBytes)
+        let locks = SpinLock.allocateWords(count: PinShadowSlots.stripeLocks, stride: PinShadowSlots.lockStride)
         threadOwners = .allocate(capacity: Self.maxThreads)
         slots = PinShadowSlots(base: region.base, pfns: pfns, threadBases: bases, threadCount: count, locks: locks)
     }

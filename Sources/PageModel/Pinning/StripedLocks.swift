@@ -1,54 +1,35 @@
 // A fixed set of locks picked by pfn, for the designs whose pin update is more than one
 // atomic (lru-pinned, page-ext, proxy). Mainline takes none.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// 64 mutexes; a folio's lock is chosen by its first pfn. They sit in one raw block, a
-/// cache line each, as the kernel's hashed locks are an array of spinlocks: taking one
-/// costs no reference counting (an array of lock objects cost a retain and a release of
-/// the stripe and its mutex per pin, model overhead issue 19 item 4 removed). pthread
-/// mutexes, which Thread Sanitizer sees (`ModelMutex` says why).
+/// 64 spinlocks (`SpinLock`); a folio's lock is chosen by its first pfn. Their words sit
+/// in one raw block, a cache line each, as the kernel's hashed locks are an array of
+/// spinlocks: taking one costs no reference counting and, uncontended, one locked
+/// exchange and a plain releasing store, as the kernel's `spin_lock()`/`spin_unlock()`
+/// (issue 19 item 4: these were pthread mutexes, about 53 instructions a lock/unlock
+/// pair of model overhead on every pin and unpin of these designs).
 final class StripedLocks: @unchecked Sendable {
     private static let count = 64
     private static let stride = 64
     private let block: UnsafeMutableRawPointer
 
     init() {
-        precondition(MemoryLayout<pthread_mutex_t>.size <= Self.stride)
-        block = .allocate(byteCount: Self.count * Self.stride, alignment: Self.stride)
-        for i in 0..<Self.count {
-            let mutex = (block + i * Self.stride).bindMemory(to: pthread_mutex_t.self, capacity: 1)
-            mutex.initialize(to: pthread_mutex_t())
-            pthread_mutex_init(mutex, nil)
-        }
+        block = SpinLock.allocateWords(count: Self.count, stride: Self.stride)
     }
 
-    deinit {
-        for i in 0..<Self.count { pthread_mutex_destroy(mutex(i)) }
-        block.deallocate()
-    }
+    deinit { block.deallocate() }
 
+    /// The lock of `pfn`'s stripe.
     @inline(__always)
-    private func mutex(_ i: Int) -> UnsafeMutablePointer<pthread_mutex_t> {
-        (block + i &* Self.stride).assumingMemoryBound(to: pthread_mutex_t.self)
-    }
+    private func stripe(_ pfn: Int) -> SpinLock { SpinLock(word: block + (pfn & (Self.count - 1)) &* Self.stride) }
 
     /// Takes the lock of `pfn`'s stripe, for a caller that unlocks in straight-line code
     /// (`unlock`), as the kernel's spin_lock()/spin_unlock() pairs: no closure context.
     @inline(__always)
-    func lock(_ pfn: Int) { pthread_mutex_lock(mutex(pfn & (Self.count - 1))) }
+    func lock(_ pfn: Int) { stripe(pfn).lock() }
 
     @inline(__always)
-    func unlock(_ pfn: Int) { pthread_mutex_unlock(mutex(pfn & (Self.count - 1))) }
+    func unlock(_ pfn: Int) { stripe(pfn).unlock() }
 
     @inline(__always)
-    func withLock<T>(_ pfn: Int, _ body: () -> T) -> T {
-        let mutex = mutex(pfn & (Self.count - 1))
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body()
-    }
+    func withLock<T>(_ pfn: Int, _ body: () -> T) -> T { stripe(pfn).withLock(body) }
 }
