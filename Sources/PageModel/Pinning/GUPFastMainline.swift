@@ -24,6 +24,9 @@ import PageLayout
 /// when the call is not mainline's common case.
 struct MainlineFastPath {
     let compoundHead: Int
+    /// The flags word: `page->flags`, which is `folio->flags` where folios are struct
+    /// pages (`init` checks the offsets agree); `folio->flags` in the descriptor where
+    /// folios are descriptors (whose designs read no page flags).
     let pageFlags: Int
     let refcount: Int
     let mapping: Int
@@ -49,12 +52,6 @@ struct MainlineFastPath {
     let pageSize: Int
     let context: UnsafeMutablePointer<MemmapContext>
     let shadow: PinShadowSlots
-    /// The folio's flags word (`folio->flags`: the head struct page's own where folios
-    /// are struct pages, the descriptor's in the memdesc designs).
-    let folioFlags: Int
-    /// Where folios are separately allocated descriptors (memdesc designs): how a struct
-    /// page's memdesc word leads to its folio (`MemdescFolioLookup`, Descriptors/).
-    let descriptors: MemdescFolioLookup
 
     /// Resolved where the machine's design has a fast path over the kind of folio its
     /// layout has (`HotTracker.hasFastPath(foliosAreDescriptors:)`): struct pages
@@ -64,23 +61,21 @@ struct MainlineFastPath {
         let layout = machine.layout
         let memmap = machine.context
         let head = memmap.pointee.bits.head
-        let descriptors = MemdescFolioLookup(memmap)
         guard machine.pins.hot.hasFastPath(foliosAreDescriptors: layout.foliosAreDescriptors), layout.wordSize == 8,
               layout.folioRefcount >= 0, layout.folioFlags >= 0, layout.folioMapping >= 0,
               machine.flagBits.referenced >= 0, machine.flagBits.referenced < 64,
               memmap.pointee.sectionShift >= 0, memmap.pointee.sectionShift < 64,
               machine.pins.ramPfns <= memmap.pointee.spannedPfns else { return nil }
         // What finds a page's order-0 folio: its own compound_head and PG_head
-        // (`isSmallFolio`), or its memdesc word and the descriptor (`descriptors`).
+        // (`isSmallFolio`), or its memdesc word and the descriptor (`MemdescFolioLookup`,
+        // Descriptors/, which the memdesc designs' arm holds).
         if layout.foliosAreDescriptors {
-            guard descriptors.isUsable else { return nil }
+            guard MemdescFolioLookup.fits(layout) else { return nil }
         } else {
             guard layout.compoundHead >= 0, layout.flags >= 0, layout.folioFlags == layout.flags, head >= 0, head < 64 else { return nil }
         }
         compoundHead = layout.compoundHead
-        pageFlags = layout.flags
-        folioFlags = layout.folioFlags
-        self.descriptors = descriptors
+        pageFlags = layout.folioFlags
         refcount = layout.folioRefcount
         mapping = layout.folioMapping
         headMask = head >= 0 && head < 64 ? 1 &<< UInt64(head) : 0
@@ -166,7 +161,7 @@ struct MainlineFastPath {
     /// `Machine.folioSetReferenced`).
     @inline(__always)
     func setReferenced(_ folio: UnsafeMutableRawPointer) {
-        if word(folio, folioFlags) & referencedMask == 0 { RawMemory.setBit(referenced, folio + folioFlags, wordSize: 8) }
+        if word(folio, pageFlags) & referencedMask == 0 { RawMemory.setBit(referenced, folio + pageFlags, wordSize: 8) }
     }
 
     /// The page view of the struct page at `raw` (what pages[] holds; a proxy's bytes

@@ -9,9 +9,8 @@
 // which the fast path does not read.
 import PageLayout
 
-/// A memdesc layout's folio descriptors as the fast paths find them
-/// (`MainlineFastPath.descriptors`); `isUsable` false for a layout whose folios are
-/// struct pages, or one without the fields it reads.
+/// A memdesc layout's folio descriptors as the fast paths find them (`MemdescFastPins`),
+/// for a layout that `fits` (`MainlineFastPath` resolves for no other).
 struct MemdescFolioLookup {
     /// The memdesc word's offset in the struct page.
     let memdesc: Int
@@ -23,22 +22,24 @@ struct MemdescFolioLookup {
     let heapBase: UInt64
     let heapCapacity: UInt64
     let heapHost: UnsafeMutableRawPointer
-    /// Whether the layout's folios are descriptors and every field above is in it, with
-    /// an 8-byte memdesc word.
-    let isUsable: Bool
 
+    /// Whether the layout's folios are descriptors and every field the lookup reads is
+    /// in it, with an 8-byte memdesc word.
+    static func fits(_ layout: ModelLayout) -> Bool {
+        layout.foliosAreDescriptors && layout.wordSize == 8 && layout.memdesc >= 0 && layout.folioPfn >= 0 && layout.folioOrder >= 0
+            && layout.folioPincount >= 0
+    }
+
+    /// The offsets read field by field (no copy of the layout per call).
     @inline(__always)
     init(_ ctx: MemmapContextPointer) {
-        let layout = ctx.pointee.layout
-        memdesc = layout.memdesc
-        folioPfn = layout.folioPfn
-        folioOrder = layout.folioOrder
-        pincount = layout.folioPincount
+        memdesc = ctx.pointee.layout.memdesc
+        folioPfn = ctx.pointee.layout.folioPfn
+        folioOrder = ctx.pointee.layout.folioOrder
+        pincount = ctx.pointee.layout.folioPincount
         heapBase = ctx.pointee.heapBase
         heapCapacity = ctx.pointee.heapCapacity
         heapHost = ctx.pointee.heapHost
-        isUsable = layout.foliosAreDescriptors && layout.wordSize == 8 && memdesc >= 0 && folioPfn >= 0 && folioOrder >= 0
-            && pincount >= 0
     }
 
     /// Linux (memdesc plan): `page_folio()` of the struct page at `raw` (pfn `pfn`) when
