@@ -50,7 +50,7 @@ import PageLayout
         var addr = a, nr = 0, batch = PinStatBatch()
         var buffer = [Page](repeating: Page(unchecked: 0, machine.context), count: Self.pages)
         let done = buffer.withUnsafeMutableBufferPointer {
-            machine.gupFastMainlinePTEs(MemdescFastPins(machine), fast, slot: &slot, addr: &addr, end: a + UInt64(Self.pages) << 12, pmd: pmd,
+            machine.gupFastMainlinePTEs(MemdescFastPins(), fast, slot: &slot, addr: &addr, end: a + UInt64(Self.pages) << 12, pmd: pmd,
                                         pmdSlot: pmdSlot, flags: [.pin, .write], pages: $0.baseAddress!, nr: &nr, batch: &batch)
         }
         machine.flush(&batch)
@@ -59,7 +59,7 @@ import PageLayout
         for i in 0..<Self.pages { #expect(buffer[i].pfn == tables.entry(at: a + UInt64(i) << 12).pte.pfn) }
         #expect(machine.pinStats.pinsAcquired == Self.pages)
         var unpinBatch = PinStatBatch()
-        let taken = buffer.withUnsafeBufferPointer { machine.unpinMainlineFast(MemdescFastPins(machine), fast, $0, from: 0, batch: &unpinBatch) }
+        let taken = buffer.withUnsafeBufferPointer { machine.unpinMainlineFast(MemdescFastPins(), fast, $0, from: 0, batch: &unpinBatch) }
         machine.flush(&unpinBatch)
         #expect(taken == Self.pages)
         #expect(machine.pinStats.outstanding == 0)
@@ -77,11 +77,11 @@ import PageLayout
             let (machine, _) = try makeProcess(design)
             #expect(machine.pins.hot.hasFastPath(foliosAreDescriptors: true))
             #expect(!machine.pins.hot.hasFastPath(foliosAreDescriptors: false))
-            #expect(MemdescFolioLookup.fits(machine.layout))
+            #expect(MemdescFolioLookup(machine.context).isUsable)
             #expect(MainlineFastPath(machine) != nil)
         }
         let (mainline, _) = try makeProcess(.mainline)
-        #expect(!MemdescFolioLookup.fits(mainline.layout))
+        #expect(!MemdescFolioLookup(mainline.context).isUsable)
         #expect(MainlineFastPath(mainline) != nil)
     }
 

@@ -193,38 +193,33 @@ struct ProxyFastPins: FastPinDesign {
 /// memdesc word, the descriptor's type, heap, pfn and order checks, twice on pin and
 /// once on unpin) and the `_pincount` atomics.
 struct MemdescFastPins: FastPinDesign {
-    let lookup: MemdescFolioLookup
-
-    @inline(__always)
-    init(_ machine: Machine) { lookup = MemdescFolioLookup(machine.context) }
-
     @inline(__always)
     func smallFolio(_ fast: MainlineFastPath, _ raw: UnsafeMutableRawPointer, pfn: Int) -> (folio: UnsafeMutableRawPointer, flags: UInt64)? {
         // No flags word read: memdesc8's page has none, and the node comes from the
         // pfn (`MainlineFastPath.nodesMask` is 0 for descriptor folios).
-        guard let folio = lookup.smallFolio(raw, pfn: pfn) else { return nil }
+        guard let folio = fast.descriptors.smallFolio(raw, pfn: pfn) else { return nil }
         return (folio, 0)
     }
 
     @inline(__always)
     func isSmallFolio(_ fast: MainlineFastPath, _ raw: UnsafeMutableRawPointer, folio: UnsafeMutableRawPointer, pfn: Int) -> Bool {
-        lookup.smallFolio(raw, pfn: pfn) == folio
+        fast.descriptors.smallFolio(raw, pfn: pfn) == folio
     }
 
     @inline(__always)
     func folioView(_ fast: MainlineFastPath, _ folio: UnsafeMutableRawPointer, pfn: Int) -> Folio {
-        lookup.view(folio, pfn: pfn, fast.context)
+        fast.descriptors.view(folio, pfn: pfn, fast.context)
     }
 
     @inline(__always)
     func grab(_ fast: MainlineFastPath, _ raw: UnsafeMutableRawPointer, folio: UnsafeMutableRawPointer, pfn: Int, in machine: Machine) -> UnsafeMutableRawPointer? {
-        RawMemory.atomicAdd(folio + lookup.pincount, 1)
+        RawMemory.atomicAdd(folio + fast.descriptors.pincount, 1)
         return raw
     }
 
     @inline(__always)
     func release(_ fast: MainlineFastPath, _ folio: UnsafeMutableRawPointer, pfn: Int, entry: Page, in machine: Machine, holding held: inout Int) {
-        RawMemory.atomicAdd(folio + lookup.pincount, -1)
+        RawMemory.atomicAdd(folio + fast.descriptors.pincount, -1)
         let left = RawMemory.atomicSubReturn(folio + fast.refcount, 1)
         if left <= 0 {
             fast.letGo(&held)
@@ -260,7 +255,7 @@ extension Machine {
                                        pages: pages, nr: &nr, batch: &batch)
             }
         case .memdesc:
-            return gupFastPTERange(MemdescFastPins(self), tables, pmd: pmd, pmdSlot: pmdSlot, start: start, end: end, flags: flags,
+            return gupFastPTERange(MemdescFastPins(), tables, pmd: pmd, pmdSlot: pmdSlot, start: start, end: end, flags: flags,
                                    pages: pages, nr: &nr, batch: &batch)
         case .mainline, .other:
             break
@@ -288,7 +283,7 @@ extension Machine {
         case .proxy(let tracker):
             guard let design = ProxyFastPins(tracker, self) else { return start }
             return unpinMainlineFast(design, fast, pages, from: start, batch: &batch)
-        case .memdesc: return unpinMainlineFast(MemdescFastPins(self), fast, pages, from: start, batch: &batch)
+        case .memdesc: return unpinMainlineFast(MemdescFastPins(), fast, pages, from: start, batch: &batch)
         case .mainline, .other:
             return start
         }

@@ -52,12 +52,17 @@ struct MainlineFastPath {
     let pageSize: Int
     let context: UnsafeMutablePointer<MemmapContext>
     let shadow: PinShadowSlots
+    /// Where folios are separately allocated descriptors (memdesc designs): how a struct
+    /// page's memdesc word leads to its folio (`MemdescFolioLookup`, Descriptors/).
+    let descriptors: MemdescFolioLookup
 
-    /// Resolved where the machine's design has a fast path over the kind of folio its
-    /// layout has (`HotTracker.hasFastPath(foliosAreDescriptors:)`): struct pages
-    /// (mainline and the 2018 designs) or descriptors (memdesc32, memdesc8).
-    @inline(__always)
-    init?(_ machine: Machine) {
+    /// Whether the machine's design has a fast path over the kind of folio its layout has
+    /// (`HotTracker.hasFastPath(foliosAreDescriptors:)`: struct pages for mainline and
+    /// the 2018 designs, descriptors for memdesc32 and memdesc8) and the layout has what
+    /// the fast path reads. Out of line, so that `init` stays small enough to be inlined
+    /// into the walk (the checks run once per call).
+    @inline(never)
+    static func applies(to machine: Machine) -> Bool {
         let layout = machine.layout
         let memmap = machine.context
         let head = memmap.pointee.bits.head
@@ -65,20 +70,26 @@ struct MainlineFastPath {
               layout.folioRefcount >= 0, layout.folioFlags >= 0, layout.folioMapping >= 0,
               machine.flagBits.referenced >= 0, machine.flagBits.referenced < 64,
               memmap.pointee.sectionShift >= 0, memmap.pointee.sectionShift < 64,
-              machine.pins.ramPfns <= memmap.pointee.spannedPfns else { return nil }
+              machine.pins.ramPfns <= memmap.pointee.spannedPfns else { return false }
         // What finds a page's order-0 folio: its own compound_head and PG_head
-        // (`isSmallFolio`), or its memdesc word and the descriptor (`MemdescFolioLookup`,
-        // Descriptors/, which the memdesc designs' arm holds).
-        if layout.foliosAreDescriptors {
-            guard MemdescFolioLookup.fits(layout) else { return nil }
-        } else {
-            guard layout.compoundHead >= 0, layout.flags >= 0, layout.folioFlags == layout.flags, head >= 0, head < 64 else { return nil }
-        }
+        // (`isSmallFolio`), or its memdesc word and the descriptor (`descriptors`).
+        if layout.foliosAreDescriptors { return MemdescFolioLookup(memmap).isUsable }
+        return layout.compoundHead >= 0 && layout.flags >= 0 && layout.folioFlags == layout.flags && head >= 0 && head < 64
+    }
+
+    /// Resolved where `applies(to:)`.
+    @inline(__always)
+    init?(_ machine: Machine) {
+        guard Self.applies(to: machine) else { return nil }
+        let layout = machine.layout
+        let memmap = machine.context
+        let head = memmap.pointee.bits.head
         compoundHead = layout.compoundHead
+        descriptors = MemdescFolioLookup(memmap)
         pageFlags = layout.folioFlags
         refcount = layout.folioRefcount
         mapping = layout.folioMapping
-        headMask = head >= 0 && head < 64 ? 1 &<< UInt64(head) : 0
+        headMask = 1 &<< UInt64(truncatingIfNeeded: head)   // 0 ≤ head < 64 where it is read
         referenced = machine.flagBits.referenced
         referencedMask = 1 &<< UInt64(referenced)
         let fields = memmap.pointee.fields

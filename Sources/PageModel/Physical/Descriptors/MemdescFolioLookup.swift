@@ -9,8 +9,9 @@
 // which the fast path does not read.
 import PageLayout
 
-/// A memdesc layout's folio descriptors as the fast paths find them (`MemdescFastPins`),
-/// for a layout that `fits` (`MainlineFastPath` resolves for no other).
+/// A memdesc layout's folio descriptors as the fast paths find them
+/// (`MainlineFastPath.descriptors`, read by `MemdescFastPins`); `isUsable` false for a
+/// layout whose folios are struct pages, or one without the fields it reads.
 struct MemdescFolioLookup {
     /// The memdesc word's offset in the struct page.
     let memdesc: Int
@@ -22,13 +23,9 @@ struct MemdescFolioLookup {
     let heapBase: UInt64
     let heapCapacity: UInt64
     let heapHost: UnsafeMutableRawPointer
-
     /// Whether the layout's folios are descriptors and every field the lookup reads is
     /// in it, with an 8-byte memdesc word.
-    static func fits(_ layout: ModelLayout) -> Bool {
-        layout.foliosAreDescriptors && layout.wordSize == 8 && layout.memdesc >= 0 && layout.folioPfn >= 0 && layout.folioOrder >= 0
-            && layout.folioPincount >= 0
-    }
+    let isUsable: Bool
 
     /// The offsets read field by field (no copy of the layout per call).
     @inline(__always)
@@ -40,6 +37,8 @@ struct MemdescFolioLookup {
         heapBase = ctx.pointee.heapBase
         heapCapacity = ctx.pointee.heapCapacity
         heapHost = ctx.pointee.heapHost
+        isUsable = ctx.pointee.layout.kind.foliosAreDescriptors && ctx.pointee.layout.wordSize == 8 && memdesc >= 0 && folioPfn >= 0
+            && folioOrder >= 0 && pincount >= 0
     }
 
     /// Linux (memdesc plan): `page_folio()` of the struct page at `raw` (pfn `pfn`) when
