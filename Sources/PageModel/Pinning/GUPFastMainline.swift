@@ -17,7 +17,8 @@
 // and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift). The loops are
 // generic over the design's arm of the grab and the release (`FastPinDesign`,
 // GUPFastDesigns.swift): mainline's is the bias; every other design over struct pages
-// runs the same walk with its own arm (issue 19 item 4).
+// runs the same walk with its own arm, and memdesc32 and memdesc8 too, their folio
+// being the descriptor the page's memdesc word points to (issue 19 item 4).
 import PageLayout
 
 /// What the mainline fast path reads per page, resolved once per GUP or unpin call; nil
@@ -25,7 +26,7 @@ import PageLayout
 struct MainlineFastPath {
     let compoundHead: Int
     /// The flags word: `page->flags`, which is `folio->flags` where folios are struct
-    /// pages (`init` checks the offsets agree); `folio->flags` in the descriptor where
+    /// pages (`applies(to:)` checks the offsets agree); `folio->flags` in the descriptor where
     /// folios are descriptors (whose designs read no page flags).
     let pageFlags: Int
     let refcount: Int
