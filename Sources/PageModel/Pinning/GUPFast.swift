@@ -94,7 +94,7 @@ extension Machine {
                 guard pmd.isPresent else { return }
                 if pmd.isLeaf {
                     guard gupFastPMDLeaf(pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
-                } else if pins.isMainline || !pins.hot.hasStructPageFastPath {
+                } else if pins.isMainline || !pins.hot.hasFastPath {
                     // Mainline's fast path, or none (GUPFastDesigns.swift).
                     guard gupFastPTERange(MainlineFastPins(), tables, pmd: pmd, pmdSlot: pmdSlot, start: addr, end: next, flags: flags, pages: pages, nr: &nr, batch: &batch) else { return }
                 } else {

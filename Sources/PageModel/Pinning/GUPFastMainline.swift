@@ -17,13 +17,17 @@
 // and diagnostics are the generic path's (GUPFast.swift, GUPGrab.swift). The loops are
 // generic over the design's arm of the grab and the release (`FastPinDesign`,
 // GUPFastDesigns.swift): mainline's is the bias; every other design over struct pages
-// runs the same walk with its own arm (issue 19 item 4).
+// runs the same walk with its own arm, and memdesc32 and memdesc8 too, their folio
+// being the descriptor the page's memdesc word points to (issue 19 item 4).
 import PageLayout
 
 /// What the mainline fast path reads per page, resolved once per GUP or unpin call; nil
 /// when the call is not mainline's common case.
 struct MainlineFastPath {
     let compoundHead: Int
+    /// The flags word: `page->flags`, which is `folio->flags` where folios are struct
+    /// pages (`applies(to:)` checks the offsets agree); `folio->flags` in the descriptor where
+    /// folios are descriptors (whose designs read no page flags).
     let pageFlags: Int
     let refcount: Int
     let mapping: Int
@@ -49,28 +53,52 @@ struct MainlineFastPath {
     let pageSize: Int
     let context: UnsafeMutablePointer<MemmapContext>
     let shadow: PinShadowSlots
+    /// Where folios are separately allocated descriptors (memdesc designs): how a struct
+    /// page's memdesc word leads to its folio (`MemdescFolioLookup`, Descriptors/).
+    let descriptors: MemdescFolioLookup
 
-    @inline(__always)
-    init?(_ machine: Machine) {
+    /// Whether the machine's design has a fast path over the kind of folio its layout has
+    /// (`HotTracker.hasFastPath(foliosAreDescriptors:)`: struct pages for mainline and
+    /// the 2018 designs, descriptors for memdesc32 and memdesc8) and the layout has what
+    /// the fast path reads. Out of line, so that `init` stays small enough to be inlined
+    /// into the walk (the checks run once per call).
+    @inline(never)
+    static func applies(to machine: Machine) -> Bool {
         let layout = machine.layout
         let memmap = machine.context
         let head = memmap.pointee.bits.head
-        guard machine.pins.hot.hasStructPageFastPath, !layout.foliosAreDescriptors, layout.wordSize == 8,
-              layout.compoundHead >= 0, layout.flags >= 0, layout.folioRefcount >= 0,
-              layout.folioFlags == layout.flags, layout.folioMapping >= 0, head >= 0, head < 64,
+        guard machine.pins.hot.hasFastPath(foliosAreDescriptors: layout.foliosAreDescriptors), layout.wordSize == 8,
+              layout.folioRefcount >= 0, layout.folioFlags >= 0, layout.folioMapping >= 0,
               machine.flagBits.referenced >= 0, machine.flagBits.referenced < 64,
               memmap.pointee.sectionShift >= 0, memmap.pointee.sectionShift < 64,
-              machine.pins.ramPfns <= memmap.pointee.spannedPfns else { return nil }
+              machine.pins.ramPfns <= memmap.pointee.spannedPfns else { return false }
+        // What finds a page's order-0 folio: its own compound_head and PG_head
+        // (`isSmallFolio`), or its memdesc word and the descriptor (`descriptors`).
+        if layout.foliosAreDescriptors { return MemdescFolioLookup(memmap).isUsable }
+        return layout.compoundHead >= 0 && layout.flags >= 0 && layout.folioFlags == layout.flags && head >= 0 && head < 64
+    }
+
+    /// Resolved where `applies(to:)`.
+    @inline(__always)
+    init?(_ machine: Machine) {
+        guard Self.applies(to: machine) else { return nil }
+        let layout = machine.layout
+        let memmap = machine.context
+        let head = memmap.pointee.bits.head
         compoundHead = layout.compoundHead
-        pageFlags = layout.flags
+        descriptors = MemdescFolioLookup(memmap)
+        pageFlags = layout.folioFlags
         refcount = layout.folioRefcount
         mapping = layout.folioMapping
-        headMask = 1 &<< UInt64(head)
+        headMask = 1 &<< UInt64(truncatingIfNeeded: head)   // 0 ≤ head < 64 where it is read
         referenced = machine.flagBits.referenced
         referencedMask = 1 &<< UInt64(referenced)
         let fields = memmap.pointee.fields
         nodesShift = UInt64(fields.nodesShift)
-        nodesMask = fields.nodesWidth > 0 ? (1 &<< fields.nodesWidth) &- 1 : 0
+        // The node from the flags word the design's `smallFolio` read: the struct page's.
+        // A descriptor folio's design reads none (memdesc8's page has no flags): then
+        // `MemmapContext.nid(of:)`, as the generic step asks.
+        nodesMask = fields.nodesWidth > 0 && !layout.foliosAreDescriptors ? (1 &<< fields.nodesWidth) &- 1 : 0
         nodes = machine.pins.nodeAcquired.count
         zeroPfn = machine.zeroPagePfn
         ramPfns = machine.pins.ramPfns
@@ -114,12 +142,12 @@ struct MainlineFastPath {
         nodesMask != 0 ? Int(truncatingIfNeeded: flags &>> nodesShift) & nodesMask : context.nid(of: pfn)
     }
 
-    /// Linux: `folio_ref_try_add(folio, 1)` of `try_get_folio()`: add-unless-zero, fully
-    /// ordered. A count ≤ 0 (freed, or the WARN of a negative one) is left alone for the
-    /// generic step to report.
+    /// Linux: `folio_ref_try_add(folio, 1)` of `try_get_folio()` on the folio at `folio`:
+    /// add-unless-zero, fully ordered. A count ≤ 0 (freed, or the WARN of a negative one)
+    /// is left alone for the generic step to report.
     @inline(__always)
-    func refTryGet(_ raw: UnsafeMutableRawPointer) -> Bool {
-        let p = raw + refcount
+    func refTryGet(_ folio: UnsafeMutableRawPointer) -> Bool {
+        let p = folio + refcount
         var current = RawMemory.atomicRead(p)
         while current > 0 {
             let (done, found) = RawMemory.atomicCompareExchange(p, expected: current, desired: current &+ 1)
@@ -136,15 +164,16 @@ struct MainlineFastPath {
     /// the FOLIO_MAPPING_FLAGS bits are 0 (file), 1 (anon) or 3 (KSM), not 2
     /// (movable_ops, which GUPFast.swift's `mapping & 1` refuses too).
     @inline(__always)
-    func allowed(_ raw: UnsafeMutableRawPointer) -> Bool {
-        let mapping = word(raw, mapping)
+    func allowed(_ folio: UnsafeMutableRawPointer) -> Bool {
+        let mapping = word(folio, mapping)
         return mapping != 0 && mapping & 3 != 2
     }
 
-    /// Linux: `folio_set_referenced()` (read first, as `Machine.folioSetReferenced`).
+    /// Linux: `folio_set_referenced()` on the folio at `folio` (read first, as
+    /// `Machine.folioSetReferenced`).
     @inline(__always)
-    func setReferenced(_ raw: UnsafeMutableRawPointer) {
-        if word(raw, pageFlags) & referencedMask == 0 { RawMemory.setBit(referenced, raw + pageFlags, wordSize: 8) }
+    func setReferenced(_ folio: UnsafeMutableRawPointer) {
+        if word(folio, pageFlags) & referencedMask == 0 { RawMemory.setBit(referenced, folio + pageFlags, wordSize: 8) }
     }
 
     /// The page view of the struct page at `raw` (what pages[] holds; a proxy's bytes
@@ -222,18 +251,19 @@ extension Machine {
             let pte = slot.load()   // ptep_get_lockless()
             guard pte.rawValue & mask == need, let raw = fast.ramPage(pte.pfn) else { return nil }
             let pfn = pte.pfn
-            let pageFlags = fast.word(raw, fast.pageFlags)
             // try_get_folio(): page_folio(), folio_ref_try_add(), the re-check of page_folio()
-            // (a folio that became large meanwhile is given back and the page retried by
-            // the generic step, as try_get_folio() loops).
-            guard fast.isSmallFolio(raw, flags: pageFlags), fast.refTryGet(raw) else { return nil }
-            guard fast.isSmallFolio(raw, flags: fast.word(raw, fast.pageFlags)) else {
-                folioPutRefs(fast.folio(raw, pfn: pfn), 1)
+            // (a folio that became large or another meanwhile is given back and the page
+            // retried by the generic step, as try_get_folio() loops). `folio` is the struct
+            // page itself, or the memdesc designs' descriptor; `pageFlags` the page's flags
+            // word where the design read it (the node).
+            guard case let (folio, pageFlags)? = design.smallFolio(fast, raw, pfn: pfn), fast.refTryGet(folio) else { return nil }
+            guard design.isSmallFolio(fast, raw, folio: folio, pfn: pfn) else {
+                folioPutRefs(design.folioView(fast, folio, pfn: pfn), 1)
                 return nil
             }
             // try_grab_folio_fast(): the design's pin (mainline: the rest of the bias).
-            guard let result = design.grab(fast, raw, pfn: pfn, in: self) else {
-                folioPutRefs(fast.folio(raw, pfn: pfn), 1)
+            guard let result = design.grab(fast, raw, folio: folio, pfn: pfn, in: self) else {
+                folioPutRefs(design.folioView(fast, folio, pfn: pfn), 1)
                 return false
             }
             // smp_mb__after_atomic(): on x86-64 the kernel's is barrier(), the locked add
@@ -243,12 +273,12 @@ extension Machine {
             if grab == nil { grab = batch.grabSlots(pins.shadow).base }
             PinShadowGrabSlots(base: grab).add(pfn, 1, shared: fast.shadow)
             run.count(fast.nid(pageFlags, pfn: pfn)) { batch.acquired(nid: $0, pages: $1, pins: pins) }
-            if pmdSlot.load() != pmd || slot.load() != pte || !fast.allowed(raw) {
+            if pmdSlot.load() != pmd || slot.load() != pte || !fast.allowed(folio) {
                 run.end { batch.acquired(nid: $0, pages: $1, pins: pins) }
-                gupFastUngrab(fast.folio(raw, pfn: pfn), page: fast.page(raw, pfn: pfn), refs: 1, flags: flags, batch: &batch)
+                gupFastUngrab(design.folioView(fast, folio, pfn: pfn), page: fast.page(raw, pfn: pfn), refs: 1, flags: flags, batch: &batch)
                 return false
             }
-            fast.setReferenced(raw)
+            fast.setReferenced(folio)
             out.initialize(to: fast.page(result, pfn: pfn))
             out += 1
             addr &+= UserVM.pageSize
@@ -282,9 +312,7 @@ extension Machine {
             let pfn = page.pfn
             guard i &+ 1 == count || base[i &+ 1].pfn != pfn,
                   UInt(bitPattern: pfn) < UInt(bitPattern: fast.ramPfns), pfn != fast.zeroPfn,
-                  let raw = design.target(fast, page) else { break }
-            let pageFlags = fast.word(raw, fast.pageFlags)
-            guard fast.isSmallFolio(raw, flags: pageFlags) else { break }
+                  let raw = design.target(fast, page), case let (folio, pageFlags)? = design.smallFolio(fast, raw, pfn: pfn) else { break }
             i &+= 1
             let stripe = fast.shadow.stripe(pfn)
             if stripe != held {
@@ -295,13 +323,13 @@ extension Machine {
             guard fast.shadow.subtractLocked(pfn, 1) else {
                 fast.shadow.unlockStripe(held)
                 held = -1
-                unpinOfUnpinned(fast.folio(raw, pfn: pfn), 1)
+                unpinOfUnpinned(design.folioView(fast, folio, pfn: pfn), 1)
                 continue
             }
             run.count(fast.nid(pageFlags, pfn: pfn)) { batch.released(nid: $0, pages: $1, pins: pins) }
             // The design's arm of gup_put_folio() (mainline: folio_put_refs(GUP_PIN_COUNTING_BIAS)),
             // which lets go of the stripe lock before its own locks or a cold path.
-            design.release(fast, raw, pfn: pfn, entry: page, in: self, holding: &held)
+            design.release(fast, folio, pfn: pfn, entry: page, in: self, holding: &held)
         }
         return i
     }

@@ -114,12 +114,23 @@ enum HotTracker {
         }
     }
 
-    /// Whether the design has a specialization of the fast paths over struct pages
-    /// (GUPFastDesigns.swift): every registered design whose folios are struct pages.
-    var hasStructPageFastPath: Bool {
+    /// Whether the design has a specialization of the fast paths (GUPFastDesigns.swift):
+    /// every registered design.
+    var hasFastPath: Bool {
+        if case .other = self { return false }
+        return true
+    }
+
+    /// Whether the design's specialization of the fast paths takes the kind of folio a
+    /// layout has: separately allocated descriptors (`descriptors`: memdesc's), or struct
+    /// pages (every other registered design's). A design under test on another layout
+    /// takes the generic step.
+    @inline(__always)
+    func hasFastPath(foliosAreDescriptors descriptors: Bool) -> Bool {
         switch self {
-        case .mainline, .dmaPinnedField, .pageExt, .lruPinned, .proxy: true
-        case .memdesc, .other: false
+        case .mainline, .dmaPinnedField, .pageExt, .lruPinned, .proxy: !descriptors
+        case .memdesc: descriptors
+        case .other: false
         }
     }
 }
