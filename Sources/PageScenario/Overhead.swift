@@ -87,15 +87,20 @@ public enum ScenarioOverhead {
     /// then parsed each round), `run` (parsed and run on mainline each round, as the
     /// package-benchmark's whole-run benchmark does), `dispatch` (parsed once, then run
     /// each round on a fresh machine), `direct` or `boot` (a bare machine's boot and
-    /// teardown). False for an unknown part.
+    /// teardown). False for an unknown part. Only `parse`, `run` and `dispatch` make the
+    /// text, so that `--toggle-collect` on `ScenarioOverhead.runPart` counts `direct` and
+    /// `boot` alone.
     public static func runPart(_ part: String, rounds: Int = 1) throws -> Bool {
-        let text = self.text
         let body: () throws -> Void
         switch part {
-        case "parse": body = { _ = try parse(text) }
-        case "run": body = { _ = ScenarioRunner.run(try parse(text), design: .mainline) }
+        case "parse":
+            let text = self.text
+            body = { _ = try parse(text) }
+        case "run":
+            let text = self.text
+            body = { _ = ScenarioRunner.run(try parse(text), design: .mainline) }
         case "dispatch":
-            let scenario = try parse(text)
+            let scenario = try parse(self.text)
             body = { _ = ScenarioRunner.run(scenario, design: .mainline) }
         case "direct": body = { try direct() }
         case "boot": body = { _ = try Machine(ramBytes: 128 << 20) }
