@@ -1,11 +1,6 @@
 // The scenario language's overhead (issue 16's speed target: parse and dispatch under
 // 1 µs per line): a 10,000-line generated scenario and the same operations called from
 // Swift directly. The benchmark target and `pagelab run --overhead` (hidden) share it.
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import PageModel
 
 public enum ScenarioOverhead {
@@ -73,9 +68,9 @@ public enum ScenarioOverhead {
         func median(_ body: () throws -> Void) rethrows -> Double {
             var times: [Double] = []
             for _ in 0..<max(1, rounds) {
-                let start = threadCPUNanoseconds()
+                let start = ThreadUsage.now
                 try body()
-                times.append(Double(threadCPUNanoseconds() - start) / 1e6)
+                times.append(Double(ThreadUsage.now.since(start).cpuNanoseconds) / 1e6)
             }
             return times.sorted()[times.count / 2]
         }
@@ -87,20 +82,31 @@ public enum ScenarioOverhead {
         return (parse, run, direct, boot)
     }
 
-    /// One part, once, for an instruction count under callgrind: `parse` (the text made,
-    /// then parsed), `run` (parsed, then run on mainline) or `direct`.
-    public static func runOnce(_ part: String) throws {
+    /// One part, `rounds` times, for an instruction count under callgrind or `perf stat`
+    /// (page faults, context switches, task clock per round): `parse` (the text made,
+    /// then parsed each round), `run` (parsed and run on mainline each round, as the
+    /// package-benchmark's whole-run benchmark does), `dispatch` (parsed once, then run
+    /// each round on a fresh machine), `direct` or `boot` (a bare machine's boot and
+    /// teardown). False for an unknown part. Only `parse`, `run` and `dispatch` make the
+    /// text, so that `--toggle-collect` on `ScenarioOverhead.runPart` counts `direct` and
+    /// `boot` alone.
+    public static func runPart(_ part: String, rounds: Int = 1) throws -> Bool {
+        let body: () throws -> Void
         switch part {
-        case "parse": _ = try parse(text)
-        case "run": _ = ScenarioRunner.run(try parse(text), design: .mainline)
-        default: try direct()
+        case "parse":
+            let text = self.text
+            body = { _ = try parse(text) }
+        case "run":
+            let text = self.text
+            body = { _ = ScenarioRunner.run(try parse(text), design: .mainline) }
+        case "dispatch":
+            let scenario = try parse(self.text)
+            body = { _ = ScenarioRunner.run(scenario, design: .mainline) }
+        case "direct": body = { try direct() }
+        case "boot": body = { _ = try Machine(ramBytes: 128 << 20) }
+        default: return false
         }
-    }
-
-    /// CLOCK_THREAD_CPUTIME_ID, in nanoseconds.
-    static func threadCPUNanoseconds() -> UInt64 {
-        var now = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now)
-        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+        for _ in 0..<max(1, rounds) { try body() }
+        return true
     }
 }

@@ -39,10 +39,16 @@ struct RunCommand: ParsableCommand {
     @Flag(help: .hidden)
     var overhead = false
 
-    /// With --overhead: run one part once (`parse`, `run` or `direct`) and print nothing,
-    /// for callgrind (`--toggle-collect` on the part's function gives its instructions).
+    /// With --overhead: run one part (`parse`, `run`, `dispatch`, `direct` or `boot`,
+    /// `ScenarioOverhead.runPart`) and print nothing, for callgrind (`--toggle-collect` on
+    /// the part's function gives its instructions) or `perf stat`.
     @Option(help: .hidden)
     var overheadPart: String?
+
+    /// With --overhead-part: how many times (the package-benchmark's iterations, for
+    /// per-round page faults and context switches under `perf stat`).
+    @Option(help: .hidden)
+    var overheadRounds = 1
 
     func validate() throws {
         try format.require(oneOf: [.text, .json, .jsonl])
@@ -51,7 +57,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         if overhead, let part = overheadPart {
-            try ScenarioOverhead.runOnce(part)
+            guard (1...100_000).contains(overheadRounds) else { throw ValidationError("--overhead-rounds: 1 to 100000") }
+            guard try ScenarioOverhead.runPart(part, rounds: overheadRounds) else {
+                throw ValidationError("--overhead-part: parse, run, dispatch, direct or boot")
+            }
             return
         }
         if overhead {

@@ -190,19 +190,26 @@ public final class Memmap: @unchecked Sendable {
     let pagesPerSection: Int
     /// The free-link table's memory, where the scheme has one.
     private let freeLinks: RawRegion?
+    /// `mem_section[]` (each section's struct pages, by section number) and each
+    /// section's node: the memory of `context.sections` and `context.sectionNode`.
+    private let sectionTable: RawRegion
+    private let nodeTable: RawRegion
 
     init(topology: Topology, layout: ModelLayout, fields: FlagsFields, bits: PageFlagBits, addressMap: KernelAddressMap,
          heap: DescriptorHeap, frames: FrameContents) throws(MachineError) {
         let config = topology.config
         // NR_MEM_SECTIONS for MAX_PHYSMEM_BITS: memory hotplug (ZONE_DEVICE) may add
-        // sections anywhere below it. calloc keeps the untouched table free.
+        // sections anywhere below it (6 MiB of tables on x86-64, of which a boot touches a
+        // page or two). Mapped directly, sparse, not calloc()ed: glibc serves a calloc of
+        // that size from its heap once a larger block has been freed (the mmap threshold
+        // rises), and then clears all of it, or faults it all in again after a trim: 1,536
+        // host page faults a boot. The kernel allocates mem_section[] roots on demand
+        // (mm/sparse.c: sparse_index_alloc(), CONFIG_SPARSEMEM_EXTREME) for the same reason.
         let count = 1 << (config.arch.maxPhysmemBits - config.arch.sectionSizeBits)
-        guard let sectionTable = calloc(count, MemoryLayout<UnsafeMutableRawPointer?>.stride),
-              let nodeTable = calloc(count, MemoryLayout<Int32>.stride) else {
-            throw .hostMemory(what: "mem_section[]", bytes: UInt64(count * 12), errno: errno)
-        }
-        let sections = sectionTable.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: count)
-        let sectionNode = nodeTable.bindMemory(to: Int32.self, capacity: count)
+        sectionTable = try RawRegion(byteCount: count * MemoryLayout<UnsafeMutableRawPointer?>.stride, noReserve: true, what: "mem_section[]")
+        nodeTable = try RawRegion(byteCount: count * MemoryLayout<Int32>.stride, noReserve: true, what: "the section to node table")
+        let sections = sectionTable.base.bindMemory(to: UnsafeMutableRawPointer?.self, capacity: count)
+        let sectionNode = nodeTable.base.bindMemory(to: Int32.self, capacity: count)
         for s in 0..<topology.sectionNode.count { sectionNode[s] = Int32(topology.sectionNode[s]) }
         let flatZones = topology.zones.flatMap { $0 }.filter { $0.span.count > 0 }
         let zoneRanges = UnsafeMutablePointer<(nid: Int32, zone: Int32, start: Int, end: Int)>.allocate(capacity: max(1, flatZones.count))
@@ -221,8 +228,6 @@ public final class Memmap: @unchecked Sendable {
                 bytes += perSection * pageSize
             }
         } catch {
-            free(sectionTable)
-            free(nodeTable)
             zoneRanges.deallocate()
             throw error
         }
@@ -230,8 +235,6 @@ public final class Memmap: @unchecked Sendable {
         do {
             freeLinks = linkBytes > 0 ? try RawRegion(byteCount: linkBytes, noReserve: true, what: "the free-link table") : nil
         } catch {
-            free(sectionTable)
-            free(nodeTable)
             zoneRanges.deallocate()
             throw error
         }
@@ -285,8 +288,6 @@ public final class Memmap: @unchecked Sendable {
     }
 
     deinit {
-        free(context.pointee.sections)
-        free(context.pointee.sectionNode)
         context.pointee.zoneRanges.deallocate()
         context.pointee.scratch.deallocate()
         context.pointee.wildAccessCounter.destroy()
