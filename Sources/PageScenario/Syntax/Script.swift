@@ -190,9 +190,9 @@ public struct Arguments: Sendable {
     func slot(_ key: StaticString) -> Int? {
         let count = key.utf8CodeUnitCount
         let head = ParameterKey.head(key.utf8Start, count)
-        let keys = signature.parameterKeys
-        for i in keys.indices where keys[i].count == count && keys[i].head == head {
-            guard count <= 8 || keys[i].name == key.description else { continue }
+        let heads = signature.keyHeads
+        for i in heads.indices where heads[i].count == count && heads[i].head == head {
+            guard count <= 8 || signature.parameterKeys[i].name == key.description else { continue }
             return has(i) ? i : nil
         }
         return nil

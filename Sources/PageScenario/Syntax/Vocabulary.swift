@@ -94,6 +94,11 @@ public final class Signature: Sendable {
     /// Positional then keyword parameters' keys and kinds (an operation's `Arguments` slots).
     let parameterKeys: [ParameterKey]
     let parameterKinds: [ArgumentKind]
+    /// Each parameter key's length and first 8 bytes (`ParameterKey`), in memory the
+    /// signature owns: `Arguments.slot` reads them in place, where reading
+    /// `parameterKeys` retained and released the array on every lookup (an argument read
+    /// by the runner). Never written after `init`.
+    nonisolated(unsafe) let keyHeads: UnsafeMutableBufferPointer<(count: Int, head: UInt64)>
 
     convenience init(_ op: OperationKind, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
                      result: ArgumentKind? = nil, kernel: String) {
@@ -116,7 +121,11 @@ public final class Signature: Sendable {
         precondition(parameters.count <= 64, "\(name): more than 64 parameters")
         parameterKeys = parameters.map { ParameterKey($0.0) }
         parameterKinds = parameters.map(\.1)
+        keyHeads = .allocate(capacity: parameterKeys.count)
+        _ = keyHeads.initialize(from: parameterKeys.map { (count: $0.count, head: $0.head) })
     }
+
+    deinit { keyHeads.deallocate() }
 
     var usage: String {
         ([name] + positional.map { $0.name.uppercased() } + keywords.map { "[\($0.name)=...]" }).joined(separator: " ")
