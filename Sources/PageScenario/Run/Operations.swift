@@ -203,7 +203,7 @@ extension ScenarioRunner {
         let target = kind == .getUserPagesRemote || kind == .pinUserPagesRemote ? try process(op.arguments.stored("target")) : p
         let addr = try unsigned(op, "addr")
         let n = Int(try unsigned(op, "n", max: Self.maxPages))
-        let flags = Self.follFlags(words(op, "flags"))
+        let flags = Self.follFlags(mask(op, "flags"))
         let pinned = kind == .pinUserPages || kind == .pinUserPagesFast || kind == .pinUserPagesRemote
         defer { noteSpan(target, addr, UInt64(n) << 12) }
         return attempt(op) { () throws(Errno) in
@@ -293,9 +293,19 @@ extension ScenarioRunner {
         "populate": .populate, "locked": .locked, "noreserve": .noReserve,
     ]
 
-    static func follFlags(_ words: [String]) -> FollFlags {
-        words.reduce(into: FollFlags()) { $0.insert(follFlagTable[$1] ?? []) }
+    /// The FOLL_* flags of a `flags=` mask (bit i: `WordSet.foll.words[i]`).
+    static func follFlags(_ mask: UInt64) -> FollFlags {
+        var flags = FollFlags(), rest = mask
+        while rest != 0 {
+            let i = rest.trailingZeroBitCount
+            if i < follFlagBits.count { flags.insert(follFlagBits[i]) }
+            rest &= rest - 1
+        }
+        return flags
     }
+
+    /// FOLL_* in `WordSet.foll`'s order: a mask's bits, without hashing a word per line.
+    static let follFlagBits: [FollFlags] = WordSet.foll.words.map { follFlagTable[$0] ?? [] }
 
     /// FOLL_* by word, built once.
     static let follFlagTable: [String: FollFlags] = [

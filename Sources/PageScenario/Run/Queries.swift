@@ -71,8 +71,7 @@ extension ScenarioRunner {
     }
 
     static func words(_ expr: Expr) -> [String] {
-        if case .words(let w, _) = expr { return w }
-        return []
+        expr.wordList ?? []
     }
 
     static func bytes(_ expr: Expr) -> [UInt8] {

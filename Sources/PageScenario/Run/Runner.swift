@@ -267,8 +267,14 @@ public final class ScenarioRunner {
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
     func words(_ op: Operation, _ key: StaticString) -> [String] {
-        if case .words(let w, _)? = op.arguments.stored(key) { return w }
-        return []
+        op.arguments.stored(key)?.wordList ?? []
+    }
+
+    /// A flags argument's bits (bit i: its set's word i; `Expr.flagWords`), 0 when absent.
+    @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)
+    func mask(_ op: Operation, _ key: StaticString) -> UInt64 {
+        if case .flagWords(_, let mask, _)? = op.arguments.stored(key) { return mask }
+        return 0
     }
 
     @inline(__always)  // a literal key's bytes then fold into constants (`Arguments.slot`)

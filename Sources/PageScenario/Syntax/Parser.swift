@@ -395,11 +395,19 @@ public struct ScenarioParser {
             guard token.kind == .string || token.kind == .bytes else { throw cursor.error(column: token.column, "expected \(kind.description)") }
             return .bytes(cursor.literal(token), position)
         case .text: return .string(try cursor.string(kind.description), position)
-        case .word(let set): return .words([try parseWord(&cursor, set)], position)
+        case .word(let set): return .words(set.singles[try parseWordIndex(&cursor, set)], position)
         case .flags(let set):
-            var words = [try parseWord(&cursor, set)]
-            while cursor.take("|") { words.append(try parseWord(&cursor, set)) }
-            return .words(words, position)
+            // Bit i: the set's word i (every flags set has fewer than 64 words).
+            let first = try parseWordIndex(&cursor, set)
+            var mask: UInt64 = 1 << UInt64(first)
+            guard cursor.take("|") else { return .flagWords(set.singles[first], mask: mask, position) }
+            var words = [set.words[first]]
+            repeat {
+                let index = try parseWordIndex(&cursor, set)
+                words.append(set.words[index])
+                mask |= 1 << UInt64(index)
+            } while cursor.take("|")
+            return .flagWords(words, mask: mask, position)
         }
     }
 
@@ -407,15 +415,23 @@ public struct ScenarioParser {
         let position = cursor.position(cursor.index)
         let (word, column) = try cursor.name("true or false")
         guard word == "true" || word == "false" else { throw cursor.error(column: column, "expected true or false, found '\(word)'") }
-        return .words([word], position)
+        return .words(word == "true" ? Self.trueWords : Self.falseWords, position)
     }
 
+    /// The lists a bool argument is, shared: no array allocated per argument.
+    static let trueWords = ["true"], falseWords = ["false"]
+
     func parseWord(_ cursor: inout Cursor, _ set: WordSet) throws(ScriptError) -> String {
+        set.words[try parseWordIndex(&cursor, set)]
+    }
+
+    /// The next word's index in `set.words`.
+    func parseWordIndex(_ cursor: inout Cursor, _ set: WordSet) throws(ScriptError) -> Int {
         let (word, column) = try cursor.name("one of \(set.words.joined(separator: ", "))")
-        guard let canonical = set.canonical(word) else {
+        guard let index = set.index(word) else {
             throw cursor.error(column: column, "unknown \(set.name) '\(word)' (known: \(set.words.joined(separator: ", ")))")
         }
-        return canonical
+        return index
     }
 
     /// The name token's name, checked to be defined as `kind`.

@@ -87,6 +87,10 @@ public enum Expr: Sendable {
     indirect case fill(Expr, SourcePosition)
     /// Words joined by `|` (`write|longterm`), already canonical.
     case words([String], SourcePosition)
+    /// A flags argument's words with a bit per word (bit i: its `WordSet`'s word i), set
+    /// when parsed: the runner tests bits (FOLL_*) instead of hashing each word per line.
+    /// Only a parse's arguments hold it, and `Arguments[key]` shows it as its `.words`.
+    case flagWords([String], mask: UInt64, SourcePosition)
     /// `NAME[i]`: page i of a GUP result.
     indirect case index(Ref, Expr, SourcePosition)
     /// `PROCESS@ADDRESS`: the page mapped there.
@@ -97,16 +101,28 @@ public enum Expr: Sendable {
     /// it, and `Arguments[key]` shows it as the `.binary` it stands for.
     case offset(Ref, OffsetPositions)
 
-    /// The `.binary` an `.offset` stands for; any other expression as it is.
+    /// The `.binary` an `.offset` stands for, the `.words` of `.flagWords`; any other
+    /// expression as it is.
     var expanded: Expr {
-        guard case .offset(let name, let at) = self else { return self }
-        return .binary(at.op, .name(name, at.namePosition), .int(at.value, at.valuePosition), at.position)
+        switch self {
+        case .offset(let name, let at): .binary(at.op, .name(name, at.namePosition), .int(at.value, at.valuePosition), at.position)
+        case .flagWords(let words, _, let position): .words(words, position)
+        default: self
+        }
+    }
+
+    /// The words of `.words` or `.flagWords` (nil: any other expression).
+    var wordList: [String]? {
+        switch self {
+        case .words(let words, _), .flagWords(let words, _, _): words
+        default: nil
+        }
     }
 
     public var position: SourcePosition {
         switch self {
         case .int(_, let p), .name(_, let p), .binary(_, _, _, let p), .string(_, let p), .bytes(_, let p),
-             .fill(_, let p), .words(_, let p), .index(_, _, let p), .at(_, _, let p): p
+             .fill(_, let p), .words(_, let p), .flagWords(_, _, let p), .index(_, _, let p), .at(_, _, let p): p
         case .offset(_, let at): at.position
         }
     }
@@ -174,9 +190,9 @@ public struct Arguments: Sendable {
     func slot(_ key: StaticString) -> Int? {
         let count = key.utf8CodeUnitCount
         let head = ParameterKey.head(key.utf8Start, count)
-        let keys = signature.parameterKeys
-        for i in keys.indices where keys[i].count == count && keys[i].head == head {
-            guard count <= 8 || keys[i].name == key.description else { continue }
+        let heads = signature.keyHeads
+        for i in heads.indices where heads[i].count == count && heads[i].head == head {
+            guard count <= 8 || signature.parameterKeys[i].name == key.description else { continue }
             return has(i) ? i : nil
         }
         return nil

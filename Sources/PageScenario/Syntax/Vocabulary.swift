@@ -37,27 +37,32 @@ public final class WordSet: Sendable, Equatable {
     public let prefix: String
     public let words: [String]
     /// Each word as written in lower or upper case, with or without the prefix: the
-    /// canonical word found by one hash, no String made per argument.
-    let spellings: NameTable<String>
+    /// canonical word's index in `words` found by one hash, no String made per argument.
+    let spellings: NameTable<Int>
+    /// Each word alone, as the one-word list a word or flags argument usually is: shared,
+    /// so that parsing one allocates no array (an allocation per GUP line's `flags=`).
+    let singles: [[String]]
 
     init(name: String, prefix: String, words: [String]) {
         self.name = name
         self.prefix = prefix
         self.words = words
-        spellings = NameTable(words.flatMap { word in
+        spellings = NameTable(words.enumerated().flatMap { index, word in
             let prefixed = prefix.isEmpty ? [] : [prefix + "_" + word, (prefix + "_" + word).uppercased()]
-            return ([word, word.uppercased()] + prefixed).map { ($0, word) }
+            return ([word, word.uppercased()] + prefixed).map { ($0, index) }
         })
+        singles = words.map { [$0] }
     }
 
     public static func == (a: WordSet, b: WordSet) -> Bool { a.name == b.name && a.prefix == b.prefix && a.words == b.words }
 
-    /// The canonical word for `text` (lower case, kernel prefix dropped), if it is one.
-    func canonical(_ text: String) -> String? {
-        if let word = spellings[text] { return word }
+    /// The index in `words` of the canonical word for `text` (lower case, kernel prefix
+    /// dropped), if it is one.
+    func index(_ text: String) -> Int? {
+        if let index = spellings[text] { return index }
         var word = text.lowercased()
         if !prefix.isEmpty, word.hasPrefix(prefix + "_") { word.removeFirst(prefix.count + 1) }
-        return words.contains(word) ? word : nil
+        return words.firstIndex(of: word)
     }
 
     static let prot = WordSet(name: "prot", prefix: "prot", words: ["none", "read", "write", "exec"])
@@ -89,6 +94,11 @@ public final class Signature: Sendable {
     /// Positional then keyword parameters' keys and kinds (an operation's `Arguments` slots).
     let parameterKeys: [ParameterKey]
     let parameterKinds: [ArgumentKind]
+    /// Each parameter key's length and first 8 bytes (`ParameterKey`), in memory the
+    /// signature owns: `Arguments.slot` reads them in place, where reading
+    /// `parameterKeys` retained and released the array on every lookup (an argument read
+    /// by the runner). Never written after `init`.
+    nonisolated(unsafe) let keyHeads: UnsafeMutableBufferPointer<(count: Int, head: UInt64)>
 
     convenience init(_ op: OperationKind, _ positional: [(String, ArgumentKind)], _ keywords: [(String, ArgumentKind)] = [],
                      result: ArgumentKind? = nil, kernel: String) {
@@ -111,7 +121,11 @@ public final class Signature: Sendable {
         precondition(parameters.count <= 64, "\(name): more than 64 parameters")
         parameterKeys = parameters.map { ParameterKey($0.0) }
         parameterKinds = parameters.map(\.1)
+        keyHeads = .allocate(capacity: parameterKeys.count)
+        _ = keyHeads.initialize(from: parameterKeys.map { (count: $0.count, head: $0.head) })
     }
+
+    deinit { keyHeads.deallocate() }
 
     var usage: String {
         ([name] + positional.map { $0.name.uppercased() } + keywords.map { "[\($0.name)=...]" }).joined(separator: " ")
